@@ -1,0 +1,57 @@
+# Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+# Debian packages the tests drive: a virtual X display, a key typist, a real IRC client.
+SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux
+PORT   ?= 5000
+
+.PHONY: test demo server lint system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	$(PY) -c 'import tkinter' 2>/dev/null || missing="$$missing python3-tk"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "The tests need:$$missing"; \
+	    echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
+	fi
+
+test: $(STAMP) system-deps
+	$(PY) -m ruff check app server tests
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check app server tests
+	$(PY) -m ruff format --check app server tests
+
+server: $(STAMP)
+	$(PY) -m server -p $(PORT)
+
+demo: $(STAMP)
+	@if [ -f app/__main__.py ]; then \
+	  $(PY) -m server -p $(PORT) & srv=$$!; \
+	  trap 'kill $$srv 2>/dev/null' EXIT INT TERM; \
+	  sleep 1; \
+	  $(PY) -m app --port $(PORT) --nick alice & \
+	  $(PY) -m app --port $(PORT) --nick bob; \
+	  wait; \
+	else \
+	  $(PY) -m server -p $(PORT); \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

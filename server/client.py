@@ -1,0 +1,303 @@
+"""One connection's state and its outbound path.
+
+Sending never blocks the caller. ``Client.send`` first tries a non-blocking send
+straight from the calling thread (most of the time the kernel takes everything);
+whatever the kernel does not take is kept in the client's own bounded buffer, and the
+shared :class:`Flusher` thread writes it out when the socket becomes writable. A
+client whose buffer passes ``sendq`` bytes is dropped with ``ERROR :SendQ exceeded``,
+so a reader that stalls can never slow anybody else down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import selectors
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from .codec import build, encode
+from .numerics import Numeric
+
+if TYPE_CHECKING:
+    from .registry import Channel
+    from .server import ChatServer
+
+log = logging.getLogger(__name__)
+
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+#: Bits of ``Client.tag_key``: which tags a client is sent.
+TAG_TIME = 1
+TAG_CLIENT = 2
+
+
+def server_time(when: float | None = None) -> str:
+    """An IRCv3 ``server-time`` value: UTC, millisecond precision."""
+    moment = datetime.fromtimestamp(time.time() if when is None else when, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class Flusher:
+    """One thread that drains the buffers of every client whose socket is full."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._running = True
+        self._thread = threading.Thread(target=self._run, name="kibitz-flusher", daemon=True)
+        self._thread.start()
+
+    def watch(self, client: Client) -> None:
+        """Start writing ``client``'s buffer whenever its socket can take more."""
+        with self._lock:
+            try:
+                self._selector.register(client.sock, selectors.EVENT_WRITE, client)
+            except (KeyError, ValueError, OSError):
+                return
+        self._wake()
+
+    def unwatch(self, client: Client) -> None:
+        """Stop watching ``client`` (its buffer is empty or it is going away)."""
+        with self._lock, contextlib.suppress(KeyError, ValueError, OSError):
+            self._selector.unregister(client.sock)
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._running = False
+        self._wake()
+        self._thread.join(timeout=2)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0", _DONTWAIT)
+        except OSError:
+            pass  # already awake: the pipe is full
+
+    def _run(self) -> None:
+        while self._running:
+            try:
+                events = self._selector.select(timeout=1.0)
+            except (OSError, ValueError):
+                if not self._running:
+                    return
+                continue
+            for key, _mask in events:
+                if key.data is None:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except OSError:
+                        pass
+                    continue
+                key.data.flush()
+
+
+class Client:
+    """One connection: who it is, what it negotiated, and where its bytes go."""
+
+    def __init__(self, sock: socket.socket, address: tuple, server: ChatServer) -> None:
+        self.sock = sock
+        self.server = server
+        host = str(address[0]) if address else "unknown"
+        self.ip = host
+        # A host must not start with ':' or it would read as a trailing parameter.
+        self.host = "0" + host if host.startswith(":") else host
+        self.nick = "*"
+        self.key: str | None = None
+        self.user: str | None = None
+        self.realname = ""
+        self.registered = False
+        self.password_ok = server.config.password is None
+        self.caps: set[str] = set()
+        self.cap_version = 0
+        self.cap_negotiating = False
+        self.tag_key = 0
+        self.modes: set[str] = set()
+        self.channels: dict[str, Channel] = {}
+        now = server.clock()
+        self.connected_at = now
+        self.last_active = now
+        self.ping_sent_at: float | None = None
+        self.quit_reason: str | None = None
+        self.closing = False
+        # Outbound side, guarded by _lock.
+        self._lock = threading.Lock()
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._dead = False
+
+    def __repr__(self) -> str:
+        return f"<Client {self.nick} {self.ip}>"
+
+    @property
+    def source(self) -> str:
+        """This client as a message source: ``nick!user@host``."""
+        return f"{self.nick}!{self.user or '*'}@{self.host}"
+
+    def set_caps(self, caps: set[str]) -> None:
+        """Replace the enabled capabilities (and the tags this client gets)."""
+        self.caps = caps
+        self.tag_key = (TAG_TIME if "server-time" in caps else 0) | (
+            TAG_CLIENT if "message-tags" in caps else 0
+        )
+
+    # --- sending -----------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        """Queue ``data`` for this client; never blocks, never raises."""
+        with self._lock:
+            if self._dead:
+                return
+            if self._out:
+                self._out.append(data)
+                self._out_size += len(data)
+                if self._out_size > self.server.config.sendq:
+                    self._overflow()
+                return
+            try:
+                sent = self.sock.send(data, _DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._dead = True
+                return
+            if sent < len(data):
+                rest = data[sent:]
+                self._out.append(rest)
+                self._out_size = len(rest)
+                if self._out_size > self.server.config.sendq:
+                    self._overflow()
+                else:
+                    self.server.flusher.watch(self)
+
+    def flush(self) -> None:
+        """Write as much of the buffer as the socket takes (called by the flusher)."""
+        with self._lock:
+            if self._dead or not self._out:
+                self.server.flusher.unwatch(self)
+                return
+            data = b"".join(self._out)
+            try:
+                sent = self.sock.send(data, _DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                self._dead = True
+                self._out.clear()
+                self._out_size = 0
+                self.server.flusher.unwatch(self)
+                return
+            rest = data[sent:]
+            if rest:
+                self._out = [rest]
+                self._out_size = len(rest)
+            else:
+                self._out.clear()
+                self._out_size = 0
+                self.server.flusher.unwatch(self)
+
+    @property
+    def pending(self) -> int:
+        """Bytes waiting in the outbound buffer."""
+        return self._out_size
+
+    def _overflow(self) -> None:
+        # Called with _lock held: the buffer is discarded, the reader thread ends the rest.
+        self._out.clear()
+        self._out_size = 0
+        self._dead = True
+        self.server.flusher.unwatch(self)
+        self.quit_reason = self.quit_reason or "SendQ exceeded"
+        self.closing = True
+        with contextlib.suppress(OSError):
+            self.sock.send(b"ERROR :SendQ exceeded\r\n", _DONTWAIT)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def send_line(
+        self, command: str, *params: str, source: str | None = None, tags: dict | None = None
+    ) -> None:
+        """Build and send one message."""
+        self.send(encode(build(command, *params, source=source, tags=tags)))
+
+    def numeric(self, numeric: Numeric, *params: str) -> None:
+        """Send a numeric reply from the server, addressed to this client."""
+        if numeric.text is not None:
+            params = (*params, numeric.text)
+        self.send_line(numeric.code, self.nick, *params, source=self.server.config.name)
+
+    def error_and_close(self, reason: str, error: str | None = None) -> None:
+        """End this connection: send ``ERROR`` and let the reader thread clean up.
+
+        ``reason`` is what the client's channels see in its QUIT.
+        """
+        if self.quit_reason is None:
+            self.quit_reason = reason
+        self.closing = True
+        text = error if error is not None else f"Closing Link: {self.host} ({reason})"
+        self.send_line("ERROR", text)
+        self._shutdown()
+
+    def close(self) -> None:
+        """Release the socket (the one way out: called once by the reader thread)."""
+        with self._lock:
+            self._dead = True
+            self._out.clear()
+            self._out_size = 0
+            self.server.flusher.unwatch(self)
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+class Outgoing:
+    """One message for many recipients, encoded once per distinct set of tags."""
+
+    __slots__ = ("_cache", "command", "params", "source", "tags", "time")
+
+    def __init__(
+        self,
+        command: str,
+        *params: str,
+        source: str,
+        tags: dict[str, str] | None = None,
+        when: float | None = None,
+    ) -> None:
+        self.command = command
+        self.params = params
+        self.source = source
+        self.tags = tags or {}
+        self.time = server_time(when)
+        self._cache: list[bytes | None] = [None, None, None, None]
+
+    def for_client(self, client: Client) -> bytes:
+        """The bytes ``client`` should receive, built at most once per tag set."""
+        key = client.tag_key
+        data = self._cache[key]
+        if data is None:
+            tags: dict[str, str] = {}
+            if key & TAG_TIME:
+                tags["time"] = self.time
+            if key & TAG_CLIENT:
+                tags.update(self.tags)
+            data = encode(build(self.command, *self.params, source=self.source, tags=tags))
+            self._cache[key] = data
+        return data
+
+    def deliver(self, recipients: list[Client] | set[Client]) -> None:
+        """Send to every recipient."""
+        for recipient in recipients:
+            recipient.send(self.for_client(recipient))

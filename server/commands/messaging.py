@@ -1,0 +1,110 @@
+"""Messages: PRIVMSG, NOTICE and TAGMSG to channels and to nicks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..client import Outgoing
+from ..codec import Message
+from ..numerics import (
+    ERR_CANNOTSENDTOCHAN,
+    ERR_NEEDMOREPARAMS,
+    ERR_NORECIPIENT,
+    ERR_NOSUCHCHANNEL,
+    ERR_NOSUCHNICK,
+    ERR_NOTEXTTOSEND,
+    ERR_TOOMANYTARGETS,
+)
+from .table import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..server import ChatServer
+
+
+def _client_tags(msg: Message) -> dict[str, str]:
+    # Only client-only tags ('+' prefix) are relayed; the server adds its own.
+    return {k: v for k, v in msg.tags.items() if k.startswith("+")}
+
+
+def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> None:
+    """Deliver PRIVMSG, NOTICE or TAGMSG to each target; errors only when ``errors``."""
+    verb = msg.command
+    tagmsg = verb == "TAGMSG"
+    if not msg.params or not msg.params[0]:
+        if errors:
+            client.numeric(ERR_NORECIPIENT, f"No recipient given ({verb})")
+        return
+    if tagmsg:
+        text = None
+    else:
+        text = msg.param(1)
+        if not text:
+            if errors:
+                client.numeric(ERR_NOTEXTTOSEND)
+            return
+    targets = [t for t in msg.params[0].split(",") if t]
+    limit = server.config.max_targets
+    if len(targets) > limit:
+        if errors:
+            client.numeric(ERR_TOOMANYTARGETS, targets[limit], "Too many targets")
+        targets = targets[:limit]
+    tags = _client_tags(msg)
+    echo = "echo-message" in client.caps
+    registry = server.registry
+    for target in dict.fromkeys(targets, None):
+        params = (target,) if text is None else (target, text)
+        if target.startswith("#"):
+            channel = registry.find_channel(target)
+            if channel is None:
+                if errors:
+                    client.numeric(ERR_NOSUCHCHANNEL, target)
+                continue
+            with channel.send_lock:
+                with registry.lock:
+                    member = client in channel.members
+                    recipients = list(channel.members)
+                if not member and "n" in channel.modes:
+                    if errors:
+                        client.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
+                    continue
+                params = (channel.name, *params[1:])
+                out = Outgoing(verb, *params, source=client.source, tags=tags)
+                for recipient in recipients:
+                    if recipient is client and not echo:
+                        continue
+                    if tagmsg and "message-tags" not in recipient.caps:
+                        continue
+                    recipient.send(out.for_client(recipient))
+        else:
+            peer = registry.find_nick(target)
+            if peer is None:
+                if errors:
+                    client.numeric(ERR_NOSUCHNICK, target)
+                continue
+            out = Outgoing(verb, peer.nick, *params[1:], source=client.source, tags=tags)
+            if not tagmsg or "message-tags" in peer.caps:
+                peer.send(out.for_client(peer))
+            if echo and peer is not client:
+                client.send(out.for_client(client))
+
+
+@command("PRIVMSG")
+def privmsg(server: ChatServer, client: Client, msg: Message) -> None:
+    """PRIVMSG <target>{,<target>} <text>."""
+    relay(server, client, msg, errors=True)
+
+
+@command("NOTICE")
+def notice(server: ChatServer, client: Client, msg: Message) -> None:
+    """NOTICE <target>{,<target>} <text>: like PRIVMSG, but never answered with an error."""
+    relay(server, client, msg, errors=False)
+
+
+@command("TAGMSG")
+def tagmsg(server: ChatServer, client: Client, msg: Message) -> None:
+    """TAGMSG <target>: client-only tags with no text (IRCv3 message-tags)."""
+    if not msg.params:
+        client.numeric(ERR_NEEDMOREPARAMS, "TAGMSG")
+        return
+    relay(server, client, msg, errors=True)

@@ -1,0 +1,267 @@
+"""Connection registration and keep-alive: CAP, PASS, NICK, USER, PING, PONG, QUIT,
+and the welcome burst (001-005, LUSERS, MOTD)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..client import Outgoing
+from ..codec import MAX_LINE, Message
+from ..numerics import (
+    ERR_ALREADYREGISTERED,
+    ERR_ERRONEUSNICKNAME,
+    ERR_INVALIDCAPCMD,
+    ERR_NEEDMOREPARAMS,
+    ERR_NICKNAMEINUSE,
+    ERR_NOMOTD,
+    ERR_NONICKNAMEGIVEN,
+    ERR_PASSWDMISMATCH,
+    RPL_CREATED,
+    RPL_ENDOFMOTD,
+    RPL_GLOBALUSERS,
+    RPL_ISUPPORT,
+    RPL_LOCALUSERS,
+    RPL_LUSERCHANNELS,
+    RPL_LUSERCLIENT,
+    RPL_LUSERME,
+    RPL_LUSEROP,
+    RPL_LUSERUNKNOWN,
+    RPL_MOTD,
+    RPL_MOTDSTART,
+    RPL_MYINFO,
+    RPL_WELCOME,
+    RPL_YOURHOST,
+)
+from ..registry import valid_nick
+from .channels import CHANNEL_MODES, join_channel
+from .table import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..server import ChatServer
+
+#: Capabilities this server offers (name -> value shown in CAP LS 302).
+CAPABILITIES: dict[str, str] = {
+    "cap-notify": "",
+    "echo-message": "",
+    "message-tags": "",
+    "server-time": "",
+}
+USER_MODES = "i"
+USERLEN = 16
+
+
+def isupport_tokens(server: ChatServer) -> list[str]:
+    """The RPL_ISUPPORT tokens: every limit named here is enforced, and the reverse."""
+    config = server.config
+    targets = config.max_targets
+    return [
+        "CASEMAPPING=ascii",
+        "CHANMODES=,,," + CHANNEL_MODES,
+        f"CHANNELLEN={config.channellen}",
+        "CHANTYPES=#",
+        f"NETWORK={config.network}",
+        f"NICKLEN={config.nicklen}",
+        "PREFIX=(ov)@+",
+        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets}",
+        f"TOPICLEN={config.topiclen}",
+        f"USERLEN={USERLEN}",
+        "UTF8ONLY",
+    ]
+
+
+# --- capability negotiation ---------------------------------------------------------
+def _cap_reply(client: Client, subcommand: str, items: list[str], multiline: bool) -> None:
+    """Send a CAP list, split over several lines when it would not fit in one."""
+    source = client.server.config.name
+    nick = client.nick
+    budget = MAX_LINE - 2 - len(f":{source} CAP {nick} {subcommand} * :") - 1
+    lines: list[list[str]] = [[]]
+    size = 0
+    for item in items:
+        if lines[-1] and size + len(item) + 1 > budget:
+            lines.append([])
+            size = 0
+        lines[-1].append(item)
+        size += len(item) + 1
+    if not multiline:
+        lines = [[item for line in lines for item in line]]
+    for index, line in enumerate(lines):
+        more = ["*"] if index < len(lines) - 1 else []
+        client.send_line("CAP", nick, subcommand, *more, " ".join(line), source=source)
+
+
+@command("CAP", min_params=1, pre_registration=True)
+def cap(server: ChatServer, client: Client, msg: Message) -> None:
+    """CAP LS / LIST / REQ / END (IRCv3 capability negotiation)."""
+    sub = msg.params[0].upper()
+    if sub == "LS":
+        if not client.registered:
+            client.cap_negotiating = True
+        version = msg.param(1)
+        if version.isdigit() and int(version) >= 302:
+            client.cap_version = max(client.cap_version, int(version))
+            client.set_caps(client.caps | {"cap-notify"})
+        multiline = client.cap_version >= 302
+        items = [
+            f"{name}={value}" if value and multiline else name
+            for name, value in CAPABILITIES.items()
+        ]
+        _cap_reply(client, "LS", items, multiline)
+    elif sub == "LIST":
+        _cap_reply(client, "LIST", sorted(client.caps), client.cap_version >= 302)
+    elif sub == "REQ":
+        if not client.registered:
+            client.cap_negotiating = True
+        requested = msg.param(1).split()
+        enable = set(client.caps)
+        ok = bool(requested)
+        for item in requested:
+            name = item[1:] if item.startswith("-") else item
+            if name not in CAPABILITIES:
+                ok = False
+            elif item.startswith("-"):
+                enable.discard(name)
+            else:
+                enable.add(name)
+        if ok:
+            client.set_caps(enable)
+        client.send_line(
+            "CAP", client.nick, "ACK" if ok else "NAK", msg.param(1), source=server.config.name
+        )
+    elif sub == "END":
+        if not client.registered and client.cap_negotiating:
+            client.cap_negotiating = False
+            try_register(server, client)
+    else:
+        client.numeric(ERR_INVALIDCAPCMD, msg.params[0])
+
+
+# --- registration -------------------------------------------------------------------
+@command("PASS", min_params=1, pre_registration=True)
+def pass_(server: ChatServer, client: Client, msg: Message) -> None:
+    """PASS: the connection password, checked when registration completes."""
+    if client.registered:
+        client.numeric(ERR_ALREADYREGISTERED)
+        return
+    expected = server.config.password
+    client.password_ok = expected is None or msg.params[0] == expected
+
+
+@command("NICK", pre_registration=True)
+def nick(server: ChatServer, client: Client, msg: Message) -> None:
+    """NICK: choose or change a nickname."""
+    new = msg.param(0)
+    if not new:
+        client.numeric(ERR_NONICKNAMEGIVEN)
+        return
+    if not valid_nick(new, server.config.nicklen):
+        client.numeric(ERR_ERRONEUSNICKNAME, new)
+        return
+    if new == client.nick:
+        return
+    old_source = client.source
+    if not server.registry.claim_nick(client, new):
+        client.numeric(ERR_NICKNAMEINUSE, new)
+        return
+    if not client.registered:
+        try_register(server, client)
+        return
+    recipients = server.registry.peers(client)
+    recipients.add(client)
+    Outgoing("NICK", new, source=old_source).deliver(recipients)
+
+
+@command("USER", min_params=4, pre_registration=True)
+def user(server: ChatServer, client: Client, msg: Message) -> None:
+    """USER <username> 0 * :<realname>."""
+    if client.registered or client.user is not None:
+        client.numeric(ERR_ALREADYREGISTERED)
+        return
+    username = "".join(c for c in msg.params[0] if c.isascii() and (c.isalnum() or c in "-_.[]"))
+    if not username:
+        client.numeric(ERR_NEEDMOREPARAMS, "USER")
+        return
+    client.user = "~" + username[: USERLEN - 1]
+    client.realname = msg.params[3]
+    try_register(server, client)
+
+
+def try_register(server: ChatServer, client: Client) -> None:
+    """Finish registration once NICK, USER and any CAP negotiation are done."""
+    if client.registered or client.cap_negotiating or client.key is None or client.user is None:
+        return
+    if not client.password_ok:
+        client.numeric(ERR_PASSWDMISMATCH)
+        client.error_and_close("Bad password", error="Closing Link: Password incorrect")
+        return
+    server.registry.mark_registered(client)
+    welcome(server, client)
+    for channel in server.config.autojoin:
+        join_channel(server, client, channel)
+
+
+def welcome(server: ChatServer, client: Client) -> None:
+    """The burst a client gets when it registers: 001-005, LUSERS and MOTD."""
+    config = server.config
+    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(config.created))
+    client.numeric(RPL_WELCOME, f"Welcome to the {config.network} Network, {client.source}")
+    client.numeric(RPL_YOURHOST, f"Your host is {config.name}, running version {server.version}")
+    client.numeric(RPL_CREATED, f"This server was created {created}")
+    client.numeric(RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODES + "ov", "ov")
+    tokens = isupport_tokens(server)
+    for start in range(0, len(tokens), 12):
+        client.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
+    send_lusers(server, client)
+    send_motd(server, client)
+
+
+@command("LUSERS")
+def send_lusers(server: ChatServer, client: Client, msg: Message | None = None) -> None:
+    """LUSERS: how many users, operators, unknown connections and channels there are."""
+    n = server.registry.counts()
+    client.numeric(
+        RPL_LUSERCLIENT,
+        f"There are {n['users']} users and {n['invisible']} invisible on 1 servers",
+    )
+    client.numeric(RPL_LUSEROP, str(n["opers"]))
+    client.numeric(RPL_LUSERUNKNOWN, str(n["unknown"]))
+    client.numeric(RPL_LUSERCHANNELS, str(n["channels"]))
+    client.numeric(RPL_LUSERME, f"I have {n['clients']} clients and 0 servers")
+    current, top = str(n["clients"]), str(n["max"])
+    client.numeric(RPL_LOCALUSERS, current, top, f"Current local users {current}, max {top}")
+    client.numeric(RPL_GLOBALUSERS, current, top, f"Current global users {current}, max {top}")
+
+
+@command("MOTD")
+def send_motd(server: ChatServer, client: Client, msg: Message | None = None) -> None:
+    """MOTD: the message of the day, or ERR_NOMOTD."""
+    lines = server.config.motd
+    if not lines:
+        client.numeric(ERR_NOMOTD)
+        return
+    client.numeric(RPL_MOTDSTART, f"- {server.config.name} Message of the day - ")
+    for line in lines:
+        client.numeric(RPL_MOTD, f"- {line}" if line else "-")
+    client.numeric(RPL_ENDOFMOTD)
+
+
+# --- keep-alive and leaving ------------------------------------------------------------
+@command("PING", min_params=1, pre_registration=True)
+def ping(server: ChatServer, client: Client, msg: Message) -> None:
+    """PING <token>: answered with PONG <server> <token>."""
+    name = server.config.name
+    client.send_line("PONG", name, msg.params[0], source=name)
+
+
+@command("PONG", pre_registration=True)
+def pong(server: ChatServer, client: Client, msg: Message) -> None:
+    """PONG: any line already counts as activity, so there is nothing else to do."""
+
+
+@command("QUIT", pre_registration=True)
+def quit_(server: ChatServer, client: Client, msg: Message) -> None:
+    """QUIT [<reason>]: ERROR to the quitter, QUIT to everyone sharing a channel."""
+    reason = msg.param(0)
+    client.error_and_close(f"Quit: {reason}" if reason else "Client Quit")

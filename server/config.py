@@ -1,0 +1,41 @@
+"""Server settings: one dataclass, filled from the command line or by tests."""
+
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+
+
+def _default_name() -> str:
+    name = socket.gethostname() or "kibitz"
+    # A server name must look like a host name: it is used as a message source.
+    cleaned = "".join(c for c in name if c.isalnum() or c in ".-")
+    return cleaned or "kibitz"
+
+
+@dataclass
+class Config:
+    """Everything the server can be told; the defaults are what `python -m server` uses."""
+
+    host: str = "0.0.0.0"
+    port: int = 5000
+    name: str = field(default_factory=_default_name)
+    network: str = "Kibitz"
+    password: str | None = None
+    motd: list[str] | None = None
+    autojoin: list[str] = field(default_factory=lambda: ["#general"])
+    #: Seconds of silence before the server sends PING, and then before it gives up.
+    ping_interval: float = 90.0
+    ping_timeout: float = 120.0
+    #: Seconds a connection may take to register.
+    registration_timeout: float = 60.0
+    #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
+    sendq: int = 1 << 20
+    nicklen: int = 30
+    channellen: int = 64
+    topiclen: int = 390
+    #: Targets accepted in one PRIVMSG/NOTICE/TAGMSG and channels in one JOIN/PART.
+    max_targets: int = 4
+    max_join_targets: int = 10
+    created: float = field(default_factory=time.time)

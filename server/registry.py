@@ -1,0 +1,234 @@
+"""The shared registry: every connection, the nick table and the channels, under one lock.
+
+Rules (the whole server keeps them):
+
+1. ``Registry.lock`` guards ``clients``, ``nicks``, ``channels``, every ``Channel``'s
+   members, modes and topic, and every ``Client``'s ``nick``, ``key`` and ``channels``.
+   Read or change any of them only while holding it.
+2. Nothing is ever *sent* while the lock is held. Handlers take a snapshot of the
+   recipients under the lock and send after releasing it; sending never blocks anyway
+   (see ``Client.send``), but a slow path under the lock would stall every client.
+3. Keys are casefolded (casemapping ``ascii``); the display name is kept beside them.
+   A nick is checked and claimed in one step (``claim_nick``), so two clients can never
+   win the same nick.
+4. A channel exists from its first join to its last part; the first member is op.
+5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
+   messages in the same order. It is taken *before* the registry lock, never inside it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import Client
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_NICK_SPECIAL = set("[]\\`_^{|}")
+_NICK_FIRST = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") | _NICK_SPECIAL
+_NICK_REST = _NICK_FIRST | set("0123456789-")
+_CHANNEL_FORBIDDEN = set(" ,\x07\r\n\0")
+
+#: Channel membership prefixes, highest first: mode letter -> symbol (ISUPPORT PREFIX).
+PREFIXES = {"o": "@", "v": "+"}
+
+
+def casefold(name: str) -> str:
+    """Fold a nick or channel name for comparison (casemapping ``ascii``)."""
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+
+
+def valid_nick(nick: str, maxlen: int) -> bool:
+    """Whether ``nick`` is a nickname this server accepts (RFC 2812 characters)."""
+    return (
+        0 < len(nick) <= maxlen
+        and nick[0] in _NICK_FIRST
+        and all(c in _NICK_REST for c in nick[1:])
+    )
+
+
+def valid_channel(name: str, maxlen: int) -> bool:
+    """Whether ``name`` is a channel name this server accepts (CHANTYPES ``#``)."""
+    return (
+        1 < len(name.encode("utf-8", "surrogatepass")) <= maxlen
+        and name[0] == "#"
+        and not _CHANNEL_FORBIDDEN.intersection(name)
+    )
+
+
+@dataclass(eq=False)
+class Channel:
+    """One channel: members with their prefix modes, channel modes and topic."""
+
+    name: str
+    created: float = field(default_factory=time.time)
+    #: member -> its prefix mode letters, highest first ("o", "v", "ov" or "").
+    members: dict[Client, str] = field(default_factory=dict)
+    modes: set[str] = field(default_factory=lambda: {"n", "t"})
+    topic: str = ""
+    topic_by: str = ""
+    topic_at: int = 0
+    send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def prefix_of(self, client: Client, multi: bool = False) -> str:
+        """The member's prefix symbols: the highest one, or all with ``multi``."""
+        letters = self.members.get(client, "")
+        if not letters:
+            return ""
+        if multi:
+            return "".join(PREFIXES[m] for m in letters)
+        return PREFIXES[letters[0]]
+
+    def is_op(self, client: Client) -> bool:
+        """Whether ``client`` is a channel operator here."""
+        return "o" in self.members.get(client, "")
+
+    def set_prefix(self, client: Client, letter: str, on: bool) -> bool:
+        """Give or take a prefix mode; return whether anything changed."""
+        letters = self.members[client]
+        if on == (letter in letters):
+            return False
+        wanted = set(letters) ^ {letter}
+        self.members[client] = "".join(m for m in PREFIXES if m in wanted)
+        return True
+
+
+class Registry:
+    """All connections, nicks and channels of one server; see the module rules."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.clients: set[Client] = set()
+        self.nicks: dict[str, Client] = {}
+        self.channels: dict[str, Channel] = {}
+        self.max_users = 0
+
+    # --- connections -----------------------------------------------------------
+    def add(self, client: Client) -> None:
+        """Record a new connection (not yet registered)."""
+        with self.lock:
+            self.clients.add(client)
+
+    def claim_nick(self, client: Client, nick: str) -> bool:
+        """Give ``nick`` to ``client`` unless someone else holds it; one atomic step."""
+        key = casefold(nick)
+        with self.lock:
+            holder = self.nicks.get(key)
+            if holder is not None and holder is not client:
+                return False
+            if client.key is not None and client.key != key:
+                del self.nicks[client.key]
+            self.nicks[key] = client
+            client.key = key
+            client.nick = nick
+            return True
+
+    def mark_registered(self, client: Client) -> None:
+        """Count a client that finished registration (for LUSERS maxima)."""
+        with self.lock:
+            client.registered = True
+            users = sum(1 for c in self.clients if c.registered)
+            self.max_users = max(self.max_users, users)
+
+    def remove(self, client: Client) -> set[Client]:
+        """Forget a connection; return the clients that shared a channel with it."""
+        peers: set[Client] = set()
+        with self.lock:
+            self.clients.discard(client)
+            if client.key is not None and self.nicks.get(client.key) is client:
+                del self.nicks[client.key]
+            for channel in client.channels.values():
+                del channel.members[client]
+                peers.update(channel.members)
+                if not channel.members:
+                    del self.channels[casefold(channel.name)]
+            client.channels.clear()
+        return peers
+
+    def find_nick(self, nick: str) -> Client | None:
+        """The registered client holding ``nick``, if any."""
+        with self.lock:
+            return self.nicks.get(casefold(nick))
+
+    def peers(self, client: Client) -> set[Client]:
+        """Everyone who shares at least one channel with ``client`` (not itself)."""
+        with self.lock:
+            found: set[Client] = set()
+            for channel in client.channels.values():
+                found.update(channel.members)
+        found.discard(client)
+        return found
+
+    # --- channels --------------------------------------------------------------
+    def find_channel(self, name: str) -> Channel | None:
+        """The channel called ``name``, if it exists."""
+        with self.lock:
+            return self.channels.get(casefold(name))
+
+    def join(self, client: Client, name: str) -> tuple[Channel, list[Client]] | None:
+        """Add ``client`` to channel ``name`` (creating it, with the joiner as op).
+
+        Returns the channel and its members after the join, or ``None`` when the
+        client was already a member.
+        """
+        key = casefold(name)
+        with self.lock:
+            channel = self.channels.get(key)
+            if channel is None:
+                channel = self.channels[key] = Channel(name)
+                channel.members[client] = "o"
+            elif client in channel.members:
+                return None
+            else:
+                channel.members[client] = ""
+            client.channels[key] = channel
+            return channel, list(channel.members)
+
+    def part(self, client: Client, channel: Channel) -> list[Client] | None:
+        """Remove ``client`` from ``channel``; return who must hear of it (itself included).
+
+        Returns ``None`` when the client was not a member.
+        """
+        with self.lock:
+            if client not in channel.members:
+                return None
+            recipients = list(channel.members)
+            del channel.members[client]
+            key = casefold(channel.name)
+            client.channels.pop(key, None)
+            if not channel.members and self.channels.get(key) is channel:
+                del self.channels[key]
+            return recipients
+
+    def members(self, channel: Channel) -> list[Client]:
+        """A snapshot of a channel's members."""
+        with self.lock:
+            return list(channel.members)
+
+    def snapshot(self) -> list[Client]:
+        """A snapshot of every connection."""
+        with self.lock:
+            return list(self.clients)
+
+    def counts(self) -> dict[str, int]:
+        """Figures for LUSERS."""
+        with self.lock:
+            users = [c for c in self.clients if c.registered]
+            return {
+                "users": sum(1 for c in users if "i" not in c.modes),
+                "invisible": sum(1 for c in users if "i" in c.modes),
+                "opers": sum(1 for c in users if "o" in c.modes),
+                "unknown": len(self.clients) - len(users),
+                "channels": len(self.channels),
+                "clients": len(users),
+                "max": self.max_users,
+            }
+
+    def visible_channels(self, client: Client) -> Iterable[Channel]:
+        """The channels ``client`` is in (snapshot)."""
+        with self.lock:
+            return list(client.channels.values())

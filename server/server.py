@@ -1,0 +1,227 @@
+"""ChatServer: a ThreadingTCPServer speaking IRC, and the handler that reads one connection."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable
+
+from . import __version__
+from .client import Client, Flusher, Outgoing
+from .codec import MAX_LINE, LineError, LineReader, Overlong, parse
+from .commands import COMMANDS
+from .config import Config
+from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
+from .registry import Registry
+
+log = logging.getLogger("server")
+
+#: Longest tag section a client may send, the leading '@' and the space included.
+MAX_CLIENT_TAGS = 4096
+_RECV_SIZE = 65536
+
+
+class ClientHandler(socketserver.BaseRequestHandler):
+    """Reads one connection line by line and hands each line to the server."""
+
+    server: ChatServer
+
+    def setup(self) -> None:
+        """Register the new connection."""
+        self.client = Client(self.request, self.client_address, self.server)
+        self.server.registry.add(self.client)
+
+    def handle(self) -> None:
+        """The reader loop: bounded reads, split into lines, dispatched in order."""
+        client = self.client
+        sock: socket.socket = self.request
+        reader = LineReader()
+        server = self.server
+        while not client.closing:
+            try:
+                data = sock.recv(_RECV_SIZE)
+            except OSError as exc:
+                client.quit_reason = client.quit_reason or f"Read error: {exc.strerror or exc}"
+                return
+            if not data:
+                return
+            client.last_active = server.clock()
+            client.ping_sent_at = None
+            for line in reader.feed(data):
+                server.dispatch(client, line)
+                if client.closing:
+                    return
+
+    def finish(self) -> None:
+        """The one way out: leave the registry, tell the peers, close the socket."""
+        self.server.disconnect(self.client)
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    """The Kibitz IRC server: one handler thread per connection, one shared registry."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+    block_on_close = False
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or Config()
+        self.clock = clock
+        self.registry = Registry()
+        self.version = f"kibitz-{__version__}"
+        self.started = time.time()
+        self.stopping = False
+        if ":" in self.config.host:
+            self.address_family = socket.AF_INET6
+        super().__init__((self.config.host, self.config.port), ClientHandler)
+        self.flusher = Flusher()
+        self._reaper_stop = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
+        self._serve_thread: threading.Thread | None = None
+        self._serving = False
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (useful with port 0)."""
+        return self.server_address[1]
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """Serve in a background thread (the server GUI and tests use this)."""
+        self._reaper.start()
+        self._serve_thread = threading.Thread(
+            target=self.serve_forever, name="kibitz-accept", daemon=True
+        )
+        self._serve_thread.start()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept connections until :meth:`stop` (starts the timeout reaper if needed)."""
+        if not self._reaper.is_alive() and not self._reaper_stop.is_set():
+            self._reaper.start()
+        self._serving = True
+        try:
+            super().serve_forever(poll_interval)
+        finally:
+            self._serving = False
+
+    def stop(self, reason: str = "Server shutting down", grace: float = 1.5) -> None:
+        """Tell every client, close every socket, stop accepting; return within ``grace``."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self._reaper_stop.set()
+        for client in self.registry.snapshot():
+            client.error_and_close(reason, error=reason)
+        if self._serving:
+            shutdown = threading.Thread(target=self.shutdown, daemon=True)
+            shutdown.start()
+            shutdown.join(timeout=grace)
+        deadline = time.monotonic() + grace
+        while self.registry.snapshot() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.server_close()
+        self.flusher.close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Log a handler's exception; only that connection ends."""
+        log.exception("error while serving %s", client_address)
+
+    # --- lines ----------------------------------------------------------------------
+    def dispatch(self, client: Client, raw: bytes | Overlong) -> None:
+        """Check one line and run its command."""
+        if isinstance(raw, Overlong):
+            client.numeric(ERR_INPUTTOOLONG)
+            return
+        if not raw:
+            return  # empty lines are silently ignored
+        tag_len = raw.find(b" ") + 1 if raw.startswith(b"@") else 0
+        if len(raw) - tag_len > MAX_LINE - 2 or tag_len > MAX_CLIENT_TAGS:
+            client.numeric(ERR_INPUTTOOLONG)
+            return
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._invalid_utf8(client, raw)
+            return
+        if "\0" in line:
+            return  # NUL is never valid in IRC; the line is dropped
+        try:
+            message = parse(line)
+        except LineError:
+            return
+        name = message.command.upper()
+        message.command = name
+        entry = COMMANDS.get(name)
+        if entry is None:
+            if client.registered or not name.isdigit():
+                client.numeric(ERR_UNKNOWNCOMMAND, name)
+            return
+        if not client.registered and not entry.pre_registration:
+            client.numeric(ERR_NOTREGISTERED)
+            return
+        if len(message.params) < entry.min_params:
+            client.numeric(ERR_NEEDMOREPARAMS, name)
+            return
+        entry.handler(self, client, message)
+
+    def _invalid_utf8(self, client: Client, raw: bytes) -> None:
+        # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).
+        try:
+            command = parse(raw.decode("utf-8", "replace")).command.upper()
+        except LineError:
+            command = "*"
+        if not command.isascii() or not command.isalnum():
+            command = "*"
+        client.send_line(
+            "FAIL",
+            command,
+            "INVALID_UTF8",
+            "Message rejected, your IRC software MUST use UTF-8",
+            source=self.config.name,
+        )
+
+    # --- leaving ----------------------------------------------------------------------
+    def disconnect(self, client: Client) -> None:
+        """Remove a connection and show its QUIT to everyone who shared a channel."""
+        peers = self.registry.remove(client)
+        peers.discard(client)
+        if client.registered and peers:
+            reason = client.quit_reason or "Connection closed"
+            Outgoing("QUIT", reason, source=client.source).deliver(peers)
+        client.close()
+
+    # --- timeouts ---------------------------------------------------------------------
+    def check_timeouts(self, now: float | None = None) -> None:
+        """Ping idle clients, drop silent ones and those that never registered."""
+        now = self.clock() if now is None else now
+        config = self.config
+        for client in self.registry.snapshot():
+            if client.closing:
+                continue
+            if not client.registered:
+                if now - client.connected_at > config.registration_timeout:
+                    client.error_and_close("Registration timed out")
+                continue
+            if client.ping_sent_at is None:
+                if now - client.last_active > config.ping_interval:
+                    client.ping_sent_at = now
+                    client.send_line("PING", config.name)
+            elif now - client.ping_sent_at > config.ping_timeout:
+                idle = int(now - client.last_active)
+                client.error_and_close(f"Ping timeout: {idle} seconds")
+
+    def _reap(self) -> None:
+        tick = max(0.05, min(1.0, self.config.ping_interval / 4))
+        while not self._reaper_stop.wait(tick):
+            try:
+                self.check_timeouts()
+            except Exception:
+                log.exception("timeout check failed")

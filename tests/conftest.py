@@ -1,0 +1,72 @@
+"""Shared fixtures: a real Kibitz server on an ephemeral port, and scripted IRC peers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from server.config import Config
+from server.server import ChatServer
+from tests.ircclient import IRCClient
+
+
+class ServerFactory:
+    """Starts servers on port 0 and stops them after the test."""
+
+    def __init__(self) -> None:
+        self.servers: list[ChatServer] = []
+
+    def __call__(self, **options: object) -> ChatServer:
+        config = Config(host="127.0.0.1", port=0, name="kibitz.test", **options)
+        server = ChatServer(config)
+        server.start()
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+def make_server() -> Iterator[ServerFactory]:
+    """Build servers with chosen options; each is stopped at the end of the test."""
+    factory = ServerFactory()
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def server(make_server: ServerFactory) -> ChatServer:
+    """A server with the default options (autojoin #general) on an ephemeral port."""
+    return make_server()
+
+
+@pytest.fixture
+def connect(server: ChatServer) -> Iterator[Callable[..., IRCClient]]:
+    """Open raw connections to ``server``; all are closed after the test."""
+    clients: list[IRCClient] = []
+
+    def open_client(nick: str | None = None, caps: tuple[str, ...] = ()) -> IRCClient:
+        client = IRCClient(server.port)
+        clients.append(client)
+        if nick is not None:
+            client.register(nick, caps)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which the server logged an exception."""
+    caplog.set_level(logging.INFO)
+    yield
+    errors = [
+        r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("server")
+    ]
+    assert not errors, [r.getMessage() for r in errors]

@@ -1,0 +1,112 @@
+"""The shared line codec, checked against the ircdocs parser test vectors."""
+
+from __future__ import annotations
+
+import pytest
+from parser_tests.data import msg_join, msg_split, userhost_split
+
+from server.codec import (
+    LineError,
+    LineReader,
+    Overlong,
+    build,
+    encode,
+    escape_tag_value,
+    parse,
+    split_source,
+    split_utf8,
+    unescape_tag_value,
+)
+
+
+@pytest.mark.parametrize("case", msg_split["tests"], ids=lambda c: c["input"][:40])
+def test_parse_matches_the_ircdocs_split_vectors(case: dict) -> None:
+    atoms = case["atoms"]
+    message = parse(case["input"])
+    assert message.tags == (atoms.get("tags") or {})
+    assert message.source == atoms.get("source")
+    assert message.command == atoms["verb"]
+    assert message.params == atoms.get("params", [])
+
+
+@pytest.mark.parametrize("case", msg_join["tests"], ids=lambda c: c.get("desc", "")[:40])
+def test_build_matches_the_ircdocs_join_vectors(case: dict) -> None:
+    atoms = case["atoms"]
+    line = build(
+        atoms["verb"], *atoms.get("params", []), source=atoms.get("source"), tags=atoms.get("tags")
+    )
+    assert line in case["matches"]
+
+
+@pytest.mark.parametrize("case", userhost_split["tests"], ids=lambda c: c["source"])
+def test_split_source_matches_the_ircdocs_userhost_vectors(case: dict) -> None:
+    atoms = case["atoms"]
+    assert split_source(case["source"]) == (
+        atoms.get("nick"),
+        atoms.get("user"),
+        atoms.get("host"),
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [("a b", "x"), (":a", "x"), ("", "x"), ("ok", "bad\r\nQUIT"), ("nul\0",)],
+)
+def test_build_refuses_parameters_that_would_change_the_line(params: tuple[str, ...]) -> None:
+    with pytest.raises(LineError):
+        build("PRIVMSG", *params)
+
+
+def test_build_protects_the_last_parameter() -> None:
+    assert build("PRIVMSG", "#c", ":)") == "PRIVMSG #c ::)"
+    assert build("PRIVMSG", "#c", "") == "PRIVMSG #c :"
+    assert build("PRIVMSG", "#c", "two words") == "PRIVMSG #c :two words"
+
+
+def test_tag_values_round_trip_through_escaping() -> None:
+    value = "semi;colon space\\back\r\nend"
+    assert unescape_tag_value(escape_tag_value(value)) == value
+    assert ";" not in escape_tag_value(value) and " " not in escape_tag_value(value)
+
+
+@pytest.mark.parametrize("line", ["", "   ", "@a=b", ":source", "@a=b :source"])
+def test_parse_refuses_lines_without_a_command(line: str) -> None:
+    with pytest.raises(LineError):
+        parse(line)
+
+
+def test_reader_joins_a_line_sent_byte_by_byte() -> None:
+    reader = LineReader()
+    data = "PRIVMSG #c :h\u00e9llo \U0001f600\r\n".encode()
+    lines: list = []
+    for byte in data:
+        lines += reader.feed(bytes([byte]))
+    assert lines == [data[:-2]]
+    assert lines[0].decode() == "PRIVMSG #c :h\u00e9llo \U0001f600"
+
+
+def test_reader_splits_many_lines_in_one_read_and_accepts_bare_lf() -> None:
+    reader = LineReader()
+    assert reader.feed(b"A\r\nB\nC\r\nD") == [b"A", b"B", b"C"]
+    assert reader.pending == 1
+    assert reader.feed(b"\r\n") == [b"D"]
+
+
+def test_reader_bounds_a_line_that_never_ends() -> None:
+    reader = LineReader(limit=100)
+    out = reader.feed(b"x" * 150)
+    assert len(out) == 1 and isinstance(out[0], Overlong)
+    assert reader.pending == 0
+    # The rest of the overlong line is skipped; the next line is intact.
+    assert reader.feed(b"y" * 500 + b"\r\nNEXT\r\n") == [b"NEXT"]
+
+
+def test_split_utf8_never_cuts_a_character_and_respects_the_limit() -> None:
+    text = "\u00e9\U0001f600abc " * 100
+    pieces = split_utf8(text, 50)
+    assert "".join(pieces) == text
+    assert all(len(p.encode()) <= 50 for p in pieces)
+
+
+def test_encode_ends_with_crlf() -> None:
+    assert encode("PING x") == b"PING x\r\n"
