@@ -102,7 +102,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         )
         self._serve_thread.start()
 
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
+    def serve_forever(self, poll_interval: float = 0.1) -> None:
         """Accept connections until :meth:`stop` (starts the timeout reaper if needed)."""
         if not self._reaper.is_alive() and not self._reaper_stop.is_set():
             self._reaper.start()
@@ -113,21 +113,19 @@ class ChatServer(socketserver.ThreadingTCPServer):
             self._serving = False
 
     def stop(self, reason: str = "Server shutting down", grace: float = 1.5) -> None:
-        """Tell every client, close every socket, stop accepting; return within ``grace``."""
+        """Stop accepting, tell every client, close every socket; return within ``grace``."""
         if self.stopping:
             return
         self.stopping = True
         self._reaper_stop.set()
+        if self._serving:
+            self.shutdown()
+        self.server_close()
         for client in self.registry.snapshot():
             client.error_and_close(reason, error=reason)
-        if self._serving:
-            shutdown = threading.Thread(target=self.shutdown, daemon=True)
-            shutdown.start()
-            shutdown.join(timeout=grace)
         deadline = time.monotonic() + grace
         while self.registry.snapshot() and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.server_close()
         self.flusher.close()
 
     def handle_error(self, request: object, client_address: object) -> None:

@@ -262,11 +262,11 @@ def user_mode(server: ChatServer, client: Client, msg: Message) -> None:
                 applied.append((sign, letter, None))
         else:
             unknown = True
-    if unknown:
-        client.numeric(ERR_UMODEUNKNOWNFLAG)
     if applied:
         modestring, _ = _modestring(applied)
         client.send_line("MODE", client.nick, modestring, source=client.source)
+    if unknown:
+        client.numeric(ERR_UMODEUNKNOWNFLAG)
 
 
 @command("WHO", min_params=1)

@@ -264,4 +264,4 @@ def pong(server: ChatServer, client: Client, msg: Message) -> None:
 def quit_(server: ChatServer, client: Client, msg: Message) -> None:
     """QUIT [<reason>]: ERROR to the quitter, QUIT to everyone sharing a channel."""
     reason = msg.param(0)
-    client.error_and_close(f"Quit: {reason}" if reason else "Client Quit")
+    client.error_and_close(f"Quit: {reason}")
