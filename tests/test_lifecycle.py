@@ -122,25 +122,31 @@ def test_a_crashing_handler_ends_only_that_connection(server, connect, monkeypat
 
 def test_a_stalled_reader_is_dropped_and_others_keep_chatting(make_server) -> None:
     server = make_server(sendq=64 * 1024)
+    talker, listener = IRCClient(server.port), IRCClient(server.port)
+    talker.register("talker")
+    listener.register("listener")
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", server.port))
     stalled.sendall(b"NICK stalled\r\nUSER s 0 * :S\r\n")
-    talker, listener = IRCClient(server.port), IRCClient(server.port)
-    talker.register("talker")
-    listener.register("listener")
+    listener.expect("JOIN", "#general", where=lambda m: m.source.startswith("stalled!"))
     text = "x" * 400
     # The kernel buffers a few MiB for the stalled socket before the server's own
     # SendQ starts to fill, so send up to 12 MiB in batches until the drop.
+    quits = []
     for batch in range(300):
         numbers = range(batch * 100, batch * 100 + 100)
         talker.send(*(f"PRIVMSG #general :{i} {text}" for i in numbers))
         for i in numbers:
-            assert listener.expect("PRIVMSG").params[1] == f"{i} {text}"
-        if server.registry.find_nick("stalled") is None:
+            message = listener.next()
+            while message is not None and message.command == "QUIT":
+                quits.append(message)
+                message = listener.next()
+            assert message is not None and message.params[1] == f"{i} {text}"
+        if quits:
             break
-    quit_ = listener.expect("QUIT")
-    assert quit_.source.startswith("stalled!") and quit_.params == ["SendQ exceeded"]
+    assert len(quits) == 1
+    assert quits[0].source.startswith("stalled!") and quits[0].params == ["SendQ exceeded"]
     talker.send("PRIVMSG #general :after the drop")
     assert listener.expect("PRIVMSG").params[1] == "after the drop"
     for sock in (stalled, talker, listener):
