@@ -169,24 +169,30 @@ class Registry:
         with self.lock:
             return self.channels.get(casefold(name))
 
-    def join(self, client: Client, name: str) -> tuple[Channel, list[Client]] | None:
-        """Add ``client`` to channel ``name`` (creating it, with the joiner as op).
-
-        Returns the channel and its members after the join, or ``None`` when the
-        client was already a member.
-        """
+    def channel_for_join(self, name: str) -> Channel:
+        """The channel called ``name``, created (still empty) if it does not exist."""
         key = casefold(name)
         with self.lock:
             channel = self.channels.get(key)
             if channel is None:
                 channel = self.channels[key] = Channel(name)
-                channel.members[client] = "o"
-            elif client in channel.members:
+            return channel
+
+    def join(self, client: Client, channel: Channel) -> list[Client] | None:
+        """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
+
+        Returns the members after the join, ``None`` when the client already was one,
+        or an empty list when the channel was destroyed meanwhile (look it up again).
+        """
+        key = casefold(channel.name)
+        with self.lock:
+            if self.channels.get(key) is not channel:
+                return []
+            if client in channel.members:
                 return None
-            else:
-                channel.members[client] = ""
+            channel.members[client] = "" if channel.members else "o"
             client.channels[key] = channel
-            return channel, list(channel.members)
+            return list(channel.members)
 
     def part(self, client: Client, channel: Channel) -> list[Client] | None:
         """Remove ``client`` from ``channel``; return who must hear of it (itself included).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import threading
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -153,3 +154,29 @@ def test_unicode_survives_the_relay(server, connect) -> None:
     text = "h\u00e9llo \U0001f600 \u05e9\u05dc\u05d5\u05dd \u4f60\u597d"
     alice.send(f"PRIVMSG #general :{text}")
     assert bob.expect("PRIVMSG").params[1] == text
+
+
+def test_concurrent_senders_every_member_sees_one_order(server, connect) -> None:
+    senders = [connect(f"sender{i}", caps=("echo-message",)) for i in range(4)]
+    receivers = [connect(f"receiver{i}") for i in range(3)]
+    for client in senders + receivers:
+        client.sync()
+    count = 200
+
+    def blast(client) -> None:
+        client.send(*(f"PRIVMSG #general :{client.nick} {n}" for n in range(count)))
+
+    threads = [threading.Thread(target=blast, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = count * len(senders)
+    orders = []
+    for client in receivers + senders:
+        texts = [client.expect("PRIVMSG").params[1] for _ in range(total)]
+        orders.append(texts)
+        for sender in senders:  # each sender's own messages arrive in the order sent
+            mine = [t for t in texts if t.startswith(sender.nick + " ")]
+            assert mine == [f"{sender.nick} {n}" for n in range(count)]
+    assert all(order == orders[0] for order in orders)

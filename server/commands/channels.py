@@ -43,12 +43,17 @@ def join_channel(server: ChatServer, client: Client, name: str) -> None:
     if not valid_channel(name, server.config.channellen):
         client.numeric(ERR_NOSUCHCHANNEL, name)
         return
-    joined = server.registry.join(client, name)
-    if joined is None:
+    # The JOIN goes out under the channel's send_lock, so no message to the channel
+    # can reach the joiner before its own JOIN does.
+    members: list[Client] | None = []
+    while members == []:
+        channel = server.registry.channel_for_join(name)
+        with channel.send_lock:
+            members = server.registry.join(client, channel)
+            if members:
+                Outgoing("JOIN", channel.name, source=client.source).deliver(members)
+    if members is None:
         return  # already a member: nothing happens
-    channel, members = joined
-    with channel.send_lock:
-        Outgoing("JOIN", channel.name, source=client.source).deliver(members)
     if channel.topic:
         send_topic(client, channel)
     send_names(server, client, channel)
