@@ -191,7 +191,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
         """Remove a connection and show its QUIT to everyone who shared a channel."""
         peers = self.registry.remove(client)
         peers.discard(client)
-        if client.registered and peers:
+        # While stopping, everyone is leaving: telling each of them about all the others
+        # would cost N*N sends for nothing.
+        if client.registered and peers and not self.stopping:
             reason = client.quit_reason or "Connection closed"
             Outgoing("QUIT", reason, source=client.source).deliver(peers)
         client.close()

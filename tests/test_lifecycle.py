@@ -221,3 +221,22 @@ def test_a_port_in_use_is_a_clear_error(server) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{server.port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_shutdown_with_a_full_room_tells_everyone() -> None:
+    proc, port = _start_process()
+    clients = [IRCClient(port) for _ in range(300)]
+    try:
+        for i, client in enumerate(clients):
+            client.send(f"NICK crowd{i}", f"USER c 0 * :Crowd {i}")
+        for client in clients:
+            client.expect("366")
+        proc.terminate()
+        for client in clients:
+            assert client.wait_closed()[-1].params == ["Server shutting down"]
+        assert proc.wait(timeout=10) == 0
+    finally:
+        for client in clients:
+            client.close()
+        proc.kill()
+        proc.wait()
