@@ -1,0 +1,1094 @@
+"""ChatModel: the IRC connection, its state and its events. No tkinter here.
+
+A reader thread turns lines from the server into small :class:`Event` records on a
+``queue.Queue``; a writer thread drains an outbound queue, so nothing the GUI calls
+ever blocks on the network. The connection is re-established with exponential backoff
+and jitter, and the channels that were open are joined again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from server.codec import (
+    MAX_LINE,
+    LineError,
+    LineReader,
+    Message,
+    Overlong,
+    build,
+    encode,
+    parse,
+    split_source,
+    split_utf8,
+)
+
+log = logging.getLogger("app.model")
+
+#: Capabilities the client asks for when the server offers them.
+WANTED_CAPS = ("echo-message", "server-time", "message-tags", "multi-prefix", "away-notify")
+#: Seconds between reconnect attempts: doubles from BACKOFF_BASE up to BACKOFF_CAP.
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+#: Longest host name the server may put in our prefix (when it has not told us yet).
+_MAX_HOST = 63
+_USER_LEN_GUESS = 12
+#: Receive buffer: tags may make a line up to 8191 + 512 bytes long.
+_RECV_SIZE = 65536
+_VERSION = "Kibitz desktop client"
+
+# Numerics the client reacts to (names from the Modern IRC documents).
+RPL_WELCOME = "001"
+RPL_ISUPPORT = "005"
+RPL_AWAY = "301"
+RPL_UNAWAY = "305"
+RPL_NOWAWAY = "306"
+RPL_WHOISUSER = "311"
+RPL_WHOISSERVER = "312"
+RPL_WHOISOPERATOR = "313"
+RPL_ENDOFWHO = "315"
+RPL_WHOISIDLE = "317"
+RPL_ENDOFWHOIS = "318"
+RPL_WHOISCHANNELS = "319"
+RPL_CHANNELMODEIS = "324"
+RPL_CREATIONTIME = "329"
+RPL_WHOISACCOUNT = "330"
+RPL_NOTOPIC = "331"
+RPL_TOPIC = "332"
+RPL_TOPICWHOTIME = "333"
+RPL_WHOREPLY = "352"
+RPL_NAMREPLY = "353"
+RPL_ENDOFNAMES = "366"
+RPL_MOTD = "372"
+RPL_MOTDSTART = "375"
+RPL_ENDOFMOTD = "376"
+RPL_WHOISSECURE = "671"
+ERR_NONICKNAMEGIVEN = "431"
+ERR_ERRONEUSNICKNAME = "432"
+ERR_NICKNAMEINUSE = "433"
+ERR_NICKCOLLISION = "436"
+ERR_PASSWDMISMATCH = "464"
+
+# Numerics whose text belongs to whatever the user is looking at (answers to a command).
+_ANSWERS = {
+    RPL_AWAY,
+    RPL_UNAWAY,
+    RPL_NOWAWAY,
+    RPL_WHOISUSER,
+    RPL_WHOISSERVER,
+    RPL_WHOISOPERATOR,
+    RPL_ENDOFWHO,
+    RPL_WHOISIDLE,
+    RPL_ENDOFWHOIS,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISACCOUNT,
+    RPL_WHOREPLY,
+    RPL_WHOISSECURE,
+    RPL_CHANNELMODEIS,
+    RPL_CREATIONTIME,
+}
+# Numerics not worth a line of their own.
+_QUIET = {RPL_ENDOFMOTD, RPL_MOTDSTART, RPL_ENDOFNAMES, RPL_TOPICWHOTIME, RPL_ENDOFWHOIS}
+
+_FORMATTING = re.compile(
+    r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
+)
+
+
+class Kind:
+    """The kinds of :class:`Event` the model emits."""
+
+    STATUS = "status"  # state: connecting / connected / disconnected / reconnecting / closed
+    REGISTERED = "registered"  # the server accepted us; nick is our nick
+    MESSAGE = "message"  # PRIVMSG / NOTICE / CTCP ACTION, to a channel or to us
+    JOIN = "join"
+    PART = "part"
+    KICK = "kick"
+    QUIT = "quit"
+    NICK = "nick"  # someone (perhaps we) changed nick, shown in ``target``
+    OWN_NICK = "own_nick"  # our nick changed
+    TOPIC = "topic"
+    MEMBERS = "members"  # the member list of ``target`` changed
+    MODE = "mode"
+    INFO = "info"  # a server line worth showing
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened, for the controller to render.
+
+    ``target`` is the conversation it belongs to: a channel, the peer of a direct
+    conversation, ``""`` for the server buffer, or ``None`` for "whatever is open".
+    """
+
+    kind: str
+    target: str | None = ""
+    nick: str = ""
+    text: str = ""
+    time: datetime | None = None
+    own: bool = False
+    action: bool = False
+    notice: bool = False
+    state: str = ""
+    old: str = ""
+    delay: float = 0.0
+    members: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Member:
+    """A channel member and the prefix modes (``o``, ``v``, ...) it holds."""
+
+    nick: str
+    modes: str = ""
+
+
+@dataclass
+class Channel:
+    """A joined channel: display name, topic and members keyed by casefolded nick."""
+
+    name: str
+    topic: str = ""
+    members: dict[str, Member] = field(default_factory=dict)
+
+
+def backoff_delay(
+    attempt: int, rand: float, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
+) -> float:
+    """Seconds to wait before reconnect ``attempt`` (0-based): exponential, jittered, capped.
+
+    The delay lies between half and all of ``min(cap, base * 2**attempt)``, so clients
+    dropped together by a server restart do not all come back in the same instant.
+    """
+    ceiling = min(cap, base * (2 ** min(attempt, 16)))
+    return min(cap, ceiling * (0.5 + 0.5 * rand))
+
+
+def strip_formatting(text: str) -> str:
+    """Remove mIRC bold/colour/italic/reset codes from ``text``."""
+    return _FORMATTING.sub("", text)
+
+
+def casefold(name: str, mapping: str = "rfc1459") -> str:
+    """Fold ``name`` for comparison under the server's CASEMAPPING."""
+    folded = name.lower()
+    if mapping == "ascii":
+        return "".join(c.lower() if "A" <= c <= "Z" else c for c in name)
+    if mapping in ("rfc1459", "rfc1459-strict"):
+        folded = folded.replace("[", "{").replace("]", "}").replace("\\", "|")
+        if mapping == "rfc1459":
+            folded = folded.replace("~", "^")
+    return folded
+
+
+def parse_server_time(value: str | None) -> datetime | None:
+    """The ``time`` tag (IRCv3 server-time) as an aware datetime, or None if absent or bad."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def next_nick(nick: str, nicklen: int = 30) -> str:
+    """The nick to try after ``nick`` was refused as in use: append ``_`` (within NICKLEN)."""
+    candidate = nick + "_"
+    if len(candidate) <= nicklen:
+        return candidate
+    trimmed = nick[: nicklen - 1]
+    if trimmed + "_" != nick:
+        return trimmed + "_"
+    return nick[: nicklen - 2] + str(random.randint(0, 9)) + "_"
+
+
+def decode_line(raw: bytes) -> str:
+    """Decode one received line: UTF-8, or Latin-1 for the odd legacy client."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+Handler = Callable[["ChatModel", Message], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*commands: str) -> Callable[[Handler], Handler]:
+    """Register a method as the handler of IRC ``commands`` in :data:`HANDLERS`."""
+
+    def register(func: Handler) -> Handler:
+        for name in commands:
+            HANDLERS[name] = func
+        return func
+
+    return register
+
+
+class ChatModel:
+    """An IRC connection that reconnects, keeps channel state and emits :class:`Event` s."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        nick: str = "kibitzer",
+        *,
+        channels: Iterable[str] = ("#general",),
+        password: str | None = None,
+        username: str | None = None,
+        realname: str = "Kibitz user",
+        events: queue.Queue[Event] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        rand: Callable[[], float] = random.random,
+        connect_timeout: float = 10.0,
+        keepalive: float = 60.0,
+        reconnect: bool = True,
+        wanted_caps: Iterable[str] = WANTED_CAPS,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.password = password
+        self.username = username or _username(nick)
+        self.realname = realname
+        self.events: queue.Queue[Event] = events if events is not None else queue.Queue()
+        self.clock = clock
+        self.rand = rand
+        self.connect_timeout = connect_timeout
+        self.keepalive = keepalive
+        self.reconnect = reconnect
+        self.wanted_caps = tuple(wanted_caps)
+        self._stop = threading.Event()
+        self._sleep = sleep if sleep is not None else self._stop.wait
+        self._lock = threading.RLock()  # guards the IRC state below
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._outq: queue.Queue[bytes | None] | None = None
+        self._writer: threading.Thread | None = None
+        # IRC state
+        self.nick = nick
+        self.wanted_nick = nick
+        self.registered = False
+        self.connected = False
+        self.caps: set[str] = set()
+        self.offered_caps: dict[str, str] = {}
+        self.away = False
+        self.mask: str | None = None  # our nick!user@host as the server relays it
+        self.casemapping = "rfc1459"
+        self.chantypes = "#&"
+        self.prefixes: dict[str, str] = {"o": "@", "v": "+"}  # mode -> prefix, by rank
+        self.chanmodes = ("beI", "k", "l", "imnpst")
+        self.nicklen = 30
+        self.network = ""
+        self.channels: dict[str, Channel] = {}
+        self.queries: dict[str, str] = {}  # folded nick -> display nick
+        self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
+        for name in channels:
+            if name:
+                self._wanted[self.fold(name)] = name
+        self._names: dict[str, list[tuple[str, str]]] = {}
+        self._cap_ls: dict[str, str] = {}
+        self._cap_done = False
+        self._ping_pending: float | None = None
+        self.lag: float | None = None
+
+    # --- small helpers ---------------------------------------------------------------
+    def fold(self, name: str) -> str:
+        """Casefold ``name`` with the server's CASEMAPPING."""
+        return casefold(name, self.casemapping)
+
+    def is_channel(self, name: str) -> bool:
+        """True when ``name`` names a channel on this server."""
+        return bool(name) and name[0] in self.chantypes
+
+    def is_me(self, nick: str | None) -> bool:
+        """True when ``nick`` is our own nick."""
+        return nick is not None and self.fold(nick) == self.fold(self.nick)
+
+    def _emit(self, kind: str, **fields: object) -> None:
+        self.events.put(Event(kind, **fields))  # type: ignore[arg-type]
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background (and keep reconnecting until :meth:`stop`)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kibitz-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Close the connection and stop reconnecting; wait a little for the threads."""
+        self._stop.set()
+        self._close_socket()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def quit(self, reason: str = "Leaving", timeout: float = 2.0) -> None:
+        """Send QUIT (when connected), then stop."""
+        self._stop.set()
+        outq = self._outq
+        if outq is not None and self.connected:
+            outq.put(encode(build("QUIT", reason or "Leaving")))
+            outq.put(None)  # the writer exits after flushing, then closes the socket
+            writer = self._writer
+            if writer is not None:
+                writer.join(timeout)
+        self.stop(timeout)
+
+    def _close_socket(self) -> None:
+        with self._lock:
+            sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            self._emit(
+                Kind.STATUS, state="connecting", text=f"Connecting to {self.host}:{self.port}…"
+            )
+            error = ""
+            try:
+                sock = socket.create_connection((self.host, self.port), self.connect_timeout)
+            except OSError as exc:
+                error = _describe(exc)
+            else:
+                try:
+                    self._session(sock)
+                except OSError as exc:  # ConnectionAbortedError("Ping timeout") included
+                    error = _describe(exc)
+                finally:
+                    if self.registered:
+                        attempt = 0
+                    self._end_session(sock)
+            if self._stop.is_set():
+                break
+            text = f"Disconnected from {self.host}:{self.port}" + (f": {error}" if error else "")
+            self._emit(Kind.STATUS, state="disconnected", text=text)
+            if not self.reconnect:
+                break
+            delay = backoff_delay(attempt, self.rand())
+            attempt += 1
+            self._emit(
+                Kind.STATUS,
+                state="reconnecting",
+                delay=delay,
+                text=f"{text} — reconnecting in {delay:.0f} s",
+            )
+            self._sleep(delay)
+        self._emit(Kind.STATUS, state="closed", text="Disconnected")
+
+    def _session(self, sock: socket.socket) -> None:
+        outq: queue.Queue[bytes | None] = queue.Queue()
+        with self._lock:
+            self._sock = sock
+            self._outq = outq
+            self.connected = True
+            self.registered = False
+            self.caps = set()
+            self._cap_ls = {}
+            self._cap_done = False
+            self._ping_pending = None
+            self.nick = self.wanted_nick
+            self.mask = None
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(sock, outq), name="kibitz-writer", daemon=True
+        )
+        self._writer.start()
+        if self._stop.is_set():
+            return
+        lines = ["CAP LS 302"]
+        if self.password:
+            lines.append(build("PASS", self.password))
+        lines += [build("NICK", self.nick), build("USER", self.username, "0", "*", self.realname)]
+        for line in lines:
+            self.send_raw(line)
+        sock.settimeout(self.keepalive)
+        reader = LineReader(limit=1 << 16)
+        while not self._stop.is_set():
+            try:
+                data = sock.recv(_RECV_SIZE)
+            except TimeoutError:
+                if self._ping_pending is not None:
+                    raise ConnectionAbortedError("Ping timeout") from None
+                self._ping_pending = self.clock()
+                self.send_raw(build("PING", "kibitz"))
+                continue
+            if not data:
+                return
+            self._ping_pending = None
+            for raw in reader.feed(data):
+                if isinstance(raw, Overlong):
+                    continue
+                self.handle_line(decode_line(raw))
+
+    def _end_session(self, sock: socket.socket) -> None:
+        with self._lock:
+            outq = self._outq
+            self._outq = None
+            self._sock = None
+            self.connected = False
+            self.registered = False
+            self._names.clear()
+            joined = list(self.channels.values())
+            self.channels.clear()
+        if outq is not None:
+            outq.put(None)
+        try:
+            sock.close()
+        except OSError:
+            pass
+        for channel in joined:
+            self._emit(Kind.MEMBERS, target=channel.name, members=())
+
+    def _write_loop(self, sock: socket.socket, outq: queue.Queue[bytes | None]) -> None:
+        while True:
+            data = outq.get()
+            if data is None:
+                break
+            chunks = [data]
+            while True:  # everything pending goes out in one sendall
+                try:
+                    more = outq.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    outq.put(None)
+                    break
+                chunks.append(more)
+            try:
+                sock.sendall(b"".join(chunks))
+            except OSError:
+                break
+        if self._stop.is_set():
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # --- sending -----------------------------------------------------------------------
+    def send_raw(self, line: str) -> bool:
+        """Queue one line for the server; False when there is no connection."""
+        outq = self._outq
+        if outq is None or not self.connected:
+            return False
+        try:
+            outq.put(encode(line))
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def _prefix_len(self) -> int:
+        if self.mask:
+            return len(self.mask.encode("utf-8"))
+        # Until the server shows us our own prefix, assume the longest it could be.
+        return len(self.nick.encode()) + 2 + _USER_LEN_GUESS + _MAX_HOST
+
+    def budget(self, command: str, target: str, extra: int = 0) -> int:
+        """Bytes of text that fit in one ``command`` to ``target`` as the server relays it."""
+        # ":" mask " " command " " target " :" text CRLF
+        head = 1 + self._prefix_len() + 1 + len(command) + 1 + len(target.encode()) + 2
+        return max(16, MAX_LINE - 2 - head - extra)
+
+    def split_message(
+        self, target: str, text: str, command: str = "PRIVMSG", extra: int = 0
+    ) -> list[str]:
+        """Split ``text`` into lines (one per pasted line) that each fit in one message."""
+        pieces: list[str] = []
+        budget = self.budget(command, target, extra)
+        for line in text.replace("\0", "").splitlines():
+            if line.strip():
+                pieces.extend(split_utf8(line, budget))
+        return pieces
+
+    def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> bool:
+        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes."""
+        if not self.registered:
+            return False
+        command = "NOTICE" if notice else "PRIVMSG"
+        extra = len("\x01ACTION \x01") if action else 0
+        pieces = self.split_message(target, text, command, extra)
+        if not pieces:
+            return True
+        if not self.is_channel(target):
+            self.open_query(target)
+        for piece in pieces:
+            body = f"\x01ACTION {piece}\x01" if action else piece
+            if not self.send_raw(build(command, target, body)):
+                return False
+            if "echo-message" not in self.caps:
+                self._emit(
+                    Kind.MESSAGE,
+                    target=target,
+                    nick=self.nick,
+                    text=piece,
+                    time=datetime.now(timezone.utc),
+                    own=True,
+                    action=action,
+                    notice=notice,
+                )
+        return True
+
+    def join(self, channel: str, key: str | None = None) -> bool:
+        """Join ``channel`` (and remember it for reconnects)."""
+        with self._lock:
+            self._wanted[self.fold(channel)] = channel
+        params = [channel] + ([key] if key else [])
+        return self.send_raw(build("JOIN", *params))
+
+    def part(self, channel: str, reason: str = "") -> bool:
+        """Leave ``channel`` (and stop rejoining it)."""
+        with self._lock:
+            self._wanted.pop(self.fold(channel), None)
+        params = [channel] + ([reason] if reason else [])
+        return self.send_raw(build("PART", *params))
+
+    def set_nick(self, nick: str) -> bool:
+        """Ask the server for a new nick; the change shows when the server confirms it."""
+        self.wanted_nick = nick
+        if not self.connected:
+            self.nick = nick
+            return True
+        return self.send_raw(build("NICK", nick))
+
+    def set_topic(self, channel: str, topic: str | None) -> bool:
+        """Set the topic of ``channel``, or ask for it when ``topic`` is None."""
+        if topic is None:
+            return self.send_raw(build("TOPIC", channel))
+        return self.send_raw(build("TOPIC", channel, topic))
+
+    def set_away(self, message: str | None) -> bool:
+        """Mark us away with ``message``, or back when it is None or empty."""
+        if message:
+            return self.send_raw(build("AWAY", message))
+        return self.send_raw("AWAY")
+
+    def open_query(self, nick: str) -> None:
+        """Remember a direct conversation with ``nick``."""
+        with self._lock:
+            self.queries.setdefault(self.fold(nick), nick)
+
+    def close_query(self, nick: str) -> None:
+        """Forget a direct conversation."""
+        with self._lock:
+            self.queries.pop(self.fold(nick), None)
+
+    # --- queries about the state (any thread) ---------------------------------------
+    def members(self, channel: str) -> list[tuple[str, str]]:
+        """``(prefix, nick)`` pairs of ``channel``, ops first, then voiced, then by name."""
+        with self._lock:
+            chan = self.channels.get(self.fold(channel))
+            if chan is None:
+                return []
+            return self._sorted_members(chan)
+
+    def _sorted_members(self, chan: Channel) -> list[tuple[str, str]]:
+        ranks = {mode: i for i, mode in enumerate(self.prefixes)}
+        none = len(ranks)
+
+        def rank(member: Member) -> int:
+            return min((ranks.get(m, none) for m in member.modes), default=none)
+
+        ordered = sorted(chan.members.values(), key=lambda m: (rank(m), self.fold(m.nick)))
+        return [(self._prefix_of(m), m.nick) for m in ordered]
+
+    def _prefix_of(self, member: Member) -> str:
+        for mode, prefix in self.prefixes.items():
+            if mode in member.modes:
+                return prefix
+        return ""
+
+    def topic(self, channel: str) -> str:
+        """The topic of ``channel`` ("" when none or not joined)."""
+        with self._lock:
+            chan = self.channels.get(self.fold(channel))
+            return chan.topic if chan else ""
+
+    def joined(self) -> list[str]:
+        """Names of the channels we are in."""
+        with self._lock:
+            return [c.name for c in self.channels.values()]
+
+    def wanted_channels(self) -> list[str]:
+        """Channels joined on (re)connect."""
+        with self._lock:
+            return list(self._wanted.values())
+
+    # --- receiving ---------------------------------------------------------------------
+    def handle_line(self, line: str) -> None:
+        """Process one line from the server (the reader thread calls this)."""
+        try:
+            msg = parse(line)
+        except LineError:
+            return
+        handler = HANDLERS.get(msg.command.upper())
+        if handler is None:
+            if msg.command.isdigit():
+                handler = ChatModel._on_numeric
+            else:
+                return
+        try:
+            handler(self, msg)
+        except (IndexError, ValueError) as exc:  # a malformed line harms nobody
+            log.debug("ignored %r: %s", line, exc)
+
+    def _time(self, msg: Message) -> datetime:
+        return parse_server_time(msg.tags.get("time")) or datetime.now(timezone.utc)
+
+    def _learn_mask(self, msg: Message) -> None:
+        if msg.source and "!" in msg.source and self.is_me(msg.nick):
+            self.mask = msg.source
+
+    @handles("PING")
+    def _on_ping(self, msg: Message) -> None:
+        self.send_raw(build("PONG", *msg.params[-1:]))
+
+    @handles("PONG")
+    def _on_pong(self, msg: Message) -> None:
+        sent = self._ping_pending
+        if sent is not None:
+            self.lag = self.clock() - sent
+        self._ping_pending = None
+
+    @handles("CAP")
+    def _on_cap(self, msg: Message) -> None:
+        sub = msg.param(1).upper()
+        if sub == "LS":
+            more = len(msg.params) > 3 and msg.params[2] == "*"
+            for item in msg.params[-1].split():
+                name, _, value = item.partition("=")
+                self._cap_ls[name] = value
+            if more:
+                return
+            self.offered_caps = dict(self._cap_ls)
+            wanted = [c for c in self.wanted_caps if c in self._cap_ls]
+            if wanted and not self.registered:
+                self.send_raw(build("CAP", "REQ", " ".join(wanted)))
+            elif not self.registered:
+                self._cap_end()
+        elif sub == "ACK":
+            for name in msg.params[-1].split():
+                if name.startswith("-"):
+                    self.caps.discard(name[1:])
+                else:
+                    self.caps.add(name)
+            self._cap_end()
+        elif sub == "NAK":
+            self._cap_end()
+        elif sub == "NEW":
+            new = [c for c in msg.params[-1].split() if c.partition("=")[0] in self.wanted_caps]
+            if new:
+                self.send_raw(build("CAP", "REQ", " ".join(c.partition("=")[0] for c in new)))
+        elif sub == "DEL":
+            for name in msg.params[-1].split():
+                self.caps.discard(name)
+
+    def _cap_end(self) -> None:
+        if not self._cap_done and not self.registered:
+            self._cap_done = True
+            self.send_raw("CAP END")
+
+    @handles(RPL_WELCOME)
+    def _on_welcome(self, msg: Message) -> None:
+        with self._lock:
+            self.registered = True
+            self.nick = msg.params[0]
+            wanted = list(self._wanted.values())
+        text = msg.params[-1]
+        if "!" in text.rsplit(" ", 1)[-1]:
+            self.mask = text.rsplit(" ", 1)[-1]
+        self._emit(Kind.REGISTERED, nick=self.nick, text=text)
+        self._emit(
+            Kind.STATUS,
+            state="connected",
+            nick=self.nick,
+            text=f"Connected to {self.host}:{self.port} as {self.nick}",
+        )
+        self._emit(Kind.INFO, target="", text=text, time=self._time(msg))
+        for start in range(0, len(wanted), 10):
+            self.send_raw(build("JOIN", ",".join(wanted[start : start + 10])))
+        if self.away:
+            self.send_raw(build("AWAY", "Away"))
+
+    @handles(RPL_ISUPPORT)
+    def _on_isupport(self, msg: Message) -> None:
+        for token in msg.params[1:-1]:
+            name, _, value = token.partition("=")
+            if name == "CASEMAPPING" and value:
+                self._refold(value)
+            elif name == "CHANTYPES":
+                self.chantypes = value
+            elif name == "NETWORK":
+                self.network = value
+            elif name == "NICKLEN" and value.isdigit():
+                self.nicklen = int(value)
+            elif name == "CHANMODES":
+                parts = ([*value.split(","), "", "", "", ""])[:4]
+                self.chanmodes = (parts[0], parts[1], parts[2], parts[3])
+            elif name == "PREFIX":
+                m = re.fullmatch(r"\(([^)]*)\)(.*)", value)
+                if m and len(m.group(1)) == len(m.group(2)):
+                    self.prefixes = dict(zip(m.group(1), m.group(2), strict=False))
+
+    def _refold(self, mapping: str) -> None:
+        with self._lock:
+            self.casemapping = mapping
+            self._wanted = {self.fold(n): n for n in self._wanted.values()}
+            self.queries = {self.fold(n): n for n in self.queries.values()}
+
+    def _on_numeric(self, msg: Message) -> None:
+        code = msg.command
+        args = msg.params[1:]
+        if code in _QUIET:
+            return
+        text = _numeric_text(code, args)
+        is_error = code.startswith(("4", "5")) and code not in (ERR_NICKNAMEINUSE,)
+        if code in (RPL_MOTD,):
+            self._emit(Kind.INFO, target="", text=text, time=self._time(msg))
+        elif is_error:
+            self._emit(Kind.ERROR, target=None, text=text, time=self._time(msg))
+        elif code in _ANSWERS:
+            self._emit(Kind.INFO, target=None, text=text, time=self._time(msg))
+        else:
+            self._emit(Kind.INFO, target="", text=text, time=self._time(msg))
+
+    @handles(ERR_NICKNAMEINUSE, ERR_ERRONEUSNICKNAME, ERR_NICKCOLLISION, ERR_NONICKNAMEGIVEN)
+    def _on_nick_error(self, msg: Message) -> None:
+        tried = msg.param(1, self.nick)
+        reason = msg.params[-1]
+        if self.registered:
+            self._emit(Kind.ERROR, target=None, text=f"Cannot use the name {tried}: {reason}")
+            self.wanted_nick = self.nick
+            self._emit(Kind.OWN_NICK, nick=self.nick)
+            return
+        if msg.command == ERR_NICKNAMEINUSE:
+            new = next_nick(tried, self.nicklen)
+        else:
+            new = "kibitzer" if self.fold(tried) != "kibitzer" else "kibitzer_"
+        self._emit(
+            Kind.ERROR,
+            target="",
+            text=f"The name {tried} is taken or invalid ({reason}); trying {new}",
+        )
+        self.nick = new
+        self._emit(Kind.OWN_NICK, nick=new)
+        self.send_raw(build("NICK", new))
+
+    @handles(ERR_PASSWDMISMATCH)
+    def _on_bad_password(self, msg: Message) -> None:
+        self._emit(Kind.ERROR, target="", text="The server refused the password (use --password)")
+
+    @handles("ERROR")
+    def _on_error(self, msg: Message) -> None:
+        self._emit(Kind.ERROR, target="", text=msg.param(0, "Connection closed by the server"))
+
+    @handles("JOIN")
+    def _on_join(self, msg: Message) -> None:
+        name = msg.param(0)
+        nick = msg.nick or ""
+        own = self.is_me(nick)
+        with self._lock:
+            key = self.fold(name)
+            if own:
+                self._learn_mask(msg)
+                self.channels[key] = Channel(name)
+                self._wanted.setdefault(key, name)
+                self._names.pop(key, None)
+            chan = self.channels.get(key)
+            if chan is None:
+                return
+            chan.members[self.fold(nick)] = Member(nick)
+            members = tuple(self._sorted_members(chan))
+        self._emit(Kind.JOIN, target=name, nick=nick, own=own, time=self._time(msg))
+        self._emit(Kind.MEMBERS, target=name, members=members)
+
+    @handles("PART")
+    def _on_part(self, msg: Message) -> None:
+        self._leave(msg, Kind.PART, msg.nick or "", msg.param(1))
+
+    @handles("KICK")
+    def _on_kick(self, msg: Message) -> None:
+        reason = msg.param(2)
+        text = f"by {msg.nick}" + (f": {reason}" if reason else "")
+        self._leave(msg, Kind.KICK, msg.param(1), text)
+
+    def _leave(self, msg: Message, kind: str, nick: str, text: str) -> None:
+        name = msg.param(0)
+        own = self.is_me(nick)
+        with self._lock:
+            key = self.fold(name)
+            chan = self.channels.get(key)
+            if chan is None:
+                return
+            name = chan.name
+            if own:
+                del self.channels[key]
+                if kind == Kind.PART:
+                    self._wanted.pop(key, None)
+                members: tuple[tuple[str, str], ...] = ()
+            else:
+                chan.members.pop(self.fold(nick), None)
+                members = tuple(self._sorted_members(chan))
+        self._emit(kind, target=name, nick=nick, text=text, own=own, time=self._time(msg))
+        self._emit(Kind.MEMBERS, target=name, members=members)
+
+    @handles("QUIT")
+    def _on_quit(self, msg: Message) -> None:
+        nick = msg.nick or ""
+        folded = self.fold(nick)
+        changed: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        with self._lock:
+            for chan in self.channels.values():
+                if chan.members.pop(folded, None) is not None:
+                    changed.append((chan.name, tuple(self._sorted_members(chan))))
+            query = self.queries.get(folded)
+        when = self._time(msg)
+        for name, members in changed:
+            self._emit(Kind.QUIT, target=name, nick=nick, text=msg.param(0), time=when)
+            self._emit(Kind.MEMBERS, target=name, members=members)
+        if query is not None:
+            self._emit(Kind.QUIT, target=query, nick=nick, text=msg.param(0), time=when)
+
+    @handles("NICK")
+    def _on_nick(self, msg: Message) -> None:
+        old = msg.nick or ""
+        new = msg.param(0)
+        own = self.is_me(old)
+        folded_old, folded_new = self.fold(old), self.fold(new)
+        changed: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+        with self._lock:
+            if own:
+                self.nick = new
+                self.wanted_nick = new
+                if self.mask:
+                    self.mask = new + self.mask[self.mask.index("!") :]
+            for chan in self.channels.values():
+                member = chan.members.pop(folded_old, None)
+                if member is not None:
+                    member.nick = new
+                    chan.members[folded_new] = member
+                    changed.append((chan.name, tuple(self._sorted_members(chan))))
+            query = self.queries.pop(folded_old, None)
+            if query is not None:
+                self.queries[folded_new] = new
+        when = self._time(msg)
+        for name, members in changed:
+            self._emit(Kind.NICK, target=name, nick=new, old=old, own=own, time=when)
+            self._emit(Kind.MEMBERS, target=name, members=members)
+        if query is not None:
+            self._emit(Kind.NICK, target=query, nick=new, old=old, own=own, time=when)
+        if own:
+            self._emit(Kind.OWN_NICK, nick=new, old=old)
+            self._emit(
+                Kind.STATUS,
+                state="connected",
+                nick=new,
+                text=f"Connected to {self.host}:{self.port} as {new}",
+            )
+
+    @handles("TOPIC")
+    def _on_topic(self, msg: Message) -> None:
+        name, topic = msg.param(0), msg.param(1)
+        with self._lock:
+            chan = self.channels.get(self.fold(name))
+            if chan is not None:
+                chan.topic = topic
+                name = chan.name
+        self._emit(
+            Kind.TOPIC,
+            target=name,
+            nick=msg.nick or "",
+            text=topic,
+            own=self.is_me(msg.nick),
+            time=self._time(msg),
+        )
+
+    @handles(RPL_TOPIC, RPL_NOTOPIC)
+    def _on_rpl_topic(self, msg: Message) -> None:
+        name = msg.param(1)
+        topic = msg.param(2) if msg.command == RPL_TOPIC else ""
+        with self._lock:
+            chan = self.channels.get(self.fold(name))
+            if chan is not None:
+                chan.topic = topic
+                name = chan.name
+        self._emit(Kind.TOPIC, target=name, text=topic, time=self._time(msg))
+
+    @handles(RPL_NAMREPLY)
+    def _on_names(self, msg: Message) -> None:
+        name = msg.param(2)
+        key = self.fold(name)
+        prefix_chars = "".join(self.prefixes.values())
+        modes_of = {p: m for m, p in self.prefixes.items()}
+        entries = self._names.setdefault(key, [])
+        for item in msg.params[-1].split():
+            stripped = item.lstrip(prefix_chars)
+            modes = "".join(modes_of[c] for c in item[: len(item) - len(stripped)])
+            nick = split_source(stripped)[0] or stripped
+            entries.append((modes, nick))
+
+    @handles(RPL_ENDOFNAMES)
+    def _on_end_of_names(self, msg: Message) -> None:
+        name = msg.param(1)
+        key = self.fold(name)
+        entries = self._names.pop(key, None)
+        if entries is None:
+            return
+        with self._lock:
+            chan = self.channels.get(key)
+            if chan is None:
+                # A /names for a channel we are not in: show it as text.
+                listing = " ".join(n for _, n in entries)
+                self._emit(Kind.INFO, target=None, text=f"Users on {name}: {listing}")
+                return
+            chan.members = {self.fold(nick): Member(nick, modes) for modes, nick in entries}
+            members = tuple(self._sorted_members(chan))
+            name = chan.name
+        self._emit(Kind.MEMBERS, target=name, members=members)
+
+    @handles("MODE")
+    def _on_mode(self, msg: Message) -> None:
+        target = msg.param(0)
+        if not self.is_channel(target):
+            return
+        modes = msg.param(1)
+        args = list(msg.params[2:])
+        always = self.chanmodes[0] + self.chanmodes[1] + "".join(self.prefixes)
+        on_set = self.chanmodes[2]
+        adding = True
+        with self._lock:
+            chan = self.channels.get(self.fold(target))
+            for ch in modes:
+                if ch in "+-":
+                    adding = ch == "+"
+                    continue
+                arg = None
+                if ch in always or (adding and ch in on_set):
+                    arg = args.pop(0) if args else None
+                if chan is not None and ch in self.prefixes and arg:
+                    member = chan.members.get(self.fold(arg))
+                    if member is not None:
+                        if adding and ch not in member.modes:
+                            member.modes += ch
+                        elif not adding:
+                            member.modes = member.modes.replace(ch, "")
+            members = tuple(self._sorted_members(chan)) if chan is not None else ()
+            name = chan.name if chan is not None else target
+        text = " ".join(msg.params[1:])
+        self._emit(Kind.MODE, target=name, nick=msg.nick or "", text=text, time=self._time(msg))
+        if chan is not None:
+            self._emit(Kind.MEMBERS, target=name, members=members)
+
+    @handles("PRIVMSG", "NOTICE")
+    def _on_message(self, msg: Message) -> None:
+        target, text = msg.param(0), msg.param(1)
+        nick = msg.nick or ""
+        notice = msg.command.upper() == "NOTICE"
+        own = self.is_me(nick)
+        if own:
+            self._learn_mask(msg)
+        action = False
+        if text.startswith("\x01"):
+            body = text.strip("\x01")
+            verb, _, rest = body.partition(" ")
+            verb = verb.upper()
+            if verb == "ACTION":
+                text, action = rest, True
+            elif notice:
+                text = f"CTCP {verb} reply: {rest}"
+            else:
+                self._ctcp_reply(nick, verb, rest)
+                return
+        server_line = not msg.source or "!" not in msg.source or not self.registered
+        if self.is_channel(target):
+            conversation = target
+            with self._lock:
+                chan = self.channels.get(self.fold(target))
+                if chan is not None:
+                    conversation = chan.name
+        elif server_line and notice:
+            conversation = ""
+        elif own:
+            conversation = target
+            self.open_query(target)
+        else:
+            conversation = nick
+            if not notice:
+                self.open_query(nick)
+            else:
+                # A notice from a user goes to an open conversation with them, else the server.
+                with self._lock:
+                    conversation = self.queries.get(self.fold(nick), "")
+        self._emit(
+            Kind.MESSAGE,
+            target=conversation,
+            nick=nick or (msg.source or ""),
+            text=strip_formatting(text),
+            time=self._time(msg),
+            own=own,
+            action=action,
+            notice=notice,
+        )
+
+    def _ctcp_reply(self, nick: str, verb: str, rest: str) -> None:
+        if verb == "VERSION":
+            self.send_raw(build("NOTICE", nick, f"\x01VERSION {_VERSION}\x01"))
+        elif verb == "PING":
+            self.send_raw(build("NOTICE", nick, f"\x01PING {rest}\x01"))
+
+    @handles("INVITE")
+    def _on_invite(self, msg: Message) -> None:
+        self._emit(Kind.INFO, target=None, text=f"{msg.nick} invites you to {msg.param(1)}")
+
+    @handles("AWAY", "ACCOUNT", "CHGHOST", "SETNAME", "BATCH", "TAGMSG")
+    def _on_ignored(self, msg: Message) -> None:
+        """Lines the client does not show."""
+
+
+def _numeric_text(code: str, args: list[str]) -> str:
+    """A readable line for a numeric reply (the leading 'our nick' parameter removed)."""
+    if code == RPL_WHOISUSER and len(args) >= 5:
+        return f"{args[0]} is {args[1]}@{args[2]} ({args[-1]})"
+    if code == RPL_WHOISSERVER and len(args) >= 3:
+        return f"{args[0]} is on {args[1]} ({args[2]})"
+    if code == RPL_WHOISCHANNELS and len(args) >= 2:
+        return f"{args[0]} is in {args[1]}"
+    if code == RPL_WHOISIDLE and len(args) >= 3 and args[1].isdigit():
+        idle = int(args[1])
+        return f"{args[0]} has been idle {idle // 60} min {idle % 60} s"
+    if code == RPL_AWAY and len(args) >= 2:
+        return f"{args[0]} is away: {args[-1]}"
+    if code == RPL_WHOREPLY and len(args) >= 7:
+        return f"{args[0]}: {args[4]} ({args[1]}@{args[2]}) {args[5]}"
+    return " ".join(a for a in args if a)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running?)"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return f"unknown host ({exc.strerror})"
+    return getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+
+
+def _username(nick: str) -> str:
+    name = "".join(c for c in nick if c.isalnum() or c in "-_")
+    return (name or "kibitz")[:10]

@@ -1,0 +1,67 @@
+"""Test helpers: wait on queues and conditions with a deadline, never a fixed sleep."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+
+from app.model import Event
+
+DEADLINE = 5.0
+
+
+def wait_for(condition: Callable[[], object], timeout: float = DEADLINE, what: str = "") -> object:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+class EventLog:
+    """Collects a model's events and waits for the ones a test expects."""
+
+    def __init__(self, events: queue.Queue[Event]) -> None:
+        self.queue = events
+        self.seen: list[Event] = []
+        self._mark = 0
+
+    def pump(self) -> None:
+        """Move everything queued into :attr:`seen`."""
+        while True:
+            try:
+                self.seen.append(self.queue.get_nowait())
+            except queue.Empty:
+                return
+
+    def expect(self, kind: str, timeout: float = DEADLINE, **fields: object) -> Event:
+        """The next event (after the last one expected) of ``kind`` whose fields match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            for index in range(self._mark, len(self.seen)):
+                event = self.seen[index]
+                if event.kind == kind and all(getattr(event, k) == v for k, v in fields.items()):
+                    self._mark = index + 1
+                    return event
+            if time.monotonic() > deadline:
+                got = [(e.kind, e.target, e.nick, e.text) for e in self.seen[self._mark :]]
+                raise AssertionError(f"no {kind} {fields}; got {got}")
+            try:
+                self.seen.append(self.queue.get(timeout=0.05))
+            except queue.Empty:
+                pass
+
+    def of(self, kind: str, **fields: object) -> list[Event]:
+        """Every event of ``kind`` seen so far whose fields match."""
+        self.pump()
+        return [
+            e
+            for e in self.seen
+            if e.kind == kind and all(getattr(e, k) == v for k, v in fields.items())
+        ]
