@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .codec import build, encode
+from .codec import LineError, build, encode
 from .numerics import Numeric
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ def server_time(when: float | None = None) -> str:
     """An IRCv3 ``server-time`` value: UTC, millisecond precision."""
     moment = datetime.fromtimestamp(time.time() if when is None else when, timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _middle(param: str) -> str:
+    param = param.replace(" ", "_").lstrip(":")
+    return param or "*"
 
 
 class Flusher:
@@ -125,9 +130,18 @@ class Client:
         self.tag_key = 0
         self.modes: set[str] = set()
         self.channels: dict[str, Channel] = {}
+        #: The away message, or None when here.
+        self.away: str | None = None
+        #: Casefolded names of the channels this client was invited to.
+        self.invites: set[str] = set()
+        #: MONITOR list: casefolded nick -> nick as given.
+        self.monitoring: dict[str, str] = {}
+        self.signon = int(time.time())
         now = server.clock()
         self.connected_at = now
         self.last_active = now
+        #: When this client last sent a message (WHOIS idle time).
+        self.last_spoke = now
         self.ping_sent_at: float | None = None
         self.quit_reason: str | None = None
         self.closing = False
@@ -234,10 +248,20 @@ class Client:
         self.send(encode(build(command, *params, source=source, tags=tags)))
 
     def numeric(self, numeric: Numeric, *params: str) -> None:
-        """Send a numeric reply from the server, addressed to this client."""
+        """Send a numeric reply from the server, addressed to this client.
+
+        Parameters echo what the client sent, so one that cannot stand in the middle
+        of a line (empty, with a space, starting with ':') is made safe, not refused.
+        """
         if numeric.text is not None:
             params = (*params, numeric.text)
-        self.send_line(numeric.code, self.nick, *params, source=self.server.config.name)
+        source = self.server.config.name
+        try:
+            line = build(numeric.code, self.nick, *params, source=source)
+        except LineError:
+            safe = [_middle(p) for p in params[:-1]]
+            line = build(numeric.code, self.nick, *safe, *params[-1:], source=source)
+        self.send(encode(line))
 
     def error_and_close(self, reason: str, error: str | None = None) -> None:
         """End this connection: send ``ERROR`` and let the reader thread clean up.

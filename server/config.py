@@ -32,10 +32,17 @@ class Config:
     registration_timeout: float = 60.0
     #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
     sendq: int = 1 << 20
+    #: Operator names and their passwords (OPER).
+    opers: dict[str, str] = field(default_factory=dict)
     nicklen: int = 30
     channellen: int = 64
     topiclen: int = 390
-    #: Targets accepted in one PRIVMSG/NOTICE/TAGMSG and channels in one JOIN/PART.
+    kicklen: int = 255
+    awaylen: int = 200
+    #: Longest realname (USER, SETNAME).
+    namelen: int = 128
+    #: Channels one client may be in (ISUPPORT CHANLIMIT); 0 means no limit.
+    max_channels: int = 50
+    #: Targets accepted in one PRIVMSG/NOTICE/TAGMSG.
     max_targets: int = 4
-    max_join_targets: int = 10
     created: float = field(default_factory=time.time)

@@ -20,44 +20,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from .names import casefold, matches
 
 if TYPE_CHECKING:
     from .client import Client
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_NICK_SPECIAL = set("[]\\`_^{|}")
-_NICK_FIRST = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") | _NICK_SPECIAL
-_NICK_REST = _NICK_FIRST | set("0123456789-")
-_CHANNEL_FORBIDDEN = set(" ,\x07\r\n\0")
-
 #: Channel membership prefixes, highest first: mode letter -> symbol (ISUPPORT PREFIX).
 PREFIXES = {"o": "@", "v": "+"}
-
-
-def casefold(name: str) -> str:
-    """Fold a nick or channel name for comparison (casemapping ``ascii``)."""
-    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
-
-
-def valid_nick(nick: str, maxlen: int) -> bool:
-    """Whether ``nick`` is a nickname this server accepts (RFC 2812 characters)."""
-    return (
-        0 < len(nick) <= maxlen
-        and nick[0] in _NICK_FIRST
-        and all(c in _NICK_REST for c in nick[1:])
-    )
-
-
-def valid_channel(name: str, maxlen: int) -> bool:
-    """Whether ``name`` is a channel name this server accepts (CHANTYPES ``#``)."""
-    return (
-        1 < len(name.encode("utf-8", "surrogatepass")) <= maxlen
-        and name[0] == "#"
-        and not _CHANNEL_FORBIDDEN.intersection(name)
-    )
 
 
 @dataclass(eq=False)
@@ -69,10 +43,35 @@ class Channel:
     #: member -> its prefix mode letters, highest first ("o", "v", "ov" or "").
     members: dict[Client, str] = field(default_factory=dict)
     modes: set[str] = field(default_factory=lambda: {"n", "t"})
+    #: The +k key and the +l limit, when set.
+    key: str | None = None
+    limit: int | None = None
+    #: The +b, +e and +I lists: mode letter -> {casefolded mask: (mask, set by, set at)}.
+    lists: dict[str, dict[str, tuple[str, str, int]]] = field(
+        default_factory=lambda: {"b": {}, "e": {}, "I": {}}
+    )
     topic: str = ""
     topic_by: str = ""
     topic_at: int = 0
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def in_list(self, letter: str, source: str) -> bool:
+        """Whether ``source`` (nick!user@host) matches an entry of list mode ``letter``."""
+        return any(matches(mask, source) for mask, _by, _at in self.lists[letter].values())
+
+    def is_banned(self, client: Client) -> bool:
+        """Whether ``client`` matches a ban and no ban exception."""
+        source = client.source
+        return self.in_list("b", source) and not self.in_list("e", source)
+
+    def can_speak(self, client: Client) -> bool:
+        """Whether ``client`` may send to the channel (+n, +m, bans)."""
+        letters = self.members.get(client)
+        if letters is None:
+            return "n" not in self.modes and not self.is_banned(client)
+        if letters:
+            return True  # voice or op
+        return "m" not in self.modes and not self.is_banned(client)
 
     def prefix_of(self, client: Client, multi: bool = False) -> str:
         """The member's prefix symbols: the highest one, or all with ``multi``."""
@@ -97,6 +96,23 @@ class Channel:
         return True
 
 
+WHOWAS_SIZE = 200
+
+
+class JoinRefused(Exception):
+    """A JOIN that the channel's modes refuse; ``args`` are the numeric and its params."""
+
+
+class WhowasEntry(NamedTuple):
+    """A nick that was in use: who held it and when they left it."""
+
+    nick: str
+    user: str
+    host: str
+    realname: str
+    left_at: int
+
+
 class Registry:
     """All connections, nicks and channels of one server; see the module rules."""
 
@@ -106,6 +122,10 @@ class Registry:
         self.nicks: dict[str, Client] = {}
         self.channels: dict[str, Channel] = {}
         self.max_users = 0
+        #: Who MONITORs each casefolded nick.
+        self.watchers: dict[str, set[Client]] = {}
+        #: Recently used nicks, newest last (WHOWAS).
+        self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
 
     # --- connections -----------------------------------------------------------
     def add(self, client: Client) -> None:
@@ -122,6 +142,8 @@ class Registry:
                 return False
             if client.key is not None and client.key != key:
                 del self.nicks[client.key]
+            if client.registered:
+                self.remember(client)
             self.nicks[key] = client
             client.key = key
             client.nick = nick
@@ -141,6 +163,15 @@ class Registry:
             self.clients.discard(client)
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
+                if client.registered:
+                    self.remember(client)
+            for key in client.monitoring:
+                watchers = self.watchers.get(key)
+                if watchers is not None:
+                    watchers.discard(client)
+                    if not watchers:
+                        del self.watchers[key]
+            client.monitoring.clear()
             for channel in client.channels.values():
                 del channel.members[client]
                 peers.update(channel.members)
@@ -148,6 +179,19 @@ class Registry:
                     del self.channels[casefold(channel.name)]
             client.channels.clear()
         return peers
+
+    def remember(self, client: Client) -> None:
+        """Record the client's current nick for WHOWAS (call with the lock held)."""
+        self.whowas.append(
+            WhowasEntry(
+                client.nick, client.user or "*", client.host, client.realname, int(time.time())
+            )
+        )
+
+    def watching(self, key: str) -> list[Client]:
+        """The clients that MONITOR the casefolded nick ``key``."""
+        with self.lock:
+            return list(self.watchers.get(key, ()))
 
     def find_nick(self, nick: str) -> Client | None:
         """The registered client holding ``nick``, if any."""
@@ -178,11 +222,18 @@ class Registry:
                 channel = self.channels[key] = Channel(name)
             return channel
 
-    def join(self, client: Client, channel: Channel) -> list[Client] | None:
+    def join(
+        self,
+        client: Client,
+        channel: Channel,
+        check: Callable[[Channel], None] | None = None,
+    ) -> list[Client] | None:
         """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
 
-        Returns the members after the join, ``None`` when the client already was one,
-        or an empty list when the channel was destroyed meanwhile (look it up again).
+        ``check`` runs under the lock before a join to a channel that has members and
+        may raise :class:`JoinRefused`. Returns the members after the join, ``None``
+        when the client already was one, or an empty list when the channel was
+        destroyed meanwhile (look it up again).
         """
         key = casefold(channel.name)
         with self.lock:
@@ -190,8 +241,11 @@ class Registry:
                 return []
             if client in channel.members:
                 return None
+            if channel.members and check is not None:
+                check(channel)
             channel.members[client] = "" if channel.members else "o"
             client.channels[key] = channel
+            client.invites.discard(key)
             return list(channel.members)
 
     def part(self, client: Client, channel: Channel) -> list[Client] | None:

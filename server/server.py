@@ -13,6 +13,7 @@ from . import __version__
 from .client import Client, Flusher, Outgoing
 from .codec import MAX_LINE, LineError, LineReader, Overlong, parse
 from .commands import COMMANDS
+from .commands.users import notify_offline
 from .config import Config
 from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
 from .registry import Registry
@@ -193,9 +194,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
         peers.discard(client)
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
-        if client.registered and peers and not self.stopping:
-            reason = client.quit_reason or "Connection closed"
-            Outgoing("QUIT", reason, source=client.source).deliver(peers)
+        if client.registered and not self.stopping:
+            if peers:
+                reason = client.quit_reason or "Connection closed"
+                Outgoing("QUIT", reason, source=client.source).deliver(peers)
+            notify_offline(self, client.nick)
         client.close()
 
     # --- timeouts ---------------------------------------------------------------------

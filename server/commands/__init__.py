@@ -1,6 +1,14 @@
 """IRC commands, one module per family; importing this package fills ``COMMANDS``."""
 
-from . import channels, messaging, registration  # noqa: F401  (they register themselves)
+from . import (  # noqa: F401  (each module registers its commands)
+    channels,
+    messaging,
+    modes,
+    operators,
+    registration,
+    server_queries,
+    users,
+)
 from .table import COMMANDS, Command, command
 
 __all__ = ["COMMANDS", "Command", "command"]

@@ -1,4 +1,4 @@
-"""Channel commands: JOIN, PART, TOPIC, NAMES, MODE, WHO."""
+"""Channel membership and information: JOIN, PART, TOPIC, NAMES, KICK, INVITE, LIST."""
 
 from __future__ import annotations
 
@@ -7,41 +7,68 @@ from typing import TYPE_CHECKING
 
 from ..client import Outgoing
 from ..codec import MAX_LINE, Message, truncate_utf8
+from ..names import casefold, is_glob, matches, valid_channel
 from ..numerics import (
+    ERR_BADCHANNELKEY,
+    ERR_BANNEDFROMCHAN,
+    ERR_CHANNELISFULL,
     ERR_CHANOPRIVSNEEDED,
+    ERR_INVITEONLYCHAN,
+    ERR_NEEDMOREPARAMS,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
     ERR_NOTONCHANNEL,
-    ERR_UMODEUNKNOWNFLAG,
-    ERR_UNKNOWNMODE,
+    ERR_TOOMANYCHANNELS,
     ERR_USERNOTINCHANNEL,
-    ERR_USERSDONTMATCH,
-    RPL_CHANNELMODEIS,
-    RPL_CREATIONTIME,
+    ERR_USERONCHANNEL,
+    RPL_AWAY,
+    RPL_ENDOFINVITELIST,
     RPL_ENDOFNAMES,
-    RPL_ENDOFWHO,
+    RPL_INVITELIST,
+    RPL_INVITING,
+    RPL_LIST,
+    RPL_LISTEND,
+    RPL_LISTSTART,
     RPL_NAMREPLY,
     RPL_NOTOPIC,
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
-    RPL_UMODEIS,
-    RPL_WHOREPLY,
 )
-from ..registry import PREFIXES, Channel, casefold, valid_channel
+from ..registry import Channel, JoinRefused
 from .table import command
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..server import ChatServer
 
-#: Channel modes without a parameter that this server implements (CHANMODES type D).
-CHANNEL_MODES = "nt"
+
+def _check_join(client: Client, key: str) -> callable:
+    """The checks a JOIN to an existing channel must pass (run under the registry lock)."""
+
+    def check(channel: Channel) -> None:
+        invited = casefold(channel.name) in client.invites
+        source = client.source
+        if "i" in channel.modes and not invited and not channel.in_list("I", source):
+            raise JoinRefused(ERR_INVITEONLYCHAN, channel.name)
+        if channel.is_banned(client) and not invited:
+            raise JoinRefused(ERR_BANNEDFROMCHAN, channel.name)
+        if channel.key is not None and key != channel.key and not invited:
+            raise JoinRefused(ERR_BADCHANNELKEY, channel.name)
+        if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
+            raise JoinRefused(ERR_CHANNELISFULL, channel.name)
+
+    return check
 
 
-def join_channel(server: ChatServer, client: Client, name: str) -> None:
+def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -> None:
     """Join ``client`` to ``name``: JOIN to every member, then topic and names."""
-    if not valid_channel(name, server.config.channellen):
+    config = server.config
+    if not valid_channel(name, config.channellen):
         client.numeric(ERR_NOSUCHCHANNEL, name)
+        return
+    if config.max_channels and len(client.channels) >= config.max_channels:
+        if casefold(name) not in client.channels:
+            client.numeric(ERR_TOOMANYCHANNELS, name)
         return
     # The JOIN goes out under the channel's send_lock, so no message to the channel
     # can reach the joiner before its own JOIN does.
@@ -49,14 +76,31 @@ def join_channel(server: ChatServer, client: Client, name: str) -> None:
     while members == []:
         channel = server.registry.channel_for_join(name)
         with channel.send_lock:
-            members = server.registry.join(client, channel)
+            try:
+                members = server.registry.join(client, channel, _check_join(client, key))
+            except JoinRefused as refusal:
+                client.numeric(*refusal.args)
+                return
             if members:
-                Outgoing("JOIN", channel.name, source=client.source).deliver(members)
+                announce_join(client, channel, members)
     if members is None:
         return  # already a member: nothing happens
     if channel.topic:
         send_topic(client, channel)
     send_names(server, client, channel)
+
+
+def announce_join(client: Client, channel: Channel, members: list[Client]) -> None:
+    """Send the JOIN (extended-join where asked for) and the joiner's away state."""
+    plain = Outgoing("JOIN", channel.name, source=client.source)
+    extended = Outgoing("JOIN", channel.name, "*", client.realname, source=client.source)
+    away = Outgoing("AWAY", client.away, source=client.source) if client.away else None
+    for member in members:
+        caps = member.caps
+        out = extended if "extended-join" in caps else plain
+        member.send(out.for_client(member))
+        if away is not None and member is not client and "away-notify" in caps:
+            member.send(away.for_client(member))
 
 
 def send_topic(client: Client, channel: Channel) -> None:
@@ -71,33 +115,45 @@ def send_topic(client: Client, channel: Channel) -> None:
 def send_names(server: ChatServer, client: Client, channel: Channel) -> None:
     """RPL_NAMREPLY lines (as many as the names need) and RPL_ENDOFNAMES."""
     multi = "multi-prefix" in client.caps
+    userhost = "userhost-in-names" in client.caps
     with server.registry.lock:
-        names = [channel.prefix_of(m, multi) + m.nick for m in channel.members]
-    head = f":{server.config.name} 353 {client.nick} = {channel.name} :"
-    budget = MAX_LINE - 2 - len(head.encode())
-    line: list[str] = []
-    size = 0
-    for name in names:
-        if line and size + len(name) + 1 > budget:
-            client.numeric(RPL_NAMREPLY, "=", channel.name, " ".join(line))
-            line, size = [], 0
-        line.append(name)
-        size += len(name) + 1
-    if line:
-        client.numeric(RPL_NAMREPLY, "=", channel.name, " ".join(line))
+        member = client in channel.members
+        if "s" in channel.modes and not member:
+            names = None
+        else:
+            names = [
+                channel.prefix_of(m, multi) + (m.source if userhost else m.nick)
+                for m in channel.members
+                if member or "i" not in m.modes
+            ]
+    if names is not None:
+        symbol = "@" if "s" in channel.modes else "="
+        head = f":{server.config.name} 353 {client.nick} {symbol} {channel.name} :"
+        budget = MAX_LINE - 2 - len(head.encode())
+        line: list[str] = []
+        size = 0
+        for name in names:
+            if line and size + len(name) + 1 > budget:
+                client.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
+                line, size = [], 0
+            line.append(name)
+            size += len(name) + 1
+        if line:
+            client.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
     client.numeric(RPL_ENDOFNAMES, channel.name)
 
 
 @command("JOIN", min_params=1)
 def join(server: ChatServer, client: Client, msg: Message) -> None:
-    """JOIN <channel>{,<channel>} (or JOIN 0 to leave every channel)."""
+    """JOIN <channel>{,<channel>} [<key>{,<key>}] (or JOIN 0 to leave every channel)."""
     if msg.params[0] == "0":
         for channel in server.registry.visible_channels(client):
             part_channel(server, client, channel, "")
         return
-    for name in msg.params[0].split(","):
+    keys = msg.param(1).split(",")
+    for index, name in enumerate(msg.params[0].split(",")):
         if name:
-            join_channel(server, client, name)
+            join_channel(server, client, name, keys[index] if index < len(keys) else "")
 
 
 def part_channel(server: ChatServer, client: Client, channel: Channel, reason: str) -> None:
@@ -134,7 +190,10 @@ def topic(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(ERR_NOSUCHCHANNEL, name)
         return
     if len(msg.params) < 2:
-        send_topic(client, channel)
+        if "s" in channel.modes and client not in channel.members:
+            client.numeric(ERR_NOTONCHANNEL, channel.name)
+        else:
+            send_topic(client, channel)
         return
     text = truncate_utf8(msg.params[1], server.config.topiclen)
     with channel.send_lock:
@@ -169,136 +228,150 @@ def names(server: ChatServer, client: Client, msg: Message) -> None:
             send_names(server, client, channel)
 
 
-@command("MODE", min_params=1)
-def mode(server: ChatServer, client: Client, msg: Message) -> None:
-    """MODE <target> [<modestring> [<args>...]] for channels and for oneself."""
-    target = msg.params[0]
-    if target.startswith("#"):
-        channel_mode(server, client, msg)
-    else:
-        user_mode(server, client, msg)
-
-
-def channel_mode(server: ChatServer, client: Client, msg: Message) -> None:
-    """Show or change a channel's modes (+n +t) and its members' prefixes (+o +v)."""
+@command("KICK", min_params=2)
+def kick(server: ChatServer, client: Client, msg: Message) -> None:
+    """KICK <channel> <nick>{,<nick>} [<reason>]: operators remove members."""
     channel = server.registry.find_channel(msg.params[0])
     if channel is None:
         client.numeric(ERR_NOSUCHCHANNEL, msg.params[0])
         return
-    if len(msg.params) < 2:
-        client.numeric(RPL_CHANNELMODEIS, channel.name, "+" + "".join(sorted(channel.modes)))
-        client.numeric(RPL_CREATIONTIME, channel.name, str(int(channel.created)))
-        return
-    args = list(msg.params[2:])
-    applied: list[tuple[str, str, str | None]] = []
-    errors: list[tuple] = []
-    with channel.send_lock:
-        with server.registry.lock:
-            is_op = channel.is_op(client)
-            sign = "+"
-            for letter in msg.params[1]:
-                if letter in "+-":
-                    sign = letter
-                elif letter in PREFIXES:
-                    if not args:
-                        continue
-                    nick = args.pop(0)
-                    if not is_op:
-                        errors.append((ERR_CHANOPRIVSNEEDED, channel.name))
-                        continue
-                    member = server.registry.nicks.get(casefold(nick))
-                    if member is None:
-                        errors.append((ERR_NOSUCHNICK, nick))
-                    elif member not in channel.members:
-                        errors.append((ERR_USERNOTINCHANNEL, nick, channel.name))
-                    elif channel.set_prefix(member, letter, sign == "+"):
-                        applied.append((sign, letter, member.nick))
-                elif letter in CHANNEL_MODES:
-                    if not is_op:
-                        errors.append((ERR_CHANOPRIVSNEEDED, channel.name))
-                    elif (letter in channel.modes) != (sign == "+"):
-                        channel.modes.symmetric_difference_update(letter)
-                        applied.append((sign, letter, None))
+    reason = truncate_utf8(msg.param(2) or client.nick, server.config.kicklen)
+    for nick in msg.params[1].split(","):
+        if not nick:
+            continue
+        with channel.send_lock:
+            with server.registry.lock:
+                target = server.registry.nicks.get(casefold(nick))
+                if client not in channel.members:
+                    refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
+                elif not channel.is_op(client):
+                    refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
+                elif target is None or target not in channel.members:
+                    refusal = (ERR_USERNOTINCHANNEL, nick, channel.name)
                 else:
-                    errors.append((ERR_UNKNOWNMODE, letter))
-            members = list(channel.members)
-        for error in dict.fromkeys(errors):
-            client.numeric(*error)
-        if applied:
-            modestring, params = _modestring(applied)
-            Outgoing("MODE", channel.name, modestring, *params, source=client.source).deliver(
-                members
+                    refusal = ()
+                    recipients = list(channel.members)
+            if refusal:
+                client.numeric(*refusal)
+                if refusal[0] is not ERR_USERNOTINCHANNEL:
+                    return
+                continue
+            server.registry.part(target, channel)
+            Outgoing("KICK", channel.name, target.nick, reason, source=client.source).deliver(
+                recipients
             )
 
 
-def _modestring(changes: list[tuple[str, str, str | None]]) -> tuple[str, list[str]]:
-    out, params, sign = [], [], ""
-    for change_sign, letter, param in changes:
-        if change_sign != sign:
-            out.append(change_sign)
-            sign = change_sign
-        out.append(letter)
-        if param is not None:
-            params.append(param)
-    return "".join(out), params
-
-
-def user_mode(server: ChatServer, client: Client, msg: Message) -> None:
-    """Show or change one's own user modes (+i)."""
-    target = msg.params[0]
-    if casefold(target) != client.key:
-        if server.registry.find_nick(target) is None:
-            client.numeric(ERR_NOSUCHNICK, target)
-        else:
-            client.numeric(ERR_USERSDONTMATCH)
+@command("INVITE")
+def invite(server: ChatServer, client: Client, msg: Message) -> None:
+    """INVITE <nick> <channel>, or INVITE alone to list one's invitations."""
+    if not msg.params:
+        for key in sorted(client.invites):
+            channel = server.registry.find_channel(key)
+            client.numeric(RPL_INVITELIST, channel.name if channel else key)
+        client.numeric(RPL_ENDOFINVITELIST)
         return
     if len(msg.params) < 2:
-        client.numeric(RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
+        client.numeric(ERR_NEEDMOREPARAMS, "INVITE")
         return
-    applied: list[tuple[str, str, str | None]] = []
-    unknown = False
-    sign = "+"
-    for letter in msg.params[1]:
-        if letter in "+-":
-            sign = letter
-        elif letter == "i":
-            if (letter in client.modes) != (sign == "+"):
-                client.modes.symmetric_difference_update(letter)
-                applied.append((sign, letter, None))
-        else:
-            unknown = True
-    if applied:
-        modestring, _ = _modestring(applied)
-        client.send_line("MODE", client.nick, modestring, source=client.source)
-    if unknown:
-        client.numeric(ERR_UMODEUNKNOWNFLAG)
-
-
-@command("WHO", min_params=1)
-def who(server: ChatServer, client: Client, msg: Message) -> None:
-    """WHO <channel|nick>: one RPL_WHOREPLY per match, then RPL_ENDOFWHO."""
-    mask = msg.params[0]
-    name = server.config.name
-    rows: list[tuple[str, Client, str]] = []
+    nick, name = msg.params[0], msg.params[1]
+    channel = server.registry.find_channel(name)
+    if channel is None:
+        client.numeric(ERR_NOSUCHCHANNEL, name)
+        return
     with server.registry.lock:
-        if mask.startswith("#"):
-            channel = server.registry.channels.get(casefold(mask))
-            if channel is not None:
-                rows = [(channel.name, m, channel.prefix_of(m)) for m in channel.members]
+        target = server.registry.nicks.get(casefold(nick))
+        if client not in channel.members:
+            refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
+        elif "i" in channel.modes and not channel.is_op(client):
+            refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
+        elif target is None:
+            refusal = (ERR_NOSUCHNICK, nick)
+        elif target in channel.members:
+            refusal = (ERR_USERONCHANNEL, target.nick, channel.name)
         else:
-            found = server.registry.nicks.get(casefold(mask))
-            if found is not None:
-                rows = [("*", found, "")]
-    for channel_name, member, prefix in rows:
-        flags = "H" + ("*" if "o" in member.modes else "") + prefix
-        client.numeric(
-            RPL_WHOREPLY,
-            channel_name,
-            member.user or "*",
-            member.host,
-            name,
-            member.nick,
-            flags,
-            f"0 {member.realname}",
-        )
-    client.numeric(RPL_ENDOFWHO, mask)
+            refusal = ()
+            target.invites.add(casefold(channel.name))
+            notify = [
+                m
+                for m in channel.members
+                if m is not client
+                and "invite-notify" in m.caps
+                and ("i" not in channel.modes or channel.is_op(m))
+            ]
+    if refusal:
+        client.numeric(*refusal)
+        return
+    client.numeric(RPL_INVITING, target.nick, channel.name)
+    out = Outgoing("INVITE", target.nick, channel.name, source=client.source)
+    target.send(out.for_client(target))
+    out.deliver(notify)
+    if target.away:
+        client.numeric(RPL_AWAY, target.nick, target.away)
+
+
+def _list_filter(condition: str) -> callable | None:
+    """An ELIST condition (C, M, N, T, U) as a predicate over channels, or None."""
+    now = time.time()
+
+    def minutes(text: str) -> float | None:
+        return float(text) * 60 if text.isdigit() else None
+
+    if condition[:2] in ("C<", "C>", "T<", "T>"):
+        span = minutes(condition[2:])
+        if span is None:
+            return None
+        newer = condition[1] == "<"  # C<n: created less than n minutes ago
+
+        def by_time(channel: Channel) -> bool:
+            stamp = channel.created if condition[0] == "C" else channel.topic_at
+            if condition[0] == "T" and not channel.topic_at:
+                return False
+            return (now - stamp < span) if newer else (now - stamp > span)
+
+        return by_time
+    if condition[:1] in "<>" and condition[1:].isdigit():
+        count = int(condition[1:])
+        if condition[0] == ">":
+            return lambda channel: len(channel.members) > count
+        return lambda channel: len(channel.members) < count
+    if condition.startswith("!"):
+        mask = condition[1:]
+        return lambda channel: not matches(mask, channel.name)
+    if is_glob(condition):
+        return lambda channel: matches(condition, channel.name)
+    return None
+
+
+@command("LIST")
+def list_(server: ChatServer, client: Client, msg: Message) -> None:
+    """LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]."""
+    wanted: list[str] = []
+    filters = []
+    for param in msg.params[:2]:
+        for item in param.split(","):
+            if not item:
+                continue
+            test = _list_filter(item)
+            if test is not None:
+                filters.append(test)
+            else:
+                wanted.append(casefold(item))
+    with server.registry.lock:
+        if wanted:
+            channels = [
+                server.registry.channels[k] for k in wanted if k in server.registry.channels
+            ]
+        else:
+            channels = list(server.registry.channels.values())
+        rows = [
+            (channel.name, str(len(channel.members)), channel.topic)
+            for channel in channels
+            if channel.members
+            and ("s" not in channel.modes or client in channel.members)
+            and all(test(channel) for test in filters)
+        ]
+    client.numeric(RPL_LISTSTART, "Channel")
+    for name, count, text in rows:
+        client.numeric(RPL_LIST, name, count, text)
+    client.numeric(RPL_LISTEND)

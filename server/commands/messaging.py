@@ -14,12 +14,19 @@ from ..numerics import (
     ERR_NOSUCHNICK,
     ERR_NOTEXTTOSEND,
     ERR_TOOMANYTARGETS,
+    RPL_AWAY,
 )
+from ..registry import PREFIXES
 from .table import command
 
 if TYPE_CHECKING:
     from ..client import Client
     from ..server import ChatServer
+
+
+#: Membership symbols by rank, highest first (for STATUSMSG targets such as ``@#chan``).
+PREFIX_RANK = {symbol: rank for rank, symbol in enumerate(PREFIXES.values())}
+PREFIX_RANK_OF = {letter: rank for rank, letter in enumerate(PREFIXES)}
 
 
 def _client_tags(msg: Message) -> dict[str, str]:
@@ -50,43 +57,65 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
             client.numeric(ERR_TOOMANYTARGETS, targets[limit], "Too many targets")
         targets = targets[:limit]
     tags = _client_tags(msg)
+    if "B" in client.modes:
+        tags = {"bot": "", **tags}
     echo = "echo-message" in client.caps
     registry = server.registry
+    if not tagmsg:
+        client.last_spoke = server.clock()
     for target in dict.fromkeys(targets, None):
-        params = (target,) if text is None else (target, text)
-        if target.startswith("#"):
-            channel = registry.find_channel(target)
+        status = ""
+        name = target
+        while name[:1] in PREFIX_RANK:
+            status, name = status + name[0], name[1:]
+        if name.startswith("#"):
+            channel = registry.find_channel(name)
             if channel is None:
                 if errors:
-                    client.numeric(ERR_NOSUCHCHANNEL, target)
+                    client.numeric(ERR_NOSUCHCHANNEL, name)
                 continue
+            lowest = max((PREFIX_RANK[s] for s in status), default=None)
             with channel.send_lock:
                 with registry.lock:
-                    member = client in channel.members
-                    recipients = list(channel.members)
-                if not member and "n" in channel.modes:
+                    allowed = channel.can_speak(client)
+                    recipients = [
+                        m
+                        for m, letters in channel.members.items()
+                        if lowest is None or (letters and PREFIX_RANK_OF[letters[0]] <= lowest)
+                    ]
+                if not allowed:
                     if errors:
                         client.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
                     continue
-                params = (channel.name, *params[1:])
-                out = Outgoing(verb, *params, source=client.source, tags=tags)
+                out = Outgoing(
+                    verb, status + channel.name, *params_for(text), source=client.source, tags=tags
+                )
                 for recipient in recipients:
-                    if recipient is client and not echo:
+                    if recipient is client:
                         continue
                     if tagmsg and "message-tags" not in recipient.caps:
                         continue
                     recipient.send(out.for_client(recipient))
+                if echo and (not tagmsg or "message-tags" in client.caps):
+                    client.send(out.for_client(client))
         else:
             peer = registry.find_nick(target)
             if peer is None:
                 if errors:
                     client.numeric(ERR_NOSUCHNICK, target)
                 continue
-            out = Outgoing(verb, peer.nick, *params[1:], source=client.source, tags=tags)
+            out = Outgoing(verb, peer.nick, *params_for(text), source=client.source, tags=tags)
             if not tagmsg or "message-tags" in peer.caps:
                 peer.send(out.for_client(peer))
             if echo and peer is not client:
                 client.send(out.for_client(client))
+            if verb == "PRIVMSG" and peer.away:
+                client.numeric(RPL_AWAY, peer.nick, peer.away)
+
+
+def params_for(text: str | None) -> tuple[str, ...]:
+    """The text parameter, absent for TAGMSG."""
+    return () if text is None else (text,)
 
 
 @command("PRIVMSG")

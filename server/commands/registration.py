@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..client import Outgoing
 from ..codec import MAX_LINE, Message
+from ..names import casefold, valid_nick
 from ..numerics import (
     ERR_ALREADYREGISTERED,
     ERR_ERRONEUSNICKNAME,
@@ -33,9 +34,10 @@ from ..numerics import (
     RPL_WELCOME,
     RPL_YOURHOST,
 )
-from ..registry import valid_nick
-from .channels import CHANNEL_MODES, join_channel
+from .channels import join_channel
+from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
 from .table import command
+from .users import MONITOR_LIMIT, notify_offline, notify_online
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -43,12 +45,20 @@ if TYPE_CHECKING:
 
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
+    "away-notify": "",
     "cap-notify": "",
+    "chghost": "",
     "echo-message": "",
+    "extended-join": "",
+    "extended-monitor": "",
+    "invite-notify": "",
     "message-tags": "",
+    "multi-prefix": "",
     "server-time": "",
+    "setname": "",
+    "standard-replies": "",
+    "userhost-in-names": "",
 }
-USER_MODES = "i"
 USERLEN = 16
 
 
@@ -56,19 +66,33 @@ def isupport_tokens(server: ChatServer) -> list[str]:
     """The RPL_ISUPPORT tokens: every limit named here is enforced, and the reverse."""
     config = server.config
     targets = config.max_targets
-    return [
+    tokens = [
+        f"AWAYLEN={config.awaylen}",
+        "BOT=B",
         "CASEMAPPING=ascii",
-        "CHANMODES=,,," + CHANNEL_MODES,
+        f"CHANLIMIT=#:{config.max_channels or ''}",
+        "CHANMODES=" + CHANMODES,
         f"CHANNELLEN={config.channellen}",
         "CHANTYPES=#",
+        "ELIST=CMNTU",
+        "EXCEPTS=e",
+        "INVEX=I",
+        f"KICKLEN={config.kicklen}",
+        f"MAXLIST=beI:{MAX_LIST}",
+        f"MODES={MODES_PER_COMMAND}",
+        f"MONITOR={MONITOR_LIMIT}",
+        f"NAMELEN={config.namelen}",
         f"NETWORK={config.network}",
         f"NICKLEN={config.nicklen}",
         "PREFIX=(ov)@+",
-        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets}",
+        "STATUSMSG=@+",
+        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets},MONITOR:,KICK:,JOIN:,PART:",
         f"TOPICLEN={config.topiclen}",
         f"USERLEN={USERLEN}",
         "UTF8ONLY",
+        "WHOX",
     ]
+    return tokens
 
 
 # --- capability negotiation ---------------------------------------------------------
@@ -171,6 +195,10 @@ def nick(server: ChatServer, client: Client, msg: Message) -> None:
     recipients = server.registry.peers(client)
     recipients.add(client)
     Outgoing("NICK", new, source=old_source).deliver(recipients)
+    old_nick = old_source.partition("!")[0]
+    if casefold(old_nick) != client.key:
+        notify_offline(server, old_nick)
+        notify_online(server, client)
 
 
 @command("USER", min_params=4, pre_registration=True)
@@ -184,7 +212,7 @@ def user(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(ERR_NEEDMOREPARAMS, "USER")
         return
     client.user = "~" + username[: USERLEN - 1]
-    client.realname = msg.params[3]
+    client.realname = msg.params[3][: server.config.namelen]
     try_register(server, client)
 
 
@@ -198,6 +226,7 @@ def try_register(server: ChatServer, client: Client) -> None:
         return
     server.registry.mark_registered(client)
     welcome(server, client)
+    notify_online(server, client)
     for channel in server.config.autojoin:
         join_channel(server, client, channel)
 
@@ -209,7 +238,9 @@ def welcome(server: ChatServer, client: Client) -> None:
     client.numeric(RPL_WELCOME, f"Welcome to the {config.network} Network, {client.source}")
     client.numeric(RPL_YOURHOST, f"Your host is {config.name}, running version {server.version}")
     client.numeric(RPL_CREATED, f"This server was created {created}")
-    client.numeric(RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODES + "ov", "ov")
+    client.numeric(
+        RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODE_LETTERS, "beIklov"
+    )
     tokens = isupport_tokens(server)
     for start in range(0, len(tokens), 12):
         client.numeric(RPL_ISUPPORT, *tokens[start : start + 12])

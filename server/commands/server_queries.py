@@ -1,0 +1,3 @@
+"""Server queries: VERSION, TIME, ADMIN, INFO, LINKS, HELP, STATS."""
+
+from __future__ import annotations

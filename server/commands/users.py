@@ -1,0 +1,379 @@
+"""Questions about users and presence: WHO, WHOIS, WHOWAS, USERHOST, ISON, AWAY,
+SETNAME and MONITOR."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..client import Outgoing
+from ..codec import MAX_LINE, Message, truncate_utf8
+from ..names import casefold, matches
+from ..numerics import (
+    ERR_MONLISTFULL,
+    ERR_NEEDMOREPARAMS,
+    ERR_NONICKNAMEGIVEN,
+    ERR_NOSUCHNICK,
+    ERR_WASNOSUCHNICK,
+    RPL_AWAY,
+    RPL_ENDOFMONLIST,
+    RPL_ENDOFWHO,
+    RPL_ENDOFWHOIS,
+    RPL_ENDOFWHOWAS,
+    RPL_ISON,
+    RPL_MONLIST,
+    RPL_MONOFFLINE,
+    RPL_MONONLINE,
+    RPL_NOWAWAY,
+    RPL_UNAWAY,
+    RPL_USERHOST,
+    RPL_WHOISBOT,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISIDLE,
+    RPL_WHOISOPERATOR,
+    RPL_WHOISSECURE,
+    RPL_WHOISSERVER,
+    RPL_WHOISUSER,
+    RPL_WHOREPLY,
+    RPL_WHOSPCRPL,
+    RPL_WHOWASUSER,
+)
+from ..registry import Channel
+from .table import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..server import ChatServer
+
+#: WHOX fields in the order their values are sent.
+WHOX_FIELDS = "tcuihsnfdlaor"
+MONITOR_LIMIT = 100
+SERVER_INFO = "Kibitz chat server"
+
+
+def _flags(member: Client, channel: Channel | None, multi: bool) -> str:
+    flags = "G" if member.away else "H"
+    if "o" in member.modes:
+        flags += "*"
+    if channel is not None:
+        flags += channel.prefix_of(member, multi)
+    if "B" in member.modes:
+        flags += "B"
+    return flags
+
+
+def _shares_channel(a: Client, b: Client) -> bool:
+    return any(a in channel.members for channel in b.channels.values())
+
+
+@command("WHO", min_params=1)
+def who(server: ChatServer, client: Client, msg: Message) -> None:
+    """WHO <mask> [<o>][%<fields>[,<token>]]: one reply per visible match."""
+    mask = msg.params[0]
+    options = msg.param(1)
+    opers_only = "o" in options.partition("%")[0]
+    whox = None
+    if "%" in options:
+        fields, _, token = options.partition("%")[2].partition(",")
+        whox = (fields, token if token.isdigit() else "0")
+    multi = "multi-prefix" in client.caps
+    rows: list[tuple[Client, Channel | None]] = []
+    registry = server.registry
+    with registry.lock:
+        if mask.startswith("#"):
+            channel = registry.channels.get(casefold(mask))
+            if channel is not None:
+                member = client in channel.members
+                if member or "s" not in channel.modes:
+                    rows = [
+                        (m, channel)
+                        for m in channel.members
+                        if member or "i" not in m.modes or m is client
+                    ]
+        else:
+            exact = registry.nicks.get(casefold(mask))
+            if exact is not None:
+                rows = [(exact, None)]
+            else:
+                pattern = mask if mask not in ("0", "") else "*"
+                for other in registry.nicks.values():
+                    visible = other is client or "i" not in other.modes
+                    if not visible and not _shares_channel(client, other):
+                        continue
+                    if any(
+                        matches(pattern, text)
+                        for text in (other.nick, other.source, other.host, other.realname)
+                    ):
+                        rows.append((other, None))
+        if opers_only:
+            rows = [(m, c) for m, c in rows if "o" in m.modes]
+        replies = [(member, channel, _flags(member, channel, multi)) for member, channel in rows]
+    name = server.config.name
+    now = server.clock()
+    for member, channel, flags in replies:
+        channel_name = channel.name if channel is not None else _any_channel(client, member)
+        if whox is None:
+            client.numeric(
+                RPL_WHOREPLY,
+                channel_name,
+                member.user or "*",
+                member.host,
+                name,
+                member.nick,
+                flags,
+                f"0 {member.realname}",
+            )
+            continue
+        fields, token = whox
+        values = {
+            "t": token,
+            "c": channel_name,
+            "u": member.user or "*",
+            "i": member.ip,
+            "h": member.host,
+            "s": name,
+            "n": member.nick,
+            "f": flags,
+            "d": "0",
+            "l": str(int(now - member.last_spoke)),
+            "a": "0",
+            "o": "n/a",
+            "r": member.realname,
+        }
+        params = [values[f] for f in WHOX_FIELDS if f in fields]
+        client.numeric(RPL_WHOSPCRPL, *params)
+    client.numeric(RPL_ENDOFWHO, mask)
+
+
+def _any_channel(client: Client, member: Client) -> str:
+    """A channel of ``member`` that ``client`` may see, or ``*``."""
+    for channel in list(member.channels.values()):
+        if "s" not in channel.modes or client in channel.members:
+            return channel.name
+    return "*"
+
+
+@command("WHOIS")
+def whois(server: ChatServer, client: Client, msg: Message) -> None:
+    """WHOIS [<server>] <nick>: who someone is, where they are, how long idle."""
+    if not msg.params or not msg.params[-1]:
+        client.numeric(ERR_NONICKNAMEGIVEN)
+        return
+    nick = msg.params[-1].split(",")[0]
+    target = server.registry.find_nick(nick)
+    if target is None:
+        client.numeric(ERR_NOSUCHNICK, nick)
+        client.numeric(RPL_ENDOFWHOIS, nick)
+        return
+    multi = "multi-prefix" in client.caps
+    with server.registry.lock:
+        channels = [
+            channel.prefix_of(target, multi) + channel.name
+            for channel in target.channels.values()
+            if "s" not in channel.modes or client in channel.members
+        ]
+    config = server.config
+    client.numeric(
+        RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname
+    )
+    client.numeric(RPL_WHOISSERVER, target.nick, config.name, SERVER_INFO)
+    if "o" in target.modes:
+        client.numeric(RPL_WHOISOPERATOR, target.nick)
+    if "B" in target.modes:
+        client.numeric(RPL_WHOISBOT, target.nick, f"is a bot on {config.network}")
+    idle = int(server.clock() - target.last_spoke)
+    client.numeric(RPL_WHOISIDLE, target.nick, str(idle), str(target.signon))
+    head = f":{config.name} 319 {client.nick} {target.nick} :"
+    for line in _pack(channels, MAX_LINE - 2 - len(head.encode())):
+        client.numeric(RPL_WHOISCHANNELS, target.nick, line)
+    if getattr(target, "secure", False):
+        client.numeric(RPL_WHOISSECURE, target.nick)
+    if target.away:
+        client.numeric(RPL_AWAY, target.nick, target.away)
+    client.numeric(RPL_ENDOFWHOIS, target.nick)
+
+
+def _pack(words: list[str], budget: int, sep: str = " ") -> list[str]:
+    """Join words into lines of at most ``budget`` bytes."""
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        candidate = f"{line}{sep}{word}" if line else word
+        if line and len(candidate.encode()) > budget:
+            lines.append(line)
+            line = word
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return lines
+
+
+@command("WHOWAS", min_params=1)
+def whowas(server: ChatServer, client: Client, msg: Message) -> None:
+    """WHOWAS <nick> [<count>]: who used a nick that is gone, newest first."""
+    nick = msg.params[0].split(",")[0]
+    count = msg.param(1)
+    limit = int(count) if count.isdigit() and int(count) > 0 else None
+    key = casefold(nick)
+    with server.registry.lock:
+        entries = [e for e in reversed(server.registry.whowas) if casefold(e.nick) == key]
+    if limit is not None:
+        entries = entries[:limit]
+    if not entries:
+        client.numeric(ERR_WASNOSUCHNICK, nick)
+    for entry in entries:
+        client.numeric(RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname)
+        client.numeric(RPL_WHOISSERVER, entry.nick, server.config.name, SERVER_INFO)
+    client.numeric(RPL_ENDOFWHOWAS, nick)
+
+
+@command("USERHOST", min_params=1)
+def userhost(server: ChatServer, client: Client, msg: Message) -> None:
+    """USERHOST <nick>{ <nick>}: up to five nicks' user@host, operator and away state."""
+    replies = []
+    for nick in msg.params[:5]:
+        target = server.registry.find_nick(nick)
+        if target is not None:
+            oper = "*" if "o" in target.modes else ""
+            away = "-" if target.away else "+"
+            replies.append(f"{target.nick}{oper}={away}{target.user}@{target.host}")
+    client.numeric(RPL_USERHOST, " ".join(replies))
+
+
+@command("ISON", min_params=1)
+def ison(server: ChatServer, client: Client, msg: Message) -> None:
+    """ISON <nick>{ <nick>}: which of these nicks are online."""
+    online = []
+    for param in msg.params:
+        for nick in param.split():
+            target = server.registry.find_nick(nick)
+            if target is not None:
+                online.append(target.nick)
+    client.numeric(RPL_ISON, " ".join(online))
+
+
+def tell_presence(server: ChatServer, client: Client, out: Outgoing, cap: str) -> None:
+    """Send a presence change to peers and extended-monitor watchers that asked for it."""
+    recipients = {p for p in server.registry.peers(client) if cap in p.caps}
+    if client.key is not None:
+        recipients.update(
+            w
+            for w in server.registry.watching(client.key)
+            if cap in w.caps and "extended-monitor" in w.caps
+        )
+    recipients.discard(client)
+    out.deliver(recipients)
+
+
+@command("AWAY")
+def away(server: ChatServer, client: Client, msg: Message) -> None:
+    """AWAY [<text>]: mark oneself away, or back with no text."""
+    text = truncate_utf8(msg.param(0), server.config.awaylen)
+    client.away = text or None
+    if text:
+        client.numeric(RPL_NOWAWAY)
+        out = Outgoing("AWAY", text, source=client.source)
+    else:
+        client.numeric(RPL_UNAWAY)
+        out = Outgoing("AWAY", source=client.source)
+    tell_presence(server, client, out, "away-notify")
+
+
+@command("SETNAME", min_params=1)
+def setname(server: ChatServer, client: Client, msg: Message) -> None:
+    """SETNAME <realname>: change one's realname (IRCv3 setname)."""
+    realname = msg.params[0]
+    if not realname or len(realname) > server.config.namelen:
+        client.send_line(
+            "FAIL",
+            "SETNAME",
+            "INVALID_REALNAME",
+            "Realname is not valid",
+            source=server.config.name,
+        )
+        return
+    client.realname = realname
+    out = Outgoing("SETNAME", realname, source=client.source)
+    if "setname" in client.caps:
+        client.send(out.for_client(client))
+    tell_presence(server, client, out, "setname")
+
+
+# --- MONITOR -------------------------------------------------------------------------
+def notify_online(server: ChatServer, client: Client) -> None:
+    """Tell everyone who MONITORs ``client``'s nick that it is online."""
+    for watcher in server.registry.watching(client.key or ""):
+        watcher.numeric(RPL_MONONLINE, client.source)
+
+
+def notify_offline(server: ChatServer, nick: str) -> None:
+    """Tell everyone who MONITORs ``nick`` that it went offline."""
+    for watcher in server.registry.watching(casefold(nick)):
+        watcher.numeric(RPL_MONOFFLINE, nick)
+
+
+def _send_status(server: ChatServer, client: Client, nicks: list[str]) -> None:
+    online, offline = [], []
+    for nick in nicks:
+        target = server.registry.find_nick(nick)
+        if target is not None:
+            online.append(target.source)
+        else:
+            offline.append(nick)
+    head = len(f":{server.config.name} 730 {client.nick} :".encode())
+    for numeric, names in ((RPL_MONONLINE, online), (RPL_MONOFFLINE, offline)):
+        for line in _pack(names, MAX_LINE - 2 - head, sep=","):
+            client.numeric(numeric, line)
+
+
+@command("MONITOR", min_params=1)
+def monitor(server: ChatServer, client: Client, msg: Message) -> None:
+    """MONITOR + / - <targets>, C (clear), L (list), S (status)."""
+    sub = msg.params[0]
+    registry = server.registry
+    if sub in ("+", "-"):
+        if len(msg.params) < 2:
+            client.numeric(ERR_NEEDMOREPARAMS, "MONITOR")
+            return
+        targets = [t for t in msg.params[1].split(",") if t]
+        if sub == "-":
+            with registry.lock:
+                for nick in targets:
+                    key = casefold(nick)
+                    client.monitoring.pop(key, None)
+                    watchers = registry.watchers.get(key)
+                    if watchers is not None:
+                        watchers.discard(client)
+                        if not watchers:
+                            del registry.watchers[key]
+            return
+        added: list[str] = []
+        with registry.lock:
+            for index, nick in enumerate(targets):
+                key = casefold(nick)
+                if key in client.monitoring:
+                    continue
+                if len(client.monitoring) >= MONITOR_LIMIT:
+                    rest = ",".join(targets[index:])
+                    client.numeric(ERR_MONLISTFULL, str(MONITOR_LIMIT), rest)
+                    break
+                client.monitoring[key] = nick
+                registry.watchers.setdefault(key, set()).add(client)
+                added.append(nick)
+        _send_status(server, client, added)
+    elif sub in ("C", "c"):
+        with registry.lock:
+            for key in client.monitoring:
+                watchers = registry.watchers.get(key)
+                if watchers is not None:
+                    watchers.discard(client)
+                    if not watchers:
+                        del registry.watchers[key]
+            client.monitoring.clear()
+    elif sub in ("L", "l"):
+        head = len(f":{server.config.name} 732 {client.nick} :".encode())
+        for line in _pack(list(client.monitoring.values()), MAX_LINE - 2 - head, sep=","):
+            client.numeric(RPL_MONLIST, line)
+        client.numeric(RPL_ENDOFMONLIST)
+    elif sub in ("S", "s"):
+        _send_status(server, client, list(client.monitoring.values()))
