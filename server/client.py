@@ -11,7 +11,9 @@ so a reader that stalls can never slow anybody else down.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
+import secrets
 import selectors
 import socket
 import threading
@@ -33,6 +35,15 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 #: Bits of ``Client.tag_key``: which tags a client is sent.
 TAG_TIME = 1
 TAG_CLIENT = 2
+
+
+_MSGID_PREFIX = secrets.token_hex(4)
+_msgids = itertools.count(1)
+
+
+def new_msgid() -> str:
+    """A unique, opaque message id (IRCv3 ``msgid``)."""
+    return f"{_MSGID_PREFIX}{next(_msgids):x}"
 
 
 def server_time(when: float | None = None) -> str:

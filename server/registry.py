@@ -137,6 +137,8 @@ class Registry:
         """Give ``nick`` to ``client`` unless someone else holds it; one atomic step."""
         key = casefold(nick)
         with self.lock:
+            if client not in self.clients:
+                return False  # already gone (killed, timed out) while this ran
             holder = self.nicks.get(key)
             if holder is not None and holder is not client:
                 return False
@@ -156,10 +158,15 @@ class Registry:
             users = sum(1 for c in self.clients if c.registered)
             self.max_users = max(self.max_users, users)
 
-    def remove(self, client: Client) -> set[Client]:
-        """Forget a connection; return the clients that shared a channel with it."""
+    def remove(self, client: Client) -> set[Client] | None:
+        """Forget a connection; return the clients that shared a channel with it.
+
+        Returns ``None`` when the client was already removed.
+        """
         peers: set[Client] = set()
         with self.lock:
+            if client not in self.clients:
+                return None
             self.clients.discard(client)
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
@@ -239,7 +246,7 @@ class Registry:
         with self.lock:
             if self.channels.get(key) is not channel:
                 return []
-            if client in channel.members:
+            if client in channel.members or client not in self.clients:
                 return None
             if channel.members and check is not None:
                 check(channel)

@@ -188,17 +188,33 @@ class ChatServer(socketserver.ThreadingTCPServer):
         )
 
     # --- leaving ----------------------------------------------------------------------
-    def disconnect(self, client: Client) -> None:
-        """Remove a connection and show its QUIT to everyone who shared a channel."""
+    def leave(self, client: Client, reason: str | None = None) -> None:
+        """Take ``client`` off the network now and show its QUIT to everyone who shared a
+        channel; its socket is closed later by its reader thread. Runs once per client.
+        """
+        if reason is not None and client.quit_reason is None:
+            client.quit_reason = reason
         peers = self.registry.remove(client)
+        if peers is None:
+            return
         peers.discard(client)
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
         if client.registered and not self.stopping:
             if peers:
-                reason = client.quit_reason or "Connection closed"
-                Outgoing("QUIT", reason, source=client.source).deliver(peers)
+                text = client.quit_reason or "Connection closed"
+                Outgoing("QUIT", text, source=client.source).deliver(peers)
             notify_offline(self, client.nick)
+
+    def drop(self, client: Client, reason: str, error: str | None = None) -> None:
+        """Leave the network first, then send ERROR and close: once the client sees the
+        ERROR, its nick is free and LUSERS no longer counts it."""
+        self.leave(client, reason)
+        client.error_and_close(reason, error)
+
+    def disconnect(self, client: Client) -> None:
+        """The reader thread's way out: leave (if not done already) and close the socket."""
+        self.leave(client)
         client.close()
 
     # --- timeouts ---------------------------------------------------------------------
@@ -211,7 +227,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
                 continue
             if not client.registered:
                 if now - client.connected_at > config.registration_timeout:
-                    client.error_and_close("Registration timed out")
+                    self.drop(client, "Registration timed out")
                 continue
             if client.ping_sent_at is None:
                 if now - client.last_active > config.ping_interval:
@@ -219,7 +235,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
                     client.send_line("PING", config.name)
             elif now - client.ping_sent_at > config.ping_timeout:
                 idle = int(now - client.last_active)
-                client.error_and_close(f"Ping timeout: {idle} seconds")
+                self.drop(client, f"Ping timeout: {idle} seconds")
 
     def _reap(self) -> None:
         tick = max(0.05, min(1.0, self.config.ping_interval / 4))

@@ -193,3 +193,15 @@ def test_who_lists_channel_members(server, connect) -> None:
     ]
     assert by_nick["bob"][6] == "H"
     assert alice.consumed[-1].params == ["alice", "#general", "End of WHO list"]
+
+
+def test_names_without_arguments_lists_every_visible_channel(server, connect) -> None:
+    alice = connect("alice")
+    alice.send("JOIN #open,#hidden", "MODE #hidden +s")
+    alice.expect("MODE", "#hidden")
+    bob = connect("bob")
+    bob.send("NAMES")
+    replies = bob.until("366")
+    listed = {m.params[2] for m in replies if m.command == "353"}
+    assert listed == {"#general", "#open"}
+    assert replies[-1].params == ["bob", "*", "End of /NAMES list"]

@@ -38,8 +38,18 @@ def test_server_time_and_client_tags_follow_caps(server, connect) -> None:
     assert TIME.match(timed.expect("PRIVMSG").tags["time"])
     got = tagged.expect("PRIVMSG").tags
     assert got["+draft/react"] == "x" and "secret" not in got and TIME.match(got["time"])
-    assert list(got) == ["time", "+draft/react"]  # server tags come first
+    assert list(got) == ["time", "msgid", "+draft/react"]  # server tags come first
     assert plain.expect("PRIVMSG").tags == {}
+
+
+def test_msgid_is_shared_by_echo_and_relay_and_unique(server, connect) -> None:
+    sender = connect("alice", caps=("message-tags", "echo-message"))
+    receiver = connect("bob", caps=("message-tags",))
+    sender.send("PRIVMSG #general :one", "PRIVMSG #general :two", "PRIVMSG bob :three")
+    relayed = [receiver.expect("PRIVMSG").tags["msgid"] for _ in range(3)]
+    echoed = [sender.expect("PRIVMSG").tags["msgid"] for _ in range(3)]
+    assert relayed == echoed
+    assert len(set(relayed)) == 3
 
 
 def test_tagmsg_goes_only_to_message_tags_clients(server, connect) -> None:
@@ -47,8 +57,10 @@ def test_tagmsg_goes_only_to_message_tags_clients(server, connect) -> None:
     tagged = connect("bob", caps=("message-tags",))
     plain = connect("carol")
     sender.send("@+typing=active TAGMSG #general")
-    assert tagged.expect("TAGMSG").tags == {"+typing": "active"}
-    assert sender.expect("TAGMSG").params == ["#general"]
+    relayed = tagged.expect("TAGMSG")
+    assert relayed.tags["+typing"] == "active" and set(relayed.tags) == {"msgid", "+typing"}
+    echoed = sender.expect("TAGMSG")
+    assert echoed.params == ["#general"] and echoed.tags["msgid"] == relayed.tags["msgid"]
     assert not [m for m in plain.sync() if m.command == "TAGMSG"]
 
 

@@ -182,3 +182,27 @@ def test_quit_sends_error_and_closes(server, connect) -> None:
     closing = client.wait_closed()
     assert closing[-1].command == "ERROR"
     assert "Quit: see you" in closing[-1].params[0]
+
+
+def test_user_with_empty_realname_gets_461(server, connect) -> None:
+    client = connect()
+    client.send("NICK foo", "USER username * * :")
+    assert client.expect("461").params == ["foo", "USER", "Not enough parameters"]
+
+
+def test_user_with_an_unusable_username_still_registers(server, connect) -> None:
+    client = connect()
+    client.send("NICK foo", "USER \U0001f60a\U0001f60a\U0001f60a * * :Real Name")
+    assert client.expect("001").params[1].endswith("foo!~user@127.0.0.1")
+
+
+def test_a_quitter_is_gone_once_its_error_arrives(server, connect) -> None:
+    watcher = connect("watcher")
+    for attempt in range(20):
+        quitter = connect(f"q{attempt}")
+        quitter.send("QUIT")
+        quitter.wait_closed()
+        watcher.send("LUSERS")
+        assert watcher.expect("251").params[1].startswith("There are 1 users")
+        watcher.send(f"NICK q{attempt}")  # the nick is free at once
+        assert watcher.expect("NICK").params == [f"q{attempt}"]

@@ -112,7 +112,7 @@ def send_topic(client: Client, channel: Channel) -> None:
     client.numeric(RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
 
 
-def send_names(server: ChatServer, client: Client, channel: Channel) -> None:
+def send_names(server: ChatServer, client: Client, channel: Channel, end: bool = True) -> None:
     """RPL_NAMREPLY lines (as many as the names need) and RPL_ENDOFNAMES."""
     multi = "multi-prefix" in client.caps
     userhost = "userhost-in-names" in client.caps
@@ -140,7 +140,8 @@ def send_names(server: ChatServer, client: Client, channel: Channel) -> None:
             size += len(name) + 1
         if line:
             client.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
-    client.numeric(RPL_ENDOFNAMES, channel.name)
+    if end:
+        client.numeric(RPL_ENDOFNAMES, channel.name)
 
 
 @command("JOIN", min_params=1)
@@ -218,6 +219,14 @@ def topic(server: ChatServer, client: Client, msg: Message) -> None:
 def names(server: ChatServer, client: Client, msg: Message) -> None:
     """NAMES [<channel>{,<channel>}]: who is in a channel."""
     if not msg.params:
+        with server.registry.lock:
+            channels = [
+                c
+                for c in server.registry.channels.values()
+                if "s" not in c.modes or client in c.members
+            ]
+        for channel in channels:
+            send_names(server, client, channel, end=False)
         client.numeric(RPL_ENDOFNAMES, "*")
         return
     for name in msg.params[0].split(","):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
+from ..client import Outgoing, new_msgid
 from ..codec import Message
 from ..numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -56,14 +56,15 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
         if errors:
             client.numeric(ERR_TOOMANYTARGETS, targets[limit], "Too many targets")
         targets = targets[:limit]
-    tags = _client_tags(msg)
-    if "B" in client.modes:
-        tags = {"bot": "", **tags}
+    client_tags = _client_tags(msg)
     echo = "echo-message" in client.caps
     registry = server.registry
     if not tagmsg:
         client.last_spoke = server.clock()
     for target in dict.fromkeys(targets, None):
+        # Server tags first, then the sender's client-only tags (IRCv3 message-tags).
+        tags = {"msgid": new_msgid(), **({"bot": ""} if "B" in client.modes else {})}
+        tags.update(client_tags)
         status = ""
         name = target
         while name[:1] in PREFIX_RANK:

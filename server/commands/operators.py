@@ -58,7 +58,7 @@ def kill(server: ChatServer, client: Client, msg: Message) -> None:
     reason = msg.params[1]
     target.send_line("KILL", target.nick, reason, source=client.source)
     why = f"Killed ({client.nick} ({reason}))"
-    target.error_and_close(why, error=f"Closing Link: {server.config.name} ({why})")
+    server.drop(target, why, error=f"Closing Link: {server.config.name} ({why})")
 
 
 @command("WALLOPS", min_params=1)

@@ -207,11 +207,13 @@ def user(server: ChatServer, client: Client, msg: Message) -> None:
     if client.registered or client.user is not None:
         client.numeric(ERR_ALREADYREGISTERED)
         return
-    username = "".join(c for c in msg.params[0] if c.isascii() and (c.isalnum() or c in "-_.[]"))
-    if not username:
+    if not msg.params[0] or not msg.params[3]:
         client.numeric(ERR_NEEDMOREPARAMS, "USER")
         return
-    client.user = "~" + username[: USERLEN - 1]
+    # A username with characters an ident cannot have is replaced, not refused: the
+    # user can still chat, and the host part identifies the connection anyway.
+    username = "".join(c for c in msg.params[0] if c.isascii() and (c.isalnum() or c in "-_.[]"))
+    client.user = "~" + (username or "user")[: USERLEN - 1]
     client.realname = msg.params[3][: server.config.namelen]
     try_register(server, client)
 
@@ -222,7 +224,7 @@ def try_register(server: ChatServer, client: Client) -> None:
         return
     if not client.password_ok:
         client.numeric(ERR_PASSWDMISMATCH)
-        client.error_and_close("Bad password", error="Closing Link: Password incorrect")
+        server.drop(client, "Bad password", error="Closing Link: Password incorrect")
         return
     server.registry.mark_registered(client)
     welcome(server, client)
@@ -294,5 +296,4 @@ def pong(server: ChatServer, client: Client, msg: Message) -> None:
 @command("QUIT", pre_registration=True)
 def quit_(server: ChatServer, client: Client, msg: Message) -> None:
     """QUIT [<reason>]: ERROR to the quitter, QUIT to everyone sharing a channel."""
-    reason = msg.param(0)
-    client.error_and_close(f"Quit: {reason}")
+    server.drop(client, f"Quit: {msg.param(0)}")

@@ -110,7 +110,7 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
     name = server.config.name
     now = server.clock()
     for member, channel, flags in replies:
-        channel_name = channel.name if channel is not None else _any_channel(client, member)
+        channel_name = channel.name if channel is not None else "*"
         if whox is None:
             client.numeric(
                 RPL_WHOREPLY,
@@ -142,14 +142,6 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
         params = [values[f] for f in WHOX_FIELDS if f in fields]
         client.numeric(RPL_WHOSPCRPL, *params)
     client.numeric(RPL_ENDOFWHO, mask)
-
-
-def _any_channel(client: Client, member: Client) -> str:
-    """A channel of ``member`` that ``client`` may see, or ``*``."""
-    for channel in list(member.channels.values()):
-        if "s" not in channel.modes or client in channel.members:
-            return channel.name
-    return "*"
 
 
 @command("WHOIS")
