@@ -1,0 +1,556 @@
+"""ChatController: user actions to the model, model events to the view.
+
+Only the Tk thread runs this code: the model's events are drained from its queue with
+``after()`` in bounded batches, so a flood of lines never freezes the window.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.commands import (
+    ALIASES,
+    HELP,
+    Command,
+    CommandError,
+    complete,
+    help_lines,
+    parse_input,
+)
+from app.model import ChatModel, Event, Kind
+from app.settings import Settings
+from app.text import Line, clock, mentions, valid_nick
+from server.codec import LineError, build, parse
+
+#: Events handled per tick, and the pause between ticks when the queue is empty.
+BATCH = 300
+POLL_MS = 40
+HISTORY = 200
+SERVER = ""  # the server buffer's key
+
+
+@dataclass
+class _Completion:
+    """A Tab completion in progress: the text before it, the word's span, the choices."""
+
+    original: str
+    start: int
+    end: int
+    matches: list[str]
+    suffix: str
+    index: int = 0
+    shown: tuple[str, int] = ("", 0)
+
+
+class ChatController:
+    """Wires a :class:`ChatModel` to a view; the view is duck-typed (tests pass a mock)."""
+
+    def __init__(self, model: ChatModel, view: Any, settings: Settings | None = None) -> None:
+        self.model = model
+        self.view = view
+        self.settings = settings
+        self.history: list[str] = []
+        self._history_pos: int | None = None
+        self._draft = ""
+        self._completion: _Completion | None = None
+        self._job: Any = None
+        self._tick_job: Any = None
+        self._retry_at: float | None = None
+        self._status_text = ""
+        self._online = False
+        self._select_on_join: set[str] = set()
+        self.closed = False
+        self.handlers: dict[str, Callable[[Event], None]] = {
+            Kind.STATUS: self._on_status,
+            Kind.REGISTERED: self._on_registered,
+            Kind.MESSAGE: self._on_message,
+            Kind.JOIN: self._on_join,
+            Kind.PART: self._on_part,
+            Kind.KICK: self._on_kick,
+            Kind.QUIT: self._on_quit,
+            Kind.NICK: self._on_nick,
+            Kind.OWN_NICK: self._on_own_nick,
+            Kind.TOPIC: self._on_topic,
+            Kind.MEMBERS: self._on_members,
+            Kind.MODE: self._on_mode,
+            Kind.INFO: self._on_info,
+            Kind.ERROR: self._on_error,
+        }
+        self.commands: dict[str, Callable[[Command], None]] = {
+            "say": self._cmd_say,
+            "me": self._cmd_me,
+            "msg": self._cmd_msg,
+            "notice": self._cmd_notice,
+            "query": self._cmd_query,
+            "join": self._cmd_join,
+            "part": self._cmd_part,
+            "close": self._cmd_close,
+            "nick": self._cmd_nick,
+            "topic": self._cmd_topic,
+            "away": self._cmd_away,
+            "back": self._cmd_back,
+            "whois": self._cmd_whois,
+            "names": self._cmd_names,
+            "clear": self._cmd_clear,
+            "raw": self._cmd_raw,
+            "quit": self._cmd_quit,
+            "help": self._cmd_help,
+        }
+        view.set_handlers(
+            send=self.send,
+            nick=self.change_nick,
+            select=self.select,
+            theme=self.toggle_theme,
+            close=self.close,
+            history=self.recall,
+            complete=self.complete,
+            member=self.open_query,
+            focus=self.on_focus,
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Show the first buffers, start connecting and start draining events."""
+        self.view.set_nick(self.model.nick)
+        self.view.add_buffer(SERVER, "")
+        for name in self.model.wanted_channels():
+            self.view.add_buffer(self.key(name), name, select=True)
+        theme_error = getattr(self.view, "theme_error", "")
+        if theme_error:
+            self.note(theme_error, error=True)
+        self.model.start()
+        self._job = self.view.schedule(POLL_MS, self.poll)
+
+    def run(self) -> None:
+        """Start and run the window until it closes."""
+        self.start()
+        self.view.run()
+
+    def close(self, reason: str = "Leaving") -> None:
+        """The window is closing: say goodbye to the server, save settings, stop polling."""
+        if self.closed:
+            return
+        self.closed = True
+        for job in (self._job, self._tick_job):
+            if job is not None:
+                self.view.cancel(job)
+        self._job = self._tick_job = None
+        self.model.quit(reason)
+        self.save_settings()
+
+    def save_settings(self) -> None:
+        """Remember nick, server and theme for the next run."""
+        if self.settings is None:
+            return
+        self.settings.nick = self.model.wanted_nick
+        self.settings.host = self.model.host
+        self.settings.port = self.model.port
+        try:
+            self.settings.theme = self.view.theme_name()
+        except Exception:  # a view already torn down keeps the last known theme
+            pass
+        self.settings.save()
+
+    # --- the event pump ------------------------------------------------------------------
+    def poll(self) -> int:
+        """Handle up to :data:`BATCH` queued events; schedule the next tick. Returns the count."""
+        handled = 0
+        while handled < BATCH:
+            try:
+                event = self.model.events.get_nowait()
+            except queue.Empty:
+                break
+            handled += 1
+            handler = self.handlers.get(event.kind)
+            if handler is not None:
+                handler(event)
+        if not self.closed:
+            self._job = self.view.schedule(1 if handled == BATCH else POLL_MS, self.poll)
+        return handled
+
+    def key(self, name: str | None) -> str:
+        """The buffer key of a conversation name (casefolded as the server does)."""
+        return self.model.fold(name) if name else SERVER
+
+    def _buffer_for(self, target: str | None) -> str:
+        if target is None:
+            current = self.view.current
+            return current if current is not None else SERVER
+        key = self.key(target)
+        if not self.view.has_buffer(key):
+            self.view.add_buffer(key, target)
+        return key
+
+    def _line(self, event: Event, kind: str, text: str, nick: str = "", **kw: bool) -> Line:
+        return Line(kind, clock(event.time), nick, text, **kw)
+
+    def note(self, text: str, error: bool = False, key: str | None = None) -> None:
+        """Show a line of local feedback in the open conversation (or ``key``)."""
+        if key is None:
+            key = self.view.current if self.view.current is not None else SERVER
+        self.view.append(key, Line("error" if error else "info", clock(None), "", text))
+
+    # --- model events ------------------------------------------------------------------
+    def _on_status(self, event: Event) -> None:
+        self._status_text = event.text
+        self._retry_at = None
+        if event.state == "reconnecting":
+            self._retry_at = time.monotonic() + event.delay
+            self._tick()
+        else:
+            self.view.set_status(event.state, event.text)
+        if event.state == "disconnected" and self._online:
+            self._online = False
+            for key in self.view.buffer_keys():
+                self.view.append(key, self._line(event, "error", event.text), count=False)
+
+    def _tick(self) -> None:
+        self._tick_job = None
+        if self._retry_at is None or self.closed:
+            return
+        left = max(0, round(self._retry_at - time.monotonic()))
+        base = self._status_text.split(" — reconnecting", 1)[0]
+        self.view.set_status("reconnecting", f"{base} — reconnecting in {left} s")
+        if left > 0:
+            self._tick_job = self.view.schedule(1000, self._tick)
+
+    def _on_registered(self, event: Event) -> None:
+        self._online = True
+        self.view.set_nick(event.nick)
+        text = f"Connected to {self.model.host}:{self.model.port} as {event.nick}"
+        for key in self.view.buffer_keys():
+            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+
+    def _on_message(self, event: Event) -> None:
+        key = self._buffer_for(event.target)
+        kind = "action" if event.action else "notice" if event.notice else "message"
+        mention = not event.own and mentions(event.text, self.model.nick)
+        line = self._line(event, kind, event.text, event.nick, mention=mention, own=event.own)
+        self.view.append(key, line, count=not event.own)
+
+    def _on_join(self, event: Event) -> None:
+        key = self.key(event.target)
+        if event.own:
+            existed = self.view.has_buffer(key)
+            select = key in self._select_on_join or not existed
+            self._select_on_join.discard(key)
+            self.view.add_buffer(key, event.target or "", select=select)
+            text = f"You joined {event.target}"
+        else:
+            text = f"{event.nick} joined {event.target}"
+        if self.view.has_buffer(key):
+            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+
+    def _on_part(self, event: Event) -> None:
+        key = self.key(event.target)
+        if event.own:
+            self.view.remove_buffer(key)
+            return
+        reason = f" ({event.text})" if event.text else ""
+        line = self._line(event, "event", f"{event.nick} left {event.target}{reason}", "←")
+        self.view.append(key, line, count=False)
+
+    def _on_kick(self, event: Event) -> None:
+        key = self.key(event.target)
+        if event.own:
+            line = self._line(event, "error", f"You were kicked from {event.target} {event.text}")
+        else:
+            line = self._line(
+                event, "event", f"{event.nick} was kicked from {event.target} {event.text}", "←"
+            )
+        self.view.append(key, line, count=False)
+
+    def _on_quit(self, event: Event) -> None:
+        key = self.key(event.target)
+        reason = f" ({event.text})" if event.text else ""
+        line = self._line(event, "event", f"{event.nick} quit{reason}", "←")
+        self.view.append(key, line, count=False)
+
+    def _on_nick(self, event: Event) -> None:
+        old_key, new_key = self.key(event.old), self.key(event.nick)
+        target_key = self.key(event.target)
+        if target_key == old_key and not event.own:  # a direct conversation follows the peer
+            self.view.rename_buffer(old_key, new_key, event.nick)
+            target_key = new_key
+        who = "You are" if event.own else f"{event.old} is"
+        line = self._line(event, "event", f"{who} now known as {event.nick}", "•")
+        self.view.append(target_key, line, count=False)
+
+    def _on_own_nick(self, event: Event) -> None:
+        self.view.set_nick(event.nick)
+        if self.settings is not None and event.old:
+            self.save_settings()
+
+    def _on_topic(self, event: Event) -> None:
+        key = self.key(event.target)
+        self.view.set_topic(key, event.text)
+        if event.nick:
+            text = f"{event.nick} set the topic: {event.text}" if event.text else ""
+            text = text or f"{event.nick} cleared the topic"
+            self.view.append(key, self._line(event, "event", text, "•"), count=False)
+
+    def _on_members(self, event: Event) -> None:
+        self.view.set_members(self.key(event.target), event.members)
+
+    def _on_mode(self, event: Event) -> None:
+        key = self.key(event.target)
+        if self.view.has_buffer(key):
+            who = event.nick or "The server"
+            line = self._line(event, "event", f"{who} sets mode {event.text}", "•")
+            self.view.append(key, line, count=False)
+
+    def _on_info(self, event: Event) -> None:
+        key = self._buffer_for(event.target)
+        self.view.append(key, self._line(event, "info", event.text), count=False)
+
+    def _on_error(self, event: Event) -> None:
+        key = self._buffer_for(event.target)
+        self.view.append(key, self._line(event, "error", event.text), count=False)
+
+    # --- user actions ------------------------------------------------------------------
+    def current_target(self) -> str:
+        """The name of the open conversation ("" for the server window)."""
+        return self.view.current_name()
+
+    def send(self) -> None:
+        """Send what is in the message entry: text to the open conversation, or a command."""
+        text = self.view.get_message()
+        self._completion = None
+        if not text.strip():
+            return
+        self._remember(text)
+        self.view.set_message("")
+        self.view.focus_message()
+        try:
+            command = parse_input(text, self.current_target(), self.model.chantypes)
+        except CommandError as exc:
+            if str(exc):
+                self.note(str(exc), error=True)
+            return
+        self.commands[command.name](command)
+
+    def _offline(self, what: str = "Message") -> None:
+        self.note(f"Not connected — {what} not sent. Waiting for the server…", error=True)
+
+    def _cmd_say(self, command: Command) -> None:
+        if not self.model.say(command.target, command.text):
+            self._offline()
+
+    def _cmd_me(self, command: Command) -> None:
+        if not self.model.say(command.target, command.text, action=True):
+            self._offline("action")
+
+    def _cmd_msg(self, command: Command) -> None:
+        if not self.model.say(command.target, command.text):
+            self._offline()
+
+    def _cmd_notice(self, command: Command) -> None:
+        if not self.model.say(command.target, command.text, notice=True):
+            self._offline("notice")
+
+    def _cmd_query(self, command: Command) -> None:
+        self.open_query(command.target)
+        if command.text and not self.model.say(command.target, command.text):
+            self._offline()
+
+    def open_query(self, nick: str) -> None:
+        """Open (and show) a direct conversation with ``nick``."""
+        if not nick or self.model.is_me(nick):
+            return
+        if self.model.is_channel(nick):
+            if self.view.has_buffer(self.key(nick)):
+                self.select(self.key(nick))
+            return
+        self.model.open_query(nick)
+        self.view.add_buffer(self.key(nick), nick, select=True)
+        self.view.focus_message()
+
+    def _cmd_join(self, command: Command) -> None:
+        key = self.key(command.target)
+        if command.target in self.model.joined() or key in map(self.key, self.model.joined()):
+            self.select(key)
+            return
+        self._select_on_join.add(key)
+        if not self.model.join(command.target, command.key or None):
+            self._offline("join")
+
+    def _cmd_part(self, command: Command) -> None:
+        key = self.key(command.target)
+        if key not in map(self.key, self.model.joined()):
+            self.view.remove_buffer(key)
+            return
+        if not self.model.part(command.target, command.text):
+            self._offline("part")
+
+    def _cmd_close(self, command: Command) -> None:
+        target = command.target
+        if not target:
+            self.note("The server window stays open; use /quit to leave.", error=True)
+        elif self.model.is_channel(target):
+            self._cmd_part(Command("part", target))
+        else:
+            self.model.close_query(target)
+            self.view.remove_buffer(self.key(target))
+
+    def _cmd_nick(self, command: Command) -> None:
+        self._set_nick(command.target)
+
+    def _set_nick(self, nick: str) -> None:
+        if not valid_nick(nick):
+            self.note(
+                f"{nick!r} cannot be a name: use letters, digits and - _ [ ] {{ }} | ^ `, "
+                "starting with a letter.",
+                error=True,
+            )
+            self.view.set_nick(self.model.nick)
+            return
+        if nick == self.model.nick:
+            return
+        self.model.set_nick(nick)
+        if not self.model.connected:
+            self.view.set_nick(nick)
+            self.note(f"You will be {nick} when connected.")
+
+    def _cmd_topic(self, command: Command) -> None:
+        if not self.model.set_topic(command.target, command.text or None):
+            self._offline("topic")
+
+    def _cmd_away(self, command: Command) -> None:
+        self.model.away = True
+        if not self.model.set_away(command.text):
+            self._offline("away")
+
+    def _cmd_back(self, command: Command) -> None:
+        self.model.away = False
+        if not self.model.set_away(None):
+            self._offline("back")
+
+    def _cmd_whois(self, command: Command) -> None:
+        if not self.model.send_raw(build("WHOIS", command.target)):
+            self._offline("whois")
+
+    def _cmd_names(self, command: Command) -> None:
+        if not self.model.send_raw(build("NAMES", command.target)):
+            self._offline("names")
+
+    def _cmd_clear(self, command: Command) -> None:
+        current = self.view.current
+        self.view.clear_buffer(current if current is not None else SERVER)
+
+    def _cmd_raw(self, command: Command) -> None:
+        try:
+            parse(command.text)
+        except LineError:
+            self.note("That is not an IRC line.", error=True)
+            return
+        if self.model.send_raw(command.text):
+            self.note(f"→ {command.text}")
+        else:
+            self._offline("line")
+
+    def _cmd_quit(self, command: Command) -> None:
+        self.close(command.text or "Leaving")
+        self.view.destroy()
+
+    def _cmd_help(self, command: Command) -> None:
+        for line in help_lines(command.text):
+            self.note(line)
+
+    def change_nick(self) -> None:
+        """The name entry was confirmed: ask the server for that nick."""
+        name = self.view.get_name()
+        if name and name != self.model.nick:
+            self._set_nick(name)
+        self.view.focus_message()
+
+    def select(self, key: str) -> None:
+        """Open the conversation ``key``."""
+        self.view.show_buffer(key)
+        self.view.focus_message()
+
+    def toggle_theme(self) -> None:
+        """Switch light/dark and remember the choice."""
+        theme = self.view.toggle_theme()
+        if self.settings is not None:
+            self.settings.theme = theme
+            self.settings.save()
+        self.view.focus_message()
+
+    def on_focus(self) -> None:
+        """The window got focus: mentions in the open conversation count as read."""
+        self.view.clear_mentions()
+
+    # --- history and completion --------------------------------------------------------
+    def _remember(self, text: str) -> None:
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+            del self.history[:-HISTORY]
+        self._history_pos = None
+        self._draft = ""
+
+    def recall(self, step: int) -> None:
+        """Up (-1) / Down (+1): walk through sent lines; past the newest is the draft."""
+        if not self.history:
+            return
+        if self._history_pos is None:
+            if step > 0:
+                return
+            self._draft = self.view.get_message()
+            position = len(self.history)
+        else:
+            position = self._history_pos
+        position = max(0, min(len(self.history), position + step))
+        self._history_pos = position
+        if position == len(self.history):
+            self._history_pos = None
+            self.view.set_message(self._draft)
+        else:
+            self.view.set_message(self.history[position])
+
+    def complete(self) -> None:
+        """Tab: complete the word before the cursor (nicks, channels, commands); again cycles."""
+        text = self.view.get_message()
+        cursor = self.view.get_cursor()
+        state = self._completion
+        if state is not None and state.shown == (text, cursor):
+            state.index = (state.index + 1) % len(state.matches)
+        else:
+            start = cursor
+            while start > 0 and not text[start - 1].isspace():
+                start -= 1
+            word = text[start:cursor]
+            if not word:
+                return
+            candidates, suffix = self._candidates(word, start == 0)
+            matches = complete(word, candidates)
+            if not matches:
+                self.view.bell()
+                return
+            state = _Completion(text, start, cursor, matches, suffix)
+            self._completion = state
+        before = state.original[: state.start]
+        after = state.original[state.end :]
+        if after.startswith(" "):
+            after = after[1:]
+        inserted = state.matches[state.index] + state.suffix
+        new_cursor = len(before) + len(inserted)
+        new_text = before + inserted + after
+        self.view.set_message(new_text, new_cursor)
+        state.shown = (new_text, new_cursor)
+
+    def _candidates(self, word: str, line_start: bool) -> tuple[list[str], str]:
+        if line_start and word.startswith("/"):
+            return [f"/{name}" for name in [*HELP, *ALIASES]], " "
+        if self.model.is_channel(word):
+            names = [*self.model.joined(), *self.view.buffer_names()]
+            return [n for n in names if self.model.is_channel(n)], " "
+        current = self.current_target()
+        nicks = [nick for _, nick in self.model.members(current)] if current else []
+        if current and not self.model.is_channel(current):
+            nicks.append(current)
+        nicks = [n for n in nicks if not self.model.is_me(n)] + [self.model.nick]
+        return nicks, ": " if line_start else " "

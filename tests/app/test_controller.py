@@ -1,0 +1,330 @@
+"""ChatController with pytest-mock fakes for the model and the view."""
+
+from __future__ import annotations
+
+import queue
+from datetime import datetime, timezone
+
+import pytest
+
+from app.controller import BATCH, POLL_MS, ChatController
+from app.model import ChatModel, Event, Kind
+from app.settings import Settings
+from app.text import Line
+from app.view import ChatView
+
+
+@pytest.fixture
+def model(mocker):
+    real = ChatModel(nick="alice")
+    fake = mocker.create_autospec(real, instance=True)
+    fake.events = queue.Queue()
+    fake.nick = fake.wanted_nick = "alice"
+    fake.host, fake.port = "127.0.0.1", 5000
+    fake.chantypes = "#&"
+    fake.connected = True
+    fake.fold.side_effect = real.fold
+    fake.is_channel.side_effect = real.is_channel
+    fake.is_me.side_effect = lambda nick: bool(nick) and nick.lower() == fake.nick.lower()
+    for name in ("say", "send_raw", "join", "part", "set_topic", "set_away", "set_nick"):
+        getattr(fake, name).return_value = True
+    fake.joined.return_value = ["#general"]
+    fake.wanted_channels.return_value = ["#general"]
+    fake.members.return_value = [("@", "alice"), ("", "bob"), ("", "Bobby"), ("", "carol")]
+    return fake
+
+
+@pytest.fixture
+def view(mocker):
+    fake = mocker.create_autospec(ChatView, instance=True)
+    buffers = {"": "", "#general": "#general"}
+    fake.current = "#general"
+    fake.theme_error = ""
+    fake.has_buffer.side_effect = lambda key: key in buffers
+    fake.add_buffer.side_effect = lambda key, name, select=False: buffers.setdefault(key, name)
+    fake.buffer_keys.side_effect = lambda: list(buffers)
+    fake.buffer_names.side_effect = lambda: [n for n in buffers.values() if n]
+    fake.current_name.side_effect = lambda: buffers.get(fake.current, "")
+    fake.schedule.return_value = "job1"
+    fake.toggle_theme.return_value = "bootstrap-dark"
+    fake.theme_name.return_value = "bootstrap-light"
+    fake.get_cursor.return_value = 0
+    fake.buffers_dict = buffers
+    return fake
+
+
+@pytest.fixture
+def controller(model, view):
+    return ChatController(model, view, Settings())
+
+
+def type_and_send(view, controller, text: str) -> None:
+    view.get_message.return_value = text
+    controller.send()
+
+
+def appended(view, kind: str | None = None) -> list[Line]:
+    lines = [c.args[1] for c in view.append.call_args_list]
+    return [line for line in lines if kind is None or line.kind == kind]
+
+
+def test_wires_every_view_callback(controller, view):
+    handlers = view.set_handlers.call_args.kwargs
+    assert set(handlers) == {
+        "send",
+        "nick",
+        "select",
+        "theme",
+        "close",
+        "history",
+        "complete",
+        "member",
+        "focus",
+    }
+
+
+def test_start_shows_buffers_connects_and_polls(controller, model, view):
+    controller.start()
+    view.set_nick.assert_called_with("alice")
+    view.add_buffer.assert_any_call("", "")
+    view.add_buffer.assert_any_call("#general", "#general", select=True)
+    model.start.assert_called_once()
+    view.schedule.assert_called_once_with(POLL_MS, controller.poll)
+
+
+def test_send_text_to_the_open_channel(controller, model, view):
+    type_and_send(view, controller, "hello world")
+    model.say.assert_called_once_with("#general", "hello world")
+    view.set_message.assert_called_with("")
+    view.focus_message.assert_called()
+
+
+def test_blank_input_sends_nothing(controller, model, view):
+    type_and_send(view, controller, "   ")
+    model.say.assert_not_called()
+    view.append.assert_not_called()
+
+
+def test_unknown_command_is_explained_not_sent(controller, model, view):
+    type_and_send(view, controller, "/frob x")
+    model.say.assert_not_called()
+    model.send_raw.assert_not_called()
+    (line,) = appended(view, "error")
+    assert "Unknown command /frob" in line.text and "/help" in line.text
+
+
+def test_not_connected_is_reported(controller, model, view):
+    model.say.return_value = False
+    type_and_send(view, controller, "hello")
+    assert "Not connected" in appended(view, "error")[0].text
+
+
+@pytest.mark.parametrize(
+    ("typed", "method", "args", "kwargs"),
+    [
+        ("/me waves", "say", ("#general", "waves"), {"action": True}),
+        ("/msg bob hi", "say", ("bob", "hi"), {}),
+        ("/notice bob hi", "say", ("bob", "hi"), {"notice": True}),
+        ("/join #dev", "join", ("#dev", None), {}),
+        ("/join #dev key", "join", ("#dev", "key"), {}),
+        ("/part bye", "part", ("#general", "bye"), {}),
+        ("/nick alice2", "set_nick", ("alice2",), {}),
+        ("/topic New topic", "set_topic", ("#general", "New topic"), {}),
+        ("/topic", "set_topic", ("#general", None), {}),
+        ("/away lunch", "set_away", ("lunch",), {}),
+        ("/back", "set_away", (None,), {}),
+        ("/whois bob", "send_raw", ("WHOIS bob",), {}),
+        ("/names", "send_raw", ("NAMES #general",), {}),
+        ("/raw PRIVMSG #x :hi there", "send_raw", ("PRIVMSG #x :hi there",), {}),
+    ],
+)
+def test_slash_commands_reach_the_model(controller, model, view, typed, method, args, kwargs):
+    type_and_send(view, controller, typed)
+    getattr(model, method).assert_called_once_with(*args, **kwargs)
+
+
+def test_query_opens_and_selects_a_conversation(controller, model, view):
+    type_and_send(view, controller, "/query Bob hello")
+    model.open_query.assert_called_once_with("Bob")
+    view.add_buffer.assert_called_with("bob", "Bob", select=True)
+    model.say.assert_called_once_with("Bob", "hello")
+
+
+def test_join_of_a_joined_channel_just_shows_it(controller, model, view):
+    type_and_send(view, controller, "/join #GENERAL")
+    model.join.assert_not_called()
+    view.show_buffer.assert_called_with("#general")
+
+
+def test_clear_help_and_quit(controller, model, view):
+    type_and_send(view, controller, "/clear")
+    view.clear_buffer.assert_called_once_with("#general")
+    type_and_send(view, controller, "/help")
+    assert any("/join" in line.text for line in appended(view, "info"))
+    type_and_send(view, controller, "/quit gone fishing")
+    model.quit.assert_called_once_with("gone fishing")
+    view.destroy.assert_called_once()
+    assert controller.closed
+
+
+def test_close_sends_quit_cancels_polling_and_saves(controller, model, view, tmp_path):
+    controller.start()
+    controller.close()
+    model.quit.assert_called_once_with("Leaving")
+    view.cancel.assert_called_with("job1")
+    saved = Settings.load()
+    assert (saved.nick, saved.theme) == ("alice", "bootstrap-light")
+    controller.close()  # a second close does nothing
+    model.quit.assert_called_once()
+
+
+def test_toggle_theme_is_remembered(controller, view):
+    controller.toggle_theme()
+    assert Settings.load().theme == "bootstrap-dark"
+
+
+def test_name_entry_changes_nick(controller, model, view):
+    view.get_name.return_value = "alice2"
+    controller.change_nick()
+    model.set_nick.assert_called_once_with("alice2")
+    view.get_name.return_value = "bad name"
+    controller.change_nick()
+    assert model.set_nick.call_count == 1
+    view.set_nick.assert_called_with("alice")
+    assert "cannot be a name" in appended(view, "error")[0].text
+
+
+def test_history_up_and_down(controller, view):
+    for text in ("one", "two"):
+        type_and_send(view, controller, text)
+    view.get_message.return_value = "draft"
+    controller.recall(-1)
+    view.set_message.assert_called_with("two")
+    controller.recall(-1)
+    view.set_message.assert_called_with("one")
+    controller.recall(-1)
+    view.set_message.assert_called_with("one")
+    controller.recall(1)
+    view.set_message.assert_called_with("two")
+    controller.recall(1)
+    view.set_message.assert_called_with("draft")
+
+
+def test_tab_completes_nicks_and_cycles(controller, view):
+    view.get_message.return_value = "bo"
+    view.get_cursor.return_value = 2
+    controller.complete()
+    view.set_message.assert_called_with("bob: ", 5)
+    view.get_message.return_value = "bob: "
+    view.get_cursor.return_value = 5
+    controller.complete()
+    view.set_message.assert_called_with("Bobby: ", 7)
+    controller.complete()
+    view.get_message.return_value = "bob: "
+    controller.complete()
+    view.set_message.assert_called_with("Bobby: ", 7)
+
+
+def test_tab_mid_line_channels_and_commands(controller, view):
+    view.get_message.return_value = "hey ca there"
+    view.get_cursor.return_value = 6
+    controller.complete()
+    view.set_message.assert_called_with("hey carol there", 10)
+    view.get_message.return_value = "see #gen"
+    view.get_cursor.return_value = 8
+    controller.complete()
+    view.set_message.assert_called_with("see #general ", 13)
+    view.get_message.return_value = "/jo"
+    view.get_cursor.return_value = 3
+    controller.complete()
+    view.set_message.assert_called_with("/join ", 6)
+    view.get_message.return_value = "zzz"
+    view.get_cursor.return_value = 3
+    controller.complete()
+    view.bell.assert_called_once()
+
+
+def test_poll_renders_events(controller, model, view):
+    when = datetime(2024, 1, 1, 12, 30, tzinfo=timezone.utc)
+    events = [
+        Event(Kind.MESSAGE, target="#general", nick="bob", text="hi alice!", time=when),
+        Event(Kind.MESSAGE, target="#general", nick="alice", text="hi", own=True),
+        Event(Kind.MESSAGE, target="#general", nick="bob", text="waves", action=True),
+        Event(Kind.MESSAGE, target="Dave", nick="Dave", text="psst"),
+        Event(Kind.JOIN, target="#general", nick="carol"),
+        Event(Kind.TOPIC, target="#general", nick="bob", text="New topic"),
+        Event(Kind.MEMBERS, target="#general", members=(("@", "alice"),)),
+        Event(Kind.ERROR, target=None, text="No such nick"),
+        Event(Kind.STATUS, state="connected", text="Connected to x"),
+    ]
+    for event in events:
+        model.events.put(event)
+    assert controller.poll() == len(events)
+    lines = appended(view)
+    first = lines[0]
+    assert (first.kind, first.nick, first.mention, first.time) == (
+        "message",
+        "bob",
+        True,
+        when.astimezone().strftime("%H:%M"),
+    )
+    assert lines[1].own and not lines[1].mention
+    assert view.append.call_args_list[1].kwargs == {"count": False}
+    assert lines[2].kind == "action"
+    view.add_buffer.assert_any_call("dave", "Dave")
+    assert view.append.call_args_list[3].args[0] == "dave"
+    assert "carol joined" in lines[4].text
+    view.set_topic.assert_called_with("#general", "New topic")
+    view.set_members.assert_called_with("#general", (("@", "alice"),))
+    assert lines[-1].kind == "error" and view.append.call_args_list[-1].args[0] == "#general"
+    view.set_status.assert_called_with("connected", "Connected to x")
+    view.schedule.assert_called_with(POLL_MS, controller.poll)
+
+
+def test_poll_works_in_bounded_batches(controller, model, view):
+    for i in range(BATCH * 2 + 5):
+        model.events.put(Event(Kind.MESSAGE, target="#general", nick="bob", text=str(i)))
+    assert controller.poll() == BATCH
+    view.schedule.assert_called_with(1, controller.poll)
+    assert controller.poll() == BATCH
+    assert controller.poll() == 5
+    view.schedule.assert_called_with(POLL_MS, controller.poll)
+
+
+def test_own_join_part_and_query_rename(controller, model, view):
+    type_and_send(view, controller, "/join #dev")
+    model.events.put(Event(Kind.JOIN, target="#dev", nick="alice", own=True))
+    model.events.put(Event(Kind.PART, target="#dev", nick="alice", own=True))
+    model.events.put(Event(Kind.MESSAGE, target="dave", nick="dave", text="x"))
+    model.events.put(Event(Kind.NICK, target="dave", nick="david", old="dave"))
+    controller.poll()
+    view.add_buffer.assert_any_call("#dev", "#dev", select=True)
+    view.remove_buffer.assert_called_once_with("#dev")
+    view.rename_buffer.assert_called_once_with("dave", "david", "david")
+
+
+def test_disconnect_is_shown_once_and_counts_down(controller, model, view):
+    model.events.put(Event(Kind.REGISTERED, nick="alice"))
+    model.events.put(Event(Kind.STATUS, state="disconnected", text="Disconnected: boom"))
+    model.events.put(
+        Event(
+            Kind.STATUS,
+            state="reconnecting",
+            delay=8.0,
+            text="Disconnected: boom — reconnecting in 8 s",
+        )
+    )
+    controller.poll()
+    errors = [line for line in appended(view, "error") if "boom" in line.text]
+    assert len(errors) == len(view.buffers_dict)  # one line in every buffer
+    state, text = view.set_status.call_args.args
+    assert state == "reconnecting" and text.startswith("Disconnected: boom — reconnecting in ")
+    view.schedule.assert_any_call(1000, controller._tick)
+
+
+def test_member_double_click_opens_query(controller, model, view):
+    controller.open_query("bob")
+    model.open_query.assert_called_once_with("bob")
+    view.add_buffer.assert_called_with("bob", "bob", select=True)
+    controller.open_query("alice")  # not with ourselves
+    model.open_query.assert_called_once()
