@@ -171,6 +171,17 @@ class ChatView:
             width=50,
         )
         self.chat_area.pack(fill=tkinter.BOTH, expand=True)
+        # Tk reports the visible fraction after each layout: "at the bottom" is known
+        # exactly, even in the middle of a batch of inserts.
+        self._at_bottom = True
+        scrollbar = self.chat_area.vbar
+
+        def on_scroll(first: str, last: str) -> None:
+            self._at_bottom = float(last) >= 0.999
+            if scrollbar is not None:
+                scrollbar.set(first, last)
+
+        self.chat_area.text.configure(yscrollcommand=on_scroll)
         self._configure_columns()
         self.chat_area.configure(state="disabled")
 
@@ -446,6 +457,7 @@ class ChatView:
                 self._insert(line)
             text.configure(state="disabled")
             text.see("end")
+            self._at_bottom = True
         if self.buffer_list.selection() != (_iid(key),):
             self.buffer_list.selection_set(_iid(key))
         self.buffer_list.see(_iid(key))
@@ -580,7 +592,7 @@ class ChatView:
 
     def _append_visible(self, line: Line) -> None:
         text = self.chat_area.text
-        at_bottom = text.yview()[1] >= 0.999
+        at_bottom = self._at_bottom
         text.configure(state="normal")
         self._insert(line)
         lines = int(text.index("end-1c").split(".")[0])

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import tkinter
 from collections.abc import Callable, Iterator
 
 import pytest
 
+from app.controller import ChatController
 from app.model import ChatModel
-from tests.app.helpers import EventLog
+from app.settings import Settings
+from app.view import ChatView
+from tests.app.helpers import EventLog, pump
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +35,49 @@ def make_model() -> Iterator[Callable[..., tuple[ChatModel, EventLog]]]:
     yield build
     for model in models:
         model.stop()
+
+
+@pytest.fixture
+def make_view() -> Iterator[Callable[..., ChatView]]:
+    """Build the one Tk window of the process; destroyed and collected on this thread after."""
+    views: list[ChatView] = []
+
+    def build(**options: object) -> ChatView:
+        view = ChatView(**options)  # type: ignore[arg-type]
+        views.append(view)
+        return view
+
+    try:
+        yield build
+    finally:
+        for view in views:
+            try:
+                for job in view.root.tk.splitlist(view.root.tk.call("after", "info")):
+                    view.root.after_cancel(job)
+            except tkinter.TclError:
+                pass  # already destroyed
+            view.destroy()
+        views.clear()
+        gc.collect()  # Tk objects must die on the Tk thread (see DESIGN.md)
+
+
+@pytest.fixture
+def chat(server, make_view) -> Iterator[Callable[..., tuple[ChatController, ChatView]]]:
+    """A running window (model + view + controller) connected to the test server."""
+    controllers: list[ChatController] = []
+
+    def build(nick: str = "alice", **view_options: object) -> tuple[ChatController, ChatView]:
+        model = ChatModel("127.0.0.1", server.port, nick)
+        view = make_view(**view_options)
+        controller = ChatController(model, view, Settings.load())
+        controllers.append(controller)
+        controller.start()
+        pump(view, lambda: model.registered and model.joined(), what="registered and joined")
+        pump(view, lambda: view.buffers["#general"].members, what="member list")
+        return controller, view
+
+    try:
+        yield build
+    finally:
+        for controller in controllers:
+            controller.close()

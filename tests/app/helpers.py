@@ -65,3 +65,19 @@ class EventLog:
             for e in self.seen
             if e.kind == kind and all(getattr(e, k) == v for k, v in fields.items())
         ]
+
+
+def pump(
+    view: object, condition: Callable[[], object], timeout: float = DEADLINE, what: str = ""
+) -> object:
+    """Run the Tk event loop of ``view`` until ``condition`` holds; fail after ``timeout``."""
+    root = view.root  # type: ignore[attr-defined]
+    deadline = time.monotonic() + timeout
+    while True:
+        root.update()
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.01)
