@@ -72,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "client (default: %(default)s)",
     )
     parser.add_argument(
+        "--oper",
+        action="append",
+        default=[],
+        metavar="NAME:PASSWORD",
+        help="an IRC operator login for OPER (may be given several times)",
+    )
+    parser.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -96,7 +103,15 @@ def config_from_args(args: argparse.Namespace) -> Config:
         autojoin=[c for c in args.autojoin.split(",") if c],
         ping_interval=args.ping_interval,
         ping_timeout=args.ping_timeout,
+        opers=dict(_oper(entry) for entry in args.oper),
     )
+
+
+def _oper(entry: str) -> tuple[str, str]:
+    name, sep, password = entry.partition(":")
+    if not sep or not name or not password:
+        raise ValueError(f"--oper takes NAME:PASSWORD, not {entry!r}")
+    return name, password
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except OSError as exc:
         print(f"error: cannot read the MOTD file: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if not 0 <= config.port <= 65535:
         print(f"error: port {config.port} is not between 0 and 65535", file=sys.stderr)

@@ -281,9 +281,11 @@ class Client:
         """
         if self.quit_reason is None:
             self.quit_reason = reason
-        self.closing = True
         text = error if error is not None else f"Closing Link: {self.host} ({reason})"
         self.send_line("ERROR", text)
+        # Only now may the reader thread stop and close the socket: had it seen
+        # `closing` before the ERROR was queued, the ERROR would be lost.
+        self.closing = True
         self._shutdown()
 
     def close(self) -> None:

@@ -46,3 +46,6 @@ class Config:
     #: Targets accepted in one PRIVMSG/NOTICE/TAGMSG.
     max_targets: int = 4
     created: float = field(default_factory=time.time)
+    #: ADMIN replies: where the server is (RPL_ADMINLOC1) and how to reach its admin.
+    admin_location: str = "Location not configured"
+    admin_email: str = "root@localhost"

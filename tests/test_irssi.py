@@ -154,3 +154,32 @@ def test_two_irssi_users_and_a_raw_client_see_each_other(server, start_irssi) ->
     ann.wait_for("carol joins in")
     ben.wait_for("carol joins in")
     carol.close()
+
+
+def test_irssi_sets_modes_kicks_and_whois(server, irssi: Irssi) -> None:
+    bob = IRCClient(server.port)
+    bob.register("bob")
+    bob.expect("JOIN", "#general", timeout=15)
+    irssi.type("/join #irssiroom")
+    irssi.wait_for("#irssiroom: Total of 1 nicks")  # irssi is in first, so it is op
+    bob.send("JOIN #irssiroom")
+    bob.expect("366", "bob", "#irssiroom")
+
+    irssi.type("/mode #irssiroom +m")
+    assert bob.expect("MODE").params == ["#irssiroom", "+m"]
+    irssi.type("/voice bob")
+    assert bob.expect("MODE").params == ["#irssiroom", "+v", "bob"]
+
+    bob.send("AWAY :reading the manual")
+    bob.expect("306")
+    irssi.type("/whois bob")
+    irssi.type("/window 1")  # irssi shows WHOIS replies in its status window
+    screen = irssi.wait_for("reading the manual")
+    assert "bob Tester" in screen and "kibitz.test" in screen
+
+    irssi.type("/window goto #irssiroom")
+    irssi.type("/kick bob enough for today")
+    kick = bob.expect("KICK")
+    assert kick.params == ["#irssiroom", "bob", "enough for today"]
+    assert kick.source.startswith("irssiuser!")
+    bob.close()

@@ -197,13 +197,17 @@ def test_signal_tells_every_client_and_exits_cleanly(sig: signal.Signals) -> Non
 def test_command_line_options_reach_the_server(tmp_path: Path) -> None:
     motd = tmp_path / "motd.txt"
     motd.write_text("Hello from the file\n", encoding="utf-8")
-    proc, port = _start_process("--motd", str(motd), "--autojoin", "#lobby,#help")
+    proc, port = _start_process(
+        "--motd", str(motd), "--autojoin", "#lobby,#help", "--oper", "root:pa:ss"
+    )
     try:
         client = IRCClient(port)
         client.send("NICK alice", "USER a 0 * :A")
         assert client.expect("372").params[1] == "- Hello from the file"
         assert client.expect("JOIN").params == ["#lobby"]
         assert client.expect("JOIN").params == ["#help"]
+        client.send("OPER root pa:ss")
+        client.expect("381")
         client.close()
     finally:
         proc.terminate()
@@ -240,3 +244,15 @@ def test_shutdown_with_a_full_room_tells_everyone() -> None:
             client.close()
         proc.kill()
         proc.wait()
+
+
+def test_a_malformed_oper_option_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "-p", "0", "--oper", "nopassword"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "--oper takes NAME:PASSWORD" in result.stderr

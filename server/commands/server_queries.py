@@ -1,3 +1,393 @@
-"""Server queries: VERSION, TIME, ADMIN, INFO, LINKS, HELP, STATS."""
+"""Server queries: VERSION, TIME, ADMIN, INFO, LINKS, STATS, HELP/HELPOP, and the help texts.
+
+Kibitz is a network of one server: a query naming this server (a glob matching its name, or
+the nick of a user connected here) is answered, any other target gets ERR_NOSUCHSERVER.
+"""
 
 from __future__ import annotations
+
+import platform
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from ..codec import Message
+from ..names import matches
+from ..numerics import (
+    ERR_HELPNOTFOUND,
+    ERR_NEEDMOREPARAMS,
+    RPL_ADMINEMAIL,
+    RPL_ADMINLOC1,
+    RPL_ADMINLOC2,
+    RPL_ADMINME,
+    RPL_ENDOFHELP,
+    RPL_ENDOFINFO,
+    RPL_ENDOFLINKS,
+    RPL_ENDOFSTATS,
+    RPL_HELPSTART,
+    RPL_HELPTXT,
+    RPL_INFO,
+    RPL_ISUPPORT,
+    RPL_LINKS,
+    RPL_STATSUPTIME,
+    RPL_TIME,
+    RPL_VERSION,
+    Numeric,
+)
+from . import table
+from .registration import isupport_tokens
+from .table import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..server import ChatServer
+
+# Not in numerics.py yet: "<client> <server name> :No such server" (Modern IRC).
+ERR_NOSUCHSERVER = Numeric("402", "No such server")
+
+#: RPL_ISUPPORT carries at most 13 tokens; 12 leaves room, as in the welcome burst.
+_ISUPPORT_PER_LINE = 12
+#: Width the index of commands is wrapped to in HELP.
+_HELP_WIDTH = 60
+
+#: One topic per command: the syntax first, then what it does. A command in ``COMMANDS``
+#: without a topic here fails the test suite.
+HELP_TOPICS: dict[str, tuple[str, ...]] = {
+    "ADMIN": (
+        "ADMIN [<server>]",
+        "Shows who runs this server: its location and the administrator's email.",
+    ),
+    "AWAY": (
+        "AWAY [<message>]",
+        "Marks you as away with <message>; people who message you or WHOIS you",
+        "see it. AWAY with no message marks you as back.",
+    ),
+    "CAP": (
+        "CAP LS [302] | CAP LIST | CAP REQ :<capabilities> | CAP END",
+        "IRCv3 capability negotiation: LS lists what the server offers, REQ",
+        "enables (or with a leading '-' disables) capabilities, LIST shows the",
+        "enabled ones, END finishes negotiation during registration.",
+    ),
+    "HELP": (
+        "HELP [<command>]",
+        "Shows help on <command>, or the list of commands when given none.",
+    ),
+    "HELPOP": (
+        "HELPOP [<command>]",
+        "The same as HELP.",
+    ),
+    "INFO": (
+        "INFO",
+        "Shows information about the server software.",
+    ),
+    "INVITE": (
+        "INVITE <nick> <channel>",
+        "Invites <nick> into <channel>, letting them join it even when it is",
+        "invite-only (+i). You must be on the channel, and a channel operator",
+        "if it is +i. INVITE with no parameters lists your pending invitations.",
+    ),
+    "ISON": (
+        "ISON <nick>{ <nick>}",
+        "Tells which of the given nicks are online.",
+    ),
+    "JOIN": (
+        "JOIN <channel>{,<channel>} [<key>{,<key>}]",
+        "Joins channels, creating those that do not exist yet (you become",
+        "their operator). A channel with a key (+k) needs that key. JOIN 0",
+        "leaves every channel you are on.",
+    ),
+    "KICK": (
+        "KICK <channel> <nick>{,<nick>} [<reason>]",
+        "Removes users from a channel. Channel operators only.",
+    ),
+    "KILL": (
+        "KILL <nick> <reason>",
+        "Disconnects <nick> from the server. IRC operators only.",
+    ),
+    "LINKS": (
+        "LINKS",
+        "Lists the servers of the network: here, only this one.",
+    ),
+    "LIST": (
+        "LIST [<channel>{,<channel>}] [<condition>{,<condition>}]",
+        "Lists channels with their user count and topic. Conditions: >n or <n",
+        "users, a mask like #dev* (or !mask to exclude), C<n / C>n created",
+        "less / more than n minutes ago, T<n / T>n topic set less / more than",
+        "n minutes ago. Secret channels (+s) are listed only to their members.",
+    ),
+    "LUSERS": (
+        "LUSERS",
+        "Shows how many users, operators, unregistered connections and",
+        "channels there are.",
+    ),
+    "MODE": (
+        "MODE <channel> [<modes> [<arguments>...]] | MODE <nick> [<modes>]",
+        "Shows or changes channel modes: +o/+v give operator/voice, +b/+e/+I",
+        "edit the ban, ban-exception and invite-exception lists (with no",
+        "argument they are listed), +k <key>, +l <limit>, and +i invite-only,",
+        "+m moderated, +n no outside messages, +s secret, +t topic by",
+        "operators only. Your own user modes: +i invisible, +w receive WALLOPS,",
+        "+B bot; +o comes from OPER.",
+    ),
+    "MONITOR": (
+        "MONITOR + <nick>{,<nick>} | MONITOR - <nick>{,<nick>} | MONITOR C|L|S",
+        "Watches nicks and tells you when they come online or go offline:",
+        "+ adds to your list, - removes from it, C clears it, L lists it and",
+        "S shows the status of every nick on it.",
+    ),
+    "MOTD": (
+        "MOTD [<server>]",
+        "Shows the message of the day.",
+    ),
+    "NAMES": (
+        "NAMES [<channel>{,<channel>}]",
+        "Lists who is on a channel, with @ for operators and + for voiced users.",
+    ),
+    "NICK": (
+        "NICK <nick>",
+        "Chooses your nickname, or changes it once registered.",
+    ),
+    "NOTICE": (
+        "NOTICE <target>{,<target>} :<text>",
+        "Like PRIVMSG, but automatic replies and errors are never sent back;",
+        "meant for bots and automated messages.",
+    ),
+    "OPER": (
+        "OPER <name> <password>",
+        "Makes you an IRC operator (user mode +o) if <name> and <password> match",
+        "an operator configured on the server.",
+    ),
+    "PART": (
+        "PART <channel>{,<channel>} [<reason>]",
+        "Leaves channels, with an optional reason shown to their members.",
+    ),
+    "PASS": (
+        "PASS <password>",
+        "Gives the server password; must be sent before NICK and USER.",
+    ),
+    "PING": (
+        "PING <token>",
+        "Asks the server to answer PONG with the same <token>, to check the",
+        "connection and measure lag.",
+    ),
+    "PONG": (
+        "PONG [<server>] <token>",
+        "The answer to a PING from the server; clients send it automatically.",
+    ),
+    "PRIVMSG": (
+        "PRIVMSG <target>{,<target>} :<text>",
+        "Sends a message to users or channels. Prefix a channel with @ or + to",
+        "reach only its operators or voiced users (as in @#channel).",
+    ),
+    "QUIT": (
+        "QUIT [<reason>]",
+        "Disconnects from the server; your channels see the reason.",
+    ),
+    "SETNAME": (
+        "SETNAME :<realname>",
+        "Changes your realname (the setname capability tells others).",
+    ),
+    "STATS": (
+        "STATS <letter> [<server>]",
+        "Shows server statistics: STATS u gives the server's uptime.",
+    ),
+    "TAGMSG": (
+        "TAGMSG <target>",
+        "Sends only message tags (such as typing notifications) with no text;",
+        "needs the message-tags capability.",
+    ),
+    "TIME": (
+        "TIME [<server>]",
+        "Shows the server's local time.",
+    ),
+    "TOPIC": (
+        "TOPIC <channel> [:<topic>]",
+        "Shows the channel topic, or sets it (only operators when the channel",
+        "is +t). An empty <topic> clears it.",
+    ),
+    "USER": (
+        "USER <username> 0 * :<realname>",
+        "Gives your username and realname when registering.",
+    ),
+    "USERHOST": (
+        "USERHOST <nick>{ <nick>}",
+        "Shows user@host of up to five nicks, with * for IRC operators and",
+        "+ (here) or - (away).",
+    ),
+    "VERSION": (
+        "VERSION [<server>]",
+        "Shows the server's software version and the features it supports",
+        "(RPL_ISUPPORT).",
+    ),
+    "WALLOPS": (
+        "WALLOPS :<text>",
+        "Sends <text> to every user with user mode +w. IRC operators only.",
+    ),
+    "WHO": (
+        "WHO <mask> [o][%<fields>[,<token>]]",
+        "Lists the users on a channel or whose nick, user, host, server or",
+        "realname matches <mask>; o lists only IRC operators. %<fields> asks",
+        "for the extended WHOX reply (letters t c u i h s n f d l a o r).",
+    ),
+    "WHOIS": (
+        "WHOIS [<server>] <nick>",
+        "Shows who <nick> is: user@host, realname, channels, away message,",
+        "operator status and idle time.",
+    ),
+    "WHOWAS": (
+        "WHOWAS <nick> [<count>]",
+        "Shows who last used <nick>, newest first, after they left or changed",
+        "nick.",
+    ),
+}
+
+
+def is_this_server(server: ChatServer, target: str) -> bool:
+    """Whether ``target`` names this server: a glob matching its name, or a nick on it."""
+    return matches(target, server.config.name) or server.registry.find_nick(target) is not None
+
+
+def _elsewhere(server: ChatServer, client: Client, target: str) -> bool:
+    """Answer ERR_NOSUCHSERVER and return True when ``target`` names another server."""
+    if not target or is_this_server(server, target):
+        return False
+    client.numeric(ERR_NOSUCHSERVER, target)
+    return True
+
+
+def _server_info(server: ChatServer) -> str:
+    return f"Kibitz server of the {server.config.network} network"
+
+
+def send_isupport(server: ChatServer, client: Client) -> None:
+    """Send the RPL_ISUPPORT tokens, a dozen per line."""
+    tokens = isupport_tokens(server)
+    for start in range(0, len(tokens), _ISUPPORT_PER_LINE):
+        client.numeric(RPL_ISUPPORT, *tokens[start : start + _ISUPPORT_PER_LINE])
+
+
+@command("VERSION")
+def version(server: ChatServer, client: Client, msg: Message) -> None:
+    """VERSION [<server>]: RPL_VERSION, then the RPL_ISUPPORT tokens."""
+    if _elsewhere(server, client, msg.param(0)):
+        return
+    client.numeric(RPL_VERSION, server.version, server.config.name, _server_info(server))
+    send_isupport(server, client)
+
+
+@command("TIME")
+def time_(server: ChatServer, client: Client, msg: Message) -> None:
+    """TIME [<server>]: the server's local time, human-readable."""
+    if _elsewhere(server, client, msg.param(0)):
+        return
+    now = datetime.now().astimezone()
+    client.numeric(RPL_TIME, server.config.name, now.strftime("%A, %d %B %Y %H:%M:%S %z"))
+
+
+@command("ADMIN")
+def admin(server: ChatServer, client: Client, msg: Message) -> None:
+    """ADMIN [<server>]: where the server is and how to reach its administrator."""
+    if _elsewhere(server, client, msg.param(0)):
+        return
+    config = server.config
+    client.numeric(RPL_ADMINME, config.name, "Administrative info")
+    client.numeric(RPL_ADMINLOC1, config.admin_location)
+    client.numeric(RPL_ADMINLOC2, _server_info(server))
+    client.numeric(RPL_ADMINEMAIL, config.admin_email)
+
+
+@command("INFO")
+def info(server: ChatServer, client: Client, msg: Message) -> None:
+    """INFO: what this server is and runs on."""
+    if _elsewhere(server, client, msg.param(0)):
+        return
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(server.started))
+    lines = [
+        f"{server.version}: Kibitz, self-hosted chat for a team, a classroom or a LAN.",
+        f"{server.config.name} serves the {server.config.network} network.",
+        f"Running since {started} on Python {platform.python_version()}.",
+        "Kibitz is free software under the MIT license.",
+    ]
+    for line in lines:
+        client.numeric(RPL_INFO, line)
+    client.numeric(RPL_ENDOFINFO)
+
+
+@command("LINKS")
+def links(server: ChatServer, client: Client, msg: Message) -> None:
+    """LINKS: the servers of the network, which is this one alone."""
+    name = server.config.name
+    # "<mask> <server>" as established servers send it: the server listed, then the
+    # server it is linked through (itself); hop count 0.
+    client.numeric(RPL_LINKS, name, name, f"0 {_server_info(server)}")
+    client.numeric(RPL_ENDOFLINKS, "*")
+
+
+@command("STATS", min_params=1)
+def stats(server: ChatServer, client: Client, msg: Message) -> None:
+    """STATS <letter> [<server>]: ``u`` gives the uptime; other letters list nothing."""
+    letter = msg.params[0]
+    if not letter:
+        client.numeric(ERR_NEEDMOREPARAMS, "STATS")
+        return
+    if _elsewhere(server, client, msg.param(1)):
+        return
+    if letter == "u":
+        up = max(0, int(time.time() - server.started))
+        days, rest = divmod(up, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, seconds = divmod(rest, 60)
+        client.numeric(
+            RPL_STATSUPTIME, f"Server Up {days} days {hours}:{minutes:02d}:{seconds:02d}"
+        )
+    client.numeric(RPL_ENDOFSTATS, letter)
+
+
+def _reply_subject(subject: str) -> str:
+    # The subject is echoed as sent, unless it cannot be a middle parameter: then '*'.
+    if not subject or " " in subject or subject.startswith(":"):
+        return "*"
+    return subject
+
+
+def _wrap(words: list[str], width: int) -> list[str]:
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _send_help(client: Client, subject: str, title: str, lines: list[str]) -> None:
+    """RPL_HELPSTART with the title, an empty RPL_HELPTXT, the text, RPL_ENDOFHELP last."""
+    client.numeric(RPL_HELPSTART, subject, title)
+    client.numeric(RPL_HELPTXT, subject, "")
+    for line in lines[:-1]:
+        client.numeric(RPL_HELPTXT, subject, line)
+    client.numeric(RPL_ENDOFHELP, subject, lines[-1])
+
+
+@command("HELP")
+@command("HELPOP")
+def help_(server: ChatServer, client: Client, msg: Message) -> None:
+    """HELP [<subject>] (or HELPOP): one command's help, or the index of commands."""
+    topic = msg.param(0).strip()
+    subject = _reply_subject(msg.param(0))
+    # Read at call time: commands registered by modules imported later are listed too.
+    commands = table.COMMANDS
+    if not topic:
+        lines = [
+            "Commands (HELP <command> for the syntax and use of one):",
+            *_wrap(sorted(commands), _HELP_WIDTH),
+            "Channels start with #. Nicks and channels ignore case.",
+        ]
+        _send_help(client, subject, "** Help System **", lines)
+        return
+    name = topic.upper().lstrip("/")
+    text = HELP_TOPICS.get(name)
+    if name not in commands or text is None:
+        client.numeric(ERR_HELPNOTFOUND, subject)
+        return
+    _send_help(client, subject, f"** The {name} command **", [f"Syntax: {text[0]}", *text[1:]])
