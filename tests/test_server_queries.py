@@ -59,6 +59,7 @@ def test_version_is_351_then_every_isupport_token(server, connect) -> None:
 def test_version_for_this_server_by_name_glob_or_nick(server, connect, target) -> None:
     alice = connect("alice")
     connect("bob")
+    alice.sync()  # bob's autojoin JOIN arrives first
     messages = reply(alice, f"VERSION {target}")
     assert messages[0].command == "351"
     assert messages[0].params[2] == SERVER
