@@ -22,12 +22,12 @@ SCROLLBACK = 5000
 DEFAULT_THEME = "bootstrap-light"
 #: Nick colours that read well on a light and on a dark background.
 LIGHT_NICKS = (
-    "#c0392b", "#1e7e34", "#0b5ed7", "#8e44ad", "#b35900", "#0f7b8a",
-    "#a61e4d", "#5c6f00", "#6741d9", "#9c5b00", "#087f5b", "#c2255c",
+    "#c92a2a", "#2b8a3e", "#1864ab", "#862e9c", "#d9480f", "#0b7285", "#a61e4d", "#5c940d",
+    "#5f3dc4", "#b35c00", "#087f5b", "#364fc7", "#9c36b5", "#8a5a00", "#c2255c", "#3b5bdb",
 )  # fmt: skip
 DARK_NICKS = (
-    "#ff8787", "#8ce99a", "#74c0fc", "#da77f2", "#ffc078", "#66d9e8",
-    "#f783ac", "#c0eb75", "#b197fc", "#ffd43b", "#63e6be", "#faa2c1",
+    "#ff8787", "#8ce99a", "#74c0fc", "#e599f7", "#ffa94d", "#66d9e8", "#f783ac", "#c0eb75",
+    "#b197fc", "#ffd43b", "#63e6be", "#91a7ff", "#da77f2", "#d8a657", "#faa2c1", "#a5d8ff",
 )  # fmt: skip
 _PREFIX_COLOURS = {"~": "danger", "&": "danger", "@": "success", "%": "warning", "+": "info"}
 _STATE_STYLE = {
@@ -149,7 +149,12 @@ class ChatView:
             anchor="w", pady=(0, 4)
         )
         self.buffer_list = ttk.Treeview(
-            side, show="tree", columns=("unread",), selectmode="browse", height=8
+            side,
+            show="tree",
+            columns=("unread",),
+            selectmode="browse",
+            height=8,
+            bootstyle="primary",
         )
         self.buffer_list.column("#0", width=150, stretch=True)
         self.buffer_list.column("unread", width=36, anchor="e", stretch=False)
@@ -250,6 +255,13 @@ class ChatView:
         text.tag_configure("mention", background=mention_bg)
         text.tag_raise("url")
         text.tag_raise("sel")
+        # The selected conversation in the accent colour, readable in light and dark.
+        for tree in (self.buffer_list, self.member_list):
+            style.map(
+                tree.cget("style") or "Treeview",
+                background=[("selected", colors.primary)],
+                foreground=[("selected", "#ffffff")],
+            )
         for tree in (self.buffer_list, self.member_list):
             tree.tag_configure("mention", foreground=colors.danger)
             tree.tag_configure("unread", font=self.font_bold)
