@@ -381,6 +381,9 @@ class ChatModel:
                     self._session(sock)
                 except OSError as exc:  # ConnectionAbortedError("Ping timeout") included
                     error = _describe(exc)
+                except Exception as exc:  # never leave the window "connected" to a dead thread
+                    log.exception("connection failed")
+                    error = f"internal error: {exc}"
                 finally:
                     if self.registered:
                         attempt = 0
@@ -653,8 +656,10 @@ class ChatModel:
                 return
         try:
             handler(self, msg)
-        except (IndexError, ValueError) as exc:  # a malformed line harms nobody
+        except (IndexError, ValueError, KeyError) as exc:  # a malformed line harms nobody
             log.debug("ignored %r: %s", line, exc)
+        except Exception:  # a bug here must not end the connection: log it and go on
+            log.exception("error handling %r", line)
 
     def _time(self, msg: Message) -> datetime:
         return parse_server_time(msg.tags.get("time")) or datetime.now(timezone.utc)

@@ -8,6 +8,7 @@ import pytest
 
 from app.model import (
     BACKOFF_CAP,
+    HANDLERS,
     ChatModel,
     Kind,
     backoff_delay,
@@ -410,3 +411,16 @@ def test_not_connected_sends_nothing():
     assert not model.send_raw("PING x")
     assert not model.say("#general", "hello")
     assert model.set_nick("other") and model.nick == "other"
+
+
+def test_a_handler_bug_does_not_end_the_connection(fed, monkeypatch, caplog):
+    model, log = fed
+
+    def broken(model: ChatModel, msg: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(HANDLERS, "PRIVMSG", broken)
+    model.handle_line(":amy!a@h PRIVMSG #chan :hi")  # logged, not raised
+    assert any("error handling" in r.getMessage() for r in caplog.records)
+    model.handle_line(":amy!a@h PART #chan")
+    log.expect(Kind.PART, nick="amy")
