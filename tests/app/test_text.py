@@ -34,7 +34,9 @@ def test_sanitize_controls_surrogates_bidi_and_length() -> None:
     assert len(cut) == 10 and cut.endswith("…")
 
 
-@given(st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF)))
+@given(
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=()))
+)
 def test_sanitize_never_raises_and_is_tk_safe(text: str) -> None:
     clean = sanitize(text)
     clean.encode("utf-8")  # no lone surrogates left
