@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .codec import LineError, build, encode
+from .flood import TokenBucket
 from .numerics import Numeric
 
 if TYPE_CHECKING:
@@ -156,6 +157,16 @@ class Client:
         self.ping_sent_at: float | None = None
         self.quit_reason: str | None = None
         self.closing = False
+        #: Set when the connection is ending, so a reader waiting out fake lag wakes.
+        self.wakeup = threading.Event()
+        config = server.config
+        self.flood = (
+            TokenBucket(config.flood_rate, config.flood_burst, config.flood_excess, server.clock)
+            if config.flood_rate > 0
+            else None
+        )
+        #: Lines received before registration completed.
+        self.early_lines = 0
         # Outbound side, guarded by _lock.
         self._lock = threading.Lock()
         self._out: list[bytes] = []
@@ -286,6 +297,7 @@ class Client:
         # Only now may the reader thread stop and close the socket: had it seen
         # `closing` before the ERROR was queued, the ERROR would be lost.
         self.closing = True
+        self.wakeup.set()
         self._shutdown()
 
     def close(self) -> None:

@@ -205,7 +205,13 @@ class LineReader:
         self._discarding = False
 
     def feed(self, data: bytes) -> list[bytes | Overlong]:
-        """Add received bytes; return the complete lines (without CR/LF) they finish."""
+        """Add received bytes; return the complete lines (without CR/LF) they finish.
+
+        A lone CR also ends a line: it can never be part of a message, and passing
+        it on inside one would let a client forge a line for everyone else.
+        """
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         buf = self._tail + data if self._tail else data
         lines: list[bytes | Overlong] = []
         start = 0
@@ -217,9 +223,8 @@ class LineReader:
                 self._discarding = False
             else:
                 line = buf[start:end]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                lines.append(Overlong(line[:64]) if len(line) > self.limit else line)
+                if line:  # empty lines (and the LF of a CRLF split across reads) are skipped
+                    lines.append(Overlong(line[:64]) if len(line) > self.limit else line)
             start = end + 1
         rest = buf[start:]
         if self._discarding:

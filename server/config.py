@@ -32,6 +32,16 @@ class Config:
     registration_timeout: float = 60.0
     #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
     sendq: int = 1 << 20
+    #: Flood control: lines at once, lines per second after that (0 turns it off),
+    #: and the backlog of lines that gets a client dropped for Excess Flood.
+    flood_burst: int = 20
+    flood_rate: float = 5.0
+    flood_excess: int = 100
+    #: Connections in all and from one address; 0 means no limit.
+    max_clients: int = 10000
+    max_per_ip: int = 0
+    #: Lines a connection may send before it has registered.
+    max_unregistered_lines: int = 50
     #: Operator names and their passwords (OPER).
     opers: dict[str, str] = field(default_factory=dict)
     nicklen: int = 30

@@ -45,6 +45,7 @@ RPL_MOTDSTART = Numeric("375")
 RPL_ENDOFMOTD = Numeric("376", "End of /MOTD command.")
 
 ERR_NOSUCHNICK = Numeric("401", "No such nick/channel")
+ERR_NOSUCHSERVER = Numeric("402", "No such server")
 ERR_NOSUCHCHANNEL = Numeric("403", "No such channel")
 ERR_CANNOTSENDTOCHAN = Numeric("404", "Cannot send to channel")
 ERR_TOOMANYCHANNELS = Numeric("405", "You have joined too many channels")

@@ -122,6 +122,8 @@ class Registry:
         self.nicks: dict[str, Client] = {}
         self.channels: dict[str, Channel] = {}
         self.max_users = 0
+        #: Open connections per IP address.
+        self.per_ip: dict[str, int] = {}
         #: Who MONITORs each casefolded nick.
         self.watchers: dict[str, set[Client]] = {}
         #: Recently used nicks, newest last (WHOWAS).
@@ -132,6 +134,7 @@ class Registry:
         """Record a new connection (not yet registered)."""
         with self.lock:
             self.clients.add(client)
+            self.per_ip[client.ip] = self.per_ip.get(client.ip, 0) + 1
 
     def claim_nick(self, client: Client, nick: str) -> bool:
         """Give ``nick`` to ``client`` unless someone else holds it; one atomic step."""
@@ -168,6 +171,11 @@ class Registry:
             if client not in self.clients:
                 return None
             self.clients.discard(client)
+            left = self.per_ip.get(client.ip, 1) - 1
+            if left:
+                self.per_ip[client.ip] = left
+            else:
+                self.per_ip.pop(client.ip, None)
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
                 if client.registered:

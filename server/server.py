@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -23,6 +24,15 @@ log = logging.getLogger("server")
 #: Longest tag section a client may send, the leading '@' and the space included.
 MAX_CLIENT_TAGS = 4096
 _RECV_SIZE = 65536
+
+
+_HTTP_REQUEST = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|OPTIONS|CONNECT|PATCH) \S+ HTTP/")
+
+
+def _safe_command(command: str) -> str:
+    """A command name fit to echo back in a FAIL reply, or ``*``."""
+    command = command.upper()
+    return command if command.isascii() and command.isalnum() else "*"
 
 
 class ClientHandler(socketserver.BaseRequestHandler):
@@ -49,9 +59,20 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 return
             if not data:
                 return
-            client.last_active = server.clock()
+            start = client.last_active = server.clock()
             client.ping_sent_at = None
-            for line in reader.feed(data):
+            lines = reader.feed(data)
+            delays = server.flood_delays(client, len(lines))
+            if delays is None:
+                server.drop(client, "Excess Flood")
+                return
+            for line, delay in zip(lines, delays, strict=True):
+                if delay:
+                    waited = server.clock() - start
+                    if delay > waited:
+                        server.sleep(delay - waited, client.wakeup)
+                    if client.closing:
+                        return
                 server.dispatch(client, line)
                 if client.closing:
                     return
@@ -73,9 +94,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self,
         config: Config | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float, threading.Event], object] | None = None,
     ) -> None:
         self.config = config or Config()
         self.clock = clock
+        #: How a reader waits out fake lag; it returns early when the event is set.
+        self.sleep = sleep or (lambda seconds, event: event.wait(seconds))
         self.registry = Registry()
         self.version = f"kibitz-{__version__}"
         self.started = time.time()
@@ -133,6 +157,41 @@ class ChatServer(socketserver.ThreadingTCPServer):
         """Log a handler's exception; only that connection ends."""
         log.exception("error while serving %s", client_address)
 
+    # --- admission and flood control ------------------------------------------------
+    def verify_request(self, request: socket.socket, client_address: tuple) -> bool:
+        """Refuse a connection past ``max_clients`` or ``max_per_ip``, with ERROR."""
+        config = self.config
+        ip = str(client_address[0]) if client_address else ""
+        with self.registry.lock:
+            total = len(self.registry.clients)
+            same_ip = self.registry.per_ip.get(ip, 0)
+        if config.max_clients and total >= config.max_clients:
+            reason = "Server is full"
+        elif config.max_per_ip and same_ip >= config.max_per_ip:
+            reason = "Too many connections from your address"
+        else:
+            return True
+        try:
+            request.setblocking(False)
+            request.send(f"ERROR :Closing Link: {ip} ({reason})\r\n".encode())
+        except OSError:
+            pass
+        log.info("refused %s: %s", ip, reason)
+        return False
+
+    def flood_delays(self, client: Client, count: int) -> list[float] | None:
+        """How long to hold each of ``count`` new lines; None means Excess Flood."""
+        bucket = client.flood
+        if bucket is None or "o" in client.modes:
+            return [0.0] * count
+        delays = []
+        for _ in range(count):
+            delay = bucket.take()
+            if delay is None:
+                return None
+            delays.append(delay)
+        return delays
+
     # --- lines ----------------------------------------------------------------------
     def dispatch(self, client: Client, raw: bytes | Overlong) -> None:
         """Check one line and run its command."""
@@ -141,6 +200,14 @@ class ChatServer(socketserver.ThreadingTCPServer):
             return
         if not raw:
             return  # empty lines are silently ignored
+        if not client.registered:
+            client.early_lines += 1
+            if client.early_lines == 1 and _HTTP_REQUEST.match(raw):
+                self.drop(client, "HTTP request", error="This is an IRC server, not a web server")
+                return
+            if client.early_lines > self.config.max_unregistered_lines:
+                self.drop(client, "Too many lines before registration")
+                return
         tag_len = raw.find(b" ") + 1 if raw.startswith(b"@") else 0
         if len(raw) - tag_len > MAX_LINE - 2 or tag_len > MAX_CLIENT_TAGS:
             client.numeric(ERR_INPUTTOOLONG)
@@ -150,11 +217,19 @@ class ChatServer(socketserver.ThreadingTCPServer):
         except UnicodeDecodeError:
             self._invalid_utf8(client, raw)
             return
-        if "\0" in line:
-            return  # NUL is never valid in IRC; the line is dropped
         try:
             message = parse(line)
         except LineError:
+            return
+        if "\0" in line:
+            # NUL can never be sent on to anyone: refuse the line, say why.
+            client.send_line(
+                "FAIL",
+                _safe_command(message.command),
+                "INVALID_CHARACTERS",
+                "Message contained a NUL character",
+                source=self.config.name,
+            )
             return
         name = message.command.upper()
         message.command = name
@@ -174,14 +249,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
     def _invalid_utf8(self, client: Client, raw: bytes) -> None:
         # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).
         try:
-            command = parse(raw.decode("utf-8", "replace")).command.upper()
+            command = parse(raw.decode("utf-8", "replace")).command
         except LineError:
-            command = "*"
-        if not command.isascii() or not command.isalnum():
             command = "*"
         client.send_line(
             "FAIL",
-            command,
+            _safe_command(command),
             "INVALID_UTF8",
             "Message rejected, your IRC software MUST use UTF-8",
             source=self.config.name,

@@ -18,9 +18,11 @@ class ServerFactory:
     def __init__(self) -> None:
         self.servers: list[ChatServer] = []
 
-    def __call__(self, **options: object) -> ChatServer:
+    def __call__(self, clock=None, sleep=None, **options: object) -> ChatServer:
+        """A started server; ``clock`` and ``sleep`` replace real time when given."""
         config = Config(host="127.0.0.1", port=0, name="kibitz.test", **options)
-        server = ChatServer(config)
+        timing = {"clock": clock} if clock is not None else {}
+        server = ChatServer(config, sleep=sleep, **timing)
         server.start()
         self.servers.append(server)
         return server

@@ -110,3 +110,10 @@ def test_split_utf8_never_cuts_a_character_and_respects_the_limit() -> None:
 
 def test_encode_ends_with_crlf() -> None:
     assert encode("PING x") == b"PING x\r\n"
+
+
+def test_reader_ends_lines_at_a_lone_cr_so_no_line_can_be_forged() -> None:
+    reader = LineReader()
+    assert reader.feed(b"PRIVMSG #c :hi\rQUIT :forged\r\n") == [b"PRIVMSG #c :hi", b"QUIT :forged"]
+    assert reader.feed(b"A\r") == [b"A"]
+    assert reader.feed(b"\nB\n") == [b"B"]  # the LF of a CRLF split across reads

@@ -121,7 +121,7 @@ def test_a_crashing_handler_ends_only_that_connection(server, connect, monkeypat
 
 
 def test_a_stalled_reader_is_dropped_and_others_keep_chatting(make_server) -> None:
-    server = make_server(sendq=64 * 1024)
+    server = make_server(sendq=64 * 1024, flood_rate=0)
     talker, listener = IRCClient(server.port), IRCClient(server.port)
     talker.register("talker")
     listener.register("listener")
@@ -256,3 +256,61 @@ def test_a_malformed_oper_option_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert "--oper takes NAME:PASSWORD" in result.stderr
+
+
+def test_nul_in_a_line_is_refused_with_fail(server, connect) -> None:
+    alice, bob = connect("alice"), connect("bob")
+    alice.send_raw(b"PRIVMSG #general :nul\x00byte\r\n")
+    assert alice.expect("FAIL").params[:2] == ["PRIVMSG", "INVALID_CHARACTERS"]
+    alice.send("PRIVMSG #general :clean")
+    assert bob.expect("PRIVMSG").params[1] == "clean"
+
+
+def test_a_lone_cr_cannot_smuggle_a_second_line(server, connect) -> None:
+    alice, bob = connect("alice"), connect("bob")
+    alice.send_raw(b"PRIVMSG #general :hello\rPRIVMSG #general :second\r\n")
+    assert bob.expect("PRIVMSG").params[1] == "hello"
+    assert bob.expect("PRIVMSG").params[1] == "second"
+
+
+def test_an_http_request_is_turned_away(server) -> None:
+    browser = IRCClient(server.port)
+    browser.send_raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    closing = browser.wait_closed()
+    assert [m.command for m in closing] == ["ERROR"]
+    assert closing[0].params == ["This is an IRC server, not a web server"]
+    browser.close()
+
+
+def test_too_many_lines_before_registration(make_server) -> None:
+    server = make_server(max_unregistered_lines=10)
+    chatty = IRCClient(server.port)
+    chatty.send(*(f"NICK try{i}" for i in range(11)))
+    assert "Too many lines before registration" in chatty.wait_closed()[-1].params[0]
+    chatty.close()
+
+
+def test_connection_limits(make_server) -> None:
+    server = make_server(max_per_ip=2)
+    first, second = IRCClient(server.port), IRCClient(server.port)
+    first.register("first")
+    second.register("second")
+    third = IRCClient(server.port)
+    refused = third.wait_closed()
+    assert refused[-1].params[0].endswith("(Too many connections from your address)")
+    second.send("QUIT")
+    second.wait_closed()
+    fourth = IRCClient(server.port)
+    fourth.register("fourth")  # a freed slot can be used again
+    for client in (first, second, third, fourth):
+        client.close()
+
+
+def test_a_full_server_says_so(make_server) -> None:
+    server = make_server(max_clients=1)
+    first = IRCClient(server.port)
+    first.register("first")
+    second = IRCClient(server.port)
+    assert second.wait_closed()[-1].params[0].endswith("(Server is full)")
+    first.close()
+    second.close()

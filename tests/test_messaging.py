@@ -7,6 +7,8 @@ import socket
 import struct
 import threading
 
+from tests.ircclient import IRCClient
+
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -168,7 +170,14 @@ def test_unicode_survives_the_relay(server, connect) -> None:
     assert bob.expect("PRIVMSG").params[1] == text
 
 
-def test_concurrent_senders_every_member_sees_one_order(server, connect) -> None:
+def test_concurrent_senders_every_member_sees_one_order(make_server) -> None:
+    server = make_server(flood_rate=0)  # a burst of 200 lines each, as a benchmark would
+
+    def connect(nick: str, caps: tuple[str, ...] = ()) -> IRCClient:
+        client = IRCClient(server.port)
+        client.register(nick, caps)
+        return client
+
     senders = [connect(f"sender{i}", caps=("echo-message",)) for i in range(4)]
     receivers = [connect(f"receiver{i}") for i in range(3)]
     for client in senders + receivers:
@@ -192,3 +201,5 @@ def test_concurrent_senders_every_member_sees_one_order(server, connect) -> None
             mine = [t for t in texts if t.startswith(sender.nick + " ")]
             assert mine == [f"{sender.nick} {n}" for n in range(count)]
     assert all(order == orders[0] for order in orders)
+    for client in senders + receivers:
+        client.close()

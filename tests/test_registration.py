@@ -196,13 +196,18 @@ def test_user_with_an_unusable_username_still_registers(server, connect) -> None
     assert client.expect("001").params[1].endswith("foo!~user@127.0.0.1")
 
 
-def test_a_quitter_is_gone_once_its_error_arrives(server, connect) -> None:
-    watcher = connect("watcher")
+def test_a_quitter_is_gone_once_its_error_arrives(make_server) -> None:
+    server = make_server(flood_rate=0)  # the watcher sends 60 lines in quick succession
+    watcher = IRCClient(server.port)
+    watcher.register("watcher")
     for attempt in range(20):
-        quitter = connect(f"q{attempt}")
+        quitter = IRCClient(server.port)
+        quitter.register(f"q{attempt}")
         quitter.send("QUIT")
         quitter.wait_closed()
         watcher.send("LUSERS")
         assert watcher.expect("251").params[1].startswith("There are 1 users")
         watcher.send(f"NICK q{attempt}")  # the nick is free at once
         assert watcher.expect("NICK").params == [f"q{attempt}"]
+        quitter.close()
+    watcher.close()

@@ -95,6 +95,13 @@ def isupport_tokens(server: ChatServer) -> list[str]:
     return tokens
 
 
+def send_isupport(server: ChatServer, client: Client) -> None:
+    """Send the RPL_ISUPPORT tokens, a dozen per line (the limit is 13)."""
+    tokens = isupport_tokens(server)
+    for start in range(0, len(tokens), 12):
+        client.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
+
+
 # --- capability negotiation ---------------------------------------------------------
 def _cap_reply(client: Client, subcommand: str, items: list[str], multiline: bool) -> None:
     """Send a CAP list, split over several lines when it would not fit in one."""
@@ -243,9 +250,7 @@ def welcome(server: ChatServer, client: Client) -> None:
     client.numeric(
         RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODE_LETTERS, "beIklov"
     )
-    tokens = isupport_tokens(server)
-    for start in range(0, len(tokens), 12):
-        client.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
+    send_isupport(server, client)
     send_lusers(server, client)
     send_motd(server, client)
 

@@ -16,6 +16,7 @@ from ..names import matches
 from ..numerics import (
     ERR_HELPNOTFOUND,
     ERR_NEEDMOREPARAMS,
+    ERR_NOSUCHSERVER,
     RPL_ADMINEMAIL,
     RPL_ADMINLOC1,
     RPL_ADMINLOC2,
@@ -27,15 +28,13 @@ from ..numerics import (
     RPL_HELPSTART,
     RPL_HELPTXT,
     RPL_INFO,
-    RPL_ISUPPORT,
     RPL_LINKS,
     RPL_STATSUPTIME,
     RPL_TIME,
     RPL_VERSION,
-    Numeric,
 )
 from . import table
-from .registration import isupport_tokens
+from .registration import send_isupport
 from .table import command
 
 if TYPE_CHECKING:
@@ -43,10 +42,8 @@ if TYPE_CHECKING:
     from ..server import ChatServer
 
 # Not in numerics.py yet: "<client> <server name> :No such server" (Modern IRC).
-ERR_NOSUCHSERVER = Numeric("402", "No such server")
 
 #: RPL_ISUPPORT carries at most 13 tokens; 12 leaves room, as in the welcome burst.
-_ISUPPORT_PER_LINE = 12
 #: Width the index of commands is wrapped to in HELP.
 _HELP_WIDTH = 60
 
@@ -257,13 +254,6 @@ def _elsewhere(server: ChatServer, client: Client, target: str) -> bool:
 
 def _server_info(server: ChatServer) -> str:
     return f"Kibitz server of the {server.config.network} network"
-
-
-def send_isupport(server: ChatServer, client: Client) -> None:
-    """Send the RPL_ISUPPORT tokens, a dozen per line."""
-    tokens = isupport_tokens(server)
-    for start in range(0, len(tokens), _ISUPPORT_PER_LINE):
-        client.numeric(RPL_ISUPPORT, *tokens[start : start + _ISUPPORT_PER_LINE])
 
 
 @command("VERSION")
