@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux
 PORT   ?= 5000
 
-.PHONY: test demo server lint system-deps clean
+.PHONY: test demo server lint system-deps screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ demo: $(STAMP)
 	else \
 	  $(PY) -m server -p $(PORT); \
 	fi
+
+# Refresh the README's screenshots of the chat window (needs ImageMagick's `import`).
+screenshots: $(STAMP) system-deps
+	xvfb-run -a -s '-screen 0 1280x800x24' $(PY) -m tests.app.screenshots assets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
