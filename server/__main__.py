@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -71,6 +72,66 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to wait for an answer to PING before dropping the "
         "client (default: %(default)s)",
     )
+    tls = parser.add_argument_group("TLS")
+    tls.add_argument(
+        "--tls-port",
+        type=int,
+        default=None,
+        help="also listen for TLS connections on this port (e.g. 6697)",
+    )
+    tls.add_argument("--cert", default=None, help="certificate chain file (PEM) for TLS")
+    tls.add_argument("--key", default=None, help="private key file (PEM) for TLS")
+    tls.add_argument(
+        "--tls-only", action="store_true", help="refuse plaintext: listen only on the TLS port"
+    )
+    limits = parser.add_argument_group("limits")
+    limits.add_argument(
+        "--sendq",
+        type=int,
+        default=defaults.sendq,
+        metavar="BYTES",
+        help="bytes queued for a client that does not read before it is "
+        "dropped (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--flood-burst",
+        type=int,
+        default=defaults.flood_burst,
+        metavar="LINES",
+        help="lines a client may send at once (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--flood-rate",
+        type=float,
+        default=defaults.flood_rate,
+        metavar="LINES",
+        help="lines per second after the burst; 0 turns flood control off (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-clients",
+        type=int,
+        default=defaults.max_clients,
+        help="connections in all; 0 for no limit (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-per-ip",
+        type=int,
+        default=defaults.max_per_ip,
+        help="connections from one address; 0 for no limit (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--max-channels",
+        type=int,
+        default=defaults.max_channels,
+        help="channels one user may join; 0 for no limit (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--registration-timeout",
+        type=float,
+        default=defaults.registration_timeout,
+        metavar="SECONDS",
+        help="seconds a connection may take to register (default: %(default)s)",
+    )
     parser.add_argument(
         "--oper",
         action="append",
@@ -104,6 +165,17 @@ def config_from_args(args: argparse.Namespace) -> Config:
         ping_interval=args.ping_interval,
         ping_timeout=args.ping_timeout,
         opers=dict(_oper(entry) for entry in args.oper),
+        tls_port=args.tls_port,
+        cert=args.cert,
+        key=args.key,
+        tls_only=args.tls_only,
+        sendq=args.sendq,
+        flood_burst=args.flood_burst,
+        flood_rate=args.flood_rate,
+        max_clients=args.max_clients,
+        max_per_ip=args.max_per_ip,
+        max_channels=args.max_channels,
+        registration_timeout=args.registration_timeout,
     )
 
 
@@ -131,8 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= config.port <= 65535:
         print(f"error: port {config.port} is not between 0 and 65535", file=sys.stderr)
         return 2
+    for path in (config.cert, config.key):
+        if path is not None and not Path(path).is_file():
+            print(f"error: no such file: {path}", file=sys.stderr)
+            return 2
     try:
         server = ChatServer(config)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ssl.SSLError as exc:
+        print(f"error: cannot use the certificate or key: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}",
@@ -144,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     server.start()
     log.info("Kibitz %s listening on %s:%d", __version__, config.host, server.port)
+    if server.tls_port is not None:
+        log.info("TLS on %s:%d", config.host, server.tls_port)
     while not stop.wait(0.5):
         pass
     log.info("shutting down")

@@ -16,6 +16,7 @@ import logging
 import secrets
 import selectors
 import socket
+import ssl
 import threading
 import time
 from datetime import datetime, timezone
@@ -28,6 +29,7 @@ from .numerics import Numeric
 if TYPE_CHECKING:
     from .registry import Channel
     from .server import ChatServer
+    from .tls import TLSSession
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +125,18 @@ class Flusher:
 class Client:
     """One connection: who it is, what it negotiated, and where its bytes go."""
 
-    def __init__(self, sock: socket.socket, address: tuple, server: ChatServer) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        address: tuple,
+        server: ChatServer,
+        tls: TLSSession | None = None,
+    ) -> None:
         self.sock = sock
         self.server = server
+        #: The TLS session of a connection made to the TLS port.
+        self.tls = tls
+        self.secure = tls is not None
         host = str(address[0]) if address else "unknown"
         self.ip = host
         # A host must not start with ':' or it would read as a trailing parameter.
@@ -194,27 +205,47 @@ class Client:
         with self._lock:
             if self._dead:
                 return
-            if self._out:
-                self._out.append(data)
-                self._out_size += len(data)
-                if self._out_size > self.server.config.sendq:
-                    self._overflow()
-                return
-            try:
-                sent = self.sock.send(data, _DONTWAIT)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                self._dead = True
-                return
-            if sent < len(data):
-                rest = data[sent:]
-                self._out.append(rest)
-                self._out_size = len(rest)
-                if self._out_size > self.server.config.sendq:
-                    self._overflow()
-                else:
-                    self.server.flusher.watch(self)
+            if self.tls is not None:
+                try:
+                    data = self.tls.encrypt(data)
+                except ssl.SSLError:
+                    self._dead = True
+                    return
+            self._send_locked(data)
+
+    def receive(self, data: bytes) -> bytes:
+        """Turn received bytes into plaintext (decrypting, and answering TLS if needed)."""
+        if self.tls is None:
+            return data
+        with self._lock:
+            plain, reply = self.tls.decrypt(data)
+            if reply and not self._dead:
+                self._send_locked(reply)
+        return plain
+
+    def _send_locked(self, data: bytes) -> None:
+        # Called with _lock held; ``data`` is exactly what goes on the wire.
+        if self._out:
+            self._out.append(data)
+            self._out_size += len(data)
+            if self._out_size > self.server.config.sendq:
+                self._overflow()
+            return
+        try:
+            sent = self.sock.send(data, _DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._dead = True
+            return
+        if sent < len(data):
+            rest = data[sent:]
+            self._out.append(rest)
+            self._out_size = len(rest)
+            if self._out_size > self.server.config.sendq:
+                self._overflow()
+            else:
+                self.server.flusher.watch(self)
 
     def flush(self) -> None:
         """Write as much of the buffer as the socket takes (called by the flusher)."""
@@ -255,8 +286,11 @@ class Client:
         self.server.flusher.unwatch(self)
         self.quit_reason = self.quit_reason or "SendQ exceeded"
         self.closing = True
-        with contextlib.suppress(OSError):
-            self.sock.send(b"ERROR :SendQ exceeded\r\n", _DONTWAIT)
+        with contextlib.suppress(OSError, ssl.SSLError):
+            farewell = b"ERROR :SendQ exceeded\r\n"
+            if self.tls is not None:
+                farewell = self.tls.encrypt(farewell)
+            self.sock.send(farewell, _DONTWAIT)
         self._shutdown()
 
     def _shutdown(self) -> None:

@@ -25,6 +25,12 @@ class Config:
     password: str | None = None
     motd: list[str] | None = None
     autojoin: list[str] = field(default_factory=lambda: ["#general"])
+    #: TLS: a second port for TLS connections, the certificate chain and key files,
+    #: and whether to refuse plaintext altogether (then only the TLS port listens).
+    tls_port: int | None = None
+    cert: str | None = None
+    key: str | None = None
+    tls_only: bool = False
     #: Seconds of silence before the server sends PING, and then before it gives up.
     ping_interval: float = 90.0
     ping_timeout: float = 120.0

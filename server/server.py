@@ -6,6 +6,7 @@ import logging
 import re
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from .commands.users import notify_offline
 from .config import Config
 from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
 from .registry import Registry
+from .tls import TLSSession, server_context
 
 log = logging.getLogger("server")
 
@@ -36,21 +38,34 @@ def _safe_command(command: str) -> str:
 
 
 class ClientHandler(socketserver.BaseRequestHandler):
-    """Reads one connection line by line and hands each line to the server."""
+    """Reads one connection line by line and hands each line to the chat server."""
 
-    server: ChatServer
+    server: ChatServer | TLSListener
 
     def setup(self) -> None:
-        """Register the new connection."""
-        self.client = Client(self.request, self.client_address, self.server)
-        self.server.registry.add(self.client)
+        """Complete TLS when this is the TLS port, then register the new connection."""
+        self.chat: ChatServer = getattr(self.server, "chat", self.server)
+        self.client: Client | None = None
+        tls = None
+        context = self.server.tls_context
+        if context is not None:
+            tls = TLSSession(context)
+            try:
+                tls.handshake(self.request)
+            except (OSError, ssl.SSLError, ConnectionError) as exc:
+                log.info("TLS handshake with %s failed: %s", self.client_address[0], exc)
+                return
+        self.client = Client(self.request, self.client_address, self.chat, tls)
+        self.chat.registry.add(self.client)
 
     def handle(self) -> None:
         """The reader loop: bounded reads, split into lines, dispatched in order."""
         client = self.client
+        if client is None:
+            return
         sock: socket.socket = self.request
         reader = LineReader()
-        server = self.server
+        server = self.chat
         while not client.closing:
             try:
                 data = sock.recv(_RECV_SIZE)
@@ -59,6 +74,12 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 return
             if not data:
                 return
+            if client.tls is not None:
+                try:
+                    data = client.receive(data)
+                except ssl.SSLError as exc:
+                    client.quit_reason = client.quit_reason or f"TLS error: {exc.reason}"
+                    return
             start = client.last_active = server.clock()
             client.ping_sent_at = None
             lines = reader.feed(data)
@@ -79,7 +100,32 @@ class ClientHandler(socketserver.BaseRequestHandler):
 
     def finish(self) -> None:
         """The one way out: leave the registry, tell the peers, close the socket."""
-        self.server.disconnect(self.client)
+        if self.client is not None:
+            self.chat.disconnect(self.client)
+
+
+class TLSListener(socketserver.ThreadingTCPServer):
+    """The TLS port: accepts connections for the same :class:`ChatServer`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+    block_on_close = False
+
+    def __init__(self, chat: ChatServer, address: tuple[str, int], context: ssl.SSLContext):
+        self.chat = chat
+        self.tls_context: ssl.SSLContext | None = context
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, ClientHandler)
+
+    def verify_request(self, request: socket.socket, client_address: tuple) -> bool:
+        """The chat server's connection limits apply here too."""
+        return self.chat.verify_request(request, client_address)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Log a handler's exception; only that connection ends."""
+        log.exception("error while serving %s", client_address)
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
@@ -89,6 +135,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 1024
     block_on_close = False
+    #: Set when the main port itself speaks TLS (``tls_only``).
+    tls_context: ssl.SSLContext | None = None
 
     def __init__(
         self,
@@ -106,17 +154,41 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.stopping = False
         if ":" in self.config.host:
             self.address_family = socket.AF_INET6
-        super().__init__((self.config.host, self.config.port), ClientHandler)
+        config = self.config
+        context = server_context(config.cert, config.key) if config.cert else None
+        self.tls_listener: TLSListener | None = None
+        if config.tls_only:
+            if context is None:
+                raise ValueError("--tls-only needs --cert and --key")
+            self.tls_context = context
+            super().__init__((config.host, config.tls_port or config.port), ClientHandler)
+        else:
+            super().__init__((config.host, config.port), ClientHandler)
+            if config.tls_port is not None:
+                if context is None:
+                    self.server_close()
+                    raise ValueError("--tls-port needs --cert and --key")
+                try:
+                    self.tls_listener = TLSListener(self, (config.host, config.tls_port), context)
+                except OSError:
+                    self.server_close()
+                    raise
         self.flusher = Flusher()
         self._reaper_stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
         self._serve_thread: threading.Thread | None = None
         self._serving = False
+        self._tls_thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         """The port actually bound (useful with port 0)."""
         return self.server_address[1]
+
+    @property
+    def tls_port(self) -> int | None:
+        """The TLS port actually bound, when there is one beside the plain port."""
+        return self.tls_listener.server_address[1] if self.tls_listener else None
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -126,6 +198,14 @@ class ChatServer(socketserver.ThreadingTCPServer):
             target=self.serve_forever, name="kibitz-accept", daemon=True
         )
         self._serve_thread.start()
+        if self.tls_listener is not None:
+            self._tls_thread = threading.Thread(
+                target=self.tls_listener.serve_forever,
+                args=(0.1,),
+                name="kibitz-accept-tls",
+                daemon=True,
+            )
+            self._tls_thread.start()
 
     def serve_forever(self, poll_interval: float = 0.1) -> None:
         """Accept connections until :meth:`stop` (starts the timeout reaper if needed)."""
@@ -146,6 +226,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if self._serving:
             self.shutdown()
         self.server_close()
+        if self.tls_listener is not None:
+            if self._tls_thread is not None:
+                self.tls_listener.shutdown()
+            self.tls_listener.server_close()
         for client in self.registry.snapshot():
             client.error_and_close(reason, error=reason)
         deadline = time.monotonic() + grace

@@ -156,8 +156,9 @@ def test_dropped_connection_is_shown_as_quit(server, connect) -> None:
 
 def test_reset_connection_is_shown_as_quit(server, connect) -> None:
     alice, bob = connect("alice"), connect("bob")
-    alice.send("PING :unread")  # leave the PONG unread: closing now resets the connection
+    alice.sync()  # nothing more is on its way to alice, so no send can meet the reset first
     bob.sync()
+    # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
     alice.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     alice.close()
     assert bob.expect("QUIT").params == ["Read error: Connection reset by peer"]
