@@ -319,6 +319,25 @@ class Client:
             line = build(numeric.code, self.nick, *safe, *params[-1:], source=source)
         self.send(encode(line))
 
+    def farewell(self, text: str) -> None:
+        """Queue a last ERROR without closing anything yet (graceful shutdown)."""
+        self.send_line("ERROR", text)
+
+    def finish_writing(self) -> None:
+        """Send FIN after everything queued, but keep reading until the peer closes:
+        closing with unread input would reset the connection and lose what was sent."""
+        with self._lock:
+            if self._out:
+                return  # not drained yet; the caller will force it later
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+
+    def abort(self) -> None:
+        """Cut the connection now; the reader thread then cleans up."""
+        self.closing = True
+        self.wakeup.set()
+        self._shutdown()
+
     def error_and_close(self, reason: str, error: str | None = None) -> None:
         """End this connection: send ``ERROR`` and let the reader thread clean up.
 
@@ -330,9 +349,7 @@ class Client:
         self.send_line("ERROR", text)
         # Only now may the reader thread stop and close the socket: had it seen
         # `closing` before the ERROR was queued, the ERROR would be lost.
-        self.closing = True
-        self.wakeup.set()
-        self._shutdown()
+        self.abort()
 
     def close(self) -> None:
         """Release the socket (the one way out: called once by the reader thread)."""

@@ -230,12 +230,27 @@ class ChatServer(socketserver.ThreadingTCPServer):
             if self._tls_thread is not None:
                 self.tls_listener.shutdown()
             self.tls_listener.server_close()
+        # Nothing already sent may be lost: queue the ERROR behind every client's
+        # pending output, let the buffers drain, send FIN, and read until the client
+        # closes; only what is still open when the grace time runs out is cut.
+        start = time.monotonic()
+        clients = self.registry.snapshot()
+        for client in clients:
+            client.quit_reason = client.quit_reason or reason
+            client.farewell(reason)
+        self._wait(lambda: not any(c.pending for c in clients), start + grace / 2)
+        for client in clients:
+            client.finish_writing()
+        self._wait(lambda: not self.registry.snapshot(), start + grace * 0.8)
         for client in self.registry.snapshot():
-            client.error_and_close(reason, error=reason)
-        deadline = time.monotonic() + grace
-        while self.registry.snapshot() and time.monotonic() < deadline:
-            time.sleep(0.01)
+            client.abort()
+        self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], deadline: float) -> None:
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Log a handler's exception; only that connection ends."""
@@ -282,8 +297,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if isinstance(raw, Overlong):
             client.numeric(ERR_INPUTTOOLONG)
             return
-        if not raw:
-            return  # empty lines are silently ignored
+        if not raw or self.stopping:
+            return  # empty lines are ignored, and so is everything once stopping
         if not client.registered:
             client.early_lines += 1
             if client.early_lines == 1 and _HTTP_REQUEST.match(raw):
