@@ -152,6 +152,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.version = f"kibitz-{__version__}"
         self.started = time.time()
         self.stopping = False
+        #: PRIVMSG/NOTICE/TAGMSG lines handled since start (the server window's rate).
+        self.messages = 0
         if ":" in self.config.host:
             self.address_family = socket.AF_INET6
         config = self.config
