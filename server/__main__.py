@@ -10,8 +10,11 @@ import sys
 import threading
 from pathlib import Path
 
+import platformdirs
+
 from . import __version__
 from .config import Config
+from .history import HistoryError
 from .server import ChatServer
 
 log = logging.getLogger("server")
@@ -83,6 +86,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     tls.add_argument("--key", default=None, help="private key file (PEM) for TLS")
     tls.add_argument(
         "--tls-only", action="store_true", help="refuse plaintext: listen only on the TLS port"
+    )
+    history = parser.add_argument_group("history")
+    history.add_argument(
+        "--data-dir",
+        default=platformdirs.user_data_dir("kibitz"),
+        help="where the history database lives (default: %(default)s)",
+    )
+    history.add_argument("--no-history", action="store_true", help="keep no history at all")
+    history.add_argument(
+        "--history-max-per-target",
+        type=int,
+        default=0,
+        metavar="N",
+        help="messages kept per channel or conversation; 0 for no limit",
+    )
+    history.add_argument(
+        "--history-days",
+        type=float,
+        default=0,
+        metavar="D",
+        help="days messages are kept; 0 for no limit",
+    )
+    history.add_argument(
+        "--join-replay",
+        type=int,
+        default=defaults.join_replay,
+        metavar="N",
+        help="recent messages shown to a joining client that cannot fetch "
+        "history itself (default: %(default)s)",
     )
     limits = parser.add_argument_group("limits")
     limits.add_argument(
@@ -176,6 +208,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
         max_per_ip=args.max_per_ip,
         max_channels=args.max_channels,
         registration_timeout=args.registration_timeout,
+        data_dir=None if args.no_history else args.data_dir,
+        history_max_per_target=args.history_max_per_target,
+        history_days=args.history_days,
+        join_replay=args.join_replay,
     )
 
 
@@ -209,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         server = ChatServer(config)
-    except ValueError as exc:
+    except (ValueError, HistoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ssl.SSLError as exc:
@@ -228,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Kibitz %s listening on %s:%d", __version__, config.host, server.port)
     if server.tls_port is not None:
         log.info("TLS on %s:%d", config.host, server.tls_port)
+    if server.history is not None:
+        log.info("history in %s", server.history.path)
     while not stop.wait(0.5):
         pass
     log.info("shutting down")

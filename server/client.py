@@ -19,10 +19,9 @@ import socket
 import ssl
 import threading
 import time
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from .codec import LineError, build, encode
+from .codec import LineError, build, encode, format_time
 from .flood import TokenBucket
 from .numerics import Numeric
 
@@ -47,12 +46,6 @@ _msgids = itertools.count(1)
 def new_msgid() -> str:
     """A unique, opaque message id (IRCv3 ``msgid``)."""
     return f"{_MSGID_PREFIX}{next(_msgids):x}"
-
-
-def server_time(when: float | None = None) -> str:
-    """An IRCv3 ``server-time`` value: UTC, millisecond precision."""
-    moment = datetime.fromtimestamp(time.time() if when is None else when, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _middle(param: str) -> str:
@@ -183,6 +176,9 @@ class Client:
         self._out: list[bytes] = []
         self._out_size = 0
         self._dead = False
+        # labeled-response: what this client's own thread sends while a command runs.
+        self._capture: list[bytes] | None = None
+        self._capture_thread = 0
 
     def __repr__(self) -> str:
         return f"<Client {self.nick} {self.ip}>"
@@ -202,6 +198,9 @@ class Client:
     # --- sending -----------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this client; never blocks, never raises."""
+        if self._capture is not None and self._capture_thread == threading.get_ident():
+            self._capture.append(data)  # a reply to a labeled command: sent later, labeled
+            return
         with self._lock:
             if self._dead:
                 return
@@ -272,6 +271,16 @@ class Client:
                 self._out.clear()
                 self._out_size = 0
                 self.server.flusher.unwatch(self)
+
+    def capture(self) -> None:
+        """Hold back what this thread sends to this client until :meth:`release`."""
+        self._capture_thread = threading.get_ident()
+        self._capture = []
+
+    def release(self) -> list[bytes]:
+        """Stop holding back; return the lines held."""
+        lines, self._capture = self._capture or [], None
+        return lines
 
     @property
     def pending(self) -> int:
@@ -366,7 +375,7 @@ class Client:
 class Outgoing:
     """One message for many recipients, encoded once per distinct set of tags."""
 
-    __slots__ = ("_cache", "command", "params", "source", "tags", "time")
+    __slots__ = ("_cache", "command", "millis", "params", "source", "tags", "time")
 
     def __init__(
         self,
@@ -380,7 +389,9 @@ class Outgoing:
         self.params = params
         self.source = source
         self.tags = tags or {}
-        self.time = server_time(when)
+        #: The relay time, in whole milliseconds: what the ``time`` tag and history say.
+        self.millis = int((time.time() if when is None else when) * 1000)
+        self.time = format_time(self.millis)
         self._cache: list[bytes | None] = [None, None, None, None]
 
     def for_client(self, client: Client) -> bytes:

@@ -7,6 +7,7 @@ written with ``\\r\\n``; a bare ``\\n`` is accepted on input.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 #: Longest line without tags, CRLF included (Modern IRC, "Message format").
@@ -159,6 +160,12 @@ def split_source(source: str) -> tuple[str | None, str | None, str | None]:
 def encode(line: str) -> bytes:
     """Encode a built line for the wire: UTF-8 plus CRLF."""
     return line.encode("utf-8", "surrogateescape") + b"\r\n"
+
+
+def format_time(millis: int) -> str:
+    """Milliseconds since the epoch as an IRCv3 timestamp (``server-time``, history)."""
+    seconds, ms = divmod(millis, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

@@ -10,13 +10,16 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from . import __version__
 from .client import Client, Flusher, Outgoing
-from .codec import MAX_LINE, LineError, LineReader, Overlong, parse
-from .commands import COMMANDS
+from .codec import MAX_LINE, LineError, LineReader, Message, Overlong, escape_tag_value, parse
+from .commands import COMMANDS, Command
+from .commands.chathistory import new_batch_id
 from .commands.users import notify_offline
 from .config import Config
+from .history import HistoryError, HistoryStore
 from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
 from .registry import Registry
 from .tls import TLSSession, server_context
@@ -29,6 +32,13 @@ _RECV_SIZE = 65536
 
 
 _HTTP_REQUEST = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|OPTIONS|CONNECT|PATCH) \S+ HTTP/")
+
+
+def _with_tag(line: bytes, tag: bytes) -> bytes:
+    """Add one tag to an encoded line."""
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line
 
 
 def _safe_command(command: str) -> str:
@@ -175,6 +185,19 @@ class ChatServer(socketserver.ThreadingTCPServer):
                 except OSError:
                     self.server_close()
                     raise
+        self.history: HistoryStore | None = None
+        if config.data_dir:
+            try:
+                self.history = HistoryStore(
+                    Path(config.data_dir) / "history.sqlite3",
+                    max_per_target=config.history_max_per_target,
+                    max_days=config.history_days,
+                )
+            except HistoryError:
+                self.server_close()
+                if self.tls_listener is not None:
+                    self.tls_listener.server_close()
+                raise
         self.flusher = Flusher()
         self._reaper_stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
@@ -248,6 +271,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
             client.abort()
         self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
+        if self.history is not None:
+            self.history.close()
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:
@@ -339,13 +364,42 @@ class ChatServer(socketserver.ThreadingTCPServer):
             if client.registered or not name.isdigit():
                 client.numeric(ERR_UNKNOWNCOMMAND, name)
             return
+        label = message.tags.get("label")
+        if label is not None and "labeled-response" in client.caps:
+            client.capture()
+            try:
+                self._run(client, entry, message)
+            finally:
+                self._send_labeled(client, label, client.release())
+        else:
+            self._run(client, entry, message)
+
+    def _run(self, client: Client, entry: Command, message: Message) -> None:
         if not client.registered and not entry.pre_registration:
             client.numeric(ERR_NOTREGISTERED)
-            return
-        if len(message.params) < entry.min_params:
-            client.numeric(ERR_NEEDMOREPARAMS, name)
-            return
-        entry.handler(self, client, message)
+        elif len(message.params) < entry.min_params:
+            client.numeric(ERR_NEEDMOREPARAMS, message.command)
+        else:
+            entry.handler(self, client, message)
+
+    def _send_labeled(self, client: Client, label: str, lines: list[bytes]) -> None:
+        """Send a labeled command's replies: ACK, one labeled line, or a batch."""
+        name = self.config.name
+        tag = b"label=" + escape_tag_value(label).encode()
+        if not lines:
+            client.send_line("ACK", source=name, tags={"label": label})
+        elif len(lines) == 1:
+            client.send(_with_tag(lines[0], tag))
+        else:
+            batch = new_batch_id()
+            client.send_line(
+                "BATCH", "+" + batch, "labeled-response", source=name, tags={"label": label}
+            )
+            outer = b"batch=" + batch.encode()
+            for line in lines:
+                nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
+                client.send(line if nested else _with_tag(line, outer))
+            client.send_line("BATCH", "-" + batch, source=name)
 
     def _invalid_utf8(self, client: Client, raw: bytes) -> None:
         # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,6 +11,19 @@ import pytest
 from server.config import Config
 from server.server import ChatServer
 from tests.ircclient import IRCClient
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_data_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers started as processes keep their history under a temporary directory,
+    never in the real user data directory."""
+    old = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = old
 
 
 class ServerFactory:
@@ -20,7 +34,8 @@ class ServerFactory:
 
     def __call__(self, clock=None, sleep=None, **options: object) -> ChatServer:
         """A started server; ``clock`` and ``sleep`` replace real time when given."""
-        config = Config(host="127.0.0.1", port=0, name="kibitz.test", **options)
+        options.setdefault("port", 0)
+        config = Config(host="127.0.0.1", name="kibitz.test", **options)
         timing = {"clock": clock} if clock is not None else {}
         server = ChatServer(config, sleep=sleep, **timing)
         server.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
+from ..client import Outgoing, new_msgid
 from ..codec import MAX_LINE, Message, truncate_utf8
 from ..names import casefold, is_glob, matches, valid_channel
 from ..numerics import (
@@ -35,6 +35,7 @@ from ..numerics import (
     RPL_TOPICWHOTIME,
 )
 from ..registry import Channel, JoinRefused
+from .chathistory import replay_on_join, store
 from .table import command
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -
     if channel.topic:
         send_topic(client, channel)
     send_names(server, client, channel)
+    replay_on_join(server, client, channel)
 
 
 def announce_join(client: Client, channel: Channel, members: list[Client]) -> None:
@@ -212,7 +214,9 @@ def topic(server: ChatServer, client: Client, msg: Message) -> None:
         if refusal is not None:
             client.numeric(refusal, channel.name)
             return
-        Outgoing("TOPIC", channel.name, text, source=client.source).deliver(members)
+        out = Outgoing("TOPIC", channel.name, text, source=client.source)
+        out.deliver(members)
+        store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
 
 
 @command("NAMES")

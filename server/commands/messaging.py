@@ -17,6 +17,7 @@ from ..numerics import (
     RPL_AWAY,
 )
 from ..registry import PREFIXES
+from .chathistory import store
 from .table import command
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                     recipient.send(out.for_client(recipient))
                 if echo and (not tagmsg or "message-tags" in client.caps):
                     client.send(out.for_client(client))
+            if not tagmsg and not status:
+                store(server, client, verb, (channel.name, text), tags, millis=out.millis)
         else:
             peer = registry.find_nick(target)
             if peer is None:
@@ -111,6 +114,8 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                 peer.send(out.for_client(peer))
             if echo and peer is not client:
                 client.send(out.for_client(client))
+            if not tagmsg:
+                store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
             if verb == "PRIVMSG" and peer.away:
                 client.numeric(RPL_AWAY, peer.nick, peer.away)
 

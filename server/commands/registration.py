@@ -46,12 +46,14 @@ if TYPE_CHECKING:
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
     "away-notify": "",
+    "batch": "",
     "cap-notify": "",
     "chghost": "",
     "echo-message": "",
     "extended-join": "",
     "extended-monitor": "",
     "invite-notify": "",
+    "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
     "server-time": "",
@@ -60,6 +62,13 @@ CAPABILITIES: dict[str, str] = {
     "userhost-in-names": "",
 }
 USERLEN = 16
+
+
+def capabilities(server: ChatServer) -> dict[str, str]:
+    """The capabilities offered: the fixed set, and chathistory when history is on."""
+    if server.history is None:
+        return CAPABILITIES
+    return {**CAPABILITIES, "draft/chathistory": ""}
 
 
 def isupport_tokens(server: ChatServer) -> list[str]:
@@ -74,6 +83,7 @@ def isupport_tokens(server: ChatServer) -> list[str]:
         "CHANMODES=" + CHANMODES,
         f"CHANNELLEN={config.channellen}",
         "CHANTYPES=#",
+        *([f"CHATHISTORY={config.chathistory_max}"] if server.history else []),
         "ELIST=CMNTU",
         "EXCEPTS=e",
         "INVEX=I",
@@ -81,6 +91,7 @@ def isupport_tokens(server: ChatServer) -> list[str]:
         f"MAXLIST=beI:{MAX_LIST}",
         f"MODES={MODES_PER_COMMAND}",
         f"MONITOR={MONITOR_LIMIT}",
+        *(["MSGREFTYPES=msgid,timestamp"] if server.history else []),
         f"NAMELEN={config.namelen}",
         f"NETWORK={config.network}",
         f"NICKLEN={config.nicklen}",
@@ -137,7 +148,7 @@ def cap(server: ChatServer, client: Client, msg: Message) -> None:
         multiline = client.cap_version >= 302
         items = [
             f"{name}={value}" if value and multiline else name
-            for name, value in CAPABILITIES.items()
+            for name, value in capabilities(server).items()
         ]
         _cap_reply(client, "LS", items, multiline)
     elif sub == "LIST":
@@ -146,11 +157,12 @@ def cap(server: ChatServer, client: Client, msg: Message) -> None:
         if not client.registered:
             client.cap_negotiating = True
         requested = msg.param(1).split()
+        offered = capabilities(server)
         enable = set(client.caps)
         ok = bool(requested)
         for item in requested:
             name = item[1:] if item.startswith("-") else item
-            if name not in CAPABILITIES:
+            if name not in offered:
                 ok = False
             elif item.startswith("-"):
                 enable.discard(name)

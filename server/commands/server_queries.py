@@ -65,6 +65,13 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "enables (or with a leading '-' disables) capabilities, LIST shows the",
         "enabled ones, END finishes negotiation during registration.",
     ),
+    "CHATHISTORY": (
+        "CHATHISTORY LATEST|BEFORE|AFTER|AROUND <target> <msgid=id|timestamp=t|*> <limit>",
+        "Fetches stored messages of a channel you are in, or of your conversation",
+        "with a nick, inside a 'chathistory' batch (IRCv3 draft/chathistory). Also",
+        "BETWEEN <target> <ref> <ref> <limit> and TARGETS <timestamp=t> <timestamp=t>",
+        "<limit>, which lists the conversations active between two times.",
+    ),
     "HELP": (
         "HELP [<command>]",
         "Shows help on <command>, or the list of commands when given none.",

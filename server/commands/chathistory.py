@@ -1,0 +1,219 @@
+"""History: storing relayed messages, CHATHISTORY (IRCv3 draft/chathistory), and the
+replay a client without it gets when it joins a channel."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from ..codec import Message, build, encode, format_time
+from ..history import Record, dm_target, parse_timestamp
+from ..names import casefold
+from .table import command
+
+if TYPE_CHECKING:
+    from ..client import Client
+    from ..registry import Channel
+    from ..server import ChatServer
+
+SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
+
+
+def new_batch_id() -> str:
+    """A batch reference tag, unique on this connection."""
+    return secrets.token_hex(6)
+
+
+def store(
+    server: ChatServer,
+    client: Client,
+    verb: str,
+    params: tuple[str, ...],
+    tags: dict[str, str],
+    peer: Client | None = None,
+    millis: int | None = None,
+) -> None:
+    """Record a relayed message: a channel message (``peer`` None) or a direct one,
+    stamped with the time it was relayed with (``millis``)."""
+    history = server.history
+    if history is None:
+        return
+    msgid = tags.get("msgid", "")
+    kept = {k: v for k, v in tags.items() if k != "msgid"}
+    if peer is None:
+        target, a, b = casefold(params[0]), None, None
+    else:
+        target, a, b = dm_target(client.key or "", peer.key or "")
+    history.add(
+        Record(
+            msgid,
+            target,
+            millis if millis is not None else int(time.time() * 1000),
+            client.source,
+            verb,
+            params,
+            kept,
+            None,
+            a,
+            b,
+        )
+    )
+
+
+def _line_for(client: Client, record: Record, batch: str | None) -> bytes:
+    tags: dict[str, str] = {}
+    if batch is not None:
+        tags["batch"] = batch
+    if "server-time" in client.caps:
+        tags["time"] = format_time(record.time_ms)
+    if "message-tags" in client.caps:
+        tags["msgid"] = record.msgid
+        tags.update(record.tags)
+    return encode(build(record.command, *record.params, source=record.source, tags=tags))
+
+
+def send_batch(
+    server: ChatServer, client: Client, kind: str, target: str, records: list[Record]
+) -> None:
+    """Send records inside a BATCH when the client has ``batch``, bare otherwise."""
+    name = server.config.name
+    batch = new_batch_id() if "batch" in client.caps else None
+    if batch is not None:
+        client.send_line("BATCH", "+" + batch, kind, target, source=name)
+    for record in records:
+        client.send(_line_for(client, record, batch))
+    if batch is not None:
+        client.send_line("BATCH", "-" + batch, source=name)
+
+
+def replay_on_join(server: ChatServer, client: Client, channel: Channel) -> None:
+    """The last messages of a channel, for a joining client that cannot ask for them."""
+    count = server.config.join_replay
+    if server.history is None or count <= 0 or "draft/chathistory" in client.caps:
+        return
+    server.history.flush()
+    records = server.history.latest(casefold(channel.name), count)
+    if records:
+        send_batch(server, client, "chathistory", channel.name, records)
+
+
+def _fail(server: ChatServer, client: Client, code: str, *context: str) -> None:
+    texts = {
+        "INVALID_PARAMS": "Invalid parameters",
+        "INVALID_TARGET": "Messages could not be retrieved",
+        "MESSAGE_ERROR": "Messages could not be retrieved",
+        "NEED_MORE_PARAMS": "Missing parameters",
+        "UNKNOWN_COMMAND": "Unknown command",
+    }
+    client.send_line("FAIL", "CHATHISTORY", code, *context, texts[code], source=server.config.name)
+
+
+def _limit(server: ChatServer, text: str) -> int | None:
+    if not text.isdigit() or int(text) <= 0:
+        return None
+    return min(int(text), server.config.chathistory_max)
+
+
+def _storage_key(server: ChatServer, client: Client, target: str) -> str | None:
+    """Where the target's history is kept, if this client may read it."""
+    if target.startswith("#"):
+        channel = server.registry.find_channel(target)
+        with server.registry.lock:
+            if channel is None or client not in channel.members:
+                return None
+        return casefold(target)
+    if not target or target == "*" or client.key is None:
+        return None
+    return dm_target(client.key, casefold(target))[0]
+
+
+@command("CHATHISTORY", min_params=1)
+def chathistory(server: ChatServer, client: Client, msg: Message) -> None:
+    """CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN/TARGETS (IRCv3 draft/chathistory)."""
+    sub = msg.params[0].upper()
+    history = server.history
+    if sub not in SUBCOMMANDS:
+        _fail(server, client, "UNKNOWN_COMMAND", msg.params[0])
+        return
+    needed = 5 if sub == "BETWEEN" else 4
+    if len(msg.params) < needed:
+        _fail(server, client, "NEED_MORE_PARAMS", sub)
+        return
+    if history is None:
+        _fail(server, client, "MESSAGE_ERROR", sub, msg.params[1], "History is off")
+        return
+    if sub == "TARGETS":
+        _targets(server, client, msg)
+        return
+    target = msg.params[1]
+    limit = _limit(server, msg.params[-1])
+    if limit is None:
+        _fail(server, client, "INVALID_PARAMS", sub, msg.params[-1])
+        return
+    key = _storage_key(server, client, target)
+    if key is None:
+        _fail(server, client, "INVALID_TARGET", sub, target)
+        return
+    history.flush()
+    ref = msg.params[2]
+    if sub == "LATEST" and ref == "*":
+        records = history.latest(key, limit)
+    else:
+        where = history.locate(key, ref)
+        if where is None:
+            if not ref.startswith(("msgid=", "timestamp=")) or (
+                ref.startswith("timestamp=") and parse_timestamp(ref[10:]) is None
+            ):
+                _fail(server, client, "INVALID_PARAMS", sub, ref)
+                return
+            records = []  # a msgid this target never had: nothing around it
+        elif sub == "LATEST":
+            records = history.latest(key, limit, after=where[1])
+        elif sub == "BEFORE":
+            records = history.before(key, where[0], limit)
+        elif sub == "AFTER":
+            records = history.after(key, where[1], limit)
+        elif sub == "AROUND":
+            earlier = history.before(key, where[0], limit // 2)
+            records = earlier + history.after(key, where[0] - 1, limit - len(earlier))
+        else:
+            other = history.locate(key, msg.params[3])
+            if other is None:
+                _fail(server, client, "INVALID_PARAMS", sub, msg.params[3])
+                return
+            if where[1] < other[0]:  # forwards in time: from the first reference on
+                records = history.between(key, where[1], other[0], limit, from_high=False)
+            else:  # backwards: the messages nearest the first reference
+                records = history.between(key, other[1], where[0], limit, from_high=True)
+    send_batch(server, client, "chathistory", target, records)
+
+
+def _targets(server: ChatServer, client: Client, msg: Message) -> None:
+    start, end = parse_timestamp(msg.params[1][10:]), parse_timestamp(msg.params[2][10:])
+    limit = _limit(server, msg.params[3])
+    if (
+        not msg.params[1].startswith("timestamp=")
+        or not msg.params[2].startswith("timestamp=")
+        or start is None
+        or end is None
+        or limit is None
+    ):
+        _fail(server, client, "INVALID_PARAMS", "TARGETS", *msg.params[1:3])
+        return
+    server.history.flush()
+    channels = [casefold(c.name) for c in server.registry.visible_channels(client)]
+    me = client.key or ""
+    rows = server.history.targets(channels, me, start, end, limit)
+    name = server.config.name
+    batch = new_batch_id() if "batch" in client.caps else None
+    if batch is not None:
+        client.send_line("BATCH", "+" + batch, "draft/chathistory-targets", source=name)
+    tags = {"batch": batch} if batch else None
+    for key, newest, party_a, party_b in rows:
+        shown = key if not key.startswith("dm:") else (party_b if party_a == me else party_a)
+        client.send_line(
+            "CHATHISTORY", "TARGETS", shown or key, format_time(newest), source=name, tags=tags
+        )
+    if batch is not None:
+        client.send_line("BATCH", "-" + batch, source=name)
