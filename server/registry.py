@@ -180,13 +180,7 @@ class Registry:
                 del self.nicks[client.key]
                 if client.registered:
                     self.remember(client)
-            for key in client.monitoring:
-                watchers = self.watchers.get(key)
-                if watchers is not None:
-                    watchers.discard(client)
-                    if not watchers:
-                        del self.watchers[key]
-            client.monitoring.clear()
+            self._unmonitor_locked(client, list(client.monitoring))
             for channel in client.channels.values():
                 del channel.members[client]
                 peers.update(channel.members)
@@ -194,6 +188,39 @@ class Registry:
                     del self.channels[casefold(channel.name)]
             client.channels.clear()
         return peers
+
+    def monitor(self, client: Client, nicks: list[str], limit: int) -> tuple[list[str], int]:
+        """Add nicks to ``client``'s MONITOR list, up to ``limit`` entries.
+
+        Returns the nicks added and the index of the first one refused (len if none).
+        """
+        added: list[str] = []
+        with self.lock:
+            for index, nick in enumerate(nicks):
+                key = casefold(nick)
+                if key in client.monitoring:
+                    continue
+                if len(client.monitoring) >= limit:
+                    return added, index
+                client.monitoring[key] = nick
+                self.watchers.setdefault(key, set()).add(client)
+                added.append(nick)
+        return added, len(nicks)
+
+    def unmonitor(self, client: Client, nicks: list[str] | None = None) -> None:
+        """Remove nicks (all of them when None) from ``client``'s MONITOR list."""
+        with self.lock:
+            keys = list(client.monitoring) if nicks is None else [casefold(n) for n in nicks]
+            self._unmonitor_locked(client, keys)
+
+    def _unmonitor_locked(self, client: Client, keys: list[str]) -> None:
+        for key in keys:
+            client.monitoring.pop(key, None)
+            watchers = self.watchers.get(key)
+            if watchers is not None:
+                watchers.discard(client)
+                if not watchers:
+                    del self.watchers[key]
 
     def remember(self, client: Client) -> None:
         """Record the client's current nick for WHOWAS (call with the lock held)."""

@@ -8,17 +8,14 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ircclient import IRCClient
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import start_server
 
 
 def _wait_for(condition, timeout: float = 10.0) -> bool:
@@ -96,26 +93,8 @@ def test_a_client_killed_mid_line_sends_nothing(server, connect) -> None:
 
 
 def test_sigterm_under_load_loses_nothing_already_echoed() -> None:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--flood-rate",
-            "0",
-            "--sendq",
-            str(64 << 20),
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = start_server("--flood-rate", "0", "--sendq", str(64 << 20))
     try:
-        port = int(proc.stderr.readline().rsplit(":", 1)[1])
         senders = [IRCClient(port) for _ in range(3)]
         receivers = [IRCClient(port) for _ in range(5)]
         for i, client in enumerate(senders):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,8 +15,8 @@ import pytest
 from server.codec import format_time
 from server.history import HistoryStore, Record, dm_target
 from tests.ircclient import IRCClient
+from tests.processes import run_server, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 
 
@@ -88,13 +87,7 @@ def test_dm_keys_belong_to_the_two_parties_only() -> None:
 
 def test_a_damaged_database_stops_the_server_from_starting(tmp_path: Path) -> None:
     (tmp_path / "history.sqlite3").write_bytes(b"this is not a database" * 100)
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "-p", "0", "--data-dir", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_server("-p", "0", "--data-dir", str(tmp_path))
     assert result.returncode == 2
     assert "history database" in result.stderr and "Traceback" not in result.stderr
 
@@ -102,13 +95,7 @@ def test_a_damaged_database_stops_the_server_from_starting(tmp_path: Path) -> No
 def test_an_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "-p", "0", "--data-dir", str(blocker / "sub")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_server("-p", "0", "--data-dir", str(blocker / "sub"))
     assert result.returncode == 2 and "cannot use the history database" in result.stderr
 
 
@@ -310,25 +297,7 @@ def test_history_survives_a_restart(make_server, tmp_path: Path) -> None:
 
 def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
     def start() -> tuple[subprocess.Popen, int]:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                "0",
-                "--flood-rate",
-                "0",
-                "--data-dir",
-                str(tmp_path),
-            ],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        return proc, int(proc.stderr.readline().rsplit(":", 1)[1])
+        return start_server("--flood-rate", "0", "--data-dir", str(tmp_path))
 
     proc, port = start()
     alice = IRCClient(port)

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +13,7 @@ import pytest
 
 from server.commands import COMMANDS, Command
 from tests.ircclient import IRCClient
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_server, start_server
 
 
 def test_a_line_sent_byte_by_byte_is_one_line(server, connect) -> None:
@@ -154,26 +152,7 @@ def test_a_stalled_reader_is_dropped_and_others_keep_chatting(make_server) -> No
 
 
 def _start_process(*args: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--name",
-            "proc.test",
-            *args,
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    line = proc.stderr.readline()
-    assert "Kibitz" in line and "listening on 127.0.0.1:" in line, line
-    return proc, int(line.rsplit(":", 1)[1])
+    return start_server("--name", "proc.test", *args)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -215,13 +194,7 @@ def test_command_line_options_reach_the_server(tmp_path: Path) -> None:
 
 
 def test_a_port_in_use_is_a_clear_error(server) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "-H", "127.0.0.1", "-p", str(server.port)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_server("-H", "127.0.0.1", "-p", str(server.port))
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{server.port}" in result.stderr
     assert "Traceback" not in result.stderr
@@ -247,13 +220,7 @@ def test_shutdown_with_a_full_room_tells_everyone() -> None:
 
 
 def test_a_malformed_oper_option_is_a_clear_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "server", "-p", "0", "--oper", "nopassword"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = run_server("-p", "0", "--oper", "nopassword")
     assert result.returncode == 2
     assert "--oper takes NAME:PASSWORD" in result.stderr
 

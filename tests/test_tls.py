@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import trustme
 
 from tests.ircclient import IRCClient
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import run_server, start_server
 
 
 @pytest.fixture(scope="module")
@@ -124,57 +121,13 @@ def test_tls_only_refuses_plaintext(make_server, ca, cert_files) -> None:
 
 def test_tls_options_from_the_command_line(cert_files) -> None:
     chain, key = cert_files
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "--tls-port",
-            "0",
-            "--cert",
-            chain,
-            "--key",
-            key,
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, _port = start_server("--tls-port", "0", "--cert", chain, "--key", key)
     try:
-        assert "listening on 127.0.0.1:" in proc.stderr.readline()
         assert "TLS on 127.0.0.1:" in proc.stderr.readline()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    missing = subprocess.run(
-        [sys.executable, "-m", "server", "-p", "0", "--tls-port", "0"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    missing = run_server("-p", "0", "--tls-port", "0")
     assert missing.returncode == 2 and "--tls-port needs --cert and --key" in missing.stderr
-    absent = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "-p",
-            "0",
-            "--tls-port",
-            "0",
-            "--cert",
-            "/nope.pem",
-            "--key",
-            key,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    absent = run_server("-p", "0", "--tls-port", "0", "--cert", "/nope.pem", "--key", key)
     assert absent.returncode == 2 and "no such file: /nope.pem" in absent.stderr

@@ -329,39 +329,15 @@ def monitor(server: ChatServer, client: Client, msg: Message) -> None:
             return
         targets = [t for t in msg.params[1].split(",") if t]
         if sub == "-":
-            with registry.lock:
-                for nick in targets:
-                    key = casefold(nick)
-                    client.monitoring.pop(key, None)
-                    watchers = registry.watchers.get(key)
-                    if watchers is not None:
-                        watchers.discard(client)
-                        if not watchers:
-                            del registry.watchers[key]
+            registry.unmonitor(client, targets)
             return
-        added: list[str] = []
-        with registry.lock:
-            for index, nick in enumerate(targets):
-                key = casefold(nick)
-                if key in client.monitoring:
-                    continue
-                if len(client.monitoring) >= MONITOR_LIMIT:
-                    rest = ",".join(targets[index:])
-                    client.numeric(ERR_MONLISTFULL, str(MONITOR_LIMIT), rest)
-                    break
-                client.monitoring[key] = nick
-                registry.watchers.setdefault(key, set()).add(client)
-                added.append(nick)
+        added, refused = registry.monitor(client, targets, MONITOR_LIMIT)
+        if refused < len(targets):
+            rest = ",".join(targets[refused:])
+            client.numeric(ERR_MONLISTFULL, str(MONITOR_LIMIT), rest)
         _send_status(server, client, added)
     elif sub in ("C", "c"):
-        with registry.lock:
-            for key in client.monitoring:
-                watchers = registry.watchers.get(key)
-                if watchers is not None:
-                    watchers.discard(client)
-                    if not watchers:
-                        del registry.watchers[key]
-            client.monitoring.clear()
+        registry.unmonitor(client)
     elif sub in ("L", "l"):
         head = len(f":{server.config.name} 732 {client.nick} :".encode())
         for line in _pack(list(client.monitoring.values()), MAX_LINE - 2 - head, sep=","):
