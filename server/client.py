@@ -53,6 +53,28 @@ def _middle(param: str) -> str:
     return param or "*"
 
 
+_cork = threading.local()
+
+
+def cork() -> None:
+    """Until :func:`uncork`, sends made by this thread only queue their bytes.
+
+    A reader corks while it handles one read's worth of lines, so a recipient of many
+    of them gets one write instead of one per line. Order is kept: the bytes wait in
+    the recipient's own buffer, behind whatever other threads queued first.
+    """
+    _cork.clients = set()
+
+
+def uncork() -> None:
+    """Write out everything this thread queued since :func:`cork`."""
+    clients = getattr(_cork, "clients", None)
+    _cork.clients = None
+    if clients:
+        for client in clients:
+            client.write_out()
+
+
 class Flusher:
     """One thread that drains the buffers of every client whose socket is full."""
 
@@ -176,6 +198,8 @@ class Client:
         self._out: list[bytes] = []
         self._out_size = 0
         self._dead = False
+        #: Whether the flusher is waiting for this socket to become writable.
+        self._watched = False
         # labeled-response: what this client's own thread sends while a command runs.
         self._capture: list[bytes] | None = None
         self._capture_thread = 0
@@ -201,6 +225,7 @@ class Client:
         if self._capture is not None and self._capture_thread == threading.get_ident():
             self._capture.append(data)  # a reply to a labeled command: sent later, labeled
             return
+        corked = getattr(_cork, "clients", None)
         with self._lock:
             if self._dead:
                 return
@@ -210,7 +235,17 @@ class Client:
                 except ssl.SSLError:
                     self._dead = True
                     return
-            self._send_locked(data)
+            if corked is None:
+                self._send_locked(data)
+                return
+            self._queue_locked(data)
+        corked.add(self)
+
+    def write_out(self) -> None:
+        """Write what is queued now, as far as the socket takes it."""
+        with self._lock:
+            if not self._dead and self._out:
+                self._write_locked()
 
     def receive(self, data: bytes) -> bytes:
         """Turn received bytes into plaintext (decrypting, and answering TLS if needed)."""
@@ -222,55 +257,61 @@ class Client:
                 self._send_locked(reply)
         return plain
 
+    # The methods below run with _lock held; their data is exactly what goes on the wire.
     def _send_locked(self, data: bytes) -> None:
-        # Called with _lock held; ``data`` is exactly what goes on the wire.
         if self._out:
-            self._out.append(data)
-            self._out_size += len(data)
-            if self._out_size > self.server.config.sendq:
-                self._overflow()
+            self._queue_locked(data)  # keep the order: behind what is already waiting
             return
+        self._out.append(data)
+        self._out_size = len(data)
+        self._write_locked()
+
+    def _queue_locked(self, data: bytes) -> None:
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size > self.server.config.sendq:
+            self._overflow()
+
+    def _write_locked(self) -> None:
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
         try:
             sent = self.sock.send(data, _DONTWAIT)
         except BlockingIOError:
             sent = 0
         except OSError:
             self._dead = True
+            self._out.clear()
+            self._out_size = 0
+            self._set_watched(False)
             return
-        if sent < len(data):
-            rest = data[sent:]
-            self._out.append(rest)
-            self._out_size = len(rest)
-            if self._out_size > self.server.config.sendq:
-                self._overflow()
-            else:
+        if sent == len(data):
+            self._out.clear()
+            self._out_size = 0
+            self._set_watched(False)
+            return
+        rest = data[sent:]
+        self._out = [rest]
+        self._out_size = len(rest)
+        if self._out_size > self.server.config.sendq:
+            self._overflow()
+        else:
+            self._set_watched(True)
+
+    def _set_watched(self, on: bool) -> None:
+        if on != self._watched:
+            self._watched = on
+            if on:
                 self.server.flusher.watch(self)
+            else:
+                self.server.flusher.unwatch(self)
 
     def flush(self) -> None:
         """Write as much of the buffer as the socket takes (called by the flusher)."""
         with self._lock:
             if self._dead or not self._out:
-                self.server.flusher.unwatch(self)
+                self._set_watched(False)
                 return
-            data = b"".join(self._out)
-            try:
-                sent = self.sock.send(data, _DONTWAIT)
-            except BlockingIOError:
-                sent = 0
-            except OSError:
-                self._dead = True
-                self._out.clear()
-                self._out_size = 0
-                self.server.flusher.unwatch(self)
-                return
-            rest = data[sent:]
-            if rest:
-                self._out = [rest]
-                self._out_size = len(rest)
-            else:
-                self._out.clear()
-                self._out_size = 0
-                self.server.flusher.unwatch(self)
+            self._write_locked()
 
     def capture(self) -> None:
         """Hold back what this thread sends to this client until :meth:`release`."""
@@ -292,7 +333,7 @@ class Client:
         self._out.clear()
         self._out_size = 0
         self._dead = True
-        self.server.flusher.unwatch(self)
+        self._set_watched(False)
         self.quit_reason = self.quit_reason or "SendQ exceeded"
         self.closing = True
         with contextlib.suppress(OSError, ssl.SSLError):
@@ -356,6 +397,7 @@ class Client:
             self.quit_reason = reason
         text = error if error is not None else f"Closing Link: {self.host} ({reason})"
         self.send_line("ERROR", text)
+        self.write_out()  # even when corked: the socket is about to be shut
         # Only now may the reader thread stop and close the socket: had it seen
         # `closing` before the ERROR was queued, the ERROR would be lost.
         self.abort()
@@ -366,7 +408,7 @@ class Client:
             self._dead = True
             self._out.clear()
             self._out_size = 0
-            self.server.flusher.unwatch(self)
+            self._set_watched(False)
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()

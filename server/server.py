@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .client import Client, Flusher, Outgoing
+from .client import Client, Flusher, Outgoing, cork, uncork
 from .codec import MAX_LINE, LineError, LineReader, Message, Overlong, escape_tag_value, parse
 from .commands import COMMANDS, Command
 from .commands.chathistory import new_batch_id
@@ -97,16 +97,22 @@ class ClientHandler(socketserver.BaseRequestHandler):
             if delays is None:
                 server.drop(client, "Excess Flood")
                 return
-            for line, delay in zip(lines, delays, strict=True):
-                if delay:
-                    waited = server.clock() - start
-                    if delay > waited:
-                        server.sleep(delay - waited, client.wakeup)
+            cork()  # replies and relays from this read go out together, once per recipient
+            try:
+                for line, delay in zip(lines, delays, strict=True):
+                    if delay:
+                        uncork()  # nothing may wait behind fake lag
+                        waited = server.clock() - start
+                        if delay > waited:
+                            server.sleep(delay - waited, client.wakeup)
+                        cork()
+                        if client.closing:
+                            return
+                    server.dispatch(client, line)
                     if client.closing:
                         return
-                server.dispatch(client, line)
-                if client.closing:
-                    return
+            finally:
+                uncork()
 
     def finish(self) -> None:
         """The one way out: leave the registry, tell the peers, close the socket."""
