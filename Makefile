@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-# Debian packages the tests drive: a virtual X display, a key typist, a real IRC client.
-SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux
+# Debian packages the tests drive: a virtual X display, a key typist, a real IRC client
+# and another IRC server.
+SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd
 PORT   ?= 5000
 
 .PHONY: test demo server lint system-deps screenshots clean
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
-	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${pair%%:*} ] || missing="$$missing $${pair#*:}"; \
 	done; \
 	$(PY) -c 'import tkinter' 2>/dev/null || missing="$$missing python3-tk"; \
 	if [ -n "$$missing" ]; then \
