@@ -122,6 +122,10 @@ class Registry:
         self.nicks: dict[str, Client] = {}
         self.channels: dict[str, Channel] = {}
         self.max_users = 0
+        #: Registered users, and how many of them are invisible (+i) or operators (+o).
+        self.registered = 0
+        self.invisible = 0
+        self.opers = 0
         #: Open connections per IP address.
         self.per_ip: dict[str, int] = {}
         #: Who MONITORs each casefolded nick.
@@ -157,9 +161,31 @@ class Registry:
     def mark_registered(self, client: Client) -> None:
         """Count a client that finished registration (for LUSERS maxima)."""
         with self.lock:
+            if client not in self.clients or client.registered:
+                return
             client.registered = True
-            users = sum(1 for c in self.clients if c.registered)
-            self.max_users = max(self.max_users, users)
+            self.registered += 1
+            self._count_modes(client, +1)
+            self.max_users = max(self.max_users, self.registered)
+
+    def set_user_mode(self, client: Client, letter: str, on: bool) -> bool:
+        """Give or take a user mode; return whether anything changed."""
+        with self.lock:
+            if (letter in client.modes) == on:
+                return False
+            counted = client.registered and client in self.clients
+            if counted:
+                self._count_modes(client, -1)
+            client.modes.symmetric_difference_update(letter)
+            if counted:
+                self._count_modes(client, +1)
+            return True
+
+    def _count_modes(self, client: Client, step: int) -> None:
+        if "i" in client.modes:
+            self.invisible += step
+        if "o" in client.modes:
+            self.opers += step
 
     def remove(self, client: Client) -> set[Client] | None:
         """Forget a connection; return the clients that shared a channel with it.
@@ -171,6 +197,9 @@ class Registry:
             if client not in self.clients:
                 return None
             self.clients.discard(client)
+            if client.registered:
+                self.registered -= 1
+                self._count_modes(client, -1)
             left = self.per_ip.get(client.ip, 1) - 1
             if left:
                 self.per_ip[client.ip] = left
@@ -319,14 +348,13 @@ class Registry:
     def counts(self) -> dict[str, int]:
         """Figures for LUSERS."""
         with self.lock:
-            users = [c for c in self.clients if c.registered]
             return {
-                "users": sum(1 for c in users if "i" not in c.modes),
-                "invisible": sum(1 for c in users if "i" in c.modes),
-                "opers": sum(1 for c in users if "o" in c.modes),
-                "unknown": len(self.clients) - len(users),
+                "users": self.registered - self.invisible,
+                "invisible": self.invisible,
+                "opers": self.opers,
+                "unknown": len(self.clients) - self.registered,
                 "channels": len(self.channels),
-                "clients": len(users),
+                "clients": self.registered,
                 "max": self.max_users,
             }
 

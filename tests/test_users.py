@@ -175,3 +175,21 @@ def test_who_by_mask_matches_nicks_case_insensitively(server, connect) -> None:
         assert other.consumed[-1].params == ["otherNick", mask, "End of WHO list"]
     other.send("WHO idontexist")
     assert [m.command for m in other.until("315") if m.command.isdigit()] == ["315"]
+
+
+def test_lusers_counts_follow_modes_and_departures(server, connect) -> None:
+    alice, bob = connect("alice"), connect("bob")
+    alice.send("MODE alice +i")
+    alice.expect("MODE")
+    bob.send("LUSERS")
+    assert bob.expect("251").params[1] == "There are 1 users and 1 invisible on 1 servers"
+    alice.send("QUIT")
+    alice.wait_closed()
+    bob.send("LUSERS")
+    assert bob.expect("251").params[1] == "There are 1 users and 0 invisible on 1 servers"
+    assert bob.expect("255").params[1] == "I have 1 clients and 0 servers"
+    lurker = connect()  # connected, not registered
+    lurker.send("NICK lurker")
+    lurker.sync()
+    bob.send("LUSERS")
+    assert bob.expect("253").params[1] == "1"

@@ -251,16 +251,14 @@ def user_mode(server: ChatServer, client: Client, msg: Message) -> None:
     applied: list[Change] = []
     unknown = False
     sign = "+"
-    with server.registry.lock:
-        for letter in msg.params[1]:
-            if letter in "+-":
-                sign = letter
-            elif letter in "iwB" or (letter == "o" and sign == "-"):
-                if (letter in client.modes) != (sign == "+"):
-                    client.modes.symmetric_difference_update(letter)
-                    applied.append((sign, letter, None))
-            elif letter != "o":  # +o only comes from OPER, silently
-                unknown = True
+    for letter in msg.params[1]:
+        if letter in "+-":
+            sign = letter
+        elif letter in "iwB" or (letter == "o" and sign == "-"):
+            if server.registry.set_user_mode(client, letter, sign == "+"):
+                applied.append((sign, letter, None))
+        elif letter != "o":  # +o only comes from OPER, silently
+            unknown = True
     if applied:
         modestring, _ = modestring_of(applied)
         client.send_line("MODE", client.nick, modestring, source=client.source)

@@ -32,9 +32,7 @@ def oper(server: ChatServer, client: Client, msg: Message) -> None:
     if not hmac.compare_digest(password.encode(), expected.encode()):
         client.numeric(ERR_PASSWDMISMATCH)
         return
-    if "o" not in client.modes:
-        with server.registry.lock:
-            client.modes.add("o")
+    if server.registry.set_user_mode(client, "o", True):
         client.send_line("MODE", client.nick, "+o", source=client.source)
     client.numeric(RPL_YOUREOPER)
 
