@@ -27,7 +27,24 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     parser.add_argument(
         "--channel", default=settings.channel, help="channel to join (default: %(default)s)"
     )
-    parser.add_argument("--password", default=None, help="server password, if it has one")
+    parser.add_argument(
+        "--password",
+        default=None,
+        help="server password, if it has one (asked for when the server refuses to connect)",
+    )
+    parser.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        default=settings.tls,
+        help="connect with TLS, verifying the certificate and host name "
+        "(remembered; give the TLS port, e.g. --port 6697)",
+    )
+    parser.add_argument(
+        "--tls-insecure",
+        action="store_true",
+        help="TLS accepting a self-signed or unverifiable certificate; its SHA-256 "
+        "fingerprint is shown to compare (never remembered)",
+    )
     parser.add_argument(
         "--theme",
         default=settings.theme,
@@ -40,7 +57,22 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         args.nick = clean_nick(args.nick)
     if args.channel and args.channel[0] not in "#&":
         args.channel = "#" + args.channel
+    if args.tls_insecure:
+        args.tls = True
     return args
+
+
+def build_model(args: argparse.Namespace, settings: Settings) -> ChatModel:
+    """The chat model the command line asks for (a remembered password if none is given)."""
+    return ChatModel(
+        args.host,
+        args.port,
+        args.nick,
+        channels=[args.channel] if args.channel else [],
+        password=args.password or settings.password_of(args.host, args.port),
+        tls=args.tls,
+        tls_verify=not args.tls_insecure,
+    )
 
 
 def _run(controller: ChatController) -> None:
@@ -63,16 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.load()
     args = parse_args(argv, settings)
     settings.host, settings.port, settings.channel = args.host, args.port, args.channel
+    settings.tls = args.tls
 
     from app.view import ChatView  # imports tkinter: only once the arguments are fine
 
-    model = ChatModel(
-        args.host,
-        args.port,
-        args.nick,
-        channels=[args.channel] if args.channel else [],
-        password=args.password,
-    )
+    model = build_model(args, settings)
     _run(ChatController(model, ChatView(theme=args.theme), settings))
     # Tk objects must be collected on this (the Tk) thread, never on a worker thread.
     gc.collect()

@@ -22,7 +22,7 @@ from app.commands import (
     parse_input,
 )
 from app.model import ChatModel, Event, Kind
-from app.settings import Settings
+from app.settings import Settings, settings_path
 from app.text import Line, clock, mentions, valid_nick
 from server.codec import LineError, build, parse
 
@@ -79,6 +79,8 @@ class ChatController:
             Kind.MODE: self._on_mode,
             Kind.INFO: self._on_info,
             Kind.ERROR: self._on_error,
+            Kind.PASSWORD: self._on_password,
+            Kind.TLS: self._on_tls,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -149,6 +151,7 @@ class ChatController:
         self.settings.nick = self.model.wanted_nick
         self.settings.host = self.model.host
         self.settings.port = self.model.port
+        self.settings.tls = self.model.tls
         try:
             self.settings.theme = self.view.theme_name()
         except Exception:  # a view already torn down keeps the last known theme
@@ -310,6 +313,36 @@ class ChatController:
     def _on_error(self, event: Event) -> None:
         key = self._buffer_for(event.target)
         self.view.append(key, self._line(event, "error", event.text), count=False)
+
+    def _on_tls(self, event: Event) -> None:
+        kind = "info" if event.state == "verified" else "error"
+        self.view.append(SERVER, self._line(event, kind, event.text), count=False)
+
+    def _on_password(self, event: Event) -> None:
+        server = f"{self.model.host}:{self.model.port}"
+        prompt = f"{event.text}. Enter the password for {server}."
+        note = (
+            f"With “Remember password” it is stored in plain text in {settings_path()}; "
+            "without, it is kept only until Kibitz closes."
+        )
+        self.view.ask_password(prompt, note, self.password_given)
+
+    def password_given(self, password: str | None, remember: bool) -> None:
+        """The password dialog's answer: connect with it, and remember it if asked to."""
+        if self.closed:
+            return
+        if password is None:
+            self.note("Not connected: the server wants a password.", error=True, key=SERVER)
+            return
+        self.model.set_password(password)
+        settings = self.settings
+        if settings is None:
+            return
+        host, port = self.model.host, self.model.port
+        if remember:
+            settings.remember_password(host, port, password)
+        elif settings.password_of(host, port) is not None:
+            settings.remember_password(host, port, None)  # the stored one was refused
 
     # --- user actions ------------------------------------------------------------------
     def current_target(self) -> str:

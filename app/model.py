@@ -4,15 +4,21 @@ A reader thread turns lines from the server into small :class:`Event` records on
 ``queue.Queue``; a writer thread drains an outbound queue, so nothing the GUI calls
 ever blocks on the network. The connection is re-established with exponential backoff
 and jitter, and the channels that were open are joined again.
+
+TLS runs over memory BIOs: the reader and the writer thread both drive one TLS session,
+which must never happen at once, so a lock serialises them (``ssl.SSLSocket`` would
+let the two threads into OpenSSL together).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import random
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -79,6 +85,9 @@ ERR_NICKNAMEINUSE = "433"
 ERR_NICKCOLLISION = "436"
 ERR_PASSWDMISMATCH = "464"
 
+#: Shown with a certificate that failed verification.
+INSECURE_HINT = "use --tls-insecure to connect anyway"
+
 # Numerics whose text belongs to whatever the user is looking at (answers to a command).
 _ANSWERS = {
     RPL_AWAY,
@@ -129,6 +138,8 @@ class Kind:
     MODE = "mode"
     INFO = "info"  # a server line worth showing
     ERROR = "error"
+    PASSWORD = "password"  # the server wants a (different) password: ask the user
+    TLS = "tls"  # TLS is up: ``text`` is the certificate's SHA-256, ``state`` the trust
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +162,7 @@ class Event:
     old: str = ""
     delay: float = 0.0
     members: tuple[tuple[str, str], ...] = ()
+    fingerprint: str = ""
 
 
 @dataclass
@@ -228,6 +240,108 @@ def decode_line(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def tls_context(verify: bool = True) -> ssl.SSLContext:
+    """A client TLS context: the system's CAs and host name check, or (``verify=False``) none."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def cert_fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate as ``AA:BB:...``."""
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+class TLSFailure(ConnectionError):
+    """The TLS handshake failed; the message says why in the user's words."""
+
+
+class TLSStream:
+    """One TLS session over a connected socket, safe to use from a reader and a writer.
+
+    ``recv`` and ``sendall`` mirror the socket's; records are made and read through
+    memory BIOs under one lock, and every record goes out in the order it was made.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, hostname: str) -> None:
+        self.sock = sock
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=hostname)
+        self._lock = threading.Lock()
+
+    def handshake(self) -> None:
+        """Complete the handshake (blocking, within the socket's timeout)."""
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(_RECV_SIZE)
+                if not data:
+                    raise ConnectionResetError("closed during the TLS handshake") from None
+                self._incoming.write(data)
+            except ssl.SSLError:
+                self._flush_quietly()  # the alert tells the server why
+                raise
+        self._flush()
+
+    @property
+    def version(self) -> str:
+        """The negotiated protocol, such as ``TLSv1.3``."""
+        return self._tls.version() or ""
+
+    def fingerprint(self) -> str:
+        """The SHA-256 fingerprint of the server's certificate."""
+        der = self._tls.getpeercert(binary_form=True)
+        return cert_fingerprint(der) if der else ""
+
+    def _flush(self) -> None:
+        pending = self._outgoing.read()
+        if pending:
+            self.sock.sendall(pending)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except OSError:
+            pass
+
+    def recv(self, size: int) -> bytes:
+        """Plaintext from the server; ``b""`` at the end of the stream."""
+        while True:
+            data = self.sock.recv(size)
+            if not data:
+                return b""
+            chunks = []
+            with self._lock:
+                self._incoming.write(data)
+                while True:
+                    try:
+                        chunk = self._tls.read(size)
+                    except ssl.SSLWantReadError:
+                        break
+                    except ssl.SSLZeroReturnError:  # close_notify: a clean end
+                        return b"".join(chunks)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                self._flush()  # a key update may want an answer
+            if chunks:
+                return b"".join(chunks)
+            # Only handshake records (a session ticket, say): read on.
+
+    def sendall(self, data: bytes) -> None:
+        """Encrypt ``data`` and send the records."""
+        with self._lock:
+            self._tls.write(data)
+            self._flush()
+
+
 Handler = Callable[["ChatModel", Message], None]
 HANDLERS: dict[str, Handler] = {}
 
@@ -254,6 +368,9 @@ class ChatModel:
         *,
         channels: Iterable[str] = ("#general",),
         password: str | None = None,
+        tls: bool = False,
+        tls_verify: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
         username: str | None = None,
         realname: str = "Kibitz user",
         events: queue.Queue[Event] | None = None,
@@ -267,7 +384,14 @@ class ChatModel:
     ) -> None:
         self.host = host
         self.port = port
-        self.password = password
+        self.password = password or None
+        #: TLS is used when asked for or when a context is given; ``tls_verify=False``
+        #: accepts any certificate (its fingerprint is shown instead).
+        self.tls = tls or ssl_context is not None
+        self.tls_verify = tls_verify if ssl_context is None else ssl_context.check_hostname
+        self.ssl_context = ssl_context
+        self.tls_fingerprint = ""  # of the certificate of the current connection
+        self.tls_version = ""
         self.username = username or _username(nick)
         self.realname = realname
         self.events: queue.Queue[Event] = events if events is not None else queue.Queue()
@@ -279,6 +403,9 @@ class ChatModel:
         self.wanted_caps = tuple(wanted_caps)
         self._stop = threading.Event()
         self._sleep = sleep if sleep is not None else self._stop.wait
+        # Set by set_password (and stop): a connection refused for its password waits here.
+        self._wake = threading.Event()
+        self._password_refused = False
         self._lock = threading.RLock()  # guards the IRC state below
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -339,6 +466,7 @@ class ChatModel:
     def stop(self, timeout: float = 2.0) -> None:
         """Close the connection and stop reconnecting; wait a little for the threads."""
         self._stop.set()
+        self._wake.set()
         self._close_socket()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
@@ -347,6 +475,7 @@ class ChatModel:
     def quit(self, reason: str = "Leaving", timeout: float = 2.0) -> None:
         """Send QUIT (when connected), then stop."""
         self._stop.set()
+        self._wake.set()
         outq = self._outq
         if outq is not None and self.connected:
             outq.put(encode(build("QUIT", reason or "Leaving")))
@@ -367,9 +496,13 @@ class ChatModel:
 
     def _run(self) -> None:
         attempt = 0
+        shown_error = ""  # a TLS failure goes to the server window once, not every retry
         while not self._stop.is_set():
+            secure = " (TLS)" if self.tls else ""
             self._emit(
-                Kind.STATUS, state="connecting", text=f"Connecting to {self.host}:{self.port}…"
+                Kind.STATUS,
+                state="connecting",
+                text=f"Connecting to {self.host}:{self.port}{secure}…",
             )
             error = ""
             try:
@@ -390,7 +523,14 @@ class ChatModel:
                     self._end_session(sock)
             if self._stop.is_set():
                 break
+            if error.startswith("TLS") and error != shown_error:
+                self._emit(Kind.ERROR, target="", text=error)
+            shown_error = error
             text = f"Disconnected from {self.host}:{self.port}" + (f": {error}" if error else "")
+            if self._password_refused:
+                self._wait_for_password()
+                attempt = 0
+                continue
             self._emit(Kind.STATUS, state="disconnected", text=text)
             if not self.reconnect:
                 break
@@ -405,10 +545,66 @@ class ChatModel:
             self._sleep(delay)
         self._emit(Kind.STATUS, state="closed", text="Disconnected")
 
+    def _wait_for_password(self) -> None:
+        """Retrying with the refused password is pointless: wait for set_password (or stop)."""
+        self._emit(
+            Kind.STATUS,
+            state="disconnected",
+            text=f"{self.host}:{self.port} wants a password — not connected",
+        )
+        self._wake.wait()
+        self._wake.clear()
+        self._password_refused = False
+
+    def set_password(self, password: str | None) -> None:
+        """Use ``password`` from now on; a connection waiting for one connects again."""
+        self.password = password or None
+        self._wake.set()
+
+    def _secure(self, sock: socket.socket) -> TLSStream:
+        """The TLS handshake on a fresh connection; failures explained for the status bar."""
+        context = self.ssl_context or tls_context(self.tls_verify)
+        stream = TLSStream(sock, context, self.host)
+        try:
+            stream.handshake()
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or exc.reason or str(exc)
+            raise TLSFailure(f"TLS certificate not trusted: {reason} — {INSECURE_HINT}") from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or str(exc)
+            raise TLSFailure(f"TLS handshake failed: {reason} (is this a TLS port?)") from exc
+        self.tls_version = stream.version
+        self.tls_fingerprint = stream.fingerprint()
+        if self.tls_verify:
+            state = "verified"
+            text = f"TLS ({self.tls_version}): the certificate of {self.host} is verified"
+        else:
+            state = "insecure"
+            text = (
+                f"TLS ({self.tls_version}) with an unverified certificate: check that its "
+                f"SHA-256 fingerprint is {self.tls_fingerprint}"
+            )
+        self._emit(Kind.TLS, target="", state=state, text=text, fingerprint=self.tls_fingerprint)
+        return stream
+
+    def connected_text(self) -> str:
+        """The status bar's sentence for a live connection (with the TLS state)."""
+        text = f"Connected to {self.host}:{self.port} as {self.nick}"
+        if self.tls and self.tls_verify:
+            text += " · TLS"
+        elif self.tls:
+            text += f" · TLS, unverified certificate SHA-256 {self.tls_fingerprint}"
+        return text
+
     def _session(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock  # from here on, stop() can interrupt us
+            self.tls_fingerprint = self.tls_version = ""
+        stream: socket.socket | TLSStream = sock
+        if self.tls:
+            stream = self._secure(sock)
         outq: queue.Queue[bytes | None] = queue.Queue()
         with self._lock:
-            self._sock = sock
             self._outq = outq
             self.connected = True
             self.registered = False
@@ -418,8 +614,9 @@ class ChatModel:
             self._ping_pending = None
             self.nick = self.wanted_nick
             self.mask = None
+            self._password_refused = False
         self._writer = threading.Thread(
-            target=self._write_loop, args=(sock, outq), name="kibitz-writer", daemon=True
+            target=self._write_loop, args=(sock, stream, outq), name="kibitz-writer", daemon=True
         )
         self._writer.start()
         if self._stop.is_set():
@@ -434,7 +631,7 @@ class ChatModel:
         reader = LineReader(limit=1 << 16)
         while not self._stop.is_set():
             try:
-                data = sock.recv(_RECV_SIZE)
+                data = stream.recv(_RECV_SIZE)
             except TimeoutError:
                 if self._ping_pending is not None:
                     raise ConnectionAbortedError("Ping timeout") from None
@@ -468,7 +665,12 @@ class ChatModel:
         for channel in joined:
             self._emit(Kind.MEMBERS, target=channel.name, members=())
 
-    def _write_loop(self, sock: socket.socket, outq: queue.Queue[bytes | None]) -> None:
+    def _write_loop(
+        self,
+        sock: socket.socket,
+        stream: socket.socket | TLSStream,
+        outq: queue.Queue[bytes | None],
+    ) -> None:
         while True:
             data = outq.get()
             if data is None:
@@ -484,7 +686,7 @@ class ChatModel:
                     break
                 chunks.append(more)
             try:
-                sock.sendall(b"".join(chunks))
+                stream.sendall(b"".join(chunks))
             except OSError:
                 break
         if self._stop.is_set():
@@ -731,7 +933,7 @@ class ChatModel:
             Kind.STATUS,
             state="connected",
             nick=self.nick,
-            text=f"Connected to {self.host}:{self.port} as {self.nick}",
+            text=self.connected_text(),
         )
         self._emit(Kind.INFO, target="", text=text, time=self._time(msg))
         for start in range(0, len(wanted), 10):
@@ -805,11 +1007,26 @@ class ChatModel:
 
     @handles(ERR_PASSWDMISMATCH)
     def _on_bad_password(self, msg: Message) -> None:
-        self._emit(Kind.ERROR, target="", text="The server refused the password (use --password)")
+        if self.registered:  # the answer to OPER, not to the connection password
+            self._on_numeric(msg)
+            return
+        self._password_needed()
+
+    def _password_needed(self) -> None:
+        if self._password_refused:
+            return
+        self._wake.clear()  # only a password given from now on counts
+        self._password_refused = True
+        text = "The server refused the password" if self.password else "The server wants a password"
+        self._emit(Kind.ERROR, target="", text=text)
+        self._emit(Kind.PASSWORD, target="", text=text)
 
     @handles("ERROR")
     def _on_error(self, msg: Message) -> None:
-        self._emit(Kind.ERROR, target="", text=msg.param(0, "Connection closed by the server"))
+        text = msg.param(0, "Connection closed by the server")
+        if not self.registered and "password" in text.lower():
+            self._password_needed()
+        self._emit(Kind.ERROR, target="", text=text)
 
     @handles("JOIN")
     def _on_join(self, msg: Message) -> None:
@@ -912,7 +1129,7 @@ class ChatModel:
                 Kind.STATUS,
                 state="connected",
                 nick=new,
-                text=f"Connected to {self.host}:{self.port} as {new}",
+                text=self.connected_text(),
             )
 
     @handles("TOPIC")

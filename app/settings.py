@@ -28,6 +28,11 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir("kibitz", appauthor=False))
 
 
+def settings_path() -> Path:
+    """The settings file."""
+    return config_dir() / "settings.json"
+
+
 def default_nick() -> str:
     """The login name, made into a valid nick."""
     try:
@@ -39,18 +44,38 @@ def default_nick() -> str:
 
 @dataclass
 class Settings:
-    """What the client remembers: where it connected, as whom, and how it looked."""
+    """What the client remembers: where it connected, as whom, and how it looked.
+
+    ``tls`` is remembered, accepting an unverified certificate never is; ``password`` is
+    kept only when the user ticks "Remember password" (in plain text: the file is made
+    readable by its owner only).
+    """
 
     host: str = "127.0.0.1"
     port: int = 5000
     nick: str = ""
     channel: str = "#general"
     theme: str = DEFAULT_THEME
+    tls: bool = False
+    password: str = ""
+    password_for: str = ""  # "host:port": a password is only ever sent where it was given
+
+    def password_of(self, host: str, port: int) -> str | None:
+        """The remembered password for ``host:port``, if any."""
+        if self.password and self.password_for == f"{host}:{port}":
+            return self.password
+        return None
+
+    def remember_password(self, host: str, port: int, password: str | None) -> None:
+        """Keep (or with None, forget) the password for ``host:port`` and save."""
+        self.password = password or ""
+        self.password_for = f"{host}:{port}" if password else ""
+        self.save()
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
         """Read settings; a missing or damaged file gives the defaults."""
-        path = path or config_dir() / "settings.json"
+        path = path or settings_path()
         settings = cls(nick=default_nick())
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -63,18 +88,30 @@ class Settings:
             return settings
         for item in fields(cls):
             value = data.get(item.name)
-            wanted = int if item.name == "port" else str
-            if isinstance(value, wanted) and not isinstance(value, bool) and value != "":
+            default = getattr(settings, item.name)
+            if isinstance(default, bool):
+                if isinstance(value, bool):
+                    setattr(settings, item.name, value)
+            elif isinstance(value, type(default)) and not isinstance(value, bool) and value != "":
                 setattr(settings, item.name, value)
         return settings
 
+    def _stored(self) -> dict[str, object]:
+        data = asdict(self)
+        if not self.password:  # no password: not even an empty key in the file
+            del data["password"], data["password_for"]
+        return data
+
     def save(self, path: Path | None = None) -> None:
         """Write settings atomically; a failure is logged, never raised."""
-        path = path or config_dir() / "settings.json"
+        path = path or settings_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+            # Owner-only from the first byte: the file may hold a password.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(self._stored(), indent=2) + "\n")
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("could not save settings to %s: %s", path, exc)

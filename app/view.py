@@ -53,6 +53,81 @@ class Buffer:
 
 
 Callback = Callable[..., Any]
+#: Called with the password (None when cancelled) and whether to remember it.
+PasswordAnswer = Callable[[str | None, bool], object]
+
+
+class PasswordDialog:
+    """A small window asking for the server password; it never blocks the chat window.
+
+    Not modal on purpose: the chat keeps running (and tests fill it in and ``invoke()``
+    its buttons) while it is open.
+    """
+
+    def __init__(self, root: Any, prompt: str, note: str, on_answer: PasswordAnswer) -> None:
+        self.on_answer = on_answer
+        self.window = ttk.Toplevel(
+            title="Server password", master=root, transient=root, resizable=(False, False)
+        )
+        self.window.protocol("WM_DELETE_WINDOW", self.cancel)
+        body = ttk.Frame(self.window, padding=16)
+        body.pack(fill=tkinter.BOTH, expand=True)
+        self.prompt_label = ttk.Label(body, text=sanitize(prompt, 300), wraplength=360)
+        self.prompt_label.pack(anchor="w")
+        self.entry = ttk.Entry(body, show="•", width=32)
+        self.entry.pack(fill=tkinter.X, pady=(10, 8))
+        self.remember = ttk.BooleanVar(master=self.window, value=False)
+        self.remember_check = ttk.Checkbutton(
+            body, text="Remember password", variable=self.remember
+        )
+        self.remember_check.pack(anchor="w")
+        self.note_label = ttk.Label(
+            body, text=sanitize(note, 300), wraplength=360, bootstyle="secondary"
+        )
+        self.note_label.pack(anchor="w", pady=(4, 12))
+        buttons = ttk.Frame(body)
+        buttons.pack(fill=tkinter.X)
+        self.ok_button = ttk.Button(
+            buttons, text="Connect", bootstyle="primary", command=self.confirm
+        )
+        self.ok_button.pack(side=tkinter.RIGHT)
+        self.cancel_button = ttk.Button(
+            buttons, text="Cancel", bootstyle="secondary", command=self.cancel
+        )
+        self.cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+        self.entry.bind("<Return>", lambda e: self.confirm() or "break")
+        self.entry.bind("<KP_Enter>", lambda e: self.confirm() or "break")
+        self.window.bind("<Escape>", lambda e: self.cancel() or "break")
+        self.entry.focus_set()
+
+    @property
+    def open(self) -> bool:
+        """True until the dialog is answered or cancelled."""
+        try:
+            return bool(self.window.winfo_exists())
+        except tkinter.TclError:
+            return False
+
+    def confirm(self) -> None:
+        """Connect with the typed password (an empty entry only rings the bell)."""
+        password = self.entry.get()
+        if not password:
+            self.window.bell()
+            return
+        remember = bool(self.remember.get())
+        self._close()
+        self.on_answer(password, remember)
+
+    def cancel(self) -> None:
+        """Close without a password."""
+        self._close()
+        self.on_answer(None, False)
+
+    def _close(self) -> None:
+        try:
+            self.window.destroy()
+        except tkinter.TclError:
+            pass
 
 
 def _noop(*_args: object) -> None:
@@ -87,6 +162,7 @@ class ChatView:
         self.current: str | None = None
         self.own_nick = ""
         self.open_url: Callable[[str], object] = lambda url: webbrowser.open(url, new=2)
+        self.password_dialog: PasswordDialog | None = None
         self._build_fonts()
         self._build()
         self._bind_keys()
@@ -383,6 +459,14 @@ class ChatView:
     def bell(self) -> None:
         """Ring the bell (nothing to complete, ...)."""
         self.root.bell()
+
+    def ask_password(self, prompt: str, note: str, on_answer: PasswordAnswer) -> None:
+        """Open the password dialog (replacing one still open); ``on_answer`` gets the reply."""
+        old = self.password_dialog
+        if old is not None and old.open:
+            old.on_answer = _noop  # superseded: its answer no longer counts
+            old.cancel()
+        self.password_dialog = PasswordDialog(self.root, prompt, note, on_answer)
 
     # --- buffers -------------------------------------------------------------------------
     def has_buffer(self, key: str) -> bool:

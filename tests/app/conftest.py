@@ -81,3 +81,23 @@ def chat(server, make_view) -> Iterator[Callable[..., tuple[ChatController, Chat
     finally:
         for controller in controllers:
             controller.close()
+
+
+@pytest.fixture
+def make_chat(make_view) -> Iterator[Callable[..., tuple[ChatController, ChatView]]]:
+    """A started window whose model has the given options; nothing is awaited."""
+    controllers: list[ChatController] = []
+
+    def build(port: int, nick: str = "alice", **model_options: object):
+        model = ChatModel("127.0.0.1", port, nick, **model_options)  # type: ignore[arg-type]
+        view = make_view()
+        controller = ChatController(model, view, Settings.load())
+        controllers.append(controller)
+        controller.start()
+        return controller, view
+
+    try:
+        yield build
+    finally:
+        for controller in controllers:
+            controller.close()

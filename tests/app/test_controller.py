@@ -23,6 +23,7 @@ def model(mocker):
     fake.host, fake.port = "127.0.0.1", 5000
     fake.chantypes = "#&"
     fake.connected = True
+    fake.tls, fake.tls_verify = False, True
     fake.fold.side_effect = real.fold
     fake.is_channel.side_effect = real.is_channel
     fake.is_me.side_effect = lambda nick: bool(nick) and nick.lower() == fake.nick.lower()

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from app.__main__ import parse_args
-from app.settings import Settings
+from app.__main__ import build_model, parse_args
+from app.controller import ChatController
+from app.settings import Settings, settings_path
 
 
 def test_defaults_come_from_the_settings() -> None:
@@ -42,5 +43,54 @@ def test_help_runs_without_a_display() -> None:
         [sys.executable, "-m", "app", "--help"], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0
-    for option in ("--host", "--port", "--nick", "--channel", "--password", "--theme"):
+    for option in (
+        "--host",
+        "--port",
+        "--nick",
+        "--channel",
+        "--password",
+        "--theme",
+        "--tls",
+        "--tls-insecure",
+    ):
         assert option in done.stdout
+
+
+def test_tls_options() -> None:
+    plain = parse_args([], Settings())
+    assert (plain.tls, plain.tls_insecure) == (False, False)
+    tls = parse_args(["--tls", "--port", "6697"], Settings())
+    assert (tls.tls, tls.tls_insecure, tls.port) == (True, False, 6697)
+    model = build_model(tls, Settings())
+    assert (model.tls, model.tls_verify, model.port) == (True, True, 6697)
+    insecure = parse_args(["--tls-insecure"], Settings())
+    assert (insecure.tls, insecure.tls_insecure) == (True, True)
+    model = build_model(insecure, Settings())
+    assert (model.tls, model.tls_verify) == (True, False)
+    # A remembered --tls is the default; --no-tls turns it off for this run.
+    assert parse_args([], Settings(tls=True)).tls is True
+    assert parse_args(["--no-tls"], Settings(tls=True)).tls is False
+    assert build_model(parse_args([], Settings()), Settings()).tls is False
+
+
+def test_a_remembered_password_goes_only_to_its_server() -> None:
+    settings = Settings(host="chat.lan", port=6697, password="pw", password_for="chat.lan:6697")
+    assert build_model(parse_args([], settings), settings).password == "pw"
+    assert build_model(parse_args(["--password", "given"], settings), settings).password == "given"
+    assert build_model(parse_args(["--port", "6698"], settings), settings).password is None
+    assert build_model(parse_args(["--host", "evil.lan"], settings), settings).password is None
+
+
+def test_tls_is_remembered_but_insecure_never(mocker) -> None:
+    from app.view import ChatView
+
+    settings = Settings.load()
+    args = parse_args(["--tls-insecure", "--port", "6697"], settings)
+    model = build_model(args, settings)
+    view = mocker.create_autospec(ChatView, instance=True)
+    view.theme_name.return_value = "bootstrap-light"
+    ChatController(model, view, settings).save_settings()
+    saved = settings_path().read_text()
+    assert '"tls": true' in saved and "insecure" not in saved and "verify" not in saved
+    again = parse_args([], Settings.load())
+    assert (again.tls, again.tls_insecure, again.port) == (True, False, 6697)
