@@ -1,0 +1,170 @@
+"""The server password: asked for when refused, used to reconnect, remembered only on request."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+
+import pytest
+
+from app.model import Kind
+from app.settings import Settings, settings_path
+from tests.app.fakeserver import FakeServer
+from tests.app.helpers import pump
+
+SECRET = "s3cret pass"  # a space: PASS must send it as the trailing parameter
+
+
+@pytest.fixture
+def server(make_server):
+    """The server of this module wants a password (and knows one operator)."""
+    return make_server(password=SECRET, opers={"boss": "hunter2"})
+
+
+def test_missing_then_wrong_then_right_password(server, make_model):
+    model, log = make_model(server.port, "alice")
+    ask = log.expect(Kind.PASSWORD)
+    assert ask.text == "The server wants a password" and ask.target == ""
+    waiting = log.expect(Kind.STATUS, state="disconnected")
+    assert "wants a password" in waiting.text
+    model.set_password("wrong")
+    log.expect(Kind.STATUS, state="connecting")
+    assert log.expect(Kind.PASSWORD).text == "The server refused the password"
+    log.expect(Kind.STATUS, state="disconnected", text=waiting.text)
+    model.set_password(SECRET)
+    log.expect(Kind.REGISTERED, nick="alice")
+    log.expect(Kind.JOIN, target="#general", own=True)
+    # A refused password is never retried on its own: no backoff loop in between.
+    assert not log.of(Kind.STATUS, state="reconnecting")
+    assert len(log.of(Kind.STATUS, state="connecting")) == 3
+
+
+def test_a_given_password_connects_and_oper_refusal_does_not_ask(server, make_model):
+    model, log = make_model(server.port, "alice", password=SECRET)
+    log.expect(Kind.REGISTERED)
+    model.send_raw("OPER boss wrong")
+    refusal = log.expect(Kind.ERROR)
+    assert "Password incorrect" in refusal.text
+    assert not log.of(Kind.PASSWORD) and model.connected
+
+
+def test_a_password_error_without_464_also_asks(make_model):
+    fake = FakeServer()
+
+    def refuse(srv: FakeServer, _msg: object) -> None:
+        srv.send("ERROR :Closing Link: Bad password")
+        assert srv.conn is not None
+        srv.conn.shutdown(socket.SHUT_RDWR)
+
+    fake.rules["USER"] = refuse
+    try:
+        model, log = make_model(fake.port, "alice")
+        log.expect(Kind.PASSWORD)
+        log.expect(Kind.STATUS, state="disconnected")
+        del fake.rules["USER"]
+        model.set_password("pw")
+        log.expect(Kind.REGISTERED)
+        log.expect(Kind.MEMBERS, target="#general")  # the fake is quiet from here on
+        assert fake.received("PASS")[-1].params == ["pw"]
+    finally:
+        fake.close()
+
+
+def test_stop_while_waiting_for_a_password(server, make_model):
+    model, log = make_model(server.port, "alice")
+    log.expect(Kind.STATUS, state="disconnected")
+    model.stop()
+    log.expect(Kind.STATUS, state="closed")
+    assert model._thread is not None and not model._thread.is_alive()
+
+
+def dialog_of(view):
+    """The open password dialog, once the window shows one."""
+
+    def opened():
+        dialog = view.password_dialog
+        return dialog if dialog is not None and dialog.open else None
+
+    return pump(view, opened, what="the password dialog")
+
+
+def answer(view, password: str, remember: bool = False) -> None:
+    dialog = dialog_of(view)
+    dialog.entry.delete(0, "end")
+    dialog.entry.insert(0, password)
+    if remember:
+        dialog.remember_check.invoke()
+    dialog.ok_button.invoke()
+    assert not dialog.open
+
+
+def test_window_asks_and_remembers_when_ticked(server, make_chat):
+    controller, view = make_chat(server.port)
+    dialog = dialog_of(view)
+    assert "wants a password" in dialog.prompt_label.cget("text")
+    assert f"127.0.0.1:{server.port}" in dialog.prompt_label.cget("text")
+    note = dialog.note_label.cget("text")
+    assert "plain text" in note and str(settings_path()) in note
+    assert dialog.remember.get() is False and dialog.entry.cget("show") == "•"
+    answer(view, "wrong", remember=True)
+    # Refused again: a new dialog, and a refused password is not stored.
+    dialog = dialog_of(view)
+    assert "refused" in dialog.prompt_label.cget("text")
+    assert Settings.load().password == "wrong"  # it was ticked; the next answer replaces it
+    answer(view, SECRET, remember=True)
+    pump(view, lambda: controller.model.registered, what="registered with the password")
+    saved = Settings.load()
+    assert saved.password_of("127.0.0.1", server.port) == SECRET
+    assert saved.password_of("127.0.0.1", server.port + 1) is None
+    assert stat.S_IMODE(settings_path().stat().st_mode) == 0o600
+    controller.close()
+    assert Settings.load().password == SECRET
+
+
+def test_window_keeps_an_unticked_password_for_this_run_only(server, make_chat):
+    controller, view = make_chat(server.port)
+    answer(view, SECRET)
+    pump(view, lambda: controller.model.registered, what="registered with the password")
+    controller.close()
+    data = json.loads(settings_path().read_text())
+    assert "password" not in data and SECRET not in json.dumps(data)
+
+
+def test_window_cancel_leaves_it_disconnected(server, make_chat):
+    controller, view = make_chat(server.port)
+    dialog_of(view).cancel_button.invoke()
+    pump(view, lambda: "wants a password" in view.status_label.cget("text"), what="status")
+    lines = [line.text for line in view.buffers[""].lines]
+    assert "Not connected: the server wants a password." in lines
+    assert not controller.model.connected
+    # An empty entry is not an answer.
+    controller.model.set_password(None)
+    dialog = dialog_of(view)
+    dialog.ok_button.invoke()
+    assert dialog.open
+
+
+def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path):
+    from app.controller import ChatController
+    from app.model import ChatModel, Event
+    from app.view import ChatView
+
+    model = mocker.create_autospec(ChatModel(nick="alice"), instance=True)
+    model.host, model.port, model.tls, model.tls_verify = "chat.lan", 6697, True, True
+    model.wanted_nick = "alice"
+    view = mocker.create_autospec(ChatView, instance=True)
+    view.current = ""
+    settings = Settings(password="old", password_for="chat.lan:6697")
+    controller = ChatController(model, view, settings)
+    controller.handlers[Kind.PASSWORD](Event(Kind.PASSWORD, text="The server refused the password"))
+    prompt, note, callback = view.ask_password.call_args.args
+    assert "refused" in prompt and "chat.lan:6697" in prompt and "plain text" in note
+    callback("new", False)  # not ticked: the refused stored one is forgotten, "new" not kept
+    model.set_password.assert_called_once_with("new")
+    assert Settings.load().password == ""
+    callback("newer", True)
+    assert Settings.load().password_of("chat.lan", 6697) == "newer"
+    callback(None, False)
+    assert model.set_password.call_count == 2
+    assert view.append.call_args.args[1].text == "Not connected: the server wants a password."
