@@ -177,6 +177,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="logging level (default: %(default)s)",
     )
+    parser.add_argument(
+        "--gui", action="store_true", help="open a window to run and watch the server"
+    )
     parser.add_argument("--version", action="version", version=f"Kibitz {__version__}")
     return parser.parse_args(argv)
 
@@ -243,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None and not Path(path).is_file():
             print(f"error: no such file: {path}", file=sys.stderr)
             return 2
+    if args.gui:
+        from .gui import run  # the only server module that imports tkinter
+
+        return run(config)
     try:
         server = ChatServer(config)
     except (ValueError, HistoryError) as exc:

@@ -1,0 +1,371 @@
+"""The server window on the virtual display: start and stop, the lists, admin actions."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import socket
+import threading
+import time
+import tkinter
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from server import admin
+from server.__main__ import main
+from server.config import Config
+from server.gui import (
+    RateMeter,
+    ServerWindow,
+    config_from_form,
+    format_duration,
+    format_uptime,
+    parse_port,
+)
+from tests.ircclient import IRCClient
+
+DEADLINE = 5.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (the window refuses port 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def pump(
+    window: ServerWindow, condition: Callable[[], object], timeout: float = DEADLINE, what: str = ""
+) -> object:
+    """Run the window's Tk events until ``condition`` holds; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        window.root.update()
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def make_window() -> Iterator[Callable[..., ServerWindow]]:
+    """Build the one Tk window of the process; closed, destroyed and collected here after.
+
+    Exceptions raised in Tk callbacks (which Tk would only print) fail the test.
+    """
+    windows: list[ServerWindow] = []
+    errors: list[BaseException] = []
+
+    def build(**options: object) -> ServerWindow:
+        options.setdefault("host", "127.0.0.1")
+        options.setdefault("port", free_port())
+        config = Config(name="kibitz.test", **options)  # type: ignore[arg-type]
+        window = ServerWindow(config, tick_ms=50)
+        window.root.report_callback_exception = lambda _t, exc, _tb: errors.append(exc)
+        windows.append(window)
+        return window
+
+    try:
+        yield build
+    finally:
+        for window in windows:
+            window.close()
+            try:
+                for job in window.root.tk.splitlist(window.root.tk.call("after", "info")):
+                    window.root.after_cancel(job)
+            except tkinter.TclError:
+                pass  # already destroyed
+        windows.clear()
+        gc.collect()  # Tk objects must die on the Tk thread (see DESIGN.md)
+    assert not errors, errors
+
+
+@pytest.fixture
+def peers() -> Iterator[Callable[..., IRCClient]]:
+    """Raw IRC connections, all closed after the test."""
+    opened: list[IRCClient] = []
+
+    def open_peer(port: int, nick: str | None = None) -> IRCClient:
+        peer = IRCClient(port)
+        opened.append(peer)
+        if nick is not None:
+            peer.register(nick)
+        return peer
+
+    yield open_peer
+    for peer in opened:
+        peer.close()
+
+
+def started(window: ServerWindow) -> int:
+    """Press Start and return the port the server listens on."""
+    window.start_button.invoke()
+    assert window.running, window.error_label.cget("text")
+    assert window.server is not None
+    return window.server.port
+
+
+def nicks(window: ServerWindow) -> list[str]:
+    return [row[0] for row in window.user_rows()]
+
+
+# --- through the window ------------------------------------------------------------------------
+def test_start_and_stop_through_the_button(make_window, peers) -> None:
+    window = make_window()
+    assert window.start_button.cget("text") == "Start" and not window.running
+    port = started(window)
+    assert port == window.config.port
+    assert window.start_button.cget("text") == "Stop"
+    assert str(window.port_entry.cget("state")) == "disabled"
+    pump(window, lambda: f"Listening on 127.0.0.1:{port}" in window.status_label.cget("text"))
+    assert "up 0:00:0" in window.status_label.cget("text")
+    alice = peers(port, "alice")
+
+    window.start_button.invoke()
+    assert not window.running
+    got = alice.wait_closed()
+    assert [m.params for m in got if m.command == "ERROR"] == [["Server shutting down"]]
+    pump(window, lambda: window.start_button.cget("text") == "Start", what="stopped")
+    assert str(window.start_button.cget("state")) == "normal"
+    assert str(window.port_entry.cget("state")) == "normal"
+    assert window.user_rows() == []
+    assert "Stopped" in window.status_label.cget("text")
+    assert "shutting down" in window.log_text()
+
+    # The same port again: a stopped server releases it.
+    assert started(window) == port
+    peers(port, "bob")
+    pump(window, lambda: nicks(window) == ["bob"], what="bob listed")
+
+
+def test_a_client_appears_in_the_list_and_disappears(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice = peers(port, "alice")
+    pump(window, lambda: nicks(window) == ["alice"], what="alice listed")
+    nick, address, channels, idle, _signon = window.user_rows()[0]
+    assert (nick, address, channels) == ("alice", "127.0.0.1", "#general")
+    assert idle.endswith("s")
+    assert window.channel_rows() == [("#general", "1", "+nt", "")]
+    assert window.counters["users"].cget("text") == "1"
+
+    alice.send("JOIN #dev", "TOPIC #dev :ship it", "NICK alicia")
+    alice.expect("NICK")
+    pump(window, lambda: window.user_rows()[0][2] == "#dev #general", what="channels")
+    assert nicks(window) == ["alicia"]
+    pump(window, lambda: ("#dev", "1", "+nt", "ship it") in window.channel_rows())
+    assert "alice is now known as alicia" in window.log_text()
+
+    alice.close()
+    pump(window, lambda: window.user_rows() == [], what="alicia gone")
+    pump(window, lambda: window.channel_rows() == [], what="channels gone")
+    assert "alicia (127.0.0.1) left" in window.log_text()
+    assert window.counters["users"].cget("text") == "0"
+
+
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("0", "Port 0 is out of range"),
+        ("70000", "Port 70000 is out of range"),
+        ("five", "Port must be a number"),
+        ("", "Port must be a number"),
+    ],
+)
+def test_a_bad_port_shows_an_error_and_starts_nothing(make_window, port, message) -> None:
+    window = make_window()
+    window.port_entry.delete(0, "end")
+    window.port_entry.insert(0, port)
+    window.start_button.invoke()
+    assert not window.running and window.server is None
+    assert message in window.error_label.cget("text")
+    assert window.start_button.cget("text") == "Start"
+    pump(window, lambda: message in window.log_text(), what="the refusal logged")
+
+
+def test_a_port_in_use_shows_an_error_and_starts_nothing(make_window) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        window = make_window(port=port)
+        window.start_button.invoke()
+        assert not window.running
+        assert f"port {port} is already in use" in window.error_label.cget("text")
+        # The form stays editable: another port works.
+        window.port_entry.delete(0, "end")
+        window.port_entry.insert(0, str(free_port()))
+        started(window)
+        assert window.error_label.cget("text") == ""
+
+
+def test_kick_and_broadcast_through_the_window_reach_raw_clients(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice, bob = peers(port, "alice"), peers(port, "bob")
+    pump(window, lambda: nicks(window) == ["alice", "bob"], what="both listed")
+    assert str(window.kick_button.cget("state")) == "disabled"  # nobody selected
+
+    assert window.select_user("bob")
+    window.root.update()
+    assert window.kick_channel.get() == "#general"
+    window.action_entry.insert(0, "be nice")
+    window.kick_button.invoke()
+    for peer in (alice, bob):
+        kick = peer.expect("KICK", "#general", "bob")
+        assert kick.source == "kibitz.test" and kick.params[-1] == "be nice"
+    pump(window, lambda: window.user_rows()[1][2] == "", what="bob out of #general")
+    assert "Kicked bob from #general" in window.action_status.cget("text")
+    assert str(window.kick_button.cget("state")) == "disabled"  # bob is in no channel now
+
+    window.broadcast_entry.insert(0, "restart in 5 minutes")
+    window.broadcast_button.invoke()
+    for peer in (alice, bob):
+        notice = peer.expect("NOTICE", peer.nick)
+        assert notice.source == "kibitz.test"
+        assert notice.params[-1] == "restart in 5 minutes"
+    assert window.broadcast_entry.get() == ""
+    pump(window, lambda: "broadcast to 2 users: restart in 5 minutes" in window.log_text())
+
+
+def test_notice_and_disconnect_a_selected_user(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice, bob = peers(port, "alice"), peers(port, "bob")
+    pump(window, lambda: nicks(window) == ["alice", "bob"], what="both listed")
+    window.select_user("alice")
+    window.notice_button.invoke()  # nothing typed: refused, nothing sent
+    assert "Type the notice" in window.action_status.cget("text")
+    window.action_entry.insert(0, "please read the rules")
+    window.notice_button.invoke()
+    assert alice.expect("NOTICE", "alice").params[-1] == "please read the rules"
+    assert not any(m.command == "NOTICE" for m in bob.sync())
+
+    window.action_entry.insert(0, "flooding")
+    window.kill_button.invoke()
+    got = alice.wait_closed()
+    assert any(
+        m.command == "ERROR" and "Killed (kibitz.test (flooding))" in m.params[0] for m in got
+    )
+    bob.expect("QUIT", where=lambda m: m.nick == "alice")
+    pump(window, lambda: nicks(window) == ["bob"], what="alice gone")
+    assert window.selected_user() is None
+    assert str(window.kill_button.cget("state")) == "disabled"
+
+
+def test_closing_the_window_stops_the_server_and_tells_clients(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice = peers(port, "alice")
+    server = window.server
+    # What the title bar's close button runs (ttkbootstrap then destroys the window).
+    window.root.tk.call(window.root.protocol("WM_DELETE_WINDOW"))
+    assert window.closed and not window.running
+    got = alice.wait_closed()
+    assert [m.params for m in got if m.command == "ERROR"] == [["Server shutting down"]]
+    assert server is not None and server.stopping
+    with pytest.raises(OSError):
+        IRCClient(port)
+    assert window.log_handler not in logging.getLogger("server").handlers
+
+
+def test_the_log_view_shows_server_records_from_any_thread(make_window) -> None:
+    window = make_window()
+    worker = threading.Thread(
+        target=lambda: logging.getLogger("server.client").warning("sendq of %s high", "bob")
+    )
+    worker.start()
+    worker.join()
+    pump(window, lambda: "sendq of bob high" in window.log_text(), what="the record")
+    ranges = window.log_view.text.tag_ranges("warning")
+    assert ranges and "sendq of bob high" in window.log_view.text.get(ranges[0], ranges[-1])
+
+
+def test_messages_per_second_counter(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice = peers(port, "alice")
+    alice.send(*[f"PRIVMSG #general :{i}" for i in range(5)])
+    alice.sync()
+    pump(window, lambda: window.counters["messages"].cget("text") == "5", what="5 messages")
+    assert float(window.counters["rate"].cget("text")) > 0
+
+
+def test_the_form_is_prefilled_from_the_command_line(make_window) -> None:
+    window = make_window(host="127.0.0.1", port=6111, password="s3cret", data_dir="/tmp/kz")
+    form = window.form()
+    assert form["host"] == "127.0.0.1" and form["port"] == "6111"
+    assert form["password"] == "s3cret" and form["history"] is True
+    assert form["data_dir"] == "/tmp/kz" and form["tls_port"] == ""
+
+
+def test_python_m_server_gui_hands_the_config_to_the_window(mocker) -> None:
+    run = mocker.patch("server.gui.run", return_value=0)
+    assert main(["--gui", "-p", "6112", "--password", "pw", "--no-history"]) == 0
+    config = run.call_args.args[0]
+    assert (config.port, config.password, config.data_dir) == (6112, "pw", None)
+
+
+# --- the window's pure helpers -------------------------------------------------------------------
+def test_parse_port() -> None:
+    assert parse_port(" 5000 ") == 5000
+    assert parse_port("65535") == 65535
+    for bad in ("0", "65536", "-1", "x", ""):
+        with pytest.raises(ValueError):
+            parse_port(bad)
+
+
+def test_config_from_form(tmp_path) -> None:
+    base = Config(host="0.0.0.0", port=5000, name="kibitz.test")
+    form = {"host": "", "port": "6000", "password": "", "tls_port": "", "cert": "", "key": ""}
+    config = config_from_form(base, {**form, "history": False, "data_dir": "/x"})
+    assert (config.host, config.port, config.password, config.data_dir) == (
+        "0.0.0.0",
+        6000,
+        None,
+        None,
+    )
+    assert config.name == "kibitz.test"
+    assert config_from_form(base, {**form, "history": True, "data_dir": "/x"}).data_dir == "/x"
+    with pytest.raises(ValueError, match="folder"):
+        config_from_form(base, {**form, "history": True, "data_dir": " "})
+    with pytest.raises(ValueError, match="certificate and a key"):
+        config_from_form(base, {**form, "tls_port": "6697"})
+    with pytest.raises(ValueError, match="No such certificate"):
+        config_from_form(base, {**form, "cert": str(tmp_path / "nope.pem")})
+    with pytest.raises(ValueError, match="differ"):
+        config_from_form(base, {**form, "tls_port": "6000"})
+
+
+def test_durations() -> None:
+    assert [format_duration(s) for s in (0, 42, 185, 7500, 183600)] == [
+        "0s",
+        "42s",
+        "3m 05s",
+        "2h 05m",
+        "2d 03h",
+    ]
+    assert format_uptime(3723) == "1:02:03"
+    assert format_uptime(90000) == "1d 1:00:00"
+
+
+def test_rate_meter() -> None:
+    meter = RateMeter(window=5.0)
+    assert meter.add(100.0, 0) == 0.0
+    assert meter.add(101.0, 10) == pytest.approx(10.0)
+    assert meter.add(102.0, 30) == pytest.approx(15.0)
+    for t in range(103, 120):
+        meter.add(float(t), 30)
+    assert meter.add(120.0, 30) == 0.0
+
+
+def test_admin_snapshot_keys_are_the_window_rows(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    peers(port, "alice")
+    pump(window, lambda: nicks(window) == ["alice"])
+    assert window.server is not None
+    assert list(window.user_list.get_children()) == [u.key for u in admin.users(window.server)]
