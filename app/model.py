@@ -139,7 +139,7 @@ class Kind:
     INFO = "info"  # a server line worth showing
     ERROR = "error"
     PASSWORD = "password"  # the server wants a (different) password: ask the user
-    TLS = "tls"  # TLS is up: ``text`` is the certificate's SHA-256, ``state`` the trust
+    TLS = "tls"  # TLS is up: ``state`` verified or insecure, with the ``fingerprint``
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class PasswordDialog:
             title="Server password", master=root, transient=root, resizable=(False, False)
         )
         self.window.protocol("WM_DELETE_WINDOW", self.cancel)
+        self.window.geometry(f"+{root.winfo_rootx() + 80}+{root.winfo_rooty() + 80}")
         body = ttk.Frame(self.window, padding=16)
         body.pack(fill=tkinter.BOTH, expand=True)
         self.prompt_label = ttk.Label(body, text=sanitize(prompt, 300), wraplength=360)
@@ -194,6 +195,8 @@ class ChatView:
             status, text="Dark mode", bootstyle="link", command=lambda: self._fire("theme")
         )
         self.theme_button.pack(side=tkinter.RIGHT)
+        # A long status (a certificate fingerprint) wraps instead of running under the button.
+        status.bind("<Configure>", self._wrap_status, add="+")
         ttk.Separator(root).pack(side=tkinter.BOTTOM, fill=tkinter.X)
 
         entry_row = ttk.Frame(root, padding=(10, 8))
@@ -281,6 +284,10 @@ class ChatView:
         panes.add(middle, weight=1)
         panes.add(members, weight=0)
         self._restyle(self.root.style)
+
+    def _wrap_status(self, event: tkinter.Event) -> None:
+        room = event.width - self.theme_button.winfo_reqwidth() - 60
+        self.status_label.configure(wraplength=max(200, room))
 
     def _configure_columns(self) -> None:
         # time | nick (right-aligned) | text; wrapped lines hang under the text column.
