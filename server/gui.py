@@ -373,6 +373,7 @@ class ServerWindow:
             height=7,
         )
         self.user_list.bind("<<TreeviewSelect>>", lambda e: self._sync_actions())
+        ttk.Label(actions, text="Text or reason").pack(side=tkinter.LEFT, padx=(0, 6))
         self.action_entry = ttk.Entry(actions)
         self.action_entry.pack(side=tkinter.LEFT, fill=tkinter.X, expand=True, padx=(0, 6))
         self.action_entry.bind("<Return>", lambda e: self.send_notice() or "break")
@@ -383,7 +384,7 @@ class ServerWindow:
         self.kick_channel = ttk.Combobox(actions, width=14, state="readonly")
         self.kick_channel.pack(side=tkinter.LEFT, padx=(0, 4))
         self.kick_button = ttk.Button(
-            actions, text="Kick", bootstyle="warning-outline", command=self.kick_selected
+            actions, text="Kick", bootstyle="primary-outline", command=self.kick_selected
         )
         self.kick_button.pack(side=tkinter.LEFT, padx=(0, 6))
         self.kill_button = ttk.Button(
@@ -601,7 +602,7 @@ class ServerWindow:
             count += 1
             stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
             level = _LEVEL_TAGS.get(record.levelname, "")
-            parts += [stamp + " ", "time", record.getMessage() + "\n", level]
+            parts += [stamp + " ", "time", record.getMessage(), level]
         if parts:
             self._append_log(parts)
         return count
@@ -609,12 +610,17 @@ class ServerWindow:
     def note(self, text: str) -> None:
         """Add a line of the window's own to the log view (who came and went)."""
         stamp = time.strftime("%H:%M:%S")
-        self._append_log([stamp + " ", "time", text + "\n", "event"])
+        self._append_log([stamp + " ", "time", text, "event"])
 
     def _append_log(self, parts: list[object]) -> None:
+        # parts: text, tag, text, tag... with each line's first text its time stamp.
         text = self.log_view.text
         at_bottom = text.yview()[1] >= 0.999
         text.configure(state="normal")
+        # Each line starts with a newline instead of ending with one: no empty last line.
+        for index in range(0, len(parts), 4):
+            if index or text.compare("end-1c", "!=", "1.0"):
+                parts[index] = "\n" + str(parts[index])
         text.insert("end", *parts)
         lines = int(text.index("end-1c").split(".")[0])
         if lines > LOG_LINES + 100:  # trim in chunks: one delete per hundred lines
