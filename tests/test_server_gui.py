@@ -68,17 +68,21 @@ def make_window() -> Iterator[Callable[..., ServerWindow]]:
         windows.append(window)
         return window
 
+    gc.collect()  # whatever Tk garbage an earlier test left dies here, on the Tk thread
     try:
         yield build
     finally:
-        for window in windows:
+        while windows:
+            window = windows.pop()
             window.close()
             try:
                 for job in window.root.tk.splitlist(window.root.tk.call("after", "info")):
                     window.root.after_cancel(job)
             except tkinter.TclError:
                 pass  # already destroyed
-        windows.clear()
+            # No name may keep the window past gc.collect(): collected later, it could be
+            # on a server thread, and that aborts the process (see DESIGN.md).
+            del window
         gc.collect()  # Tk objects must die on the Tk thread (see DESIGN.md)
     assert not errors, errors
 
