@@ -28,10 +28,12 @@ import platformdirs
 import ttkbootstrap as ttk
 
 from app.settings import DEFAULT_THEME, Settings
+from app.text import sanitize
 
 from . import __version__, admin
 from .config import Config
 from .history import HistoryError
+from .names import casefold
 from .server import ChatServer
 
 log = logging.getLogger("server.gui")
@@ -602,7 +604,8 @@ class ServerWindow:
             count += 1
             stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
             level = _LEVEL_TAGS.get(record.levelname, "")
-            parts += [stamp + " ", "time", record.getMessage(), level]
+            message = "\n".join(sanitize(line) for line in record.getMessage().splitlines())
+            parts += [stamp + " ", "time", message, level]
         if parts:
             self._append_log(parts)
         return count
@@ -610,7 +613,7 @@ class ServerWindow:
     def note(self, text: str) -> None:
         """Add a line of the window's own to the log view (who came and went)."""
         stamp = time.strftime("%H:%M:%S")
-        self._append_log([stamp + " ", "time", text, "event"])
+        self._append_log([stamp + " ", "time", sanitize(text), "event"])
 
     def _append_log(self, parts: list[object]) -> None:
         # parts: text, tag, text, tag... with each line's first text its time stamp.
@@ -675,45 +678,46 @@ class ServerWindow:
                 self.note(f"{user.nick} ({user.address}) left")
             tree.delete(key)
             self._user_rows.pop(key, None)
-        for index, user in enumerate(users):
+        for user in users:
             before = old.get(user.key)
             if user.registered and (before is None or not before.registered):
                 self.note(f"{user.nick} ({user.address}) signed on")
             elif before is not None and before.registered and before.nick != user.nick:
                 self.note(f"{before.nick} is now known as {user.nick}")
             row = (
-                user.nick if user.registered else "(registering)",
+                sanitize(user.nick) if user.registered else "(registering)",
                 user.address + (" (TLS)" if user.secure else ""),
-                " ".join(user.channels),
+                sanitize(" ".join(user.channels)),
                 format_duration(user.idle),
                 time.strftime("%H:%M", time.localtime(user.signon)),
             )
             if user.key not in self._user_rows:
-                tree.insert("", index, iid=user.key, values=row)
-            else:
-                if self._user_rows[user.key] != row:
-                    tree.item(user.key, values=row)
-                if tree.index(user.key) != index:
-                    tree.move(user.key, "", index)
+                tree.insert("", "end", iid=user.key, values=row)
+            elif self._user_rows[user.key] != row:
+                tree.item(user.key, values=row)
             self._user_rows[user.key] = row
+        _reorder(tree, [u.key for u in users])
         self._users = fresh
 
     def _update_channels(self, channels: list[admin.ChannelInfo]) -> None:
         tree = self.channel_list
-        fresh = {f"ch:{c.name.lower()}": c for c in channels}
+        fresh = {"ch:" + casefold(c.name): c for c in channels}
         for key in self._channel_rows.keys() - fresh.keys():
             tree.delete(key)
             del self._channel_rows[key]
-        for index, (key, channel) in enumerate(fresh.items()):
-            row = (channel.name, str(channel.members), channel.modes, channel.topic)
+        for key, channel in fresh.items():
+            row = (
+                sanitize(channel.name),
+                str(channel.members),
+                channel.modes,
+                sanitize(channel.topic),
+            )
             if key not in self._channel_rows:
-                tree.insert("", index, iid=key, values=row)
-            else:
-                if self._channel_rows[key] != row:
-                    tree.item(key, values=row)
-                if tree.index(key) != index:
-                    tree.move(key, "", index)
+                tree.insert("", "end", iid=key, values=row)
+            elif self._channel_rows[key] != row:
+                tree.item(key, values=row)
             self._channel_rows[key] = row
+        _reorder(tree, list(fresh))
 
     def _clear_lists(self) -> None:
         for tree in (self.user_list, self.channel_list):
@@ -819,6 +823,13 @@ class ServerWindow:
         """Switch between the light and dark variant; return the new theme's name."""
         self.root.toggle_theme()
         return str(self.root.theme_use())
+
+
+def _reorder(tree: ttk.Treeview, keys: list[str]) -> None:
+    """Put the rows in ``keys`` order; nothing to do (the usual case) costs one call."""
+    if list(tree.get_children()) != keys:
+        for index, key in enumerate(keys):
+            tree.move(key, "", index)
 
 
 def saved_theme() -> str:

@@ -373,3 +373,16 @@ def test_admin_snapshot_keys_are_the_window_rows(make_window, peers) -> None:
     pump(window, lambda: nicks(window) == ["alice"])
     assert window.server is not None
     assert list(window.user_list.get_children()) == [u.key for u in admin.users(window.server)]
+
+
+def test_nasty_names_and_topics_are_shown_safely(make_window, peers) -> None:
+    window = make_window()
+    port = started(window)
+    alice = peers(port, "alice")
+    alice.send("JOIN #Ünïcode", "TOPIC #Ünïcode :\u202eevil\u202c \x02bold\x02 \U0001f600 {x} \\")
+    alice.expect("TOPIC")
+    pump(window, lambda: len(window.channel_rows()) == 2, what="the channel")
+    name, members, _modes, topic = window.channel_rows()[1]  # "#g" < "#Ü"
+    assert (name, members) == ("#Ünïcode", "1")
+    assert "\u202e" not in topic and "\x02" not in topic
+    assert "evil" in topic and "bold" in topic and "{x} \\" in topic
