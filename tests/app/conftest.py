@@ -50,15 +50,18 @@ def make_view() -> Iterator[Callable[..., ChatView]]:
     try:
         yield build
     finally:
-        for view in views:
+        while views:
+            view = views.pop()
             try:
                 for job in view.root.tk.splitlist(view.root.tk.call("after", "info")):
                     view.root.after_cancel(job)
             except tkinter.TclError:
                 pass  # already destroyed
             view.destroy()
-        views.clear()
-        gc.collect()  # Tk objects must die on the Tk thread (see DESIGN.md)
+            # No reference may outlive this frame: Tk objects must be collected here, on
+            # the Tk thread, or a later collection on another thread aborts the process.
+            del view
+        gc.collect()
 
 
 @pytest.fixture
@@ -79,8 +82,8 @@ def chat(server, make_view) -> Iterator[Callable[..., tuple[ChatController, Chat
     try:
         yield build
     finally:
-        for controller in controllers:
-            controller.close()
+        while controllers:
+            controllers.pop().close()
 
 
 @pytest.fixture
@@ -99,5 +102,5 @@ def make_chat(make_view) -> Iterator[Callable[..., tuple[ChatController, ChatVie
     try:
         yield build
     finally:
-        for controller in controllers:
-            controller.close()
+        while controllers:
+            controllers.pop().close()
