@@ -41,7 +41,21 @@ from server.codec import (
 log = logging.getLogger("app.model")
 
 #: Capabilities the client asks for when the server offers them.
-WANTED_CAPS = ("echo-message", "server-time", "message-tags", "multi-prefix", "away-notify")
+WANTED_CAPS = (
+    "echo-message",
+    "server-time",
+    "message-tags",
+    "multi-prefix",
+    "away-notify",
+    "batch",
+    "draft/chathistory",
+)
+#: Messages asked for per CHATHISTORY request (less when the server's CHATHISTORY says so).
+HISTORY_PAGE = 100
+#: Message ids remembered per conversation for dedupe; the oldest are forgotten first.
+_SEEN_CAP = 20000
+#: Lines one batch may hold before the rest is dropped (a server gone wild).
+_BATCH_CAP = 10000
 #: Seconds between reconnect attempts: doubles from BACKOFF_BASE up to BACKOFF_CAP.
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
@@ -140,6 +154,9 @@ class Kind:
     ERROR = "error"
     PASSWORD = "password"  # the server wants a (different) password: ask the user
     TLS = "tls"  # TLS is up: ``state`` verified or insecure, with the ``fingerprint``
+    # One chathistory batch for ``target``: ``messages`` oldest first, none already shown;
+    # ``state`` says where they belong: latest (first page), before (older), after (missed).
+    HISTORY = "history"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +180,53 @@ class Event:
     delay: float = 0.0
     members: tuple[tuple[str, str], ...] = ()
     fingerprint: str = ""
+    msgid: str = ""
+    messages: tuple[HistoryLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One message of a chathistory batch, with its original time and id."""
+
+    msgid: str
+    time: datetime | None
+    nick: str
+    text: str
+    own: bool = False
+    action: bool = False
+    notice: bool = False
+    topic: bool = False
+
+
+@dataclass
+class _Log:
+    """What has been shown of one conversation: for dedupe and for paging its history."""
+
+    name: str
+    seen: dict[str, None] = field(default_factory=dict)  # msgids, in the order seen
+    oldest: str = ""  # msgid of the oldest message shown
+    newest: str = ""  # msgid of the newest message shown
+    complete: bool = False  # the server has nothing older
+    pending: list[tuple[str, int]] = field(default_factory=list)  # (mode, limit) sent
+
+    def remember(self, msgid: str) -> bool:
+        """Record ``msgid``; False when it was seen before (a duplicate)."""
+        if msgid in self.seen:
+            return False
+        self.seen[msgid] = None
+        if len(self.seen) > _SEEN_CAP:
+            for old in list(self.seen)[: _SEEN_CAP // 10]:
+                del self.seen[old]
+        return True
+
+
+@dataclass
+class _Batch:
+    """An open IRCv3 batch: its type, parameters and (for chathistory) the lines so far."""
+
+    kind: str
+    params: list[str]
+    lines: list[Message] = field(default_factory=list)
 
 
 @dataclass
@@ -437,6 +501,10 @@ class ChatModel:
         self._cap_done = False
         self._ping_pending: float | None = None
         self.lag: float | None = None
+        # History: open batches by reference, and what was shown per folded conversation.
+        self.history_page = HISTORY_PAGE
+        self._batches: dict[str, _Batch] = {}
+        self._logs: dict[str, _Log] = {}
 
     # --- small helpers ---------------------------------------------------------------
     def fold(self, name: str) -> str:
@@ -656,6 +724,9 @@ class ChatModel:
             self._names.clear()
             joined = list(self.channels.values())
             self.channels.clear()
+            self._batches.clear()
+            for log_ in self._logs.values():
+                log_.pending.clear()  # unanswered requests died with the connection
         if outq is not None:
             outq.put(None)
         try:
@@ -793,14 +864,140 @@ class ChatModel:
         return self.send_raw("AWAY")
 
     def open_query(self, nick: str) -> None:
-        """Remember a direct conversation with ``nick``."""
+        """Remember a direct conversation with ``nick`` (and fetch its history when new)."""
+        key = self.fold(nick)
         with self._lock:
-            self.queries.setdefault(self.fold(nick), nick)
+            new = key not in self.queries
+            self.queries.setdefault(key, nick)
+        if new and self.registered:
+            self._catch_up(nick)
 
     def close_query(self, nick: str) -> None:
         """Forget a direct conversation."""
         with self._lock:
             self.queries.pop(self.fold(nick), None)
+            self._logs.pop(self.fold(nick), None)
+
+    # --- history (IRCv3 draft/chathistory) ---------------------------------------------
+    @property
+    def history_available(self) -> bool:
+        """True when the server keeps history we can page through (chathistory and batch)."""
+        return self.registered and {"draft/chathistory", "batch"} <= self.caps
+
+    def load_older(self, name: str) -> bool:
+        """Ask for the page before the oldest message shown of ``name``; False if nothing to ask."""
+        with self._lock:
+            log_ = self._logs.get(self.fold(name))
+            if log_ is None or log_.complete or log_.pending or not log_.oldest:
+                return False
+            oldest = log_.oldest
+        return self._request_history(name, "before", f"msgid={oldest}")
+
+    def _catch_up(self, name: str) -> bool:
+        """After a (re)join: what was missed since the newest message seen, or the latest page."""
+        with self._lock:
+            log_ = self._logs.get(self.fold(name))
+            newest = log_.newest if log_ is not None else ""
+        if newest:
+            return self._request_history(name, "after", f"msgid={newest}")
+        return self._request_history(name, "latest", "*")
+
+    def _request_history(self, name: str, mode: str, ref: str) -> bool:
+        if not self.history_available:
+            return False
+        limit = self.history_page
+        try:
+            line = build("CHATHISTORY", mode.upper(), name, ref, str(limit))
+        except (LineError, ValueError):  # a msgid the codec cannot carry
+            return False
+        with self._lock:
+            log_ = self._logs.setdefault(self.fold(name), _Log(name))
+            log_.pending.append((mode, limit))
+        return self.send_raw(line)
+
+    def _seen_live(self, conversation: str, msgid: str) -> bool:
+        """Record a live message's id; False when it was already shown (a duplicate)."""
+        if not msgid or not conversation:
+            return True
+        with self._lock:
+            log_ = self._logs.setdefault(self.fold(conversation), _Log(conversation))
+            if not log_.remember(msgid):
+                return False
+            log_.newest = msgid
+            log_.oldest = log_.oldest or msgid
+        return True
+
+    @handles("BATCH")
+    def _on_batch(self, msg: Message) -> None:
+        ref = msg.param(0)
+        if ref.startswith("+") and len(ref) > 1:
+            self._batches[ref[1:]] = _Batch(msg.param(1).lower(), list(msg.params[2:]))
+        elif ref.startswith("-"):
+            batch = self._batches.pop(ref[1:], None)
+            if batch is not None and batch.kind == "chathistory" and batch.params:
+                self._history_batch(batch.params[0], batch.lines)
+
+    def _history_batch(self, target: str, lines: list[Message]) -> None:
+        key = self.fold(target)
+        with self._lock:
+            chan = self.channels.get(key)
+            name = chan.name if chan is not None else self.queries.get(key, target)
+            log_ = self._logs.setdefault(key, _Log(name))
+            # The server answers in order; an unasked batch is a join replay: the latest.
+            mode, limit = log_.pending.pop(0) if log_.pending else ("latest", 0)
+            parsed = [h for h in (self._history_line(m) for m in lines) if h is not None]
+            ids = [m.tags["msgid"] for m in lines if m.tags.get("msgid")]
+            fresh = tuple(h for h in parsed if not h.msgid or log_.remember(h.msgid))
+            if mode in ("latest", "before"):
+                if ids:
+                    log_.oldest = ids[0]
+                    log_.newest = log_.newest or ids[-1]
+                if limit and len(lines) < limit:
+                    log_.complete = True
+            elif ids:
+                log_.newest = ids[-1]
+            more = mode == "after" and bool(ids) and limit > 0 and len(lines) >= limit
+        self._emit(Kind.HISTORY, target=name, state=mode, messages=fresh)
+        if more:  # more was missed than one page holds: keep going until none is left
+            self._request_history(name, "after", f"msgid={ids[-1]}")
+
+    def _history_line(self, msg: Message) -> HistoryLine | None:
+        command = msg.command.upper()
+        nick = msg.nick or msg.source or ""
+        when = parse_server_time(msg.tags.get("time"))
+        msgid = msg.tags.get("msgid", "")
+        if command == "TOPIC":
+            return HistoryLine(msgid, when, nick, msg.param(1), own=self.is_me(nick), topic=True)
+        if command not in ("PRIVMSG", "NOTICE"):
+            return None
+        text = msg.param(1)
+        action = False
+        if text.startswith("\x01"):
+            verb, _, rest = text.strip("\x01").partition(" ")
+            if verb.upper() != "ACTION":
+                return None  # a CTCP request or reply from the past needs no answer now
+            text, action = rest, True
+        return HistoryLine(
+            msgid,
+            when,
+            nick,
+            strip_formatting(text),
+            own=self.is_me(nick),
+            action=action,
+            notice=command == "NOTICE",
+        )
+
+    @handles("FAIL")
+    def _on_fail(self, msg: Message) -> None:
+        if msg.param(0).upper() != "CHATHISTORY":
+            return
+        # The failed request is no longer pending: the one for a named target, else the oldest.
+        with self._lock:
+            waiting = [log_ for log_ in self._logs.values() if log_.pending]
+            named = [log_ for log_ in waiting if self.fold(log_.name) in map(self.fold, msg.params)]
+            for log_ in (named or waiting)[:1]:
+                log_.pending.pop(0)
+        log.debug("history request failed: %s", " ".join(msg.params))
 
     # --- queries about the state (any thread) ---------------------------------------
     def members(self, channel: str) -> list[tuple[str, str]]:
@@ -850,6 +1047,14 @@ class ChatModel:
             msg = parse(line)
         except LineError:
             return
+        ref = msg.tags.get("batch")
+        if ref and msg.command.upper() != "BATCH":
+            batch = self._batches.get(ref)
+            if batch is not None and batch.kind == "chathistory":
+                # History is collected and shown as one page, never as live traffic.
+                if len(batch.lines) < _BATCH_CAP:
+                    batch.lines.append(msg)
+                return
         handler = HANDLERS.get(msg.command.upper())
         if handler is None:
             if msg.command.isdigit():
@@ -938,6 +1143,10 @@ class ChatModel:
         self._emit(Kind.INFO, target="", text=text, time=self._time(msg))
         for start in range(0, len(wanted), 10):
             self.send_raw(build("JOIN", ",".join(wanted[start : start + 10])))
+        with self._lock:
+            queries = list(self.queries.values())
+        for nick in queries:
+            self._catch_up(nick)
         if self.away:
             self.send_raw(build("AWAY", "Away"))
 
@@ -953,6 +1162,8 @@ class ChatModel:
                 self.network = value
             elif name == "NICKLEN" and value.isdigit():
                 self.nicklen = int(value)
+            elif name == "CHATHISTORY" and value.isdigit() and int(value) > 0:
+                self.history_page = min(HISTORY_PAGE, int(value))
             elif name == "CHANMODES":
                 parts = ([*value.split(","), "", "", "", ""])[:4]
                 self.chanmodes = (parts[0], parts[1], parts[2], parts[3])
@@ -1047,6 +1258,8 @@ class ChatModel:
             members = tuple(self._sorted_members(chan))
         self._emit(Kind.JOIN, target=name, nick=nick, own=own, time=self._time(msg))
         self._emit(Kind.MEMBERS, target=name, members=members)
+        if own:
+            self._catch_up(name)
 
     @handles("PART")
     def _on_part(self, msg: Message) -> None:
@@ -1071,6 +1284,7 @@ class ChatModel:
                 del self.channels[key]
                 if kind == Kind.PART:
                     self._wanted.pop(key, None)
+                    self._logs.pop(key, None)
                 members: tuple[tuple[str, str], ...] = ()
             else:
                 chan.members.pop(self.fold(nick), None)
@@ -1117,6 +1331,10 @@ class ChatModel:
             query = self.queries.pop(folded_old, None)
             if query is not None:
                 self.queries[folded_new] = new
+                moved = self._logs.pop(folded_old, None)
+                if moved is not None:
+                    moved.name = new
+                    self._logs[folded_new] = moved
         when = self._time(msg)
         for name, members in changed:
             self._emit(Kind.NICK, target=name, nick=new, old=old, own=own, time=when)
@@ -1135,6 +1353,7 @@ class ChatModel:
     @handles("TOPIC")
     def _on_topic(self, msg: Message) -> None:
         name, topic = msg.param(0), msg.param(1)
+        self._seen_live(name, msg.tags.get("msgid", ""))
         with self._lock:
             chan = self.channels.get(self.fold(name))
             if chan is not None:
@@ -1265,6 +1484,9 @@ class ChatModel:
                 # A notice from a user goes to an open conversation with them, else the server.
                 with self._lock:
                     conversation = self.queries.get(self.fold(nick), "")
+        msgid = msg.tags.get("msgid", "")
+        if not self._seen_live(conversation, msgid):
+            return  # already shown (it came in a history page first)
         self._emit(
             Kind.MESSAGE,
             target=conversation,
@@ -1274,6 +1496,7 @@ class ChatModel:
             own=own,
             action=action,
             notice=notice,
+            msgid=msgid,
         )
 
     def _ctcp_reply(self, nick: str, verb: str, rest: str) -> None:
@@ -1286,7 +1509,7 @@ class ChatModel:
     def _on_invite(self, msg: Message) -> None:
         self._emit(Kind.INFO, target=None, text=f"{msg.nick} invites you to {msg.param(1)}")
 
-    @handles("AWAY", "ACCOUNT", "CHGHOST", "SETNAME", "BATCH", "TAGMSG")
+    @handles("AWAY", "ACCOUNT", "CHGHOST", "SETNAME", "TAGMSG")
     def _on_ignored(self, msg: Message) -> None:
         """Lines the client does not show."""
 
