@@ -9,7 +9,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.commands import (
@@ -21,9 +21,9 @@ from app.commands import (
     help_lines,
     parse_input,
 )
-from app.model import ChatModel, Event, Kind
+from app.model import ChatModel, Event, HistoryLine, Kind
 from app.settings import Settings, settings_path
-from app.text import Line, clock, mentions, valid_nick
+from app.text import Line, clock, day_of, mentions, valid_nick
 from server.codec import LineError, build, parse
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
@@ -81,6 +81,7 @@ class ChatController:
             Kind.ERROR: self._on_error,
             Kind.PASSWORD: self._on_password,
             Kind.TLS: self._on_tls,
+            Kind.HISTORY: self._on_history,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -112,6 +113,7 @@ class ChatController:
             complete=self.complete,
             member=self.open_query,
             focus=self.on_focus,
+            older=self.load_older,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -189,13 +191,14 @@ class ChatController:
         return key
 
     def _line(self, event: Event, kind: str, text: str, nick: str = "", **kw: bool) -> Line:
-        return Line(kind, clock(event.time), nick, text, **kw)
+        return Line(kind, clock(event.time), nick, text, day=day_of(event.time), **kw)
 
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""
         if key is None:
             key = self.view.current if self.view.current is not None else SERVER
-        self.view.append(key, Line("error" if error else "info", clock(None), "", text))
+        kind = "error" if error else "info"
+        self.view.append(key, Line(kind, clock(None), "", text, day=day_of(None)))
 
     # --- model events ------------------------------------------------------------------
     def _on_status(self, event: Event) -> None:
@@ -227,13 +230,50 @@ class ChatController:
         text = f"Connected to {self.model.host}:{self.model.port} as {event.nick}"
         for key in self.view.buffer_keys():
             self.view.append(key, self._line(event, "event", text, "→"), count=False)
+            self.view.mark_missed(key)  # what was missed while offline is shown here
 
     def _on_message(self, event: Event) -> None:
         key = self._buffer_for(event.target)
         kind = "action" if event.action else "notice" if event.notice else "message"
         mention = not event.own and mentions(event.text, self.model.nick)
         line = self._line(event, kind, event.text, event.nick, mention=mention, own=event.own)
+        if event.msgid:
+            line = replace(line, msgid=event.msgid)
         self.view.append(key, line, count=not event.own)
+
+    def _on_history(self, event: Event) -> None:
+        key = self.key(event.target)
+        if not event.messages or not self.view.has_buffer(key):
+            return
+        lines = [self._history_line(message) for message in event.messages]
+        place = {"before": "older", "after": "missed"}.get(event.state, "latest")
+        self.view.insert_history(key, lines, place)
+
+    def _history_line(self, message: HistoryLine) -> Line:
+        when, day = clock(message.time), day_of(message.time)
+        if message.topic:
+            text = f"{message.nick} set the topic: {message.text}" if message.text else ""
+            text = text or f"{message.nick} cleared the topic"
+            return Line("event", when, "•", text, day=day, msgid=message.msgid)
+        kind = "action" if message.action else "notice" if message.notice else "message"
+        mention = not message.own and mentions(message.text, self.model.nick)
+        return Line(
+            kind,
+            when,
+            message.nick,
+            message.text,
+            mention=mention,
+            own=message.own,
+            day=day,
+            msgid=message.msgid,
+        )
+
+    def load_older(self, key: str | None = None) -> bool:
+        """Ask for the history page before the oldest shown of ``key`` (default: the open one)."""
+        key = self.view.current if key is None else key
+        if not key:
+            return False  # the server window has no history
+        return self.model.load_older(key)
 
     def _on_join(self, event: Event) -> None:
         key = self.key(event.target)

@@ -890,7 +890,7 @@ class ChatModel:
             log_ = self._logs.get(self.fold(name))
             if log_ is None or log_.complete or log_.pending or not log_.oldest:
                 return False
-            oldest = log_.oldest
+            oldest, name = log_.oldest, log_.name
         return self._request_history(name, "before", f"msgid={oldest}")
 
     def _catch_up(self, name: str) -> bool:

@@ -78,6 +78,23 @@ def clock(when: datetime | None) -> str:
     return when.strftime("%H:%M")
 
 
+def day_of(when: datetime | None) -> str:
+    """The local calendar day of ``when`` (now when None) as ``YYYY-MM-DD``."""
+    when = when or datetime.now().astimezone()
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return when.date().isoformat()
+
+
+def day_label(day: str) -> str:
+    """The divider shown where the day changes: ``— Thursday, 26 November 2026 —``."""
+    try:
+        when = datetime.fromisoformat(day)
+    except ValueError:
+        return f"— {day} —"
+    return f"— {when:%A}, {when.day} {when:%B %Y} —"
+
+
 def valid_nick(name: str) -> bool:
     """A name the IRC nick rules accept (letters, digits and ``-_[]\\`^{}|``, not first digit)."""
     if not name or len(name) > 30 or name[0].isdigit() or name[0] == "-":
@@ -96,7 +113,11 @@ def clean_nick(name: str, fallback: str = "guest") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One rendered history line: ``kind`` is message, action, notice, event, info or error."""
+    """One rendered history line: ``kind`` is message, action, notice, event, info or error.
+
+    Also ``separator`` (the "— history —" line) and ``mark`` (where missed messages go
+    after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``, local) places day dividers.
+    """
 
     kind: str
     time: str
@@ -104,3 +125,5 @@ class Line:
     text: str = ""
     mention: bool = False
     own: bool = False
+    day: str = ""
+    msgid: str = ""

@@ -10,15 +10,20 @@ import tkinter
 import tkinter.font as tkfont
 import webbrowser
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ttkbootstrap as ttk
 
-from app.text import Line, find_urls, nick_colour_index, sanitize, url_target
+from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 
 SCROLLBACK = 5000
+HISTORY_SEPARATOR = "— history —"
+# Tk marks in the history text: where missed messages go, and scratch marks for inserts.
+_MISSED_MARK = "kibitz_missed"
+_INSERT_MARK = "kibitz_insert"
+_ANCHOR_MARK = "kibitz_anchor"
 DEFAULT_THEME = "bootstrap-light"
 #: Nick colours that read well on a light and on a dark background.
 LIGHT_NICKS = (
@@ -264,6 +269,10 @@ class ChatView:
             self._at_bottom = float(last) >= 0.999
             if scrollbar is not None:
                 scrollbar.set(first, last)
+            # At the top: older history is wanted (the controller asks only when there is some).
+            current = self.current
+            if float(first) <= 0.0 and current in self.buffers and self.buffers[current].lines:
+                self._fire("older", current)
 
         self.chat_area.text.configure(yscrollcommand=on_scroll)
         self._configure_columns()
@@ -331,6 +340,7 @@ class ChatView:
         text.tag_configure("error", foreground=colors.danger)
         text.tag_configure("notice", foreground=colors.info if dark else colors.primary)
         text.tag_configure("action", font=self.font_italic)
+        text.tag_configure("divider", justify="center", spacing1=8, spacing3=4)
         text.tag_configure(
             "url", foreground=colors.info if dark else colors.primary, underline=True
         )
@@ -388,7 +398,8 @@ class ChatView:
 
     # --- wiring ----------------------------------------------------------------------------
     def set_handlers(self, **handlers: Callback) -> None:
-        """Set the callbacks: send, nick, select, theme, close, history, complete, member, focus."""
+        """Set the callbacks: send, nick, select, theme, close, history, complete, member,
+        focus, older."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -556,7 +567,15 @@ class ChatView:
             text = self.chat_area.text
             text.configure(state="normal")
             text.delete("1.0", "end")
+            day = ""
             for line in buffer.lines:
+                if line.kind == "mark":
+                    text.mark_set(_MISSED_MARK, "end-1c")
+                    text.mark_gravity(_MISSED_MARK, "left")
+                    continue
+                if line.day and day and line.day != day:
+                    text.insert("end", *self._divider_parts(line.day))
+                day = line.day or day
                 self._insert(line)
             text.configure(state="disabled")
             text.see("end")
@@ -662,10 +681,11 @@ class ChatView:
         buffer = self.buffers.get(key)
         if buffer is None:
             return
+        previous = _day_before(buffer.lines, len(buffer.lines))
         buffer.lines.append(line)
         focused = self._has_focus()
         if key == self.current:
-            self._append_visible(line)
+            self._append_visible(line, previous)
             if line.mention and not focused:
                 buffer.mentions += 1
                 self._update_sidebar(key)
@@ -693,10 +713,12 @@ class ChatView:
         except (tkinter.TclError, KeyError):
             return False
 
-    def _append_visible(self, line: Line) -> None:
+    def _append_visible(self, line: Line, previous: str = "") -> None:
         text = self.chat_area.text
         at_bottom = self._at_bottom
         text.configure(state="normal")
+        if line.day and previous and line.day != previous:
+            text.insert("end", *self._divider_parts(line.day))
         self._insert(line)
         lines = int(text.index("end-1c").split(".")[0])
         if lines > self.scrollback + 100:  # trim in chunks: one delete per hundred lines
@@ -705,8 +727,18 @@ class ChatView:
         if at_bottom:
             text.see("end")
 
-    def _insert(self, line: Line) -> None:
-        text = self.chat_area.text
+    def _insert(self, line: Line, where: str = "end") -> None:
+        self.chat_area.text.insert(where, *self._parts(line))
+
+    def _divider_parts(self, day: str) -> list[Any]:
+        return [day_label(day) + "\n", ("line", "divider", "muted")]
+
+    def _parts(self, line: Line) -> list[Any]:
+        """The text and tags of one line, for ``Text.insert``."""
+        if line.kind == "separator":
+            return [sanitize(line.text) + "\n", ("line", "divider", "muted", "separator")]
+        if line.kind == "mark":
+            return []
         base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
         astral = self.astral
         parts: list[Any] = [line.time, (*base, "time"), "\t", base]
@@ -745,7 +777,102 @@ class ChatView:
             parts += [body[url_start:url_end], (*body_tags, "url")]
             start = url_end
         parts += [body[start:] + "\n", body_tags]
-        text.insert("end", *parts)
+        return parts
+
+    # --- history pages -------------------------------------------------------------------
+    def mark_missed(self, key: str) -> None:
+        """Remember the end of ``key`` as the place for messages missed while offline."""
+        buffer = self.buffers.get(key)
+        if buffer is None:
+            return
+        kept = [line for line in buffer.lines if line.kind != "mark"]
+        buffer.lines = deque(kept, maxlen=buffer.lines.maxlen)
+        buffer.lines.append(Line("mark", ""))
+        if key == self.current:
+            text = self.chat_area.text
+            text.mark_set(_MISSED_MARK, "end-1c")
+            text.mark_gravity(_MISSED_MARK, "left")
+
+    def insert_history(self, key: str, lines: Sequence[Line], place: str) -> None:
+        """Show a page of history in ``key`` at ``place``: older, latest or missed."""
+        # ``older`` goes on top; ``latest`` (the first page) on top above "— history —";
+        # ``missed`` where the connection was lost. The user's view does not move.
+        buffer = self.buffers.get(key)
+        if buffer is None or not lines:
+            return
+        lines = list(lines)
+        kinds = [line.kind for line in buffer.lines]
+        if place == "latest" and "separator" in kinds:
+            place = "missed"  # the first page is shown already: these come after it
+        if place == "missed":
+            index = kinds.index("mark") if "mark" in kinds else len(kinds)
+        else:
+            index = 0
+            if place == "latest":
+                lines.append(Line("separator", "", text=HISTORY_SEPARATOR))
+            room = (buffer.lines.maxlen or len(kinds) + len(lines)) - len(kinds)
+            if room <= 0:
+                return  # the scrollback is full: nothing older fits
+            lines = lines[-room:]
+        previous = _day_before(buffer.lines, index)
+        following = _day_after(buffer.lines, index)
+        items = list(buffer.lines)
+        items[index:index] = lines
+        buffer.lines = deque(items, maxlen=buffer.lines.maxlen)
+        if key != self.current:
+            return
+        text = self.chat_area.text
+        where = "1.0"
+        if place == "missed":
+            where = _MISSED_MARK if _MISSED_MARK in text.mark_names() else "end-1c"
+        self._insert_run(where, lines, previous, following, moves=place == "missed")
+
+    def _insert_run(
+        self, where: str, lines: list[Line], previous: str, following: str, moves: bool
+    ) -> None:
+        """Insert ``lines`` at the index or mark ``where`` with the day dividers they need,
+        keeping the top visible line where it is unless the view follows the end."""
+        text = self.chat_area.text
+        at_bottom = self._at_bottom
+        top_y = None
+        if not at_bottom:
+            # The first visible line and where it is on screen, to put it back there.
+            text.mark_set(_ANCHOR_MARK, "@0,0 linestart")
+            text.mark_gravity(_ANCHOR_MARK, "right")
+            info = text.dlineinfo(_ANCHOR_MARK)
+            top_y = info[1] if info else None
+        text.configure(state="normal")
+        text.mark_set(_INSERT_MARK, where)
+        text.mark_gravity(_INSERT_MARK, "right")  # moves along: the lines keep their order
+        day = previous
+        for line in lines:
+            if line.day and day and line.day != day:
+                text.insert(_INSERT_MARK, *self._divider_parts(line.day))
+            day = line.day or day
+            parts = self._parts(line)
+            if parts:
+                text.insert(_INSERT_MARK, *parts)
+        # The divider before the next line: needed when the days differ, and only once.
+        span = text.tag_nextrange("divider", _INSERT_MARK)
+        has_divider = bool(span) and text.compare(span[0], "==", _INSERT_MARK)
+        if has_divider and "separator" in text.tag_names(span[0]):
+            has_divider = False
+        needed = bool(following and day and following != day)
+        if needed and not has_divider:
+            text.insert(_INSERT_MARK, *self._divider_parts(following))
+        elif has_divider and not needed:
+            text.delete(span[0], span[1])
+        if moves:
+            text.mark_set(_MISSED_MARK, _INSERT_MARK)
+            text.mark_gravity(_MISSED_MARK, "left")
+        text.configure(state="disabled")
+        if at_bottom:
+            text.see("end")
+        else:
+            text.yview(_ANCHOR_MARK)
+            info = text.dlineinfo(_ANCHOR_MARK)
+            if info and top_y is not None and info[1] != top_y:
+                text.yview_scroll(info[1] - top_y, "pixels")
 
     def _nick_tag(self, nick: str) -> str:
         return f"nick{nick_colour_index(nick, len(LIGHT_NICKS))}"
@@ -761,6 +888,22 @@ class ChatView:
     def history_text(self) -> str:
         """Everything the history shows now (for tests and copy-all)."""
         return self.chat_area.get("1.0", "end-1c")
+
+
+def _day_before(lines: Sequence[Line], index: int) -> str:
+    """The day of the last dated line before ``index``."""
+    for position in range(index - 1, -1, -1):
+        if lines[position].day:
+            return lines[position].day
+    return ""
+
+
+def _day_after(lines: Sequence[Line], index: int) -> str:
+    """The day of the first dated line at or after ``index``."""
+    for position in range(index, len(lines)):
+        if lines[position].day:
+            return lines[position].day
+    return ""
 
 
 def _iid(key: str) -> str:

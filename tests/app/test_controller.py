@@ -81,6 +81,7 @@ def test_wires_every_view_callback(controller, view):
         "complete",
         "member",
         "focus",
+        "older",
     }
 
 

@@ -1,0 +1,227 @@
+"""History in the app: CHATHISTORY pages on join, older pages on scroll, catch-up after a
+server restart, no duplicates, day dividers; real servers with a data dir, real windows."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from app.model import Kind
+from app.text import day_label
+from app.view import HISTORY_SEPARATOR
+from server.history import Record, dm_target
+from tests.app.fakeserver import FakeServer
+from tests.app.helpers import pump, wait_for
+from tests.ircclient import IRCClient
+
+HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
+
+
+def history(view) -> str:
+    return view.chat_area.get("1.0", "end-1c")
+
+
+def said(view, nick: str = "bob") -> list[str]:
+    """The texts of ``nick``'s message lines, top to bottom."""
+    return [ln.split("\t")[2] for ln in history(view).splitlines() if f"\t{nick}\t" in ln]
+
+
+def millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def store(server, rows: list[tuple[str, datetime]], target: str = "#general") -> None:
+    """Write messages from bob straight into the server's history."""
+    for index, (text, when) in enumerate(rows):
+        record = Record(
+            f"old{index}", target, millis(when), "bob!b@h", "PRIVMSG", (target, text), {}
+        )
+        server.history.add(record)
+    assert server.history.flush()
+
+
+def register(port: int, nick: str) -> IRCClient:
+    client = IRCClient(port)
+    client.register(nick, ("echo-message", "message-tags", "server-time"))
+    return client
+
+
+def test_history_appears_on_join_with_its_times_above_the_separator(
+    make_server, make_chat, tmp_path
+):
+    server = make_server(data_dir=str(tmp_path))
+    today = datetime.now().astimezone()
+    store(
+        server,
+        [
+            ("early bird", today.replace(hour=9, minute=15, second=0, microsecond=0)),
+            ("second worm", today.replace(hour=9, minute=17, second=0, microsecond=0)),
+        ],
+    )
+    _controller, view = make_chat(server.port, "alice")
+    pump(view, lambda: HISTORY_SEPARATOR in history(view), what="history separator")
+    lines = history(view).splitlines()
+    separator = lines.index(HISTORY_SEPARATOR)
+    assert "09:15\tbob\tearly bird" in lines[:separator]
+    assert "09:17\tbob\tsecond worm" in lines[:separator]
+    assert lines.index("09:15\tbob\tearly bird") < lines.index("09:17\tbob\tsecond worm")
+    joined = next(i for i, ln in enumerate(lines) if "You joined #general" in ln)
+    assert joined > separator
+    assert view.chat_area.tag_ranges("separator")
+
+
+def test_scrolling_to_the_top_loads_older_pages_in_order(make_server, make_chat, tmp_path):
+    server = make_server(data_dir=str(tmp_path))
+    start = datetime.now().astimezone() - timedelta(hours=5)
+    store(server, [(f"m{i:03}", start + timedelta(seconds=i)) for i in range(250)])
+    controller, view = make_chat(server.port, "alice")
+    pump(view, lambda: "m249" in history(view), what="the latest page")
+    assert said(view) == [f"m{i:03}" for i in range(150, 250)]
+    text = view.chat_area.text
+    text.yview_moveto(0.0)  # the user scrolls to the top
+    pump(view, lambda: "m149" in history(view), what="the page before")
+    assert said(view) == [f"m{i:03}" for i in range(50, 250)]
+    # The view stayed where the user was reading: the old first line is still on top.
+    view.root.update()
+    assert "m150" in text.get("@0,0 linestart", "@0,0 lineend")
+    text.yview_moveto(0.0)
+    pump(view, lambda: "m000" in history(view), what="the oldest page")
+    assert said(view) == [f"m{i:03}" for i in range(250)]
+    # The beginning is reached: no more requests, and the same path says so.
+    view.root.update()
+    assert controller.load_older("#general") is False
+
+
+def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_chat, tmp_path):
+    first = make_server(data_dir=str(tmp_path))
+    port = first.port
+    release = threading.Event()
+    controller, view = make_chat(port, "alice", sleep=lambda _d: release.wait(10))
+    model = controller.model
+    pump(view, lambda: model.joined(), what="joined")
+    bob = register(port, "bob")
+    bob.send("PRIVMSG #general :before 1", "PRIVMSG #general :before 2")
+    pump(view, lambda: "before 2" in history(view), what="live lines")
+    first.stop()
+    bob.close()
+    pump(view, lambda: not model.connected, what="disconnected")
+    second = make_server(data_dir=str(tmp_path), port=port)
+    bob = register(second.port, "bob")
+    for i in (1, 2, 3):
+        bob.send(f"PRIVMSG #general :missed {i}")
+        bob.expect("PRIVMSG", "#general", f"missed {i}")
+    release.set()
+    pump(view, lambda: "missed 3" in history(view), what="the missed messages")
+    bob.send("PRIVMSG #general :after 1")
+    pump(view, lambda: "after 1" in history(view), what="a live line after the catch-up")
+    assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
+    # The same again when the conversation is opened afresh: the whole story, once.
+    view.show_buffer("")
+    view.show_buffer("#general")
+    view.root.update()
+    assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
+    bob.close()
+
+
+def _overlapping_history(fake: FakeServer, msg) -> None:
+    """Answer CHATHISTORY with a live line first, then a page that repeats it."""
+    target = msg.params[1]
+    fake.send(
+        f"@msgid=x3;time=2026-01-05T10:03:00.000Z :bob!b@h PRIVMSG {target} :three",
+        f":fake BATCH +h1 chathistory {target}",
+        f"@batch=h1;msgid=x1;time=2026-01-05T10:01:00.000Z :bob!b@h PRIVMSG {target} :one",
+        f"@batch=h1;msgid=x2;time=2026-01-05T10:02:00.000Z :bob!b@h PRIVMSG {target} :two",
+        f"@batch=h1;msgid=x3;time=2026-01-05T10:03:00.000Z :bob!b@h PRIVMSG {target} :three",
+        ":fake BATCH -h1",
+        f"@msgid=x2;time=2026-01-05T10:02:00.000Z :bob!b@h PRIVMSG {target} :two",
+        f"@msgid=x4;time=2026-01-05T10:04:00.000Z :bob!b@h PRIVMSG {target} :four",
+    )
+
+
+def test_live_and_replayed_overlap_shows_each_message_once(make_chat):
+    fake = FakeServer(caps=HISTORY_CAPS)
+    fake.rules["CHATHISTORY"] = _overlapping_history
+    try:
+        _controller, view = make_chat(fake.port, "alice")
+        pump(view, lambda: "four" in history(view), what="the last live line")
+        assert sorted(said(view)) == ["four", "one", "three", "two"]
+        lines = history(view).splitlines()
+        separator = lines.index(HISTORY_SEPARATOR)
+        assert [ln.split("\t")[2] for ln in lines[:separator] if "\tbob\t" in ln] == [
+            "one",
+            "two",
+        ]
+        [request] = fake.received("CHATHISTORY")
+        assert request.params == ["LATEST", "#general", "*", "100"]
+    finally:
+        fake.close()
+
+
+def test_a_day_divider_marks_each_change_of_date(make_server, make_chat, tmp_path):
+    server = make_server(data_dir=str(tmp_path))
+    now = datetime.now().astimezone()
+    three_days = (now - timedelta(days=3)).replace(hour=23, minute=50, second=0, microsecond=0)
+    two_days = three_days + timedelta(minutes=20)  # 00:10 the next day
+    store(server, [("late night", three_days), ("after midnight", two_days)])
+    _controller, view = make_chat(server.port, "alice")
+    pump(view, lambda: "after midnight" in history(view), what="history")
+    pump(view, lambda: "You joined #general" in history(view), what="join line")
+    lines = history(view).splitlines()
+    old_day, new_day, today = (day_label(d.date().isoformat()) for d in (three_days, two_days, now))
+    assert old_day not in lines  # the first line has nothing before it to differ from
+    at = lines.index(new_day)
+    assert "late night" in lines[at - 1] and "after midnight" in lines[at + 1]
+    assert lines.count(new_day) == 1
+    # Between the history and today's lines, below the separator.
+    separator = lines.index(HISTORY_SEPARATOR)
+    assert lines[separator + 1] == today
+    assert lines.count(today) == 1
+    assert view.chat_area.tag_ranges("divider")
+
+
+def test_direct_conversation_history_opens_with_the_conversation(make_server, make_model, tmp_path):
+    server = make_server(data_dir=str(tmp_path))
+    key, *parties = dm_target("alice", "bob")
+    when = millis(datetime.now().astimezone() - timedelta(minutes=5))
+    server.history.add(
+        Record("dm1", key, when, "bob!b@h", "PRIVMSG", ("alice", "psst"), {}, None, *parties)
+    )
+    assert server.history.flush()
+    model, log = make_model(server.port, "alice")
+    log.expect(Kind.HISTORY, target="#general")
+    model.open_query("bob")
+    event = log.expect(Kind.HISTORY, target="bob")
+    assert [(m.nick, m.text, m.msgid) for m in event.messages] == [("bob", "psst", "dm1")]
+    assert event.messages[0].time is not None
+    assert millis(event.messages[0].time) == when
+
+
+def test_no_chathistory_requests_to_a_server_without_the_cap(make_model):
+    fake = FakeServer(caps="server-time message-tags echo-message")
+    try:
+        model, log = make_model(fake.port, "alice")
+        log.expect(Kind.JOIN, target="#general", own=True)
+        model.open_query("bob")
+        assert model.load_older("#general") is False
+        model.send_raw("PING :done")  # the last line: everything before it has arrived
+        wait_for(lambda: fake.received("PING"), what="the PING")
+        assert fake.received("CHATHISTORY") == []
+        assert not model.history_available
+    finally:
+        fake.close()
+
+
+def test_older_pages_wait_for_the_answer_and_stop_at_the_beginning(
+    make_server, make_model, tmp_path
+):
+    server = make_server(data_dir=str(tmp_path))
+    start = datetime.now().astimezone() - timedelta(hours=1)
+    store(server, [(f"n{i}", start + timedelta(seconds=i)) for i in range(130)])
+    model, log = make_model(server.port, "alice")
+    first = log.expect(Kind.HISTORY, target="#general", state="latest")
+    assert [m.text for m in first.messages] == [f"n{i}" for i in range(30, 130)]
+    assert model.load_older("#general") is True
+    assert model.load_older("#general") is False  # one request at a time
+    older = log.expect(Kind.HISTORY, target="#general", state="before")
+    assert [m.text for m in older.messages] == [f"n{i}" for i in range(30)]
+    assert model.load_older("#general") is False  # the beginning: nothing more to ask
