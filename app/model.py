@@ -913,7 +913,12 @@ class ChatModel:
         with self._lock:
             log_ = self._logs.setdefault(self.fold(name), _Log(name))
             log_.pending.append((mode, limit))
-        return self.send_raw(line)
+        if self.send_raw(line):
+            return True
+        with self._lock:
+            if (mode, limit) in log_.pending:
+                log_.pending.remove((mode, limit))  # never sent: nothing to wait for
+        return False
 
     def _seen_live(self, conversation: str, msgid: str) -> bool:
         """Record a live message's id; False when it was already shown (a duplicate)."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from app.model import Kind
+from app.model import ChatModel, Kind
 from app.text import day_label
 from app.view import HISTORY_SEPARATOR
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
-from tests.app.helpers import pump, wait_for
+from tests.app.helpers import EventLog, pump, wait_for
 from tests.ircclient import IRCClient
 
 HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
@@ -225,3 +225,55 @@ def test_older_pages_wait_for_the_answer_and_stop_at_the_beginning(
     older = log.expect(Kind.HISTORY, target="#general", state="before")
     assert [m.text for m in older.messages] == [f"n{i}" for i in range(30)]
     assert model.load_older("#general") is False  # the beginning: nothing more to ask
+
+
+def test_batches_are_history_not_live_traffic(monkeypatch):
+    model = ChatModel(nick="me")
+    model.registered = True
+    model.caps = {"batch", "draft/chathistory", "message-tags", "server-time"}
+    sent: list[str] = []
+    monkeypatch.setattr(model, "send_raw", lambda line: sent.append(line) or True)
+    log = EventLog(model.events)
+    model.handle_line(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
+    model.handle_line(":me!u@h JOIN #c")
+    assert sent == ["CHATHISTORY LATEST #c * 4"]
+    model.handle_line("@msgid=a :bob!b@h PRIVMSG #c :live a")
+    for line in (
+        ":srv BATCH +r chathistory #c",
+        "@batch=r;msgid=y :bob!b@h PRIVMSG #c :\x01VERSION\x01",
+        "@batch=r;msgid=z;time=2026-01-05T10:00:00.000Z :bob!b@h PRIVMSG #c :\x01ACTION waves\x01",
+        "@batch=r;msgid=t :bob!b@h TOPIC #c :old topic",
+        "@batch=r;msgid=a :bob!b@h PRIVMSG #c :live a",
+        ":srv BATCH -r",
+    ):
+        model.handle_line(line)
+    page = log.expect(Kind.HISTORY, target="#c", state="latest")
+    assert [(m.msgid, m.text, m.action, m.topic) for m in page.messages] == [
+        ("z", "waves", True, False),
+        ("t", "old topic", False, True),
+    ]
+    assert page.messages[0].time is not None and page.messages[0].time.minute == 0
+    assert len(log.of(Kind.MESSAGE)) == 1  # only the live one; the replay of it is dropped
+    assert not [line for line in sent if line.startswith("NOTICE")]  # no CTCP answered
+    assert model.topic("#c") == ""  # an old topic is history, not the topic now
+    # Paging: one request at a time; a FAIL ends the wait.
+    assert model.load_older("#c") and sent[-1] == "CHATHISTORY BEFORE #c msgid=y 4"
+    assert not model.load_older("#c")
+    model.handle_line(
+        ":srv FAIL CHATHISTORY INVALID_TARGET BEFORE #c :Messages could not be retrieved"
+    )
+    assert model.load_older("#c")
+    # Rejoining after a kick asks for what came after the newest message seen, page by page.
+    model.handle_line(":srv FAIL CHATHISTORY MESSAGE_ERROR BEFORE #c :x")
+    model.handle_line(":op!o@h KICK #c me :out")
+    model.handle_line(":me!u@h JOIN #c")
+    assert sent[-1] == "CHATHISTORY AFTER #c msgid=a 4"
+    model.handle_line(":srv BATCH +s chathistory #c")
+    for i in range(4):
+        model.handle_line(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
+    model.handle_line(":srv BATCH -s")
+    missed = log.expect(Kind.HISTORY, target="#c", state="after")
+    assert len(missed.messages) == 4
+    assert sent[-1] == "CHATHISTORY AFTER #c msgid=n3 4"  # a full page: there may be more
+    model.handle_line("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")
+    assert len(log.of(Kind.MESSAGE)) == 1  # shown in the page already
