@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -56,6 +57,9 @@ class ClientHandler(socketserver.BaseRequestHandler):
         """Complete TLS when this is the TLS port, then register the new connection."""
         self.chat: ChatServer = getattr(self.server, "chat", self.server)
         self.client: Client | None = None
+        # Writes are already gathered per read (see ``cork``); Nagle would only add delay.
+        with contextlib.suppress(OSError):
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         tls = None
         context = self.server.tls_context
         if context is not None:
