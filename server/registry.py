@@ -53,6 +53,8 @@ class Channel:
     topic: str = ""
     topic_by: str = ""
     topic_at: int = 0
+    #: Whether the history was asked for this channel's last topic.
+    topic_checked: bool = False
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def in_list(self, letter: str, source: str) -> bool:

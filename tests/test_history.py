@@ -283,7 +283,13 @@ def test_history_survives_a_restart(make_server, tmp_path: Path) -> None:
     first.stop()
     alice.close()
     second = make_server(data_dir=str(tmp_path), port=port)
-    alice = _client(second, "alice")
+    alice = IRCClient(second.port)
+    alice.send("NICK alice", "USER alice 0 * :Alice")
+    assert alice.expect("332").params[1:] == ["#general", "kept"]  # the topic came back
+    assert alice.expect("333").params[2] == "alice"
+    alice.sync()
+    alice.send("CAP REQ :" + " ".join(FULL))
+    alice.expect("CAP")
     history = _batch(alice, "CHATHISTORY LATEST #general * 10")
     assert [m.params[1] for m in history[1:]] == ["remember me"]
     assert history[1].tags["msgid"] == original.tags["msgid"]

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing, new_msgid
-from ..codec import MAX_LINE, Message, truncate_utf8
+from ..codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..names import casefold, is_glob, matches, valid_channel
 from ..numerics import (
     ERR_BADCHANNELKEY,
@@ -76,6 +76,7 @@ def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -
     members: list[Client] | None = []
     while members == []:
         channel = server.registry.channel_for_join(name)
+        restore_topic(server, channel)
         with channel.send_lock:
             try:
                 members = server.registry.join(client, channel, _check_join(client, key))
@@ -90,6 +91,21 @@ def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -
         send_topic(client, channel)
     send_names(server, client, channel)
     replay_on_join(server, client, channel)
+
+
+def restore_topic(server: ChatServer, channel: Channel) -> None:
+    """Give a channel created anew the last topic its history remembers (once)."""
+    if server.history is None or channel.topic_checked:
+        return
+    channel.topic_checked = True
+    record = server.history.latest_topic(casefold(channel.name))
+    if record is None or len(record.params) < 2 or not record.params[1]:
+        return
+    with server.registry.lock:
+        if not channel.topic and not channel.members:
+            channel.topic = record.params[1]
+            channel.topic_by = split_source(record.source)[0] or record.source
+            channel.topic_at = record.time_ms // 1000
 
 
 def announce_join(client: Client, channel: Channel, members: list[Client]) -> None:
