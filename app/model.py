@@ -481,7 +481,6 @@ class ChatModel:
         self.registered = False
         self.connected = False
         self.caps: set[str] = set()
-        self.offered_caps: dict[str, str] = {}
         self.away = False
         self.mask: str | None = None  # our nick!user@host as the server relays it
         self.casemapping = "rfc1459"
@@ -500,7 +499,6 @@ class ChatModel:
         self._cap_ls: dict[str, str] = {}
         self._cap_done = False
         self._ping_pending: float | None = None
-        self.lag: float | None = None
         # History: open batches by reference, and what was shown per folded conversation.
         self.history_page = HISTORY_PAGE
         self._batches: dict[str, _Batch] = {}
@@ -1086,10 +1084,7 @@ class ChatModel:
 
     @handles("PONG")
     def _on_pong(self, msg: Message) -> None:
-        sent = self._ping_pending
-        if sent is not None:
-            self.lag = self.clock() - sent
-        self._ping_pending = None
+        self._ping_pending = None  # the keep-alive was answered
 
     @handles("CAP")
     def _on_cap(self, msg: Message) -> None:
@@ -1101,7 +1096,6 @@ class ChatModel:
                 self._cap_ls[name] = value
             if more:
                 return
-            self.offered_caps = dict(self._cap_ls)
             wanted = [c for c in self.wanted_caps if c in self._cap_ls]
             if wanted and not self.registered:
                 self.send_raw(build("CAP", "REQ", " ".join(wanted)))

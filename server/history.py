@@ -307,10 +307,6 @@ class HistoryStore:
         rows = self._rows("target = ? AND command = 'TOPIC' ORDER BY id DESC LIMIT 1", (target,))
         return rows[0] if rows else None
 
-    def count(self) -> int:
-        """How many messages are stored (for figures and tests)."""
-        return self._reader.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
-
 
 def parse_timestamp(value: str) -> int | None:
     """``YYYY-MM-DDThh:mm:ss.sssZ`` as milliseconds since the epoch, or None."""

@@ -337,11 +337,6 @@ class Registry:
                 del self.channels[key]
             return recipients
 
-    def members(self, channel: Channel) -> list[Client]:
-        """A snapshot of a channel's members."""
-        with self.lock:
-            return list(channel.members)
-
     def snapshot(self) -> list[Client]:
         """A snapshot of every connection."""
         with self.lock:
