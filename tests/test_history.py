@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from server.codec import format_time
-from server.history import HistoryStore, Record, dm_target
+from server.history import HistoryStore, Record, dm_target, parse_timestamp
 from tests.ircclient import IRCClient
 from tests.processes import run_server, start_server
 
@@ -163,9 +163,14 @@ def test_chathistory_latest_before_after_around_between(hserver) -> None:
     assert [m.params[1] for m in backwards[1:]] == ["m4", "m5"]
     since = _batch(alice, f"CHATHISTORY LATEST #general msgid={ids[27]} 10")
     assert [m.params[1] for m in since[1:]] == ["m28", "m29"]
+    # Several messages may share a millisecond: "after a timestamp" means strictly later.
+    just_before = format_time(parse_timestamp(sent[0].tags["time"]) - 1)
+    first = _batch(alice, f"CHATHISTORY AFTER #general timestamp={just_before} 1")
+    assert [m.params[1] for m in first[1:]] == ["m0"]
     stamp = sent[20].tags["time"]
-    by_time = _batch(alice, f"CHATHISTORY AFTER #general timestamp={stamp} 1")
-    assert len(by_time) == 2
+    by_time = _batch(alice, f"CHATHISTORY AFTER #general timestamp={stamp} 3")
+    later = [m.params[1] for m in sent if m.tags["time"] > stamp][:3]
+    assert [m.params[1] for m in by_time[1:]] == later
     alice.close()
 
 
