@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from server.codec import (
     MAX_LINE,
@@ -206,8 +206,9 @@ class _Log:
     seen: dict[str, None] = field(default_factory=dict)  # msgids, in the order seen
     oldest: str = ""  # msgid of the oldest message shown
     newest: str = ""  # msgid of the newest message shown
+    newest_time: str = ""  # its server-time, for catching up when the msgid is gone
     complete: bool = False  # the server has nothing older
-    pending: list[tuple[str, int]] = field(default_factory=list)  # (mode, limit) sent
+    pending: list[tuple[str, int, str]] = field(default_factory=list)  # (mode, limit, ref)
 
     def remember(self, msgid: str) -> bool:
         """Record ``msgid``; False when it was seen before (a duplicate)."""
@@ -283,6 +284,16 @@ def parse_server_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _just_before(server_time: str) -> str:
+    """The server-time one millisecond before ``server_time`` ("" if it is not one), so
+    that "after it" also covers messages sent in the same millisecond."""
+    moment = parse_server_time(server_time)
+    if moment is None:
+        return ""
+    earlier = moment.astimezone(timezone.utc) - timedelta(milliseconds=1)
+    return earlier.strftime("%Y-%m-%dT%H:%M:%S.") + f"{earlier.microsecond // 1000:03d}Z"
 
 
 def next_nick(nick: str, nicklen: int = 30) -> str:
@@ -501,6 +512,7 @@ class ChatModel:
         self._ping_pending: float | None = None
         # History: open batches by reference, and what was shown per folded conversation.
         self.history_page = HISTORY_PAGE
+        self.msgreftypes: tuple[str, ...] = ("msgid", "timestamp")
         self._batches: dict[str, _Batch] = {}
         self._logs: dict[str, _Log] = {}
 
@@ -908,17 +920,18 @@ class ChatModel:
             line = build("CHATHISTORY", mode.upper(), name, ref, str(limit))
         except (LineError, ValueError):  # a msgid the codec cannot carry
             return False
+        request = (mode, limit, ref)
         with self._lock:
             log_ = self._logs.setdefault(self.fold(name), _Log(name))
-            log_.pending.append((mode, limit))
+            log_.pending.append(request)
         if self.send_raw(line):
             return True
         with self._lock:
-            if (mode, limit) in log_.pending:
-                log_.pending.remove((mode, limit))  # never sent: nothing to wait for
+            if request in log_.pending:
+                log_.pending.remove(request)  # never sent: nothing to wait for
         return False
 
-    def _seen_live(self, conversation: str, msgid: str) -> bool:
+    def _seen_live(self, conversation: str, msgid: str, when: str = "") -> bool:
         """Record a live message's id; False when it was already shown (a duplicate)."""
         if not msgid or not conversation:
             return True
@@ -926,7 +939,7 @@ class ChatModel:
             log_ = self._logs.setdefault(self.fold(conversation), _Log(conversation))
             if not log_.remember(msgid):
                 return False
-            log_.newest = msgid
+            log_.newest, log_.newest_time = msgid, when
             log_.oldest = log_.oldest or msgid
         return True
 
@@ -947,22 +960,36 @@ class ChatModel:
             name = chan.name if chan is not None else self.queries.get(key, target)
             log_ = self._logs.setdefault(key, _Log(name))
             # The server answers in order; an unasked batch is a join replay: the latest.
-            mode, limit = log_.pending.pop(0) if log_.pending else ("latest", 0)
+            mode, limit, ref = log_.pending.pop(0) if log_.pending else ("latest", 0, "*")
             parsed = [h for h in (self._history_line(m) for m in lines) if h is not None]
-            ids = [m.tags["msgid"] for m in lines if m.tags.get("msgid")]
+            dated = [m for m in lines if m.tags.get("msgid")]
+            ids = [m.tags["msgid"] for m in dated]
             fresh = tuple(h for h in parsed if not h.msgid or log_.remember(h.msgid))
             if mode in ("latest", "before"):
                 if ids:
                     log_.oldest = ids[0]
-                    log_.newest = log_.newest or ids[-1]
+                    if not log_.newest:
+                        log_.newest, log_.newest_time = ids[-1], dated[-1].tags.get("time", "")
                 if limit and len(lines) < limit:
                     log_.complete = True
             elif ids:
-                log_.newest = ids[-1]
+                log_.newest, log_.newest_time = ids[-1], dated[-1].tags.get("time", "")
             more = mode == "after" and bool(ids) and limit > 0 and len(lines) >= limit
+            # Nothing after a msgid may mean nothing was missed, or that the server no
+            # longer knows that msgid (it lost its last moments): ask once more by time.
+            since = (
+                _just_before(log_.newest_time)
+                if mode == "after"
+                and not lines
+                and ref.startswith("msgid=")
+                and "timestamp" in self.msgreftypes
+                else ""
+            )
         self._emit(Kind.HISTORY, target=name, state=mode, messages=fresh)
         if more:  # more was missed than one page holds: keep going until none is left
             self._request_history(name, "after", f"msgid={ids[-1]}")
+        elif since:
+            self._request_history(name, "after", f"timestamp={since}")
 
     def _history_line(self, msg: Message) -> HistoryLine | None:
         command = msg.command.upper()
@@ -1163,6 +1190,8 @@ class ChatModel:
                 self.nicklen = int(value)
             elif name == "CHATHISTORY" and value.isdigit() and int(value) > 0:
                 self.history_page = min(HISTORY_PAGE, int(value))
+            elif name == "MSGREFTYPES":
+                self.msgreftypes = tuple(value.split(","))
             elif name == "CHANMODES":
                 parts = ([*value.split(","), "", "", "", ""])[:4]
                 self.chanmodes = (parts[0], parts[1], parts[2], parts[3])
@@ -1352,7 +1381,7 @@ class ChatModel:
     @handles("TOPIC")
     def _on_topic(self, msg: Message) -> None:
         name, topic = msg.param(0), msg.param(1)
-        self._seen_live(name, msg.tags.get("msgid", ""))
+        self._seen_live(name, msg.tags.get("msgid", ""), msg.tags.get("time", ""))
         with self._lock:
             chan = self.channels.get(self.fold(name))
             if chan is not None:
@@ -1484,7 +1513,7 @@ class ChatModel:
                 with self._lock:
                     conversation = self.queries.get(self.fold(nick), "")
         msgid = msg.tags.get("msgid", "")
-        if not self._seen_live(conversation, msgid):
+        if not self._seen_live(conversation, msgid, msg.tags.get("time", "")):
             return  # already shown (it came in a history page first)
         self._emit(
             Kind.MESSAGE,

@@ -3,6 +3,7 @@ server restart, no duplicates, day dividers; real servers with a data dir, real 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime, timedelta
 
@@ -120,6 +121,36 @@ def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_cha
     view.show_buffer("#general")
     view.root.update()
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
+    bob.close()
+
+
+def test_catch_up_falls_back_to_time_when_the_server_lost_the_newest_msgid(
+    make_server, make_chat, tmp_path
+):
+    first = make_server(data_dir=str(tmp_path))
+    port = first.port
+    release = threading.Event()
+    controller, view = make_chat(port, "alice", sleep=lambda _d: release.wait(10))
+    model = controller.model
+    pump(view, lambda: model.joined(), what="joined")
+    bob = register(port, "bob")
+    bob.send("PRIVMSG #general :kept", "PRIVMSG #general :lost in the crash")
+    pump(view, lambda: "lost in the crash" in history(view), what="live lines")
+    first.stop()
+    bob.close()
+    pump(view, lambda: not model.connected, what="disconnected")
+    # A crash loses the server's last moments: the newest message alice saw is gone.
+    with sqlite3.connect(tmp_path / "history.sqlite3") as db:
+        db.execute("DELETE FROM messages WHERE id = (SELECT MAX(id) FROM messages)")
+    db.close()
+    second = make_server(data_dir=str(tmp_path), port=port)
+    bob = register(second.port, "bob")
+    for i in (1, 2):
+        bob.send(f"PRIVMSG #general :missed {i}")
+        bob.expect("PRIVMSG", "#general", f"missed {i}")
+    release.set()
+    pump(view, lambda: "missed 2" in history(view), what="the missed messages")
+    assert said(view) == ["kept", "lost in the crash", "missed 1", "missed 2"]
     bob.close()
 
 
