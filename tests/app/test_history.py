@@ -93,19 +93,28 @@ def test_scrolling_to_the_top_loads_older_pages_in_order(make_server, make_chat,
     assert controller.load_older("#general") is False
 
 
-def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_chat, tmp_path):
-    first = make_server(data_dir=str(tmp_path))
+def _seen_then_server_stopped(make_server, make_chat, data_dir, lines: tuple[str, ...]):
+    """alice's window sees bob say ``lines``, then the server stops; the window waits to
+    reconnect until the returned event is set. Returns (port, release, view)."""
+    first = make_server(data_dir=str(data_dir))
     port = first.port
     release = threading.Event()
     controller, view = make_chat(port, "alice", sleep=lambda _d: release.wait(10))
     model = controller.model
     pump(view, lambda: model.joined(), what="joined")
     bob = register(port, "bob")
-    bob.send("PRIVMSG #general :before 1", "PRIVMSG #general :before 2")
-    pump(view, lambda: "before 2" in history(view), what="live lines")
+    bob.send(*(f"PRIVMSG #general :{line}" for line in lines))
+    pump(view, lambda: lines[-1] in history(view), what="live lines")
     first.stop()
     bob.close()
     pump(view, lambda: not model.connected, what="disconnected")
+    return port, release, view
+
+
+def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_chat, tmp_path):
+    port, release, view = _seen_then_server_stopped(
+        make_server, make_chat, tmp_path, ("before 1", "before 2")
+    )
     second = make_server(data_dir=str(tmp_path), port=port)
     bob = register(second.port, "bob")
     for i in (1, 2, 3):
@@ -127,18 +136,9 @@ def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_cha
 def test_catch_up_falls_back_to_time_when_the_server_lost_the_newest_msgid(
     make_server, make_chat, tmp_path
 ):
-    first = make_server(data_dir=str(tmp_path))
-    port = first.port
-    release = threading.Event()
-    controller, view = make_chat(port, "alice", sleep=lambda _d: release.wait(10))
-    model = controller.model
-    pump(view, lambda: model.joined(), what="joined")
-    bob = register(port, "bob")
-    bob.send("PRIVMSG #general :kept", "PRIVMSG #general :lost in the crash")
-    pump(view, lambda: "lost in the crash" in history(view), what="live lines")
-    first.stop()
-    bob.close()
-    pump(view, lambda: not model.connected, what="disconnected")
+    port, release, view = _seen_then_server_stopped(
+        make_server, make_chat, tmp_path, ("kept", "lost in the crash")
+    )
     # A crash loses the server's last moments: the newest message alice saw is gone.
     with sqlite3.connect(tmp_path / "history.sqlite3") as db:
         db.execute("DELETE FROM messages WHERE id = (SELECT MAX(id) FROM messages)")
