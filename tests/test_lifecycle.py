@@ -177,7 +177,14 @@ def test_command_line_options_reach_the_server(tmp_path: Path) -> None:
     motd = tmp_path / "motd.txt"
     motd.write_text("Hello from the file\n", encoding="utf-8")
     proc, port = _start_process(
-        "--motd", str(motd), "--autojoin", "#lobby,#help", "--oper", "root:pa:ss"
+        "--motd",
+        str(motd),
+        "--autojoin",
+        "#lobby,#help",
+        "--oper",
+        "root:pa:ss",
+        "--log-level",
+        "debug",  # any case, as users type it
     )
     try:
         client = IRCClient(port)
