@@ -26,6 +26,8 @@ from .flood import TokenBucket
 from .numerics import Numeric
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from .registry import Channel
     from .server import ChatServer
     from .tls import TLSSession
@@ -193,10 +195,16 @@ class Client:
         )
         #: Lines received before registration completed.
         self.early_lines = 0
-        # Outbound side, guarded by _lock.
+        # Outbound side, guarded by _lock. The socket writes themselves happen outside
+        # it (one writer at a time, `_writing`), so a thread queueing bytes for this
+        # client never waits for another thread's system call.
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._out: list[bytes] = []
-        self._out_size = 0
+        self._out_size = 0  # bytes queued or being written
+        self._sendq = config.sendq
+        self._writing = False
+        self._farewell_due = False
         self._dead = False
         #: Whether the flusher is waiting for this socket to become writable.
         self._watched = False
@@ -222,10 +230,14 @@ class Client:
     # --- sending -----------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this client; never blocks, never raises."""
+        self.push(data, getattr(_cork, "clients", None))
+
+    def push(self, data: bytes, corked: set[Client] | None) -> None:
+        """:meth:`send`, given this thread's cork set (or None): the one-message-to-many
+        loops look that up once, not once per recipient."""
         if self._capture is not None and self._capture_thread == threading.get_ident():
             self._capture.append(data)  # a reply to a labeled command: sent later, labeled
             return
-        corked = getattr(_cork, "clients", None)
         with self._lock:
             if self._dead:
                 return
@@ -235,17 +247,20 @@ class Client:
                 except ssl.SSLError:
                     self._dead = True
                     return
-            if corked is None:
-                self._send_locked(data)
-                return
-            self._queue_locked(data)
-        corked.add(self)
+            self._out.append(data)
+            self._out_size += len(data)
+            if self._out_size > self._sendq:
+                self._overflow()
+        if corked is None:
+            self._write()
+        else:
+            corked.add(self)
 
-    def write_out(self) -> None:
-        """Write what is queued now, as far as the socket takes it."""
-        with self._lock:
-            if not self._dead and self._out:
-                self._write_locked()
+    def write_out(self, wait: bool = False) -> None:
+        """Write what is queued now, as far as the socket takes it. With ``wait``, when
+        another thread is writing, wait for it rather than leave the rest to it (the
+        caller is about to shut the socket)."""
+        self._write(wait)
 
     def receive(self, data: bytes) -> bytes:
         """Turn received bytes into plaintext (decrypting, and answering TLS if needed)."""
@@ -253,49 +268,63 @@ class Client:
             return data
         with self._lock:
             plain, reply = self.tls.decrypt(data)
-            if reply and not self._dead:
-                self._send_locked(reply)
+            if not reply or self._dead:
+                return plain
+            self._queue_locked(reply)
+        self._write()
         return plain
 
-    # The methods below run with _lock held; their data is exactly what goes on the wire.
-    def _send_locked(self, data: bytes) -> None:
-        if self._out:
-            self._queue_locked(data)  # keep the order: behind what is already waiting
-            return
-        self._out.append(data)
-        self._out_size = len(data)
-        self._write_locked()
-
     def _queue_locked(self, data: bytes) -> None:
+        # With _lock held; the bytes are exactly what goes on the wire.
         self._out.append(data)
         self._out_size += len(data)
-        if self._out_size > self.server.config.sendq:
+        if self._out_size > self._sendq:
             self._overflow()
 
-    def _write_locked(self) -> None:
-        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
-        try:
-            sent = self.sock.send(data, _DONTWAIT)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            self._dead = True
-            self._out.clear()
-            self._out_size = 0
-            self._set_watched(False)
-            return
-        if sent == len(data):
-            self._out.clear()
-            self._out_size = 0
-            self._set_watched(False)
-            return
-        rest = data[sent:]
-        self._out = [rest]
-        self._out_size = len(rest)
-        if self._out_size > self.server.config.sendq:
-            self._overflow()
-        else:
-            self._set_watched(True)
+    def _write(self, wait: bool = False) -> None:
+        """Write the queue as far as the socket takes it, the rest when it can take more.
+
+        One thread writes at a time; the others only queue behind it, and the writer
+        picks up what they queued when its system call returns.
+        """
+        while True:
+            with self._lock:
+                while wait and self._writing and not self._dead:
+                    self._idle.wait(1.0)
+                if self._writing or self._dead or not self._out:
+                    return
+                self._writing = True
+                data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+                self._out.clear()  # in flight: still counted in _out_size
+            try:
+                sent = self.sock.send(data, _DONTWAIT)
+                failed = False
+            except BlockingIOError:
+                sent, failed = 0, False
+            except OSError:
+                sent, failed = 0, True
+            with self._lock:
+                self._writing = False
+                self._idle.notify_all()
+                if self._farewell_due:  # a SendQ overflow waited for this write to end
+                    self._farewell_due = False
+                    self._say_farewell()
+                if self._dead:
+                    return
+                if failed:
+                    self._dead = True
+                    self._out.clear()
+                    self._out_size = 0
+                    self._set_watched(False)
+                    return
+                self._out_size -= sent
+                if sent < len(data):
+                    self._out.insert(0, data[sent:])  # ahead of what was queued meanwhile
+                    self._set_watched(True)  # the flusher writes it when the socket drains
+                    return
+                if not self._out:
+                    self._set_watched(False)
+                    return
 
     def _set_watched(self, on: bool) -> None:
         if on != self._watched:
@@ -308,10 +337,10 @@ class Client:
     def flush(self) -> None:
         """Write as much of the buffer as the socket takes (called by the flusher)."""
         with self._lock:
-            if self._dead or not self._out:
+            if self._dead or not (self._out or self._writing):
                 self._set_watched(False)
                 return
-            self._write_locked()
+        self._write()
 
     def capture(self) -> None:
         """Hold back what this thread sends to this client until :meth:`release`."""
@@ -336,6 +365,13 @@ class Client:
         self._set_watched(False)
         self.quit_reason = self.quit_reason or "SendQ exceeded"
         self.closing = True
+        if self._writing:
+            self._farewell_due = True  # not in the middle of another write's bytes
+        else:
+            self._say_farewell()
+
+    def _say_farewell(self) -> None:
+        # With _lock held and no write in flight: a last ERROR, then the socket is shut.
         with contextlib.suppress(OSError, ssl.SSLError):
             farewell = b"ERROR :SendQ exceeded\r\n"
             if self.tls is not None:
@@ -377,7 +413,7 @@ class Client:
         """Send FIN after everything queued, but keep reading until the peer closes:
         closing with unread input would reset the connection and lose what was sent."""
         with self._lock:
-            if self._out:
+            if self._out or self._writing:
                 return  # not drained yet; the caller will force it later
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_WR)
@@ -397,7 +433,7 @@ class Client:
             self.quit_reason = reason
         text = error if error is not None else f"Closing Link: {self.host} ({reason})"
         self.send_line("ERROR", text)
-        self.write_out()  # even when corked: the socket is about to be shut
+        self.write_out(wait=True)  # even when corked: the socket is about to be shut
         # Only now may the reader thread stop and close the socket: had it seen
         # `closing` before the ERROR was queued, the ERROR would be lost.
         self.abort()
@@ -409,8 +445,12 @@ class Client:
             self._out.clear()
             self._out_size = 0
             self._set_watched(False)
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)  # a write in flight ends now
+            # A write still in its system call holds the descriptor number: closing it
+            # first could let a new connection reuse the number and get its bytes.
+            while self._writing:
+                self._idle.wait(1.0)
         self.sock.close()
 
 
@@ -450,7 +490,9 @@ class Outgoing:
             self._cache[key] = data
         return data
 
-    def deliver(self, recipients: list[Client] | set[Client]) -> None:
+    def deliver(self, recipients: Iterable[Client]) -> None:
         """Send to every recipient."""
+        corked = getattr(_cork, "clients", None)
+        cache = self._cache
         for recipient in recipients:
-            recipient.send(self.for_client(recipient))
+            recipient.push(cache[recipient.tag_key] or self.for_client(recipient), corked)

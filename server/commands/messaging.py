@@ -93,16 +93,17 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                 out = Outgoing(
                     verb, status + channel.name, *params_for(text), source=client.source, tags=tags
                 )
-                for recipient in recipients:
-                    if recipient is client:
-                        continue
-                    if tagmsg and "message-tags" not in recipient.caps:
-                        continue
-                    recipient.send(out.for_client(recipient))
+                out.deliver(
+                    [
+                        r
+                        for r in recipients
+                        if r is not client and (not tagmsg or "message-tags" in r.caps)
+                    ]
+                )
                 if echo and (not tagmsg or "message-tags" in client.caps):
                     client.send(out.for_client(client))
-            if not tagmsg and not status:
-                store(server, client, verb, (channel.name, text), tags, millis=out.millis)
+                if not tagmsg and not status:  # under the lock: history keeps relay order
+                    store(server, client, verb, (channel.name, text), tags, millis=out.millis)
         else:
             peer = registry.find_nick(target)
             if peer is None:
