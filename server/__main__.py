@@ -7,7 +7,7 @@ import logging
 import signal
 import ssl
 import sys
-import threading
+import time
 from pathlib import Path
 
 import platformdirs
@@ -265,17 +265,19 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    stop = threading.Event()
+    # The handler only sets a flag: it runs between two bytecodes of this thread, which
+    # may hold a lock at that moment (an Event's, say), so taking any lock could deadlock.
+    stop_signals: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
     server.start()
     log.info("Kibitz %s listening on %s:%d", __version__, config.host, server.port)
     if server.tls_port is not None:
         log.info("TLS on %s:%d", config.host, server.tls_port)
     if server.history is not None:
         log.info("history in %s", server.history.path)
-    while not stop.wait(0.5):
-        pass
+    while not stop_signals:
+        time.sleep(0.1)
     log.info("shutting down")
     server.stop()
     return 0
