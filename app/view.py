@@ -140,6 +140,32 @@ def _noop(*_args: object) -> None:
     return None
 
 
+class StatusBar:
+    """The bar along the bottom of a window (the chat window and the server window): a
+    coloured dot, a line of text, and the light/dark switch. Packed first, so a small
+    window squeezes its middle, never this bar."""
+
+    def __init__(
+        self,
+        root: tkinter.Misc,
+        font: tkfont.Font,
+        text: str,
+        dot_style: str,
+        on_theme: Callable[[], None],
+    ) -> None:
+        self.frame = ttk.Frame(root, padding=(10, 3))
+        self.frame.pack(side=tkinter.BOTTOM, fill=tkinter.X)
+        self.dot = ttk.Label(self.frame, text="●", bootstyle=dot_style)
+        self.dot.pack(side=tkinter.LEFT)
+        self.label = ttk.Label(self.frame, text=text, font=font)
+        self.label.pack(side=tkinter.LEFT, padx=(4, 0))
+        self.theme_button = ttk.Button(
+            self.frame, text="Dark mode", bootstyle="link", command=on_theme
+        )
+        self.theme_button.pack(side=tkinter.RIGHT)
+        ttk.Separator(root).pack(side=tkinter.BOTTOM, fill=tkinter.X)
+
+
 class ChatView:
     """The chat window: sidebar, history, members, topic, input row and status bar."""
 
@@ -190,19 +216,11 @@ class ChatView:
     def _build(self) -> None:
         root = self.root
         # Bottom bars first, so a small window squeezes the history, never the input.
-        status = ttk.Frame(root, padding=(10, 3))
-        status.pack(side=tkinter.BOTTOM, fill=tkinter.X)
-        self.status_dot = ttk.Label(status, text="●", bootstyle="warning")
-        self.status_dot.pack(side=tkinter.LEFT)
-        self.status_label = ttk.Label(status, text="Starting…", font=self.font_small)
-        self.status_label.pack(side=tkinter.LEFT, padx=(4, 0))
-        self.theme_button = ttk.Button(
-            status, text="Dark mode", bootstyle="link", command=lambda: self._fire("theme")
-        )
-        self.theme_button.pack(side=tkinter.RIGHT)
+        bar = StatusBar(root, self.font_small, "Starting…", "warning", lambda: self._fire("theme"))
+        self.status_dot, self.status_label = bar.dot, bar.label
+        self.theme_button = bar.theme_button
         # A long status (a certificate fingerprint) wraps instead of running under the button.
-        status.bind("<Configure>", self._wrap_status, add="+")
-        ttk.Separator(root).pack(side=tkinter.BOTTOM, fill=tkinter.X)
+        bar.frame.bind("<Configure>", self._wrap_status, add="+")
 
         entry_row = ttk.Frame(root, padding=(10, 8))
         entry_row.pack(side=tkinter.BOTTOM, fill=tkinter.X)

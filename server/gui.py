@@ -29,6 +29,7 @@ import ttkbootstrap as ttk
 
 from app.settings import DEFAULT_THEME, Settings
 from app.text import sanitize
+from app.view import StatusBar
 
 from . import __version__, admin
 from .config import Config
@@ -220,17 +221,9 @@ class ServerWindow:
     def _build(self) -> None:
         root = self.root
         # Bottom bars first, so a small window squeezes the lists, never the controls.
-        status = ttk.Frame(root, padding=(10, 3))
-        status.pack(side=tkinter.BOTTOM, fill=tkinter.X)
-        self.status_dot = ttk.Label(status, text="●", bootstyle="secondary")
-        self.status_dot.pack(side=tkinter.LEFT)
-        self.status_label = ttk.Label(status, text="", font=self.font_small)
-        self.status_label.pack(side=tkinter.LEFT, padx=(4, 0))
-        self.theme_button = ttk.Button(
-            status, text="Dark mode", bootstyle="link", command=self.toggle_theme
-        )
-        self.theme_button.pack(side=tkinter.RIGHT)
-        ttk.Separator(root).pack(side=tkinter.BOTTOM, fill=tkinter.X)
+        bar = StatusBar(root, self.font_small, "", "secondary", self.toggle_theme)
+        self.status_dot, self.status_label = bar.dot, bar.label
+        self.theme_button = bar.theme_button
 
         cast = ttk.Frame(root, padding=(12, 8))
         cast.pack(side=tkinter.BOTTOM, fill=tkinter.X)
