@@ -97,10 +97,16 @@ def main(argv: list[str] | None = None) -> int:
     settings.host, settings.port, settings.channel = args.host, args.port, args.channel
     settings.tls = args.tls
 
-    from app.view import ChatView  # imports tkinter: only once the arguments are fine
+    # imports tkinter: only once the arguments are fine
+    from app.view import ChatView, NoDisplayError
 
     model = build_model(args, settings)
-    _run(ChatController(model, ChatView(theme=args.theme), settings))
+    try:
+        view = ChatView(theme=args.theme)
+    except NoDisplayError as exc:
+        print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)
+        return 1
+    _run(ChatController(model, view, settings))
     # Tk objects must be collected on this (the Tk) thread, never on a worker thread.
     gc.collect()
     return 0

@@ -140,6 +140,22 @@ def _noop(*_args: object) -> None:
     return None
 
 
+class NoDisplayError(RuntimeError):
+    """There is no screen to open a window on (no X display, say)."""
+
+
+def open_root(title: str, size: tuple[int, int], minsize: tuple[int, int]) -> ttk.App:
+    """The one ttkbootstrap root of this process; :class:`NoDisplayError`, with what to
+    do instead, when no window can be opened."""
+    try:
+        return ttk.App(title=title, theme=DEFAULT_THEME, size=size, minsize=minsize)
+    except tkinter.TclError as exc:
+        raise NoDisplayError(
+            f"cannot open a window ({exc}); run it in a desktop session, where DISPLAY "
+            "names the screen"
+        ) from None
+
+
 class StatusBar:
     """The bar along the bottom of a window (the chat window and the server window): a
     coloured dot, a line of text, and the light/dark switch. Packed first, so a small
@@ -178,7 +194,7 @@ class ChatView:
     ) -> None:
         self.app_title = title
         self.scrollback = scrollback
-        self.root = ttk.App(title=title, theme=DEFAULT_THEME, size=size, minsize=(560, 360))
+        self.root = open_root(title, size, (560, 360))
         #: Set when the requested theme does not exist (the default is used instead).
         self.theme_error = ""
         wanted = _known_theme(theme)

@@ -16,6 +16,7 @@ import queue
 import signal
 import socket
 import ssl
+import sys
 import threading
 import time
 import tkinter
@@ -29,7 +30,7 @@ import ttkbootstrap as ttk
 
 from app.settings import DEFAULT_THEME, Settings
 from app.text import sanitize
-from app.view import StatusBar
+from app.view import NoDisplayError, StatusBar, open_root
 
 from . import __version__, admin
 from .config import Config
@@ -184,9 +185,7 @@ class ServerWindow:
         self._channel_rows: dict[str, tuple] = {}
         self.records: queue.Queue[logging.LogRecord] = queue.Queue()
         self.log_handler = logging.handlers.QueueHandler(self.records)
-        self.root = ttk.App(
-            title="Kibitz server", theme=DEFAULT_THEME, size=size, minsize=(900, 560)
-        )
+        self.root = open_root("Kibitz server", size, (900, 560))
         if theme != DEFAULT_THEME:
             try:
                 self.root.theme_use(theme)
@@ -832,7 +831,11 @@ def saved_theme() -> str:
 
 def run(config: Config, theme: str | None = None) -> int:
     """Open the server window and run until it is closed; return the exit status."""
-    window: ServerWindow | None = ServerWindow(config, theme=theme or saved_theme())
+    try:
+        window: ServerWindow | None = ServerWindow(config, theme=theme or saved_theme())
+    except NoDisplayError as exc:
+        print(f"error: {exc} (without --gui the server needs no window)", file=sys.stderr)
+        return 1
 
     def shut_down(_signum: int, _frame: object) -> None:
         # Runs on the Tk thread between callbacks: close the way the close button does.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import tkinter
@@ -24,6 +27,7 @@ from server.gui import (
     parse_port,
 )
 from tests.ircclient import IRCClient
+from tests.processes import ROOT
 
 DEADLINE = 5.0
 
@@ -386,3 +390,18 @@ def test_nasty_names_and_topics_are_shown_safely(make_window, peers) -> None:
     assert (name, members) == ("#Ünïcode", "1")
     assert "\u202e" not in topic and "\x02" not in topic
     assert "evil" in topic and "bold" in topic and "{x} \\" in topic
+
+
+def test_without_a_display_the_window_says_what_to_do() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "--gui", "--no-history"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1
+    assert "cannot open a window" in done.stderr and "without --gui" in done.stderr
+    assert "Traceback" not in done.stderr

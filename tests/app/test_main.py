@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -94,3 +95,18 @@ def test_tls_is_remembered_but_insecure_never(mocker) -> None:
     assert '"tls": true' in saved and "insecure" not in saved and "verify" not in saved
     again = parse_args([], Settings.load())
     assert (again.tls, again.tls_insecure, again.port) == (True, False, 6697)
+
+
+def test_without_a_display_it_says_what_to_do(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env["KIBITZ_CONFIG_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--nick", "alice"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert done.returncode == 1
+    assert "cannot open a window" in done.stderr and "DISPLAY" in done.stderr
+    assert "Traceback" not in done.stderr
