@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="network name shown in the welcome (default: %(default)s)",
     )
     parser.add_argument(
+        "--description",
+        default=defaults.description,
+        help="one line about this server, shown in WHOIS, LINKS, VERSION and ADMIN "
+        '(default: "Kibitz server of the NETWORK network")',
+    )
+    parser.add_argument(
         "--password", default=None, help="connection password clients must send with PASS"
     )
     parser.add_argument(
@@ -187,6 +193,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def config_from_args(args: argparse.Namespace) -> Config:
     """Turn parsed arguments into a :class:`Config`, reading the MOTD file if given."""
+    for option, text in (("--network", args.network), ("--description", args.description)):
+        if not text.isprintable():
+            raise ValueError(f"{option} must be one line of printable text")
     motd = None
     if args.motd is not None:
         motd = args.motd.read_text(encoding="utf-8").splitlines()
@@ -195,6 +204,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         port=args.port,
         name=args.name,
         network=args.network,
+        description=args.description,
         password=args.password,
         motd=motd,
         autojoin=[c for c in args.autojoin.split(",") if c],

@@ -68,6 +68,11 @@ def cork() -> None:
     _cork.clients = set()
 
 
+def current_cork() -> set[Client] | None:
+    """This thread's cork set (clients with bytes queued until :func:`uncork`), or None."""
+    return getattr(_cork, "clients", None)
+
+
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
     clients = getattr(_cork, "clients", None)
@@ -230,12 +235,14 @@ class Client:
     # --- sending -----------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """Queue ``data`` for this client; never blocks, never raises."""
-        self.push(data, getattr(_cork, "clients", None))
+        self.push(data, current_cork())
 
-    def push(self, data: bytes, corked: set[Client] | None) -> None:
+    def push(self, data: bytes, corked: set[Client] | None, reply: bool = True) -> None:
         """:meth:`send`, given this thread's cork set (or None): the one-message-to-many
-        loops look that up once, not once per recipient."""
-        if self._capture is not None and self._capture_thread == threading.get_ident():
+        loops look that up once, not once per recipient. ``reply=False``: not a reply
+        to the command this client is running (a message it sent to itself), so never
+        held back for labeled-response."""
+        if reply and self._capture is not None and self._capture_thread == threading.get_ident():
             self._capture.append(data)  # a reply to a labeled command: sent later, labeled
             return
         with self._lock:
@@ -492,7 +499,7 @@ class Outgoing:
 
     def deliver(self, recipients: Iterable[Client]) -> None:
         """Send to every recipient."""
-        corked = getattr(_cork, "clients", None)
+        corked = current_cork()
         cache = self._cache
         for recipient in recipients:
             recipient.push(cache[recipient.tag_key] or self.for_client(recipient), corked)

@@ -22,6 +22,8 @@ class Config:
     port: int = 5000
     name: str = field(default_factory=_default_name)
     network: str = "Kibitz"
+    #: One line about this server (WHOIS, LINKS, VERSION, ADMIN); "" for the default.
+    description: str = ""
     password: str | None = None
     motd: list[str] | None = None
     autojoin: list[str] = field(default_factory=lambda: ["#general"])
@@ -73,3 +75,7 @@ class Config:
     #: ADMIN replies: where the server is (RPL_ADMINLOC1) and how to reach its admin.
     admin_location: str = "Location not configured"
     admin_email: str = "root@localhost"
+
+    def info(self) -> str:
+        """The server's one-line description: ``description``, or one naming the network."""
+        return self.description or f"Kibitz server of the {self.network} network"

@@ -25,6 +25,8 @@ from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, E
 from .registry import Registry
 from .tls import TLSSession, server_context
 
+_NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
+
 log = logging.getLogger("server")
 
 #: Longest tag section a client may send, the leading '@' and the space included.
@@ -349,40 +351,46 @@ class ChatServer(socketserver.ThreadingTCPServer):
             client.numeric(ERR_INPUTTOOLONG)
             return
         try:
-            line = raw.decode("utf-8")
+            line, utf8 = raw.decode("utf-8"), True
         except UnicodeDecodeError:
-            self._invalid_utf8(client, raw)
-            return
+            line, utf8 = raw.decode("utf-8", "replace"), False
         try:
             message = parse(line)
         except LineError:
+            if not utf8:
+                self._fail(client, "*", "INVALID_UTF8", _NOT_UTF8)
             return
-        if "\0" in line:
+        message.command = message.command.upper()
+        label = message.tags.get("label")
+        if label is not None and "labeled-response" in client.caps:
+            # Every reply to the line is labeled, a refusal as much as a result.
+            client.capture()
+            try:
+                self._check_and_run(client, message, utf8, "\0" in line)
+            finally:
+                self._send_labeled(client, label, client.release())
+        else:
+            self._check_and_run(client, message, utf8, "\0" in line)
+
+    def _check_and_run(self, client: Client, message: Message, utf8: bool, nul: bool) -> None:
+        name = message.command
+        if not utf8:
+            # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).
+            self._fail(client, name, "INVALID_UTF8", _NOT_UTF8)
+            return
+        if nul:
             # NUL can never be sent on to anyone: refuse the line, say why.
-            client.send_line(
-                "FAIL",
-                _safe_command(message.command),
-                "INVALID_CHARACTERS",
-                "Message contained a NUL character",
-                source=self.config.name,
-            )
+            self._fail(client, name, "INVALID_CHARACTERS", "Message contained a NUL character")
             return
-        name = message.command.upper()
-        message.command = name
         entry = COMMANDS.get(name)
         if entry is None:
             if client.registered or not name.isdigit():
                 client.numeric(ERR_UNKNOWNCOMMAND, name)
             return
-        label = message.tags.get("label")
-        if label is not None and "labeled-response" in client.caps:
-            client.capture()
-            try:
-                self._run(client, entry, message)
-            finally:
-                self._send_labeled(client, label, client.release())
-        else:
-            self._run(client, entry, message)
+        self._run(client, entry, message)
+
+    def _fail(self, client: Client, command: str, code: str, text: str) -> None:
+        client.send_line("FAIL", _safe_command(command), code, text, source=self.config.name)
 
     def _run(self, client: Client, entry: Command, message: Message) -> None:
         if not client.registered and not entry.pre_registration:
@@ -410,20 +418,6 @@ class ChatServer(socketserver.ThreadingTCPServer):
                 nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
                 client.send(line if nested else _with_tag(line, outer))
             client.send_line("BATCH", "-" + batch, source=name)
-
-    def _invalid_utf8(self, client: Client, raw: bytes) -> None:
-        # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).
-        try:
-            command = parse(raw.decode("utf-8", "replace")).command
-        except LineError:
-            command = "*"
-        client.send_line(
-            "FAIL",
-            _safe_command(command),
-            "INVALID_UTF8",
-            "Message rejected, your IRC software MUST use UTF-8",
-            source=self.config.name,
-        )
 
     # --- leaving ----------------------------------------------------------------------
     def leave(self, client: Client, reason: str | None = None) -> None:

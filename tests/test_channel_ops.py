@@ -40,6 +40,27 @@ def test_kick_errors(server, connect) -> None:
     assert alice.expect("461").params == ["alice", "KICK", "Not enough parameters"]
 
 
+def test_kick_pairs_channels_with_nicks(server, connect) -> None:
+    alice, bob, carol = connect("alice"), connect("bob"), connect("carol")
+    alice.send("JOIN #side")
+    alice.expect("366", "alice", "#side")
+    carol.send("JOIN #side")
+    carol.expect("366", "carol", "#side")
+    # RFC 2812: one channel per nick, in order; each KICK names one channel and one nick.
+    alice.send("KICK #general,#side bob,carol :bye")
+    assert bob.expect("KICK").params == ["#general", "bob", "bye"]
+    kicks = [m.params for m in carol.sync() if m.command == "KICK"]
+    assert kicks == [["#general", "bob", "bye"], ["#side", "carol", "bye"]]
+    # Two channels for three nicks is not a pairing: refused as a whole.
+    alice.send("KICK #general,#side bob,carol,dave")
+    assert alice.expect("461").params == ["alice", "KICK", "Not enough parameters"]
+    # A channel that does not exist or where one is not an operator is said once.
+    bob.send("JOIN #general")
+    bob.expect("366", "bob", "#general")
+    bob.send("KICK #general alice,carol", "KICK #nowhere,#nowhere alice,carol")
+    assert [m.command for m in bob.sync()] == ["482", "403"]
+
+
 def test_kick_default_reason_and_kicklen(server, connect) -> None:
     alice, bob = connect("alice"), connect("bob")
     alice.send("KICK #general bob")

@@ -258,7 +258,7 @@ def test_join_replay_for_clients_without_chathistory(hserver) -> None:
 
 
 def test_labeled_response(hserver) -> None:
-    caps = ("batch", "labeled-response", "echo-message")
+    caps = ("batch", "labeled-response", "echo-message", "message-tags")
     alice = _client(hserver, "alice", caps)
     alice.send("@label=one PING :x")
     pong = alice.expect("PONG")
@@ -276,6 +276,22 @@ def test_labeled_response(hserver) -> None:
     alice.send("@label=four PRIVMSG #general :labeled echo")
     echo = alice.expect("PRIVMSG")
     assert echo.tags["label"] == "four" and echo.params[1] == "labeled echo"
+    # Refusals answer the labeled line too.
+    alice.send("@label=five NOSUCHCOMMAND")
+    unknown = alice.expect("421")
+    assert unknown.tags["label"] == "five" and unknown.params[1] == "NOSUCHCOMMAND"
+    alice.send_raw(b"@label=six PRIVMSG #general :\xff\xfe\r\n")
+    refused = alice.expect("FAIL")
+    assert refused.tags["label"] == "six"
+    assert refused.params[:2] == ["PRIVMSG", "INVALID_UTF8"]
+    alice.send("@label=seven PRIVMSG #general :a\0b")
+    assert alice.expect("FAIL").tags["label"] == "seven"
+    # To oneself: the message arrives, then its echo; only the echo carries the label.
+    alice.send("@label=eight PRIVMSG alice :note to self")
+    arrived = [m for m in alice.sync() if m.command == "PRIVMSG"]
+    assert [m.params for m in arrived] == [["alice", "note to self"]] * 2
+    assert [m.tags.get("label") for m in arrived] == [None, "eight"]
+    assert arrived[0].tags["msgid"] == arrived[1].tags["msgid"]
     alice.close()
 
 

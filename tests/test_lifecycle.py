@@ -185,6 +185,8 @@ def test_command_line_options_reach_the_server(tmp_path: Path) -> None:
         "root:pa:ss",
         "--log-level",
         "debug",  # any case, as users type it
+        "--description",
+        "Team chat, 3rd floor",
     )
     try:
         client = IRCClient(port)
@@ -194,6 +196,9 @@ def test_command_line_options_reach_the_server(tmp_path: Path) -> None:
         assert client.expect("JOIN").params == ["#help"]
         client.send("OPER root pa:ss")
         client.expect("381")
+        client.send("WHOIS alice", "LINKS")
+        assert client.expect("312").params[-1] == "Team chat, 3rd floor"
+        assert client.expect("364").params[-1] == "0 Team chat, 3rd floor"
         client.close()
     finally:
         proc.terminate()
@@ -224,6 +229,13 @@ def test_shutdown_with_a_full_room_tells_everyone() -> None:
             client.close()
         proc.kill()
         proc.wait()
+
+
+def test_a_description_must_be_one_line() -> None:
+    result = run_server("--description", "two\nlines")
+    assert result.returncode == 2
+    assert "--description must be one line" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_malformed_oper_option_is_a_clear_error() -> None:

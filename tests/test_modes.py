@@ -125,13 +125,22 @@ def test_key_and_limit(room, connect) -> None:
 
 
 @pytest.mark.parametrize(
-    ("line", "param"), [("MODE #room +l many", "many"), ("MODE #room +l 0", "0")]
+    ("line", "letter", "param"),
+    [
+        ("MODE #room +l many", "l", "many"),
+        ("MODE #room +l 0", "l", "0"),
+        ("MODE #room +k :open sesame", "k", "*"),  # a key is not repeated back
+        ("MODE #room +k " + "k" * 24, "k", "*"),
+        ("MODE #room +k a,b", "k", "*"),
+    ],
 )
-def test_invalid_mode_parameters_get_696(room, line, param) -> None:
+def test_invalid_mode_parameters_get_696(room, line, letter, param) -> None:
     alice, _bob = room
     alice.send(line)
     reply = alice.expect("696")
-    assert reply.params[:4] == ["alice", "#room", "l", param]
+    assert reply.params[:4] == ["alice", "#room", letter, param]
+    alice.send("MODE #room")
+    assert alice.expect("324").params[2] == "+nt"  # nothing was set
 
 
 def test_moderated_channel_needs_voice(room) -> None:

@@ -3,6 +3,8 @@ AWAY, SETNAME, MONITOR."""
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_whois_reports_user_server_idle_channels_and_away(server, connect) -> None:
     alice = connect("alice")
@@ -142,6 +144,22 @@ def test_monitor_tracks_presence(server, connect) -> None:
     assert alice.expect("731").params == ["alice", "Carol"]
     alice.send("MONITOR C", "MONITOR L")
     assert alice.expect("733")
+
+
+@pytest.mark.parametrize("name", ["extended-monitor", "draft/extended-monitor"])
+def test_extended_monitor_tells_watchers_of_presence(server, connect, name) -> None:
+    watcher = connect("watcher", caps=(name, "away-notify"))
+    plain = connect("plain", caps=("away-notify",))
+    for client in (watcher, plain):
+        client.send("PART #general", "MONITOR + bob")
+        client.sync()
+    bob = connect("bob")
+    bob.send("AWAY :lunch")
+    bob.sync()
+    away = [m for m in watcher.sync() if m.command == "AWAY"]
+    assert [(m.source.split("!")[0], m.params) for m in away] == [("bob", ["lunch"])]
+    # Without extended-monitor, watching is not sharing a channel: no AWAY.
+    assert [m for m in plain.sync() if m.command == "AWAY"] == []
 
 
 def test_monitor_list_is_bounded(server, connect) -> None:

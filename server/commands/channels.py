@@ -259,36 +259,50 @@ def names(server: ChatServer, client: Client, msg: Message) -> None:
 
 @command("KICK", min_params=2)
 def kick(server: ChatServer, client: Client, msg: Message) -> None:
-    """KICK <channel> <nick>{,<nick>} [<reason>]: operators remove members."""
-    channel = server.registry.find_channel(msg.params[0])
-    if channel is None:
-        client.numeric(ERR_NOSUCHCHANNEL, msg.params[0])
+    """KICK <channel>{,<channel>} <nick>{,<nick>} [<reason>]: operators remove members;
+    one channel with several nicks, or as many channels as nicks, paired (RFC 2812)."""
+    names = [n for n in msg.params[0].split(",") if n]
+    nicks = [n for n in msg.params[1].split(",") if n]
+    if not names or not nicks or (len(names) > 1 and len(names) != len(nicks)):
+        client.numeric(ERR_NEEDMOREPARAMS, "KICK")
         return
     reason = truncate_utf8(msg.param(2) or client.nick, server.config.kicklen)
-    for nick in msg.params[1].split(","):
-        if not nick:
+    refused: set[str] = set()  # channels where this client may not kick at all
+    for name, nick in zip(names * len(nicks) if len(names) == 1 else names, nicks, strict=False):
+        if casefold(name) in refused:
             continue
-        with channel.send_lock:
-            with server.registry.lock:
-                target = server.registry.nicks.get(casefold(nick))
-                if client not in channel.members:
-                    refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
-                elif not channel.is_op(client):
-                    refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
-                elif target is None or target not in channel.members:
-                    refusal = (ERR_USERNOTINCHANNEL, nick, channel.name)
-                else:
-                    refusal = ()
-                    recipients = list(channel.members)
-            if refusal:
-                client.numeric(*refusal)
-                if refusal[0] is not ERR_USERNOTINCHANNEL:
-                    return
-                continue
-            server.registry.part(target, channel)
-            Outgoing("KICK", channel.name, target.nick, reason, source=client.source).deliver(
-                recipients
-            )
+        channel = server.registry.find_channel(name)
+        if channel is None:
+            refused.add(casefold(name))
+            client.numeric(ERR_NOSUCHCHANNEL, name)
+            continue
+        _kick_one(server, client, channel, nick, reason, refused)
+
+
+def _kick_one(
+    server: ChatServer, client: Client, channel: Channel, nick: str, reason: str, refused: set[str]
+) -> None:
+    with channel.send_lock:
+        with server.registry.lock:
+            target = server.registry.nicks.get(casefold(nick))
+            if client not in channel.members:
+                refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
+            elif not channel.is_op(client):
+                refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
+            elif target is None or target not in channel.members:
+                refusal = (ERR_USERNOTINCHANNEL, nick, channel.name)
+            else:
+                refusal = ()
+                recipients = list(channel.members)
+        if refusal:
+            client.numeric(*refusal)
+            if refusal[0] is not ERR_USERNOTINCHANNEL:
+                refused.add(casefold(channel.name))  # said once per channel, not per nick
+            return
+        server.registry.part(target, channel)
+        Outgoing("KICK", channel.name, target.nick, reason, source=client.source).deliver(
+            recipients
+        )
 
 
 @command("INVITE")

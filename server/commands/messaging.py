@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing, new_msgid
+from ..client import Outgoing, current_cork, new_msgid
 from ..codec import Message
 from ..numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -112,8 +112,10 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                 continue
             out = Outgoing(verb, peer.nick, *params_for(text), source=client.source, tags=tags)
             if not tagmsg or "message-tags" in peer.caps:
-                peer.send(out.for_client(peer))
-            if echo and peer is not client:
+                # To oneself it arrives as any message does; with echo-message the echo
+                # follows, and only the echo answers a labeled command.
+                peer.push(out.for_client(peer), current_cork(), reply=peer is not client)
+            if echo:
                 client.send(out.for_client(client))
             if not tagmsg:
                 store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)

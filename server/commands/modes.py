@@ -200,7 +200,8 @@ def _apply_one(
             channel.key = None
             return (sign, letter, "*")
         if any(c in param for c in ", :") or not param.isprintable() or len(param) > 23:
-            replies.append((ERR_INVALIDMODEPARAM, channel.name, "k", param, "Invalid key"))
+            # `*`, not the key: it may hold spaces, and is no use to repeat (as Ergo does).
+            replies.append((ERR_INVALIDMODEPARAM, channel.name, "k", "*", "Invalid key"))
             return None
         channel.key = param
         return (sign, letter, param)

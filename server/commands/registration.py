@@ -52,6 +52,7 @@ CAPABILITIES: dict[str, str] = {
     "echo-message": "",
     "extended-join": "",
     "extended-monitor": "",
+    "draft/extended-monitor": "",  # the same, by its draft name
     "invite-notify": "",
     "labeled-response": "",
     "message-tags": "",

@@ -259,16 +259,12 @@ def _elsewhere(server: ChatServer, client: Client, target: str) -> bool:
     return True
 
 
-def _server_info(server: ChatServer) -> str:
-    return f"Kibitz server of the {server.config.network} network"
-
-
 @command("VERSION")
 def version(server: ChatServer, client: Client, msg: Message) -> None:
     """VERSION [<server>]: RPL_VERSION, then the RPL_ISUPPORT tokens."""
     if _elsewhere(server, client, msg.param(0)):
         return
-    client.numeric(RPL_VERSION, server.version, server.config.name, _server_info(server))
+    client.numeric(RPL_VERSION, server.version, server.config.name, server.config.info())
     send_isupport(server, client)
 
 
@@ -289,7 +285,7 @@ def admin(server: ChatServer, client: Client, msg: Message) -> None:
     config = server.config
     client.numeric(RPL_ADMINME, config.name, "Administrative info")
     client.numeric(RPL_ADMINLOC1, config.admin_location)
-    client.numeric(RPL_ADMINLOC2, _server_info(server))
+    client.numeric(RPL_ADMINLOC2, server.config.info())
     client.numeric(RPL_ADMINEMAIL, config.admin_email)
 
 
@@ -316,7 +312,7 @@ def links(server: ChatServer, client: Client, msg: Message) -> None:
     name = server.config.name
     # "<mask> <server>" as established servers send it: the server listed, then the
     # server it is linked through (itself); hop count 0.
-    client.numeric(RPL_LINKS, name, name, f"0 {_server_info(server)}")
+    client.numeric(RPL_LINKS, name, name, f"0 {server.config.info()}")
     client.numeric(RPL_ENDOFLINKS, "*")
 
 

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 #: WHOX fields in the order their values are sent.
 WHOX_FIELDS = "tcuihsnfdlaor"
 MONITOR_LIMIT = 100
-SERVER_INFO = "Kibitz chat server"
 
 
 def _flags(member: Client, channel: Channel | None, multi: bool) -> str:
@@ -167,7 +166,7 @@ def whois(server: ChatServer, client: Client, msg: Message) -> None:
     client.numeric(
         RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname
     )
-    client.numeric(RPL_WHOISSERVER, target.nick, config.name, SERVER_INFO)
+    client.numeric(RPL_WHOISSERVER, target.nick, config.name, config.info())
     if "o" in target.modes:
         client.numeric(RPL_WHOISOPERATOR, target.nick)
     if "B" in target.modes:
@@ -215,7 +214,7 @@ def whowas(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(ERR_WASNOSUCHNICK, nick)
     for entry in entries:
         client.numeric(RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname)
-        client.numeric(RPL_WHOISSERVER, entry.nick, server.config.name, SERVER_INFO)
+        client.numeric(RPL_WHOISSERVER, entry.nick, server.config.name, server.config.info())
     client.numeric(RPL_ENDOFWHOWAS, nick)
 
 
@@ -244,6 +243,10 @@ def ison(server: ChatServer, client: Client, msg: Message) -> None:
     client.numeric(RPL_ISON, " ".join(online))
 
 
+#: The cap, and its name from before it was ratified (which some clients still ask for).
+EXTENDED_MONITOR = frozenset({"extended-monitor", "draft/extended-monitor"})
+
+
 def tell_presence(server: ChatServer, client: Client, out: Outgoing, cap: str) -> None:
     """Send a presence change to peers and extended-monitor watchers that asked for it."""
     recipients = {p for p in server.registry.peers(client) if cap in p.caps}
@@ -251,7 +254,7 @@ def tell_presence(server: ChatServer, client: Client, out: Outgoing, cap: str) -
         recipients.update(
             w
             for w in server.registry.watching(client.key)
-            if cap in w.caps and "extended-monitor" in w.caps
+            if cap in w.caps and not EXTENDED_MONITOR.isdisjoint(w.caps)
         )
     recipients.discard(client)
     out.deliver(recipients)
