@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -83,9 +82,13 @@ class HistoryStore:
         self.path = Path(path)
         self.max_per_target = max_per_target
         self.max_days = max_days
-        self._queue: queue.Queue[Record | None] = queue.Queue()
         self._local = threading.local()
+        # Records wait in `_pending` (guarded by the condition's lock) until the writer
+        # takes them all at once; it sleeps while there are none (`_wake`).
         self._written = threading.Condition()
+        self._pending: list[Record] = []
+        self._wake = threading.Event()
+        self._closing = False
         self._added = 0
         self._committed = 0
         try:
@@ -117,10 +120,13 @@ class HistoryStore:
 
     # --- writing ------------------------------------------------------------------
     def add(self, record: Record) -> None:
-        """Queue a message for storage; returns at once."""
+        """Queue a message for storage; returns at once (the writer takes it later, with
+        everything else queued by then, so it is not woken once per message)."""
         with self._written:
             self._added += 1
-        self._queue.put(record)
+            self._pending.append(record)
+            if len(self._pending) == 1:
+                self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything added so far is committed."""
@@ -130,35 +136,29 @@ class HistoryStore:
 
     def close(self) -> None:
         """Commit what is queued and stop the writer."""
-        self._queue.put(None)
+        with self._written:
+            self._closing = True
+            self._wake.set()
         self._thread.join(timeout=10)
         self._writer_db.close()
 
     def _write_loop(self) -> None:
         last_prune = time.monotonic()
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            batch: list[Record] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-                deadline = time.monotonic() + _COMMIT_EVERY
-                while len(batch) < 5000:
-                    try:
-                        item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                    except queue.Empty:
-                        break
-                    if item is None:
-                        stopping = True
-                        break
-                    batch.append(item)
+        while True:
+            self._wake.wait(_PRUNE_EVERY)
+            if not self._closing:
+                time.sleep(_COMMIT_EVERY)  # let a batch gather: one commit for all of it
+            with self._written:
+                batch, self._pending = self._pending, []
+                self._wake.clear()
+                closing = self._closing
             if batch:
                 self._insert(batch)
             if time.monotonic() - last_prune > _PRUNE_EVERY:
                 self._prune()
                 last_prune = time.monotonic()
+            if closing:
+                return
 
     def _insert(self, batch: list[Record]) -> None:
         rows = [
