@@ -64,6 +64,12 @@ def test_tagmsg_goes_only_to_message_tags_clients(server, connect) -> None:
     echoed = sender.expect("TAGMSG")
     assert echoed.params == ["#general"] and echoed.tags["msgid"] == relayed.tags["msgid"]
     assert not [m for m in plain.sync() if m.command == "TAGMSG"]
+    # A client without message-tags never gets a TAGMSG, not even the echo of its own.
+    echo_only = connect("dave", caps=("echo-message",))
+    for target in ("#general", "bob", "dave"):
+        echo_only.send(f"TAGMSG {target}")
+    assert not [m for m in echo_only.sync() if m.command == "TAGMSG"]
+    assert [m.params for m in tagged.sync() if m.command == "TAGMSG"] == [["#general"], ["bob"]]
 
 
 def test_private_message_and_errors(server, connect) -> None:

@@ -115,7 +115,7 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                 # To oneself it arrives as any message does; with echo-message the echo
                 # follows, and only the echo answers a labeled command.
                 peer.push(out.for_client(peer), current_cork(), reply=peer is not client)
-            if echo:
+            if echo and (not tagmsg or "message-tags" in client.caps):
                 client.send(out.for_client(client))
             if not tagmsg:
                 store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
