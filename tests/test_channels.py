@@ -122,6 +122,19 @@ def test_names_for_missing_channel_ends_at_once(server, connect) -> None:
     assert alice.expect("366").params == ["alice", "#nope", "End of /NAMES list"]
 
 
+def test_names_for_several_channels_answers_each(server, connect) -> None:
+    alice, bob = connect("alice"), connect("bob")
+    bob.send("JOIN #side")
+    bob.expect("366", "bob", "#side")
+    alice.send("NAMES #general,#nope,#side")
+    replies = [(m.command, m.params[1:]) for m in alice.sync() if m.command in ("353", "366")]
+    assert replies == [
+        ("353", ["=", "#general", "@alice bob"]),
+        ("353", ["=", "#side", "@bob"]),
+        ("366", ["#general,#nope,#side", "End of /NAMES list"]),
+    ]
+
+
 def test_names_splits_long_lists_under_512_bytes(server, connect) -> None:
     clients = [connect(f"user{i:02d}_{'x' * 20}") for i in range(40)]
     watcher = clients[0]

@@ -249,12 +249,12 @@ def names(server: ChatServer, client: Client, msg: Message) -> None:
             send_names(server, client, channel, end=False)
         client.numeric(RPL_ENDOFNAMES, "*")
         return
+    # Several channels: the names of each, then one RPL_ENDOFNAMES naming them as asked.
     for name in msg.params[0].split(","):
         channel = server.registry.find_channel(name)
-        if channel is None:
-            client.numeric(RPL_ENDOFNAMES, name)
-        else:
-            send_names(server, client, channel)
+        if channel is not None:
+            send_names(server, client, channel, end=False)
+    client.numeric(RPL_ENDOFNAMES, msg.params[0])
 
 
 @command("KICK", min_params=2)

@@ -98,7 +98,7 @@ def isupport_tokens(server: ChatServer) -> list[str]:
         f"NICKLEN={config.nicklen}",
         "PREFIX=(ov)@+",
         "STATUSMSG=@+",
-        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets},MONITOR:,KICK:,JOIN:,PART:",
+        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets},MONITOR:,KICK:,JOIN:,PART:,NAMES:",
         f"TOPICLEN={config.topiclen}",
         f"USERLEN={USERLEN}",
         "UTF8ONLY",
