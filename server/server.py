@@ -385,7 +385,8 @@ class ChatServer(socketserver.ThreadingTCPServer):
         entry = COMMANDS.get(name)
         if entry is None:
             if client.registered or not name.isdigit():
-                client.numeric(ERR_UNKNOWNCOMMAND, name)
+                # Control characters are not sent back: `*` stands for such a name.
+                client.numeric(ERR_UNKNOWNCOMMAND, name if name.isprintable() else "*")
             return
         self._run(client, entry, message)
 

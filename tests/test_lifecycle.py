@@ -256,6 +256,13 @@ def test_nul_in_a_line_is_refused_with_fail(server, connect) -> None:
     assert bob.expect("PRIVMSG").params[1] == "clean"
 
 
+def test_unknown_commands_are_named_back_without_control_characters(server, connect) -> None:
+    alice = connect("alice")
+    alice.send_raw(b"\x0b\x0cBEEP\r\nFROB-NICATE now\r\n")
+    assert alice.expect("421").params == ["alice", "*", "Unknown command"]
+    assert alice.expect("421").params == ["alice", "FROB-NICATE", "Unknown command"]
+
+
 def test_a_lone_cr_cannot_smuggle_a_second_line(server, connect) -> None:
     alice, bob = connect("alice"), connect("bob")
     alice.send_raw(b"PRIVMSG #general :hello\rPRIVMSG #general :second\r\n")
