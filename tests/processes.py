@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,4 +34,17 @@ def run_server(*args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=30,
+    )
+
+
+def run_without_display(module: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``python -m module`` to completion with no X display (and ``env`` added)."""
+    environment = {k: v for k, v in os.environ.items() if k != "DISPLAY"} | env
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=environment,
     )

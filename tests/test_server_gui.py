@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import tkinter
@@ -27,7 +24,7 @@ from server.gui import (
     parse_port,
 )
 from tests.ircclient import IRCClient
-from tests.processes import ROOT
+from tests.processes import run_without_display
 
 DEADLINE = 5.0
 
@@ -393,15 +390,7 @@ def test_nasty_names_and_topics_are_shown_safely(make_window, peers) -> None:
 
 
 def test_without_a_display_the_window_says_what_to_do() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    done = subprocess.run(
-        [sys.executable, "-m", "server", "--gui", "--no-history"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-        cwd=ROOT,
-    )
+    done = run_without_display("server", "--gui", "--no-history")
     assert done.returncode == 1
     assert "cannot open a window" in done.stderr and "without --gui" in done.stderr
     assert "Traceback" not in done.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import pytest
 from app.__main__ import build_model, parse_args
 from app.controller import ChatController
 from app.settings import Settings, settings_path
+from tests.processes import run_without_display
 
 
 def test_defaults_come_from_the_settings() -> None:
@@ -98,15 +98,7 @@ def test_tls_is_remembered_but_insecure_never(mocker) -> None:
 
 
 def test_without_a_display_it_says_what_to_do(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env["KIBITZ_CONFIG_DIR"] = str(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "--nick", "alice"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
+    done = run_without_display("app", "--nick", "alice", KIBITZ_CONFIG_DIR=str(tmp_path))
     assert done.returncode == 1
     assert "cannot open a window" in done.stderr and "DISPLAY" in done.stderr
     assert "Traceback" not in done.stderr
