@@ -6,7 +6,6 @@ import gc
 import logging
 import socket
 import threading
-import time
 import tkinter
 from collections.abc import Callable, Iterator
 
@@ -23,10 +22,9 @@ from server.gui import (
     format_uptime,
     parse_port,
 )
+from tests.app.helpers import pump
 from tests.ircclient import IRCClient
 from tests.processes import run_without_display
-
-DEADLINE = 5.0
 
 
 def free_port() -> int:
@@ -34,21 +32,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def pump(
-    window: ServerWindow, condition: Callable[[], object], timeout: float = DEADLINE, what: str = ""
-) -> object:
-    """Run the window's Tk events until ``condition`` holds; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        window.root.update()
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -70,14 +70,12 @@ class EventLog:
 def pump(
     view: object, condition: Callable[[], object], timeout: float = DEADLINE, what: str = ""
 ) -> object:
-    """Run the Tk event loop of ``view`` until ``condition`` holds; fail after ``timeout``."""
+    """Run the Tk event loop of ``view`` (anything with a ``root``) until ``condition``
+    holds; fail after ``timeout``."""
     root = view.root  # type: ignore[attr-defined]
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def updated() -> object:
         root.update()
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.01)
+        return condition()
+
+    return wait_for(updated, timeout, what or str(condition))
