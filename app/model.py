@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from server.codec import (
     MAX_LINE,
@@ -33,6 +33,7 @@ from server.codec import (
     Overlong,
     build,
     encode,
+    format_time,
     parse,
     split_source,
     split_utf8,
@@ -292,8 +293,7 @@ def _just_before(server_time: str) -> str:
     moment = parse_server_time(server_time)
     if moment is None:
         return ""
-    earlier = moment.astimezone(timezone.utc) - timedelta(milliseconds=1)
-    return earlier.strftime("%Y-%m-%dT%H:%M:%S.") + f"{earlier.microsecond // 1000:03d}Z"
+    return format_time(round(moment.timestamp() * 1000) - 1)
 
 
 def next_nick(nick: str, nicklen: int = 30) -> str:
