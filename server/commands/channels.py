@@ -267,8 +267,9 @@ def kick(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(ERR_NEEDMOREPARAMS, "KICK")
         return
     reason = truncate_utf8(msg.param(2) or client.nick, server.config.kicklen)
+    channels = names if len(names) > 1 else names * len(nicks)
     refused: set[str] = set()  # channels where this client may not kick at all
-    for name, nick in zip(names * len(nicks) if len(names) == 1 else names, nicks, strict=False):
+    for name, nick in zip(channels, nicks, strict=True):
         if casefold(name) in refused:
             continue
         channel = server.registry.find_channel(name)
