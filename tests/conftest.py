@@ -66,8 +66,10 @@ def connect(server: ChatServer) -> Iterator[Callable[..., IRCClient]]:
     """Open raw connections to ``server``; all are closed after the test."""
     clients: list[IRCClient] = []
 
-    def open_client(nick: str | None = None, caps: tuple[str, ...] = ()) -> IRCClient:
-        client = IRCClient(server.port)
+    def open_client(
+        nick: str | None = None, caps: tuple[str, ...] = (), bind: str | None = None
+    ) -> IRCClient:
+        client = IRCClient(server.port, bind=bind)
         clients.append(client)
         if nick is not None:
             client.register(nick, caps)

@@ -15,8 +15,13 @@ DEFAULT_TIMEOUT = 5.0
 class IRCClient:
     """Speaks raw IRC to a server; every wait has a timeout, nothing sleeps blindly."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        self.sock = socket.create_connection((host, port), timeout=DEFAULT_TIMEOUT)
+    def __init__(self, port: int, host: str = "127.0.0.1", bind: str | None = None) -> None:
+        # ``bind``: the local address to connect from (127.0.0.2, 127.0.0.3 …), so tests
+        # of per-address rules can be several addresses without exempting loopback.
+        source = (bind, 0) if bind is not None else None
+        self.sock = socket.create_connection(
+            (host, port), timeout=DEFAULT_TIMEOUT, source_address=source
+        )
         self._reader = LineReader(limit=1 << 20)
         self._queue: deque[Message] = deque()
         self.seen: list[Message] = []
