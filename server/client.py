@@ -21,7 +21,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from .codec import LineError, build, encode, format_time
+from .codec import MAX_LINE, LineError, build, encode, fit_params, format_time
 from .flood import TokenBucket
 from .numerics import Numeric
 
@@ -393,7 +393,8 @@ class Client:
     def send_line(
         self, command: str, *params: str, source: str | None = None, tags: dict | None = None
     ) -> None:
-        """Build and send one message."""
+        """Build and send one message, its longest parameter cut if it would not fit."""
+        params = fit_params(command, params, source)
         self.send(encode(build(command, *params, source=source, tags=tags)))
 
     def numeric(self, numeric: Numeric, *params: str) -> None:
@@ -406,11 +407,12 @@ class Client:
             params = (*params, numeric.text)
         source = self.server.config.name
         try:
-            line = build(numeric.code, self.nick, *params, source=source)
+            build(numeric.code, *params, source=source)
         except LineError:
-            safe = [_middle(p) for p in params[:-1]]
-            line = build(numeric.code, self.nick, *safe, *params[-1:], source=source)
-        self.send(encode(line))
+            params = (*(_middle(p) for p in params[:-1]), *params[-1:])
+        # What the client sent comes back cut at a character boundary, never overlong.
+        fitted = fit_params(numeric.code, (self.nick, *params), source, keep=1)
+        self.send(encode(build(numeric.code, *fitted, source=source)))
 
     def farewell(self, text: str) -> None:
         """Queue a last ERROR without closing anything yet (graceful shutdown)."""
@@ -494,6 +496,12 @@ class Outgoing:
             if key & TAG_CLIENT:
                 tags.update(self.tags)
             data = encode(build(self.command, *self.params, source=self.source, tags=tags))
+            body = len(data) - (data.find(b" ") + 1 if tags else 0)
+            if body > MAX_LINE:
+                # A relayed reason, topic or away text gains its sender's prefix: cut it.
+                self.params = fit_params(self.command, self.params, self.source)
+                self._cache = [None, None, None, None]
+                return self.for_client(client)
             self._cache[key] = data
         return data
 

@@ -150,6 +150,35 @@ def build(
     return " ".join(pieces)
 
 
+def fit_params(
+    command: str, params: tuple[str, ...], source: str | None = None, keep: int = 0
+) -> tuple[str, ...]:
+    """``params`` cut so that the line (without tags, with CRLF) fits :data:`MAX_LINE`.
+
+    The longest parameter is shortened at a character boundary, again while the line
+    is still too long: what a server echoes back or relays (a nick or a mask someone
+    typed, a reason, a topic) is cut, never the line's fixed parts nor the first
+    ``keep`` parameters (a numeric's recipient). A middle parameter is never left empty.
+    """
+    size = len(encode(build(command, *params, source=source)))
+    if size <= MAX_LINE:
+        return params
+    cut = list(params)
+    while size > MAX_LINE and len(cut) > keep:
+        longest = max(
+            range(keep, len(cut)), key=lambda i: len(cut[i].encode("utf-8", "surrogatepass"))
+        )
+        have = len(cut[longest].encode("utf-8", "surrogatepass"))
+        if have <= 1:
+            break  # nothing left to cut: the fixed parts alone are too long
+        piece = truncate_utf8(cut[longest], max(1, have - (size - MAX_LINE)))
+        if longest < len(cut) - 1:
+            piece = piece.rstrip(" ") or "*"
+        cut[longest] = piece
+        size = len(encode(build(command, *cut, source=source)))
+    return tuple(cut)
+
+
 def split_source(source: str) -> tuple[str | None, str | None, str | None]:
     """Split ``nick!user@host`` into its parts (missing or empty parts are ``None``)."""
     rest, _, host = source.partition("@")

@@ -35,7 +35,8 @@ class ServerFactory:
     def __call__(self, clock=None, sleep=None, **options: object) -> ChatServer:
         """A started server; ``clock`` and ``sleep`` replace real time when given."""
         options.setdefault("port", 0)
-        config = Config(host="127.0.0.1", name="kibitz.test", **options)
+        options.setdefault("name", "kibitz.test")
+        config = Config(host="127.0.0.1", **options)
         timing = {"clock": clock} if clock is not None else {}
         server = ChatServer(config, sleep=sleep, **timing)
         server.start()

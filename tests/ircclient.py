@@ -25,6 +25,8 @@ class IRCClient:
         self._reader = LineReader(limit=1 << 20)
         self._queue: deque[Message] = deque()
         self.seen: list[Message] = []
+        #: Every line as it arrived, tags included, CRLF excluded.
+        self.raw: list[bytes] = []
         self.consumed: list[Message] = []
         self.closed = False
         self.nick = "*"
@@ -56,6 +58,7 @@ class IRCClient:
             return False
         for raw in self._reader.feed(data):
             assert not isinstance(raw, Overlong)
+            self.raw.append(raw)
             message = parse(raw.decode("utf-8"))
             self._queue.append(message)
             self.seen.append(message)

@@ -6,12 +6,14 @@ import pytest
 from parser_tests.data import msg_join, msg_split, userhost_split
 
 from server.codec import (
+    MAX_LINE,
     LineError,
     LineReader,
     Overlong,
     build,
     encode,
     escape_tag_value,
+    fit_params,
     parse,
     split_source,
     split_utf8,
@@ -117,3 +119,23 @@ def test_reader_ends_lines_at_a_lone_cr_so_no_line_can_be_forged() -> None:
     assert reader.feed(b"PRIVMSG #c :hi\rQUIT :forged\r\n") == [b"PRIVMSG #c :hi", b"QUIT :forged"]
     assert reader.feed(b"A\r") == [b"A"]
     assert reader.feed(b"\nB\n") == [b"B"]  # the LF of a CRLF split across reads
+
+
+def test_fit_params_cuts_the_longest_parameter_at_a_character_boundary():
+    params = ("me", "é" * 300, "No such nick/channel")
+    fitted = fit_params("401", params, "irc.example", keep=1)
+    line = encode(build("401", *fitted, source="irc.example"))
+    assert len(line) <= MAX_LINE
+    assert fitted[0] == "me" and fitted[2] == "No such nick/channel"
+    assert fitted[1] and set(fitted[1]) == {"é"}  # whole characters only
+    assert len(encode(build("401", "me", fitted[1] + "é", fitted[2], source="irc.example"))) > 512
+
+
+def test_fit_params_leaves_a_line_that_fits_alone():
+    params = ("#chan", "a reason")
+    assert fit_params("KICK", params, "a!b@c") is params
+
+
+def test_fit_params_never_leaves_a_middle_parameter_empty():
+    fitted = fit_params("MODE", ("#c", "+b", "é" * 600, "x"), "s")
+    assert all(fitted[:-1]) and len(encode(build("MODE", *fitted, source="s"))) <= MAX_LINE

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing, current_cork, new_msgid
-from ..codec import Message
+from ..codec import MAX_LINE, Message
 from ..numerics import (
     ERR_CANNOTSENDTOCHAN,
+    ERR_INPUTTOOLONG,
     ERR_NEEDMOREPARAMS,
     ERR_NORECIPIENT,
     ERR_NOSUCHCHANNEL,
@@ -33,6 +34,14 @@ PREFIX_RANK_OF = {letter: rank for rank, letter in enumerate(PREFIXES)}
 def _client_tags(msg: Message) -> dict[str, str]:
     # Only client-only tags ('+' prefix) are relayed; the server adds its own.
     return {k: v for k, v in msg.tags.items() if k.startswith("+")}
+
+
+def _fits(source: str, verb: str, target: str, text: str | None) -> bool:
+    """Whether the relayed line ``:source VERB target :text`` fits in 512 bytes."""
+    if text is None:
+        return True  # TAGMSG: tags only, and a target the server knows fits
+    size = len(source.encode()) + len(verb) + len(target.encode()) + len(text.encode()) + 7
+    return size <= MAX_LINE
 
 
 def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> None:
@@ -77,6 +86,12 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                 if errors:
                     client.numeric(ERR_NOSUCHCHANNEL, name)
                 continue
+            if not _fits(client.source, verb, status + channel.name, text):
+                # Relayed with its sender's prefix it would pass the line limit: refused
+                # whole (417), never cut and never sent on in part.
+                if errors:
+                    client.numeric(ERR_INPUTTOOLONG)
+                continue
             lowest = max((PREFIX_RANK[s] for s in status), default=None)
             with channel.send_lock:
                 with registry.lock:
@@ -109,6 +124,10 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
             if peer is None:
                 if errors:
                     client.numeric(ERR_NOSUCHNICK, target)
+                continue
+            if not _fits(client.source, verb, peer.nick, text):
+                if errors:
+                    client.numeric(ERR_INPUTTOOLONG)
                 continue
             out = Outgoing(verb, peer.nick, *params_for(text), source=client.source, tags=tags)
             if not tagmsg or "message-tags" in peer.caps:
