@@ -204,6 +204,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
                     Path(config.data_dir) / "history.sqlite3",
                     max_per_target=config.history_max_per_target,
                     max_days=config.history_days,
+                    max_mb=config.history_max_mb,
                 )
             except HistoryError:
                 self.server_close()
