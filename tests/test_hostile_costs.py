@@ -74,6 +74,22 @@ def test_a_heavy_command_costs_several_lines(make_server) -> None:
     asker.close()
 
 
+def test_a_labeled_heavy_command_is_labeled_and_costs_the_same(make_server) -> None:
+    fake = FakeTime()
+    server = make_server(
+        clock=fake.clock, sleep=fake.sleep, flood_burst=10, flood_rate=1.0, flood_excess=1000
+    )
+    asker = _client(server, "asker", ("labeled-response", "batch"))
+    _drain_bucket(asker)
+    fake.slept.clear()
+    asker.send("@label=w1 WHO nobody", "PING after")
+    end = asker.expect("315")
+    assert end.tags.get("label") == "w1"
+    asker.expect("PONG", where=lambda m: m.params[-1] == "after")
+    assert sum(fake.slept) == pytest.approx(4 + 1)
+    asker.close()
+
+
 def test_replies_cost_by_their_size(make_server) -> None:
     fake = FakeTime()
     server = make_server(clock=fake.clock, sleep=fake.sleep, flood_burst=20, flood_rate=1.0)
