@@ -3,7 +3,8 @@
 The message path never waits for the disk: ``HistoryStore.add`` only puts a record on
 a queue. The writer thread commits what has piled up every few milliseconds, so after
 ``kill -9`` at most the last fraction of a second is missing, and after a clean
-``close()`` nothing is.
+``close()`` nothing is. Readers (WAL mode) borrow one of a few pooled connections per
+query, so what reading costs does not grow with the number of handler threads.
 
 Order: every row has an increasing ``id``; that, not the timestamp, is the order of a
 target's history, so paging by msgid is exact even when two messages share a time.
