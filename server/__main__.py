@@ -110,9 +110,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     history.add_argument(
         "--history-days",
         type=float,
-        default=0,
+        default=defaults.history_days,
         metavar="D",
-        help="days messages are kept; 0 for no limit",
+        help="days messages are kept; 0 for no limit (default: %(default)s)",
+    )
+    history.add_argument(
+        "--history-max-mb",
+        type=float,
+        default=defaults.history_max_mb,
+        metavar="MB",
+        help="size the history database may reach before the oldest messages are "
+        "removed; 0 for no limit (default: %(default)s)",
     )
     history.add_argument(
         "--join-replay",
@@ -225,6 +233,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         data_dir=None if args.no_history else args.data_dir,
         history_max_per_target=args.history_max_per_target,
         history_days=args.history_days,
+        history_max_mb=args.history_max_mb,
         join_replay=args.join_replay,
     )
 

@@ -34,11 +34,13 @@ class Config:
     key: str | None = None
     tls_only: bool = False
     #: History: where the SQLite file lives (None: no history), how much to keep
-    #: (0: no limit), how many messages a joining client without chathistory is
-    #: replayed, and the most one CHATHISTORY request returns.
+    #: (0: no limit) by target, by age and by size (MiB of database, oldest out first),
+    #: how many messages a joining client without chathistory is replayed, and the
+    #: most one CHATHISTORY request returns.
     data_dir: str | None = None
     history_max_per_target: int = 0
-    history_days: float = 0
+    history_days: float = 90
+    history_max_mb: float = 1024
     join_replay: int = 20
     chathistory_max: int = 100
     #: Seconds of silence before the server sends PING, and then before it gives up.

@@ -3,7 +3,8 @@
 The message path never waits for the disk: ``HistoryStore.add`` only puts a record on
 a queue. The writer thread commits what has piled up every few milliseconds, so after
 ``kill -9`` at most the last fraction of a second is missing, and after a clean
-``close()`` nothing is.
+``close()`` nothing is. Readers (WAL mode) borrow one of a few pooled connections per
+query, so what reading costs does not grow with the number of handler threads.
 
 Order: every row has an increasing ``id``; that, not the timestamp, is the order of a
 target's history, so paging by msgid is exact even when two messages share a time.
@@ -11,11 +12,13 @@ target's history, so paging by msgid is exact even when two messages share a tim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,10 +41,28 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, id);
 CREATE INDEX IF NOT EXISTS messages_by_time ON messages (time_ms);
-CREATE INDEX IF NOT EXISTS messages_by_party ON messages (party_a, party_b, id);
+-- Every query form has an index that bounds its work by what it returns, not by the
+-- size of the table (EXPLAIN QUERY PLAN each one when adding a query):
+-- timestamp references and TARGETS by (target, time); private conversations by each
+-- party and time; a channel's last topic by a small index of topics only.
+CREATE INDEX IF NOT EXISTS messages_by_target_time ON messages (target, time_ms);
+CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
+    WHERE party_a IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
+    WHERE party_b IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
+-- Replaced by the two party indexes above; no query used it.
+DROP INDEX IF EXISTS messages_by_party;
 """
 _COMMIT_EVERY = 0.05  # seconds: the most a kill -9 can lose
 _PRUNE_EVERY = 60.0
+#: Reader connections kept open at most. Each costs two or three descriptors and up to
+#: 2 MB of page cache; handler threads borrow one per query and give it back, so the
+#: cost does not grow with the number of threads that ever read history.
+READERS = 4
+#: A budget prune removes messages until the file is this far under its budget, so the
+#: next prunes do not each remove a few rows.
+_BUDGET_SLACK = 0.9
 
 
 class HistoryError(Exception):
@@ -78,11 +99,20 @@ class HistoryStore:
         path: str | Path,
         max_per_target: int = 0,
         max_days: float = 0,
+        max_mb: float = 0,
     ) -> None:
         self.path = Path(path)
         self.max_per_target = max_per_target
         self.max_days = max_days
-        self._local = threading.local()
+        #: Size budget of the database in MiB (0: none): past it the oldest messages go.
+        self.max_mb = max_mb
+        # Idle reader connections (guarded by _pool_lock); _slots bounds how many exist.
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._slots = threading.BoundedSemaphore(READERS)
+        self._readers_closed = False
+        self._prune_asked = 0
+        self._pruned = 0
         # Records wait in `_pending` (guarded by the condition's lock) until the writer
         # takes them all at once; it sleeps while there are none (`_wake`).
         self._written = threading.Condition()
@@ -111,12 +141,24 @@ class HistoryStore:
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    @property
-    def _reader(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = self._connect()
-        return db
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a reader connection from the pool (waiting while all are in use)."""
+        with self._slots:
+            with self._pool_lock:
+                db = self._idle.pop() if self._idle else None
+            if db is None:
+                db = self._connect()
+                db.execute("PRAGMA query_only=1")
+            try:
+                yield db
+            finally:
+                with self._pool_lock:
+                    keep = not self._readers_closed
+                    if keep:
+                        self._idle.append(db)
+                if not keep:
+                    db.close()
 
     # --- writing ------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -141,6 +183,19 @@ class HistoryStore:
             self._wake.set()
         self._thread.join(timeout=10)
         self._writer_db.close()
+        with self._pool_lock:
+            self._readers_closed = True
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
+
+    def prune(self, timeout: float = 5.0) -> bool:
+        """Apply the retention rules now (the writer does it every minute anyway)."""
+        with self._written:
+            self._prune_asked += 1
+            goal = self._prune_asked
+            self._wake.set()
+            return self._written.wait_for(lambda: self._pruned >= goal, timeout)
 
     def _write_loop(self) -> None:
         last_prune = time.monotonic()
@@ -152,11 +207,15 @@ class HistoryStore:
                 batch, self._pending = self._pending, []
                 self._wake.clear()
                 closing = self._closing
+                asked = self._prune_asked
             if batch:
                 self._insert(batch)
-            if time.monotonic() - last_prune > _PRUNE_EVERY:
+            if asked > self._pruned or time.monotonic() - last_prune > _PRUNE_EVERY:
                 self._prune()
                 last_prune = time.monotonic()
+                with self._written:
+                    self._pruned = asked
+                    self._written.notify_all()
             if closing:
                 return
 
@@ -203,16 +262,49 @@ class HistoryStore:
                     (self.max_per_target,),
                 )
             db.commit()
+            if self.max_mb:
+                self._prune_to_budget(db, int(self.max_mb * 1024 * 1024))
         except sqlite3.Error:
             log.exception("could not prune the history")
 
+    def _prune_to_budget(self, db: sqlite3.Connection, budget: int) -> None:
+        """Remove the oldest messages until the pages in use fit ``budget`` bytes.
+
+        Freed pages stay in the file and are reused, so the file stops growing at about
+        the budget instead of shrinking; the oldest go first, whatever their target.
+        """
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        removed = 0
+        for _ in range(16):  # each round removes a share; rows and pages are not exact
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            free = db.execute("PRAGMA freelist_count").fetchone()[0]
+            used = (pages - free) * page
+            if used <= budget:
+                break
+            low, high = db.execute(
+                "SELECT (SELECT MIN(id) FROM messages), (SELECT MAX(id) FROM messages)"
+            ).fetchone()
+            if low is None:
+                break
+            share = min(1.0, (used - budget * _BUDGET_SLACK) / used)
+            cut = low + max(1, int((high - low + 1) * share))
+            removed += db.execute("DELETE FROM messages WHERE id < ?", (cut,)).rowcount
+            db.commit()
+        if removed:
+            log.warning(
+                "history passed its budget of %g MB: removed the %d oldest messages",
+                self.max_mb,
+                removed,
+            )
+
     # --- reading --------------------------------------------------------------------
     def _rows(self, sql: str, args: tuple) -> list[Record]:
-        cursor = self._reader.execute(
-            "SELECT msgid, target, time_ms, source, command, params, tags, account, party_a,"
-            " party_b FROM messages WHERE " + sql,
-            args,
-        )
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT msgid, target, time_ms, source, command, params, tags, account,"
+                " party_a, party_b FROM messages WHERE " + sql,
+                args,
+            ).fetchall()
         return [
             Record(
                 row[0],
@@ -226,32 +318,42 @@ class HistoryStore:
                 row[8],
                 row[9],
             )
-            for row in cursor
+            for row in rows
         ]
 
     def locate(self, target: str, ref: str) -> tuple[int, int] | None:
         """Where a reference (``msgid=...`` or ``timestamp=...``) falls in a target's
         history: ``(b, a)`` such that "before it" is ``id < b`` and "after it" is
-        ``id > a``. None for an unknown msgid or a malformed reference."""
+        ``id > a``. None for an unknown msgid or a malformed reference.
+
+        A timestamp is found through the (target, time) index: the first message at or
+        after it and the last at or before it. A target's messages are stamped as they
+        are relayed, in order, so time order is id order.
+        """
         kind, _, value = ref.partition("=")
-        db = self._reader
         if kind == "msgid":
-            row = db.execute(
-                "SELECT id FROM messages WHERE msgid = ? AND target = ?", (value, target)
-            ).fetchone()
+            with self._reading() as db:
+                row = db.execute(
+                    "SELECT id FROM messages WHERE msgid = ? AND target = ?", (value, target)
+                ).fetchone()
             return (row[0], row[0]) if row else None
         if kind != "timestamp":
             return None
         millis = parse_timestamp(value)
         if millis is None:
             return None
-        first = db.execute(
-            "SELECT MIN(id) FROM messages WHERE target = ? AND time_ms >= ?", (target, millis)
-        ).fetchone()[0]
-        last = db.execute(
-            "SELECT MAX(id) FROM messages WHERE target = ? AND time_ms <= ?", (target, millis)
-        ).fetchone()[0]
-        return (first if first is not None else 1 << 62, last if last is not None else 0)
+        with self._reading() as db:
+            first = db.execute(
+                "SELECT id FROM messages WHERE target = ? AND time_ms >= ?"
+                " ORDER BY time_ms, id LIMIT 1",
+                (target, millis),
+            ).fetchone()
+            last = db.execute(
+                "SELECT id FROM messages WHERE target = ? AND time_ms <= ?"
+                " ORDER BY time_ms DESC, id DESC LIMIT 1",
+                (target, millis),
+            ).fetchone()
+        return (first[0] if first else 1 << 62, last[0] if last else 0)
 
     def before(self, target: str, position: int, limit: int) -> list[Record]:
         """Up to ``limit`` messages before ``position``, oldest first."""
@@ -292,19 +394,37 @@ class HistoryStore:
     def targets(
         self, channels: list[str], party: str, start_ms: int, end_ms: int, limit: int
     ) -> list[tuple[str, int, str | None, str | None]]:
-        """Conversations with messages between two times: (target, newest time, parties)."""
-        marks = ",".join("?" * len(channels)) or "''"
-        cursor = self._reader.execute(
-            "SELECT target, MAX(time_ms), party_a, party_b FROM messages"
-            f" WHERE (target IN ({marks}) OR party_a = ? OR party_b = ?)"
-            " AND time_ms > ? AND time_ms < ? GROUP BY target ORDER BY MAX(time_ms) LIMIT ?",
-            (*channels, party, party, min(start_ms, end_ms), max(start_ms, end_ms), limit),
-        )
-        return [(row[0], row[1], row[2], row[3]) for row in cursor]
+        """Conversations with messages between two times: (target, newest time, parties),
+        the least recently active first."""
+        low, high = min(start_ms, end_ms), max(start_ms, end_ms)
+        found: dict[str, tuple[str, int, str | None, str | None]] = {}
+        with self._reading() as db:
+            # One indexed lookup per channel (a client is in at most CHANLIMIT of them)
+            # and one range per side of its private conversations, instead of one query
+            # whose OR makes SQLite read every message in the time range.
+            for channel in dict.fromkeys(channels):
+                row = db.execute(
+                    "SELECT time_ms FROM messages WHERE target = ? AND time_ms > ?"
+                    " AND time_ms < ? ORDER BY time_ms DESC LIMIT 1",
+                    (channel, low, high),
+                ).fetchone()
+                if row:
+                    found[channel] = (channel, row[0], None, None)
+            for column in ("party_a", "party_b"):
+                for row in db.execute(
+                    "SELECT target, MAX(time_ms), party_a, party_b FROM messages"
+                    f" WHERE {column} = ? AND time_ms > ? AND time_ms < ? GROUP BY target",
+                    (party, low, high),
+                ):
+                    found[row[0]] = (row[0], row[1], row[2], row[3])
+        return sorted(found.values(), key=lambda entry: entry[1])[:limit]
 
     def latest_topic(self, target: str) -> Record | None:
         """The last topic change stored for a channel."""
-        rows = self._rows("target = ? AND command = 'TOPIC' ORDER BY id DESC LIMIT 1", (target,))
+        rows = self._rows(
+            "target = ? AND command = 'TOPIC' ORDER BY id DESC LIMIT 1",
+            (target,),
+        )
         return rows[0] if rows else None
 
 

@@ -18,6 +18,7 @@ from .client import Client, Flusher, Outgoing, cork, uncork
 from .codec import MAX_LINE, LineError, LineReader, Message, Overlong, escape_tag_value, parse
 from .commands import COMMANDS, Command
 from .commands.chathistory import new_batch_id
+from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .commands.users import notify_offline
 from .config import Config
 from .history import HistoryError, HistoryStore
@@ -96,21 +97,24 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 except ssl.SSLError as exc:
                     client.quit_reason = client.quit_reason or f"TLS error: {exc.reason}"
                     return
-            start = client.last_active = server.clock()
+            client.last_active = server.clock()
             client.ping_sent_at = None
             lines = reader.feed(data)
-            delays = server.flood_delays(client, len(lines))
-            if delays is None:
+            costs = server.flood_costs(client, lines)
+            if costs is None:
                 server.drop(client, "Excess Flood")
                 return
+            queued = sum(costs)  # tokens charged for the lines still waiting behind
             cork()  # replies and relays from this read go out together, once per recipient
             try:
-                for line, delay in zip(lines, delays, strict=True):
+                for line, cost in zip(lines, costs, strict=True):
+                    queued -= cost
+                    # Asked line by line: a heavy command's replies, charged once it has
+                    # run, delay what follows it.
+                    delay = server.flood_wait(client, queued)
                     if delay:
                         uncork()  # nothing may wait behind fake lag
-                        waited = server.clock() - start
-                        if delay > waited:
-                            server.sleep(delay - waited, client.wakeup)
+                        server.sleep(delay, client.wakeup)
                         cork()
                         if client.closing:
                             return
@@ -204,6 +208,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
                     Path(config.data_dir) / "history.sqlite3",
                     max_per_target=config.history_max_per_target,
                     max_days=config.history_days,
+                    max_mb=config.history_max_mb,
                 )
             except HistoryError:
                 self.server_close()
@@ -317,18 +322,34 @@ class ChatServer(socketserver.ThreadingTCPServer):
         log.info("refused %s: %s", ip, reason)
         return False
 
-    def flood_delays(self, client: Client, count: int) -> list[float] | None:
-        """How long to hold each of ``count`` new lines; None means Excess Flood."""
+    @staticmethod
+    def _flood_applies(client: Client) -> bool:
+        return client.flood is not None and "o" not in client.modes
+
+    def flood_costs(self, client: Client, lines: list[bytes | Overlong]) -> list[int] | None:
+        """Charge the flood bucket for the lines of one read: each line's cost in tokens
+        (its command's, see ``COSTS``), or None when that is past Excess Flood."""
+        if not self._flood_applies(client):
+            return [0] * len(lines)
+        costs = [1 if isinstance(line, Overlong) else line_cost(line) for line in lines]
+        if not client.flood.charge(sum(costs)):
+            return None
+        return costs
+
+    def flood_wait(self, client: Client, queued: float) -> float:
+        """Seconds to hold the next line, with ``queued`` tokens of lines behind it."""
+        if not self._flood_applies(client):
+            return 0.0
+        return client.flood.wait(queued)
+
+    def _charge_replies(self, client: Client, lines: list[bytes]) -> None:
+        """A metered command has run: its replies cost tokens by size, at most a burst."""
         bucket = client.flood
-        if bucket is None or "o" in client.modes:
-            return [0.0] * count
-        delays = []
-        for _ in range(count):
-            delay = bucket.take()
-            if delay is None:
-                return None
-            delays.append(delay)
-        return delays
+        if bucket is None:
+            return
+        tokens = min(sum(map(len, lines)) // REPLY_BYTES_PER_TOKEN, bucket.burst)
+        if tokens and not bucket.charge(tokens):
+            self.drop(client, "Excess Flood")
 
     # --- lines ----------------------------------------------------------------------
     def dispatch(self, client: Client, raw: bytes | Overlong) -> None:
@@ -362,15 +383,27 @@ class ChatServer(socketserver.ThreadingTCPServer):
             return
         message.command = message.command.upper()
         label = message.tags.get("label")
-        if label is not None and "labeled-response" in client.caps:
-            # Every reply to the line is labeled, a refusal as much as a result.
-            client.capture()
-            try:
-                self._check_and_run(client, message, utf8, "\0" in line)
-            finally:
-                self._send_labeled(client, label, client.release())
-        else:
+        if "labeled-response" not in client.caps:
+            label = None
+        entry = COMMANDS.get(message.command)
+        metered = entry is not None and entry.metered and self._flood_applies(client)
+        if label is None and not metered:
             self._check_and_run(client, message, utf8, "\0" in line)
+            return
+        # Held back while the command runs: a labeled command's replies are sent labeled
+        # (a refusal as much as a result), a metered command's are counted.
+        client.capture()
+        try:
+            self._check_and_run(client, message, utf8, "\0" in line)
+        finally:
+            replies = client.release()
+            if label is not None:
+                self._send_labeled(client, label, replies)
+            else:
+                for data in replies:
+                    client.send(data)
+        if metered:
+            self._charge_replies(client, replies)
 
     def _check_and_run(self, client: Client, message: Message, utf8: bool, nul: bool) -> None:
         name = message.command

@@ -19,10 +19,35 @@ if TYPE_CHECKING:
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
 
+#: Bytes of client-only tags (names and values) stored with a message. Live recipients
+#: get every tag the sender sent (up to 4 KiB); history keeps what a reply or a reaction
+#: needs, so a client cannot make each stored line ten times its text.
+MAX_STORED_TAGS = 512
+#: Client-only tags that keep their meaning in history: when a message carries more
+#: than ``MAX_STORED_TAGS``, only these are stored (those that fit, in this order).
+KNOWN_TAGS = ("+draft/reply", "+draft/react", "+draft/channel-context")
+
 
 def new_batch_id() -> str:
     """A batch reference tag, unique on this connection."""
     return secrets.token_hex(6)
+
+
+def stored_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The tags of a relayed message that history keeps: every tag but ``msgid`` (kept
+    in its own column), with the client-only ones capped at ``MAX_STORED_TAGS`` bytes."""
+    kept = {k: v for k, v in tags.items() if k != "msgid" and not k.startswith("+")}
+    client = {k: v for k, v in tags.items() if k.startswith("+")}
+    if sum(len(k) + len(v) + 2 for k, v in client.items()) <= MAX_STORED_TAGS:
+        kept.update(client)
+        return kept
+    room = MAX_STORED_TAGS
+    for name in KNOWN_TAGS:
+        value = client.get(name)
+        if value is not None and len(name) + len(value) + 2 <= room:
+            kept[name] = value
+            room -= len(name) + len(value) + 2
+    return kept
 
 
 def store(
@@ -40,7 +65,7 @@ def store(
     if history is None:
         return
     msgid = tags.get("msgid", "")
-    kept = {k: v for k, v in tags.items() if k != "msgid"}
+    kept = stored_tags(tags)
     if peer is None:
         target, a, b = casefold(params[0]), None, None
     else:

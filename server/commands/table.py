@@ -13,6 +13,26 @@ if TYPE_CHECKING:
 
 Handler = Callable[["ChatServer", "Client", "Message"], None]
 
+#: Flood tokens one line of these commands costs (any other line costs one, as a chat
+#: line does): they answer with lists of users, channels or messages, which cost the
+#: server far more than relaying a line.
+COSTS: dict[str, int] = {
+    "WHO": 4,
+    "NAMES": 4,
+    "LIST": 4,
+    "CHATHISTORY": 3,
+    "WHOIS": 2,
+    "WHOWAS": 2,
+}
+#: Commands whose replies are also metered: every ``REPLY_BYTES_PER_TOKEN`` bytes sent
+#: back cost one more token, at most a burst's worth per line. Only commands that
+#: answer the sender alone: metering holds the replies back until the command ends,
+#: which would let a JOIN's echo arrive after the channel's next message.
+METERED: frozenset[str] = frozenset(
+    {*COSTS, "MOTD", "HELP", "HELPOP", "INFO", "STATS", "MONITOR", "LUSERS"}
+)
+REPLY_BYTES_PER_TOKEN = 4096
+
 
 @dataclass(frozen=True)
 class Command:
@@ -23,6 +43,10 @@ class Command:
     min_params: int = 0
     #: Whether the command may be used before registration (otherwise ERR_NOTREGISTERED).
     pre_registration: bool = False
+    #: Flood tokens a line of this command costs before it runs.
+    cost: int = 1
+    #: Whether its replies cost tokens too, by their size (after it runs).
+    metered: bool = False
 
 
 COMMANDS: dict[str, Command] = {}
@@ -34,7 +58,27 @@ def command(
     """Register the decorated function as the handler of ``name``."""
 
     def register(handler: Handler) -> Handler:
-        COMMANDS[name] = Command(handler, min_params, pre_registration)
+        COMMANDS[name] = Command(
+            handler, min_params, pre_registration, COSTS.get(name, 1), name in METERED
+        )
         return handler
 
     return register
+
+
+def line_cost(raw: bytes) -> int:
+    """The flood tokens a raw line costs, by its command word (tags and source skipped;
+    ``dispatch`` parses the line properly later)."""
+    position = 0
+    for _ in range(3):
+        while raw[position : position + 1] == b" ":
+            position += 1
+        end = raw.find(b" ", position)
+        if end < 0:
+            end = len(raw)
+        word = raw[position:end]
+        if word[:1] not in (b"@", b":"):
+            entry = COMMANDS.get(word.upper().decode("latin-1"))
+            return entry.cost if entry is not None else 1
+        position = end
+    return 1
