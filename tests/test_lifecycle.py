@@ -45,12 +45,15 @@ def test_overlong_line_gets_417_and_the_connection_stays(server, connect) -> Non
     assert bob.expect("PRIVMSG").params[1] == "still here"
 
 
-def test_the_longest_legal_line_is_relayed(server, connect) -> None:
+def test_the_longest_relayable_line_is_relayed(server, connect) -> None:
     alice, bob = connect("alice"), connect("bob")
-    prefix = "PRIVMSG #general :"
-    text = "z" * (510 - len(prefix))
-    alice.send(prefix + text)
+    # As relayed, with alice's prefix, the line is exactly 512 bytes.
+    relayed = ":alice!~alice@127.0.0.1 PRIVMSG #general :"
+    text = "z" * (510 - len(relayed))
+    alice.send("PRIVMSG #general :" + text)
     assert bob.expect("PRIVMSG").params[1] == text
+    alice.send("PRIVMSG #general :" + text + "z")  # one byte more would not fit: 417
+    alice.expect("417")
 
 
 def test_oversized_client_tags_get_417(server, connect) -> None:
