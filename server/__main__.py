@@ -15,6 +15,7 @@ import platformdirs
 from . import __version__
 from .config import Config
 from .history import HistoryError
+from .penalty import parse_networks
 from .server import ChatServer
 
 log = logging.getLogger("server")
@@ -163,7 +164,62 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-per-ip",
         type=int,
         default=defaults.max_per_ip,
-        help="connections from one address; 0 for no limit (default: %(default)s)",
+        help="connections from one address; 0 for no limit (default: %(default)s; "
+        "load tests from one machine need --exempt or 0)",
+    )
+    limits.add_argument(
+        "--exempt",
+        action="append",
+        default=[],
+        metavar="CIDR[,CIDR...]",
+        help="addresses free of --max-per-ip, --throttle and the failed-login ban, "
+        "e.g. 127.0.0.1/8 (may be given several times; default: none)",
+    )
+    limits.add_argument(
+        "--throttle",
+        type=int,
+        default=defaults.throttle,
+        metavar="N",
+        help="new connections one address may open per --throttle-window; "
+        "0 turns the throttle off (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--throttle-window",
+        type=float,
+        default=defaults.throttle_window,
+        metavar="SECONDS",
+        help="the throttle's window (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--tls-handshake-timeout",
+        type=float,
+        default=defaults.tls_handshake_timeout,
+        metavar="SECONDS",
+        help="seconds a whole TLS handshake may take (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--login-delay",
+        type=float,
+        default=defaults.login_delay,
+        metavar="SECONDS",
+        help="delay before answering a failed PASS or OPER, doubling with each failure "
+        "from the address up to 30 s; 0 for none (default: %(default)s)",
+    )
+    limits.add_argument(
+        "--oper-attempts",
+        type=int,
+        default=defaults.oper_attempts,
+        metavar="N",
+        help="failed OPER attempts before the connection is closed; 0 for no limit "
+        "(default: %(default)s)",
+    )
+    limits.add_argument(
+        "--login-ban",
+        type=int,
+        default=defaults.login_ban,
+        metavar="N",
+        help="failed logins from one address before it is refused new connections "
+        "until it has not failed for 10 minutes; 0 never (default: %(default)s)",
     )
     limits.add_argument(
         "--max-channels",
@@ -204,6 +260,10 @@ def config_from_args(args: argparse.Namespace) -> Config:
     for option, text in (("--network", args.network), ("--description", args.description)):
         if not text.isprintable():
             raise ValueError(f"{option} must be one line of printable text")
+    try:
+        parse_networks(args.exempt)
+    except ValueError as exc:
+        raise ValueError(f"--exempt: {exc}") from None
     motd = None
     if args.motd is not None:
         motd = args.motd.read_text(encoding="utf-8").splitlines()
@@ -228,6 +288,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         flood_rate=args.flood_rate,
         max_clients=args.max_clients,
         max_per_ip=args.max_per_ip,
+        exempt=args.exempt,
+        throttle=args.throttle,
+        throttle_window=args.throttle_window,
+        tls_handshake_timeout=args.tls_handshake_timeout,
+        login_delay=args.login_delay,
+        oper_attempts=args.oper_attempts,
+        login_ban=args.login_ban,
         max_channels=args.max_channels,
         registration_timeout=args.registration_timeout,
         data_dir=None if args.no_history else args.data_dir,

@@ -62,6 +62,8 @@ class Stats:
     #: PRIVMSG/NOTICE/TAGMSG lines handled since start (``ChatServer.messages``).
     messages: int
     uptime: float
+    #: Failed PASS and OPER attempts since start.
+    failed_logins: int = 0
 
 
 def users(server: ChatServer) -> list[UserInfo]:
@@ -99,14 +101,15 @@ def channels(server: ChatServer) -> list[ChannelInfo]:
 
 
 def stats(server: ChatServer) -> Stats:
-    """Connections, registered users, channels, messages handled and seconds up."""
+    """Connections, registered users, channels, messages handled, seconds up, failed logins."""
     with server.registry.lock:
-        connections = len(server.registry.clients)
+        # A connection counts from accept on, a TLS handshake in progress included.
+        connections = len(server.registry.clients) + server.registry.reserved
         registered = server.registry.registered
         count = len(server.registry.channels)
-    return Stats(
-        connections, registered, count, server.messages, max(0.0, time.time() - server.started)
-    )
+    uptime = max(0.0, time.time() - server.started)
+    failed = server.login_failures.total
+    return Stats(connections, registered, count, server.messages, uptime, failed)
 
 
 def find(server: ChatServer, target: Client | str) -> Client | None:

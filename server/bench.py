@@ -21,7 +21,9 @@ duration and reports how many stayed, how long registering took and, given
 ``--server-pid``, the server's resident memory per client.
 
 Flood control must be off on the server under test: Kibitz ``--flood-rate 0``; for ngircd
-``MaxPenaltyTime = 0`` (see the README's Performance section).
+``MaxPenaltyTime = 0`` (see the README's Performance section). Every client comes from
+one address, so the server's per-address limits must let them in too: Kibitz
+``--exempt 127.0.0.1`` (or ``--max-per-ip 0 --throttle 0``); ngircd ``MaxConnectionsIP = 0``.
 """
 
 from __future__ import annotations
@@ -658,7 +660,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
     p = argparse.ArgumentParser(
         prog="python -m server.bench",
         description="Load an IRC server with many clients and measure delivery and latency.",
-        epilog="Turn the server's flood control off first (Kibitz: --flood-rate 0).",
+        epilog="Turn the server's flood control and per-address limits off first "
+        "(Kibitz: --flood-rate 0 --exempt 127.0.0.1).",
     )
     p.add_argument("--host", default=d.host, help="server address (default: %(default)s)")
     p.add_argument("--port", type=int, default=d.port, help="server port (default: %(default)s)")

@@ -55,9 +55,24 @@ class Config:
     flood_burst: int = 20
     flood_rate: float = 5.0
     flood_excess: int = 100
-    #: Connections in all and from one address; 0 means no limit.
+    #: Connections in all and from one address; 0 means no limit. Both count a
+    #: connection from accept on (a TLS handshake in progress included).
     max_clients: int = 10000
-    max_per_ip: int = 0
+    max_per_ip: int = 10
+    #: Addresses or CIDR blocks ("127.0.0.1/8") free of max_per_ip and the throttle.
+    exempt: list[str] = field(default_factory=list)
+    #: New connections one address may open in throttle_window seconds; 0: no throttle.
+    throttle: int = 20
+    throttle_window: float = 60.0
+    #: Seconds a TLS handshake may take in all.
+    tls_handshake_timeout: float = 5.0
+    #: Failed PASS/OPER: the first delay before the answer, doubling with each failure
+    #: from the address (0: none); OPER failures before the connection is closed; and
+    #: failures from one address before it is refused new connections until it has
+    #: not failed for 10 minutes (0: never refused).
+    login_delay: float = 1.0
+    oper_attempts: int = 3
+    login_ban: int = 10
     #: Lines a connection may send before it has registered.
     max_unregistered_lines: int = 50
     #: Operator names and their passwords (OPER).

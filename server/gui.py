@@ -315,6 +315,7 @@ class ServerWindow:
             ("rate", "messages/s"),
             ("messages", "messages"),
             ("uptime", "uptime"),
+            ("failed", "failed logins"),
         ]
         for index, (name, caption) in enumerate(names):
             cell = ttk.Frame(grid, padding=(0, 0, 12, 8))
@@ -644,6 +645,7 @@ class ServerWindow:
             "rate": f"{rate:.1f}",
             "messages": str(stats.messages),
             "uptime": format_uptime(stats.uptime),
+            "failed": str(stats.failed_logins),
         }
         for name, value in values.items():
             if self.counters[name].cget("text") != value:

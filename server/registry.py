@@ -128,19 +128,50 @@ class Registry:
         self.registered = 0
         self.invisible = 0
         self.opers = 0
-        #: Open connections per IP address.
+        #: Open connections per IP address (reserved ones included).
         self.per_ip: dict[str, int] = {}
+        #: Connections accepted but not yet added (a TLS handshake in progress).
+        self.reserved = 0
         #: Who MONITORs each casefolded nick.
         self.watchers: dict[str, set[Client]] = {}
         #: Recently used nicks, newest last (WHOWAS).
         self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
 
     # --- connections -----------------------------------------------------------
+    def reserve(self, ip: str, max_clients: int, max_per_ip: int) -> str | None:
+        """Count a connection from accept on, in one step with the limits (0: none).
+
+        Returns None when admitted, else which limit refused it: ``"full"`` or ``"ip"``.
+        The reservation becomes the client in :meth:`add`, or is given back by
+        :meth:`release`.
+        """
+        with self.lock:
+            if max_clients and len(self.clients) + self.reserved >= max_clients:
+                return "full"
+            if max_per_ip and self.per_ip.get(ip, 0) >= max_per_ip:
+                return "ip"
+            self.reserved += 1
+            self.per_ip[ip] = self.per_ip.get(ip, 0) + 1
+            return None
+
+    def release(self, ip: str) -> None:
+        """Give back a reservation that never became a client."""
+        with self.lock:
+            self.reserved -= 1
+            self._uncount_ip(ip)
+
+    def _uncount_ip(self, ip: str) -> None:
+        left = self.per_ip.get(ip, 1) - 1
+        if left:
+            self.per_ip[ip] = left
+        else:
+            self.per_ip.pop(ip, None)
+
     def add(self, client: Client) -> None:
-        """Record a new connection (not yet registered)."""
+        """Record a new connection (not yet registered) in place of its reservation."""
         with self.lock:
             self.clients.add(client)
-            self.per_ip[client.ip] = self.per_ip.get(client.ip, 0) + 1
+            self.reserved -= 1
 
     def claim_nick(self, client: Client, nick: str) -> bool:
         """Give ``nick`` to ``client`` unless someone else holds it; one atomic step."""
@@ -202,11 +233,7 @@ class Registry:
             if client.registered:
                 self.registered -= 1
                 self._count_modes(client, -1)
-            left = self.per_ip.get(client.ip, 1) - 1
-            if left:
-                self.per_ip[client.ip] = left
-            else:
-                self.per_ip.pop(client.ip, None)
+            self._uncount_ip(client.ip)
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
                 if client.registered:
@@ -349,7 +376,7 @@ class Registry:
                 "users": self.registered - self.invisible,
                 "invisible": self.invisible,
                 "opers": self.opers,
-                "unknown": len(self.clients) - self.registered,
+                "unknown": len(self.clients) + self.reserved - self.registered,
                 "channels": len(self.channels),
                 "clients": self.registered,
                 "max": self.max_users,

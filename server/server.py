@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
+import math
 import re
 import socket
 import socketserver
@@ -14,15 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .client import Client, Flusher, Outgoing, cork, uncork
+from .client import Client, Flusher, Outgoing, cork, current_cork, uncork
 from .codec import MAX_LINE, LineError, LineReader, Message, Overlong, escape_tag_value, parse
 from .commands import COMMANDS, Command
 from .commands.chathistory import new_batch_id
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .commands.users import notify_offline
 from .config import Config
+from .descriptors import Spare, fit_clients, raise_limit
 from .history import HistoryError, HistoryStore
 from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
+from .penalty import LoginFailures, Throttle, in_networks, parse_networks
 from .registry import Registry
 from .tls import TLSSession, server_context
 
@@ -34,6 +38,9 @@ log = logging.getLogger("server")
 MAX_CLIENT_TAGS = 4096
 _RECV_SIZE = 65536
 
+
+#: Why a connection was refused, by what ``Registry.reserve`` answered.
+_REFUSALS = {"full": "Server is full", "ip": "Too many connections from your address"}
 
 _HTTP_REQUEST = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|OPTIONS|CONNECT|PATCH) \S+ HTTP/")
 
@@ -60,20 +67,33 @@ class ClientHandler(socketserver.BaseRequestHandler):
         """Complete TLS when this is the TLS port, then register the new connection."""
         self.chat: ChatServer = getattr(self.server, "chat", self.server)
         self.client: Client | None = None
-        # Writes are already gathered per read (see ``cork``); Nagle would only add delay.
-        with contextlib.suppress(OSError):
-            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        tls = None
-        context = self.server.tls_context
-        if context is not None:
-            tls = TLSSession(context)
-            try:
-                tls.handshake(self.request)
-            except (OSError, ssl.SSLError, ConnectionError) as exc:
-                log.info("TLS handshake with %s failed: %s", self.client_address[0], exc)
-                return
-        self.client = Client(self.request, self.client_address, self.chat, tls)
-        self.chat.registry.add(self.client)
+        # verify_request reserved this connection's slot: it becomes the client below,
+        # or finish() gives it back (a failed handshake).
+        self._reserved = True
+        chat = self.chat
+        accepted_at = chat.clock()
+        try:
+            # Writes are already gathered per read (see ``cork``); Nagle would only add delay.
+            with contextlib.suppress(OSError):
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tls = None
+            context = self.server.tls_context
+            if context is not None:
+                tls = TLSSession(context)
+                try:
+                    tls.handshake(self.request, chat.config.tls_handshake_timeout, chat.clock)
+                except (OSError, ssl.SSLError, ConnectionError) as exc:
+                    log.info("TLS handshake with %s failed: %s", self.client_address[0], exc)
+                    return
+            client = Client(self.request, self.client_address, chat, tls)
+            # The registration timeout runs from accept, the handshake included.
+            client.connected_at = client.last_active = accepted_at
+            chat.registry.add(client)
+            self._reserved = False
+            self.client = client
+        except BaseException:
+            self.finish()  # socketserver does not call finish() when setup() raises
+            raise
 
     def handle(self) -> None:
         """The reader loop: bounded reads, split into lines, dispatched in order."""
@@ -128,41 +148,68 @@ class ClientHandler(socketserver.BaseRequestHandler):
         """The one way out: leave the registry, tell the peers, close the socket."""
         if self.client is not None:
             self.chat.disconnect(self.client)
+        elif self._reserved:
+            self._reserved = False
+            self.chat.registry.release(str(self.client_address[0]))
 
 
-class TLSListener(socketserver.ThreadingTCPServer):
-    """The TLS port: accepts connections for the same :class:`ChatServer`."""
+class Listener(socketserver.ThreadingTCPServer):
+    """One listening port of a :class:`ChatServer`: admission and the accept loop."""
 
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
     block_on_close = False
-
-    def __init__(self, chat: ChatServer, address: tuple[str, int], context: ssl.SSLContext):
-        self.chat = chat
-        self.tls_context: ssl.SSLContext | None = context
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, ClientHandler)
+    #: The server whose clients this port accepts.
+    chat: ChatServer
+    #: Set when this port speaks TLS.
+    tls_context: ssl.SSLContext | None = None
 
     def verify_request(self, request: socket.socket, client_address: tuple) -> bool:
-        """The chat server's connection limits apply here too."""
-        return self.chat.verify_request(request, client_address)
+        """The chat server's admission rules, in the accept thread (see ``admit``)."""
+        return self.chat.admit(request, client_address, self.tls_context is not None)
+
+    def get_request(self) -> tuple[socket.socket, tuple]:
+        """Accept; out of descriptors, turn the newcomer away rather than spin."""
+        try:
+            return self.socket.accept()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                self.chat.out_of_descriptors(self.socket, self.tls_context is not None)
+            raise
+
+    def process_request(self, request: socket.socket, client_address: tuple) -> None:
+        """Start the connection's thread; when none can be started, refuse it."""
+        try:
+            super().process_request(request, client_address)
+        except RuntimeError as exc:  # "can't start new thread"
+            ip = str(client_address[0])
+            self.chat.registry.release(ip)
+            log.warning("cannot serve %s: %s", ip, exc)
+            self.chat.refuse(request, ip, "Server is full", self.tls_context is not None)
+            self.shutdown_request(request)
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Log a handler's exception; only that connection ends."""
         log.exception("error while serving %s", client_address)
 
 
-class ChatServer(socketserver.ThreadingTCPServer):
-    """The Kibitz IRC server: one handler thread per connection, one shared registry."""
+class TLSListener(Listener):
+    """The TLS port: accepts connections for the same :class:`ChatServer`."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 1024
-    block_on_close = False
-    #: Set when the main port itself speaks TLS (``tls_only``).
-    tls_context: ssl.SSLContext | None = None
+    def __init__(self, chat: ChatServer, address: tuple[str, int], context: ssl.SSLContext):
+        self.chat = chat
+        self.tls_context = context
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, ClientHandler)
+
+
+class ChatServer(Listener):
+    """The Kibitz IRC server: one handler thread per connection, one shared registry.
+
+    Its own socket is the main port (TLS when ``tls_only``); ``tls_listener`` the other.
+    """
 
     def __init__(
         self,
@@ -171,6 +218,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         sleep: Callable[[float, threading.Event], object] | None = None,
     ) -> None:
         self.config = config or Config()
+        self.chat = self
         self.clock = clock
         #: How a reader waits out fake lag; it returns early when the event is set.
         self.sleep = sleep or (lambda seconds, event: event.wait(seconds))
@@ -183,6 +231,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if ":" in self.config.host:
             self.address_family = socket.AF_INET6
         config = self.config
+        config.max_clients = fit_clients(config.max_clients, raise_limit())
+        self._exempt = parse_networks(config.exempt)
+        self.throttle = Throttle(config.throttle, config.throttle_window, clock)
+        self.login_failures = LoginFailures(config.login_delay, config.login_ban, clock)
+        self._spare = Spare()
+        self._descriptors_warned = -math.inf
         context = server_context(config.cert, config.key) if config.cert else None
         self.tls_listener: TLSListener | None = None
         if config.tls_only:
@@ -301,26 +355,78 @@ class ChatServer(socketserver.ThreadingTCPServer):
         log.exception("error while serving %s", client_address)
 
     # --- admission and flood control ------------------------------------------------
-    def verify_request(self, request: socket.socket, client_address: tuple) -> bool:
-        """Refuse a connection past ``max_clients`` or ``max_per_ip``, with ERROR."""
+    def admit(self, request: socket.socket, client_address: tuple, tls: bool = False) -> bool:
+        """Admit a new connection, or refuse it with ERROR saying why.
+
+        Runs in the accept thread, before any byte is read: a refused connection costs
+        no thread, and an admitted one is counted (``max_clients``, ``max_per_ip``,
+        LUSERS) from here on, its TLS handshake included.
+        """
         config = self.config
         ip = str(client_address[0]) if client_address else ""
-        with self.registry.lock:
-            total = len(self.registry.clients)
-            same_ip = self.registry.per_ip.get(ip, 0)
-        if config.max_clients and total >= config.max_clients:
-            reason = "Server is full"
-        elif config.max_per_ip and same_ip >= config.max_per_ip:
-            reason = "Too many connections from your address"
+        exempt = in_networks(ip, self._exempt)
+        banned = 0.0 if exempt else self.login_failures.banned(ip)
+        if banned:
+            reason = f"Too many failed logins; try again in {math.ceil(banned)} seconds"
+        elif not exempt and (wait := self.throttle.hit(ip)):
+            reason = f"Connecting too fast; try again in {math.ceil(wait)} seconds"
         else:
-            return True
-        try:
+            limit = 0 if exempt else config.max_per_ip
+            refused = self.registry.reserve(ip, config.max_clients, limit)
+            if refused is None:
+                return True
+            reason = _REFUSALS[refused]
+        self.refuse(request, ip, reason, tls)
+        return False
+
+    def refuse(self, request: socket.socket, ip: str, reason: str, tls: bool = False) -> None:
+        """Tell a connection that is not admitted why, without waiting for it."""
+        log.info("refused %s: %s", ip, reason)
+        if tls:
+            return  # a plaintext ERROR would only be garbage inside a TLS handshake
+        with contextlib.suppress(OSError):
             request.setblocking(False)
             request.send(f"ERROR :Closing Link: {ip} ({reason})\r\n".encode())
-        except OSError:
-            pass
-        log.info("refused %s: %s", ip, reason)
-        return False
+
+    def out_of_descriptors(self, listener: socket.socket, tls: bool) -> None:
+        """accept() failed for want of descriptors: turn the first newcomer away with
+        ERROR using the spare descriptor, or pause a moment, so the loop cannot spin."""
+        now = time.monotonic()
+        if now - self._descriptors_warned > 60:
+            self._descriptors_warned = now
+            log.warning("out of file descriptors: turning new connections away")
+
+        def turn_away() -> None:
+            listener.settimeout(0)
+            try:
+                request, address = listener.accept()
+            except OSError:
+                return
+            finally:
+                listener.settimeout(None)
+            self.refuse(request, str(address[0]), "Server is full", tls)
+            request.close()
+
+        if not self._spare.lend(turn_away):
+            self._reaper_stop.wait(0.1)
+
+    def server_close(self) -> None:
+        """Close the main port and give the spare descriptor back."""
+        super().server_close()
+        self._spare.close()
+
+    def login_failed(self, client: Client, what: str) -> int:
+        """A failed PASS or OPER: count and log it, and hold the client's reader for
+        the penalty delay (other clients go on); return the connection's failures."""
+        failures, delay = self.login_failures.fail(client.ip, client)
+        log.warning("failed %s from %s (nick %s)", what, client.ip, client.nick)
+        if delay > 0:
+            corked = current_cork() is not None
+            uncork()  # what was already answered must not wait behind the penalty
+            self.sleep(delay, client.wakeup)
+            if corked:
+                cork()
+        return failures
 
     @staticmethod
     def _flood_applies(client: Client) -> bool:

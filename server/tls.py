@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import socket
 import ssl
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a whole handshake may take by default (``--tls-handshake-timeout``).
+HANDSHAKE_TIMEOUT = 5.0
 
 
 def server_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
@@ -36,15 +39,28 @@ class TLSSession:
         """The negotiated protocol version, once the handshake is done."""
         return self._tls.version()
 
-    def handshake(self, sock: socket.socket, timeout: float = HANDSHAKE_TIMEOUT) -> None:
-        """Complete the handshake over ``sock`` (blocking, before anyone else sends)."""
-        sock.settimeout(timeout)
+    def handshake(
+        self,
+        sock: socket.socket,
+        timeout: float = HANDSHAKE_TIMEOUT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Complete the handshake over ``sock`` (blocking, before anyone else sends).
+
+        ``timeout`` bounds the whole handshake, as measured by ``clock``: a client that
+        trickles its hello a byte at a time cannot hold the connection past it.
+        """
+        deadline = clock() + timeout
         try:
             while True:
                 try:
                     self._tls.do_handshake()
                     break
                 except ssl.SSLWantReadError:
+                    remaining = deadline - clock()
+                    if remaining <= 0:
+                        raise TimeoutError("the TLS handshake took too long") from None
+                    sock.settimeout(remaining)
                     pending = self._outgoing.read()
                     if pending:
                         sock.sendall(pending)
@@ -54,6 +70,7 @@ class TLSSession:
                     self._incoming.write(data)
             pending = self._outgoing.read()
             if pending:
+                sock.settimeout(max(0.001, deadline - clock()))
                 sock.sendall(pending)
         finally:
             sock.settimeout(None)

@@ -36,6 +36,9 @@ class ServerFactory:
         """A started server; ``clock`` and ``sleep`` replace real time when given."""
         options.setdefault("port", 0)
         options.setdefault("name", "kibitz.test")
+        # Tests open many connections from 127.0.0.1; per-address rules are tested from
+        # 127.0.0.2 and up (IRCClient's ``bind``), which stay subject to the defaults.
+        options.setdefault("exempt", ["127.0.0.1"])
         config = Config(host="127.0.0.1", **options)
         timing = {"clock": clock} if clock is not None else {}
         server = ChatServer(config, sleep=sleep, **timing)

@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+_EXEMPT_LOOPBACK = ("--exempt", "127.0.0.1")
 
 
 def start_server(*args: str) -> tuple[subprocess.Popen, int]:
     """Start ``python -m server`` on an ephemeral port; return the process and the port.
 
-    Waits for the log line that says it is listening, so the port is ready.
+    Waits for the log line that says it is listening, so the port is ready. Loopback is
+    exempt from the per-address limits: tests open hundreds of connections from it.
     """
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "-H", "127.0.0.1", "-p", "0", *args],
+        [sys.executable, "-m", "server", "-H", "127.0.0.1", "-p", "0", *_EXEMPT_LOOPBACK, *args],
         cwd=ROOT,
         stderr=subprocess.PIPE,
         text=True,

@@ -291,7 +291,7 @@ def test_too_many_lines_before_registration(make_server) -> None:
 
 
 def test_connection_limits(make_server) -> None:
-    server = make_server(max_per_ip=2)
+    server = make_server(max_per_ip=2, exempt=[])
     first, second = IRCClient(server.port), IRCClient(server.port)
     first.register("first")
     second.register("second")

@@ -377,3 +377,13 @@ def test_without_a_display_the_window_says_what_to_do() -> None:
     assert done.returncode == 1
     assert "cannot open a window" in done.stderr and "without --gui" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_failed_logins_counter(make_window, peers) -> None:
+    window = make_window(opers={"root": "hunter2"}, login_delay=0)
+    port = started(window)
+    assert window.counters["failed"].cget("text") == "0"
+    guesser = peers(port, "guesser")
+    guesser.send("OPER root guess")
+    guesser.expect("464")
+    pump(window, lambda: window.counters["failed"].cget("text") == "1", what="1 failed login")

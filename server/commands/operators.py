@@ -26,11 +26,15 @@ def oper(server: ChatServer, client: Client, msg: Message) -> None:
     """OPER <name> <password>: become a server operator (``--oper NAME:PASSWORD``)."""
     name, password = msg.params[0], msg.params[1]
     expected = server.config.opers.get(name)
-    if expected is None:
-        client.numeric(ERR_NOOPERHOST)
-        return
-    if not hmac.compare_digest(password.encode(), expected.encode()):
-        client.numeric(ERR_PASSWDMISMATCH)
+    if expected is None or not hmac.compare_digest(password.encode(), expected.encode()):
+        # Every wrong guess costs time, growing per address, and a few cost the
+        # connection: guessing must be slow, and visible in the log.
+        failures = server.login_failed(client, f"OPER as {name!r}")
+        if client.closing:
+            return
+        client.numeric(ERR_NOOPERHOST if expected is None else ERR_PASSWDMISMATCH)
+        if 0 < server.config.oper_attempts <= failures:
+            server.drop(client, "Too many failed OPER attempts")
         return
     if server.registry.set_user_mode(client, "o", True):
         client.send_line("MODE", client.nick, "+o", source=client.source)

@@ -3,6 +3,7 @@ and the welcome burst (001-005, LUSERS, MOTD)."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import TYPE_CHECKING
 
@@ -190,7 +191,9 @@ def pass_(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(ERR_ALREADYREGISTERED)
         return
     expected = server.config.password
-    client.password_ok = expected is None or msg.params[0] == expected
+    client.password_ok = expected is None or hmac.compare_digest(
+        msg.params[0].encode(), expected.encode()
+    )
 
 
 @command("NICK", pre_registration=True)
@@ -243,6 +246,11 @@ def try_register(server: ChatServer, client: Client) -> None:
     if client.registered or client.cap_negotiating or client.key is None or client.user is None:
         return
     if not client.password_ok:
+        # The answer waits out a delay that grows per address, so reconnecting to
+        # guess again gains nothing (and enough failures get the address refused).
+        server.login_failed(client, "PASS")
+        if client.closing:
+            return
         client.numeric(ERR_PASSWDMISMATCH)
         server.drop(client, "Bad password", error="Closing Link: Password incorrect")
         return
