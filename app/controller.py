@@ -10,8 +10,10 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from app import events as ev
 from app.commands import (
     ALIASES,
     HELP,
@@ -21,9 +23,25 @@ from app.commands import (
     help_lines,
     parse_input,
 )
-from app.model import ChatModel, Event, HistoryLine, Kind
+from app.events import Kind
+from app.model import ChatModel
 from app.settings import Settings, settings_path
-from app.text import Line, clock, day_of, mentions, valid_nick
+from app.text import (
+    Line,
+    clock,
+    day_of,
+    failure_text,
+    invite_text,
+    mentions,
+    message_text,
+    names_text,
+    nick_refused_text,
+    password_text,
+    reply_text,
+    status_text,
+    tls_text,
+    valid_nick,
+)
 from server.codec import LineError, build, parse
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
@@ -60,12 +78,14 @@ class ChatController:
         self._job: Any = None
         self._tick_job: Any = None
         self._retry_at: float | None = None
-        self._status_text = ""
+        self._status: ev.Status | None = None
         self._online = False
         self._select_on_join: set[str] = set()
         self.closed = False
-        self.handlers: dict[str, Callable[[Event], None]] = {
+        self.handlers: dict[str, Callable[[Any], None]] = {
             Kind.STATUS: self._on_status,
+            Kind.TLS: self._on_tls,
+            Kind.TLS_REFUSED: self._on_tls_refused,
             Kind.REGISTERED: self._on_registered,
             Kind.MESSAGE: self._on_message,
             Kind.JOIN: self._on_join,
@@ -74,14 +94,16 @@ class ChatController:
             Kind.QUIT: self._on_quit,
             Kind.NICK: self._on_nick,
             Kind.OWN_NICK: self._on_own_nick,
+            Kind.NICK_REFUSED: self._on_nick_refused,
             Kind.TOPIC: self._on_topic,
             Kind.MEMBERS: self._on_members,
             Kind.MODE: self._on_mode,
-            Kind.INFO: self._on_info,
-            Kind.ERROR: self._on_error,
+            Kind.REPLY: self._on_reply,
+            Kind.SERVER_ERROR: self._on_server_error,
+            Kind.INVITE: self._on_invite,
+            Kind.NAMES: self._on_names,
             Kind.PASSWORD: self._on_password,
-            Kind.TLS: self._on_tls,
-            Kind.HISTORY: self._on_history,
+            Kind.CHATHISTORY: self._on_chathistory,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -190,8 +212,10 @@ class ChatController:
             self.view.add_buffer(key, target)
         return key
 
-    def _line(self, event: Event, kind: str, text: str, nick: str = "", **kw: bool) -> Line:
-        return Line(kind, clock(event.time), nick, text, day=day_of(event.time), **kw)
+    def _line(
+        self, when: datetime | None, kind: str, text: str, nick: str = "", **kw: bool
+    ) -> Line:
+        return Line(kind, clock(when), nick, text, day=day_of(when), **kw)
 
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""
@@ -201,55 +225,57 @@ class ChatController:
         self.view.append(key, Line(kind, clock(None), "", text, day=day_of(None)))
 
     # --- model events ------------------------------------------------------------------
-    def _on_status(self, event: Event) -> None:
-        self._status_text = event.text
+    def _on_status(self, event: ev.Status) -> None:
+        self._status = event
         self._retry_at = None
         if event.state == "reconnecting":
             self._retry_at = time.monotonic() + event.delay
             self._tick()
         else:
-            self.view.set_status(event.state, event.text)
+            self.view.set_status(event.state, status_text(event))
         if event.state == "disconnected" and self._online:
             self._online = False
+            line = self._line(None, "error", status_text(event))
             for key in self.view.buffer_keys():
-                self.view.append(key, self._line(event, "error", event.text), count=False)
+                self.view.append(key, line, count=False)
 
     def _tick(self) -> None:
         self._tick_job = None
         if self._retry_at is None or self.closed:
             return
         left = max(0, round(self._retry_at - time.monotonic()))
-        base = self._status_text.split(" — reconnecting", 1)[0]
-        self.view.set_status("reconnecting", f"{base} — reconnecting in {left} s")
+        if self._status is not None:
+            self.view.set_status("reconnecting", status_text(self._status, left))
         if left > 0:
             self._tick_job = self.view.schedule(1000, self._tick)
 
-    def _on_registered(self, event: Event) -> None:
+    def _on_registered(self, event: ev.Registered) -> None:
         self._online = True
         self.view.set_nick(event.nick)
         text = f"Connected to {self.model.host}:{self.model.port} as {event.nick}"
         for key in self.view.buffer_keys():
-            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+            self.view.append(key, self._line(None, "event", text, "→"), count=False)
             self.view.mark_missed(key)  # what was missed while offline is shown here
 
-    def _on_message(self, event: Event) -> None:
+    def _on_message(self, event: ev.Message) -> None:
         key = self._buffer_for(event.target)
         kind = "action" if event.action else "notice" if event.notice else "message"
-        mention = not event.own and mentions(event.text, self.model.nick)
-        line = self._line(event, kind, event.text, event.nick, mention=mention, own=event.own)
+        text = message_text(event)
+        mention = not event.own and mentions(text, self.model.nick)
+        line = self._line(event.time, kind, text, event.nick, mention=mention, own=event.own)
         if event.msgid:
             line = replace(line, msgid=event.msgid)
         self.view.append(key, line, count=not event.own)
 
-    def _on_history(self, event: Event) -> None:
+    def _on_chathistory(self, event: ev.Chathistory) -> None:
         key = self.key(event.target)
         if not event.messages or not self.view.has_buffer(key):
             return
         lines = [self._history_line(message) for message in event.messages]
-        place = {"before": "older", "after": "missed"}.get(event.state, "latest")
+        place = {"before": "older", "after": "missed"}.get(event.place, "latest")
         self.view.insert_history(key, lines, place)
 
-    def _history_line(self, message: HistoryLine) -> Line:
+    def _history_line(self, message: ev.ChathistoryLine) -> Line:
         when, day = clock(message.time), day_of(message.time)
         if message.topic:
             text = f"{message.nick} set the topic: {message.text}" if message.text else ""
@@ -275,7 +301,7 @@ class ChatController:
             return False  # the server window has no history
         return self.model.load_older(key)
 
-    def _on_join(self, event: Event) -> None:
+    def _on_join(self, event: ev.Join) -> None:
         key = self.key(event.target)
         if event.own:
             existed = self.view.has_buffer(key)
@@ -286,81 +312,101 @@ class ChatController:
         else:
             text = f"{event.nick} joined {event.target}"
         if self.view.has_buffer(key):
-            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+            self.view.append(key, self._line(event.time, "event", text, "→"), count=False)
 
-    def _on_part(self, event: Event) -> None:
+    def _on_part(self, event: ev.Part) -> None:
         key = self.key(event.target)
         if event.own:
             self.view.remove_buffer(key)
             return
-        reason = f" ({event.text})" if event.text else ""
-        line = self._line(event, "event", f"{event.nick} left {event.target}{reason}", "←")
-        self.view.append(key, line, count=False)
+        reason = f" ({event.reason})" if event.reason else ""
+        text = f"{event.nick} left {event.target}{reason}"
+        self.view.append(key, self._line(event.time, "event", text, "←"), count=False)
 
-    def _on_kick(self, event: Event) -> None:
+    def _on_kick(self, event: ev.Kick) -> None:
         key = self.key(event.target)
+        how = f"by {event.by}" + (f": {event.reason}" if event.reason else "")
         if event.own:
-            line = self._line(event, "error", f"You were kicked from {event.target} {event.text}")
+            text = f"You were kicked from {event.target} {how}"
+            line = self._line(event.time, "error", text)
         else:
-            line = self._line(
-                event, "event", f"{event.nick} was kicked from {event.target} {event.text}", "←"
-            )
+            text = f"{event.nick} was kicked from {event.target} {how}"
+            line = self._line(event.time, "event", text, "←")
         self.view.append(key, line, count=False)
 
-    def _on_quit(self, event: Event) -> None:
+    def _on_quit(self, event: ev.Quit) -> None:
         key = self.key(event.target)
-        reason = f" ({event.text})" if event.text else ""
-        line = self._line(event, "event", f"{event.nick} quit{reason}", "←")
+        reason = f" ({event.reason})" if event.reason else ""
+        line = self._line(event.time, "event", f"{event.nick} quit{reason}", "←")
         self.view.append(key, line, count=False)
 
-    def _on_nick(self, event: Event) -> None:
+    def _on_nick(self, event: ev.Nick) -> None:
         old_key, new_key = self.key(event.old), self.key(event.nick)
         target_key = self.key(event.target)
         if target_key == old_key and not event.own:  # a direct conversation follows the peer
             self.view.rename_buffer(old_key, new_key, event.nick)
             target_key = new_key
         who = "You are" if event.own else f"{event.old} is"
-        line = self._line(event, "event", f"{who} now known as {event.nick}", "•")
+        line = self._line(event.time, "event", f"{who} now known as {event.nick}", "•")
         self.view.append(target_key, line, count=False)
 
-    def _on_own_nick(self, event: Event) -> None:
+    def _on_own_nick(self, event: ev.OwnNick) -> None:
         self.view.set_nick(event.nick)
         if self.settings is not None and event.old:
             self.save_settings()
 
-    def _on_topic(self, event: Event) -> None:
+    def _on_nick_refused(self, event: ev.NickRefused) -> None:
+        # Before registration the server conversation says so; after, the open one.
+        target = SERVER if event.instead else None
+        self._show(target, "error", nick_refused_text(event))
+
+    def _on_topic(self, event: ev.Topic) -> None:
         key = self.key(event.target)
         self.view.set_topic(key, event.text)
         if event.nick:
             text = f"{event.nick} set the topic: {event.text}" if event.text else ""
             text = text or f"{event.nick} cleared the topic"
-            self.view.append(key, self._line(event, "event", text, "•"), count=False)
+            self.view.append(key, self._line(event.time, "event", text, "•"), count=False)
 
-    def _on_members(self, event: Event) -> None:
+    def _on_members(self, event: ev.MembersChanged) -> None:
         self.view.set_members(self.key(event.target), event.members)
 
-    def _on_mode(self, event: Event) -> None:
+    def _on_mode(self, event: ev.Mode) -> None:
         key = self.key(event.target)
         if self.view.has_buffer(key):
             who = event.nick or "The server"
-            line = self._line(event, "event", f"{who} sets mode {event.text}", "•")
+            line = self._line(event.time, "event", f"{who} sets mode {event.modes}", "•")
             self.view.append(key, line, count=False)
 
-    def _on_info(self, event: Event) -> None:
-        key = self._buffer_for(event.target)
-        self.view.append(key, self._line(event, "info", event.text), count=False)
+    def _show(self, target: str | None, kind: str, text: str, when: datetime | None = None) -> None:
+        """A line in ``target`` (None: the open conversation), opened if need be."""
+        key = self._buffer_for(target)
+        self.view.append(key, self._line(when, kind, text), count=False)
 
-    def _on_error(self, event: Event) -> None:
-        key = self._buffer_for(event.target)
-        self.view.append(key, self._line(event, "error", event.text), count=False)
+    def _on_reply(self, event: ev.Reply) -> None:
+        self._show(event.target, "error" if event.error else "info", reply_text(event), event.time)
 
-    def _on_tls(self, event: Event) -> None:
-        kind = "info" if event.state == "verified" else "error"
-        self.view.append(SERVER, self._line(event, kind, event.text), count=False)
+    def _on_server_error(self, event: ev.ServerError) -> None:
+        self._show(SERVER, "error", event.text)
 
-    def _on_password(self, event: Event) -> None:
+    def _on_invite(self, event: ev.Invite) -> None:
+        self._show(None, "info", invite_text(event))
+
+    def _on_names(self, event: ev.Names) -> None:
+        self._show(None, "info", names_text(event))
+
+    def _on_tls(self, event: ev.TLSUp) -> None:
+        kind = "info" if event.verified else "error"
+        self.view.append(SERVER, self._line(None, kind, tls_text(event)), count=False)
+
+    def _on_tls_refused(self, event: ev.TLSRefused) -> None:
+        self._show(SERVER, "error", failure_text(event.failure))
+
+    def _on_password(self, event: ev.PasswordWanted) -> None:
+        text = password_text(event)
+        self._show(SERVER, "error", text)
         server = f"{self.model.host}:{self.model.port}"
-        prompt = f"{event.text}. Enter the password for {server}."
+        prompt = f"{text}. Enter the password for {server}."
         note = (
             f"With “Remember password” it is stored in plain text in {settings_path()}; "
             "without, it is kept only until Kibitz closes."

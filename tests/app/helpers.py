@@ -6,7 +6,8 @@ import queue
 import time
 from collections.abc import Callable
 
-from app.model import Event
+from app.events import Event
+from app.session import Session
 
 DEADLINE = 5.0
 
@@ -50,7 +51,7 @@ class EventLog:
                     self._mark = index + 1
                     return event
             if time.monotonic() > deadline:
-                got = [(e.kind, e.target, e.nick, e.text) for e in self.seen[self._mark :]]
+                got = self.seen[self._mark :]
                 raise AssertionError(f"no {kind} {fields}; got {got}")
             try:
                 self.seen.append(self.queue.get(timeout=0.05))
@@ -65,6 +66,29 @@ class EventLog:
             for e in self.seen
             if e.kind == kind and all(getattr(e, k) == v for k, v in fields.items())
         ]
+
+
+class Fed:
+    """A :class:`Session` fed line by line: its events go to :attr:`log`, the lines it
+    wants sent to :attr:`sent`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.log = EventLog(queue.Queue())
+        self.sent: list[str] = []
+
+    def __call__(self, *lines: str) -> None:
+        """Feed ``lines`` to the session, one after another."""
+        for line in lines:
+            for event in self.session.feed(line):
+                self.log.queue.put(event)
+            self.take()
+
+    def take(self) -> list[str]:
+        """Move the lines the session queued into :attr:`sent`; return them."""
+        lines = self.session.take_lines()
+        self.sent += lines
+        return lines
 
 
 def pump(

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from app import events as ev
 from app.controller import BATCH, POLL_MS, ChatController
-from app.model import ChatModel, Event, Kind
+from app.model import ChatModel
 from app.settings import Settings
 from app.text import Line
 from app.view import ChatView
@@ -249,15 +250,15 @@ def test_tab_mid_line_channels_and_commands(controller, view):
 def test_poll_renders_events(controller, model, view):
     when = datetime(2024, 1, 1, 12, 30, tzinfo=timezone.utc)
     events = [
-        Event(Kind.MESSAGE, target="#general", nick="bob", text="hi alice!", time=when),
-        Event(Kind.MESSAGE, target="#general", nick="alice", text="hi", own=True),
-        Event(Kind.MESSAGE, target="#general", nick="bob", text="waves", action=True),
-        Event(Kind.MESSAGE, target="Dave", nick="Dave", text="psst"),
-        Event(Kind.JOIN, target="#general", nick="carol"),
-        Event(Kind.TOPIC, target="#general", nick="bob", text="New topic"),
-        Event(Kind.MEMBERS, target="#general", members=(("@", "alice"),)),
-        Event(Kind.ERROR, target=None, text="No such nick"),
-        Event(Kind.STATUS, state="connected", text="Connected to x"),
+        ev.Message("#general", "bob", "hi alice!", when),
+        ev.Message("#general", "alice", "hi", own=True),
+        ev.Message("#general", "bob", "waves", action=True),
+        ev.Message("Dave", "Dave", "psst"),
+        ev.Join("#general", "carol"),
+        ev.Topic("#general", "New topic", "bob"),
+        ev.MembersChanged("#general", (("@", "alice"),)),
+        ev.Reply("401", ("No such nick",), None, error=True),
+        ev.Status("connected", "x:1", nick="alice"),
     ]
     for event in events:
         model.events.put(event)
@@ -279,13 +280,13 @@ def test_poll_renders_events(controller, model, view):
     view.set_topic.assert_called_with("#general", "New topic")
     view.set_members.assert_called_with("#general", (("@", "alice"),))
     assert lines[-1].kind == "error" and view.append.call_args_list[-1].args[0] == "#general"
-    view.set_status.assert_called_with("connected", "Connected to x")
+    view.set_status.assert_called_with("connected", "Connected to x:1 as alice")
     view.schedule.assert_called_with(POLL_MS, controller.poll)
 
 
 def test_poll_works_in_bounded_batches(controller, model, view):
     for i in range(BATCH * 2 + 5):
-        model.events.put(Event(Kind.MESSAGE, target="#general", nick="bob", text=str(i)))
+        model.events.put(ev.Message("#general", "bob", str(i)))
     assert controller.poll() == BATCH
     view.schedule.assert_called_with(1, controller.poll)
     assert controller.poll() == BATCH
@@ -295,10 +296,10 @@ def test_poll_works_in_bounded_batches(controller, model, view):
 
 def test_own_join_part_and_query_rename(controller, model, view):
     type_and_send(view, controller, "/join #dev")
-    model.events.put(Event(Kind.JOIN, target="#dev", nick="alice", own=True))
-    model.events.put(Event(Kind.PART, target="#dev", nick="alice", own=True))
-    model.events.put(Event(Kind.MESSAGE, target="dave", nick="dave", text="x"))
-    model.events.put(Event(Kind.NICK, target="dave", nick="david", old="dave"))
+    model.events.put(ev.Join("#dev", "alice", own=True))
+    model.events.put(ev.Part("#dev", "alice", own=True))
+    model.events.put(ev.Message("dave", "dave", "x"))
+    model.events.put(ev.Nick("dave", "david", "dave"))
     controller.poll()
     view.add_buffer.assert_any_call("#dev", "#dev", select=True)
     view.remove_buffer.assert_called_once_with("#dev")
@@ -306,21 +307,16 @@ def test_own_join_part_and_query_rename(controller, model, view):
 
 
 def test_disconnect_is_shown_once_and_counts_down(controller, model, view):
-    model.events.put(Event(Kind.REGISTERED, nick="alice"))
-    model.events.put(Event(Kind.STATUS, state="disconnected", text="Disconnected: boom"))
-    model.events.put(
-        Event(
-            Kind.STATUS,
-            state="reconnecting",
-            delay=8.0,
-            text="Disconnected: boom — reconnecting in 8 s",
-        )
-    )
+    boom = ev.Failure("os", "boom")
+    model.events.put(ev.Registered("alice"))
+    model.events.put(ev.Status("disconnected", "chat.lan:5000", failure=boom))
+    model.events.put(ev.Status("reconnecting", "chat.lan:5000", failure=boom, delay=8.0))
     controller.poll()
     errors = [line for line in appended(view, "error") if "boom" in line.text]
     assert len(errors) == len(view.buffers_dict)  # one line in every buffer
     state, text = view.set_status.call_args.args
-    assert state == "reconnecting" and text.startswith("Disconnected: boom — reconnecting in ")
+    assert state == "reconnecting"
+    assert text.startswith("Disconnected from chat.lan:5000: boom — reconnecting in ")
     view.schedule.assert_any_call(1000, controller._tick)
 
 

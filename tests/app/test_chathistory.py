@@ -1,4 +1,4 @@
-"""History in the app: CHATHISTORY pages on join, older pages on scroll, catch-up after a
+"""Chathistory in the app: CHATHISTORY pages on join, older pages on scroll, catch-up after a
 server restart, no duplicates, day dividers; real servers with a data dir, real windows."""
 
 from __future__ import annotations
@@ -7,12 +7,13 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta
 
-from app.model import ChatModel, Kind
+from app.events import Kind
+from app.session import Session
 from app.text import day_label
 from app.view import HISTORY_SEPARATOR
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
-from tests.app.helpers import EventLog, pump, wait_for
+from tests.app.helpers import Fed, pump, wait_for
 from tests.ircclient import IRCClient
 
 HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
@@ -219,9 +220,9 @@ def test_direct_conversation_history_opens_with_the_conversation(make_server, ma
     )
     assert server.history.flush()
     model, log = make_model(server.port, "alice")
-    log.expect(Kind.HISTORY, target="#general")
+    log.expect(Kind.CHATHISTORY, target="#general")
     model.open_query("bob")
-    event = log.expect(Kind.HISTORY, target="bob")
+    event = log.expect(Kind.CHATHISTORY, target="bob")
     assert [(m.nick, m.text, m.msgid) for m in event.messages] == [("bob", "psst", "dm1")]
     assert event.messages[0].time is not None
     assert millis(event.messages[0].time) == when
@@ -237,7 +238,7 @@ def test_no_chathistory_requests_to_a_server_without_the_cap(make_model):
         model.send_raw("PING :done")  # the last line: everything before it has arrived
         wait_for(lambda: fake.received("PING"), what="the PING")
         assert fake.received("CHATHISTORY") == []
-        assert not model.history_available
+        assert not model.chathistory_available
     finally:
         fake.close()
 
@@ -249,26 +250,25 @@ def test_older_pages_wait_for_the_answer_and_stop_at_the_beginning(
     start = datetime.now().astimezone() - timedelta(hours=1)
     store(server, [(f"n{i}", start + timedelta(seconds=i)) for i in range(130)])
     model, log = make_model(server.port, "alice")
-    first = log.expect(Kind.HISTORY, target="#general", state="latest")
+    first = log.expect(Kind.CHATHISTORY, target="#general", place="latest")
     assert [m.text for m in first.messages] == [f"n{i}" for i in range(30, 130)]
     assert model.load_older("#general") is True
     assert model.load_older("#general") is False  # one request at a time
-    older = log.expect(Kind.HISTORY, target="#general", state="before")
+    older = log.expect(Kind.CHATHISTORY, target="#general", place="before")
     assert [m.text for m in older.messages] == [f"n{i}" for i in range(30)]
     assert model.load_older("#general") is False  # the beginning: nothing more to ask
 
 
-def test_batches_are_history_not_live_traffic(monkeypatch):
-    model = ChatModel(nick="me")
+def test_batches_are_chathistory_not_live_traffic():
+    model = Session(nick="me")
     model.registered = True
     model.caps = {"batch", "draft/chathistory", "message-tags", "server-time"}
-    sent: list[str] = []
-    monkeypatch.setattr(model, "send_raw", lambda line: sent.append(line) or True)
-    log = EventLog(model.events)
-    model.handle_line(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
-    model.handle_line(":me!u@h JOIN #c")
+    feed = Fed(model)
+    sent, log = feed.sent, feed.log
+    feed(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
+    feed(":me!u@h JOIN #c")
     assert sent == ["CHATHISTORY LATEST #c * 4"]
-    model.handle_line("@msgid=a :bob!b@h PRIVMSG #c :live a")
+    feed("@msgid=a :bob!b@h PRIVMSG #c :live a")
     for line in (
         ":srv BATCH +r chathistory #c",
         "@batch=r;msgid=y :bob!b@h PRIVMSG #c :\x01VERSION\x01",
@@ -277,8 +277,8 @@ def test_batches_are_history_not_live_traffic(monkeypatch):
         "@batch=r;msgid=a :bob!b@h PRIVMSG #c :live a",
         ":srv BATCH -r",
     ):
-        model.handle_line(line)
-    page = log.expect(Kind.HISTORY, target="#c", state="latest")
+        feed(line)
+    page = log.expect(Kind.CHATHISTORY, target="#c", place="latest")
     assert [(m.msgid, m.text, m.action, m.topic) for m in page.messages] == [
         ("z", "waves", True, False),
         ("t", "old topic", False, True),
@@ -288,23 +288,21 @@ def test_batches_are_history_not_live_traffic(monkeypatch):
     assert not [line for line in sent if line.startswith("NOTICE")]  # no CTCP answered
     assert model.topic("#c") == ""  # an old topic is history, not the topic now
     # Paging: one request at a time; a FAIL ends the wait.
-    assert model.load_older("#c") and sent[-1] == "CHATHISTORY BEFORE #c msgid=y 4"
+    assert model.load_older("#c") and feed.take() == ["CHATHISTORY BEFORE #c msgid=y 4"]
     assert not model.load_older("#c")
-    model.handle_line(
-        ":srv FAIL CHATHISTORY INVALID_TARGET BEFORE #c :Messages could not be retrieved"
-    )
-    assert model.load_older("#c")
+    feed(":srv FAIL CHATHISTORY INVALID_TARGET BEFORE #c :Messages could not be retrieved")
+    assert model.load_older("#c") and feed.take()
     # Rejoining after a kick asks for what came after the newest message seen, page by page.
-    model.handle_line(":srv FAIL CHATHISTORY MESSAGE_ERROR BEFORE #c :x")
-    model.handle_line(":op!o@h KICK #c me :out")
-    model.handle_line(":me!u@h JOIN #c")
+    feed(":srv FAIL CHATHISTORY MESSAGE_ERROR BEFORE #c :x")
+    feed(":op!o@h KICK #c me :out")
+    feed(":me!u@h JOIN #c")
     assert sent[-1] == "CHATHISTORY AFTER #c msgid=a 4"
-    model.handle_line(":srv BATCH +s chathistory #c")
+    feed(":srv BATCH +s chathistory #c")
     for i in range(4):
-        model.handle_line(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
-    model.handle_line(":srv BATCH -s")
-    missed = log.expect(Kind.HISTORY, target="#c", state="after")
+        feed(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
+    feed(":srv BATCH -s")
+    missed = log.expect(Kind.CHATHISTORY, target="#c", place="after")
     assert len(missed.messages) == 4
     assert sent[-1] == "CHATHISTORY AFTER #c msgid=n3 4"  # a full page: there may be more
-    model.handle_line("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")
+    feed("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")
     assert len(log.of(Kind.MESSAGE)) == 1  # shown in the page already
