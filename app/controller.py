@@ -23,8 +23,11 @@ from app.commands import (
     help_lines,
     parse_input,
 )
+from app.conversations import SERVER
 from app.events import Kind
+from app.interface import ChatWindow
 from app.model import ChatModel
+from app.recall import Recall
 from app.settings import Settings, settings_path
 from app.text import (
     Line,
@@ -47,8 +50,6 @@ from server.codec import LineError, build, parse
 #: Events handled per tick, and the pause between ticks when the queue is empty.
 BATCH = 300
 POLL_MS = 40
-HISTORY = 200
-SERVER = ""  # the server buffer's key
 
 
 @dataclass
@@ -65,15 +66,16 @@ class _Completion:
 
 
 class ChatController:
-    """Wires a :class:`ChatModel` to a view; the view is duck-typed (tests pass a mock)."""
+    """Wires a :class:`ChatModel` to a :class:`ChatWindow` (tests pass a mock of the view)."""
 
-    def __init__(self, model: ChatModel, view: Any, settings: Settings | None = None) -> None:
+    def __init__(
+        self, model: ChatModel, view: ChatWindow, settings: Settings | None = None
+    ) -> None:
         self.model = model
         self.view = view
+        self.conversations = view.conversations
         self.settings = settings
-        self.history: list[str] = []
-        self._history_pos: int | None = None
-        self._draft = ""
+        self.recall_lines = Recall()
         self._completion: _Completion | None = None
         self._job: Any = None
         self._tick_job: Any = None
@@ -131,7 +133,7 @@ class ChatController:
             select=self.select,
             theme=self.toggle_theme,
             close=self.close,
-            history=self.recall,
+            recall=self.recall,
             complete=self.complete,
             member=self.open_query,
             focus=self.on_focus,
@@ -140,11 +142,11 @@ class ChatController:
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Show the first buffers, start connecting and start draining events."""
+        """Show the first conversations, start connecting and start draining events."""
         self.view.set_nick(self.model.nick)
-        self.view.add_buffer(SERVER, "")
+        self.view.add_conversation(SERVER, "")
         for name in self.model.wanted_channels():
-            self.view.add_buffer(self.key(name), name, select=True)
+            self.view.add_conversation(self.key(name), name, select=True)
         theme_error = getattr(self.view, "theme_error", "")
         if theme_error:
             self.note(theme_error, error=True)
@@ -200,16 +202,19 @@ class ChatController:
         return handled
 
     def key(self, name: str | None) -> str:
-        """The buffer key of a conversation name (casefolded as the server does)."""
+        """The key of a conversation name (casefolded as the server does)."""
         return self.model.fold(name) if name else SERVER
 
-    def _buffer_for(self, target: str | None) -> str:
+    def _is_open(self, key: str) -> bool:
+        return key in self.conversations
+
+    def _conversation_for(self, target: str | None) -> str:
         if target is None:
-            current = self.view.current
+            current = self.conversations.current
             return current if current is not None else SERVER
         key = self.key(target)
-        if not self.view.has_buffer(key):
-            self.view.add_buffer(key, target)
+        if not self._is_open(key):
+            self.view.add_conversation(key, target)
         return key
 
     def _line(
@@ -220,7 +225,7 @@ class ChatController:
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""
         if key is None:
-            key = self.view.current if self.view.current is not None else SERVER
+            key = self.conversations.current if self.conversations.current is not None else SERVER
         kind = "error" if error else "info"
         self.view.append(key, Line(kind, clock(None), "", text, day=day_of(None)))
 
@@ -236,7 +241,7 @@ class ChatController:
         if event.state == "disconnected" and self._online:
             self._online = False
             line = self._line(None, "error", status_text(event))
-            for key in self.view.buffer_keys():
+            for key in self.conversations.ordered_keys():
                 self.view.append(key, line, count=False)
 
     def _tick(self) -> None:
@@ -253,12 +258,12 @@ class ChatController:
         self._online = True
         self.view.set_nick(event.nick)
         text = f"Connected to {self.model.host}:{self.model.port} as {event.nick}"
-        for key in self.view.buffer_keys():
+        for key in self.conversations.ordered_keys():
             self.view.append(key, self._line(None, "event", text, "→"), count=False)
             self.view.mark_missed(key)  # what was missed while offline is shown here
 
     def _on_message(self, event: ev.Message) -> None:
-        key = self._buffer_for(event.target)
+        key = self._conversation_for(event.target)
         kind = "action" if event.action else "notice" if event.notice else "message"
         text = message_text(event)
         mention = not event.own and mentions(text, self.model.nick)
@@ -269,13 +274,13 @@ class ChatController:
 
     def _on_chathistory(self, event: ev.Chathistory) -> None:
         key = self.key(event.target)
-        if not event.messages or not self.view.has_buffer(key):
+        if not event.messages or not self._is_open(key):
             return
-        lines = [self._history_line(message) for message in event.messages]
+        lines = [self._chathistory_line(message) for message in event.messages]
         place = {"before": "older", "after": "missed"}.get(event.place, "latest")
-        self.view.insert_history(key, lines, place)
+        self.view.insert_chathistory(key, lines, place)
 
-    def _history_line(self, message: ev.ChathistoryLine) -> Line:
+    def _chathistory_line(self, message: ev.ChathistoryLine) -> Line:
         when, day = clock(message.time), day_of(message.time)
         if message.topic:
             text = f"{message.nick} set the topic: {message.text}" if message.text else ""
@@ -295,29 +300,30 @@ class ChatController:
         )
 
     def load_older(self, key: str | None = None) -> bool:
-        """Ask for the history page before the oldest shown of ``key`` (default: the open one)."""
-        key = self.view.current if key is None else key
+        """Ask for the chathistory page before the oldest shown of ``key`` (default: the open
+        one)."""
+        key = self.conversations.current if key is None else key
         if not key:
-            return False  # the server window has no history
+            return False  # the server conversation has no chathistory
         return self.model.load_older(key)
 
     def _on_join(self, event: ev.Join) -> None:
         key = self.key(event.target)
         if event.own:
-            existed = self.view.has_buffer(key)
+            existed = self._is_open(key)
             select = key in self._select_on_join or not existed
             self._select_on_join.discard(key)
-            self.view.add_buffer(key, event.target or "", select=select)
+            self.view.add_conversation(key, event.target or "", select=select)
             text = f"You joined {event.target}"
         else:
             text = f"{event.nick} joined {event.target}"
-        if self.view.has_buffer(key):
+        if self._is_open(key):
             self.view.append(key, self._line(event.time, "event", text, "→"), count=False)
 
     def _on_part(self, event: ev.Part) -> None:
         key = self.key(event.target)
         if event.own:
-            self.view.remove_buffer(key)
+            self.view.remove_conversation(key)
             return
         reason = f" ({event.reason})" if event.reason else ""
         text = f"{event.nick} left {event.target}{reason}"
@@ -344,7 +350,7 @@ class ChatController:
         old_key, new_key = self.key(event.old), self.key(event.nick)
         target_key = self.key(event.target)
         if target_key == old_key and not event.own:  # a direct conversation follows the peer
-            self.view.rename_buffer(old_key, new_key, event.nick)
+            self.view.rename_conversation(old_key, new_key, event.nick)
             target_key = new_key
         who = "You are" if event.own else f"{event.old} is"
         line = self._line(event.time, "event", f"{who} now known as {event.nick}", "•")
@@ -373,14 +379,14 @@ class ChatController:
 
     def _on_mode(self, event: ev.Mode) -> None:
         key = self.key(event.target)
-        if self.view.has_buffer(key):
+        if self._is_open(key):
             who = event.nick or "The server"
             line = self._line(event.time, "event", f"{who} sets mode {event.modes}", "•")
             self.view.append(key, line, count=False)
 
     def _show(self, target: str | None, kind: str, text: str, when: datetime | None = None) -> None:
         """A line in ``target`` (None: the open conversation), opened if need be."""
-        key = self._buffer_for(target)
+        key = self._conversation_for(target)
         self.view.append(key, self._line(when, kind, text), count=False)
 
     def _on_reply(self, event: ev.Reply) -> None:
@@ -433,7 +439,7 @@ class ChatController:
     # --- user actions ------------------------------------------------------------------
     def current_target(self) -> str:
         """The name of the open conversation ("" for the server window)."""
-        return self.view.current_name()
+        return self.conversations.current_name()
 
     def send(self) -> None:
         """Send what is in the message entry: text to the open conversation, or a command."""
@@ -441,7 +447,7 @@ class ChatController:
         self._completion = None
         if not text.strip():
             return
-        self._remember(text)
+        self.recall_lines.remember(text)
         self.view.set_message("")
         self.view.focus_message()
         try:
@@ -481,11 +487,11 @@ class ChatController:
         if not nick or self.model.is_me(nick):
             return
         if self.model.is_channel(nick):
-            if self.view.has_buffer(self.key(nick)):
+            if self._is_open(self.key(nick)):
                 self.select(self.key(nick))
             return
         self.model.open_query(nick)
-        self.view.add_buffer(self.key(nick), nick, select=True)
+        self.view.add_conversation(self.key(nick), nick, select=True)
         self.view.focus_message()
 
     def _cmd_join(self, command: Command) -> None:
@@ -500,7 +506,7 @@ class ChatController:
     def _cmd_part(self, command: Command) -> None:
         key = self.key(command.target)
         if key not in map(self.key, self.model.joined()):
-            self.view.remove_buffer(key)
+            self.view.remove_conversation(key)
             return
         if not self.model.part(command.target, command.text):
             self._offline("part")
@@ -513,7 +519,7 @@ class ChatController:
             self._cmd_part(Command("part", target))
         else:
             self.model.close_query(target)
-            self.view.remove_buffer(self.key(target))
+            self.view.remove_conversation(self.key(target))
 
     def _cmd_nick(self, command: Command) -> None:
         self._set_nick(command.target)
@@ -557,8 +563,8 @@ class ChatController:
             self._offline("names")
 
     def _cmd_clear(self, command: Command) -> None:
-        current = self.view.current
-        self.view.clear_buffer(current if current is not None else SERVER)
+        current = self.conversations.current
+        self.view.clear_conversation(current if current is not None else SERVER)
 
     def _cmd_raw(self, command: Command) -> None:
         try:
@@ -588,7 +594,7 @@ class ChatController:
 
     def select(self, key: str) -> None:
         """Open the conversation ``key``."""
-        self.view.show_buffer(key)
+        self.view.show_conversation(key)
         self.view.focus_message()
 
     def toggle_theme(self) -> None:
@@ -603,32 +609,12 @@ class ChatController:
         """The window got focus: mentions in the open conversation count as read."""
         self.view.clear_mentions()
 
-    # --- history and completion --------------------------------------------------------
-    def _remember(self, text: str) -> None:
-        if not self.history or self.history[-1] != text:
-            self.history.append(text)
-            del self.history[:-HISTORY]
-        self._history_pos = None
-        self._draft = ""
-
+    # --- recall and completion -------------------------------------------------------
     def recall(self, step: int) -> None:
         """Up (-1) / Down (+1): walk through sent lines; past the newest is the draft."""
-        if not self.history:
-            return
-        if self._history_pos is None:
-            if step > 0:
-                return
-            self._draft = self.view.get_message()
-            position = len(self.history)
-        else:
-            position = self._history_pos
-        position = max(0, min(len(self.history), position + step))
-        self._history_pos = position
-        if position == len(self.history):
-            self._history_pos = None
-            self.view.set_message(self._draft)
-        else:
-            self.view.set_message(self.history[position])
+        text = self.recall_lines.step(step, self.view.get_message())
+        if text is not None:
+            self.view.set_message(text)
 
     def complete(self) -> None:
         """Tab: complete the word before the cursor (nicks, channels, commands); again cycles."""
@@ -665,7 +651,7 @@ class ChatController:
         if line_start and word.startswith("/"):
             return [f"/{name}" for name in [*HELP, *ALIASES]], " "
         if self.model.is_channel(word):
-            names = [*self.model.joined(), *self.view.buffer_names()]
+            names = [*self.model.joined(), *self.conversations.names()]
             return [n for n in names if self.model.is_channel(n)], " "
         current = self.current_target()
         nicks = [nick for _, nick in self.model.members(current)] if current else []

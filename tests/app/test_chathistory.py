@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from app.events import Kind
 from app.session import Session
 from app.text import day_label
-from app.view import HISTORY_SEPARATOR
+from app.view import CHATHISTORY_SEPARATOR
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import Fed, pump, wait_for
@@ -61,9 +61,9 @@ def test_history_appears_on_join_with_its_times_above_the_separator(
         ],
     )
     _controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: HISTORY_SEPARATOR in history(view), what="history separator")
+    pump(view, lambda: CHATHISTORY_SEPARATOR in history(view), what="history separator")
     lines = history(view).splitlines()
-    separator = lines.index(HISTORY_SEPARATOR)
+    separator = lines.index(CHATHISTORY_SEPARATOR)
     assert "09:15\tbob\tearly bird" in lines[:separator]
     assert "09:17\tbob\tsecond worm" in lines[:separator]
     assert lines.index("09:15\tbob\tearly bird") < lines.index("09:17\tbob\tsecond worm")
@@ -127,8 +127,8 @@ def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_cha
     pump(view, lambda: "after 1" in history(view), what="a live line after the catch-up")
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
     # The same again when the conversation is opened afresh: the whole story, once.
-    view.show_buffer("")
-    view.show_buffer("#general")
+    view.show_conversation("")
+    view.show_conversation("#general")
     view.root.update()
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
     bob.close()
@@ -178,7 +178,7 @@ def test_live_and_replayed_overlap_shows_each_message_once(make_chat):
         pump(view, lambda: "four" in history(view), what="the last live line")
         assert sorted(said(view)) == ["four", "one", "three", "two"]
         lines = history(view).splitlines()
-        separator = lines.index(HISTORY_SEPARATOR)
+        separator = lines.index(CHATHISTORY_SEPARATOR)
         assert [ln.split("\t")[2] for ln in lines[:separator] if "\tbob\t" in ln] == [
             "one",
             "two",
@@ -205,7 +205,7 @@ def test_a_day_divider_marks_each_change_of_date(make_server, make_chat, tmp_pat
     assert "late night" in lines[at - 1] and "after midnight" in lines[at + 1]
     assert lines.count(new_day) == 1
     # Between the history and today's lines, below the separator.
-    separator = lines.index(HISTORY_SEPARATOR)
+    separator = lines.index(CHATHISTORY_SEPARATOR)
     assert lines[separator + 1] == today
     assert lines.count(today) == 1
     assert view.chat_area.tag_ranges("divider")

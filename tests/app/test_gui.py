@@ -87,7 +87,7 @@ def test_slash_commands_from_the_entry(chat, connect):
     assert view.chat_area.tag_ranges("action")
     type_into(view, view.message_entry, "/join #dev")
     press(view, view.message_entry, "<Return>")
-    pump(view, lambda: view.current == "#dev", what="#dev opened")
+    pump(view, lambda: view.conversations.current == "#dev", what="#dev opened")
     assert view.title_label.cget("text") == "#dev"
     assert "#dev" in view.root.title()
     type_into(view, view.message_entry, "/bogus")
@@ -113,7 +113,7 @@ def test_name_entry_changes_the_nick(chat, connect):
 def test_tab_completes_a_member(chat, connect):
     connect("bobby_tables")
     _controller, view = chat("alice")
-    pump(view, lambda: len(view.buffers["#general"].members) == 2)
+    pump(view, lambda: len(view.conversations["#general"].members) == 2)
     type_into(view, view.message_entry, "bob")
     view.message_entry.icursor("end")
     press(view, view.message_entry, "<Tab>")
@@ -124,39 +124,39 @@ def test_tab_completes_a_member(chat, connect):
 def test_members_ops_first_and_direct_messages(chat, connect):
     bob = connect("bob")
     _controller, view = chat("alice")
-    pump(view, lambda: len(view.buffers["#general"].members) == 2)
+    pump(view, lambda: len(view.conversations["#general"].members) == 2)
     labels = [view.member_list.item(i, "text") for i in view.member_list.get_children()]
     assert labels == ["@ bob", "  alice"]  # bob was first in #general: the op
     bob.send("PRIVMSG alice :a private word")
-    pump(view, lambda: "bob" in view.buffers, what="DM conversation")
-    assert view.buffer_list.item("buffer:bob", "values")[0] in (1, "1")
+    pump(view, lambda: "bob" in view.conversations, what="DM conversation")
+    assert view.conversation_list.item("conversation:bob", "values")[0] in (1, "1")
     assert "a private word" not in history(view)
-    view.buffer_list.selection_set("buffer:bob")
-    pump(view, lambda: view.current == "bob")
+    view.conversation_list.selection_set("conversation:bob")
+    pump(view, lambda: view.conversations.current == "bob")
     assert "a private word" in history(view)
-    assert view.buffer_list.item("buffer:bob", "values")[0] == ""
+    assert view.conversation_list.item("conversation:bob", "values")[0] == ""
 
 
 def test_unread_mentions_show_in_the_title(make_view):
     view = make_view()
-    view.add_buffer("#a", "#a")
-    view.add_buffer("#b", "#b")
+    view.add_conversation("#a", "#a")
+    view.add_conversation("#b", "#b")
     view.root.update()
-    assert view.current == "#a"
+    assert view.conversations.current == "#a"
     view.append("#b", Line("message", "10:00", "bob", "hey alice", mention=True))
     view.append("#b", Line("message", "10:01", "bob", "plain"))
     view.append("#b", Line("event", "10:01", "→", "carol joined"))
     assert view.root.title().startswith("(1) #a")
-    assert view.buffer_list.item("buffer:#b", "values")[0] in (2, "2")
-    assert "mention" in view.buffer_list.item("buffer:#b", "tags")
-    view.show_buffer("#b")
+    assert view.conversation_list.item("conversation:#b", "values")[0] in (2, "2")
+    assert "mention" in view.conversation_list.item("conversation:#b", "tags")
+    view.show_conversation("#b")
     assert view.root.title() == "#b — Kibitz"
     assert "hey alice" in history(view) and "carol joined" in history(view)
 
 
 def test_nasty_text_never_raises(make_view):
     view = make_view()
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     nasty = [
         "nul\0byte",
         "lone \ud800 surrogate",
@@ -181,14 +181,14 @@ def test_nasty_text_never_raises(make_view):
 
 def test_scrollback_is_capped_and_autoscroll_only_at_the_bottom(make_view):
     view = make_view(scrollback=300)
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     for i in range(1000):
         view.append("#a", Line("message", "10:00", "bob", f"line {i}"))
     view.root.update()
     lines = int(view.chat_area.index("end-1c").split(".")[0])
     assert lines <= 300 + 101
     assert "line 999" in history(view) and "line 0\n" not in history(view)
-    assert len(view.buffers["#a"].lines) == 300
+    assert len(view.conversations["#a"].lines) == 300
     assert view.chat_area.yview()[1] == 1.0  # followed the new lines
     view.chat_area.yview_moveto(0.0)
     view.root.update()
@@ -203,7 +203,7 @@ def test_urls_are_clickable(make_view):
     view = make_view()
     opened: list[str] = []
     view.open_url = opened.append
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     view.append("#a", Line("message", "10:00", "bob", "docs at www.example.org/page, see"))
     pump(view, lambda: view.chat_area.text.winfo_viewable(), what="window shown")
     start, end = view.chat_area.tag_ranges("url")

@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from app.conversations import Conversations
 from app.events import Kind, PasswordWanted
 from app.settings import Settings, settings_path
 from app.text import password_text, reply_text, status_text
@@ -137,7 +138,7 @@ def test_window_cancel_leaves_it_disconnected(server, make_chat):
     controller, view = make_chat(server.port)
     dialog_of(view).cancel_button.invoke()
     pump(view, lambda: "wants a password" in view.status_label.cget("text"), what="status")
-    lines = [line.text for line in view.buffers[""].lines]
+    lines = [line.text for line in view.conversations[""].lines]
     assert "Not connected: the server wants a password." in lines
     assert not controller.model.connected
     # An empty entry is not an answer.
@@ -156,7 +157,8 @@ def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path):
     model.host, model.port, model.tls, model.tls_verify = "chat.lan", 6697, True, True
     model.wanted_nick = "alice"
     view = mocker.create_autospec(ChatView, instance=True)
-    view.current = ""
+    view.conversations = Conversations()
+    view.conversations.current = ""
     settings = Settings(password="old", password_for="chat.lan:6697")
     controller = ChatController(model, view, settings)
     controller.handlers[Kind.PASSWORD](PasswordWanted(refused=True))

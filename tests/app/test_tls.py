@@ -150,7 +150,7 @@ def test_window_shows_the_fingerprint_of_an_insecure_connection(server, make_cha
     fingerprint = expected_fingerprint(leaf)
     pump(view, lambda: controller.model.registered, what="registered over TLS")
     pump(view, lambda: fingerprint in view.status_label.cget("text"), what="status fingerprint")
-    server_lines = [line.text for line in view.buffers[""].lines]
+    server_lines = [line.text for line in view.conversations[""].lines]
     assert any(fingerprint in text for text in server_lines), server_lines
 
 
@@ -161,7 +161,7 @@ def test_window_explains_an_untrusted_certificate(server, make_chat):
     status = view.status_label.cget("text")
     assert "use --tls-insecure to connect anyway" in status
     pump(view, lambda: "reconnecting in" in view.status_label.cget("text"), what="backoff")
-    server_lines = [line.text for line in view.buffers[""].lines]
+    server_lines = [line.text for line in view.conversations[""].lines]
     assert any(want in text for text in server_lines)
     assert not any("Traceback" in text for text in server_lines)
     assert not controller.model.registered
