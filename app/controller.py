@@ -135,7 +135,7 @@ class ChatController:
             close=self.close,
             recall=self.recall,
             complete=self.complete,
-            member=self.open_query,
+            member=self.open_direct,
             focus=self.on_focus,
             older=self.load_older,
         )
@@ -208,13 +208,13 @@ class ChatController:
     def _is_open(self, key: str) -> bool:
         return key in self.conversations
 
-    def _conversation_for(self, target: str | None) -> str:
-        if target is None:
+    def _conversation_for(self, name: str | None) -> str:
+        if name is None:
             current = self.conversations.current
             return current if current is not None else SERVER
-        key = self.key(target)
+        key = self.key(name)
         if not self._is_open(key):
-            self.view.add_conversation(key, target)
+            self.view.add_conversation(key, name)
         return key
 
     def _line(
@@ -263,7 +263,7 @@ class ChatController:
             self.view.mark_missed(key)  # what was missed while offline is shown here
 
     def _on_message(self, event: ev.Message) -> None:
-        key = self._conversation_for(event.target)
+        key = self._conversation_for(event.conversation)
         kind = "action" if event.action else "notice" if event.notice else "message"
         text = message_text(event)
         mention = not event.own and mentions(text, self.model.nick)
@@ -273,7 +273,7 @@ class ChatController:
         self.view.append(key, line, count=not event.own)
 
     def _on_chathistory(self, event: ev.Chathistory) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         if not event.messages or not self._is_open(key):
             return
         lines = [self._chathistory_line(message) for message in event.messages]
@@ -308,53 +308,53 @@ class ChatController:
         return self.model.load_older(key)
 
     def _on_join(self, event: ev.Join) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         if event.own:
             existed = self._is_open(key)
             select = key in self._select_on_join or not existed
             self._select_on_join.discard(key)
-            self.view.add_conversation(key, event.target or "", select=select)
-            text = f"You joined {event.target}"
+            self.view.add_conversation(key, event.conversation or "", select=select)
+            text = f"You joined {event.conversation}"
         else:
-            text = f"{event.nick} joined {event.target}"
+            text = f"{event.nick} joined {event.conversation}"
         if self._is_open(key):
             self.view.append(key, self._line(event.time, "event", text, "→"), count=False)
 
     def _on_part(self, event: ev.Part) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         if event.own:
             self.view.remove_conversation(key)
             return
         reason = f" ({event.reason})" if event.reason else ""
-        text = f"{event.nick} left {event.target}{reason}"
+        text = f"{event.nick} left {event.conversation}{reason}"
         self.view.append(key, self._line(event.time, "event", text, "←"), count=False)
 
     def _on_kick(self, event: ev.Kick) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         how = f"by {event.by}" + (f": {event.reason}" if event.reason else "")
         if event.own:
-            text = f"You were kicked from {event.target} {how}"
+            text = f"You were kicked from {event.conversation} {how}"
             line = self._line(event.time, "error", text)
         else:
-            text = f"{event.nick} was kicked from {event.target} {how}"
+            text = f"{event.nick} was kicked from {event.conversation} {how}"
             line = self._line(event.time, "event", text, "←")
         self.view.append(key, line, count=False)
 
     def _on_quit(self, event: ev.Quit) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         reason = f" ({event.reason})" if event.reason else ""
         line = self._line(event.time, "event", f"{event.nick} quit{reason}", "←")
         self.view.append(key, line, count=False)
 
     def _on_nick(self, event: ev.Nick) -> None:
         old_key, new_key = self.key(event.old), self.key(event.nick)
-        target_key = self.key(event.target)
-        if target_key == old_key and not event.own:  # a direct conversation follows the peer
+        key_shown = self.key(event.conversation)
+        if key_shown == old_key and not event.own:  # a direct conversation follows the peer
             self.view.rename_conversation(old_key, new_key, event.nick)
-            target_key = new_key
+            key_shown = new_key
         who = "You are" if event.own else f"{event.old} is"
         line = self._line(event.time, "event", f"{who} now known as {event.nick}", "•")
-        self.view.append(target_key, line, count=False)
+        self.view.append(key_shown, line, count=False)
 
     def _on_own_nick(self, event: ev.OwnNick) -> None:
         self.view.set_nick(event.nick)
@@ -363,11 +363,11 @@ class ChatController:
 
     def _on_nick_refused(self, event: ev.NickRefused) -> None:
         # Before registration the server conversation says so; after, the open one.
-        target = SERVER if event.instead else None
-        self._show(target, "error", nick_refused_text(event))
+        conversation = SERVER if event.instead else None
+        self._show(conversation, "error", nick_refused_text(event))
 
     def _on_topic(self, event: ev.Topic) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         self.view.set_topic(key, event.text)
         if event.nick:
             text = f"{event.nick} set the topic: {event.text}" if event.text else ""
@@ -375,22 +375,26 @@ class ChatController:
             self.view.append(key, self._line(event.time, "event", text, "•"), count=False)
 
     def _on_members(self, event: ev.MembersChanged) -> None:
-        self.view.set_members(self.key(event.target), event.members)
+        self.view.set_members(self.key(event.conversation), event.members)
 
     def _on_mode(self, event: ev.Mode) -> None:
-        key = self.key(event.target)
+        key = self.key(event.conversation)
         if self._is_open(key):
             who = event.nick or "The server"
             line = self._line(event.time, "event", f"{who} sets mode {event.modes}", "•")
             self.view.append(key, line, count=False)
 
-    def _show(self, target: str | None, kind: str, text: str, when: datetime | None = None) -> None:
-        """A line in ``target`` (None: the open conversation), opened if need be."""
-        key = self._conversation_for(target)
+    def _show(
+        self, conversation: str | None, kind: str, text: str, when: datetime | None = None
+    ) -> None:
+        """A line in ``conversation`` (None: the open conversation), opened if need be."""
+        key = self._conversation_for(conversation)
         self.view.append(key, self._line(when, kind, text), count=False)
 
     def _on_reply(self, event: ev.Reply) -> None:
-        self._show(event.target, "error" if event.error else "info", reply_text(event), event.time)
+        self._show(
+            event.conversation, "error" if event.error else "info", reply_text(event), event.time
+        )
 
     def _on_server_error(self, event: ev.ServerError) -> None:
         self._show(SERVER, "error", event.text)
@@ -437,7 +441,7 @@ class ChatController:
             settings.remember_password(host, port, None)  # the stored one was refused
 
     # --- user actions ------------------------------------------------------------------
-    def current_target(self) -> str:
+    def current_name(self) -> str:
         """The name of the open conversation ("" for the server window)."""
         return self.conversations.current_name()
 
@@ -451,7 +455,7 @@ class ChatController:
         self.view.set_message("")
         self.view.focus_message()
         try:
-            command = parse_input(text, self.current_target(), self.model.chantypes)
+            command = parse_input(text, self.current_name(), self.model.chantypes)
         except CommandError as exc:
             if str(exc):
                 self.note(str(exc), error=True)
@@ -478,11 +482,11 @@ class ChatController:
             self._offline("notice")
 
     def _cmd_query(self, command: Command) -> None:
-        self.open_query(command.target)
+        self.open_direct(command.target)
         if command.text and not self.model.say(command.target, command.text):
             self._offline()
 
-    def open_query(self, nick: str) -> None:
+    def open_direct(self, nick: str) -> None:
         """Open (and show) a direct conversation with ``nick``."""
         if not nick or self.model.is_me(nick):
             return
@@ -490,7 +494,7 @@ class ChatController:
             if self._is_open(self.key(nick)):
                 self.select(self.key(nick))
             return
-        self.model.open_query(nick)
+        self.model.open_direct(nick)
         self.view.add_conversation(self.key(nick), nick, select=True)
         self.view.focus_message()
 
@@ -518,7 +522,7 @@ class ChatController:
         elif self.model.is_channel(target):
             self._cmd_part(Command("part", target))
         else:
-            self.model.close_query(target)
+            self.model.close_direct(target)
             self.view.remove_conversation(self.key(target))
 
     def _cmd_nick(self, command: Command) -> None:
@@ -653,7 +657,7 @@ class ChatController:
         if self.model.is_channel(word):
             names = [*self.model.joined(), *self.conversations.names()]
             return [n for n in names if self.model.is_channel(n)], " "
-        current = self.current_target()
+        current = self.current_name()
         nicks = [nick for _, nick in self.model.members(current)] if current else []
         if current and not self.model.is_channel(current):
             nicks.append(current)

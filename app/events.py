@@ -4,7 +4,7 @@ Records carry names, texts typed by people or servers, times and flags; never a
 sentence of ours. ``app.text`` writes the sentences a person reads. Every record has a
 ``kind`` (one of :class:`Kind`), so a log of them can be filtered without isinstance.
 
-``target`` is the conversation a record belongs to: a channel, the peer of a direct
+``conversation`` is the one a record belongs to: a channel, the peer of a direct
 conversation, ``""`` for the server conversation, or ``None`` for "whatever is open".
 """
 
@@ -123,7 +123,7 @@ class Message:
     """A PRIVMSG, NOTICE or CTCP ACTION (``ctcp`` names the verb of a CTCP reply)."""
 
     kind: ClassVar[str] = Kind.MESSAGE
-    target: str | None
+    conversation: str | None
     nick: str
     text: str
     time: datetime | None = None
@@ -133,13 +133,18 @@ class Message:
     msgid: str = ""
     ctcp: str = ""
 
+    @property
+    def target(self) -> str | None:
+        """The old name of :attr:`conversation`, for code outside the app that still uses it."""
+        return self.conversation
+
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """``nick`` joined ``target``."""
+    """``nick`` joined ``conversation``."""
 
     kind: ClassVar[str] = Kind.JOIN
-    target: str
+    conversation: str
     nick: str
     own: bool = False
     time: datetime | None = None
@@ -147,10 +152,10 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """``nick`` left ``target``, giving ``reason``."""
+    """``nick`` left ``conversation``, giving ``reason``."""
 
     kind: ClassVar[str] = Kind.PART
-    target: str
+    conversation: str
     nick: str
     reason: str = ""
     own: bool = False
@@ -159,10 +164,10 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class Kick:
-    """``by`` kicked ``nick`` from ``target``, giving ``reason``."""
+    """``by`` kicked ``nick`` from ``conversation``, giving ``reason``."""
 
     kind: ClassVar[str] = Kind.KICK
-    target: str
+    conversation: str
     nick: str
     by: str
     reason: str = ""
@@ -172,10 +177,10 @@ class Kick:
 
 @dataclass(frozen=True, slots=True)
 class Quit:
-    """``nick``, who shared ``target`` with us, quit."""
+    """``nick``, who shared ``conversation`` with us, quit."""
 
     kind: ClassVar[str] = Kind.QUIT
-    target: str
+    conversation: str
     nick: str
     reason: str = ""
     time: datetime | None = None
@@ -183,10 +188,10 @@ class Quit:
 
 @dataclass(frozen=True, slots=True)
 class Nick:
-    """``old`` (perhaps we: ``own``) is now ``nick``, seen in ``target``."""
+    """``old`` (perhaps we: ``own``) is now ``nick``, seen in ``conversation``."""
 
     kind: ClassVar[str] = Kind.NICK
-    target: str
+    conversation: str
     nick: str
     old: str
     own: bool = False
@@ -214,10 +219,10 @@ class NickRefused:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """The topic of ``target`` is ``text``; ``nick`` is who set it now ("" when told on join)."""
+    """The topic of ``conversation`` is ``text``; ``nick`` set it now ("" when told on join)."""
 
     kind: ClassVar[str] = Kind.TOPIC
-    target: str
+    conversation: str
     text: str
     nick: str = ""
     own: bool = False
@@ -226,19 +231,19 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class MembersChanged:
-    """The member list of ``target``: ``(prefix, nick)`` pairs, ops first."""
+    """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first."""
 
     kind: ClassVar[str] = Kind.MEMBERS
-    target: str
+    conversation: str
     members: Members = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Mode:
-    """``nick`` (or the server when empty) set ``modes`` on ``target``."""
+    """``nick`` (or the server when empty) set ``modes`` on ``conversation``."""
 
     kind: ClassVar[str] = Kind.MODE
-    target: str
+    conversation: str
     modes: str
     nick: str = ""
     time: datetime | None = None
@@ -248,13 +253,13 @@ class Mode:
 class Reply:
     """A numeric reply worth showing: ``code`` and its parameters after our nick.
 
-    ``error`` for 4xx/5xx; ``target`` is "" (the server conversation) or None (open one).
+    ``error`` for 4xx/5xx; ``conversation`` is "" (the server's) or None (the open one).
     """
 
     kind: ClassVar[str] = Kind.REPLY
     code: str
     args: tuple[str, ...]
-    target: str | None = ""
+    conversation: str | None = ""
     error: bool = False
     time: datetime | None = None
 
@@ -309,14 +314,14 @@ class ChathistoryLine:
 
 @dataclass(frozen=True, slots=True)
 class Chathistory:
-    """One chathistory batch for ``target``, oldest first, none already shown.
+    """One chathistory batch for ``conversation``, oldest first, none already shown.
 
     ``place`` says where it belongs: ``latest`` (the first page), ``before`` (older) or
     ``after`` (what was missed).
     """
 
     kind: ClassVar[str] = Kind.CHATHISTORY
-    target: str
+    conversation: str
     place: str
     messages: tuple[ChathistoryLine, ...] = ()
 

@@ -152,9 +152,9 @@ class ChatModel:
         return self.session.mask
 
     @property
-    def queries(self) -> dict[str, str]:
+    def directs(self) -> dict[str, str]:
         """Open direct conversations: casefolded nick -> nick."""
-        return self.session.queries
+        return self.session.directs
 
     @property
     def away(self) -> bool:
@@ -301,7 +301,7 @@ class ChatModel:
         if not pieces:
             return True
         if not self.is_channel(target):
-            self.open_query(target)
+            self.open_direct(target)
         for piece in pieces:
             body = f"\x01ACTION {piece}\x01" if action else piece
             if not self.send_raw(build(command, target, body)):
@@ -346,16 +346,16 @@ class ChatModel:
             return self.send_raw(build("AWAY", message))
         return self.send_raw("AWAY")
 
-    def open_query(self, nick: str) -> None:
+    def open_direct(self, nick: str) -> None:
         """Remember a direct conversation with ``nick`` (and fetch its chathistory when new)."""
         with self._lock:
-            self.session.open_query(nick)
+            self.session.open_direct(nick)
         self._flush()
 
-    def close_query(self, nick: str) -> None:
+    def close_direct(self, nick: str) -> None:
         """Forget a direct conversation."""
         with self._lock:
-            self.session.close_query(nick)
+            self.session.close_direct(nick)
 
     def load_older(self, name: str) -> bool:
         """Ask for the page before the oldest message shown of ``name``; False if nothing to ask."""

@@ -113,7 +113,7 @@ class Session:
         self.nicklen = 30
         self.network = ""
         self.channels: dict[str, Channel] = {}
-        self.queries: dict[str, str] = {}  # folded nick -> display nick
+        self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
         self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
         for name in channels:
             if name:
@@ -196,17 +196,17 @@ class Session:
         if not connected:
             self.nick = nick
 
-    def open_query(self, nick: str) -> None:
+    def open_direct(self, nick: str) -> None:
         """Remember a direct conversation with ``nick`` (and fetch its chathistory when new)."""
         key = self.fold(nick)
-        new = key not in self.queries
-        self.queries.setdefault(key, nick)
+        new = key not in self.directs
+        self.directs.setdefault(key, nick)
         if new and self.registered:
             self._catch_up(nick)
 
-    def close_query(self, nick: str) -> None:
+    def close_direct(self, nick: str) -> None:
         """Forget a direct conversation."""
-        self.queries.pop(self.fold(nick), None)
+        self.directs.pop(self.fold(nick), None)
         self.chathistory.forget(nick)
 
     @property
@@ -230,7 +230,7 @@ class Session:
             if line is not None:
                 self.send(line)
 
-    # --- queries about the state -----------------------------------------------------
+    # --- questions about the state -----------------------------------------------------
     def members(self, channel: str) -> list[tuple[str, str]]:
         """``(prefix, nick)`` pairs of ``channel``, ops first, then voiced, then by name."""
         chan = self.channels.get(self.fold(channel))
@@ -350,7 +350,7 @@ class Session:
         self._emit(ev.Reply(RPL_WELCOME, (text,), time=self._time(msg)))
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
-        for nick in list(self.queries.values()):
+        for nick in list(self.directs.values()):
             self._catch_up(nick)
         if self.away:
             self.send(build("AWAY", "Away"))
@@ -382,7 +382,7 @@ class Session:
     def _refold(self, mapping: str) -> None:
         self.casemapping = mapping
         self._wanted = {self.fold(n): n for n in self._wanted.values()}
-        self.queries = {self.fold(n): n for n in self.queries.values()}
+        self.directs = {self.fold(n): n for n in self.directs.values()}
 
     def _on_numeric(self, msg: Message) -> None:
         code = msg.command
@@ -499,9 +499,9 @@ class Session:
             if chan.members.pop(folded, None) is not None:
                 self._emit(ev.Quit(chan.name, nick, msg.param(0), when))
                 self._emit(self._members_of(chan))
-        query = self.queries.get(folded)
-        if query is not None:
-            self._emit(ev.Quit(query, nick, msg.param(0), when))
+        peer = self.directs.get(folded)
+        if peer is not None:
+            self._emit(ev.Quit(peer, nick, msg.param(0), when))
 
     @handles("NICK")
     def _on_nick(self, msg: Message) -> None:
@@ -522,11 +522,11 @@ class Session:
                 chan.members[folded_new] = member
                 self._emit(ev.Nick(chan.name, new, old, own, when))
                 self._emit(self._members_of(chan))
-        query = self.queries.pop(folded_old, None)
-        if query is not None:
-            self.queries[folded_new] = new
+        peer = self.directs.pop(folded_old, None)
+        if peer is not None:
+            self.directs[folded_new] = new
             self.chathistory.rename(old, new)
-            self._emit(ev.Nick(query, new, old, own, when))
+            self._emit(ev.Nick(peer, new, old, own, when))
         if own:
             self._emit(ev.OwnNick(new, old))
 
@@ -636,13 +636,13 @@ class Session:
             conversation = ""
         elif own:
             conversation = target
-            self.open_query(target)
+            self.open_direct(target)
         elif not notice:
             conversation = nick
-            self.open_query(nick)
+            self.open_direct(nick)
         else:
             # A notice from a user goes to an open conversation with them, else the server.
-            conversation = self.queries.get(self.fold(nick), "")
+            conversation = self.directs.get(self.fold(nick), "")
         msgid = msg.tags.get("msgid", "")
         if not self.chathistory.seen_live(conversation, msgid, msg.tags.get("time", "")):
             return  # already shown (it came in a chathistory page first)
@@ -681,7 +681,7 @@ class Session:
     def _display_name(self, target: str) -> str:
         key = self.fold(target)
         chan = self.channels.get(key)
-        return chan.name if chan is not None else self.queries.get(key, target)
+        return chan.name if chan is not None else self.directs.get(key, target)
 
     @handles("FAIL")
     def _on_fail(self, msg: Message) -> None:

@@ -125,10 +125,11 @@ def clean_nick(name: str, fallback: str = "guest") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One rendered history line: ``kind`` is message, action, notice, event, info or error.
+    """One transcript line: ``kind`` is message, action, notice, event, info or error.
 
-    Also ``separator`` (the "— history —" line) and ``mark`` (where missed messages go
-    after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``, local) places day dividers.
+    Also ``separator`` (the "— history —" line under a chathistory page) and ``mark``
+    (where missed messages go after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``,
+    local) places day dividers.
     """
 
     kind: str

@@ -24,6 +24,15 @@ def wait_for(condition: Callable[[], object], timeout: float = DEADLINE, what: s
         time.sleep(0.01)
 
 
+def _renamed(fields: dict[str, object]) -> dict[str, object]:
+    """Events name the conversation ``conversation``; tests outside tests/app still match
+    on its old name, ``target``."""
+    if "target" in fields:
+        fields = dict(fields)
+        fields["conversation"] = fields.pop("target")
+    return fields
+
+
 class EventLog:
     """Collects a model's events and waits for the ones a test expects."""
 
@@ -42,6 +51,7 @@ class EventLog:
 
     def expect(self, kind: str, timeout: float = DEADLINE, **fields: object) -> Event:
         """The next event (after the last one expected) of ``kind`` whose fields match."""
+        fields = _renamed(fields)
         deadline = time.monotonic() + timeout
         while True:
             self.pump()
@@ -60,6 +70,7 @@ class EventLog:
 
     def of(self, kind: str, **fields: object) -> list[Event]:
         """Every event of ``kind`` seen so far whose fields match."""
+        fields = _renamed(fields)
         self.pump()
         return [
             e

@@ -19,13 +19,13 @@ from tests.ircclient import IRCClient
 HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
 
 
-def history(view) -> str:
+def transcript(view) -> str:
     return view.chat_area.get("1.0", "end-1c")
 
 
 def said(view, nick: str = "bob") -> list[str]:
     """The texts of ``nick``'s message lines, top to bottom."""
-    return [ln.split("\t")[2] for ln in history(view).splitlines() if f"\t{nick}\t" in ln]
+    return [ln.split("\t")[2] for ln in transcript(view).splitlines() if f"\t{nick}\t" in ln]
 
 
 def millis(when: datetime) -> int:
@@ -61,8 +61,8 @@ def test_history_appears_on_join_with_its_times_above_the_separator(
         ],
     )
     _controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: CHATHISTORY_SEPARATOR in history(view), what="history separator")
-    lines = history(view).splitlines()
+    pump(view, lambda: CHATHISTORY_SEPARATOR in transcript(view), what="history separator")
+    lines = transcript(view).splitlines()
     separator = lines.index(CHATHISTORY_SEPARATOR)
     assert "09:15\tbob\tearly bird" in lines[:separator]
     assert "09:17\tbob\tsecond worm" in lines[:separator]
@@ -77,17 +77,17 @@ def test_scrolling_to_the_top_loads_older_pages_in_order(make_server, make_chat,
     start = datetime.now().astimezone() - timedelta(hours=5)
     store(server, [(f"m{i:03}", start + timedelta(seconds=i)) for i in range(250)])
     controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: "m249" in history(view), what="the latest page")
+    pump(view, lambda: "m249" in transcript(view), what="the latest page")
     assert said(view) == [f"m{i:03}" for i in range(150, 250)]
     text = view.chat_area.text
     text.yview_moveto(0.0)  # the user scrolls to the top
-    pump(view, lambda: "m149" in history(view), what="the page before")
+    pump(view, lambda: "m149" in transcript(view), what="the page before")
     assert said(view) == [f"m{i:03}" for i in range(50, 250)]
     # The view stayed where the user was reading: the old first line is still on top.
     view.root.update()
     assert "m150" in text.get("@0,0 linestart", "@0,0 lineend")
     text.yview_moveto(0.0)
-    pump(view, lambda: "m000" in history(view), what="the oldest page")
+    pump(view, lambda: "m000" in transcript(view), what="the oldest page")
     assert said(view) == [f"m{i:03}" for i in range(250)]
     # The beginning is reached: no more requests, and the same path says so.
     view.root.update()
@@ -105,7 +105,7 @@ def _seen_then_server_stopped(make_server, make_chat, data_dir, lines: tuple[str
     pump(view, lambda: model.joined(), what="joined")
     bob = register(port, "bob")
     bob.send(*(f"PRIVMSG #general :{line}" for line in lines))
-    pump(view, lambda: lines[-1] in history(view), what="live lines")
+    pump(view, lambda: lines[-1] in transcript(view), what="live lines")
     first.stop()
     bob.close()
     pump(view, lambda: not model.connected, what="disconnected")
@@ -122,9 +122,9 @@ def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_cha
         bob.send(f"PRIVMSG #general :missed {i}")
         bob.expect("PRIVMSG", "#general", f"missed {i}")
     release.set()
-    pump(view, lambda: "missed 3" in history(view), what="the missed messages")
+    pump(view, lambda: "missed 3" in transcript(view), what="the missed messages")
     bob.send("PRIVMSG #general :after 1")
-    pump(view, lambda: "after 1" in history(view), what="a live line after the catch-up")
+    pump(view, lambda: "after 1" in transcript(view), what="a live line after the catch-up")
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
     # The same again when the conversation is opened afresh: the whole story, once.
     view.show_conversation("")
@@ -150,7 +150,7 @@ def test_catch_up_falls_back_to_time_when_the_server_lost_the_newest_msgid(
         bob.send(f"PRIVMSG #general :missed {i}")
         bob.expect("PRIVMSG", "#general", f"missed {i}")
     release.set()
-    pump(view, lambda: "missed 2" in history(view), what="the missed messages")
+    pump(view, lambda: "missed 2" in transcript(view), what="the missed messages")
     assert said(view) == ["kept", "lost in the crash", "missed 1", "missed 2"]
     bob.close()
 
@@ -175,9 +175,9 @@ def test_live_and_replayed_overlap_shows_each_message_once(make_chat):
     fake.rules["CHATHISTORY"] = _overlapping_history
     try:
         _controller, view = make_chat(fake.port, "alice")
-        pump(view, lambda: "four" in history(view), what="the last live line")
+        pump(view, lambda: "four" in transcript(view), what="the last live line")
         assert sorted(said(view)) == ["four", "one", "three", "two"]
-        lines = history(view).splitlines()
+        lines = transcript(view).splitlines()
         separator = lines.index(CHATHISTORY_SEPARATOR)
         assert [ln.split("\t")[2] for ln in lines[:separator] if "\tbob\t" in ln] == [
             "one",
@@ -196,9 +196,9 @@ def test_a_day_divider_marks_each_change_of_date(make_server, make_chat, tmp_pat
     two_days = three_days + timedelta(minutes=20)  # 00:10 the next day
     store(server, [("late night", three_days), ("after midnight", two_days)])
     _controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: "after midnight" in history(view), what="history")
-    pump(view, lambda: "You joined #general" in history(view), what="join line")
-    lines = history(view).splitlines()
+    pump(view, lambda: "after midnight" in transcript(view), what="history")
+    pump(view, lambda: "You joined #general" in transcript(view), what="join line")
+    lines = transcript(view).splitlines()
     old_day, new_day, today = (day_label(d.date().isoformat()) for d in (three_days, two_days, now))
     assert old_day not in lines  # the first line has nothing before it to differ from
     at = lines.index(new_day)
@@ -220,9 +220,9 @@ def test_direct_conversation_history_opens_with_the_conversation(make_server, ma
     )
     assert server.history.flush()
     model, log = make_model(server.port, "alice")
-    log.expect(Kind.CHATHISTORY, target="#general")
-    model.open_query("bob")
-    event = log.expect(Kind.CHATHISTORY, target="bob")
+    log.expect(Kind.CHATHISTORY, conversation="#general")
+    model.open_direct("bob")
+    event = log.expect(Kind.CHATHISTORY, conversation="bob")
     assert [(m.nick, m.text, m.msgid) for m in event.messages] == [("bob", "psst", "dm1")]
     assert event.messages[0].time is not None
     assert millis(event.messages[0].time) == when
@@ -232,8 +232,8 @@ def test_no_chathistory_requests_to_a_server_without_the_cap(make_model):
     fake = FakeServer(caps="server-time message-tags echo-message")
     try:
         model, log = make_model(fake.port, "alice")
-        log.expect(Kind.JOIN, target="#general", own=True)
-        model.open_query("bob")
+        log.expect(Kind.JOIN, conversation="#general", own=True)
+        model.open_direct("bob")
         assert model.load_older("#general") is False
         model.send_raw("PING :done")  # the last line: everything before it has arrived
         wait_for(lambda: fake.received("PING"), what="the PING")
@@ -250,11 +250,11 @@ def test_older_pages_wait_for_the_answer_and_stop_at_the_beginning(
     start = datetime.now().astimezone() - timedelta(hours=1)
     store(server, [(f"n{i}", start + timedelta(seconds=i)) for i in range(130)])
     model, log = make_model(server.port, "alice")
-    first = log.expect(Kind.CHATHISTORY, target="#general", place="latest")
+    first = log.expect(Kind.CHATHISTORY, conversation="#general", place="latest")
     assert [m.text for m in first.messages] == [f"n{i}" for i in range(30, 130)]
     assert model.load_older("#general") is True
     assert model.load_older("#general") is False  # one request at a time
-    older = log.expect(Kind.CHATHISTORY, target="#general", place="before")
+    older = log.expect(Kind.CHATHISTORY, conversation="#general", place="before")
     assert [m.text for m in older.messages] == [f"n{i}" for i in range(30)]
     assert model.load_older("#general") is False  # the beginning: nothing more to ask
 
@@ -278,7 +278,7 @@ def test_batches_are_chathistory_not_live_traffic():
         ":srv BATCH -r",
     ):
         feed(line)
-    page = log.expect(Kind.CHATHISTORY, target="#c", place="latest")
+    page = log.expect(Kind.CHATHISTORY, conversation="#c", place="latest")
     assert [(m.msgid, m.text, m.action, m.topic) for m in page.messages] == [
         ("z", "waves", True, False),
         ("t", "old topic", False, True),
@@ -301,7 +301,7 @@ def test_batches_are_chathistory_not_live_traffic():
     for i in range(4):
         feed(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
     feed(":srv BATCH -s")
-    missed = log.expect(Kind.CHATHISTORY, target="#c", place="after")
+    missed = log.expect(Kind.CHATHISTORY, conversation="#c", place="after")
     assert len(missed.messages) == 4
     assert sent[-1] == "CHATHISTORY AFTER #c msgid=n3 4"  # a full page: there may be more
     feed("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")

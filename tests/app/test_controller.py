@@ -147,7 +147,7 @@ def test_slash_commands_reach_the_model(controller, model, view, typed, method, 
 
 def test_query_opens_and_selects_a_conversation(controller, model, view):
     type_and_send(view, controller, "/query Bob hello")
-    model.open_query.assert_called_once_with("Bob")
+    model.open_direct.assert_called_once_with("Bob")
     view.add_conversation.assert_called_with("bob", "Bob", select=True)
     model.say.assert_called_once_with("Bob", "hello")
 
@@ -320,8 +320,8 @@ def test_disconnect_is_shown_once_and_counts_down(controller, model, view):
 
 
 def test_member_double_click_opens_query(controller, model, view):
-    controller.open_query("bob")
-    model.open_query.assert_called_once_with("bob")
+    controller.open_direct("bob")
+    model.open_direct.assert_called_once_with("bob")
     view.add_conversation.assert_called_with("bob", "bob", select=True)
-    controller.open_query("alice")  # not with ourselves
-    model.open_query.assert_called_once()
+    controller.open_direct("alice")  # not with ourselves
+    model.open_direct.assert_called_once()

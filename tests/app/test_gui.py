@@ -9,7 +9,7 @@ from app.text import Line
 from tests.app.helpers import pump
 
 
-def history(view) -> str:
+def transcript(view) -> str:
     return view.chat_area.get("1.0", "end-1c")
 
 
@@ -37,7 +37,7 @@ def test_the_spec_widgets_exist_with_their_names(make_view):
     assert view.message_entry.winfo_class() == "TEntry"
     # The message entry holds the focus when the window opens.
     assert view.root.focus_lastfor() is view.message_entry
-    # The history is read-only.
+    # The transcript is read-only.
     assert str(view.chat_area.cget("state")) == "disabled"
     for widget in (view.chat_area, view.message_entry, view.send_button, view.name_entry):
         assert widget.winfo_ismapped()
@@ -53,10 +53,10 @@ def test_send_button_reaches_a_peer_and_the_reply_appears(chat, connect):
     assert message.nick == "alice"
     assert view.message_entry.get() == ""
     assert view.root.focus_lastfor() is view.message_entry
-    pump(view, lambda: "hello from the window" in history(view), what="own echo")
+    pump(view, lambda: "hello from the window" in transcript(view), what="own echo")
     bob.send("PRIVMSG #general :hi alice, welcome 👋")
-    pump(view, lambda: "hi alice, welcome 👋" in history(view), what="reply")
-    line = next(ln for ln in history(view).splitlines() if "welcome" in ln)
+    pump(view, lambda: "hi alice, welcome 👋" in transcript(view), what="reply")
+    line = next(ln for ln in transcript(view).splitlines() if "welcome" in ln)
     assert line[:5].replace(":", "").isdigit()  # HH:MM first
     assert "bob" in line
     # Mentions are highlighted.
@@ -64,7 +64,7 @@ def test_send_button_reaches_a_peer_and_the_reply_appears(chat, connect):
     assert ranges and "welcome" in view.chat_area.get(ranges[0], ranges[1])
 
 
-def test_return_key_sends_and_history_recalls(chat, connect):
+def test_return_key_sends_and_up_recalls(chat, connect):
     bob = connect("bob")
     _controller, view = chat("alice")
     type_into(view, view.message_entry, "first line")
@@ -83,7 +83,7 @@ def test_slash_commands_from_the_entry(chat, connect):
     type_into(view, view.message_entry, "/me waves")
     press(view, view.message_entry, "<Return>")
     bob.expect("PRIVMSG", "#general", "\x01ACTION waves\x01")
-    pump(view, lambda: "waves" in history(view))
+    pump(view, lambda: "waves" in transcript(view))
     assert view.chat_area.tag_ranges("action")
     type_into(view, view.message_entry, "/join #dev")
     press(view, view.message_entry, "<Return>")
@@ -92,7 +92,7 @@ def test_slash_commands_from_the_entry(chat, connect):
     assert "#dev" in view.root.title()
     type_into(view, view.message_entry, "/bogus")
     press(view, view.message_entry, "<Return>")
-    pump(view, lambda: "Unknown command /bogus" in history(view))
+    pump(view, lambda: "Unknown command /bogus" in transcript(view))
     type_into(view, view.message_entry, "/topic Release day")
     press(view, view.message_entry, "<Return>")
     pump(view, lambda: view.topic_label.cget("text") == "Release day", what="topic line")
@@ -105,7 +105,7 @@ def test_name_entry_changes_the_nick(chat, connect):
     press(view, view.name_entry, "<Return>")
     bob.expect("NICK", "alicia")
     pump(view, lambda: controller.model.nick == "alicia")
-    pump(view, lambda: "You are now known as alicia" in history(view))
+    pump(view, lambda: "You are now known as alicia" in transcript(view))
     assert view.name_entry.get() == "alicia"
     assert Settings.load().nick == "alicia"
 
@@ -130,10 +130,10 @@ def test_members_ops_first_and_direct_messages(chat, connect):
     bob.send("PRIVMSG alice :a private word")
     pump(view, lambda: "bob" in view.conversations, what="DM conversation")
     assert view.conversation_list.item("conversation:bob", "values")[0] in (1, "1")
-    assert "a private word" not in history(view)
+    assert "a private word" not in transcript(view)
     view.conversation_list.selection_set("conversation:bob")
     pump(view, lambda: view.conversations.current == "bob")
-    assert "a private word" in history(view)
+    assert "a private word" in transcript(view)
     assert view.conversation_list.item("conversation:bob", "values")[0] == ""
 
 
@@ -151,7 +151,7 @@ def test_unread_mentions_show_in_the_title(make_view):
     assert "mention" in view.conversation_list.item("conversation:#b", "tags")
     view.show_conversation("#b")
     assert view.root.title() == "#b — Kibitz"
-    assert "hey alice" in history(view) and "carol joined" in history(view)
+    assert "hey alice" in transcript(view) and "carol joined" in transcript(view)
 
 
 def test_nasty_text_never_raises(make_view):
@@ -173,7 +173,7 @@ def test_nasty_text_never_raises(make_view):
         view.set_message(text)
     view.root.title()
     view.root.update()
-    shown = history(view)
+    shown = transcript(view)
     assert "emoji 😀🎉" in shown
     assert "nul\ufffdbyte" in shown
     assert len(shown.splitlines()) == len(nasty)
@@ -187,7 +187,7 @@ def test_scrollback_is_capped_and_autoscroll_only_at_the_bottom(make_view):
     view.root.update()
     lines = int(view.chat_area.index("end-1c").split(".")[0])
     assert lines <= 300 + 101
-    assert "line 999" in history(view) and "line 0\n" not in history(view)
+    assert "line 999" in transcript(view) and "line 0\n" not in transcript(view)
     assert len(view.conversations["#a"].lines) == 300
     assert view.chat_area.yview()[1] == 1.0  # followed the new lines
     view.chat_area.yview_moveto(0.0)
@@ -258,7 +258,7 @@ def test_status_bar_follows_the_connection(make_server, make_view):
         pump(view, lambda: "Connected to" in view.status_label.cget("text"))
         first.stop()
         pump(view, lambda: "reconnecting in" in view.status_label.cget("text"), what="status")
-        assert "Disconnected" in history(view)
+        assert "Disconnected" in transcript(view)
     finally:
         release.set()
         controller.close()

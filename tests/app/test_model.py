@@ -28,8 +28,8 @@ def test_connects_registers_and_joins(server, make_model):
     log.expect(Kind.STATUS, state="connecting")
     log.expect(Kind.REGISTERED, nick="alice")
     log.expect(Kind.STATUS, state="connected")
-    log.expect(Kind.JOIN, target="#general", nick="alice", own=True)
-    members = log.expect(Kind.MEMBERS, target="#general")
+    log.expect(Kind.JOIN, conversation="#general", nick="alice", own=True)
+    members = log.expect(Kind.MEMBERS, conversation="#general")
     assert ("", "alice") in members.members or ("@", "alice") in members.members
     assert {"echo-message", "server-time", "message-tags"} <= model.caps
     assert model.joined() == ["#general"]
@@ -43,11 +43,11 @@ def test_message_echo_and_reply(server, make_model, connect):
     assert model.say("#general", "hello bob")
     got = bob.expect("PRIVMSG", "#general", "hello bob")
     assert got.nick == "alice"
-    own = log.expect(Kind.MESSAGE, target="#general", nick="alice", own=True)
+    own = log.expect(Kind.MESSAGE, conversation="#general", nick="alice", own=True)
     assert own.text == "hello bob"
     assert own.time is not None
     bob.send("PRIVMSG #general :hi alice")
-    reply = log.expect(Kind.MESSAGE, target="#general", nick="bob")
+    reply = log.expect(Kind.MESSAGE, conversation="#general", nick="bob")
     assert reply.text == "hi alice"
     assert not reply.own
     # The echo is the only copy: no local echo on top of it.
@@ -60,12 +60,12 @@ def test_direct_message_opens_a_conversation(server, make_model, connect):
     log.expect(Kind.REGISTERED)
     bob.send("PRIVMSG alice :psst")
     event = log.expect(Kind.MESSAGE, nick="bob")
-    assert event.target == "bob"
+    assert event.conversation == "bob"
     assert model.say("bob", "yes?")
     bob.expect("PRIVMSG", "bob", "yes?")
     echo = log.expect(Kind.MESSAGE, own=True)
-    assert echo.target == "bob"
-    assert "bob" in model.queries
+    assert echo.conversation == "bob"
+    assert "bob" in model.directs
 
 
 def test_action_is_sent_as_ctcp(server, make_model, connect):
@@ -165,9 +165,9 @@ def test_reconnects_after_server_restart_and_rejoins(make_server, make_model):
         release.wait(10)
 
     model, log = make_model(port, "alice", sleep=sleep, rand=lambda: 1.0)
-    log.expect(Kind.JOIN, target="#general", own=True)
+    log.expect(Kind.JOIN, conversation="#general", own=True)
     model.join("#dev")
-    log.expect(Kind.JOIN, target="#dev", own=True)
+    log.expect(Kind.JOIN, conversation="#dev", own=True)
     first.stop()
     log.expect(Kind.STATUS, state="disconnected")
     event = log.expect(Kind.STATUS, state="reconnecting")
@@ -177,7 +177,7 @@ def test_reconnects_after_server_restart_and_rejoins(make_server, make_model):
     try:
         release.set()
         log.expect(Kind.REGISTERED, nick="alice")
-        log.expect(Kind.JOIN, target="#dev", own=True)
+        log.expect(Kind.JOIN, conversation="#dev", own=True)
         wait_for(lambda: sorted(model.joined()) == ["#dev", "#general"], what="rejoin")
         assert delays == [1.0]
     finally:
@@ -214,13 +214,13 @@ def test_local_echo_when_server_lacks_echo_message(make_model):
     fake = FakeServer(caps="server-time")
     try:
         model, log = make_model(fake.port, "alice")
-        log.expect(Kind.JOIN, target="#general", own=True)
+        log.expect(Kind.JOIN, conversation="#general", own=True)
         assert "echo-message" not in model.caps
         assert model.caps == {"server-time"}
         model.say("#general", "hello\nworld")
         first = log.expect(Kind.MESSAGE, own=True, text="hello")
         log.expect(Kind.MESSAGE, own=True, text="world")
-        assert first.nick == "alice" and first.target == "#general"
+        assert first.nick == "alice" and first.conversation == "#general"
         wait_for(lambda: len(fake.received("PRIVMSG")) == 2, what="two PRIVMSG")
         assert [m.params for m in fake.received("PRIVMSG")] == [
             ["#general", "hello"],
@@ -235,7 +235,7 @@ def test_server_without_cap_support(make_model):
     try:
         model, log = make_model(fake.port, "alice")
         log.expect(Kind.REGISTERED)
-        log.expect(Kind.MEMBERS, target="#general")
+        log.expect(Kind.MEMBERS, conversation="#general")
         assert model.members("#general") == [("@", "alice"), ("+", "carol"), ("", "dave")]
         assert not fake.received("CAP")[1:]  # only the LS probe
     finally:

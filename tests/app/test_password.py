@@ -37,7 +37,7 @@ def test_missing_then_wrong_then_right_password(server, make_model):
     assert status_text(again) == status_text(waiting)
     model.set_password(SECRET)
     log.expect(Kind.REGISTERED, nick="alice")
-    log.expect(Kind.JOIN, target="#general", own=True)
+    log.expect(Kind.JOIN, conversation="#general", own=True)
     # A refused password is never retried on its own: no backoff loop in between.
     assert not log.of(Kind.STATUS, state="reconnecting")
     assert len(log.of(Kind.STATUS, state="connecting")) == 3
@@ -68,7 +68,7 @@ def test_a_password_error_without_464_also_asks(make_model):
         del fake.rules["USER"]
         model.set_password("pw")
         log.expect(Kind.REGISTERED)
-        log.expect(Kind.MEMBERS, target="#general")  # the fake is quiet from here on
+        log.expect(Kind.MEMBERS, conversation="#general")  # the fake is quiet from here on
         assert fake.received("PASS")[-1].params == ["pw"]
     finally:
         fake.close()

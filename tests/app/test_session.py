@@ -48,13 +48,13 @@ def test_mode_nick_part_kick_quit_update_members(fed):
     assert ("", "Zed") in session.members("#chan")
     fed(":bob!b@h NICK :Robert")
     assert ("@", "Robert") in session.members("#chan")
-    assert log.expect(Kind.NICK, target="#Chan").old == "bob"
+    assert log.expect(Kind.NICK, conversation="#Chan").old == "bob"
     fed(":amy!a@h PART #chan :later")
-    assert log.expect(Kind.PART, target="#Chan", nick="amy").reason == "later"
+    assert log.expect(Kind.PART, conversation="#Chan", nick="amy").reason == "later"
     fed(":boss!b@h KICK #chan Zed :behave")
     assert "behave" in log.expect(Kind.KICK, nick="Zed").reason
     fed(":Robert!b@h QUIT :gone")
-    log.expect(Kind.QUIT, nick="Robert", target="#Chan")
+    log.expect(Kind.QUIT, nick="Robert", conversation="#Chan")
     assert [n for _, n in session.members("#chan")] == ["boss", "me"]
 
 
@@ -80,19 +80,19 @@ def test_messages_routing_formatting_and_server_time(fed):
     log = fed.log
     fed("@time=2024-05-06T07:08:09.000Z :amy!a@h PRIVMSG #chan :\x02bold\x02 \x0304red\x03 text")
     event = log.expect(Kind.MESSAGE, nick="amy")
-    assert event.target == "#Chan"
+    assert event.conversation == "#Chan"
     assert event.text == "bold red text"
     assert (event.time.hour, event.time.minute) == (7, 8)
     fed(":srv NOTICE me :server notice")
-    assert log.expect(Kind.MESSAGE, notice=True).target == ""
+    assert log.expect(Kind.MESSAGE, notice=True).conversation == ""
     fed(":amy!a@h NOTICE me :a notice")
-    assert log.expect(Kind.MESSAGE, notice=True, nick="amy").target == ""
+    assert log.expect(Kind.MESSAGE, notice=True, nick="amy").conversation == ""
     fed(":amy!a@h PRIVMSG me :\x01ACTION dances\x01")
     event = log.expect(Kind.MESSAGE, nick="amy", action=True)
-    assert (event.target, event.text) == ("amy", "dances")
+    assert (event.conversation, event.text) == ("amy", "dances")
     fed(":srv 401 me nobody :No such nick/channel")
     error = log.expect(Kind.REPLY, error=True)
-    assert error.target is None and "nobody" in reply_text(error)
+    assert error.conversation is None and "nobody" in reply_text(error)
 
 
 def test_garbage_lines_are_ignored(fed):
@@ -147,7 +147,7 @@ def test_registration_caps_and_welcome():
     assert registered.text == "Welcome to the net alice!a@h"
     assert session.mask == "alice!a@h" and session.registered
     assert feed.sent[-1] == "JOIN #general,#dev"
-    assert feed.log.expect(Kind.REPLY, code="001", target="").args == (registered.text,)
+    assert feed.log.expect(Kind.REPLY, code="001", conversation="").args == (registered.text,)
 
 
 def test_nick_in_use_before_registration_tries_the_next():
@@ -184,5 +184,5 @@ def test_losing_the_connection_empties_the_channels():
     feed = Fed(session)
     feed(":me!u@h JOIN #chan", ":me!u@h JOIN #dev")
     lost = session.connection_lost()
-    assert [(e.target, e.members) for e in lost] == [("#chan", ()), ("#dev", ())]
+    assert [(e.conversation, e.members) for e in lost] == [("#chan", ()), ("#dev", ())]
     assert session.joined() == [] and not session.registered

@@ -73,7 +73,7 @@ def test_verified_tls_round_trip_with_a_plain_peer(server, make_model, connect, 
     log.expect(Kind.REGISTERED, nick="alice")
     status = log.expect(Kind.STATUS, state="connected")
     assert "TLS" in status_text(status) and "unverified" not in status_text(status)
-    log.expect(Kind.JOIN, target="#general", own=True)
+    log.expect(Kind.JOIN, conversation="#general", own=True)
     bob.expect("JOIN", "#general", where=lambda m: m.nick == "alice")
     assert model.say("#general", "sealed 🔒 hello")
     assert bob.expect("PRIVMSG", "#general").params[1] == "sealed 🔒 hello"
