@@ -164,6 +164,32 @@ class StatusBar:
         self.theme_button.configure(text="Light mode" if dark else "Dark mode")
 
 
+def heading_label(parent: tkinter.Misc, text: str, font: tkfont.Font) -> ttk.Label:
+    """A panel's small grey title (CONVERSATIONS, MEMBERS, USERS...), packed at the top."""
+    label = ttk.Label(parent, text=text, font=font, bootstyle="secondary")
+    label.pack(side=tkinter.TOP, anchor="w", pady=(0, 4))
+    return label
+
+
+def headed_tree(
+    parent: tkinter.Misc, columns: list[tuple[str, str, int, bool]], height: int
+) -> ttk.Treeview:
+    """A table with headings and a scrollbar; ``columns`` are (name, title, width, stretch)."""
+    box = ttk.Frame(parent)
+    box.pack(side=tkinter.TOP, fill=tkinter.BOTH, expand=True)
+    tree = ttk.Treeview(
+        box, columns=[c[0] for c in columns], show="headings", selectmode="browse", height=height
+    )
+    for name, title, width, stretch in columns:
+        tree.heading(name, text=title, anchor="w")
+        tree.column(name, width=width, stretch=stretch, anchor="w")
+    bar = ttk.Scrollbar(box, orient=tkinter.VERTICAL, command=tree.yview)
+    tree.configure(yscrollcommand=bar.set)
+    bar.pack(side=tkinter.RIGHT, fill=tkinter.Y)
+    tree.pack(side=tkinter.LEFT, fill=tkinter.BOTH, expand=True)
+    return tree
+
+
 def style_text(text: tkinter.Text, colors: Any) -> None:
     """A read-only Text in the theme's input colours."""
     text.configure(

@@ -10,7 +10,7 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation
 from app.text import sanitize
-from app.ui import PREFIX_COLOURS, Fonts, style_trees
+from app.ui import PREFIX_COLOURS, Fonts, heading_label, style_trees
 
 Fire = Callable[..., None]
 
@@ -27,10 +27,7 @@ class MembersPanel(ttk.Frame):
 
     def create_heading(self) -> None:
         """The panel's title, with the count."""
-        self.members_label = ttk.Label(
-            self, text="MEMBERS", font=self.fonts.small, bootstyle="secondary"
-        )
-        self.members_label.pack(anchor="w", pady=(0, 4))
+        self.members_label = heading_label(self, "MEMBERS", self.fonts.small)
 
     def create_list(self) -> None:
         """The member list."""

@@ -10,7 +10,7 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations
 from app.text import sanitize
-from app.ui import Fonts, style_trees
+from app.ui import Fonts, heading_label, style_trees
 
 Fire = Callable[..., None]
 
@@ -49,10 +49,7 @@ class Sidebar(ttk.Frame):
 
     def create_heading(self) -> None:
         """The panel's title."""
-        heading = ttk.Label(
-            self, text="CONVERSATIONS", font=self.fonts.small, bootstyle="secondary"
-        )
-        heading.pack(anchor="w", pady=(0, 4))
+        heading_label(self, "CONVERSATIONS", self.fonts.small)
 
     def create_list(self) -> None:
         """The list: a name column and an unread count."""

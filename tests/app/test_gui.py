@@ -262,3 +262,19 @@ def test_status_bar_follows_the_connection(make_server, make_view):
     finally:
         release.set()
         controller.close()
+
+
+def test_shared_ui_pieces_on_the_window(make_view):
+    from app.ui import headed_tree, toggle_theme, trim_lines, use_theme
+
+    view = make_view()
+    assert use_theme(view.root, "no-such-theme").startswith("Unknown theme 'no-such-theme'")
+    assert use_theme(view.root, "light") == ""
+    assert toggle_theme(view.root) == "bootstrap-dark"
+    tree = headed_tree(view.sidebar, [("nick", "Nick", 80, True), ("idle", "Idle", 40, False)], 3)
+    assert (tree.heading("nick", "text"), tree.heading("idle", "text")) == ("Nick", "Idle")
+    text = view.chat_area.text
+    text.configure(state="normal")
+    text.insert("end", "".join(f"line {i}\n" for i in range(250)))
+    trim_lines(text, 100)
+    assert text.get("1.0", "1.end") == "line 151" and "line 249" in text.get("1.0", "end")
