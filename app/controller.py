@@ -10,8 +10,10 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
+from app import events as ev
 from app.commands import (
     ALIASES,
     HELP,
@@ -21,16 +23,33 @@ from app.commands import (
     help_lines,
     parse_input,
 )
-from app.model import ChatModel, Event, HistoryLine, Kind
+from app.conversations import SERVER
+from app.events import Kind
+from app.interface import ChatWindow
+from app.model import ChatModel
+from app.recall import Recall
 from app.settings import Settings, settings_path
-from app.text import Line, clock, day_of, mentions, valid_nick
+from app.text import (
+    Line,
+    clock,
+    day_of,
+    failure_text,
+    invite_text,
+    mentions,
+    message_text,
+    names_text,
+    nick_refused_text,
+    password_text,
+    reply_text,
+    status_text,
+    tls_text,
+    valid_nick,
+)
 from server.codec import LineError, build, parse
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
 BATCH = 300
 POLL_MS = 40
-HISTORY = 200
-SERVER = ""  # the server buffer's key
 
 
 @dataclass
@@ -47,25 +66,28 @@ class _Completion:
 
 
 class ChatController:
-    """Wires a :class:`ChatModel` to a view; the view is duck-typed (tests pass a mock)."""
+    """Wires a :class:`ChatModel` to a :class:`ChatWindow` (tests pass a mock of the view)."""
 
-    def __init__(self, model: ChatModel, view: Any, settings: Settings | None = None) -> None:
+    def __init__(
+        self, model: ChatModel, view: ChatWindow, settings: Settings | None = None
+    ) -> None:
         self.model = model
         self.view = view
+        self.conversations = view.conversations
         self.settings = settings
-        self.history: list[str] = []
-        self._history_pos: int | None = None
-        self._draft = ""
+        self.recall_lines = Recall()
         self._completion: _Completion | None = None
         self._job: Any = None
         self._tick_job: Any = None
         self._retry_at: float | None = None
-        self._status_text = ""
+        self._status: ev.Status | None = None
         self._online = False
         self._select_on_join: set[str] = set()
         self.closed = False
-        self.handlers: dict[str, Callable[[Event], None]] = {
+        self.handlers: dict[str, Callable[[Any], None]] = {
             Kind.STATUS: self._on_status,
+            Kind.TLS: self._on_tls,
+            Kind.TLS_REFUSED: self._on_tls_refused,
             Kind.REGISTERED: self._on_registered,
             Kind.MESSAGE: self._on_message,
             Kind.JOIN: self._on_join,
@@ -74,14 +96,16 @@ class ChatController:
             Kind.QUIT: self._on_quit,
             Kind.NICK: self._on_nick,
             Kind.OWN_NICK: self._on_own_nick,
+            Kind.NICK_REFUSED: self._on_nick_refused,
             Kind.TOPIC: self._on_topic,
             Kind.MEMBERS: self._on_members,
             Kind.MODE: self._on_mode,
-            Kind.INFO: self._on_info,
-            Kind.ERROR: self._on_error,
+            Kind.REPLY: self._on_reply,
+            Kind.SERVER_ERROR: self._on_server_error,
+            Kind.INVITE: self._on_invite,
+            Kind.NAMES: self._on_names,
             Kind.PASSWORD: self._on_password,
-            Kind.TLS: self._on_tls,
-            Kind.HISTORY: self._on_history,
+            Kind.CHATHISTORY: self._on_chathistory,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -109,20 +133,20 @@ class ChatController:
             select=self.select,
             theme=self.toggle_theme,
             close=self.close,
-            history=self.recall,
+            recall=self.recall,
             complete=self.complete,
-            member=self.open_query,
+            member=self.open_direct,
             focus=self.on_focus,
             older=self.load_older,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Show the first buffers, start connecting and start draining events."""
+        """Show the first conversations, start connecting and start draining events."""
         self.view.set_nick(self.model.nick)
-        self.view.add_buffer(SERVER, "")
+        self.view.add_conversation(SERVER, "")
         for name in self.model.wanted_channels():
-            self.view.add_buffer(self.key(name), name, select=True)
+            self.view.add_conversation(self.key(name), name, select=True)
         theme_error = getattr(self.view, "theme_error", "")
         if theme_error:
             self.note(theme_error, error=True)
@@ -178,78 +202,85 @@ class ChatController:
         return handled
 
     def key(self, name: str | None) -> str:
-        """The buffer key of a conversation name (casefolded as the server does)."""
+        """The key of a conversation name (casefolded as the server does)."""
         return self.model.fold(name) if name else SERVER
 
-    def _buffer_for(self, target: str | None) -> str:
-        if target is None:
-            current = self.view.current
+    def _is_open(self, key: str) -> bool:
+        return key in self.conversations
+
+    def _conversation_for(self, name: str | None) -> str:
+        if name is None:
+            current = self.conversations.current
             return current if current is not None else SERVER
-        key = self.key(target)
-        if not self.view.has_buffer(key):
-            self.view.add_buffer(key, target)
+        key = self.key(name)
+        if not self._is_open(key):
+            self.view.add_conversation(key, name)
         return key
 
-    def _line(self, event: Event, kind: str, text: str, nick: str = "", **kw: bool) -> Line:
-        return Line(kind, clock(event.time), nick, text, day=day_of(event.time), **kw)
+    def _line(
+        self, when: datetime | None, kind: str, text: str, nick: str = "", **kw: bool
+    ) -> Line:
+        return Line(kind, clock(when), nick, text, day=day_of(when), **kw)
 
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""
         if key is None:
-            key = self.view.current if self.view.current is not None else SERVER
+            key = self.conversations.current if self.conversations.current is not None else SERVER
         kind = "error" if error else "info"
         self.view.append(key, Line(kind, clock(None), "", text, day=day_of(None)))
 
     # --- model events ------------------------------------------------------------------
-    def _on_status(self, event: Event) -> None:
-        self._status_text = event.text
+    def _on_status(self, event: ev.Status) -> None:
+        self._status = event
         self._retry_at = None
         if event.state == "reconnecting":
             self._retry_at = time.monotonic() + event.delay
             self._tick()
         else:
-            self.view.set_status(event.state, event.text)
+            self.view.set_status(event.state, status_text(event))
         if event.state == "disconnected" and self._online:
             self._online = False
-            for key in self.view.buffer_keys():
-                self.view.append(key, self._line(event, "error", event.text), count=False)
+            line = self._line(None, "error", status_text(event))
+            for key in self.conversations.ordered_keys():
+                self.view.append(key, line, count=False)
 
     def _tick(self) -> None:
         self._tick_job = None
         if self._retry_at is None or self.closed:
             return
         left = max(0, round(self._retry_at - time.monotonic()))
-        base = self._status_text.split(" — reconnecting", 1)[0]
-        self.view.set_status("reconnecting", f"{base} — reconnecting in {left} s")
+        if self._status is not None:
+            self.view.set_status("reconnecting", status_text(self._status, left))
         if left > 0:
             self._tick_job = self.view.schedule(1000, self._tick)
 
-    def _on_registered(self, event: Event) -> None:
+    def _on_registered(self, event: ev.Registered) -> None:
         self._online = True
         self.view.set_nick(event.nick)
         text = f"Connected to {self.model.host}:{self.model.port} as {event.nick}"
-        for key in self.view.buffer_keys():
-            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+        for key in self.conversations.ordered_keys():
+            self.view.append(key, self._line(None, "event", text, "→"), count=False)
             self.view.mark_missed(key)  # what was missed while offline is shown here
 
-    def _on_message(self, event: Event) -> None:
-        key = self._buffer_for(event.target)
+    def _on_message(self, event: ev.Message) -> None:
+        key = self._conversation_for(event.conversation)
         kind = "action" if event.action else "notice" if event.notice else "message"
-        mention = not event.own and mentions(event.text, self.model.nick)
-        line = self._line(event, kind, event.text, event.nick, mention=mention, own=event.own)
+        text = message_text(event)
+        mention = not event.own and mentions(text, self.model.nick)
+        line = self._line(event.time, kind, text, event.nick, mention=mention, own=event.own)
         if event.msgid:
             line = replace(line, msgid=event.msgid)
         self.view.append(key, line, count=not event.own)
 
-    def _on_history(self, event: Event) -> None:
-        key = self.key(event.target)
-        if not event.messages or not self.view.has_buffer(key):
+    def _on_chathistory(self, event: ev.Chathistory) -> None:
+        key = self.key(event.conversation)
+        if not event.messages or not self._is_open(key):
             return
-        lines = [self._history_line(message) for message in event.messages]
-        place = {"before": "older", "after": "missed"}.get(event.state, "latest")
-        self.view.insert_history(key, lines, place)
+        lines = [self._chathistory_line(message) for message in event.messages]
+        place = {"before": "older", "after": "missed"}.get(event.place, "latest")
+        self.view.insert_chathistory(key, lines, place)
 
-    def _history_line(self, message: HistoryLine) -> Line:
+    def _chathistory_line(self, message: ev.ChathistoryLine) -> Line:
         when, day = clock(message.time), day_of(message.time)
         if message.topic:
             text = f"{message.nick} set the topic: {message.text}" if message.text else ""
@@ -269,98 +300,123 @@ class ChatController:
         )
 
     def load_older(self, key: str | None = None) -> bool:
-        """Ask for the history page before the oldest shown of ``key`` (default: the open one)."""
-        key = self.view.current if key is None else key
+        """Ask for the chathistory page before the oldest shown of ``key`` (default: the open
+        one)."""
+        key = self.conversations.current if key is None else key
         if not key:
-            return False  # the server window has no history
+            return False  # the server conversation has no chathistory
         return self.model.load_older(key)
 
-    def _on_join(self, event: Event) -> None:
-        key = self.key(event.target)
+    def _on_join(self, event: ev.Join) -> None:
+        key = self.key(event.conversation)
         if event.own:
-            existed = self.view.has_buffer(key)
+            existed = self._is_open(key)
             select = key in self._select_on_join or not existed
             self._select_on_join.discard(key)
-            self.view.add_buffer(key, event.target or "", select=select)
-            text = f"You joined {event.target}"
+            self.view.add_conversation(key, event.conversation or "", select=select)
+            text = f"You joined {event.conversation}"
         else:
-            text = f"{event.nick} joined {event.target}"
-        if self.view.has_buffer(key):
-            self.view.append(key, self._line(event, "event", text, "→"), count=False)
+            text = f"{event.nick} joined {event.conversation}"
+        if self._is_open(key):
+            self.view.append(key, self._line(event.time, "event", text, "→"), count=False)
 
-    def _on_part(self, event: Event) -> None:
-        key = self.key(event.target)
+    def _on_part(self, event: ev.Part) -> None:
+        key = self.key(event.conversation)
         if event.own:
-            self.view.remove_buffer(key)
+            self.view.remove_conversation(key)
             return
-        reason = f" ({event.text})" if event.text else ""
-        line = self._line(event, "event", f"{event.nick} left {event.target}{reason}", "←")
-        self.view.append(key, line, count=False)
+        reason = f" ({event.reason})" if event.reason else ""
+        text = f"{event.nick} left {event.conversation}{reason}"
+        self.view.append(key, self._line(event.time, "event", text, "←"), count=False)
 
-    def _on_kick(self, event: Event) -> None:
-        key = self.key(event.target)
+    def _on_kick(self, event: ev.Kick) -> None:
+        key = self.key(event.conversation)
+        how = f"by {event.by}" + (f": {event.reason}" if event.reason else "")
         if event.own:
-            line = self._line(event, "error", f"You were kicked from {event.target} {event.text}")
+            text = f"You were kicked from {event.conversation} {how}"
+            line = self._line(event.time, "error", text)
         else:
-            line = self._line(
-                event, "event", f"{event.nick} was kicked from {event.target} {event.text}", "←"
-            )
+            text = f"{event.nick} was kicked from {event.conversation} {how}"
+            line = self._line(event.time, "event", text, "←")
         self.view.append(key, line, count=False)
 
-    def _on_quit(self, event: Event) -> None:
-        key = self.key(event.target)
-        reason = f" ({event.text})" if event.text else ""
-        line = self._line(event, "event", f"{event.nick} quit{reason}", "←")
+    def _on_quit(self, event: ev.Quit) -> None:
+        key = self.key(event.conversation)
+        reason = f" ({event.reason})" if event.reason else ""
+        line = self._line(event.time, "event", f"{event.nick} quit{reason}", "←")
         self.view.append(key, line, count=False)
 
-    def _on_nick(self, event: Event) -> None:
+    def _on_nick(self, event: ev.Nick) -> None:
         old_key, new_key = self.key(event.old), self.key(event.nick)
-        target_key = self.key(event.target)
-        if target_key == old_key and not event.own:  # a direct conversation follows the peer
-            self.view.rename_buffer(old_key, new_key, event.nick)
-            target_key = new_key
+        key_shown = self.key(event.conversation)
+        if key_shown == old_key and not event.own:  # a direct conversation follows the peer
+            self.view.rename_conversation(old_key, new_key, event.nick)
+            key_shown = new_key
         who = "You are" if event.own else f"{event.old} is"
-        line = self._line(event, "event", f"{who} now known as {event.nick}", "•")
-        self.view.append(target_key, line, count=False)
+        line = self._line(event.time, "event", f"{who} now known as {event.nick}", "•")
+        self.view.append(key_shown, line, count=False)
 
-    def _on_own_nick(self, event: Event) -> None:
+    def _on_own_nick(self, event: ev.OwnNick) -> None:
         self.view.set_nick(event.nick)
         if self.settings is not None and event.old:
             self.save_settings()
 
-    def _on_topic(self, event: Event) -> None:
-        key = self.key(event.target)
+    def _on_nick_refused(self, event: ev.NickRefused) -> None:
+        # Before registration the server conversation says so; after, the open one.
+        conversation = SERVER if event.instead else None
+        self._show(conversation, "error", nick_refused_text(event))
+
+    def _on_topic(self, event: ev.Topic) -> None:
+        key = self.key(event.conversation)
         self.view.set_topic(key, event.text)
         if event.nick:
             text = f"{event.nick} set the topic: {event.text}" if event.text else ""
             text = text or f"{event.nick} cleared the topic"
-            self.view.append(key, self._line(event, "event", text, "•"), count=False)
+            self.view.append(key, self._line(event.time, "event", text, "•"), count=False)
 
-    def _on_members(self, event: Event) -> None:
-        self.view.set_members(self.key(event.target), event.members)
+    def _on_members(self, event: ev.MembersChanged) -> None:
+        self.view.set_members(self.key(event.conversation), event.members)
 
-    def _on_mode(self, event: Event) -> None:
-        key = self.key(event.target)
-        if self.view.has_buffer(key):
+    def _on_mode(self, event: ev.Mode) -> None:
+        key = self.key(event.conversation)
+        if self._is_open(key):
             who = event.nick or "The server"
-            line = self._line(event, "event", f"{who} sets mode {event.text}", "•")
+            line = self._line(event.time, "event", f"{who} sets mode {event.modes}", "•")
             self.view.append(key, line, count=False)
 
-    def _on_info(self, event: Event) -> None:
-        key = self._buffer_for(event.target)
-        self.view.append(key, self._line(event, "info", event.text), count=False)
+    def _show(
+        self, conversation: str | None, kind: str, text: str, when: datetime | None = None
+    ) -> None:
+        """A line in ``conversation`` (None: the open conversation), opened if need be."""
+        key = self._conversation_for(conversation)
+        self.view.append(key, self._line(when, kind, text), count=False)
 
-    def _on_error(self, event: Event) -> None:
-        key = self._buffer_for(event.target)
-        self.view.append(key, self._line(event, "error", event.text), count=False)
+    def _on_reply(self, event: ev.Reply) -> None:
+        self._show(
+            event.conversation, "error" if event.error else "info", reply_text(event), event.time
+        )
 
-    def _on_tls(self, event: Event) -> None:
-        kind = "info" if event.state == "verified" else "error"
-        self.view.append(SERVER, self._line(event, kind, event.text), count=False)
+    def _on_server_error(self, event: ev.ServerError) -> None:
+        self._show(SERVER, "error", event.text)
 
-    def _on_password(self, event: Event) -> None:
+    def _on_invite(self, event: ev.Invite) -> None:
+        self._show(None, "info", invite_text(event))
+
+    def _on_names(self, event: ev.Names) -> None:
+        self._show(None, "info", names_text(event))
+
+    def _on_tls(self, event: ev.TLSUp) -> None:
+        kind = "info" if event.verified else "error"
+        self.view.append(SERVER, self._line(None, kind, tls_text(event)), count=False)
+
+    def _on_tls_refused(self, event: ev.TLSRefused) -> None:
+        self._show(SERVER, "error", failure_text(event.failure))
+
+    def _on_password(self, event: ev.PasswordWanted) -> None:
+        text = password_text(event)
+        self._show(SERVER, "error", text)
         server = f"{self.model.host}:{self.model.port}"
-        prompt = f"{event.text}. Enter the password for {server}."
+        prompt = f"{text}. Enter the password for {server}."
         note = (
             f"With “Remember password” it is stored in plain text in {settings_path()}; "
             "without, it is kept only until Kibitz closes."
@@ -385,9 +441,9 @@ class ChatController:
             settings.remember_password(host, port, None)  # the stored one was refused
 
     # --- user actions ------------------------------------------------------------------
-    def current_target(self) -> str:
+    def current_name(self) -> str:
         """The name of the open conversation ("" for the server window)."""
-        return self.view.current_name()
+        return self.conversations.current_name()
 
     def send(self) -> None:
         """Send what is in the message entry: text to the open conversation, or a command."""
@@ -395,11 +451,11 @@ class ChatController:
         self._completion = None
         if not text.strip():
             return
-        self._remember(text)
+        self.recall_lines.remember(text)
         self.view.set_message("")
         self.view.focus_message()
         try:
-            command = parse_input(text, self.current_target(), self.model.chantypes)
+            command = parse_input(text, self.current_name(), self.model.chantypes)
         except CommandError as exc:
             if str(exc):
                 self.note(str(exc), error=True)
@@ -426,20 +482,20 @@ class ChatController:
             self._offline("notice")
 
     def _cmd_query(self, command: Command) -> None:
-        self.open_query(command.target)
+        self.open_direct(command.target)
         if command.text and not self.model.say(command.target, command.text):
             self._offline()
 
-    def open_query(self, nick: str) -> None:
+    def open_direct(self, nick: str) -> None:
         """Open (and show) a direct conversation with ``nick``."""
         if not nick or self.model.is_me(nick):
             return
         if self.model.is_channel(nick):
-            if self.view.has_buffer(self.key(nick)):
+            if self._is_open(self.key(nick)):
                 self.select(self.key(nick))
             return
-        self.model.open_query(nick)
-        self.view.add_buffer(self.key(nick), nick, select=True)
+        self.model.open_direct(nick)
+        self.view.add_conversation(self.key(nick), nick, select=True)
         self.view.focus_message()
 
     def _cmd_join(self, command: Command) -> None:
@@ -454,7 +510,7 @@ class ChatController:
     def _cmd_part(self, command: Command) -> None:
         key = self.key(command.target)
         if key not in map(self.key, self.model.joined()):
-            self.view.remove_buffer(key)
+            self.view.remove_conversation(key)
             return
         if not self.model.part(command.target, command.text):
             self._offline("part")
@@ -466,8 +522,8 @@ class ChatController:
         elif self.model.is_channel(target):
             self._cmd_part(Command("part", target))
         else:
-            self.model.close_query(target)
-            self.view.remove_buffer(self.key(target))
+            self.model.close_direct(target)
+            self.view.remove_conversation(self.key(target))
 
     def _cmd_nick(self, command: Command) -> None:
         self._set_nick(command.target)
@@ -511,8 +567,8 @@ class ChatController:
             self._offline("names")
 
     def _cmd_clear(self, command: Command) -> None:
-        current = self.view.current
-        self.view.clear_buffer(current if current is not None else SERVER)
+        current = self.conversations.current
+        self.view.clear_conversation(current if current is not None else SERVER)
 
     def _cmd_raw(self, command: Command) -> None:
         try:
@@ -542,7 +598,7 @@ class ChatController:
 
     def select(self, key: str) -> None:
         """Open the conversation ``key``."""
-        self.view.show_buffer(key)
+        self.view.show_conversation(key)
         self.view.focus_message()
 
     def toggle_theme(self) -> None:
@@ -557,32 +613,12 @@ class ChatController:
         """The window got focus: mentions in the open conversation count as read."""
         self.view.clear_mentions()
 
-    # --- history and completion --------------------------------------------------------
-    def _remember(self, text: str) -> None:
-        if not self.history or self.history[-1] != text:
-            self.history.append(text)
-            del self.history[:-HISTORY]
-        self._history_pos = None
-        self._draft = ""
-
+    # --- recall and completion -------------------------------------------------------
     def recall(self, step: int) -> None:
         """Up (-1) / Down (+1): walk through sent lines; past the newest is the draft."""
-        if not self.history:
-            return
-        if self._history_pos is None:
-            if step > 0:
-                return
-            self._draft = self.view.get_message()
-            position = len(self.history)
-        else:
-            position = self._history_pos
-        position = max(0, min(len(self.history), position + step))
-        self._history_pos = position
-        if position == len(self.history):
-            self._history_pos = None
-            self.view.set_message(self._draft)
-        else:
-            self.view.set_message(self.history[position])
+        text = self.recall_lines.step(step, self.view.get_message())
+        if text is not None:
+            self.view.set_message(text)
 
     def complete(self) -> None:
         """Tab: complete the word before the cursor (nicks, channels, commands); again cycles."""
@@ -619,9 +655,9 @@ class ChatController:
         if line_start and word.startswith("/"):
             return [f"/{name}" for name in [*HELP, *ALIASES]], " "
         if self.model.is_channel(word):
-            names = [*self.model.joined(), *self.view.buffer_names()]
+            names = [*self.model.joined(), *self.conversations.names()]
             return [n for n in names if self.model.is_channel(n)], " "
-        current = self.current_target()
+        current = self.current_name()
         nicks = [nick for _, nick in self.model.members(current)] if current else []
         if current and not self.model.is_channel(current):
             nicks.append(current)

@@ -8,6 +8,18 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.events import (
+    Failure,
+    Invite,
+    Message,
+    Names,
+    NickRefused,
+    PasswordWanted,
+    Reply,
+    Status,
+    TLSUp,
+)
+
 #: Longest line shown; a longer one is cut with an ellipsis (Tk slows on huge lines).
 MAX_SHOWN = 4000
 _REPLACEMENT = "\ufffd"
@@ -113,10 +125,11 @@ def clean_nick(name: str, fallback: str = "guest") -> str:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One rendered history line: ``kind`` is message, action, notice, event, info or error.
+    """One transcript line: ``kind`` is message, action, notice, event, info or error.
 
-    Also ``separator`` (the "— history —" line) and ``mark`` (where missed messages go
-    after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``, local) places day dividers.
+    Also ``separator`` (the "— history —" line under a chathistory page) and ``mark``
+    (where missed messages go after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``,
+    local) places day dividers.
     """
 
     kind: str
@@ -127,3 +140,112 @@ class Line:
     own: bool = False
     day: str = ""
     msgid: str = ""
+
+
+# --- the sentences about the connection and the server ---------------------------------
+#: Shown with a certificate that failed verification.
+INSECURE_HINT = "use --tls-insecure to connect anyway"
+
+
+def failure_text(failure: Failure) -> str:
+    """Why a connection ended, in the user's words."""
+    reason, detail = failure.reason, failure.detail
+    if reason == "refused":
+        return "connection refused (is the server running?)"
+    if reason == "timeout":
+        return "timed out"
+    if reason == "unknown-host":
+        return f"unknown host ({detail})"
+    if reason == "ping-timeout":
+        return "Ping timeout"
+    if reason == "tls-untrusted":
+        return f"TLS certificate not trusted: {detail} — {INSECURE_HINT}"
+    if reason == "tls-handshake":
+        return f"TLS handshake failed: {detail} (is this a TLS port?)"
+    if reason == "internal":
+        return f"internal error: {detail}"
+    return detail or reason
+
+
+def status_text(status: Status, left: float | None = None) -> str:
+    """The status bar's sentence; ``left`` counts down the seconds to reconnecting."""
+    server, state = status.server, status.state
+    if state == "connecting":
+        return f"Connecting to {server}{' (TLS)' if status.tls else ''}…"
+    if state == "connected":
+        text = f"Connected to {server} as {status.nick}"
+        if status.tls and status.verified:
+            text += " · TLS"
+        elif status.tls:
+            text += f" · TLS, unverified certificate SHA-256 {status.fingerprint}"
+        return text
+    if state == "closed":
+        return "Disconnected"
+    if status.password_wanted:
+        return f"{server} wants a password — not connected"
+    text = f"Disconnected from {server}"
+    if status.failure is not None:
+        text += f": {failure_text(status.failure)}"
+    if state == "reconnecting":
+        text += f" — reconnecting in {status.delay if left is None else left:.0f} s"
+    return text
+
+
+def tls_text(event: TLSUp) -> str:
+    """What TLS gave us: a verified certificate, or a fingerprint for the user to check."""
+    if event.verified:
+        return f"TLS ({event.version}): the certificate of {event.host} is verified"
+    return (
+        f"TLS ({event.version}) with an unverified certificate: check that its "
+        f"SHA-256 fingerprint is {event.fingerprint}"
+    )
+
+
+def password_text(event: PasswordWanted) -> str:
+    """Why the password dialog opens."""
+    return "The server refused the password" if event.refused else "The server wants a password"
+
+
+def nick_refused_text(event: NickRefused) -> str:
+    """The server would not let us have a nick (and, before registration, what we try)."""
+    if event.instead:
+        return (
+            f"The name {event.tried} is taken or invalid ({event.reason}); trying {event.instead}"
+        )
+    return f"Cannot use the name {event.tried}: {event.reason}"
+
+
+def reply_text(event: Reply) -> str:
+    """A readable line for a numeric reply."""
+    code, args = event.code, event.args
+    if code == "311" and len(args) >= 5:  # RPL_WHOISUSER
+        return f"{args[0]} is {args[1]}@{args[2]} ({args[-1]})"
+    if code == "312" and len(args) >= 3:  # RPL_WHOISSERVER
+        return f"{args[0]} is on {args[1]} ({args[2]})"
+    if code == "319" and len(args) >= 2:  # RPL_WHOISCHANNELS
+        return f"{args[0]} is in {args[1]}"
+    if code == "317" and len(args) >= 3 and args[1].isdigit():  # RPL_WHOISIDLE
+        idle = int(args[1])
+        return f"{args[0]} has been idle {idle // 60} min {idle % 60} s"
+    if code == "301" and len(args) >= 2:  # RPL_AWAY
+        return f"{args[0]} is away: {args[-1]}"
+    if code == "352" and len(args) >= 7:  # RPL_WHOREPLY
+        return f"{args[0]}: {args[4]} ({args[1]}@{args[2]}) {args[5]}"
+    return " ".join(a for a in args if a)
+
+
+def invite_text(event: Invite) -> str:
+    """Someone invites us to a channel."""
+    return f"{event.nick} invites you to {event.channel}"
+
+
+def names_text(event: Names) -> str:
+    """The answer to /names for a channel we are not in."""
+    return f"Users on {event.channel}: {' '.join(event.nicks)}"
+
+
+def message_text(event: Message) -> str:
+    """The text a message line shows (a CTCP reply says what it answers)."""
+    if event.ctcp:
+        return f"CTCP {event.ctcp} reply: {event.text}"
+    return event.text

@@ -76,7 +76,7 @@ def chat(server, make_view) -> Iterator[Callable[..., tuple[ChatController, Chat
         controllers.append(controller)
         controller.start()
         pump(view, lambda: model.registered and model.joined(), what="registered and joined")
-        pump(view, lambda: view.buffers["#general"].members, what="member list")
+        pump(view, lambda: view.conversations["#general"].members, what="member list")
         return controller, view
 
     try:

@@ -6,7 +6,8 @@ import queue
 import time
 from collections.abc import Callable
 
-from app.model import Event
+from app.events import Event
+from app.session import Session
 
 DEADLINE = 5.0
 
@@ -21,6 +22,15 @@ def wait_for(condition: Callable[[], object], timeout: float = DEADLINE, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         time.sleep(0.01)
+
+
+def _renamed(fields: dict[str, object]) -> dict[str, object]:
+    """Events name the conversation ``conversation``; tests outside tests/app still match
+    on its old name, ``target``."""
+    if "target" in fields:
+        fields = dict(fields)
+        fields["conversation"] = fields.pop("target")
+    return fields
 
 
 class EventLog:
@@ -41,6 +51,7 @@ class EventLog:
 
     def expect(self, kind: str, timeout: float = DEADLINE, **fields: object) -> Event:
         """The next event (after the last one expected) of ``kind`` whose fields match."""
+        fields = _renamed(fields)
         deadline = time.monotonic() + timeout
         while True:
             self.pump()
@@ -50,7 +61,7 @@ class EventLog:
                     self._mark = index + 1
                     return event
             if time.monotonic() > deadline:
-                got = [(e.kind, e.target, e.nick, e.text) for e in self.seen[self._mark :]]
+                got = self.seen[self._mark :]
                 raise AssertionError(f"no {kind} {fields}; got {got}")
             try:
                 self.seen.append(self.queue.get(timeout=0.05))
@@ -59,12 +70,36 @@ class EventLog:
 
     def of(self, kind: str, **fields: object) -> list[Event]:
         """Every event of ``kind`` seen so far whose fields match."""
+        fields = _renamed(fields)
         self.pump()
         return [
             e
             for e in self.seen
             if e.kind == kind and all(getattr(e, k) == v for k, v in fields.items())
         ]
+
+
+class Fed:
+    """A :class:`Session` fed line by line: its events go to :attr:`log`, the lines it
+    wants sent to :attr:`sent`."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.log = EventLog(queue.Queue())
+        self.sent: list[str] = []
+
+    def __call__(self, *lines: str) -> None:
+        """Feed ``lines`` to the session, one after another."""
+        for line in lines:
+            for event in self.session.feed(line):
+                self.log.queue.put(event)
+            self.take()
+
+    def take(self) -> list[str]:
+        """Move the lines the session queued into :attr:`sent`; return them."""
+        lines = self.session.take_lines()
+        self.sent += lines
+        return lines
 
 
 def pump(

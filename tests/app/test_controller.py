@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from app import events as ev
 from app.controller import BATCH, POLL_MS, ChatController
-from app.model import ChatModel, Event, Kind
+from app.conversations import Conversations
+from app.model import ChatModel
 from app.settings import Settings
 from app.text import Line
 from app.view import ChatView
@@ -38,19 +40,17 @@ def model(mocker):
 @pytest.fixture
 def view(mocker):
     fake = mocker.create_autospec(ChatView, instance=True)
-    buffers = {"": "", "#general": "#general"}
-    fake.current = "#general"
+    conversations = Conversations()
+    for key in ("", "#general"):
+        conversations.add(key, key)
+    conversations.current = "#general"
+    fake.conversations = conversations
     fake.theme_error = ""
-    fake.has_buffer.side_effect = lambda key: key in buffers
-    fake.add_buffer.side_effect = lambda key, name, select=False: buffers.setdefault(key, name)
-    fake.buffer_keys.side_effect = lambda: list(buffers)
-    fake.buffer_names.side_effect = lambda: [n for n in buffers.values() if n]
-    fake.current_name.side_effect = lambda: buffers.get(fake.current, "")
+    fake.add_conversation.side_effect = lambda key, name, select=False: conversations.add(key, name)
     fake.schedule.return_value = "job1"
     fake.toggle_theme.return_value = "bootstrap-dark"
     fake.theme_name.return_value = "bootstrap-light"
     fake.get_cursor.return_value = 0
-    fake.buffers_dict = buffers
     return fake
 
 
@@ -77,7 +77,7 @@ def test_wires_every_view_callback(controller, view):
         "select",
         "theme",
         "close",
-        "history",
+        "recall",
         "complete",
         "member",
         "focus",
@@ -85,11 +85,11 @@ def test_wires_every_view_callback(controller, view):
     }
 
 
-def test_start_shows_buffers_connects_and_polls(controller, model, view):
+def test_start_shows_conversations_connects_and_polls(controller, model, view):
     controller.start()
     view.set_nick.assert_called_with("alice")
-    view.add_buffer.assert_any_call("", "")
-    view.add_buffer.assert_any_call("#general", "#general", select=True)
+    view.add_conversation.assert_any_call("", "")
+    view.add_conversation.assert_any_call("#general", "#general", select=True)
     model.start.assert_called_once()
     view.schedule.assert_called_once_with(POLL_MS, controller.poll)
 
@@ -147,20 +147,20 @@ def test_slash_commands_reach_the_model(controller, model, view, typed, method, 
 
 def test_query_opens_and_selects_a_conversation(controller, model, view):
     type_and_send(view, controller, "/query Bob hello")
-    model.open_query.assert_called_once_with("Bob")
-    view.add_buffer.assert_called_with("bob", "Bob", select=True)
+    model.open_direct.assert_called_once_with("Bob")
+    view.add_conversation.assert_called_with("bob", "Bob", select=True)
     model.say.assert_called_once_with("Bob", "hello")
 
 
 def test_join_of_a_joined_channel_just_shows_it(controller, model, view):
     type_and_send(view, controller, "/join #GENERAL")
     model.join.assert_not_called()
-    view.show_buffer.assert_called_with("#general")
+    view.show_conversation.assert_called_with("#general")
 
 
 def test_clear_help_and_quit(controller, model, view):
     type_and_send(view, controller, "/clear")
-    view.clear_buffer.assert_called_once_with("#general")
+    view.clear_conversation.assert_called_once_with("#general")
     type_and_send(view, controller, "/help")
     assert any("/join" in line.text for line in appended(view, "info"))
     type_and_send(view, controller, "/quit gone fishing")
@@ -196,7 +196,7 @@ def test_name_entry_changes_nick(controller, model, view):
     assert "cannot be a name" in appended(view, "error")[0].text
 
 
-def test_history_up_and_down(controller, view):
+def test_recall_up_and_down(controller, view):
     for text in ("one", "two"):
         type_and_send(view, controller, text)
     view.get_message.return_value = "draft"
@@ -249,15 +249,15 @@ def test_tab_mid_line_channels_and_commands(controller, view):
 def test_poll_renders_events(controller, model, view):
     when = datetime(2024, 1, 1, 12, 30, tzinfo=timezone.utc)
     events = [
-        Event(Kind.MESSAGE, target="#general", nick="bob", text="hi alice!", time=when),
-        Event(Kind.MESSAGE, target="#general", nick="alice", text="hi", own=True),
-        Event(Kind.MESSAGE, target="#general", nick="bob", text="waves", action=True),
-        Event(Kind.MESSAGE, target="Dave", nick="Dave", text="psst"),
-        Event(Kind.JOIN, target="#general", nick="carol"),
-        Event(Kind.TOPIC, target="#general", nick="bob", text="New topic"),
-        Event(Kind.MEMBERS, target="#general", members=(("@", "alice"),)),
-        Event(Kind.ERROR, target=None, text="No such nick"),
-        Event(Kind.STATUS, state="connected", text="Connected to x"),
+        ev.Message("#general", "bob", "hi alice!", when),
+        ev.Message("#general", "alice", "hi", own=True),
+        ev.Message("#general", "bob", "waves", action=True),
+        ev.Message("Dave", "Dave", "psst"),
+        ev.Join("#general", "carol"),
+        ev.Topic("#general", "New topic", "bob"),
+        ev.MembersChanged("#general", (("@", "alice"),)),
+        ev.Reply("401", ("No such nick",), None, error=True),
+        ev.Status("connected", "x:1", nick="alice"),
     ]
     for event in events:
         model.events.put(event)
@@ -273,19 +273,19 @@ def test_poll_renders_events(controller, model, view):
     assert lines[1].own and not lines[1].mention
     assert view.append.call_args_list[1].kwargs == {"count": False}
     assert lines[2].kind == "action"
-    view.add_buffer.assert_any_call("dave", "Dave")
+    view.add_conversation.assert_any_call("dave", "Dave")
     assert view.append.call_args_list[3].args[0] == "dave"
     assert "carol joined" in lines[4].text
     view.set_topic.assert_called_with("#general", "New topic")
     view.set_members.assert_called_with("#general", (("@", "alice"),))
     assert lines[-1].kind == "error" and view.append.call_args_list[-1].args[0] == "#general"
-    view.set_status.assert_called_with("connected", "Connected to x")
+    view.set_status.assert_called_with("connected", "Connected to x:1 as alice")
     view.schedule.assert_called_with(POLL_MS, controller.poll)
 
 
 def test_poll_works_in_bounded_batches(controller, model, view):
     for i in range(BATCH * 2 + 5):
-        model.events.put(Event(Kind.MESSAGE, target="#general", nick="bob", text=str(i)))
+        model.events.put(ev.Message("#general", "bob", str(i)))
     assert controller.poll() == BATCH
     view.schedule.assert_called_with(1, controller.poll)
     assert controller.poll() == BATCH
@@ -295,38 +295,33 @@ def test_poll_works_in_bounded_batches(controller, model, view):
 
 def test_own_join_part_and_query_rename(controller, model, view):
     type_and_send(view, controller, "/join #dev")
-    model.events.put(Event(Kind.JOIN, target="#dev", nick="alice", own=True))
-    model.events.put(Event(Kind.PART, target="#dev", nick="alice", own=True))
-    model.events.put(Event(Kind.MESSAGE, target="dave", nick="dave", text="x"))
-    model.events.put(Event(Kind.NICK, target="dave", nick="david", old="dave"))
+    model.events.put(ev.Join("#dev", "alice", own=True))
+    model.events.put(ev.Part("#dev", "alice", own=True))
+    model.events.put(ev.Message("dave", "dave", "x"))
+    model.events.put(ev.Nick("dave", "david", "dave"))
     controller.poll()
-    view.add_buffer.assert_any_call("#dev", "#dev", select=True)
-    view.remove_buffer.assert_called_once_with("#dev")
-    view.rename_buffer.assert_called_once_with("dave", "david", "david")
+    view.add_conversation.assert_any_call("#dev", "#dev", select=True)
+    view.remove_conversation.assert_called_once_with("#dev")
+    view.rename_conversation.assert_called_once_with("dave", "david", "david")
 
 
 def test_disconnect_is_shown_once_and_counts_down(controller, model, view):
-    model.events.put(Event(Kind.REGISTERED, nick="alice"))
-    model.events.put(Event(Kind.STATUS, state="disconnected", text="Disconnected: boom"))
-    model.events.put(
-        Event(
-            Kind.STATUS,
-            state="reconnecting",
-            delay=8.0,
-            text="Disconnected: boom — reconnecting in 8 s",
-        )
-    )
+    boom = ev.Failure("os", "boom")
+    model.events.put(ev.Registered("alice"))
+    model.events.put(ev.Status("disconnected", "chat.lan:5000", failure=boom))
+    model.events.put(ev.Status("reconnecting", "chat.lan:5000", failure=boom, delay=8.0))
     controller.poll()
     errors = [line for line in appended(view, "error") if "boom" in line.text]
-    assert len(errors) == len(view.buffers_dict)  # one line in every buffer
+    assert len(errors) == len(view.conversations)  # one line in every conversation
     state, text = view.set_status.call_args.args
-    assert state == "reconnecting" and text.startswith("Disconnected: boom — reconnecting in ")
+    assert state == "reconnecting"
+    assert text.startswith("Disconnected from chat.lan:5000: boom — reconnecting in ")
     view.schedule.assert_any_call(1000, controller._tick)
 
 
 def test_member_double_click_opens_query(controller, model, view):
-    controller.open_query("bob")
-    model.open_query.assert_called_once_with("bob")
-    view.add_buffer.assert_called_with("bob", "bob", select=True)
-    controller.open_query("alice")  # not with ourselves
-    model.open_query.assert_called_once()
+    controller.open_direct("bob")
+    model.open_direct.assert_called_once_with("bob")
+    view.add_conversation.assert_called_with("bob", "bob", select=True)
+    controller.open_direct("alice")  # not with ourselves
+    model.open_direct.assert_called_once()

@@ -9,7 +9,7 @@ from app.text import Line
 from tests.app.helpers import pump
 
 
-def history(view) -> str:
+def transcript(view) -> str:
     return view.chat_area.get("1.0", "end-1c")
 
 
@@ -37,7 +37,7 @@ def test_the_spec_widgets_exist_with_their_names(make_view):
     assert view.message_entry.winfo_class() == "TEntry"
     # The message entry holds the focus when the window opens.
     assert view.root.focus_lastfor() is view.message_entry
-    # The history is read-only.
+    # The transcript is read-only.
     assert str(view.chat_area.cget("state")) == "disabled"
     for widget in (view.chat_area, view.message_entry, view.send_button, view.name_entry):
         assert widget.winfo_ismapped()
@@ -53,10 +53,10 @@ def test_send_button_reaches_a_peer_and_the_reply_appears(chat, connect):
     assert message.nick == "alice"
     assert view.message_entry.get() == ""
     assert view.root.focus_lastfor() is view.message_entry
-    pump(view, lambda: "hello from the window" in history(view), what="own echo")
+    pump(view, lambda: "hello from the window" in transcript(view), what="own echo")
     bob.send("PRIVMSG #general :hi alice, welcome 👋")
-    pump(view, lambda: "hi alice, welcome 👋" in history(view), what="reply")
-    line = next(ln for ln in history(view).splitlines() if "welcome" in ln)
+    pump(view, lambda: "hi alice, welcome 👋" in transcript(view), what="reply")
+    line = next(ln for ln in transcript(view).splitlines() if "welcome" in ln)
     assert line[:5].replace(":", "").isdigit()  # HH:MM first
     assert "bob" in line
     # Mentions are highlighted.
@@ -64,7 +64,7 @@ def test_send_button_reaches_a_peer_and_the_reply_appears(chat, connect):
     assert ranges and "welcome" in view.chat_area.get(ranges[0], ranges[1])
 
 
-def test_return_key_sends_and_history_recalls(chat, connect):
+def test_return_key_sends_and_up_recalls(chat, connect):
     bob = connect("bob")
     _controller, view = chat("alice")
     type_into(view, view.message_entry, "first line")
@@ -83,16 +83,16 @@ def test_slash_commands_from_the_entry(chat, connect):
     type_into(view, view.message_entry, "/me waves")
     press(view, view.message_entry, "<Return>")
     bob.expect("PRIVMSG", "#general", "\x01ACTION waves\x01")
-    pump(view, lambda: "waves" in history(view))
+    pump(view, lambda: "waves" in transcript(view))
     assert view.chat_area.tag_ranges("action")
     type_into(view, view.message_entry, "/join #dev")
     press(view, view.message_entry, "<Return>")
-    pump(view, lambda: view.current == "#dev", what="#dev opened")
+    pump(view, lambda: view.conversations.current == "#dev", what="#dev opened")
     assert view.title_label.cget("text") == "#dev"
     assert "#dev" in view.root.title()
     type_into(view, view.message_entry, "/bogus")
     press(view, view.message_entry, "<Return>")
-    pump(view, lambda: "Unknown command /bogus" in history(view))
+    pump(view, lambda: "Unknown command /bogus" in transcript(view))
     type_into(view, view.message_entry, "/topic Release day")
     press(view, view.message_entry, "<Return>")
     pump(view, lambda: view.topic_label.cget("text") == "Release day", what="topic line")
@@ -105,7 +105,7 @@ def test_name_entry_changes_the_nick(chat, connect):
     press(view, view.name_entry, "<Return>")
     bob.expect("NICK", "alicia")
     pump(view, lambda: controller.model.nick == "alicia")
-    pump(view, lambda: "You are now known as alicia" in history(view))
+    pump(view, lambda: "You are now known as alicia" in transcript(view))
     assert view.name_entry.get() == "alicia"
     assert Settings.load().nick == "alicia"
 
@@ -113,7 +113,7 @@ def test_name_entry_changes_the_nick(chat, connect):
 def test_tab_completes_a_member(chat, connect):
     connect("bobby_tables")
     _controller, view = chat("alice")
-    pump(view, lambda: len(view.buffers["#general"].members) == 2)
+    pump(view, lambda: len(view.conversations["#general"].members) == 2)
     type_into(view, view.message_entry, "bob")
     view.message_entry.icursor("end")
     press(view, view.message_entry, "<Tab>")
@@ -124,39 +124,39 @@ def test_tab_completes_a_member(chat, connect):
 def test_members_ops_first_and_direct_messages(chat, connect):
     bob = connect("bob")
     _controller, view = chat("alice")
-    pump(view, lambda: len(view.buffers["#general"].members) == 2)
+    pump(view, lambda: len(view.conversations["#general"].members) == 2)
     labels = [view.member_list.item(i, "text") for i in view.member_list.get_children()]
     assert labels == ["@ bob", "  alice"]  # bob was first in #general: the op
     bob.send("PRIVMSG alice :a private word")
-    pump(view, lambda: "bob" in view.buffers, what="DM conversation")
-    assert view.buffer_list.item("buffer:bob", "values")[0] in (1, "1")
-    assert "a private word" not in history(view)
-    view.buffer_list.selection_set("buffer:bob")
-    pump(view, lambda: view.current == "bob")
-    assert "a private word" in history(view)
-    assert view.buffer_list.item("buffer:bob", "values")[0] == ""
+    pump(view, lambda: "bob" in view.conversations, what="DM conversation")
+    assert view.conversation_list.item("conversation:bob", "values")[0] in (1, "1")
+    assert "a private word" not in transcript(view)
+    view.conversation_list.selection_set("conversation:bob")
+    pump(view, lambda: view.conversations.current == "bob")
+    assert "a private word" in transcript(view)
+    assert view.conversation_list.item("conversation:bob", "values")[0] == ""
 
 
 def test_unread_mentions_show_in_the_title(make_view):
     view = make_view()
-    view.add_buffer("#a", "#a")
-    view.add_buffer("#b", "#b")
+    view.add_conversation("#a", "#a")
+    view.add_conversation("#b", "#b")
     view.root.update()
-    assert view.current == "#a"
+    assert view.conversations.current == "#a"
     view.append("#b", Line("message", "10:00", "bob", "hey alice", mention=True))
     view.append("#b", Line("message", "10:01", "bob", "plain"))
     view.append("#b", Line("event", "10:01", "→", "carol joined"))
     assert view.root.title().startswith("(1) #a")
-    assert view.buffer_list.item("buffer:#b", "values")[0] in (2, "2")
-    assert "mention" in view.buffer_list.item("buffer:#b", "tags")
-    view.show_buffer("#b")
+    assert view.conversation_list.item("conversation:#b", "values")[0] in (2, "2")
+    assert "mention" in view.conversation_list.item("conversation:#b", "tags")
+    view.show_conversation("#b")
     assert view.root.title() == "#b — Kibitz"
-    assert "hey alice" in history(view) and "carol joined" in history(view)
+    assert "hey alice" in transcript(view) and "carol joined" in transcript(view)
 
 
 def test_nasty_text_never_raises(make_view):
     view = make_view()
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     nasty = [
         "nul\0byte",
         "lone \ud800 surrogate",
@@ -173,7 +173,7 @@ def test_nasty_text_never_raises(make_view):
         view.set_message(text)
     view.root.title()
     view.root.update()
-    shown = history(view)
+    shown = transcript(view)
     assert "emoji 😀🎉" in shown
     assert "nul\ufffdbyte" in shown
     assert len(shown.splitlines()) == len(nasty)
@@ -181,14 +181,14 @@ def test_nasty_text_never_raises(make_view):
 
 def test_scrollback_is_capped_and_autoscroll_only_at_the_bottom(make_view):
     view = make_view(scrollback=300)
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     for i in range(1000):
         view.append("#a", Line("message", "10:00", "bob", f"line {i}"))
     view.root.update()
     lines = int(view.chat_area.index("end-1c").split(".")[0])
     assert lines <= 300 + 101
-    assert "line 999" in history(view) and "line 0\n" not in history(view)
-    assert len(view.buffers["#a"].lines) == 300
+    assert "line 999" in transcript(view) and "line 0\n" not in transcript(view)
+    assert len(view.conversations["#a"].lines) == 300
     assert view.chat_area.yview()[1] == 1.0  # followed the new lines
     view.chat_area.yview_moveto(0.0)
     view.root.update()
@@ -203,7 +203,7 @@ def test_urls_are_clickable(make_view):
     view = make_view()
     opened: list[str] = []
     view.open_url = opened.append
-    view.add_buffer("#a", "#a")
+    view.add_conversation("#a", "#a")
     view.append("#a", Line("message", "10:00", "bob", "docs at www.example.org/page, see"))
     pump(view, lambda: view.chat_area.text.winfo_viewable(), what="window shown")
     start, end = view.chat_area.tag_ranges("url")
@@ -258,7 +258,23 @@ def test_status_bar_follows_the_connection(make_server, make_view):
         pump(view, lambda: "Connected to" in view.status_label.cget("text"))
         first.stop()
         pump(view, lambda: "reconnecting in" in view.status_label.cget("text"), what="status")
-        assert "Disconnected" in history(view)
+        assert "Disconnected" in transcript(view)
     finally:
         release.set()
         controller.close()
+
+
+def test_shared_ui_pieces_on_the_window(make_view):
+    from app.ui import headed_tree, toggle_theme, trim_lines, use_theme
+
+    view = make_view()
+    assert use_theme(view.root, "no-such-theme").startswith("Unknown theme 'no-such-theme'")
+    assert use_theme(view.root, "light") == ""
+    assert toggle_theme(view.root) == "bootstrap-dark"
+    tree = headed_tree(view.sidebar, [("nick", "Nick", 80, True), ("idle", "Idle", 40, False)], 3)
+    assert (tree.heading("nick", "text"), tree.heading("idle", "text")) == ("Nick", "Idle")
+    text = view.chat_area.text
+    text.configure(state="normal")
+    text.insert("end", "".join(f"line {i}\n" for i in range(250)))
+    trim_lines(text, 100)
+    assert text.get("1.0", "1.end") == "line 151" and "line 249" in text.get("1.0", "end")

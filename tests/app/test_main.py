@@ -9,6 +9,7 @@ import pytest
 
 from app.__main__ import build_model, parse_args
 from app.controller import ChatController
+from app.conversations import Conversations
 from app.settings import Settings, settings_path
 from tests.processes import run_without_display
 
@@ -90,6 +91,7 @@ def test_tls_is_remembered_but_insecure_never(mocker) -> None:
     model = build_model(args, settings)
     view = mocker.create_autospec(ChatView, instance=True)
     view.theme_name.return_value = "bootstrap-light"
+    view.conversations = Conversations()
     ChatController(model, view, settings).save_settings()
     saved = settings_path().read_text()
     assert '"tls": true' in saved and "insecure" not in saved and "verify" not in saved

@@ -8,8 +8,10 @@ import stat
 
 import pytest
 
-from app.model import Kind
+from app.conversations import Conversations
+from app.events import Kind, PasswordWanted
 from app.settings import Settings, settings_path
+from app.text import password_text, reply_text, status_text
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import pump
 
@@ -25,16 +27,17 @@ def server(make_server):
 def test_missing_then_wrong_then_right_password(server, make_model):
     model, log = make_model(server.port, "alice")
     ask = log.expect(Kind.PASSWORD)
-    assert ask.text == "The server wants a password" and ask.target == ""
+    assert password_text(ask) == "The server wants a password"
     waiting = log.expect(Kind.STATUS, state="disconnected")
-    assert "wants a password" in waiting.text
+    assert "wants a password" in status_text(waiting)
     model.set_password("wrong")
     log.expect(Kind.STATUS, state="connecting")
-    assert log.expect(Kind.PASSWORD).text == "The server refused the password"
-    log.expect(Kind.STATUS, state="disconnected", text=waiting.text)
+    assert password_text(log.expect(Kind.PASSWORD)) == "The server refused the password"
+    again = log.expect(Kind.STATUS, state="disconnected", password_wanted=True)
+    assert status_text(again) == status_text(waiting)
     model.set_password(SECRET)
     log.expect(Kind.REGISTERED, nick="alice")
-    log.expect(Kind.JOIN, target="#general", own=True)
+    log.expect(Kind.JOIN, conversation="#general", own=True)
     # A refused password is never retried on its own: no backoff loop in between.
     assert not log.of(Kind.STATUS, state="reconnecting")
     assert len(log.of(Kind.STATUS, state="connecting")) == 3
@@ -44,8 +47,8 @@ def test_a_given_password_connects_and_oper_refusal_does_not_ask(server, make_mo
     model, log = make_model(server.port, "alice", password=SECRET)
     log.expect(Kind.REGISTERED)
     model.send_raw("OPER boss wrong")
-    refusal = log.expect(Kind.ERROR)
-    assert "Password incorrect" in refusal.text
+    refusal = log.expect(Kind.REPLY, error=True)
+    assert "Password incorrect" in reply_text(refusal)
     assert not log.of(Kind.PASSWORD) and model.connected
 
 
@@ -65,7 +68,7 @@ def test_a_password_error_without_464_also_asks(make_model):
         del fake.rules["USER"]
         model.set_password("pw")
         log.expect(Kind.REGISTERED)
-        log.expect(Kind.MEMBERS, target="#general")  # the fake is quiet from here on
+        log.expect(Kind.MEMBERS, conversation="#general")  # the fake is quiet from here on
         assert fake.received("PASS")[-1].params == ["pw"]
     finally:
         fake.close()
@@ -76,7 +79,7 @@ def test_stop_while_waiting_for_a_password(server, make_model):
     log.expect(Kind.STATUS, state="disconnected")
     model.stop()
     log.expect(Kind.STATUS, state="closed")
-    assert model._thread is not None and not model._thread.is_alive()
+    assert not model.connection.running
 
 
 def dialog_of(view):
@@ -135,7 +138,7 @@ def test_window_cancel_leaves_it_disconnected(server, make_chat):
     controller, view = make_chat(server.port)
     dialog_of(view).cancel_button.invoke()
     pump(view, lambda: "wants a password" in view.status_label.cget("text"), what="status")
-    lines = [line.text for line in view.buffers[""].lines]
+    lines = [line.text for line in view.conversations[""].lines]
     assert "Not connected: the server wants a password." in lines
     assert not controller.model.connected
     # An empty entry is not an answer.
@@ -147,17 +150,20 @@ def test_window_cancel_leaves_it_disconnected(server, make_chat):
 
 def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path):
     from app.controller import ChatController
-    from app.model import ChatModel, Event
+    from app.model import ChatModel
     from app.view import ChatView
 
     model = mocker.create_autospec(ChatModel(nick="alice"), instance=True)
     model.host, model.port, model.tls, model.tls_verify = "chat.lan", 6697, True, True
     model.wanted_nick = "alice"
     view = mocker.create_autospec(ChatView, instance=True)
-    view.current = ""
+    view.conversations = Conversations()
+    view.conversations.current = ""
     settings = Settings(password="old", password_for="chat.lan:6697")
     controller = ChatController(model, view, settings)
-    controller.handlers[Kind.PASSWORD](Event(Kind.PASSWORD, text="The server refused the password"))
+    controller.handlers[Kind.PASSWORD](PasswordWanted(refused=True))
+    key, line = view.append.call_args.args  # said in the server conversation, too
+    assert (key, line.kind, line.text) == ("", "error", "The server refused the password")
     prompt, note, callback = view.ask_password.call_args.args
     assert "refused" in prompt and "chat.lan:6697" in prompt and "plain text" in note
     callback("new", False)  # not ticked: the refused stored one is forgotten, "new" not kept

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.model import Kind, cert_fingerprint, tls_context
+from app.connection import cert_fingerprint, tls_context
+from app.events import Kind
+from app.text import failure_text, status_text, tls_text
 from tests.app.helpers import DEADLINE, pump
 
 
@@ -67,11 +69,11 @@ def test_verified_tls_round_trip_with_a_plain_peer(server, make_model, connect, 
     log.expect(Kind.STATUS, state="connecting")
     tls = log.expect(Kind.TLS, state="verified")
     assert tls.fingerprint == expected_fingerprint(leaf)
-    assert "verified" in tls.text and model.tls_version in ("TLSv1.2", "TLSv1.3")
+    assert "verified" in tls_text(tls) and model.tls_version in ("TLSv1.2", "TLSv1.3")
     log.expect(Kind.REGISTERED, nick="alice")
     status = log.expect(Kind.STATUS, state="connected")
-    assert "TLS" in status.text and "unverified" not in status.text
-    log.expect(Kind.JOIN, target="#general", own=True)
+    assert "TLS" in status_text(status) and "unverified" not in status_text(status)
+    log.expect(Kind.JOIN, conversation="#general", own=True)
     bob.expect("JOIN", "#general", where=lambda m: m.nick == "alice")
     assert model.say("#general", "sealed 🔒 hello")
     assert bob.expect("PRIVMSG", "#general").params[1] == "sealed 🔒 hello"
@@ -98,14 +100,14 @@ def test_untrusted_certificate_is_refused_clearly_and_retried_with_backoff(
     try:
         for attempt in range(3):
             down = log.expect(Kind.STATUS, state="disconnected")
-            assert "TLS certificate not trusted" in down.text, down.text
-            assert "use --tls-insecure to connect anyway" in down.text
+            assert "TLS certificate not trusted" in status_text(down), down
+            assert "use --tls-insecure to connect anyway" in status_text(down)
             retry = log.expect(Kind.STATUS, state="reconnecting")
             assert retry.delay == [1.0, 2.0, 4.0][attempt]
         assert delays == [1.0, 2.0, 4.0]
-        errors = log.of(Kind.ERROR)
-        assert len(errors) == 1 and errors[0].target == ""  # once in the server window
-        assert "not trusted" in errors[0].text
+        errors = log.of(Kind.TLS_REFUSED)
+        assert len(errors) == 1  # once (the controller shows it in the server window)
+        assert "not trusted" in failure_text(errors[0].failure)
         assert not log.of(Kind.REGISTERED) and not log.of(Kind.TLS)
         assert not model.connected
     finally:
@@ -118,14 +120,15 @@ def test_host_name_mismatch_is_refused(make_server, ca, tmp_path, make_model, tr
     other = make_server(tls_port=0, cert=chain, key=key)
     _model, log = make_model(other.tls_port, "alice", ssl_context=trusting, reconnect=False)
     down = log.expect(Kind.STATUS, state="disconnected")
-    assert "TLS certificate not trusted" in down.text and "mismatch" in down.text
+    assert "TLS certificate not trusted" in status_text(down)
+    assert "mismatch" in status_text(down)
     log.expect(Kind.STATUS, state="closed")
 
 
 def test_tls_to_a_plain_port_says_so(server, make_model, trusting):
     _model, log = make_model(server.port, "alice", ssl_context=trusting, reconnect=False)
     down = log.expect(Kind.STATUS, state="disconnected")
-    assert "TLS" in down.text and "Traceback" not in down.text
+    assert "TLS" in status_text(down) and "Traceback" not in status_text(down)
 
 
 def test_insecure_tls_connects_and_exposes_the_fingerprint(server, make_model, connect, leaf):
@@ -133,10 +136,9 @@ def test_insecure_tls_connects_and_exposes_the_fingerprint(server, make_model, c
     model, log = make_model(server.tls_port, "alice", tls=True, tls_verify=False)
     fingerprint = expected_fingerprint(leaf)
     tls = log.expect(Kind.TLS, state="insecure")
-    assert tls.fingerprint == fingerprint and fingerprint in tls.text
-    assert tls.target == ""
+    assert tls.fingerprint == fingerprint and fingerprint in tls_text(tls)
     status = log.expect(Kind.STATUS, state="connected")
-    assert fingerprint in status.text and "unverified" in status.text
+    assert fingerprint in status_text(status) and "unverified" in status_text(status)
     assert model.tls_fingerprint == fingerprint
     log.expect(Kind.JOIN, own=True)
     bob.send("PRIVMSG #general :hi")
@@ -148,7 +150,7 @@ def test_window_shows_the_fingerprint_of_an_insecure_connection(server, make_cha
     fingerprint = expected_fingerprint(leaf)
     pump(view, lambda: controller.model.registered, what="registered over TLS")
     pump(view, lambda: fingerprint in view.status_label.cget("text"), what="status fingerprint")
-    server_lines = [line.text for line in view.buffers[""].lines]
+    server_lines = [line.text for line in view.conversations[""].lines]
     assert any(fingerprint in text for text in server_lines), server_lines
 
 
@@ -159,7 +161,7 @@ def test_window_explains_an_untrusted_certificate(server, make_chat):
     status = view.status_label.cget("text")
     assert "use --tls-insecure to connect anyway" in status
     pump(view, lambda: "reconnecting in" in view.status_label.cget("text"), what="backoff")
-    server_lines = [line.text for line in view.buffers[""].lines]
+    server_lines = [line.text for line in view.conversations[""].lines]
     assert any(want in text for text in server_lines)
     assert not any("Traceback" in text for text in server_lines)
     assert not controller.model.registered

@@ -1,4 +1,4 @@
-"""History in the app: CHATHISTORY pages on join, older pages on scroll, catch-up after a
+"""Chathistory in the app: CHATHISTORY pages on join, older pages on scroll, catch-up after a
 server restart, no duplicates, day dividers; real servers with a data dir, real windows."""
 
 from __future__ import annotations
@@ -7,24 +7,25 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta
 
-from app.model import ChatModel, Kind
+from app.events import Kind
+from app.session import Session
 from app.text import day_label
-from app.view import HISTORY_SEPARATOR
+from app.view import CHATHISTORY_SEPARATOR
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
-from tests.app.helpers import EventLog, pump, wait_for
+from tests.app.helpers import Fed, pump, wait_for
 from tests.ircclient import IRCClient
 
 HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
 
 
-def history(view) -> str:
+def transcript(view) -> str:
     return view.chat_area.get("1.0", "end-1c")
 
 
 def said(view, nick: str = "bob") -> list[str]:
     """The texts of ``nick``'s message lines, top to bottom."""
-    return [ln.split("\t")[2] for ln in history(view).splitlines() if f"\t{nick}\t" in ln]
+    return [ln.split("\t")[2] for ln in transcript(view).splitlines() if f"\t{nick}\t" in ln]
 
 
 def millis(when: datetime) -> int:
@@ -60,9 +61,9 @@ def test_history_appears_on_join_with_its_times_above_the_separator(
         ],
     )
     _controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: HISTORY_SEPARATOR in history(view), what="history separator")
-    lines = history(view).splitlines()
-    separator = lines.index(HISTORY_SEPARATOR)
+    pump(view, lambda: CHATHISTORY_SEPARATOR in transcript(view), what="history separator")
+    lines = transcript(view).splitlines()
+    separator = lines.index(CHATHISTORY_SEPARATOR)
     assert "09:15\tbob\tearly bird" in lines[:separator]
     assert "09:17\tbob\tsecond worm" in lines[:separator]
     assert lines.index("09:15\tbob\tearly bird") < lines.index("09:17\tbob\tsecond worm")
@@ -76,17 +77,17 @@ def test_scrolling_to_the_top_loads_older_pages_in_order(make_server, make_chat,
     start = datetime.now().astimezone() - timedelta(hours=5)
     store(server, [(f"m{i:03}", start + timedelta(seconds=i)) for i in range(250)])
     controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: "m249" in history(view), what="the latest page")
+    pump(view, lambda: "m249" in transcript(view), what="the latest page")
     assert said(view) == [f"m{i:03}" for i in range(150, 250)]
     text = view.chat_area.text
     text.yview_moveto(0.0)  # the user scrolls to the top
-    pump(view, lambda: "m149" in history(view), what="the page before")
+    pump(view, lambda: "m149" in transcript(view), what="the page before")
     assert said(view) == [f"m{i:03}" for i in range(50, 250)]
     # The view stayed where the user was reading: the old first line is still on top.
     view.root.update()
     assert "m150" in text.get("@0,0 linestart", "@0,0 lineend")
     text.yview_moveto(0.0)
-    pump(view, lambda: "m000" in history(view), what="the oldest page")
+    pump(view, lambda: "m000" in transcript(view), what="the oldest page")
     assert said(view) == [f"m{i:03}" for i in range(250)]
     # The beginning is reached: no more requests, and the same path says so.
     view.root.update()
@@ -104,7 +105,7 @@ def _seen_then_server_stopped(make_server, make_chat, data_dir, lines: tuple[str
     pump(view, lambda: model.joined(), what="joined")
     bob = register(port, "bob")
     bob.send(*(f"PRIVMSG #general :{line}" for line in lines))
-    pump(view, lambda: lines[-1] in history(view), what="live lines")
+    pump(view, lambda: lines[-1] in transcript(view), what="live lines")
     first.stop()
     bob.close()
     pump(view, lambda: not model.connected, what="disconnected")
@@ -121,13 +122,13 @@ def test_reconnect_after_a_restart_fetches_what_was_missed(make_server, make_cha
         bob.send(f"PRIVMSG #general :missed {i}")
         bob.expect("PRIVMSG", "#general", f"missed {i}")
     release.set()
-    pump(view, lambda: "missed 3" in history(view), what="the missed messages")
+    pump(view, lambda: "missed 3" in transcript(view), what="the missed messages")
     bob.send("PRIVMSG #general :after 1")
-    pump(view, lambda: "after 1" in history(view), what="a live line after the catch-up")
+    pump(view, lambda: "after 1" in transcript(view), what="a live line after the catch-up")
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
     # The same again when the conversation is opened afresh: the whole story, once.
-    view.show_buffer("")
-    view.show_buffer("#general")
+    view.show_conversation("")
+    view.show_conversation("#general")
     view.root.update()
     assert said(view) == ["before 1", "before 2", "missed 1", "missed 2", "missed 3", "after 1"]
     bob.close()
@@ -149,7 +150,7 @@ def test_catch_up_falls_back_to_time_when_the_server_lost_the_newest_msgid(
         bob.send(f"PRIVMSG #general :missed {i}")
         bob.expect("PRIVMSG", "#general", f"missed {i}")
     release.set()
-    pump(view, lambda: "missed 2" in history(view), what="the missed messages")
+    pump(view, lambda: "missed 2" in transcript(view), what="the missed messages")
     assert said(view) == ["kept", "lost in the crash", "missed 1", "missed 2"]
     bob.close()
 
@@ -174,10 +175,10 @@ def test_live_and_replayed_overlap_shows_each_message_once(make_chat):
     fake.rules["CHATHISTORY"] = _overlapping_history
     try:
         _controller, view = make_chat(fake.port, "alice")
-        pump(view, lambda: "four" in history(view), what="the last live line")
+        pump(view, lambda: "four" in transcript(view), what="the last live line")
         assert sorted(said(view)) == ["four", "one", "three", "two"]
-        lines = history(view).splitlines()
-        separator = lines.index(HISTORY_SEPARATOR)
+        lines = transcript(view).splitlines()
+        separator = lines.index(CHATHISTORY_SEPARATOR)
         assert [ln.split("\t")[2] for ln in lines[:separator] if "\tbob\t" in ln] == [
             "one",
             "two",
@@ -195,16 +196,16 @@ def test_a_day_divider_marks_each_change_of_date(make_server, make_chat, tmp_pat
     two_days = three_days + timedelta(minutes=20)  # 00:10 the next day
     store(server, [("late night", three_days), ("after midnight", two_days)])
     _controller, view = make_chat(server.port, "alice")
-    pump(view, lambda: "after midnight" in history(view), what="history")
-    pump(view, lambda: "You joined #general" in history(view), what="join line")
-    lines = history(view).splitlines()
+    pump(view, lambda: "after midnight" in transcript(view), what="history")
+    pump(view, lambda: "You joined #general" in transcript(view), what="join line")
+    lines = transcript(view).splitlines()
     old_day, new_day, today = (day_label(d.date().isoformat()) for d in (three_days, two_days, now))
     assert old_day not in lines  # the first line has nothing before it to differ from
     at = lines.index(new_day)
     assert "late night" in lines[at - 1] and "after midnight" in lines[at + 1]
     assert lines.count(new_day) == 1
     # Between the history and today's lines, below the separator.
-    separator = lines.index(HISTORY_SEPARATOR)
+    separator = lines.index(CHATHISTORY_SEPARATOR)
     assert lines[separator + 1] == today
     assert lines.count(today) == 1
     assert view.chat_area.tag_ranges("divider")
@@ -219,9 +220,9 @@ def test_direct_conversation_history_opens_with_the_conversation(make_server, ma
     )
     assert server.history.flush()
     model, log = make_model(server.port, "alice")
-    log.expect(Kind.HISTORY, target="#general")
-    model.open_query("bob")
-    event = log.expect(Kind.HISTORY, target="bob")
+    log.expect(Kind.CHATHISTORY, conversation="#general")
+    model.open_direct("bob")
+    event = log.expect(Kind.CHATHISTORY, conversation="bob")
     assert [(m.nick, m.text, m.msgid) for m in event.messages] == [("bob", "psst", "dm1")]
     assert event.messages[0].time is not None
     assert millis(event.messages[0].time) == when
@@ -231,13 +232,13 @@ def test_no_chathistory_requests_to_a_server_without_the_cap(make_model):
     fake = FakeServer(caps="server-time message-tags echo-message")
     try:
         model, log = make_model(fake.port, "alice")
-        log.expect(Kind.JOIN, target="#general", own=True)
-        model.open_query("bob")
+        log.expect(Kind.JOIN, conversation="#general", own=True)
+        model.open_direct("bob")
         assert model.load_older("#general") is False
         model.send_raw("PING :done")  # the last line: everything before it has arrived
         wait_for(lambda: fake.received("PING"), what="the PING")
         assert fake.received("CHATHISTORY") == []
-        assert not model.history_available
+        assert not model.chathistory_available
     finally:
         fake.close()
 
@@ -249,26 +250,25 @@ def test_older_pages_wait_for_the_answer_and_stop_at_the_beginning(
     start = datetime.now().astimezone() - timedelta(hours=1)
     store(server, [(f"n{i}", start + timedelta(seconds=i)) for i in range(130)])
     model, log = make_model(server.port, "alice")
-    first = log.expect(Kind.HISTORY, target="#general", state="latest")
+    first = log.expect(Kind.CHATHISTORY, conversation="#general", place="latest")
     assert [m.text for m in first.messages] == [f"n{i}" for i in range(30, 130)]
     assert model.load_older("#general") is True
     assert model.load_older("#general") is False  # one request at a time
-    older = log.expect(Kind.HISTORY, target="#general", state="before")
+    older = log.expect(Kind.CHATHISTORY, conversation="#general", place="before")
     assert [m.text for m in older.messages] == [f"n{i}" for i in range(30)]
     assert model.load_older("#general") is False  # the beginning: nothing more to ask
 
 
-def test_batches_are_history_not_live_traffic(monkeypatch):
-    model = ChatModel(nick="me")
+def test_batches_are_chathistory_not_live_traffic():
+    model = Session(nick="me")
     model.registered = True
     model.caps = {"batch", "draft/chathistory", "message-tags", "server-time"}
-    sent: list[str] = []
-    monkeypatch.setattr(model, "send_raw", lambda line: sent.append(line) or True)
-    log = EventLog(model.events)
-    model.handle_line(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
-    model.handle_line(":me!u@h JOIN #c")
+    feed = Fed(model)
+    sent, log = feed.sent, feed.log
+    feed(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
+    feed(":me!u@h JOIN #c")
     assert sent == ["CHATHISTORY LATEST #c * 4"]
-    model.handle_line("@msgid=a :bob!b@h PRIVMSG #c :live a")
+    feed("@msgid=a :bob!b@h PRIVMSG #c :live a")
     for line in (
         ":srv BATCH +r chathistory #c",
         "@batch=r;msgid=y :bob!b@h PRIVMSG #c :\x01VERSION\x01",
@@ -277,8 +277,8 @@ def test_batches_are_history_not_live_traffic(monkeypatch):
         "@batch=r;msgid=a :bob!b@h PRIVMSG #c :live a",
         ":srv BATCH -r",
     ):
-        model.handle_line(line)
-    page = log.expect(Kind.HISTORY, target="#c", state="latest")
+        feed(line)
+    page = log.expect(Kind.CHATHISTORY, conversation="#c", place="latest")
     assert [(m.msgid, m.text, m.action, m.topic) for m in page.messages] == [
         ("z", "waves", True, False),
         ("t", "old topic", False, True),
@@ -288,23 +288,21 @@ def test_batches_are_history_not_live_traffic(monkeypatch):
     assert not [line for line in sent if line.startswith("NOTICE")]  # no CTCP answered
     assert model.topic("#c") == ""  # an old topic is history, not the topic now
     # Paging: one request at a time; a FAIL ends the wait.
-    assert model.load_older("#c") and sent[-1] == "CHATHISTORY BEFORE #c msgid=y 4"
+    assert model.load_older("#c") and feed.take() == ["CHATHISTORY BEFORE #c msgid=y 4"]
     assert not model.load_older("#c")
-    model.handle_line(
-        ":srv FAIL CHATHISTORY INVALID_TARGET BEFORE #c :Messages could not be retrieved"
-    )
-    assert model.load_older("#c")
+    feed(":srv FAIL CHATHISTORY INVALID_TARGET BEFORE #c :Messages could not be retrieved")
+    assert model.load_older("#c") and feed.take()
     # Rejoining after a kick asks for what came after the newest message seen, page by page.
-    model.handle_line(":srv FAIL CHATHISTORY MESSAGE_ERROR BEFORE #c :x")
-    model.handle_line(":op!o@h KICK #c me :out")
-    model.handle_line(":me!u@h JOIN #c")
+    feed(":srv FAIL CHATHISTORY MESSAGE_ERROR BEFORE #c :x")
+    feed(":op!o@h KICK #c me :out")
+    feed(":me!u@h JOIN #c")
     assert sent[-1] == "CHATHISTORY AFTER #c msgid=a 4"
-    model.handle_line(":srv BATCH +s chathistory #c")
+    feed(":srv BATCH +s chathistory #c")
     for i in range(4):
-        model.handle_line(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
-    model.handle_line(":srv BATCH -s")
-    missed = log.expect(Kind.HISTORY, target="#c", state="after")
+        feed(f"@batch=s;msgid=n{i} :bob!b@h PRIVMSG #c :new {i}")
+    feed(":srv BATCH -s")
+    missed = log.expect(Kind.CHATHISTORY, conversation="#c", place="after")
     assert len(missed.messages) == 4
     assert sent[-1] == "CHATHISTORY AFTER #c msgid=n3 4"  # a full page: there may be more
-    model.handle_line("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")
+    feed("@msgid=n2 :bob!b@h PRIVMSG #c :new 2")
     assert len(log.of(Kind.MESSAGE)) == 1  # shown in the page already

@@ -1,0 +1,482 @@
+"""The client's connection: socket, TLS, reader and writer threads, reconnect with backoff.
+
+Lines in, bytes out, and no IRC state. A reader thread connects, reads and hands each
+received line to the owner (a :class:`Listener`); a writer thread drains an outbound queue,
+so nothing the GUI calls ever blocks on the network. A lost connection is made again with
+exponential backoff and jitter.
+
+TLS runs over memory BIOs: the reader and the writer thread both drive one TLS session,
+which must never happen at once, so a lock serialises them (``ssl.SSLSocket`` would
+let the two threads into OpenSSL together).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import random
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from app.events import Failure, Status, TLSRefused, TLSUp
+from server.codec import LineReader, Overlong, encode
+
+log = logging.getLogger("app.connection")
+
+#: Seconds between reconnect attempts: doubles from BACKOFF_BASE up to BACKOFF_CAP.
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+#: Receive buffer: tags may make a line up to 8191 + 512 bytes long.
+_RECV_SIZE = 65536
+
+
+def backoff_delay(
+    attempt: int, rand: float, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP
+) -> float:
+    """Seconds to wait before reconnect ``attempt`` (0-based): exponential, jittered, capped.
+
+    The delay lies between half and all of ``min(cap, base * 2**attempt)``, so clients
+    dropped together by a server restart do not all come back in the same instant.
+    """
+    ceiling = min(cap, base * (2 ** min(attempt, 16)))
+    return min(cap, ceiling * (0.5 + 0.5 * rand))
+
+
+def decode_line(raw: bytes) -> str:
+    """Decode one received line: UTF-8, or Latin-1 for the odd legacy client."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def tls_context(verify: bool = True) -> ssl.SSLContext:
+    """A client TLS context: the system's CAs and host name check, or (``verify=False``) none."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def cert_fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate as ``AA:BB:...``."""
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+class ConnectionFailed(ConnectionError):
+    """The connection cannot go on; :attr:`failure` says why."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.detail or failure.reason)
+        self.failure = failure
+
+
+def failure_of(exc: BaseException) -> Failure:
+    """What went wrong, as data for the sentence the controller writes."""
+    if isinstance(exc, ConnectionFailed):
+        return exc.failure
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure("refused")
+    if isinstance(exc, TimeoutError):
+        return Failure("timeout")
+    if isinstance(exc, socket.gaierror):
+        return Failure("unknown-host", str(exc.strerror))
+    detail = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return Failure("os", detail)
+
+
+class TLSStream:
+    """One TLS session over a connected socket, safe to use from a reader and a writer.
+
+    ``recv`` and ``sendall`` mirror the socket's; records are made and read through
+    memory BIOs under one lock, and every record goes out in the order it was made.
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, hostname: str) -> None:
+        self.sock = sock
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=hostname)
+        self._lock = threading.Lock()
+
+    def handshake(self) -> None:
+        """Complete the handshake (blocking, within the socket's timeout)."""
+        while True:
+            try:
+                self._tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(_RECV_SIZE)
+                if not data:
+                    raise ConnectionResetError("closed during the TLS handshake") from None
+                self._incoming.write(data)
+            except ssl.SSLError:
+                self._flush_quietly()  # the alert tells the server why
+                raise
+        self._flush()
+
+    @property
+    def version(self) -> str:
+        """The negotiated protocol, such as ``TLSv1.3``."""
+        return self._tls.version() or ""
+
+    def fingerprint(self) -> str:
+        """The SHA-256 fingerprint of the server's certificate."""
+        der = self._tls.getpeercert(binary_form=True)
+        return cert_fingerprint(der) if der else ""
+
+    def _flush(self) -> None:
+        pending = self._outgoing.read()
+        if pending:
+            self.sock.sendall(pending)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except OSError:
+            pass
+
+    def recv(self, size: int) -> bytes:
+        """Plaintext from the server; ``b""`` at the end of the stream."""
+        while True:
+            data = self.sock.recv(size)
+            if not data:
+                return b""
+            chunks = []
+            with self._lock:
+                self._incoming.write(data)
+                while True:
+                    try:
+                        chunk = self._tls.read(size)
+                    except ssl.SSLWantReadError:
+                        break
+                    except ssl.SSLZeroReturnError:  # close_notify: a clean end
+                        return b"".join(chunks)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                self._flush()  # a key update may want an answer
+            if chunks:
+                return b"".join(chunks)
+            # Only handshake records (a session ticket, say): read on.
+
+    def sendall(self, data: bytes) -> None:
+        """Encrypt ``data`` and send the records."""
+        with self._lock:
+            self._tls.write(data)
+            self._flush()
+
+
+class Listener(Protocol):
+    """What a :class:`Connection` tells its owner (always from the reader thread)."""
+
+    def connection_made(self) -> list[str]:
+        """The link is up: the lines to send first."""
+        ...
+
+    def line_received(self, line: str) -> None:
+        """One line from the server."""
+        ...
+
+    def connection_lost(self) -> None:
+        """The link is down (a new one may follow)."""
+        ...
+
+    def report(self, event: Status | TLSUp | TLSRefused) -> None:
+        """The connection's state changed."""
+        ...
+
+
+class Connection:
+    """A line connection to ``host:port`` that reconnects until :meth:`stop`."""
+
+    def __init__(
+        self,
+        listener: Listener,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        *,
+        tls: bool = False,
+        tls_verify: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], object] | None = None,
+        rand: Callable[[], float] = random.random,
+        connect_timeout: float = 10.0,
+        keepalive: float = 60.0,
+        reconnect: bool = True,
+    ) -> None:
+        self.listener = listener
+        self.host = host
+        self.port = port
+        #: TLS is used when asked for or when a context is given; ``tls_verify=False``
+        #: accepts any certificate (its fingerprint is shown instead).
+        self.tls = tls or ssl_context is not None
+        self.tls_verify = tls_verify if ssl_context is None else ssl_context.check_hostname
+        self.ssl_context = ssl_context
+        self.tls_fingerprint = ""  # of the certificate of the current connection
+        self.tls_version = ""
+        self.clock = clock
+        self.rand = rand
+        self.connect_timeout = connect_timeout
+        self.keepalive = keepalive
+        self.reconnect = reconnect
+        self.connected = False
+        self._stop = threading.Event()
+        self._sleep = sleep if sleep is not None else self._stop.wait
+        # Set by release (and stop): a connection held for a password waits here.
+        self._wake = threading.Event()
+        self._held = False
+        self._established = False  # the server accepted us: the backoff starts afresh
+        self._lock = threading.Lock()  # guards the socket and the queue below
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self._outq: queue.Queue[bytes | None] | None = None
+        self._writer: threading.Thread | None = None
+        self._ping_pending: float | None = None
+
+    @property
+    def server(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the reader thread runs (connected or waiting to reconnect)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def status(self, state: str, **fields: object) -> Status:
+        """A :class:`Status` record for this connection."""
+        return Status(
+            state,
+            self.server,
+            self.tls,
+            self.tls_verify,
+            self.tls_fingerprint,
+            **fields,  # type: ignore[arg-type]
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background (and keep reconnecting until :meth:`stop`)."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="kibitz-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Close the connection and stop reconnecting; wait a little for the threads."""
+        self._stop.set()
+        self._wake.set()
+        self._close_socket()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def quit(self, line: str, timeout: float = 2.0) -> None:
+        """Send ``line`` (QUIT) when connected, then stop."""
+        self._stop.set()
+        self._wake.set()
+        outq = self._outq
+        if outq is not None and self.connected:
+            outq.put(encode(line))
+            outq.put(None)  # the writer exits after flushing, then closes the socket
+            writer = self._writer
+            if writer is not None:
+                writer.join(timeout)
+        self.stop(timeout)
+
+    def hold(self) -> None:
+        """Retrying with a refused password is pointless: after this connection ends, wait
+        for :meth:`release` (only a release from now on counts)."""
+        self._wake.clear()
+        self._held = True
+
+    def release(self) -> None:
+        """A held connection connects again."""
+        self._wake.set()
+
+    def established(self) -> None:
+        """The server accepted us: the next loss starts the backoff from the beginning."""
+        self._established = True
+
+    def send(self, line: str) -> bool:
+        """Queue one line for the server; False when there is no connection."""
+        outq = self._outq
+        if outq is None or not self.connected:
+            return False
+        try:
+            outq.put(encode(line))
+        except UnicodeEncodeError:
+            return False
+        return True
+
+    def _close_socket(self) -> None:
+        with self._lock:
+            sock = self._sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        attempt = 0
+        shown: Failure | None = None  # a TLS failure is shown once, not at every retry
+        report = self.listener.report
+        while not self._stop.is_set():
+            report(self.status("connecting"))
+            failure: Failure | None = None
+            self._established = False
+            try:
+                sock = socket.create_connection((self.host, self.port), self.connect_timeout)
+            except OSError as exc:
+                failure = failure_of(exc)
+            else:
+                try:
+                    self._session(sock)
+                except OSError as exc:  # the ping timeout and TLS failures included
+                    failure = failure_of(exc)
+                except Exception as exc:  # never leave the window "connected" to a dead thread
+                    log.exception("connection failed")
+                    failure = Failure("internal", str(exc))
+                finally:
+                    if self._established:
+                        attempt = 0
+                    self._end_session(sock)
+            if self._stop.is_set():
+                break
+            if failure is not None and failure.reason.startswith("tls") and failure != shown:
+                report(TLSRefused(failure))
+            shown = failure
+            if self._held:
+                self._wait_for_release()
+                attempt = 0
+                continue
+            report(self.status("disconnected", failure=failure))
+            if not self.reconnect:
+                break
+            delay = backoff_delay(attempt, self.rand())
+            attempt += 1
+            report(self.status("reconnecting", failure=failure, delay=delay))
+            self._sleep(delay)
+        report(self.status("closed"))
+
+    def _wait_for_release(self) -> None:
+        self.listener.report(self.status("disconnected", password_wanted=True))
+        self._wake.wait()
+        self._wake.clear()
+        self._held = False
+
+    def _secure(self, sock: socket.socket) -> TLSStream:
+        """The TLS handshake on a fresh connection; failures explained for the status bar."""
+        context = self.ssl_context or tls_context(self.tls_verify)
+        stream = TLSStream(sock, context, self.host)
+        try:
+            stream.handshake()
+        except ssl.SSLCertVerificationError as exc:
+            reason = exc.verify_message or exc.reason or str(exc)
+            raise ConnectionFailed(Failure("tls-untrusted", reason)) from exc
+        except ssl.SSLError as exc:
+            reason = exc.reason or str(exc)
+            raise ConnectionFailed(Failure("tls-handshake", reason)) from exc
+        self.tls_version = stream.version
+        self.tls_fingerprint = stream.fingerprint()
+        self.listener.report(
+            TLSUp(self.host, self.tls_version, self.tls_verify, self.tls_fingerprint)
+        )
+        return stream
+
+    def _session(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sock = sock  # from here on, stop() can interrupt us
+            self.tls_fingerprint = self.tls_version = ""
+        stream: socket.socket | TLSStream = sock
+        if self.tls:
+            stream = self._secure(sock)
+        outq: queue.Queue[bytes | None] = queue.Queue()
+        with self._lock:
+            self._outq = outq
+            self.connected = True
+            self._ping_pending = None
+            self._held = False
+        first = self.listener.connection_made()
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(sock, stream, outq), name="kibitz-writer", daemon=True
+        )
+        self._writer.start()
+        if self._stop.is_set():
+            return
+        for line in first:
+            self.send(line)
+        sock.settimeout(self.keepalive)
+        reader = LineReader(limit=1 << 16)
+        while not self._stop.is_set():
+            try:
+                data = stream.recv(_RECV_SIZE)
+            except TimeoutError:
+                if self._ping_pending is not None:
+                    raise ConnectionFailed(Failure("ping-timeout")) from None
+                self._ping_pending = self.clock()
+                self.send("PING kibitz")
+                continue
+            if not data:
+                return
+            self._ping_pending = None  # anything heard proves the link is alive
+            for raw in reader.feed(data):
+                if isinstance(raw, Overlong):
+                    continue
+                self.listener.line_received(decode_line(raw))
+
+    def _end_session(self, sock: socket.socket) -> None:
+        with self._lock:
+            outq = self._outq
+            self._outq = None
+            self._sock = None
+            self.connected = False
+        if outq is not None:
+            outq.put(None)
+        try:
+            sock.close()
+        except OSError:
+            pass
+        self.listener.connection_lost()
+
+    def _write_loop(
+        self,
+        sock: socket.socket,
+        stream: socket.socket | TLSStream,
+        outq: queue.Queue[bytes | None],
+    ) -> None:
+        while True:
+            data = outq.get()
+            if data is None:
+                break
+            chunks = [data]
+            while True:  # everything pending goes out in one sendall
+                try:
+                    more = outq.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    outq.put(None)
+                    break
+                chunks.append(more)
+            try:
+                stream.sendall(b"".join(chunks))
+            except OSError:
+                break
+        if self._stop.is_set():
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

@@ -1,0 +1,144 @@
+"""The open conversations: their transcript lines, members, topic, unread counts, and which
+one is current. One place for this state; the view renders it, the controller reads it.
+No Tk here."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from app.text import Line
+
+#: Transcript lines kept per conversation.
+SCROLLBACK = 5000
+#: The key of the server conversation.
+SERVER = ""
+
+
+@dataclass
+class Conversation:
+    """A channel, a direct conversation or the server's: lines, members, topic, counters."""
+
+    key: str
+    name: str
+    lines: deque[Line] = field(default_factory=lambda: deque(maxlen=SCROLLBACK))
+    members: tuple[tuple[str, str], ...] = ()
+    topic: str = ""
+    unread: int = 0
+    mentions: int = 0
+
+
+class Conversations:
+    """The conversations in sidebar order, keyed by casefolded name ("" for the server)."""
+
+    def __init__(self, scrollback: int = SCROLLBACK) -> None:
+        self.scrollback = scrollback
+        self._items: dict[str, Conversation] = {}
+        #: The key of the conversation on screen (None before the first one opens).
+        self.current: str | None = None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __getitem__(self, key: str) -> Conversation:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str | None) -> Conversation | None:
+        """The conversation ``key``, if open."""
+        return self._items.get(key) if key is not None else None
+
+    def ordered_keys(self) -> list[str]:
+        """Every key, in sidebar order."""
+        return list(self._items)
+
+    def names(self) -> list[str]:
+        """Display names of every conversation but the server's."""
+        return [c.name for c in self._items.values() if c.name]
+
+    def current_name(self) -> str:
+        """The open conversation's name ("" for the server's or none)."""
+        conversation = self.get(self.current)
+        return conversation.name if conversation is not None else ""
+
+    def add(self, key: str, name: str) -> Conversation | None:
+        """Open a conversation; the new one, or None when it was open already."""
+        if key in self._items:
+            return None
+        conversation = Conversation(key, name, deque(maxlen=self.scrollback))
+        self._items[key] = conversation
+        return conversation
+
+    def remove(self, key: str) -> str | None:
+        """Close ``key``; the neighbour to show when it was the current one (else None)."""
+        if key not in self._items:
+            return None
+        keys = list(self._items)
+        index = keys.index(key)
+        del self._items[key]
+        if self.current != key:
+            return None
+        self.current = None
+        rest = list(self._items)
+        return rest[max(0, index - 1)] if rest else None
+
+    def rename(self, key: str, new_key: str, name: str) -> Conversation | None:
+        """A peer changed nick: its conversation keeps its lines under the new key."""
+        conversation = self._items.get(key)
+        if conversation is None or (new_key != key and new_key in self._items):
+            return None
+        conversation.name = name
+        if new_key != key:
+            self._items = {(new_key if k == key else k): v for k, v in self._items.items()}
+            conversation.key = new_key
+            if self.current == key:
+                self.current = new_key
+        return conversation
+
+    def open(self, key: str) -> tuple[Conversation, bool] | None:
+        """Make ``key`` current (its counters read); with True when it was not current."""
+        conversation = self._items.get(key)
+        if conversation is None:
+            return None
+        changed = self.current != key
+        self.current = key
+        conversation.unread = conversation.mentions = 0
+        return conversation, changed
+
+    def add_line(self, key: str, line: Line, count: bool, focused: bool) -> bool:
+        """Keep ``line`` in ``key``; True when the counters changed (a sidebar update is due).
+
+        A line in the current conversation counts only as a mention the user has not seen
+        (the window is not focused); elsewhere messages count as unread, if ``count``.
+        """
+        conversation = self._items[key]
+        conversation.lines.append(line)
+        if key == self.current:
+            if line.mention and not focused:
+                conversation.mentions += 1
+                return True
+            return False
+        if count and line.kind in ("message", "action", "notice"):
+            conversation.unread += 1
+            if line.mention:
+                conversation.mentions += 1
+            return True
+        return False
+
+    def read(self) -> bool:
+        """The user looks at the current conversation: True when it had anything unread."""
+        conversation = self.get(self.current)
+        if conversation is None or not (conversation.mentions or conversation.unread):
+            return False
+        conversation.mentions = conversation.unread = 0
+        return True
+
+    def mentions(self) -> int:
+        """Unread mentions in every conversation (for the window title)."""
+        return sum(c.mentions for c in self._items.values())

@@ -1,0 +1,351 @@
+"""What the chat model tells the controller: one small record per kind, data only.
+
+Records carry names, texts typed by people or servers, times and flags; never a
+sentence of ours. ``app.text`` writes the sentences a person reads. Every record has a
+``kind`` (one of :class:`Kind`), so a log of them can be filtered without isinstance.
+
+``conversation`` is the one a record belongs to: a channel, the peer of a direct
+conversation, ``""`` for the server conversation, or ``None`` for "whatever is open".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+Members = tuple[tuple[str, str], ...]
+
+
+class Kind:
+    """The ``kind`` of each record below."""
+
+    STATUS = "status"
+    TLS = "tls"
+    TLS_REFUSED = "tls_refused"
+    REGISTERED = "registered"
+    MESSAGE = "message"
+    JOIN = "join"
+    PART = "part"
+    KICK = "kick"
+    QUIT = "quit"
+    NICK = "nick"
+    OWN_NICK = "own_nick"
+    NICK_REFUSED = "nick_refused"
+    TOPIC = "topic"
+    MEMBERS = "members"
+    MODE = "mode"
+    REPLY = "reply"
+    SERVER_ERROR = "server_error"
+    INVITE = "invite"
+    NAMES = "names"
+    PASSWORD = "password"
+    CHATHISTORY = "chathistory"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a connection ended: ``reason`` is a word from :data:`FAILURES`, ``detail`` the
+    system's or the TLS library's own words (may be empty)."""
+
+    reason: str
+    detail: str = ""
+
+
+#: The reasons a :class:`Failure` can have.
+FAILURES = (
+    "refused",  # nothing listens there
+    "timeout",
+    "unknown-host",
+    "ping-timeout",  # the server stopped answering the keep-alive
+    "tls-untrusted",  # the certificate failed verification
+    "tls-handshake",  # no TLS spoken there, or no common ground
+    "os",  # another error from the system, in ``detail``
+    "internal",  # a bug in the client, in ``detail``
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """The connection's state: connecting, connected, disconnected, reconnecting or closed.
+
+    ``delay`` is the wait before the next attempt (reconnecting); ``password_wanted``
+    says a disconnected connection waits for a password before it tries again.
+    """
+
+    kind: ClassVar[str] = Kind.STATUS
+    state: str
+    server: str = ""  # "host:port"
+    tls: bool = False
+    verified: bool = True
+    fingerprint: str = ""
+    nick: str = ""
+    failure: Failure | None = None
+    delay: float = 0.0
+    password_wanted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TLSUp:
+    """TLS is up: ``verified`` or not, with the certificate's SHA-256 ``fingerprint``."""
+
+    kind: ClassVar[str] = Kind.TLS
+    host: str
+    version: str
+    verified: bool
+    fingerprint: str
+
+    @property
+    def state(self) -> str:
+        """``verified`` or ``insecure``."""
+        return "verified" if self.verified else "insecure"
+
+
+@dataclass(frozen=True, slots=True)
+class TLSRefused:
+    """A TLS failure, shown once in the server conversation (not at every retry)."""
+
+    kind: ClassVar[str] = Kind.TLS_REFUSED
+    failure: Failure
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The server accepted us as ``nick``; ``text`` is its welcome."""
+
+    kind: ClassVar[str] = Kind.REGISTERED
+    nick: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A PRIVMSG, NOTICE or CTCP ACTION (``ctcp`` names the verb of a CTCP reply)."""
+
+    kind: ClassVar[str] = Kind.MESSAGE
+    conversation: str | None
+    nick: str
+    text: str
+    time: datetime | None = None
+    own: bool = False
+    action: bool = False
+    notice: bool = False
+    msgid: str = ""
+    ctcp: str = ""
+
+    @property
+    def target(self) -> str | None:
+        """The old name of :attr:`conversation`, for code outside the app that still uses it."""
+        return self.conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """``nick`` joined ``conversation``."""
+
+    kind: ClassVar[str] = Kind.JOIN
+    conversation: str
+    nick: str
+    own: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """``nick`` left ``conversation``, giving ``reason``."""
+
+    kind: ClassVar[str] = Kind.PART
+    conversation: str
+    nick: str
+    reason: str = ""
+    own: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Kick:
+    """``by`` kicked ``nick`` from ``conversation``, giving ``reason``."""
+
+    kind: ClassVar[str] = Kind.KICK
+    conversation: str
+    nick: str
+    by: str
+    reason: str = ""
+    own: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    """``nick``, who shared ``conversation`` with us, quit."""
+
+    kind: ClassVar[str] = Kind.QUIT
+    conversation: str
+    nick: str
+    reason: str = ""
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nick:
+    """``old`` (perhaps we: ``own``) is now ``nick``, seen in ``conversation``."""
+
+    kind: ClassVar[str] = Kind.NICK
+    conversation: str
+    nick: str
+    old: str
+    own: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnNick:
+    """Our nick is ``nick`` now (``old`` is empty when we only tried it)."""
+
+    kind: ClassVar[str] = Kind.OWN_NICK
+    nick: str
+    old: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NickRefused:
+    """The server refused the nick ``tried``; before registration we try ``instead``."""
+
+    kind: ClassVar[str] = Kind.NICK_REFUSED
+    tried: str
+    reason: str
+    instead: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """The topic of ``conversation`` is ``text``; ``nick`` set it now ("" when told on join)."""
+
+    kind: ClassVar[str] = Kind.TOPIC
+    conversation: str
+    text: str
+    nick: str = ""
+    own: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MembersChanged:
+    """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first."""
+
+    kind: ClassVar[str] = Kind.MEMBERS
+    conversation: str
+    members: Members = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """``nick`` (or the server when empty) set ``modes`` on ``conversation``."""
+
+    kind: ClassVar[str] = Kind.MODE
+    conversation: str
+    modes: str
+    nick: str = ""
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A numeric reply worth showing: ``code`` and its parameters after our nick.
+
+    ``error`` for 4xx/5xx; ``conversation`` is "" (the server's) or None (the open one).
+    """
+
+    kind: ClassVar[str] = Kind.REPLY
+    code: str
+    args: tuple[str, ...]
+    conversation: str | None = ""
+    error: bool = False
+    time: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """The server's ERROR line: it is closing the connection, saying ``text``."""
+
+    kind: ClassVar[str] = Kind.SERVER_ERROR
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """``nick`` invites us to ``channel``."""
+
+    kind: ClassVar[str] = Kind.INVITE
+    nick: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The nicks on a channel we are not in (an answer to /names)."""
+
+    kind: ClassVar[str] = Kind.NAMES
+    channel: str
+    nicks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordWanted:
+    """The server wants a password (``refused``: the one given was wrong)."""
+
+    kind: ClassVar[str] = Kind.PASSWORD
+    refused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChathistoryLine:
+    """One message of a chathistory batch, with its original time and id."""
+
+    msgid: str
+    time: datetime | None
+    nick: str
+    text: str
+    own: bool = False
+    action: bool = False
+    notice: bool = False
+    topic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Chathistory:
+    """One chathistory batch for ``conversation``, oldest first, none already shown.
+
+    ``place`` says where it belongs: ``latest`` (the first page), ``before`` (older) or
+    ``after`` (what was missed).
+    """
+
+    kind: ClassVar[str] = Kind.CHATHISTORY
+    conversation: str
+    place: str
+    messages: tuple[ChathistoryLine, ...] = ()
+
+
+Event = (
+    Status
+    | TLSUp
+    | TLSRefused
+    | Registered
+    | Message
+    | Join
+    | Part
+    | Kick
+    | Quit
+    | Nick
+    | OwnNick
+    | NickRefused
+    | Topic
+    | MembersChanged
+    | Mode
+    | Reply
+    | ServerError
+    | Invite
+    | Names
+    | PasswordWanted
+    | Chathistory
+)

@@ -1,0 +1,131 @@
+"""The chat window as the controller sees it: a Protocol, so the controller needs no Tk
+(``app.view.ChatView`` is the real one; tests pass a mock of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from app.conversations import Conversations
+from app.text import Line
+
+#: Called with the password (None when cancelled) and whether to remember it.
+PasswordAnswer = Callable[[str | None, bool], object]
+
+
+class ChatWindow(Protocol):
+    """What the controller calls, always from the Tk thread."""
+
+    #: The open conversations; the window draws them, the controller reads them.
+    conversations: Conversations
+    #: Set when the requested theme does not exist (the default is used instead).
+    theme_error: str
+
+    def set_handlers(self, **handlers: Callable[..., Any]) -> None:
+        """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
+        focus, older."""
+        ...
+
+    def schedule(self, ms: int, func: Callable[[], object]) -> str:
+        """Run ``func`` on the Tk thread after ``ms`` milliseconds."""
+        ...
+
+    def cancel(self, job: str) -> None:
+        """Cancel a job from :meth:`schedule`."""
+        ...
+
+    def run(self) -> None:
+        """Run until the window closes."""
+        ...
+
+    def destroy(self) -> None:
+        """Close the window (idempotent)."""
+        ...
+
+    def toggle_theme(self) -> str:
+        """Switch light/dark; the new theme's name."""
+        ...
+
+    def theme_name(self) -> str:
+        """The theme in use."""
+        ...
+
+    def get_message(self) -> str:
+        """What is typed in the message entry."""
+        ...
+
+    def set_message(self, text: str, cursor: int | None = None) -> None:
+        """Replace the message entry's text; the cursor at ``cursor`` (default: the end)."""
+        ...
+
+    def get_cursor(self) -> int:
+        """The cursor position in the message entry."""
+        ...
+
+    def focus_message(self) -> None:
+        """Give the message entry the keyboard focus."""
+        ...
+
+    def get_name(self) -> str:
+        """What is typed in the name entry."""
+        ...
+
+    def set_nick(self, nick: str) -> None:
+        """Show our nick in the name entry."""
+        ...
+
+    def set_status(self, state: str, text: str) -> None:
+        """Show the connection state and a sentence about it in the status bar."""
+        ...
+
+    def bell(self) -> None:
+        """Ring the bell."""
+        ...
+
+    def ask_password(self, prompt: str, note: str, on_answer: PasswordAnswer) -> None:
+        """Ask for the server password; ``on_answer`` gets the reply."""
+        ...
+
+    def add_conversation(self, key: str, name: str, select: bool = False) -> None:
+        """Open a conversation (if it is not open yet); show it when ``select``."""
+        ...
+
+    def remove_conversation(self, key: str) -> None:
+        """Close a conversation."""
+        ...
+
+    def rename_conversation(self, key: str, new_key: str, name: str) -> None:
+        """A peer changed nick: its conversation follows."""
+        ...
+
+    def show_conversation(self, key: str) -> None:
+        """Make ``key`` the conversation on screen."""
+        ...
+
+    def set_topic(self, key: str, topic: str) -> None:
+        """A conversation's topic."""
+        ...
+
+    def set_members(self, key: str, members: tuple[tuple[str, str], ...]) -> None:
+        """A channel's members, ``(prefix, nick)`` pairs."""
+        ...
+
+    def clear_conversation(self, key: str) -> None:
+        """Forget a conversation's transcript."""
+        ...
+
+    def append(self, key: str, line: Line, count: bool = True) -> None:
+        """Add a line to a conversation (``count``: as unread when it is not on screen)."""
+        ...
+
+    def clear_mentions(self) -> None:
+        """The user looks at the open conversation: its mentions are read."""
+        ...
+
+    def mark_missed(self, key: str) -> None:
+        """Where messages missed while offline will go in ``key``."""
+        ...
+
+    def insert_chathistory(self, key: str, lines: Sequence[Line], place: str) -> None:
+        """A page of chathistory at ``place``: older, latest or missed."""
+        ...

@@ -1,0 +1,694 @@
+"""The IRC session as a pure state machine: lines from the server in, events out.
+
+No sockets, no threads, no sentences. :meth:`Session.feed` takes one received line and
+returns the :mod:`app.events` records it caused; the lines the session wants sent (PONG,
+CAP, the next nick to try, JOINs, chathistory requests) wait in an outbox that the owner
+empties with :meth:`Session.take_lines`. Handlers are registered per command in
+:data:`HANDLERS` by the :func:`handles` decorator.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from app import events as ev
+from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
+from app.irc import casefold, next_nick, parse_server_time, strip_formatting, username_of
+from app.numerics import (
+    ANSWERS,
+    ERR_ERRONEUSNICKNAME,
+    ERR_NICKCOLLISION,
+    ERR_NICKNAMEINUSE,
+    ERR_NONICKNAMEGIVEN,
+    ERR_PASSWDMISMATCH,
+    QUIET,
+    RPL_ENDOFNAMES,
+    RPL_ISUPPORT,
+    RPL_MOTD,
+    RPL_NAMREPLY,
+    RPL_NOTOPIC,
+    RPL_TOPIC,
+    RPL_WELCOME,
+)
+from server.codec import LineError, Message, build, parse, split_source
+
+log = logging.getLogger("app.session")
+
+#: Capabilities the client asks for when the server offers them.
+WANTED_CAPS = (
+    "echo-message",
+    "server-time",
+    "message-tags",
+    "multi-prefix",
+    "away-notify",
+    "batch",
+    "draft/chathistory",
+)
+VERSION = "Kibitz desktop client"
+
+
+@dataclass
+class Member:
+    """A channel member and the prefix modes (``o``, ``v``, ...) it holds."""
+
+    nick: str
+    modes: str = ""
+
+
+@dataclass
+class Channel:
+    """A joined channel: display name, topic and members keyed by casefolded nick."""
+
+    name: str
+    topic: str = ""
+    members: dict[str, Member] = field(default_factory=dict)
+
+
+Handler = Callable[["Session", Message], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(*commands: str) -> Callable[[Handler], Handler]:
+    """Register a method as the handler of IRC ``commands`` in :data:`HANDLERS`."""
+
+    def register(func: Handler) -> Handler:
+        for name in commands:
+            HANDLERS[name] = func
+        return func
+
+    return register
+
+
+class Session:
+    """One client's view of an IRC server: nick, caps, ISUPPORT, channels, conversations."""
+
+    def __init__(
+        self,
+        nick: str = "kibitzer",
+        *,
+        channels: Iterable[str] = ("#general",),
+        password: str | None = None,
+        username: str | None = None,
+        realname: str = "Kibitz user",
+        wanted_caps: Iterable[str] = WANTED_CAPS,
+    ) -> None:
+        self.password = password or None
+        self.username = username or username_of(nick)
+        self.realname = realname
+        self.wanted_caps = tuple(wanted_caps)
+        self.nick = nick
+        self.wanted_nick = nick
+        self.registered = False
+        self.caps: set[str] = set()
+        self.away = False
+        self.mask: str | None = None  # our nick!user@host as the server relays it
+        self.casemapping = "rfc1459"
+        self.chantypes = "#&"
+        self.prefixes: dict[str, str] = {"o": "@", "v": "+"}  # mode -> prefix, by rank
+        self.chanmodes = ("beI", "k", "l", "imnpst")
+        self.nicklen = 30
+        self.network = ""
+        self.channels: dict[str, Channel] = {}
+        self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
+        self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
+        for name in channels:
+            if name:
+                self._wanted[self.fold(name)] = name
+        self._names: dict[str, list[tuple[str, str]]] = {}
+        self._cap_ls: dict[str, str] = {}
+        self._cap_done = False
+        self.password_refused = False  # asked for a password on this connection already
+        self.chathistory = ChathistoryState(self.fold, self.is_me)
+        self._out: list[str] = []
+        self._events: list[ev.Event] = []
+
+    # --- small helpers ---------------------------------------------------------------
+    def fold(self, name: str) -> str:
+        """Casefold ``name`` with the server's CASEMAPPING."""
+        return casefold(name, self.casemapping)
+
+    def is_channel(self, name: str) -> bool:
+        """True when ``name`` names a channel on this server."""
+        return bool(name) and name[0] in self.chantypes
+
+    def is_me(self, nick: str | None) -> bool:
+        """True when ``nick`` is our own nick."""
+        return nick is not None and self.fold(nick) == self.fold(self.nick)
+
+    def send(self, line: str) -> None:
+        """Queue ``line`` for the server (the owner sends it after :meth:`take_lines`)."""
+        self._out.append(line)
+
+    def take_lines(self) -> list[str]:
+        """The lines queued for the server since the last call."""
+        lines, self._out = self._out, []
+        return lines
+
+    def _emit(self, event: ev.Event) -> None:
+        self._events.append(event)
+
+    def _take_events(self) -> list[ev.Event]:
+        events, self._events = self._events, []
+        return events
+
+    # --- the connection's life -------------------------------------------------------
+    def connection_made(self) -> None:
+        """A new connection: forget the last one's registration and queue our own."""
+        self.registered = False
+        self.caps = set()
+        self._cap_ls = {}
+        self._cap_done = False
+        self.nick = self.wanted_nick
+        self.mask = None
+        self.password_refused = False
+        self._out = ["CAP LS 302"]
+        if self.password:
+            self.send(build("PASS", self.password))
+        self.send(build("NICK", self.nick))
+        self.send(build("USER", self.username, "0", "*", self.realname))
+
+    def connection_lost(self) -> list[ev.Event]:
+        """The connection ended: no channels are joined now (they are joined again later)."""
+        self.registered = False
+        self._names.clear()
+        joined = list(self.channels.values())
+        self.channels.clear()
+        self.chathistory.connection_lost()
+        self._out = []
+        return [ev.MembersChanged(channel.name) for channel in joined]
+
+    # --- commands the user gives -----------------------------------------------------
+    def want(self, channel: str) -> None:
+        """Join ``channel`` on every (re)connect from now on."""
+        self._wanted[self.fold(channel)] = channel
+
+    def unwant(self, channel: str) -> None:
+        """Stop rejoining ``channel``."""
+        self._wanted.pop(self.fold(channel), None)
+
+    def set_nick(self, nick: str, connected: bool) -> None:
+        """The nick the user wants; taken at once when not connected."""
+        self.wanted_nick = nick
+        if not connected:
+            self.nick = nick
+
+    def open_direct(self, nick: str) -> None:
+        """Remember a direct conversation with ``nick`` (and fetch its chathistory when new)."""
+        key = self.fold(nick)
+        new = key not in self.directs
+        self.directs.setdefault(key, nick)
+        if new and self.registered:
+            self._catch_up(nick)
+
+    def close_direct(self, nick: str) -> None:
+        """Forget a direct conversation."""
+        self.directs.pop(self.fold(nick), None)
+        self.chathistory.forget(nick)
+
+    @property
+    def chathistory_available(self) -> bool:
+        """True when the server keeps chathistory we can page through (and batches it)."""
+        return self.registered and {"draft/chathistory", "batch"} <= self.caps
+
+    def load_older(self, name: str) -> bool:
+        """Queue the request for the page before the oldest shown of ``name``; False if none."""
+        if not self.chathistory_available:
+            return False
+        line = self.chathistory.older(name)
+        if line is None:
+            return False
+        self.send(line)
+        return True
+
+    def _catch_up(self, name: str) -> None:
+        if self.chathistory_available:
+            line = self.chathistory.catch_up(name)
+            if line is not None:
+                self.send(line)
+
+    # --- questions about the state -----------------------------------------------------
+    def members(self, channel: str) -> list[tuple[str, str]]:
+        """``(prefix, nick)`` pairs of ``channel``, ops first, then voiced, then by name."""
+        chan = self.channels.get(self.fold(channel))
+        return [] if chan is None else self._sorted_members(chan)
+
+    def _sorted_members(self, chan: Channel) -> list[tuple[str, str]]:
+        ranks = {mode: i for i, mode in enumerate(self.prefixes)}
+        none = len(ranks)
+
+        def rank(member: Member) -> int:
+            return min((ranks.get(m, none) for m in member.modes), default=none)
+
+        ordered = sorted(chan.members.values(), key=lambda m: (rank(m), self.fold(m.nick)))
+        return [(self._prefix_of(m), m.nick) for m in ordered]
+
+    def _members_of(self, chan: Channel) -> ev.MembersChanged:
+        return ev.MembersChanged(chan.name, tuple(self._sorted_members(chan)))
+
+    def _prefix_of(self, member: Member) -> str:
+        for mode, prefix in self.prefixes.items():
+            if mode in member.modes:
+                return prefix
+        return ""
+
+    def topic(self, channel: str) -> str:
+        """The topic of ``channel`` ("" when none or not joined)."""
+        chan = self.channels.get(self.fold(channel))
+        return chan.topic if chan else ""
+
+    def joined(self) -> list[str]:
+        """Names of the channels we are in."""
+        return [c.name for c in self.channels.values()]
+
+    def wanted_channels(self) -> list[str]:
+        """Channels joined on (re)connect."""
+        return list(self._wanted.values())
+
+    # --- receiving ---------------------------------------------------------------------
+    def feed(self, line: str) -> list[ev.Event]:
+        """Process one line from the server; return the events it caused."""
+        try:
+            msg = parse(line)
+        except LineError:
+            return []
+        if self.chathistory.collects(msg):
+            return []  # chathistory is shown as one page, never as live traffic
+        handler = HANDLERS.get(msg.command.upper())
+        if handler is None:
+            if not msg.command.isdigit():
+                return []
+            handler = Session._on_numeric
+        try:
+            handler(self, msg)
+        except (IndexError, ValueError, KeyError) as exc:  # a malformed line harms nobody
+            log.debug("ignored %r: %s", line, exc)
+        except Exception:  # a bug here must not end the connection: log it and go on
+            log.exception("error handling %r", line)
+        return self._take_events()
+
+    def _time(self, msg: Message) -> datetime:
+        return parse_server_time(msg.tags.get("time")) or datetime.now(timezone.utc)
+
+    def _learn_mask(self, msg: Message) -> None:
+        if msg.source and "!" in msg.source and self.is_me(msg.nick):
+            self.mask = msg.source
+
+    @handles("PING")
+    def _on_ping(self, msg: Message) -> None:
+        self.send(build("PONG", *msg.params[-1:]))
+
+    @handles("CAP")
+    def _on_cap(self, msg: Message) -> None:
+        sub = msg.param(1).upper()
+        if sub == "LS":
+            more = len(msg.params) > 3 and msg.params[2] == "*"
+            for item in msg.params[-1].split():
+                name, _, value = item.partition("=")
+                self._cap_ls[name] = value
+            if more:
+                return
+            wanted = [c for c in self.wanted_caps if c in self._cap_ls]
+            if wanted and not self.registered:
+                self.send(build("CAP", "REQ", " ".join(wanted)))
+            elif not self.registered:
+                self._cap_end()
+        elif sub == "ACK":
+            for name in msg.params[-1].split():
+                if name.startswith("-"):
+                    self.caps.discard(name[1:])
+                else:
+                    self.caps.add(name)
+            self._cap_end()
+        elif sub == "NAK":
+            self._cap_end()
+        elif sub == "NEW":
+            new = [c for c in msg.params[-1].split() if c.partition("=")[0] in self.wanted_caps]
+            if new:
+                self.send(build("CAP", "REQ", " ".join(c.partition("=")[0] for c in new)))
+        elif sub == "DEL":
+            for name in msg.params[-1].split():
+                self.caps.discard(name)
+
+    def _cap_end(self) -> None:
+        if not self._cap_done and not self.registered:
+            self._cap_done = True
+            self.send("CAP END")
+
+    @handles(RPL_WELCOME)
+    def _on_welcome(self, msg: Message) -> None:
+        self.registered = True
+        self.nick = msg.params[0]
+        wanted = list(self._wanted.values())
+        text = msg.params[-1]
+        if "!" in text.rsplit(" ", 1)[-1]:
+            self.mask = text.rsplit(" ", 1)[-1]
+        self._emit(ev.Registered(self.nick, text))
+        self._emit(ev.Reply(RPL_WELCOME, (text,), time=self._time(msg)))
+        for start in range(0, len(wanted), 10):
+            self.send(build("JOIN", ",".join(wanted[start : start + 10])))
+        for nick in list(self.directs.values()):
+            self._catch_up(nick)
+        if self.away:
+            self.send(build("AWAY", "Away"))
+
+    @handles(RPL_ISUPPORT)
+    def _on_isupport(self, msg: Message) -> None:
+        for token in msg.params[1:-1]:
+            name, _, value = token.partition("=")
+            if name == "CASEMAPPING" and value:
+                self._refold(value)
+            elif name == "CHANTYPES":
+                self.chantypes = value
+            elif name == "NETWORK":
+                self.network = value
+            elif name == "NICKLEN" and value.isdigit():
+                self.nicklen = int(value)
+            elif name == "CHATHISTORY" and value.isdigit() and int(value) > 0:
+                self.chathistory.page = min(CHATHISTORY_PAGE, int(value))
+            elif name == "MSGREFTYPES":
+                self.chathistory.msgreftypes = tuple(value.split(","))
+            elif name == "CHANMODES":
+                parts = ([*value.split(","), "", "", "", ""])[:4]
+                self.chanmodes = (parts[0], parts[1], parts[2], parts[3])
+            elif name == "PREFIX":
+                m = re.fullmatch(r"\(([^)]*)\)(.*)", value)
+                if m and len(m.group(1)) == len(m.group(2)):
+                    self.prefixes = dict(zip(m.group(1), m.group(2), strict=False))
+
+    def _refold(self, mapping: str) -> None:
+        self.casemapping = mapping
+        self._wanted = {self.fold(n): n for n in self._wanted.values()}
+        self.directs = {self.fold(n): n for n in self.directs.values()}
+
+    def _on_numeric(self, msg: Message) -> None:
+        code = msg.command
+        if code in QUIET:
+            return
+        args = tuple(msg.params[1:])
+        when = self._time(msg)
+        if code == RPL_MOTD:
+            self._emit(ev.Reply(code, args, "", time=when))
+        elif code.startswith(("4", "5")) and code != ERR_NICKNAMEINUSE:
+            self._emit(ev.Reply(code, args, None, error=True, time=when))
+        elif code in ANSWERS:
+            self._emit(ev.Reply(code, args, None, time=when))
+        else:
+            self._emit(ev.Reply(code, args, "", time=when))
+
+    @handles(ERR_NICKNAMEINUSE, ERR_ERRONEUSNICKNAME, ERR_NICKCOLLISION, ERR_NONICKNAMEGIVEN)
+    def _on_nick_error(self, msg: Message) -> None:
+        tried = msg.param(1, self.nick)
+        reason = msg.params[-1]
+        if self.registered:
+            self._emit(ev.NickRefused(tried, reason))
+            self.wanted_nick = self.nick
+            self._emit(ev.OwnNick(self.nick))
+            return
+        if msg.command == ERR_NICKNAMEINUSE:
+            new = next_nick(tried, self.nicklen)
+        else:
+            new = "kibitzer" if self.fold(tried) != "kibitzer" else "kibitzer_"
+        self._emit(ev.NickRefused(tried, reason, new))
+        self.nick = new
+        self._emit(ev.OwnNick(new))
+        self.send(build("NICK", new))
+
+    @handles(ERR_PASSWDMISMATCH)
+    def _on_bad_password(self, msg: Message) -> None:
+        if self.registered:  # the answer to OPER, not to the connection password
+            self._on_numeric(msg)
+            return
+        self._password_needed()
+
+    def _password_needed(self) -> None:
+        if self.password_refused:
+            return
+        self.password_refused = True
+        self._emit(ev.PasswordWanted(refused=bool(self.password)))
+
+    @handles("ERROR")
+    def _on_error(self, msg: Message) -> None:
+        text = msg.param(0, "Connection closed by the server")
+        if not self.registered and "password" in text.lower():
+            self._password_needed()
+        self._emit(ev.ServerError(text))
+
+    @handles("JOIN")
+    def _on_join(self, msg: Message) -> None:
+        name = msg.param(0)
+        nick = msg.nick or ""
+        own = self.is_me(nick)
+        key = self.fold(name)
+        if own:
+            self._learn_mask(msg)
+            self.channels[key] = Channel(name)
+            self._wanted.setdefault(key, name)
+            self._names.pop(key, None)
+        chan = self.channels.get(key)
+        if chan is None:
+            return
+        chan.members[self.fold(nick)] = Member(nick)
+        self._emit(ev.Join(name, nick, own, self._time(msg)))
+        self._emit(self._members_of(chan))
+        if own:
+            self._catch_up(name)
+
+    @handles("PART")
+    def _on_part(self, msg: Message) -> None:
+        nick = msg.nick or ""
+        chan, own = self._leave(msg.param(0), nick, forget=True)
+        if chan is not None:
+            self._emit(ev.Part(chan.name, nick, msg.param(1), own, self._time(msg)))
+            self._emit(self._members_of(chan) if not own else ev.MembersChanged(chan.name))
+
+    @handles("KICK")
+    def _on_kick(self, msg: Message) -> None:
+        nick = msg.param(1)
+        chan, own = self._leave(msg.param(0), nick, forget=False)
+        if chan is not None:
+            by = msg.nick or ""
+            self._emit(ev.Kick(chan.name, nick, by, msg.param(2), own, self._time(msg)))
+            self._emit(self._members_of(chan) if not own else ev.MembersChanged(chan.name))
+
+    def _leave(self, name: str, nick: str, forget: bool) -> tuple[Channel | None, bool]:
+        """``nick`` is no longer on ``name``; a kicked channel is rejoined, a parted one not."""
+        own = self.is_me(nick)
+        key = self.fold(name)
+        chan = self.channels.get(key)
+        if chan is None:
+            return None, own
+        if own:
+            del self.channels[key]
+            if forget:
+                self._wanted.pop(key, None)
+                self.chathistory.forget(name)
+        else:
+            chan.members.pop(self.fold(nick), None)
+        return chan, own
+
+    @handles("QUIT")
+    def _on_quit(self, msg: Message) -> None:
+        nick = msg.nick or ""
+        folded = self.fold(nick)
+        when = self._time(msg)
+        for chan in self.channels.values():
+            if chan.members.pop(folded, None) is not None:
+                self._emit(ev.Quit(chan.name, nick, msg.param(0), when))
+                self._emit(self._members_of(chan))
+        peer = self.directs.get(folded)
+        if peer is not None:
+            self._emit(ev.Quit(peer, nick, msg.param(0), when))
+
+    @handles("NICK")
+    def _on_nick(self, msg: Message) -> None:
+        old = msg.nick or ""
+        new = msg.param(0)
+        own = self.is_me(old)
+        folded_old, folded_new = self.fold(old), self.fold(new)
+        when = self._time(msg)
+        if own:
+            self.nick = new
+            self.wanted_nick = new
+            if self.mask:
+                self.mask = new + self.mask[self.mask.index("!") :]
+        for chan in self.channels.values():
+            member = chan.members.pop(folded_old, None)
+            if member is not None:
+                member.nick = new
+                chan.members[folded_new] = member
+                self._emit(ev.Nick(chan.name, new, old, own, when))
+                self._emit(self._members_of(chan))
+        peer = self.directs.pop(folded_old, None)
+        if peer is not None:
+            self.directs[folded_new] = new
+            self.chathistory.rename(old, new)
+            self._emit(ev.Nick(peer, new, old, own, when))
+        if own:
+            self._emit(ev.OwnNick(new, old))
+
+    @handles("TOPIC")
+    def _on_topic(self, msg: Message) -> None:
+        name, topic = msg.param(0), msg.param(1)
+        self.chathistory.seen_live(name, msg.tags.get("msgid", ""), msg.tags.get("time", ""))
+        chan = self.channels.get(self.fold(name))
+        if chan is not None:
+            chan.topic = topic
+            name = chan.name
+        nick = msg.nick or ""
+        self._emit(ev.Topic(name, topic, nick, self.is_me(msg.nick), self._time(msg)))
+
+    @handles(RPL_TOPIC, RPL_NOTOPIC)
+    def _on_rpl_topic(self, msg: Message) -> None:
+        name = msg.param(1)
+        topic = msg.param(2) if msg.command == RPL_TOPIC else ""
+        chan = self.channels.get(self.fold(name))
+        if chan is not None:
+            chan.topic = topic
+            name = chan.name
+        self._emit(ev.Topic(name, topic, time=self._time(msg)))
+
+    @handles(RPL_NAMREPLY)
+    def _on_names(self, msg: Message) -> None:
+        key = self.fold(msg.param(2))
+        prefix_chars = "".join(self.prefixes.values())
+        modes_of = {p: m for m, p in self.prefixes.items()}
+        entries = self._names.setdefault(key, [])
+        for item in msg.params[-1].split():
+            stripped = item.lstrip(prefix_chars)
+            modes = "".join(modes_of[c] for c in item[: len(item) - len(stripped)])
+            nick = split_source(stripped)[0] or stripped
+            entries.append((modes, nick))
+
+    @handles(RPL_ENDOFNAMES)
+    def _on_end_of_names(self, msg: Message) -> None:
+        name = msg.param(1)
+        key = self.fold(name)
+        entries = self._names.pop(key, None)
+        if entries is None:
+            return
+        chan = self.channels.get(key)
+        if chan is None:  # a /names for a channel we are not in
+            self._emit(ev.Names(name, tuple(n for _, n in entries)))
+            return
+        chan.members = {self.fold(nick): Member(nick, modes) for modes, nick in entries}
+        self._emit(self._members_of(chan))
+
+    @handles("MODE")
+    def _on_mode(self, msg: Message) -> None:
+        target = msg.param(0)
+        if not self.is_channel(target):
+            return
+        modes = msg.param(1)
+        args = list(msg.params[2:])
+        always = self.chanmodes[0] + self.chanmodes[1] + "".join(self.prefixes)
+        on_set = self.chanmodes[2]
+        adding = True
+        chan = self.channels.get(self.fold(target))
+        for ch in modes:
+            if ch in "+-":
+                adding = ch == "+"
+                continue
+            arg = None
+            if ch in always or (adding and ch in on_set):
+                arg = args.pop(0) if args else None
+            if chan is not None and ch in self.prefixes and arg:
+                member = chan.members.get(self.fold(arg))
+                if member is not None:
+                    if adding and ch not in member.modes:
+                        member.modes += ch
+                    elif not adding:
+                        member.modes = member.modes.replace(ch, "")
+        name = chan.name if chan is not None else target
+        text = " ".join(msg.params[1:])
+        self._emit(ev.Mode(name, text, msg.nick or "", self._time(msg)))
+        if chan is not None:
+            self._emit(self._members_of(chan))
+
+    @handles("PRIVMSG", "NOTICE")
+    def _on_message(self, msg: Message) -> None:
+        target, text = msg.param(0), msg.param(1)
+        nick = msg.nick or ""
+        notice = msg.command.upper() == "NOTICE"
+        own = self.is_me(nick)
+        if own:
+            self._learn_mask(msg)
+        action = False
+        ctcp = ""
+        if text.startswith("\x01"):
+            verb, _, rest = text.strip("\x01").partition(" ")
+            verb = verb.upper()
+            if verb == "ACTION":
+                text, action = rest, True
+            elif notice:
+                text, ctcp = rest, verb
+            else:
+                self._ctcp_reply(nick, verb, rest)
+                return
+        server_line = not msg.source or "!" not in msg.source or not self.registered
+        if self.is_channel(target):
+            chan = self.channels.get(self.fold(target))
+            conversation = chan.name if chan is not None else target
+        elif server_line and notice:
+            conversation = ""
+        elif own:
+            conversation = target
+            self.open_direct(target)
+        elif not notice:
+            conversation = nick
+            self.open_direct(nick)
+        else:
+            # A notice from a user goes to an open conversation with them, else the server.
+            conversation = self.directs.get(self.fold(nick), "")
+        msgid = msg.tags.get("msgid", "")
+        if not self.chathistory.seen_live(conversation, msgid, msg.tags.get("time", "")):
+            return  # already shown (it came in a chathistory page first)
+        self._emit(
+            ev.Message(
+                conversation,
+                nick or (msg.source or ""),
+                strip_formatting(text),
+                self._time(msg),
+                own=own,
+                action=action,
+                notice=notice,
+                msgid=msgid,
+                ctcp=ctcp,
+            )
+        )
+
+    def _ctcp_reply(self, nick: str, verb: str, rest: str) -> None:
+        if verb == "VERSION":
+            self.send(build("NOTICE", nick, f"\x01VERSION {VERSION}\x01"))
+        elif verb == "PING":
+            self.send(build("NOTICE", nick, f"\x01PING {rest}\x01"))
+
+    @handles("INVITE")
+    def _on_invite(self, msg: Message) -> None:
+        self._emit(ev.Invite(msg.nick or "", msg.param(1)))
+
+    @handles("BATCH")
+    def _on_batch(self, msg: Message) -> None:
+        record, follow_up = self.chathistory.batch(msg, self._display_name)
+        if record is not None:
+            self._emit(record)
+        if follow_up:
+            self.send(follow_up)
+
+    def _display_name(self, target: str) -> str:
+        key = self.fold(target)
+        chan = self.channels.get(key)
+        return chan.name if chan is not None else self.directs.get(key, target)
+
+    @handles("FAIL")
+    def _on_fail(self, msg: Message) -> None:
+        if msg.param(0).upper() == "CHATHISTORY":
+            self.chathistory.failed(list(msg.params))
+            log.debug("chathistory request failed: %s", " ".join(msg.params))
+
+    @handles("PONG", "AWAY", "ACCOUNT", "CHGHOST", "SETNAME", "TAGMSG")
+    def _on_ignored(self, msg: Message) -> None:
+        """Lines the session does not show (a PONG only proves the link is alive)."""

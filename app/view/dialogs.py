@@ -1,0 +1,103 @@
+"""Dialogs of the chat window: the server password."""
+
+from __future__ import annotations
+
+import tkinter
+
+import ttkbootstrap as ttk
+
+from app.interface import PasswordAnswer
+from app.text import sanitize
+
+
+def _noop(*_args: object) -> None:
+    return None
+
+
+class PasswordDialog:
+    """A small window asking for the server password; it never blocks the chat window.
+
+    Not modal on purpose: the chat keeps running (and tests fill it in and ``invoke()``
+    its buttons) while it is open.
+    """
+
+    def __init__(
+        self, root: tkinter.Misc, prompt: str, note: str, on_answer: PasswordAnswer
+    ) -> None:
+        self.on_answer = on_answer
+        self.window = ttk.Toplevel(
+            title="Server password", master=root, transient=root, resizable=(False, False)
+        )
+        self.window.protocol("WM_DELETE_WINDOW", self.cancel)
+        self.window.geometry(f"+{root.winfo_rootx() + 80}+{root.winfo_rooty() + 80}")
+        body = ttk.Frame(self.window, padding=16)
+        body.pack(fill=tkinter.BOTH, expand=True)
+        self.create_fields(body, prompt, note)
+        self.create_buttons(body)
+        self.entry.bind("<Return>", lambda e: self.confirm() or "break")
+        self.entry.bind("<KP_Enter>", lambda e: self.confirm() or "break")
+        self.window.bind("<Escape>", lambda e: self.cancel() or "break")
+        self.entry.focus_set()
+
+    def create_fields(self, body: ttk.Frame, prompt: str, note: str) -> None:
+        """The prompt, the hidden entry, "Remember password" and the note about storage."""
+        self.prompt_label = ttk.Label(body, text=sanitize(prompt, 300), wraplength=360)
+        self.prompt_label.pack(anchor="w")
+        self.entry = ttk.Entry(body, show="•", width=32)
+        self.entry.pack(fill=tkinter.X, pady=(10, 8))
+        self.remember = ttk.BooleanVar(master=self.window, value=False)
+        self.remember_check = ttk.Checkbutton(
+            body, text="Remember password", variable=self.remember
+        )
+        self.remember_check.pack(anchor="w")
+        self.note_label = ttk.Label(
+            body, text=sanitize(note, 300), wraplength=360, bootstyle="secondary"
+        )
+        self.note_label.pack(anchor="w", pady=(4, 12))
+
+    def create_buttons(self, body: ttk.Frame) -> None:
+        """Connect and Cancel."""
+        buttons = ttk.Frame(body)
+        buttons.pack(fill=tkinter.X)
+        self.ok_button = ttk.Button(
+            buttons, text="Connect", bootstyle="primary", command=self.confirm
+        )
+        self.ok_button.pack(side=tkinter.RIGHT)
+        self.cancel_button = ttk.Button(
+            buttons, text="Cancel", bootstyle="secondary", command=self.cancel
+        )
+        self.cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+
+    @property
+    def open(self) -> bool:
+        """True until the dialog is answered or cancelled."""
+        try:
+            return bool(self.window.winfo_exists())
+        except tkinter.TclError:
+            return False
+
+    def confirm(self) -> None:
+        """Connect with the typed password (an empty entry only rings the bell)."""
+        password = self.entry.get()
+        if not password:
+            self.window.bell()
+            return
+        remember = bool(self.remember.get())
+        self._close()
+        self.on_answer(password, remember)
+
+    def cancel(self) -> None:
+        """Close without a password."""
+        self._close()
+        self.on_answer(None, False)
+
+    def supersede(self) -> None:
+        """A newer dialog replaces this one: close it; its answer no longer counts."""
+        self.on_answer = _noop
+        self.cancel()
+
+    def _close(self) -> None:
+        try:
+            self.window.destroy()
+        except tkinter.TclError:
+            pass

@@ -1,0 +1,85 @@
+"""The input row: Name, the name entry, the message entry and Send."""
+
+from __future__ import annotations
+
+import tkinter
+from collections.abc import Callable
+
+import ttkbootstrap as ttk
+
+from app.text import sanitize
+
+Fire = Callable[..., None]
+
+
+class InputRow(ttk.Frame):
+    """Enter sends, Up/Down recall sent lines, Tab completes; the name entry changes nick."""
+
+    def __init__(self, master: tkinter.Misc, fire: Fire) -> None:
+        super().__init__(master, padding=(10, 8))
+        self.fire = fire
+        self.own_nick = ""
+        self.astral = True  # whether Tk shows characters outside the BMP
+        self.create_widgets()
+        self.bind_keys()
+
+    def create_widgets(self) -> None:
+        """The widgets the product names: name_label, name_entry, message_entry, send_button."""
+        self.name_label = ttk.Label(self, text="Name")
+        self.name_label.pack(side=tkinter.LEFT)
+        self.name_entry = ttk.Entry(self, width=14)
+        self.name_entry.pack(side=tkinter.LEFT, padx=(6, 10))
+        self.send_button = ttk.Button(
+            self, text="Send", bootstyle="primary", command=lambda: self.fire("send")
+        )
+        self.send_button.pack(side=tkinter.RIGHT)
+        self.message_entry = ttk.Entry(self)
+        self.message_entry.pack(side=tkinter.LEFT, fill=tkinter.X, expand=True, padx=(0, 8))
+
+    def bind_keys(self) -> None:
+        """The keys of the two entries."""
+        entry = self.message_entry
+        entry.bind("<Return>", lambda e: self.fire("send") or "break")
+        entry.bind("<KP_Enter>", lambda e: self.fire("send") or "break")
+        entry.bind("<Up>", lambda e: self.fire("recall", -1) or "break")
+        entry.bind("<Down>", lambda e: self.fire("recall", 1) or "break")
+        entry.bind("<Tab>", lambda e: self.fire("complete") or "break")
+        name = self.name_entry
+        name.bind("<Return>", lambda e: self.fire("nick") or "break")
+        name.bind("<KP_Enter>", lambda e: self.fire("nick") or "break")
+        name.bind("<Escape>", self.on_name_abandoned)
+        name.bind("<FocusOut>", self.on_name_abandoned)
+
+    def on_name_abandoned(self, _event: object) -> None:
+        """Leaving the name entry unconfirmed puts our nick back."""
+        self.set_nick(self.own_nick)
+
+    def get_message(self) -> str:
+        """What is typed in the message entry."""
+        return self.message_entry.get()
+
+    def set_message(self, text: str, cursor: int | None = None) -> None:
+        """Replace the message entry's text and put the cursor at ``cursor`` (default: end)."""
+        self.message_entry.delete(0, "end")
+        self.message_entry.insert(0, sanitize(text, astral=self.astral))
+        self.message_entry.icursor("end" if cursor is None else cursor)
+        self.message_entry.xview("end")
+
+    def type_char(self, char: str) -> None:
+        """Add ``char`` at the end of the message entry and give it the focus."""
+        self.message_entry.focus_set()
+        self.message_entry.insert("end", char)
+
+    def get_cursor(self) -> int:
+        """The cursor position in the message entry."""
+        return int(self.message_entry.index("insert"))
+
+    def get_name(self) -> str:
+        """What is typed in the name entry."""
+        return self.name_entry.get().strip()
+
+    def set_nick(self, nick: str) -> None:
+        """Show our current nick in the name entry."""
+        self.own_nick = nick
+        self.name_entry.delete(0, "end")
+        self.name_entry.insert(0, sanitize(nick))

@@ -1,0 +1,309 @@
+"""The transcript: the open conversation's lines, with day dividers, links and mentions.
+
+Tk counts a character outside the BMP as two index positions, so nothing here computes
+Text indices from Python string offsets: inserts go at marks, found again by tags.
+"""
+
+from __future__ import annotations
+
+import tkinter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ttkbootstrap as ttk
+
+from app.conversations import Conversation, Conversations
+from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
+from app.ui import DARK_NICKS, LIGHT_NICKS, Fonts, style_text, trim_lines
+
+CHATHISTORY_SEPARATOR = "— history —"
+# Tk marks in the transcript: where missed messages go, and scratch marks for inserts.
+_MISSED_MARK = "kibitz_missed"
+_INSERT_MARK = "kibitz_insert"
+_ANCHOR_MARK = "kibitz_anchor"
+
+
+def day_before(lines: Sequence[Line], index: int) -> str:
+    """The day of the last dated line before ``index``."""
+    for position in range(index - 1, -1, -1):
+        if lines[position].day:
+            return lines[position].day
+    return ""
+
+
+def day_after(lines: Sequence[Line], index: int) -> str:
+    """The day of the first dated line at or after ``index``."""
+    for position in range(index, len(lines)):
+        if lines[position].day:
+            return lines[position].day
+    return ""
+
+
+class Transcript(ttk.Frame):
+    """The read-only ``chat_area``; at the top of the scroll it fires ``older``."""
+
+    def __init__(
+        self,
+        master: tkinter.Misc,
+        fonts: Fonts,
+        conversations: Conversations,
+        scrollback: int,
+        fire: Callable[..., None],
+        open_url: Callable[[str], object],
+    ) -> None:
+        super().__init__(master, padding=(4, 4, 4, 4))
+        self.fonts = fonts
+        self.conversations = conversations
+        self.scrollback = scrollback
+        self.fire = fire
+        self.open_url = open_url
+        # Tk reports the visible fraction after each layout: "at the bottom" is known
+        # exactly, even in the middle of a batch of inserts.
+        self.at_bottom = True
+        self.create_text()
+        self.astral = self._probe_astral()
+
+    def create_text(self) -> None:
+        """The Text, its columns, and the link tags."""
+        self.chat_area = ttk.ScrolledText(
+            self,
+            wrap="word",
+            font=self.fonts.normal,
+            padx=10,
+            pady=6,
+            spacing1=2,
+            spacing3=2,
+            cursor="arrow",
+            undo=False,
+            height=10,
+            width=50,
+        )
+        self.chat_area.pack(fill=tkinter.BOTH, expand=True)
+        self.chat_area.text.configure(yscrollcommand=self.on_scroll)
+        self._configure_columns()
+        self.chat_area.configure(state="disabled")
+        text = self.chat_area.text
+        text.tag_bind("url", "<Button-1>", self.on_url_click)
+        text.tag_bind("url", "<Enter>", lambda e: text.configure(cursor="hand2"))
+        text.tag_bind("url", "<Leave>", lambda e: text.configure(cursor="arrow"))
+
+    def on_scroll(self, first: str, last: str) -> None:
+        """The view moved: follow the end only at the bottom; at the top ask for older."""
+        self.at_bottom = float(last) >= 0.999
+        scrollbar = self.chat_area.vbar
+        if scrollbar is not None:
+            scrollbar.set(first, last)
+        # At the top: older chathistory is wanted (the controller asks only when there is).
+        shown = self.conversations.get(self.conversations.current)
+        if float(first) <= 0.0 and shown is not None and shown.lines:
+            self.fire("older", shown.key)
+
+    def _configure_columns(self) -> None:
+        # time | nick (right-aligned) | text; wrapped lines hang under the text column.
+        time_w = self.fonts.normal.measure("00:00") + 12
+        nick_w = time_w + self.fonts.bold.measure("m" * 9)
+        text_x = nick_w + 12
+        # A right tab aligns the text *after* it, so the nick ends at nick_w.
+        self.chat_area.configure(tabs=(nick_w, "right", text_x, "left"))
+        self.chat_area.tag_configure("line", lmargin2=text_x)
+
+    def _probe_astral(self) -> bool:
+        text = self.chat_area.text
+        try:
+            text.configure(state="normal")
+            text.insert("end", "\U0001f600")
+            text.delete("1.0", "end")
+            return True
+        except tkinter.TclError:
+            return False
+        finally:
+            text.configure(state="disabled")
+
+    def restyle(self, style: Any, dark: bool) -> None:
+        """Colours and fonts of every tag for the theme in use."""
+        colors = style.colors
+        fonts = self.fonts
+        text = self.chat_area.text
+        muted = colors.secondary
+        palette = DARK_NICKS if dark else LIGHT_NICKS
+        for index, colour in enumerate(palette):
+            text.tag_configure(f"nick{index}", foreground=colour, font=fonts.bold)
+        style_text(text, colors)
+        text.tag_configure("time", foreground=muted, font=fonts.small)
+        text.tag_configure("muted", foreground=muted, font=fonts.small)
+        text.tag_configure("info", foreground=muted)
+        text.tag_configure("error", foreground=colors.danger)
+        text.tag_configure("notice", foreground=colors.info if dark else colors.primary)
+        text.tag_configure("action", font=fonts.italic)
+        text.tag_configure("divider", justify="center", spacing1=8, spacing3=4)
+        text.tag_configure(
+            "url", foreground=colors.info if dark else colors.primary, underline=True
+        )
+        text.tag_configure("mention", background="#4a3b12" if dark else "#fff3cd")
+        text.tag_raise("url")
+        text.tag_raise("sel")
+
+    # --- showing ----------------------------------------------------------------------
+    def show(self, conversation: Conversation) -> None:
+        """Draw every line of ``conversation`` and follow its end."""
+        text = self.chat_area.text
+        text.configure(state="normal")
+        text.delete("1.0", "end")
+        day = ""
+        for line in conversation.lines:
+            if line.kind == "mark":
+                text.mark_set(_MISSED_MARK, "end-1c")
+                text.mark_gravity(_MISSED_MARK, "left")
+                continue
+            if line.day and day and line.day != day:
+                text.insert("end", *self._divider_parts(line.day))
+            day = line.day or day
+            self._insert(line)
+        text.configure(state="disabled")
+        text.see("end")
+        self.at_bottom = True
+
+    def clear(self) -> None:
+        """Empty the Text."""
+        text = self.chat_area.text
+        text.configure(state="normal")
+        text.delete("1.0", "end")
+        text.configure(state="disabled")
+
+    def append(self, line: Line, previous: str = "") -> None:
+        """Add ``line`` at the end (after a divider when its day differs from ``previous``)."""
+        text = self.chat_area.text
+        at_bottom = self.at_bottom
+        text.configure(state="normal")
+        if line.day and previous and line.day != previous:
+            text.insert("end", *self._divider_parts(line.day))
+        self._insert(line)
+        trim_lines(text, self.scrollback)
+        text.configure(state="disabled")
+        if at_bottom:
+            text.see("end")
+
+    def mark_missed(self) -> None:
+        """Remember the end as the place for messages missed while offline."""
+        text = self.chat_area.text
+        text.mark_set(_MISSED_MARK, "end-1c")
+        text.mark_gravity(_MISSED_MARK, "left")
+
+    def insert_run(self, place: str, lines: list[Line], previous: str, following: str) -> None:
+        """Insert ``lines`` at ``place`` (``missed``: where the connection was lost; else
+        the top) with the day dividers they need, keeping the top visible line where it
+        is unless the view follows the end."""
+        text = self.chat_area.text
+        moves = place == "missed"
+        where = "1.0"
+        if moves:
+            where = _MISSED_MARK if _MISSED_MARK in text.mark_names() else "end-1c"
+        at_bottom = self.at_bottom
+        top_y = None
+        if not at_bottom:
+            # The first visible line and where it is on screen, to put it back there.
+            text.mark_set(_ANCHOR_MARK, "@0,0 linestart")
+            text.mark_gravity(_ANCHOR_MARK, "right")
+            info = text.dlineinfo(_ANCHOR_MARK)
+            top_y = info[1] if info else None
+        text.configure(state="normal")
+        text.mark_set(_INSERT_MARK, where)
+        text.mark_gravity(_INSERT_MARK, "right")  # moves along: the lines keep their order
+        day = previous
+        for line in lines:
+            if line.day and day and line.day != day:
+                text.insert(_INSERT_MARK, *self._divider_parts(line.day))
+            day = line.day or day
+            parts = self._parts(line)
+            if parts:
+                text.insert(_INSERT_MARK, *parts)
+        # The divider before the next line: needed when the days differ, and only once.
+        span = text.tag_nextrange("divider", _INSERT_MARK)
+        has_divider = bool(span) and text.compare(span[0], "==", _INSERT_MARK)
+        if has_divider and "separator" in text.tag_names(span[0]):
+            has_divider = False
+        needed = bool(following and day and following != day)
+        if needed and not has_divider:
+            text.insert(_INSERT_MARK, *self._divider_parts(following))
+        elif has_divider and not needed:
+            text.delete(span[0], span[1])
+        if moves:
+            text.mark_set(_MISSED_MARK, _INSERT_MARK)
+            text.mark_gravity(_MISSED_MARK, "left")
+        text.configure(state="disabled")
+        if at_bottom:
+            text.see("end")
+        else:
+            text.yview(_ANCHOR_MARK)
+            info = text.dlineinfo(_ANCHOR_MARK)
+            if info and top_y is not None and info[1] != top_y:
+                text.yview_scroll(info[1] - top_y, "pixels")
+
+    # --- one line ---------------------------------------------------------------------
+    def _insert(self, line: Line, where: str = "end") -> None:
+        self.chat_area.text.insert(where, *self._parts(line))
+
+    def _divider_parts(self, day: str) -> list[Any]:
+        return [day_label(day) + "\n", ("line", "divider", "muted")]
+
+    def _parts(self, line: Line) -> list[Any]:
+        """The text and tags of one line, for ``Text.insert``."""
+        if line.kind == "separator":
+            return [sanitize(line.text) + "\n", ("line", "divider", "muted", "separator")]
+        if line.kind == "mark":
+            return []
+        base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
+        astral = self.astral
+        parts: list[Any] = [line.time, (*base, "time"), "\t", base]
+        body_tags = base
+        if line.kind == "message":
+            parts += [
+                sanitize(line.nick, 60, astral),
+                (*base, self._nick_tag(line.nick)),
+                "\t",
+                base,
+            ]
+        elif line.kind == "action":
+            body_tags = (*base, "action")
+            parts += ["*", (*base, "muted"), "\t", base]
+            parts += [
+                sanitize(line.nick, 60, astral) + " ",
+                (*body_tags, self._nick_tag(line.nick)),
+            ]
+        elif line.kind == "notice":
+            body_tags = (*base, "notice")
+            parts += [f"-{sanitize(line.nick, 60, astral)}-", (*base, "notice"), "\t", base]
+        elif line.kind == "event":
+            body_tags = (*base, "muted")
+            parts += [line.nick or "—", (*base, "muted"), "\t", base]
+        elif line.kind == "error":
+            body_tags = (*base, "error")
+            parts += ["!", (*base, "error"), "\t", base]
+        else:
+            body_tags = (*base, "info")
+            parts += ["•", (*base, "muted"), "\t", base]
+        body = sanitize(line.text, astral=astral)
+        start = 0
+        for url_start, url_end in find_urls(body):
+            if url_start > start:
+                parts += [body[start:url_start], body_tags]
+            parts += [body[url_start:url_end], (*body_tags, "url")]
+            start = url_end
+        parts += [body[start:] + "\n", body_tags]
+        return parts
+
+    def _nick_tag(self, nick: str) -> str:
+        return f"nick{nick_colour_index(nick, len(LIGHT_NICKS))}"
+
+    def on_url_click(self, event: tkinter.Event) -> str:
+        """Open the web address under the pointer."""
+        text = self.chat_area.text
+        index = text.index(f"@{event.x},{event.y}")
+        span = text.tag_prevrange("url", f"{index}+1c")
+        if span:
+            self.open_url(url_target(text.get(*span)))
+        return "break"
+
+    def transcript_text(self) -> str:
+        """Everything the transcript shows now."""
+        return self.chat_area.get("1.0", "end-1c")

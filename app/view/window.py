@@ -1,0 +1,373 @@
+"""ChatView: the chat window, made of panels; the controller drives it (see
+:class:`app.interface.ChatWindow`) from the Tk thread only and hears about the user's
+actions through the callbacks given to :meth:`ChatView.set_handlers`.
+
+The conversations themselves (lines, members, topic, counters, the current one) are kept
+in :attr:`ChatView.conversations`; the panels only draw them.
+"""
+
+from __future__ import annotations
+
+import tkinter
+import webbrowser
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ttkbootstrap as ttk
+
+from app.conversations import SCROLLBACK, Conversation, Conversations
+from app.interface import PasswordAnswer
+from app.text import Line, sanitize
+from app.ui import StatusBar, is_dark, make_fonts, open_root, toggle_theme, use_theme
+from app.view.dialogs import PasswordDialog
+from app.view.header import Header
+from app.view.input_row import InputRow
+from app.view.members import MembersPanel
+from app.view.sidebar import Sidebar
+from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
+
+Callback = Callable[..., Any]
+
+
+def _noop(*_args: object) -> None:
+    return None
+
+
+class ChatView:
+    """The chat window: sidebar, header, transcript, members, input row and status bar."""
+
+    def __init__(
+        self,
+        theme: str = "bootstrap-light",
+        title: str = "Kibitz",
+        scrollback: int = SCROLLBACK,
+        size: tuple[int, int] = (1040, 660),
+    ) -> None:
+        self.app_title = title
+        self.root = open_root(title, size, (560, 360))
+        #: Set when the requested theme does not exist (the default is used instead).
+        self.theme_error = use_theme(self.root, theme)
+        self.handlers: dict[str, Callback] = {}
+        self.conversations = Conversations(scrollback)
+        self.open_url: Callable[[str], object] = lambda url: webbrowser.open(url, new=2)
+        self.password_dialog: PasswordDialog | None = None
+        self.fonts = make_fonts(self.root)
+        self.create_panels()
+        self.bind_keys()
+        self.root.style.on_theme_change(self.on_theme_change)
+        self.on_theme_change(self.root.style)
+        self.message_entry.focus_set()
+
+    # --- construction --------------------------------------------------------------------
+    def create_panels(self) -> None:
+        """Every panel, packed; the widgets the product names kept as attributes."""
+        root, fire = self.root, self._fire
+        # Bottom bars first, so a small window squeezes the transcript, never the input.
+        self.status_bar = StatusBar(
+            root, self.fonts.small, "Starting…", "warning", lambda: fire("theme")
+        )
+        self.status_bar.wrap()
+        self.status_label = self.status_bar.label
+        self.theme_button = self.status_bar.theme_button
+        self.input_row = InputRow(root, fire)
+        self.input_row.pack(side=tkinter.BOTTOM, fill=tkinter.X)
+        self.name_label = self.input_row.name_label
+        self.name_entry = self.input_row.name_entry
+        self.message_entry = self.input_row.message_entry
+        self.send_button = self.input_row.send_button
+        self.header = Header(root, self.fonts)
+        self.header.pack(side=tkinter.TOP, fill=tkinter.X)
+        self.title_label, self.topic_label = self.header.title_label, self.header.topic_label
+        ttk.Separator(root).pack(side=tkinter.TOP, fill=tkinter.X)
+        panes = ttk.Panedwindow(root, orient=tkinter.HORIZONTAL)
+        panes.pack(fill=tkinter.BOTH, expand=True)
+        self.sidebar = Sidebar(panes, self.fonts, self.conversations, fire)
+        self.conversation_list = self.sidebar.conversation_list
+        self.transcript = Transcript(
+            panes,
+            self.fonts,
+            self.conversations,
+            self.conversations.scrollback,
+            fire,
+            lambda url: self.open_url(url),
+        )
+        self.chat_area = self.transcript.chat_area
+        self.input_row.astral = self.transcript.astral
+        self.members = MembersPanel(panes, self.fonts, fire)
+        self.member_list = self.members.member_list
+        panes.add(self.sidebar, weight=0)
+        panes.add(self.transcript, weight=1)
+        panes.add(self.members, weight=0)
+
+    def bind_keys(self) -> None:
+        """The keys that cross panels: paging the transcript, moving between conversations."""
+        entry, text = self.message_entry, self.chat_area.text
+        entry.bind("<Prior>", lambda e: self.chat_area.yview_scroll(-1, "pages") or "break")
+        entry.bind("<Next>", lambda e: self.chat_area.yview_scroll(1, "pages") or "break")
+        for widget in (entry, self.name_entry, text):
+            widget.bind("<Alt-Up>", lambda e: self.cycle_conversation(-1) or "break")
+            widget.bind("<Alt-Down>", lambda e: self.cycle_conversation(1) or "break")
+            widget.bind("<Control-Prior>", lambda e: self.cycle_conversation(-1) or "break")
+            widget.bind("<Control-Next>", lambda e: self.cycle_conversation(1) or "break")
+        # Typing while the transcript has focus goes to the message entry.
+        text.bind("<Key>", self.on_transcript_key)
+        self.root.bind("<FocusIn>", lambda e: self._fire("focus"), add="+")
+
+    def on_transcript_key(self, event: tkinter.Event) -> str | None:
+        """A printable key pressed in the transcript is typed into the message entry."""
+        if event.state & 0x4 or not event.char or not event.char.isprintable():
+            return None  # Ctrl+C and friends keep working in the transcript
+        self.input_row.type_char(event.char)
+        return "break"
+
+    def on_theme_change(self, style: Any) -> None:
+        """Restyle every panel for the theme now in use."""
+        dark = is_dark(self.root)
+        self.transcript.restyle(style, dark)
+        self.sidebar.restyle(style)
+        self.members.restyle(style)
+        self.status_bar.restyle(dark)
+
+    # --- wiring ----------------------------------------------------------------------------
+    def set_handlers(self, **handlers: Callback) -> None:
+        """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
+        focus, older."""
+        self.handlers.update(handlers)
+        if "close" in handlers:
+            self.root.on_close(handlers["close"])
+
+    def _fire(self, name: str, *args: object) -> None:
+        self.handlers.get(name, _noop)(*args)
+
+    def schedule(self, ms: int, func: Callable[[], object]) -> str:
+        """Run ``func`` on the Tk thread after ``ms`` milliseconds."""
+        return self.root.after(ms, func)
+
+    def cancel(self, job: str) -> None:
+        """Cancel a job from :meth:`schedule`."""
+        try:
+            self.root.after_cancel(job)
+        except tkinter.TclError:
+            pass
+
+    def run(self) -> None:
+        """Enter the Tk main loop until the window closes."""
+        self.root.mainloop()
+
+    def destroy(self) -> None:
+        """Close the window (idempotent)."""
+        try:
+            self.root.destroy()
+        except tkinter.TclError:
+            pass
+
+    def toggle_theme(self) -> str:
+        """Switch between the light and dark variant; return the new theme's name."""
+        return toggle_theme(self.root)
+
+    def theme_name(self) -> str:
+        """The theme in use."""
+        return str(self.root.theme_use())
+
+    # --- input row and status bar ----------------------------------------------------------
+    def get_message(self) -> str:
+        """What is typed in the message entry."""
+        return self.input_row.get_message()
+
+    def set_message(self, text: str, cursor: int | None = None) -> None:
+        """Replace the message entry's text and put the cursor at ``cursor`` (default: end)."""
+        self.input_row.set_message(text, cursor)
+
+    def get_cursor(self) -> int:
+        """The cursor position in the message entry."""
+        return self.input_row.get_cursor()
+
+    def focus_message(self) -> None:
+        """Give the message entry the keyboard focus."""
+        self.message_entry.focus_set()
+
+    def get_name(self) -> str:
+        """What is typed in the name entry."""
+        return self.input_row.get_name()
+
+    def set_nick(self, nick: str) -> None:
+        """Show our current nick in the name entry."""
+        self.input_row.set_nick(nick)
+
+    def set_status(self, state: str, text: str) -> None:
+        """Show the connection state and a sentence about it in the status bar."""
+        self.status_bar.show(state, sanitize(text, 300))
+
+    def bell(self) -> None:
+        """Ring the bell (nothing to complete, ...)."""
+        self.root.bell()
+
+    def ask_password(self, prompt: str, note: str, on_answer: PasswordAnswer) -> None:
+        """Open the password dialog (replacing one still open); ``on_answer`` gets the reply."""
+        old = self.password_dialog
+        if old is not None and old.open:
+            old.supersede()
+        self.password_dialog = PasswordDialog(self.root, prompt, note, on_answer)
+
+    # --- conversations ---------------------------------------------------------------------
+    def add_conversation(self, key: str, name: str, select: bool = False) -> None:
+        """Open a conversation in the sidebar (if it is not there yet)."""
+        conversation = self.conversations.add(key, name)
+        if conversation is not None:
+            self.sidebar.add(conversation)
+        if select or self.conversations.current is None:
+            self.show_conversation(key)
+
+    def remove_conversation(self, key: str) -> None:
+        """Close a conversation; show a neighbour if it was open."""
+        if key not in self.conversations:
+            return
+        neighbour = self.conversations.remove(key)
+        self.sidebar.remove(key)
+        if neighbour is not None:
+            self.show_conversation(neighbour)
+        self._update_title()
+
+    def rename_conversation(self, key: str, new_key: str, name: str) -> None:
+        """Rename a conversation (a peer changed nick), keeping its lines."""
+        conversation = self.conversations.rename(key, new_key, name)
+        if conversation is None:
+            return
+        if new_key != key:
+            self.sidebar.rename(key, new_key)
+        self.sidebar.refresh(conversation)
+        if self.conversations.current == new_key:
+            self.header.show(conversation)
+
+    def show_conversation(self, key: str) -> None:
+        """Open a conversation: its transcript, topic and members."""
+        opened = self.conversations.open(key)
+        if opened is None:
+            return
+        conversation, changed = opened
+        if changed:
+            self.transcript.show(conversation)
+        self.sidebar.select(key)
+        self.sidebar.refresh(conversation)
+        self.header.show(conversation)
+        self.members.show(conversation)
+        self._update_title()
+
+    def cycle_conversation(self, step: int) -> None:
+        """Open the previous (-1) or next (+1) conversation in the sidebar."""
+        keys = self.conversations.ordered_keys()
+        if not keys:
+            return
+        current = self.conversations.current
+        index = keys.index(current) if current in keys else 0
+        self._fire("select", keys[(index + step) % len(keys)])
+
+    def _update_title(self) -> None:
+        mentions = self.conversations.mentions()
+        current = self.conversations.get(self.conversations.current)
+        name = (current.name or "Server") if current is not None else ""
+        title = f"{name} — {self.app_title}" if name else self.app_title
+        if mentions:
+            title = f"({mentions}) {title}"
+        self.root.title(sanitize(title, 200))
+
+    def _is_current(self, key: str) -> Conversation | None:
+        return self.conversations.get(key) if key == self.conversations.current else None
+
+    def set_topic(self, key: str, topic: str) -> None:
+        """Remember and (if open) show a conversation's topic."""
+        conversation = self.conversations.get(key)
+        if conversation is not None:
+            conversation.topic = topic
+            if self._is_current(key):
+                self.header.show(conversation)
+
+    def set_members(self, key: str, members: tuple[tuple[str, str], ...]) -> None:
+        """Remember and (if open) show a channel's members."""
+        conversation = self.conversations.get(key)
+        if conversation is not None:
+            conversation.members = tuple(members)
+            if self._is_current(key):
+                self.members.show(conversation)
+
+    def clear_conversation(self, key: str) -> None:
+        """Forget a conversation's transcript."""
+        conversation = self.conversations.get(key)
+        if conversation is None:
+            return
+        conversation.lines.clear()
+        if self._is_current(key):
+            self.transcript.clear()
+
+    # --- the transcript --------------------------------------------------------------------
+    def append(self, key: str, line: Line, count: bool = True) -> None:
+        """Add a line to a conversation; shown now when it is open, counted as unread if not."""
+        conversation = self.conversations.get(key)
+        if conversation is None:
+            return
+        previous = day_before(conversation.lines, len(conversation.lines))
+        changed = self.conversations.add_line(key, line, count, self._has_focus())
+        if self._is_current(key):
+            self.transcript.append(line, previous)
+        if changed:
+            self.sidebar.refresh(conversation)
+            self._update_title()
+
+    def clear_mentions(self) -> None:
+        """The user is looking at the open conversation: its mentions are read."""
+        if self.conversations.read():
+            current = self.conversations.get(self.conversations.current)
+            if current is not None:
+                self.sidebar.refresh(current)
+            self._update_title()
+
+    def _has_focus(self) -> bool:
+        try:
+            return self.root.focus_displayof() is not None
+        except (tkinter.TclError, KeyError):
+            return False
+
+    def mark_missed(self, key: str) -> None:
+        """Remember the end of ``key`` as the place for messages missed while offline."""
+        conversation = self.conversations.get(key)
+        if conversation is None:
+            return
+        kept = [line for line in conversation.lines if line.kind != "mark"]
+        conversation.lines = deque(kept, maxlen=conversation.lines.maxlen)
+        conversation.lines.append(Line("mark", ""))
+        if self._is_current(key):
+            self.transcript.mark_missed()
+
+    def insert_chathistory(self, key: str, lines: Sequence[Line], place: str) -> None:
+        """Show a page of chathistory in ``key`` at ``place``: older, latest or missed."""
+        # ``older`` goes on top; ``latest`` (the first page) on top above "— history —";
+        # ``missed`` where the connection was lost. The user's view does not move.
+        conversation = self.conversations.get(key)
+        if conversation is None or not lines:
+            return
+        lines = list(lines)
+        kinds = [line.kind for line in conversation.lines]
+        if place == "latest" and "separator" in kinds:
+            place = "missed"  # the first page is shown already: these come after it
+        if place == "missed":
+            index = kinds.index("mark") if "mark" in kinds else len(kinds)
+        else:
+            index = 0
+            if place == "latest":
+                lines.append(Line("separator", "", text=CHATHISTORY_SEPARATOR))
+            room = (conversation.lines.maxlen or len(kinds) + len(lines)) - len(kinds)
+            if room <= 0:
+                return  # the scrollback is full: nothing older fits
+            lines = lines[-room:]
+        previous = day_before(conversation.lines, index)
+        following = day_after(conversation.lines, index)
+        items = list(conversation.lines)
+        items[index:index] = lines
+        conversation.lines = deque(items, maxlen=conversation.lines.maxlen)
+        if self._is_current(key):
+            self.transcript.insert_run(place, lines, previous, following)
+
+    def transcript_text(self) -> str:
+        """Everything the transcript shows now (for tests and copy-all)."""
+        return self.transcript.transcript_text()
