@@ -1,10 +1,21 @@
-"""Server settings: one dataclass, filled from the command line or by tests."""
+"""Server settings: one dataclass, filled from the command line or by tests.
+
+Each field that is a command-line option declares its flag, help and help group here
+(``server.options``); ``python -m server`` derives its parser from this class.
+"""
 
 from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from .options import option
+from .penalty import parse_networks
 
 
 def _default_name() -> str:
@@ -14,69 +25,360 @@ def _default_name() -> str:
     return cleaned or "kibitz"
 
 
+def _one_line(flag: str) -> Callable[[str], str]:
+    def check(text: str) -> str:
+        if not text.isprintable():
+            raise ValueError(f"{flag} must be one line of printable text")
+        return text
+
+    return check
+
+
+def _read_lines(path: Path | None) -> list[str] | None:
+    # OSError propagates: the caller says the MOTD file cannot be read.
+    return None if path is None else path.read_text(encoding="utf-8").splitlines()
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item for item in text.split(",") if item]
+
+
+def _networks(entries: list[str]) -> list[str]:
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        raise ValueError(f"--exempt: {exc}") from None
+    return entries
+
+
+def _oper_logins(entries: list[str]) -> dict[str, str]:
+    logins = {}
+    for entry in entries:
+        name, sep, password = entry.partition(":")
+        if not sep or not name or not password:
+            raise ValueError(f"--oper takes NAME:PASSWORD, not {entry!r}")
+        logins[name] = password
+    return logins
+
+
 @dataclass
 class Config:
     """Everything the server can be told; the defaults are what `python -m server` uses."""
 
-    host: str = "0.0.0.0"
-    port: int = 5000
-    name: str = field(default_factory=_default_name)
-    network: str = "Kibitz"
+    host: str = field(
+        default="0.0.0.0",
+        metadata=option(
+            "-H", "--host", help="address to listen on (default: %(default)s, every IPv4 address)"
+        ),
+    )
+    port: int = field(
+        default=5000,
+        metadata=option("-p", "--port", help="TCP port to listen on (default: %(default)s)"),
+    )
+    name: str = field(
+        default_factory=_default_name,
+        metadata=option("--name", help="server name shown to clients (default: this host's name)"),
+    )
+    network: str = field(
+        default="Kibitz",
+        metadata=option(
+            "--network",
+            help="network name shown in the welcome (default: %(default)s)",
+            convert=_one_line("--network"),
+        ),
+    )
     #: One line about this server (WHOIS, LINKS, VERSION, ADMIN); "" for the default.
-    description: str = ""
-    password: str | None = None
-    motd: list[str] | None = None
-    autojoin: list[str] = field(default_factory=lambda: ["#general"])
+    description: str = field(
+        default="",
+        metadata=option(
+            "--description",
+            help="one line about this server, shown in WHOIS, LINKS, VERSION and ADMIN "
+            '(default: "Kibitz server of the NETWORK network")',
+            convert=_one_line("--description"),
+        ),
+    )
+    password: str | None = field(
+        default=None,
+        metadata=option("--password", help="connection password clients must send with PASS"),
+    )
+    motd: list[str] | None = field(
+        default=None,
+        metadata=option(
+            "--motd",
+            help="file whose lines are the message of the day",
+            type=Path,
+            convert=_read_lines,
+        ),
+    )
+    autojoin: list[str] = field(
+        default_factory=lambda: ["#general"],
+        metadata=option(
+            "--autojoin",
+            help="comma-separated channels every user joins on connect "
+            "(default: %(default)s; '' for none)",
+            parser_default=",".join,
+            convert=_comma_list,
+        ),
+    )
+    #: Seconds of silence before the server sends PING, and then before it gives up.
+    ping_interval: float = field(
+        default=90.0,
+        metadata=option(
+            "--ping-interval",
+            help="seconds of silence before the server sends PING (default: %(default)s)",
+        ),
+    )
+    ping_timeout: float = field(
+        default=120.0,
+        metadata=option(
+            "--ping-timeout",
+            help="seconds to wait for an answer to PING before dropping the "
+            "client (default: %(default)s)",
+        ),
+    )
     #: TLS: a second port for TLS connections, the certificate chain and key files,
     #: and whether to refuse plaintext altogether (then only the TLS port listens).
-    tls_port: int | None = None
-    cert: str | None = None
-    key: str | None = None
-    tls_only: bool = False
+    tls_port: int | None = field(
+        default=None,
+        metadata=option(
+            "--tls-port",
+            group="TLS",
+            help="also listen for TLS connections on this port (e.g. 6697)",
+        ),
+    )
+    cert: str | None = field(
+        default=None,
+        metadata=option("--cert", group="TLS", help="certificate chain file (PEM) for TLS"),
+    )
+    key: str | None = field(
+        default=None,
+        metadata=option("--key", group="TLS", help="private key file (PEM) for TLS"),
+    )
+    tls_only: bool = field(
+        default=False,
+        metadata=option(
+            "--tls-only",
+            group="TLS",
+            action="store_true",
+            help="refuse plaintext: listen only on the TLS port",
+        ),
+    )
     #: History: where the SQLite file lives (None: no history), how much to keep
     #: (0: no limit) by target, by age and by size (MiB of database, oldest out first),
     #: how many messages a joining client without chathistory is replayed, and the
     #: most one CHATHISTORY request returns.
-    data_dir: str | None = None
-    history_max_per_target: int = 0
-    history_days: float = 90
-    history_max_mb: float = 1024
-    join_replay: int = 20
+    data_dir: str | None = field(
+        default=None,
+        metadata=option(
+            "--data-dir",
+            group="history",
+            help="where the history database lives (default: %(default)s)",
+            # The command line keeps history unless told not to; tests and code, not.
+            parser_default=lambda _: platformdirs.user_data_dir("kibitz"),
+            off=("--no-history", "keep no history at all"),
+        ),
+    )
+    history_max_per_target: int = field(
+        default=0,
+        metadata=option(
+            "--history-max-per-target",
+            group="history",
+            metavar="N",
+            help="messages kept per channel or conversation; 0 for no limit",
+        ),
+    )
+    history_days: float = field(
+        default=90,
+        metadata=option(
+            "--history-days",
+            group="history",
+            metavar="D",
+            help="days messages are kept; 0 for no limit (default: %(default)s)",
+        ),
+    )
+    history_max_mb: float = field(
+        default=1024,
+        metadata=option(
+            "--history-max-mb",
+            group="history",
+            metavar="MB",
+            help="size the history database may reach before the oldest messages are "
+            "removed; 0 for no limit (default: %(default)s)",
+        ),
+    )
+    join_replay: int = field(
+        default=20,
+        metadata=option(
+            "--join-replay",
+            group="history",
+            metavar="N",
+            help="recent messages shown to a joining client that cannot fetch "
+            "history itself (default: %(default)s)",
+        ),
+    )
     chathistory_max: int = 100
-    #: Seconds of silence before the server sends PING, and then before it gives up.
-    ping_interval: float = 90.0
-    ping_timeout: float = 120.0
-    #: Seconds a connection may take to register.
-    registration_timeout: float = 60.0
     #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
-    sendq: int = 1 << 20
+    sendq: int = field(
+        default=1 << 20,
+        metadata=option(
+            "--sendq",
+            group="limits",
+            metavar="BYTES",
+            help="bytes queued for a client that does not read before it is "
+            "dropped (default: %(default)s)",
+        ),
+    )
     #: Flood control: lines at once, lines per second after that (0 turns it off),
     #: and the backlog of lines that gets a client dropped for Excess Flood.
-    flood_burst: int = 20
-    flood_rate: float = 5.0
+    flood_burst: int = field(
+        default=20,
+        metadata=option(
+            "--flood-burst",
+            group="limits",
+            metavar="LINES",
+            help="lines a client may send at once (default: %(default)s)",
+        ),
+    )
+    flood_rate: float = field(
+        default=5.0,
+        metadata=option(
+            "--flood-rate",
+            group="limits",
+            metavar="LINES",
+            help="lines per second after the burst; 0 turns flood control off "
+            "(default: %(default)s)",
+        ),
+    )
     flood_excess: int = 100
     #: Connections in all and from one address; 0 means no limit. Both count a
     #: connection from accept on (a TLS handshake in progress included).
-    max_clients: int = 10000
-    max_per_ip: int = 10
+    max_clients: int = field(
+        default=10000,
+        metadata=option(
+            "--max-clients",
+            group="limits",
+            help="connections in all; 0 for no limit (default: %(default)s)",
+        ),
+    )
+    max_per_ip: int = field(
+        default=10,
+        metadata=option(
+            "--max-per-ip",
+            group="limits",
+            help="connections from one address; 0 for no limit (default: %(default)s; "
+            "load tests from one machine need --exempt or 0)",
+        ),
+    )
     #: Addresses or CIDR blocks ("127.0.0.1/8") free of max_per_ip and the throttle.
-    exempt: list[str] = field(default_factory=list)
+    exempt: list[str] = field(
+        default_factory=list,
+        metadata=option(
+            "--exempt",
+            group="limits",
+            action="append",
+            metavar="CIDR[,CIDR...]",
+            help="addresses free of --max-per-ip, --throttle and the failed-login ban, "
+            "e.g. 127.0.0.1/8 (may be given several times; default: none)",
+            convert=_networks,
+        ),
+    )
     #: New connections one address may open in throttle_window seconds; 0: no throttle.
-    throttle: int = 20
-    throttle_window: float = 60.0
+    throttle: int = field(
+        default=20,
+        metadata=option(
+            "--throttle",
+            group="limits",
+            metavar="N",
+            help="new connections one address may open per --throttle-window; "
+            "0 turns the throttle off (default: %(default)s)",
+        ),
+    )
+    throttle_window: float = field(
+        default=60.0,
+        metadata=option(
+            "--throttle-window",
+            group="limits",
+            metavar="SECONDS",
+            help="the throttle's window (default: %(default)s)",
+        ),
+    )
     #: Seconds a TLS handshake may take in all.
-    tls_handshake_timeout: float = 5.0
+    tls_handshake_timeout: float = field(
+        default=5.0,
+        metadata=option(
+            "--tls-handshake-timeout",
+            group="limits",
+            metavar="SECONDS",
+            help="seconds a whole TLS handshake may take (default: %(default)s)",
+        ),
+    )
     #: Failed PASS/OPER: the first delay before the answer, doubling with each failure
     #: from the address (0: none); OPER failures before the connection is closed; and
     #: failures from one address before it is refused new connections until it has
     #: not failed for 10 minutes (0: never refused).
-    login_delay: float = 1.0
-    oper_attempts: int = 3
-    login_ban: int = 10
+    login_delay: float = field(
+        default=1.0,
+        metadata=option(
+            "--login-delay",
+            group="limits",
+            metavar="SECONDS",
+            help="delay before answering a failed PASS or OPER, doubling with each failure "
+            "from the address up to 30 s; 0 for none (default: %(default)s)",
+        ),
+    )
+    oper_attempts: int = field(
+        default=3,
+        metadata=option(
+            "--oper-attempts",
+            group="limits",
+            metavar="N",
+            help="failed OPER attempts before the connection is closed; 0 for no limit "
+            "(default: %(default)s)",
+        ),
+    )
+    login_ban: int = field(
+        default=10,
+        metadata=option(
+            "--login-ban",
+            group="limits",
+            metavar="N",
+            help="failed logins from one address before it is refused new connections "
+            "until it has not failed for 10 minutes; 0 never (default: %(default)s)",
+        ),
+    )
+    #: Channels one client may be in (ISUPPORT CHANLIMIT); 0 means no limit.
+    max_channels: int = field(
+        default=50,
+        metadata=option(
+            "--max-channels",
+            group="limits",
+            help="channels one user may join; 0 for no limit (default: %(default)s)",
+        ),
+    )
+    #: Seconds a connection may take to register.
+    registration_timeout: float = field(
+        default=60.0,
+        metadata=option(
+            "--registration-timeout",
+            group="limits",
+            metavar="SECONDS",
+            help="seconds a connection may take to register (default: %(default)s)",
+        ),
+    )
     #: Lines a connection may send before it has registered.
     max_unregistered_lines: int = 50
     #: Operator names and their passwords (OPER).
-    opers: dict[str, str] = field(default_factory=dict)
+    opers: dict[str, str] = field(
+        default_factory=dict,
+        metadata=option(
+            "--oper",
+            action="append",
+            metavar="NAME:PASSWORD",
+            help="an IRC operator login for OPER (may be given several times)",
+            parser_default=lambda _: [],
+            convert=_oper_logins,
+        ),
+    )
     nicklen: int = 30
     channellen: int = 64
     topiclen: int = 390
@@ -84,8 +386,6 @@ class Config:
     awaylen: int = 200
     #: Longest realname (USER, SETNAME).
     namelen: int = 128
-    #: Channels one client may be in (ISUPPORT CHANLIMIT); 0 means no limit.
-    max_channels: int = 50
     #: Targets accepted in one PRIVMSG/NOTICE/TAGMSG.
     max_targets: int = 4
     created: float = field(default_factory=time.time)
