@@ -32,22 +32,22 @@ import argparse
 import contextlib
 import errno
 import json
-import math
 import os
 import random
-import resource
 import selectors
 import socket
 import string
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+
+from .bench_report import format_report, own_cpu, percentile, proc_stats, raise_fd_limit
+from .options import add_options, option, values
 
 _RECV_SIZE = 262144
 _NO_LIMIT = 1 << 62
 #: The longest partial line kept between reads (tags and line together are under 9 KiB).
 _MAX_KEPT = 16384
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 #: Replies that end a JOIN attempt with a refusal.
 _JOIN_ERRORS = {b"403", b"405", b"471", b"473", b"474", b"475", b"476", b"477"}
 #: Replies that refuse a nick during registration: pick another one.
@@ -56,88 +56,99 @@ _NICK_ERRORS = {b"431", b"432", b"433", b"436"}
 
 @dataclass
 class Options:
-    """What to run: the command line as a value (tests build one directly)."""
+    """What to run: the command line as a value (tests build one directly). Each field
+    declares its flag; the parser is derived from them (``server.options``)."""
 
-    host: str = "127.0.0.1"
-    port: int = 6667
-    password: str | None = None
-    receivers: int = 100
-    senders: int = 4
+    host: str = field(
+        default="127.0.0.1",
+        metadata=option("--host", help="server address (default: %(default)s)"),
+    )
+    port: int = field(
+        default=6667, metadata=option("--port", help="server port (default: %(default)s)")
+    )
+    password: str | None = field(
+        default=None, metadata=option("--password", help="connection password (PASS)")
+    )
+    receivers: int = field(default=100, metadata=option("--receivers", metavar="N"))
+    senders: int = field(default=4, metadata=option("--senders", metavar="S"))
     #: Messages per second per sender; 0 means as fast as the window allows.
-    rate: float = 0.0
+    rate: float = field(
+        default=0.0,
+        metadata=option(
+            "--rate",
+            metavar="MSGS_PER_SEC",
+            help="messages per second per sender; 0 = as fast as --window allows (default)",
+        ),
+    )
     #: Messages per sender not yet received by every receiver (max-rate mode).
-    window: int = 200
+    window: int = field(
+        default=200,
+        metadata=option(
+            "--window",
+            help="max-rate mode: messages per sender not yet received by every receiver "
+            "(default: %(default)s)",
+        ),
+    )
     #: Bytes of message text.
-    size: int = 100
-    duration: float = 10.0
-    channel: str = "#bench"
-    connect_only: bool = False
-    server_pid: int | None = None
+    size: int = field(
+        default=100, metadata=option("--size", metavar="BYTES", help="message text size")
+    )
+    duration: float = field(default=10.0, metadata=option("--duration", metavar="SECONDS"))
+    channel: str = field(default="#bench", metadata=option("--channel"))
+    connect_only: bool = field(
+        default=False,
+        metadata=option(
+            "--connect-only",
+            action="store_true",
+            help="only connect and register the clients, hold them for the duration",
+        ),
+    )
+    server_pid: int | None = field(
+        default=None,
+        metadata=option("--server-pid", metavar="PID", help="report this process's CPU and RSS"),
+    )
     #: Connections being opened or registered at once: below the smallest listen
     #: backlog in use (ngircd's is 10), so a burst never overflows it.
-    connect_batch: int = 8
+    connect_batch: int = field(
+        default=8,
+        metadata=option(
+            "--connect-batch",
+            metavar="N",
+            help="connections opened and registering at once (default: %(default)s)",
+        ),
+    )
     #: Seconds to wait for the messages still on their way after the duration.
-    drain: float = 5.0
+    drain: float = field(
+        default=5.0,
+        metadata=option(
+            "--drain",
+            metavar="SECONDS",
+            help="wait this long at most for messages still on their way",
+        ),
+    )
     #: Seconds of quiet after everybody joined, so join traffic is not measured.
-    settle: float = 0.5
+    settle: float = field(
+        default=0.5,
+        metadata=option(
+            "--settle",
+            metavar="SECONDS",
+            help="quiet time after everyone joined, before sending",
+        ),
+    )
     #: One message in ``sample`` carries a timestamp; 0 chooses (1 with --rate, else 10).
-    sample: int = 0
+    sample: int = field(
+        default=0,
+        metadata=option(
+            "--sample",
+            metavar="N",
+            help="time one message in N (default: every one with --rate, else 1 in 10)",
+        ),
+    )
     #: Seconds allowed to connect, register and join every client.
-    setup_timeout: float = 120.0
-    nick_prefix: str = "bn"
-
-
-@dataclass
-class ProcStats:
-    """CPU seconds and memory of a process, read from /proc."""
-
-    cpu_seconds: float
-    rss_kib: int
-    hwm_kib: int
-
-
-def proc_stats(pid: int) -> ProcStats | None:
-    """CPU seconds (user + system), current and peak RSS of ``pid``; None if unreadable."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        with open(f"/proc/{pid}/status", "rb") as f:
-            status = f.read()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces: count fields after its ')'.
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
-    memory = {}
-    for line in status.splitlines():
-        key, _, value = line.partition(b":")
-        if key in (b"VmRSS", b"VmHWM"):
-            memory[key] = int(value.split()[0])
-    return ProcStats(cpu, memory.get(b"VmRSS", 0), memory.get(b"VmHWM", 0))
-
-
-def own_cpu() -> float:
-    """CPU seconds (user + system) this process has used."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def percentile(ordered: list[int], fraction: float) -> int:
-    """The nearest-rank percentile of an ascending list (empty: 0)."""
-    if not ordered:
-        return 0
-    rank = max(1, math.ceil(fraction * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def raise_fd_limit() -> int:
-    """Raise this process's open-file soft limit to its hard limit; return the new limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-    return soft
+    setup_timeout: float = field(
+        default=120.0, metadata=option("--setup-timeout", metavar="SECONDS")
+    )
+    nick_prefix: str = field(default="bn", metadata=option("--nick-prefix"))
 
 
 # Connection states.
@@ -609,124 +620,15 @@ class Bench:
         return figures
 
 
-def format_report(report: dict) -> str:
-    """The report as readable text."""
-    out = []
-    clients = report.get("clients", {})
-    out.append(
-        f"clients: {clients.get('ready', 0)}/{clients.get('requested', 0)} ready, "
-        f"{clients.get('registered', 0)} registered, {clients.get('failed', 0)} failed"
-        + (f", {clients['held']} held" if "held" in clients else "")
-    )
-    if clients.get("errors"):
-        out.append(f"errors: {clients['errors']}")
-    out.append(f"connect+register all: {report.get('register_seconds', 0):.3f} s")
-    if "join_seconds" in report:
-        out.append(f"connect+register+join all: {report['join_seconds']:.3f} s")
-    if "messages_sent" in report:
-        lat = report["latency_ms"]
-        out += [
-            f"messages sent: {report['messages_sent']} in {report['send_seconds']:.2f} s"
-            f" = {report['messages_per_second']:.0f}/s",
-            f"deliveries: {report['deliveries_received']} of {report['deliveries_expected']}"
-            f" expected, {report['deliveries_lost']} lost,"
-            f" {report['deliveries_per_second']:.0f}/s",
-            f"latency ms ({lat['samples']} samples): p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}"
-            f"  p99 {lat['p99']:.2f}  max {lat['max']:.2f}",
-            f"bench CPU while sending: {report['bench_cpu_seconds_messages']:.2f} s",
-        ]
-        if "server_cpu_seconds_messages" in report:
-            out.append(f"server CPU while sending: {report['server_cpu_seconds_messages']:.2f} s")
-    if "server_rss_per_client_kib" in report:
-        out.append(f"server RSS per client: {report['server_rss_per_client_kib']:.1f} KiB")
-    out.append(
-        f"bench CPU: {report['bench_cpu_seconds']:.2f} s in {report['bench_wall_seconds']:.2f} s"
-    )
-    server = report.get("server")
-    if server and "cpu_seconds" in server:
-        out.append(
-            f"server pid {server['pid']}: CPU {server['cpu_seconds']:.2f} s,"
-            f" RSS {server['rss_before_kib']} -> {server['rss_kib']} KiB,"
-            f" peak {server['peak_rss_kib']} KiB"
-        )
-    elif server:
-        out.append(f"server pid {server['pid']}: {server['error']}")
-    return "\n".join(out)
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
     """The command line: the options, and whether to print JSON."""
-    d = Options()
     p = argparse.ArgumentParser(
         prog="python -m server.bench",
         description="Load an IRC server with many clients and measure delivery and latency.",
         epilog="Turn the server's flood control and per-address limits off first "
         "(Kibitz: --flood-rate 0 --exempt 127.0.0.1).",
     )
-    p.add_argument("--host", default=d.host, help="server address (default: %(default)s)")
-    p.add_argument("--port", type=int, default=d.port, help="server port (default: %(default)s)")
-    p.add_argument("--password", default=None, help="connection password (PASS)")
-    p.add_argument("--receivers", type=int, default=d.receivers, metavar="N")
-    p.add_argument("--senders", type=int, default=d.senders, metavar="S")
-    p.add_argument(
-        "--rate",
-        type=float,
-        default=d.rate,
-        metavar="MSGS_PER_SEC",
-        help="messages per second per sender; 0 = as fast as --window allows (default)",
-    )
-    p.add_argument(
-        "--window",
-        type=int,
-        default=d.window,
-        help="max-rate mode: messages per sender not yet received by every receiver "
-        "(default: %(default)s)",
-    )
-    p.add_argument("--size", type=int, default=d.size, metavar="BYTES", help="message text size")
-    p.add_argument("--duration", type=float, default=d.duration, metavar="SECONDS")
-    p.add_argument("--channel", default=d.channel)
-    p.add_argument(
-        "--connect-only",
-        action="store_true",
-        help="only connect and register the clients, hold them for the duration",
-    )
-    p.add_argument(
-        "--server-pid",
-        type=int,
-        default=None,
-        metavar="PID",
-        help="report this process's CPU and RSS",
-    )
-    p.add_argument(
-        "--connect-batch",
-        type=int,
-        default=d.connect_batch,
-        metavar="N",
-        help="connections opened and registering at once (default: %(default)s)",
-    )
-    p.add_argument(
-        "--drain",
-        type=float,
-        default=d.drain,
-        metavar="SECONDS",
-        help="wait this long at most for messages still on their way",
-    )
-    p.add_argument(
-        "--settle",
-        type=float,
-        default=d.settle,
-        metavar="SECONDS",
-        help="quiet time after everyone joined, before sending",
-    )
-    p.add_argument(
-        "--sample",
-        type=int,
-        default=d.sample,
-        metavar="N",
-        help="time one message in N (default: every one with --rate, else 1 in 10)",
-    )
-    p.add_argument("--setup-timeout", type=float, default=d.setup_timeout, metavar="SECONDS")
-    p.add_argument("--nick-prefix", default=d.nick_prefix)
+    add_options(p, Options, Options())
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     a = p.parse_args(argv)
     for name in ("receivers", "senders", "window", "size", "connect_batch"):
@@ -734,27 +636,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
             p.error(f"--{name.replace('_', '-')} is too small")
     if not a.connect_only and (a.receivers < 1 or a.senders < 1):
         p.error("need at least one receiver and one sender (or --connect-only)")
-    options = Options(
-        host=a.host,
-        port=a.port,
-        password=a.password,
-        receivers=a.receivers,
-        senders=a.senders,
-        rate=a.rate,
-        window=a.window,
-        size=a.size,
-        duration=a.duration,
-        channel=a.channel,
-        connect_only=a.connect_only,
-        server_pid=a.server_pid,
-        connect_batch=a.connect_batch,
-        drain=a.drain,
-        settle=a.settle,
-        sample=a.sample,
-        setup_timeout=a.setup_timeout,
-        nick_prefix=a.nick_prefix,
-    )
-    return options, a.json
+    return Options(**values(Options, a)), a.json
 
 
 def run(options: Options) -> dict:

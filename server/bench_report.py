@@ -1,0 +1,110 @@
+"""What the bench reads about processes (CPU seconds, memory, open-file limit) and how it
+prints its report; no sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import resource
+from dataclasses import dataclass
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass
+class ProcStats:
+    """CPU seconds and memory of a process, read from /proc."""
+
+    cpu_seconds: float
+    rss_kib: int
+    hwm_kib: int
+
+
+def proc_stats(pid: int) -> ProcStats | None:
+    """CPU seconds (user + system), current and peak RSS of ``pid``; None if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: count fields after its ')'.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    cpu = (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
+    memory = {}
+    for line in status.splitlines():
+        key, _, value = line.partition(b":")
+        if key in (b"VmRSS", b"VmHWM"):
+            memory[key] = int(value.split()[0])
+    return ProcStats(cpu, memory.get(b"VmRSS", 0), memory.get(b"VmHWM", 0))
+
+
+def own_cpu() -> float:
+    """CPU seconds (user + system) this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(ordered: list[int], fraction: float) -> int:
+    """The nearest-rank percentile of an ascending list (empty: 0)."""
+    if not ordered:
+        return 0
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def raise_fd_limit() -> int:
+    """Raise this process's open-file soft limit to its hard limit; return the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+    return soft
+
+
+def format_report(report: dict) -> str:
+    """The report as readable text."""
+    out = []
+    clients = report.get("clients", {})
+    out.append(
+        f"clients: {clients.get('ready', 0)}/{clients.get('requested', 0)} ready, "
+        f"{clients.get('registered', 0)} registered, {clients.get('failed', 0)} failed"
+        + (f", {clients['held']} held" if "held" in clients else "")
+    )
+    if clients.get("errors"):
+        out.append(f"errors: {clients['errors']}")
+    out.append(f"connect+register all: {report.get('register_seconds', 0):.3f} s")
+    if "join_seconds" in report:
+        out.append(f"connect+register+join all: {report['join_seconds']:.3f} s")
+    if "messages_sent" in report:
+        lat = report["latency_ms"]
+        out += [
+            f"messages sent: {report['messages_sent']} in {report['send_seconds']:.2f} s"
+            f" = {report['messages_per_second']:.0f}/s",
+            f"deliveries: {report['deliveries_received']} of {report['deliveries_expected']}"
+            f" expected, {report['deliveries_lost']} lost,"
+            f" {report['deliveries_per_second']:.0f}/s",
+            f"latency ms ({lat['samples']} samples): p50 {lat['p50']:.2f}  p90 {lat['p90']:.2f}"
+            f"  p99 {lat['p99']:.2f}  max {lat['max']:.2f}",
+            f"bench CPU while sending: {report['bench_cpu_seconds_messages']:.2f} s",
+        ]
+        if "server_cpu_seconds_messages" in report:
+            out.append(f"server CPU while sending: {report['server_cpu_seconds_messages']:.2f} s")
+    if "server_rss_per_client_kib" in report:
+        out.append(f"server RSS per client: {report['server_rss_per_client_kib']:.1f} KiB")
+    out.append(
+        f"bench CPU: {report['bench_cpu_seconds']:.2f} s in {report['bench_wall_seconds']:.2f} s"
+    )
+    server = report.get("server")
+    if server and "cpu_seconds" in server:
+        out.append(
+            f"server pid {server['pid']}: CPU {server['cpu_seconds']:.2f} s,"
+            f" RSS {server['rss_before_kib']} -> {server['rss_kib']} KiB,"
+            f" peak {server['peak_rss_kib']} KiB"
+        )
+    elif server:
+        out.append(f"server pid {server['pid']}: {server['error']}")
+    return "\n".join(out)
