@@ -7,6 +7,9 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from app.controller import ChatController
 from app.model import ChatModel
@@ -14,42 +17,73 @@ from app.settings import Settings
 from app.text import clean_nick, valid_nick
 
 
+@dataclass(frozen=True)
+class Option:
+    """One option of ``python -m app``, declared once: the parser is built from
+    :data:`OPTIONS` (the app imports nothing of the server, so it keeps this small
+    derivation of its own)."""
+
+    flag: str
+    help: str
+    #: The default is the remembered setting of the same name.
+    remembered: bool = False
+    #: The value given is remembered from the start (the nick and the theme only once
+    #: the server took the nick or the user switched theme).
+    kept: bool = False
+    type: Callable[[str], Any] | None = None
+    action: Any = None
+
+    @property
+    def name(self) -> str:
+        """The attribute of the parsed arguments and of :class:`Settings`."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+OPTIONS = (
+    Option("--host", "server (default: %(default)s)", remembered=True, kept=True),
+    Option("--port", "server port (default: %(default)s)", remembered=True, kept=True, type=int),
+    Option("--nick", "your name (default: %(default)s)", remembered=True),
+    Option("--channel", "channel to join (default: %(default)s)", remembered=True, kept=True),
+    Option(
+        "--password",
+        "server password, if it has one (asked for when the server refuses to connect)",
+    ),
+    Option(
+        "--tls",
+        "connect with TLS, verifying the certificate and host name "
+        "(remembered; give the TLS port, e.g. --port 6697)",
+        remembered=True,
+        kept=True,
+        action=argparse.BooleanOptionalAction,
+    ),
+    Option(
+        "--tls-insecure",
+        "TLS accepting a self-signed or unverifiable certificate; its SHA-256 "
+        "fingerprint is shown to compare (never remembered)",
+        action="store_true",
+    ),
+    Option(
+        "--theme",
+        "light, dark or a ttkbootstrap theme such as nord-dark (default: %(default)s)",
+        remembered=True,
+    ),
+)
+
+
 def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace:
     """The command line, with the remembered settings as defaults."""
     parser = argparse.ArgumentParser(
         prog="kibitz", description="Kibitz chat: a themed desktop IRC client."
     )
-    parser.add_argument("--host", default=settings.host, help="server (default: %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=settings.port, help="server port (default: %(default)s)"
-    )
-    parser.add_argument("--nick", default=settings.nick, help="your name (default: %(default)s)")
-    parser.add_argument(
-        "--channel", default=settings.channel, help="channel to join (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--password",
-        default=None,
-        help="server password, if it has one (asked for when the server refuses to connect)",
-    )
-    parser.add_argument(
-        "--tls",
-        action=argparse.BooleanOptionalAction,
-        default=settings.tls,
-        help="connect with TLS, verifying the certificate and host name "
-        "(remembered; give the TLS port, e.g. --port 6697)",
-    )
-    parser.add_argument(
-        "--tls-insecure",
-        action="store_true",
-        help="TLS accepting a self-signed or unverifiable certificate; its SHA-256 "
-        "fingerprint is shown to compare (never remembered)",
-    )
-    parser.add_argument(
-        "--theme",
-        default=settings.theme,
-        help="light, dark or a ttkbootstrap theme such as nord-dark (default: %(default)s)",
-    )
+    for option in OPTIONS:
+        how: dict[str, Any] = {"help": option.help}
+        if option.remembered:
+            how["default"] = getattr(settings, option.name)
+        if option.type is not None:
+            how["type"] = option.type
+        if option.action is not None:
+            how["action"] = option.action
+        parser.add_argument(option.flag, **how)
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port} is not a port number")
@@ -94,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     settings = Settings.load()
     args = parse_args(argv, settings)
-    settings.host, settings.port, settings.channel = args.host, args.port, args.channel
-    settings.tls = args.tls
+    for option in OPTIONS:
+        if option.kept:
+            setattr(settings, option.name, getattr(args, option.name))
 
     # imports tkinter: only once the arguments are fine
     from app.view import ChatView, NoDisplayError

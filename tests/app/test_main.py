@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from app.__main__ import build_model, parse_args
+from app.__main__ import OPTIONS, build_model, parse_args
 from app.controller import ChatController
 from app.conversations import Conversations
 from app.settings import Settings, settings_path
@@ -32,6 +32,15 @@ def test_options_override_and_are_cleaned() -> None:
         ["--port", "5001", "--nick", "José", "--channel", "dev", "--password", "pw"], Settings()
     )
     assert (args.port, args.nick, args.channel, args.password) == (5001, "Jose", "#dev", "pw")
+
+
+def test_each_remembered_option_is_a_setting() -> None:
+    settings = Settings(host="h", port=1, nick="n", channel="#c", theme="t", tls=True)
+    args = parse_args([], settings)
+    for option in OPTIONS:
+        if option.remembered:
+            assert getattr(args, option.name) == getattr(settings, option.name), option.flag
+    assert {o.flag for o in OPTIONS if o.kept} == {"--host", "--port", "--channel", "--tls"}
 
 
 def test_bad_port_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
