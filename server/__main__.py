@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no such file: {path}", file=sys.stderr)
             return 2
     if args.gui:
-        from .gui import run  # the only server module that imports tkinter
+        from .gui import run  # the window: the only server code that imports tkinter
 
         return run(config)
     try:

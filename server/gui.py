@@ -1,6 +1,8 @@
 """``python -m server --gui``: a window to run and watch the server in this process.
 
-The only server module that imports tkinter. The server is the same :class:`ChatServer`
+With its panels' modules (``gui_log``), the only server code that imports tkinter; its
+logic without widgets is in ``gui_model``. The fonts, theme, status bar and table and
+text styling are the chat app's (``app.ui``). The server is the same :class:`ChatServer`
 the command line runs, on its own background threads; this window only reads snapshots
 (``server.admin``) on a timer and calls the admin functions, always from the Tk thread.
 The server's log records reach the window through a queue that the timer drains.
@@ -8,157 +10,45 @@ The server's log records reach the window through a queue that the timer drains.
 
 from __future__ import annotations
 
-import errno
 import gc
 import logging
 import logging.handlers
 import queue
 import signal
-import socket
 import ssl
 import sys
 import threading
 import time
 import tkinter
-import tkinter.font as tkfont
-from collections import deque
-from dataclasses import replace
-from pathlib import Path
 
 import platformdirs
 import ttkbootstrap as ttk
 
-from app.settings import DEFAULT_THEME, Settings
+from app import ui
+from app.settings import DEFAULT_THEME
 from app.text import sanitize
-from app.view import NoDisplayError, StatusBar, open_root
+from app.ui import (
+    NoDisplayError,
+    StatusBar,
+    headed_tree,
+    heading_label,
+    is_dark,
+    make_fonts,
+    open_root,
+    saved_theme,
+    style_trees,
+    use_theme,
+)
 
 from . import __version__, admin
 from .config import Config
+from .gui_log import LOG_BATCH, LogPanel
+from .gui_model import RateMeter, bind_error, config_from_form, format_duration, format_uptime
 from .history import HistoryError
 from .names import casefold
 from .server import ChatServer
 
 log = logging.getLogger("server.gui")
-
-#: Lines the log view keeps, and log records shown per timer tick.
-LOG_LINES = 2000
-LOG_BATCH = 500
-#: Seconds over which messages per second are averaged.
-RATE_WINDOW = 5.0
-_LEVEL_TAGS = {"WARNING": "warning", "ERROR": "error", "CRITICAL": "error"}
-
-
-# --- pure helpers (no widgets) -------------------------------------------------------------
-def parse_port(text: str, what: str = "Port") -> int:
-    """A port number typed by the user (1-65535), or ValueError saying what is wrong."""
-    text = text.strip()
-    try:
-        port = int(text)
-    except ValueError:
-        raise ValueError(f"{what} must be a number from 1 to 65535, not {text!r}.") from None
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{what} {port} is out of range: use a number from 1 to 65535.")
-    return port
-
-
-def config_from_form(base: Config, form: dict[str, str | bool]) -> Config:
-    """The server settings from the form's fields over ``base``; ValueError if unusable."""
-    port = parse_port(str(form["port"]))
-    tls_text = str(form.get("tls_port", "")).strip()
-    tls_port = parse_port(tls_text, "TLS port") if tls_text else None
-    if tls_port is not None and tls_port == port:
-        raise ValueError("The TLS port must differ from the port.")
-    cert = str(form.get("cert", "")).strip() or None
-    key = str(form.get("key", "")).strip() or None
-    if tls_port is not None and not (cert and key):
-        raise ValueError("The TLS port needs a certificate and a key file.")
-    for label, path in (("certificate", cert), ("key", key)):
-        if path is not None and not Path(path).is_file():
-            raise ValueError(f"No such {label} file: {path}")
-    data_dir = None
-    if form.get("history", False):
-        data_dir = str(form.get("data_dir", "")).strip()
-        if not data_dir:
-            raise ValueError("Choose a folder for the history, or turn history off.")
-    return replace(
-        base,
-        host=str(form.get("host", "")).strip() or "0.0.0.0",
-        port=port,
-        password=str(form.get("password", "")) or None,
-        tls_port=tls_port,
-        cert=cert,
-        key=key,
-        tls_only=base.tls_only and tls_port is not None,
-        data_dir=data_dir,
-    )
-
-
-def bind_error(exc: OSError, config: Config) -> str:
-    """What to tell the user when the server cannot listen."""
-    ports = f"port {config.port}"
-    if config.tls_port is not None:
-        ports += f" or TLS port {config.tls_port}"
-    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-        return f"Cannot listen on {config.host!r}: not an address of this machine."
-    if exc.errno == errno.EADDRINUSE:
-        return (
-            f"Cannot listen: {ports} is already in use. "
-            "Stop the other program or pick another port."
-        )
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return (
-            f"Not permitted to listen on {ports}: ports below 1024 need administrator rights. "
-            "Try 5000 or 6667."
-        )
-    return f"Cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-
-
-def format_duration(seconds: float) -> str:
-    """A short human duration: ``42s``, ``3m 05s``, ``2h 07m``, ``3d 04h``."""
-    seconds = int(max(0, seconds))
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours:02d}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
-
-
-def format_uptime(seconds: float) -> str:
-    """Uptime as ``H:MM:SS`` (with days in front after a day)."""
-    seconds = int(max(0, seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    clock = f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{days}d {clock}" if days else clock
-
-
-class RateMeter:
-    """Messages per second from a running counter, averaged over the last few seconds."""
-
-    def __init__(self, window: float = RATE_WINDOW) -> None:
-        self.window = window
-        self.samples: deque[tuple[float, int]] = deque()
-
-    def add(self, now: float, count: int) -> float:
-        """Record the counter at ``now``; return the average rate over the window."""
-        samples = self.samples
-        samples.append((now, count))
-        while len(samples) > 2 and now - samples[1][0] >= self.window:
-            samples.popleft()
-        first_at, first = samples[0]
-        if now <= first_at:
-            return 0.0
-        return max(0, count - first) / (now - first_at)
-
-    def reset(self) -> None:
-        """Forget the samples (a new server starts counting at zero)."""
-        self.samples.clear()
 
 
 # --- the window ---------------------------------------------------------------------------
@@ -186,12 +76,8 @@ class ServerWindow:
         self.records: queue.Queue[logging.LogRecord] = queue.Queue()
         self.log_handler = logging.handlers.QueueHandler(self.records)
         self.root = open_root("Kibitz server", size, (900, 560))
-        if theme != DEFAULT_THEME:
-            try:
-                self.root.theme_use(theme)
-            except tkinter.TclError:
-                pass  # a theme this ttkbootstrap does not know: keep the default
-        self._fonts()
+        use_theme(self.root, theme)  # a theme this ttkbootstrap does not know: the default
+        self.fonts = make_fonts(self.root)
         self._build()
         self._restyle()
         self.root.style.on_theme_change(lambda *_: self._restyle())
@@ -201,26 +87,12 @@ class ServerWindow:
         self._job = self.root.after(self.tick_ms, self._tick)
 
     # --- construction ----------------------------------------------------------------------
-    def _fonts(self) -> None:
-        base = tkfont.nametofont("TkDefaultFont").actual()
-        size = max(10, int(base["size"]))
-        family = base["family"]
-        self.font_small = tkfont.Font(root=self.root, family=family, size=size - 1)
-        self.font_bold = tkfont.Font(root=self.root, family=family, size=size, weight="bold")
-        self.font_title = tkfont.Font(root=self.root, family=family, size=size + 3, weight="bold")
-        self.font_counter = tkfont.Font(root=self.root, family=family, size=size + 5, weight="bold")
-        fixed = tkfont.nametofont("TkFixedFont").actual()
-        self.font_log = tkfont.Font(root=self.root, family=fixed["family"], size=size - 1)
-
-    def _heading(self, parent: tkinter.Misc, text: str) -> ttk.Label:
-        label = ttk.Label(parent, text=text, font=self.font_small, bootstyle="secondary")
-        label.pack(side=tkinter.TOP, anchor="w", pady=(0, 4))
-        return label
-
     def _build(self) -> None:
         root = self.root
         # Bottom bars first, so a small window squeezes the lists, never the controls.
-        bar = StatusBar(root, self.font_small, "", "secondary", self.toggle_theme)
+        bar = self.status_bar = StatusBar(
+            root, self.fonts.small, "", "secondary", self.toggle_theme
+        )
         self.status_dot, self.status_label = bar.dot, bar.label
         self.theme_button = bar.theme_button
 
@@ -238,7 +110,7 @@ class ServerWindow:
 
         header = ttk.Frame(root, padding=(12, 8, 12, 6))
         header.pack(side=tkinter.TOP, fill=tkinter.X)
-        ttk.Label(header, text="Kibitz server", font=self.font_title).pack(side=tkinter.LEFT)
+        ttk.Label(header, text="Kibitz server", font=self.fonts.title).pack(side=tkinter.LEFT)
         ttk.Label(header, text=f"v{__version__}", bootstyle="secondary").pack(
             side=tkinter.LEFT, padx=(8, 0), pady=(4, 0)
         )
@@ -258,12 +130,14 @@ class ServerWindow:
         right = ttk.Panedwindow(panes, orient=tkinter.VERTICAL)
         right.add(self._build_users(right), weight=3)
         right.add(self._build_channels(right), weight=1)
-        right.add(self._build_log(right), weight=2)
+        self.log_panel = LogPanel(right, self.fonts)
+        self.log_view = self.log_panel.view
+        right.add(self.log_panel.frame, weight=2)
         panes.add(left, weight=0)
         panes.add(right, weight=1)
 
     def _build_settings(self, parent: tkinter.Misc) -> None:
-        self._heading(parent, "SETTINGS")
+        heading_label(parent, "SETTINGS", self.fonts.small)
         form = ttk.Frame(parent)
         form.pack(side=tkinter.TOP, fill=tkinter.X)
         form.columnconfigure(1, weight=1)
@@ -304,7 +178,7 @@ class ServerWindow:
 
     def _build_counters(self, parent: tkinter.Misc) -> None:
         ttk.Separator(parent).pack(side=tkinter.TOP, fill=tkinter.X, pady=(10, 10))
-        self._heading(parent, "ACTIVITY")
+        heading_label(parent, "ACTIVITY", self.fonts.small)
         grid = ttk.Frame(parent)
         grid.pack(side=tkinter.TOP, fill=tkinter.X)
         self.counters: dict[str, ttk.Label] = {}
@@ -320,43 +194,22 @@ class ServerWindow:
         for index, (name, caption) in enumerate(names):
             cell = ttk.Frame(grid, padding=(0, 0, 12, 8))
             cell.grid(row=index // 2, column=index % 2, sticky="w")
-            value = ttk.Label(cell, text="—", font=self.font_counter)
+            value = ttk.Label(cell, text="—", font=self.fonts.counter)
             value.pack(anchor="w")
-            ttk.Label(cell, text=caption, font=self.font_small, bootstyle="secondary").pack(
+            ttk.Label(cell, text=caption, font=self.fonts.small, bootstyle="secondary").pack(
                 anchor="w"
             )
             self.counters[name] = value
         grid.columnconfigure(0, minsize=130)
 
-    def _tree(
-        self, parent: tkinter.Misc, columns: list[tuple[str, str, int, bool]], height: int
-    ) -> ttk.Treeview:
-        box = ttk.Frame(parent)
-        box.pack(side=tkinter.TOP, fill=tkinter.BOTH, expand=True)
-        tree = ttk.Treeview(
-            box,
-            columns=[c[0] for c in columns],
-            show="headings",
-            selectmode="browse",
-            height=height,
-        )
-        for name, title, width, stretch in columns:
-            tree.heading(name, text=title, anchor="w")
-            tree.column(name, width=width, stretch=stretch, anchor="w")
-        bar = ttk.Scrollbar(box, orient=tkinter.VERTICAL, command=tree.yview)
-        tree.configure(yscrollcommand=bar.set)
-        bar.pack(side=tkinter.RIGHT, fill=tkinter.Y)
-        tree.pack(side=tkinter.LEFT, fill=tkinter.BOTH, expand=True)
-        return tree
-
     def _build_users(self, parent: tkinter.Misc) -> ttk.Frame:
         frame = ttk.Frame(parent, padding=(6, 10, 12, 6))
-        self.users_label = self._heading(frame, "USERS")
+        self.users_label = heading_label(frame, "USERS", self.fonts.small)
         actions = ttk.Frame(frame)
         actions.pack(side=tkinter.BOTTOM, fill=tkinter.X, pady=(6, 0))
-        self.action_status = ttk.Label(frame, text="", font=self.font_small, bootstyle="secondary")
+        self.action_status = ttk.Label(frame, text="", font=self.fonts.small, bootstyle="secondary")
         self.action_status.pack(side=tkinter.BOTTOM, fill=tkinter.X, pady=(4, 0))
-        self.user_list = self._tree(
+        self.user_list = headed_tree(
             frame,
             [
                 ("nick", "Nick", 130, False),
@@ -390,8 +243,8 @@ class ServerWindow:
 
     def _build_channels(self, parent: tkinter.Misc) -> ttk.Frame:
         frame = ttk.Frame(parent, padding=(6, 6, 12, 6))
-        self._heading(frame, "CHANNELS")
-        self.channel_list = self._tree(
+        heading_label(frame, "CHANNELS", self.fonts.small)
+        self.channel_list = headed_tree(
             frame,
             [
                 ("name", "Channel", 150, False),
@@ -403,37 +256,12 @@ class ServerWindow:
         )
         return frame
 
-    def _build_log(self, parent: tkinter.Misc) -> ttk.Frame:
-        frame = ttk.Frame(parent, padding=(6, 6, 12, 8))
-        self._heading(frame, "LOG")
-        self.log_view = ttk.ScrolledText(
-            frame, wrap="word", font=self.font_log, height=6, padx=8, pady=4, undo=False
-        )
-        self.log_view.pack(fill=tkinter.BOTH, expand=True)
-        self.log_view.configure(state="disabled")
-        return frame
-
     def _restyle(self) -> None:
         colors = self.root.style.colors
-        dark = self.root.theme_mode == "dark"
-        text = self.log_view.text
-        text.configure(
-            background=colors.inputbg,
-            foreground=colors.inputfg,
-            selectbackground=colors.selectbg,
-            selectforeground=colors.selectfg,
-        )
-        text.tag_configure("time", foreground=colors.secondary)
-        text.tag_configure("warning", foreground=colors.warning)
-        text.tag_configure("error", foreground=colors.danger)
-        text.tag_configure("event", foreground=colors.info if dark else colors.primary)
-        for tree in (self.user_list, self.channel_list):
-            self.root.style.map(
-                tree.cget("style") or "Treeview",
-                background=[("selected", colors.primary)],
-                foreground=[("selected", "#ffffff")],
-            )
-        self.theme_button.configure(text="Light mode" if dark else "Dark mode")
+        dark = is_dark(self.root)
+        self.log_panel.restyle(colors, dark)
+        style_trees(self.root.style, (self.user_list, self.channel_list))
+        self.status_bar.restyle(dark)
 
     # --- lifecycle -------------------------------------------------------------------------
     def run(self) -> None:
@@ -587,47 +415,15 @@ class ServerWindow:
 
     def drain_logs(self, limit: int = LOG_BATCH) -> int:
         """Show up to ``limit`` queued log records; return how many were shown."""
-        parts: list[object] = []
-        count = 0
-        while count < limit:
-            try:
-                record = self.records.get_nowait()
-            except queue.Empty:
-                break
-            count += 1
-            stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-            level = _LEVEL_TAGS.get(record.levelname, "")
-            message = "\n".join(sanitize(line) for line in record.getMessage().splitlines())
-            parts += [stamp + " ", "time", message, level]
-        if parts:
-            self._append_log(parts)
-        return count
+        return self.log_panel.drain(self.records, limit)
 
     def note(self, text: str) -> None:
         """Add a line of the window's own to the log view (who came and went)."""
-        stamp = time.strftime("%H:%M:%S")
-        self._append_log([stamp + " ", "time", sanitize(text), "event"])
-
-    def _append_log(self, parts: list[object]) -> None:
-        # parts: text, tag, text, tag... with each line's first text its time stamp.
-        text = self.log_view.text
-        at_bottom = text.yview()[1] >= 0.999
-        text.configure(state="normal")
-        # Each line starts with a newline instead of ending with one: no empty last line.
-        for index in range(0, len(parts), 4):
-            if index or text.compare("end-1c", "!=", "1.0"):
-                parts[index] = "\n" + str(parts[index])
-        text.insert("end", *parts)
-        lines = int(text.index("end-1c").split(".")[0])
-        if lines > LOG_LINES + 100:  # trim in chunks: one delete per hundred lines
-            text.delete("1.0", f"{lines - LOG_LINES}.0")
-        text.configure(state="disabled")
-        if at_bottom:
-            text.see("end")
+        self.log_panel.note(text)
 
     def log_text(self) -> str:
         """Everything the log view shows now."""
-        return self.log_view.text.get("1.0", "end-1c")
+        return self.log_panel.text()
 
     def _refresh(self) -> None:
         server = self.server
@@ -815,8 +611,7 @@ class ServerWindow:
 
     def toggle_theme(self) -> str:
         """Switch between the light and dark variant; return the new theme's name."""
-        self.root.toggle_theme()
-        return str(self.root.theme_use())
+        return ui.toggle_theme(self.root)
 
 
 def _reorder(tree: ttk.Treeview, keys: list[str]) -> None:
@@ -824,11 +619,6 @@ def _reorder(tree: ttk.Treeview, keys: list[str]) -> None:
     if list(tree.get_children()) != keys:
         for index, key in enumerate(keys):
             tree.move(key, "", index)
-
-
-def saved_theme() -> str:
-    """The theme the chat app was last used with (the server window matches it)."""
-    return Settings.load().theme or DEFAULT_THEME
 
 
 def run(config: Config, theme: str | None = None) -> int:

@@ -14,9 +14,10 @@ import pytest
 from server import admin
 from server.__main__ import main
 from server.config import Config
-from server.gui import (
+from server.gui import ServerWindow
+from server.gui_log import LOG_LINES
+from server.gui_model import (
     RateMeter,
-    ServerWindow,
     config_from_form,
     format_duration,
     format_uptime,
@@ -270,6 +271,26 @@ def test_the_log_view_shows_server_records_from_any_thread(make_window) -> None:
     pump(window, lambda: "sendq of bob high" in window.log_text(), what="the record")
     ranges = window.log_view.text.tag_ranges("warning")
     assert ranges and "sendq of bob high" in window.log_view.text.get(ranges[0], ranges[-1])
+
+
+def test_the_log_view_keeps_its_newest_lines(make_window) -> None:
+    window = make_window()
+    for index in range(LOG_LINES + 250):
+        window.note(f"note {index}")
+    lines = window.log_text().split("\n")
+    assert LOG_LINES <= len(lines) <= LOG_LINES + 100
+    assert lines[-1].endswith(f"note {LOG_LINES + 249}") and "note 0" not in lines[0]
+
+
+def test_the_theme_switch_names_the_other_theme(make_window) -> None:
+    window = make_window()
+    assert window.theme_button.cget("text") == "Dark mode"
+    assert "dark" in window.toggle_theme()
+    window.root.update_idletasks()
+    assert window.theme_button.cget("text") == "Light mode"
+    assert "light" in window.toggle_theme()
+    window.root.update_idletasks()
+    assert window.theme_button.cget("text") == "Dark mode"
 
 
 def test_messages_per_second_counter(make_window, peers) -> None:
