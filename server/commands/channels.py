@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..client import Outgoing, new_msgid
 from ..codec import MAX_LINE, Message, split_source, truncate_utf8
-from ..names import casefold, is_glob, matches, valid_channel
+from ..names import casefold, compile_mask, is_glob, valid_channel
 from ..numerics import (
     ERR_BADCHANNELKEY,
     ERR_BANNEDFROMCHAN,
@@ -354,36 +355,50 @@ def invite(server: ChatServer, client: Client, msg: Message) -> None:
         client.numeric(RPL_AWAY, target.nick, target.away)
 
 
-def _list_filter(condition: str) -> callable | None:
+class _ListRow(NamedTuple):
+    """What LIST shows of one channel and filters on, copied under the lock."""
+
+    name: str
+    members: int
+    topic: str
+    created: float
+    topic_at: int
+
+
+def _number(text: str) -> int | None:
+    """A plain decimal number (ASCII digits only: ``int`` refuses some ``isdigit``)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _list_filter(condition: str) -> Callable[[_ListRow], bool] | None:
     """An ELIST condition (C, M, N, T, U) as a predicate over channels, or None."""
     now = time.time()
-
-    def minutes(text: str) -> float | None:
-        return float(text) * 60 if text.isdigit() else None
-
     if condition[:2] in ("C<", "C>", "T<", "T>"):
-        span = minutes(condition[2:])
-        if span is None:
+        minutes = _number(condition[2:])
+        if minutes is None:
             return None
+        span = minutes * 60
         newer = condition[1] == "<"  # C<n: created less than n minutes ago
+        by_topic = condition[0] == "T"
 
-        def by_time(channel: Channel) -> bool:
-            stamp = channel.created if condition[0] == "C" else channel.topic_at
-            if condition[0] == "T" and not channel.topic_at:
+        def by_time(row: _ListRow) -> bool:
+            if by_topic and not row.topic_at:
                 return False
+            stamp = row.topic_at if by_topic else row.created
             return (now - stamp < span) if newer else (now - stamp > span)
 
         return by_time
-    if condition[:1] in "<>" and condition[1:].isdigit():
-        count = int(condition[1:])
+    count = _number(condition[1:]) if condition[:1] in "<>" else None
+    if count is not None:
         if condition[0] == ">":
-            return lambda channel: len(channel.members) > count
-        return lambda channel: len(channel.members) < count
+            return lambda row: row.members > count
+        return lambda row: row.members < count
     if condition.startswith("!"):
-        mask = condition[1:]
-        return lambda channel: not matches(mask, channel.name)
+        excluded = compile_mask(condition[1:])
+        return lambda row: not excluded(row.name)
     if is_glob(condition):
-        return lambda channel: matches(condition, channel.name)
+        wanted = compile_mask(condition)
+        return lambda row: wanted(row.name)
     return None
 
 
@@ -401,21 +416,20 @@ def list_(server: ChatServer, client: Client, msg: Message) -> None:
                 filters.append(test)
             else:
                 wanted.append(casefold(item))
-    with server.registry.lock:
+    registry = server.registry
+    with registry.lock:
         if wanted:
-            channels = [
-                server.registry.channels[k] for k in wanted if k in server.registry.channels
-            ]
+            channels = [registry.channels[k] for k in wanted if k in registry.channels]
         else:
-            channels = list(server.registry.channels.values())
+            channels = list(registry.channels.values())
         rows = [
-            (channel.name, str(len(channel.members)), channel.topic)
-            for channel in channels
-            if channel.members
-            and ("s" not in channel.modes or client in channel.members)
-            and all(test(channel) for test in filters)
+            _ListRow(c.name, len(c.members), c.topic, c.created, c.topic_at)
+            for c in channels
+            if c.members and ("s" not in c.modes or client in c.members)
         ]
+    # Filtered after the lock is released: masks cost time, nobody else waits for it.
+    rows = [row for row in rows if all(test(row) for test in filters)]
     client.numeric(RPL_LISTSTART, "Channel")
-    for name, count, text in rows:
-        client.numeric(RPL_LIST, name, count, text)
+    for row in rows:
+        client.numeric(RPL_LIST, row.name, str(row.members), row.topic)
     client.numeric(RPL_LISTEND)

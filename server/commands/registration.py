@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..client import Outgoing
 from ..codec import MAX_LINE, Message
-from ..names import casefold, valid_nick
+from ..names import USERLEN, casefold, valid_nick
 from ..numerics import (
     ERR_ALREADYREGISTERED,
     ERR_ERRONEUSNICKNAME,
@@ -63,7 +63,6 @@ CAPABILITIES: dict[str, str] = {
     "standard-replies": "",
     "userhost-in-names": "",
 }
-USERLEN = 16
 
 
 def capabilities(server: ChatServer) -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..client import Outgoing
 from ..codec import MAX_LINE, Message, truncate_utf8
-from ..names import casefold, matches
+from ..names import casefold, compile_mask
 from ..numerics import (
     ERR_MONLISTFULL,
     ERR_NEEDMOREPARAMS,
@@ -76,6 +76,8 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
         whox = (fields, token if token.isdigit() else "0")
     multi = "multi-prefix" in client.caps
     rows: list[tuple[Client, Channel | None]] = []
+    # For a mask: each visible user and the texts the mask is tried on.
+    candidates: list[tuple[Client, tuple[str, str, str, str]]] = []
     registry = server.registry
     with registry.lock:
         if mask.startswith("#"):
@@ -93,19 +95,21 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
             if exact is not None:
                 rows = [(exact, None)]
             else:
-                pattern = mask if mask not in ("0", "") else "*"
-                for other in registry.nicks.values():
-                    visible = other is client or "i" not in other.modes
-                    if not visible and not _shares_channel(client, other):
-                        continue
-                    if any(
-                        matches(pattern, text)
-                        for text in (other.nick, other.source, other.host, other.realname)
-                    ):
-                        rows.append((other, None))
+                # Only a snapshot under the lock: the matching is done after releasing it.
+                candidates = [
+                    (other, (other.nick, other.source, other.host, other.realname))
+                    for other in registry.nicks.values()
+                    if other is client or "i" not in other.modes or _shares_channel(client, other)
+                ]
         if opers_only:
             rows = [(m, c) for m, c in rows if "o" in m.modes]
-        replies = [(member, channel, _flags(member, channel, multi)) for member, channel in rows]
+            candidates = [(m, texts) for m, texts in candidates if "o" in m.modes]
+        flags_of = {m: _flags(m, c, multi) for m, c in rows}
+        flags_of.update((m, _flags(m, None, multi)) for m, _texts in candidates)
+    if candidates:
+        test = compile_mask(mask if mask not in ("0", "") else "*")
+        rows = [(m, None) for m, texts in candidates if any(test(text) for text in texts)]
+    replies = [(member, channel, flags_of[member]) for member, channel in rows]
     name = server.config.name
     now = server.clock()
     for member, channel, flags in replies:
