@@ -355,6 +355,18 @@ class Config:
             help="channels one user may join; 0 for no limit (default: %(default)s)",
         ),
     )
+    #: +b/+e/+I entries that connections from one address may have set in all the
+    #: channels together (each list also holds at most MAXLIST); 0 means no limit.
+    max_list_entries_per_ip: int = field(
+        default=1000,
+        metadata=option(
+            "--max-list-entries-per-ip",
+            group="limits",
+            metavar="N",
+            help="ban, exception and invite-exception entries that users from one address "
+            "may have set in all channels together; 0 for no limit (default: %(default)s)",
+        ),
+    )
     #: Seconds a connection may take to register.
     registration_timeout: float = field(
         default=60.0,

@@ -25,13 +25,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from .names import casefold, matches
+from .names import casefold, match_folded
 
 if TYPE_CHECKING:
     from .client import Client
 
 #: Channel membership prefixes, highest first: mode letter -> symbol (ISUPPORT PREFIX).
 PREFIXES = {"o": "@", "v": "+"}
+
+
+class ListEntry(NamedTuple):
+    """One +b, +e or +I entry: a plain tuple of shared strings, nothing compiled."""
+
+    mask: str
+    #: Who set it (nick!user@host) and when (epoch seconds).
+    set_by: str
+    set_at: int
+    #: The address of the connection that set it (the per-address budget).
+    ip: str
 
 
 @dataclass(eq=False)
@@ -46,8 +57,8 @@ class Channel:
     #: The +k key and the +l limit, when set.
     key: str | None = None
     limit: int | None = None
-    #: The +b, +e and +I lists: mode letter -> {casefolded mask: (mask, set by, set at)}.
-    lists: dict[str, dict[str, tuple[str, str, int]]] = field(
+    #: The +b, +e and +I lists: mode letter -> {casefolded mask: entry}.
+    lists: dict[str, dict[str, ListEntry]] = field(
         default_factory=lambda: {"b": {}, "e": {}, "I": {}}
     )
     topic: str = ""
@@ -59,10 +70,17 @@ class Channel:
 
     def in_list(self, letter: str, source: str) -> bool:
         """Whether ``source`` (nick!user@host) matches an entry of list mode ``letter``."""
-        return any(matches(mask, source) for mask, _by, _at in self.lists[letter].values())
+        entries = self.lists[letter]
+        if not entries:
+            return False
+        # The keys are the masks casefolded, with their runs of `*` collapsed.
+        folded = casefold(source)
+        return any(match_folded(key, folded) for key in entries)
 
     def is_banned(self, client: Client) -> bool:
         """Whether ``client`` matches a ban and no ban exception."""
+        if not self.lists["b"]:
+            return False
         source = client.source
         return self.in_list("b", source) and not self.in_list("e", source)
 
@@ -132,6 +150,8 @@ class Registry:
         self.per_ip: dict[str, int] = {}
         #: Connections accepted but not yet added (a TLS handshake in progress).
         self.reserved = 0
+        #: +b/+e/+I entries held in live channels, by the address that set them.
+        self.entries_per_ip: dict[str, int] = {}
         #: Who MONITORs each casefolded nick.
         self.watchers: dict[str, set[Client]] = {}
         #: Recently used nicks, newest last (WHOWAS).
@@ -243,7 +263,7 @@ class Registry:
                 del channel.members[client]
                 peers.update(channel.members)
                 if not channel.members:
-                    del self.channels[casefold(channel.name)]
+                    self._destroy_locked(channel)
             client.channels.clear()
         return peers
 
@@ -348,6 +368,56 @@ class Registry:
             client.invites.discard(key)
             return list(channel.members)
 
+    def add_list_entry(
+        self, channel: Channel, letter: str, mask: str, client: Client, limits: tuple[int, int]
+    ) -> bool | None:
+        """Add ``mask`` to list mode ``letter`` (call with the lock held).
+
+        ``limits`` are the most entries per list and per address (0: no limit).
+        Returns True when added, None when it was there already, False when a limit
+        refuses it.
+        """
+        entries = channel.lists[letter]
+        key = casefold(mask)
+        if key in entries:
+            return None
+        per_list, per_ip = limits
+        held = self.entries_per_ip.get(client.ip, 0)
+        if len(entries) >= per_list or (per_ip and held >= per_ip):
+            return False
+        # One string for mask and key when they are the same (most masks are lowercase).
+        entries[mask if key == mask else key] = ListEntry(
+            mask, client.source, int(time.time()), client.ip
+        )
+        self.entries_per_ip[client.ip] = held + 1
+        return True
+
+    def remove_list_entry(self, channel: Channel, letter: str, mask: str) -> bool:
+        """Remove ``mask`` from list mode ``letter`` (lock held); whether it was there."""
+        entry = channel.lists[letter].pop(casefold(mask), None)
+        if entry is None:
+            return False
+        self._release_entries([entry])
+        return True
+
+    def _release_entries(self, entries: Iterable[ListEntry]) -> None:
+        counts = self.entries_per_ip
+        for entry in entries:
+            left = counts.get(entry.ip, 1) - 1
+            if left > 0:
+                counts[entry.ip] = left
+            else:
+                counts.pop(entry.ip, None)
+
+    def _destroy_locked(self, channel: Channel) -> None:
+        """Take an empty channel out of the table; its lists end with it."""
+        key = casefold(channel.name)
+        if self.channels.get(key) is channel:
+            del self.channels[key]
+        for entries in channel.lists.values():
+            self._release_entries(entries.values())
+            entries.clear()
+
     def part(self, client: Client, channel: Channel) -> list[Client] | None:
         """Remove ``client`` from ``channel``; return who must hear of it (itself included).
 
@@ -358,10 +428,9 @@ class Registry:
                 return None
             recipients = list(channel.members)
             del channel.members[client]
-            key = casefold(channel.name)
-            client.channels.pop(key, None)
-            if not channel.members and self.channels.get(key) is channel:
-                del self.channels[key]
+            client.channels.pop(casefold(channel.name), None)
+            if not channel.members:
+                self._destroy_locked(channel)
             return recipients
 
     def snapshot(self) -> list[Client]:

@@ -4,14 +4,17 @@ invitations that outlive their channel."""
 
 from __future__ import annotations
 
+import gc
 import re
+import tracemalloc
 from collections.abc import Callable, Iterator
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.names import matches
+from server.names import list_mask, matches
+from server.registry import ListEntry
 from tests.ircclient import IRCClient
 
 # A mask that makes a backtracking matcher try every way of placing eight stars: a
@@ -131,6 +134,94 @@ def test_a_backtracking_ban_does_not_freeze_the_server(server, connect) -> None:
     op.expect("MODE")
     victim.send("PART #room", "JOIN #room")
     assert victim.expect("474").params[1] == "#room"
+
+
+def test_list_masks_are_collapsed_and_cut_to_the_longest_source(server, connect) -> None:
+    op = connect("op")
+    op.send("JOIN #room")
+    op.expect("366")
+    nick, user, host = "n" * 100, "u" * 100, "h" * 200
+    op.send(f"MODE #room +b {nick}!{user}@{host}")
+    assert op.expect("MODE").params == ["#room", "+b", f"{'n' * 30}!{'u' * 16}@{'h' * 63}"]
+    op.send("MODE #room +e a***b?**")
+    assert op.expect("MODE").params == ["#room", "+e", "a*b?*!*@*"]
+    op.send("MODE #room -e a*b?*")  # the same entry, however it is written
+    assert op.expect("MODE").params == ["#room", "-e", "a*b?*!*@*"]
+    assert list_mask("x!" + "*" * 400, 30) == "x!*@*"
+
+
+# --- 5. list entries -------------------------------------------------------------------
+def _op_in(client, *channels: str) -> None:
+    for name in channels:
+        client.send(f"JOIN {name}")
+        client.expect("366", client.nick, name)
+
+
+def test_list_entries_set_from_one_address_are_bounded(make_server, dial) -> None:
+    server = make_server(max_list_entries_per_ip=6)
+    first = dial(server, "first", bind="127.0.0.2")
+    second = dial(server, "second", bind="127.0.0.2")  # the same address, another connection
+    other = dial(server, "other", bind="127.0.0.3")
+    _op_in(first, "#one", "#two")
+    _op_in(second, "#three")
+    first.send("MODE #one +bbbb m1 m2 m3 m4", "MODE #two +e m5")
+    first.sync()
+    second.send("MODE #three +I m6", "MODE #three +b m7")
+    assert second.expect("478").params == ["second", "#three", "b", "Channel list is full"]
+    first.send("MODE #two +I m8")
+    assert first.expect("478").params == ["first", "#two", "I", "Channel list is full"]
+    _op_in(other, "#four")
+    other.send("MODE #four +b m9")
+    assert other.expect("MODE").params == ["#four", "+b", "m9!*@*"]
+    # Removing an entry frees its place, and so does the end of a channel.
+    first.send("MODE #one -b m1!*@*", "MODE #one +b m10")
+    assert first.expect("MODE").params == ["#one", "-b", "m1!*@*"]
+    assert first.expect("MODE").params == ["#one", "+b", "m10!*@*"]
+    first.send("PART #one")
+    first.expect("PART")
+    second.send("MODE #three +bbbb m11 m12 m13 m14")  # 2 + 4: four were freed
+    assert second.expect("MODE").params == [
+        "#three",
+        "+bbbb",
+        "m11!*@*",
+        "m12!*@*",
+        "m13!*@*",
+        "m14!*@*",
+    ]
+    second.send("MODE #three +b m15")
+    assert second.expect("478")
+
+
+def test_an_entry_is_a_small_tuple_with_nothing_compiled(server, connect) -> None:
+    op = connect("op")
+    joiner = connect("joiner")
+    _op_in(op, "#room")
+    masks = [f"nick{i}x!*user@*.example{i}.net" for i in range(100)]
+    # What the mode, mask and registry code allocates (not socket buffers, not logs).
+    ours = [
+        tracemalloc.Filter(True, f"*/server/{name}", all_frames=True)
+        for name in ("registry.py", "names.py", "commands/modes.py")
+    ]
+    gc.collect()
+    tracemalloc.start(30)
+    try:
+        before = tracemalloc.take_snapshot().filter_traces(ours)
+        for start in range(0, 100, 4):
+            op.send("MODE #room +IIII " + " ".join(masks[start : start + 4]))
+        op.send("MODE #room +i")
+        op.sync()
+        joiner.send("JOIN #room")  # tried against every +I entry, refused
+        joiner.expect("473")
+        gc.collect()
+        after = tracemalloc.take_snapshot().filter_traces(ours)
+    finally:
+        tracemalloc.stop()
+    used = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    entries = list(server.registry.find_channel("#room").lists["I"].values())
+    assert len(entries) == 100
+    # A compiled pattern per mask alone costs more than 400 bytes; an entry is ~260.
+    assert used / 100 < 400, used / 100
+    assert all(type(entry) is ListEntry for entry in entries)
 
 
 # --- along the way: LIST conditions -------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing
 from ..codec import Message
-from ..names import casefold, normalize_mask
+from ..names import casefold, list_mask
 from ..numerics import (
     ERR_BANLISTFULL,
     ERR_CHANOPRIVSNEEDED,
@@ -28,7 +27,7 @@ from ..numerics import (
     RPL_INVEXLIST,
     RPL_UMODEIS,
 )
-from ..registry import PREFIXES, Channel
+from ..registry import PREFIXES, Channel, ListEntry
 from .table import command
 
 if TYPE_CHECKING:
@@ -80,10 +79,10 @@ def mode_is(client: Client, channel: Channel) -> None:
     client.numeric(RPL_CREATIONTIME, channel.name, str(int(channel.created)))
 
 
-def send_list(client: Client, channel: Channel, letter: str) -> None:
-    """The entries of list mode ``letter`` and the end-of-list numeric."""
+def send_list(client: Client, channel: Channel, letter: str, entries: list[ListEntry]) -> None:
+    """The entries of list mode ``letter`` (a snapshot) and the end-of-list numeric."""
     entry, end = _LISTS[letter]
-    for mask, by, at in channel.lists[letter].values():
+    for mask, by, at, _ip in entries:
         client.numeric(entry, channel.name, mask, by, str(at))
     client.numeric(end, channel.name)
 
@@ -101,9 +100,11 @@ def channel_mode(server: ChatServer, client: Client, msg: Message) -> None:
         with server.registry.lock:
             applied, replies = _apply(server, client, channel, msg.params[1], msg.params[2:])
             members = list(channel.members)
+            # A snapshot: other threads may change the lists once the lock is released.
+            shown = {r: list(channel.lists[r].values()) for r in replies if isinstance(r, str)}
         for reply in replies:
             if isinstance(reply, str):
-                send_list(client, channel, reply)
+                send_list(client, channel, reply, shown[reply])
             else:
                 client.numeric(*reply)
         if applied:
@@ -180,17 +181,16 @@ def _apply_one(
     if letter in LIST_MODES:
         if not param or " " in param or param.startswith(":"):
             return None
-        mask = normalize_mask(param)
-        entries = channel.lists[letter]
-        key = casefold(mask)
+        mask = list_mask(param, server.config.nicklen)
+        registry = server.registry
         if on:
-            if key in entries:
-                return None
-            if len(entries) >= MAX_LIST:
+            limits = (MAX_LIST, server.config.max_list_entries_per_ip)
+            added = registry.add_list_entry(channel, letter, mask, client, limits)
+            if added is False:
                 replies.append((ERR_BANLISTFULL, channel.name, letter))
+            if not added:
                 return None
-            entries[key] = (mask, client.source, int(time.time()))
-        elif entries.pop(key, None) is None:
+        elif not registry.remove_list_entry(channel, letter, mask):
             return None
         return (sign, letter, mask)
     if letter == "k":
