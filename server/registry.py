@@ -9,8 +9,10 @@ Rules (the whole server keeps them):
    recipients under the lock and send after releasing it; sending never blocks anyway
    (see ``Client.send``), but a slow path under the lock would stall every client.
 3. Keys are casefolded (casemapping ``ascii``); the display name is kept beside them.
-   A nick is checked and claimed in one step (``claim_nick``), so two clients can never
-   win the same nick.
+   A nick is checked and claimed in one step (``claim_nick``, ``register``), so two
+   clients can never win the same nick. Only registered clients are in ``nicks``: a
+   connection that has not registered yet holds its nick on itself, so nobody can see
+   it, message it or be refused its nick because of it.
 4. A channel exists from its first join to its last part; the first member is op.
 5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
    messages in the same order. It is taken *before* the registry lock, never inside it.
@@ -193,33 +195,58 @@ class Registry:
             self.clients.add(client)
             self.reserved -= 1
 
+    def hold_nick(self, client: Client, nick: str) -> bool:
+        """Record the nick an unregistered ``client`` asks for, unless a user has it.
+
+        The nick is only kept on the connection: it is claimed in the nick table when
+        the client registers (:meth:`register`), and until then nobody sees it.
+        """
+        with self.lock:
+            if client not in self.clients or client.registered:
+                return False
+            if casefold(nick) in self.nicks:
+                return False
+            client.nick = nick
+            return True
+
     def claim_nick(self, client: Client, nick: str) -> bool:
-        """Give ``nick`` to ``client`` unless someone else holds it; one atomic step."""
+        """Give ``nick`` to a registered ``client`` unless someone else holds it; one
+        atomic step."""
         key = casefold(nick)
         with self.lock:
-            if client not in self.clients:
+            if client not in self.clients or not client.registered:
                 return False  # already gone (killed, timed out) while this ran
             holder = self.nicks.get(key)
             if holder is not None and holder is not client:
                 return False
             if client.key is not None and client.key != key:
                 del self.nicks[client.key]
-            if client.registered:
-                self.remember(client)
+            self.remember(client)
             self.nicks[key] = client
             client.key = key
             client.nick = nick
             return True
 
-    def mark_registered(self, client: Client) -> None:
-        """Count a client that finished registration (for LUSERS maxima)."""
+    def register(self, client: Client) -> bool:
+        """Claim the nick ``client`` holds and count it as registered, in one step.
+
+        False when someone registered that nick first (or the client is gone): the
+        client stays unregistered, holding no nick, and may choose another.
+        """
         with self.lock:
+            key = casefold(client.nick)
             if client not in self.clients or client.registered:
-                return
+                return False
+            if key in self.nicks:
+                client.nick = "*"
+                return False
+            self.nicks[key] = client
+            client.key = key
             client.registered = True
             self.registered += 1
             self._count_modes(client, +1)
             self.max_users = max(self.max_users, self.registered)
+            return True
 
     def set_user_mode(self, client: Client, letter: str, on: bool) -> bool:
         """Give or take a user mode; return whether anything changed."""
@@ -314,7 +341,7 @@ class Registry:
             return list(self.watchers.get(key, ()))
 
     def find_nick(self, nick: str) -> Client | None:
-        """The registered client holding ``nick``, if any."""
+        """The registered client holding ``nick``, if any (never an unregistered one)."""
         with self.lock:
             return self.nicks.get(casefold(nick))
 

@@ -224,6 +224,71 @@ def test_an_entry_is_a_small_tuple_with_nothing_compiled(server, connect) -> Non
     assert all(type(entry) is ListEntry for entry in entries)
 
 
+# --- 7. unregistered connections ---------------------------------------------------------
+@pytest.mark.parametrize("password", [None, "sesame"])
+def test_a_nick_held_before_registration_is_invisible(make_server, dial, password) -> None:
+    server = make_server(password=password)
+    squatter = dial(server)
+    squatter.send("NICK victim")  # never registers (and may not know the password)
+    squatter.sync()
+    alice = dial(server, "alice", password=password)
+    alice.send("PRIVMSG victim :hello")
+    assert alice.expect("401").params[1] == "victim"
+    alice.send("ISON victim alice")
+    assert alice.expect("303").params == ["alice", "alice"]
+    alice.send("USERHOST victim")
+    assert alice.expect("302").params == ["alice", ""]
+    alice.send("WHOIS victim")
+    assert alice.expect("401").params[1] == "victim"
+    alice.send("WHO victim")
+    assert not [m for m in alice.until("315") if m.command == "352"]
+    alice.send("WHO *")
+    assert [m.params[5] for m in alice.until("315") if m.command == "352"] == ["alice"]
+    alice.send("MONITOR + victim")
+    assert alice.expect("731").params == ["alice", "victim"]
+    alice.send("NAMES #general")
+    assert "victim" not in alice.expect("353").params[-1]
+    alice.send("LUSERS")
+    assert alice.expect("253").params[1] == "1"  # counted only as unknown
+    # The real owner of the nick takes it, and the squatter is refused it at the end.
+    dial(server, "victim", password=password)
+    assert alice.expect("730").params == ["alice", "victim!~victim@127.0.0.1"]
+    squatter.send("USER v 0 * :V")
+    if password is None:
+        assert squatter.expect("433").params == ["*", "victim", "Nickname is already in use"]
+        squatter.send("NICK other")
+        squatter.expect("001")
+    else:
+        assert squatter.expect("464")
+    assert not [m for m in squatter.seen if m.command == "PRIVMSG"]
+
+
+def test_a_user_may_take_a_nick_an_unregistered_connection_asked_for(server, connect) -> None:
+    squatter = connect()
+    squatter.send("CAP LS 302", "NICK bob", "USER b 0 * :B")  # stays in negotiation
+    alice = connect("alice")
+    alice.send("NICK bob")
+    assert alice.expect("NICK").params == ["bob"]
+    squatter.send("CAP END")
+    assert squatter.expect("433").params == ["*", "bob", "Nickname is already in use"]
+
+
+def test_of_two_connections_asking_for_a_nick_the_first_to_register_wins(server, connect) -> None:
+    slow, fast = connect(), connect()
+    slow.send("NICK same")
+    slow.sync()
+    fast.send("NICK same")
+    fast.sync()  # not refused yet: nobody has registered the nick
+    fast.send("USER f 0 * :F")
+    fast.expect("001")
+    slow.send("USER s 0 * :S")
+    assert slow.expect("433").params == ["*", "same", "Nickname is already in use"]
+    slow.send("NICK same")  # still taken, and said so again
+    assert slow.expect("433").params == ["*", "same", "Nickname is already in use"]
+    slow.send("NICK other")
+    assert slow.expect("001").params[0] == "other"
+
+
 # --- along the way: LIST conditions -------------------------------------------------------
 @pytest.mark.parametrize("condition", [">\u00b2", "<\u00b3", "C<\u00b9", "T>\u00b2", "C>٣"])
 def test_list_conditions_take_plain_digits_only(server, connect, condition) -> None:

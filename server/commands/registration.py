@@ -207,12 +207,16 @@ def nick(server: ChatServer, client: Client, msg: Message) -> None:
         return
     if new == client.nick:
         return
+    if not client.registered:
+        # Kept on the connection only: the nick is claimed when registration completes.
+        if not server.registry.hold_nick(client, new):
+            client.numeric(ERR_NICKNAMEINUSE, new)
+            return
+        try_register(server, client)
+        return
     old_source = client.source
     if not server.registry.claim_nick(client, new):
         client.numeric(ERR_NICKNAMEINUSE, new)
-        return
-    if not client.registered:
-        try_register(server, client)
         return
     recipients = server.registry.peers(client)
     recipients.add(client)
@@ -242,7 +246,7 @@ def user(server: ChatServer, client: Client, msg: Message) -> None:
 
 def try_register(server: ChatServer, client: Client) -> None:
     """Finish registration once NICK, USER and any CAP negotiation are done."""
-    if client.registered or client.cap_negotiating or client.key is None or client.user is None:
+    if client.registered or client.cap_negotiating or client.nick == "*" or client.user is None:
         return
     if not client.password_ok:
         # The answer waits out a delay that grows per address, so reconnecting to
@@ -253,7 +257,11 @@ def try_register(server: ChatServer, client: Client) -> None:
         client.numeric(ERR_PASSWDMISMATCH)
         server.drop(client, "Bad password", error="Closing Link: Password incorrect")
         return
-    server.registry.mark_registered(client)
+    nick = client.nick
+    if not server.registry.register(client):
+        # Someone registered this nick first: the client may choose another one.
+        client.numeric(ERR_NICKNAMEINUSE, nick)
+        return
     welcome(server, client)
     notify_online(server, client)
     for channel in server.config.autojoin:
