@@ -14,6 +14,8 @@ Rules (the whole server keeps them):
    connection that has not registered yet holds its nick on itself, so nobody can see
    it, message it or be refused its nick because of it.
 4. A channel exists from its first join to its last part; the first member is op.
+   Creating it and its first join are one step (``join``), and a client that has left
+   the registry can join nothing, so no channel is ever left without members.
 5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
    messages in the same order. It is taken *before* the registry lock, never inside it.
 """
@@ -53,6 +55,8 @@ class Channel:
 
     name: str
     created: float = field(default_factory=time.time)
+    #: Set when the channel is removed from the registry (it is never added again).
+    destroyed: bool = False
     #: member -> its prefix mode letters, highest first ("o", "v", "ov" or "").
     members: dict[Client, str] = field(default_factory=dict)
     modes: set[str] = field(default_factory=lambda: {"n", "t"})
@@ -301,6 +305,8 @@ class Registry:
         """
         added: list[str] = []
         with self.lock:
+            if client not in self.clients:
+                return added, len(nicks)  # gone: watching would keep it forever
             for index, nick in enumerate(nicks):
                 key = casefold(nick)
                 if key in client.monitoring:
@@ -361,13 +367,11 @@ class Registry:
             return self.channels.get(casefold(name))
 
     def channel_for_join(self, name: str) -> Channel:
-        """The channel called ``name``, created (still empty) if it does not exist."""
-        key = casefold(name)
+        """The channel called ``name``, or a new one that :meth:`join` adds to the table
+        with its first member (until then nobody else sees it)."""
         with self.lock:
-            channel = self.channels.get(key)
-            if channel is None:
-                channel = self.channels[key] = Channel(name)
-            return channel
+            channel = self.channels.get(casefold(name))
+        return Channel(name) if channel is None else channel
 
     def join(
         self,
@@ -379,14 +383,20 @@ class Registry:
 
         ``check`` runs under the lock before a join to a channel that has members and
         may raise :class:`JoinRefused`. Returns the members after the join, ``None``
-        when the client already was one, or an empty list when the channel was
-        destroyed meanwhile (look it up again).
+        when the client already was one or has left the registry, or an empty list
+        when the channel was destroyed or made by someone else meanwhile (look it up
+        again).
         """
         key = casefold(channel.name)
         with self.lock:
-            if self.channels.get(key) is not channel:
-                return []
-            if client in channel.members or client not in self.clients:
+            if client not in self.clients:
+                return None  # killed or gone meanwhile: it creates and joins nothing
+            current = self.channels.get(key)
+            if current is not channel:
+                if current is not None or channel.destroyed:
+                    return []
+                self.channels[key] = channel  # created by its first join, in one step
+            if client in channel.members:
                 return None
             if channel.members and check is not None:
                 check(channel)
@@ -441,6 +451,7 @@ class Registry:
         key = casefold(channel.name)
         if self.channels.get(key) is channel:
             del self.channels[key]
+        channel.destroyed = True
         for entries in channel.lists.values():
             self._release_entries(entries.values())
             entries.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
 
@@ -13,6 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from server import admin
+from server.commands import channels as channel_commands
 from server.names import list_mask, matches
 from server.registry import ListEntry
 from tests.ircclient import IRCClient
@@ -287,6 +290,47 @@ def test_of_two_connections_asking_for_a_nick_the_first_to_register_wins(server,
     assert slow.expect("433").params == ["*", "same", "Nickname is already in use"]
     slow.send("NICK other")
     assert slow.expect("001").params[0] == "other"
+
+
+# --- 8. KILL during a multi-channel JOIN -------------------------------------------------
+@pytest.mark.parametrize("how", ["KILL", "Disconnect"])
+def test_a_kill_during_a_long_join_leaves_no_empty_channel(
+    make_server, dial, monkeypatch, how
+) -> None:
+    server = make_server(autojoin=[], opers={"boss": "pw"})
+    boss = dial(server, "boss")
+    boss.send("OPER boss pw")
+    boss.expect("381")
+    victim = dial(server, "victim")
+    victim_client = server.registry.find_nick("victim")
+    restore = channel_commands.restore_topic
+    killed = threading.Event()
+
+    def kill_on_first_join(server_, channel) -> None:
+        # Runs in the victim's thread before its first JOIN: the kill lands mid-command.
+        if not killed.is_set():
+            killed.set()
+            if how == "KILL":
+                boss.send("KILL victim :bye")
+                gone = threading.Event()
+                while not gone.wait(0.01):
+                    with server_.registry.lock:
+                        if victim_client not in server_.registry.clients:
+                            gone.set()
+            else:
+                assert admin.kill(server_, "victim", "bye")
+        restore(server_, channel)
+
+    monkeypatch.setattr(channel_commands, "restore_topic", kill_on_first_join)
+    names = ",".join(f"#room{i}" for i in range(40))
+    victim.send(f"JOIN {names}")
+    victim.wait_closed()
+    assert killed.is_set()
+    boss.send("LUSERS")
+    assert boss.expect("254").params[1] == "0"
+    boss.send("LIST")
+    assert not [m for m in boss.until("323") if m.command == "322"]
+    assert server.registry.channels == {}
 
 
 # --- along the way: LIST conditions -------------------------------------------------------

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ..server import ChatServer
 
 
-def _check_join(client: Client, key: str) -> callable:
+def _check_join(client: Client, key: str) -> Callable[[Channel], None]:
     """The checks a JOIN to an existing channel must pass (run under the registry lock)."""
 
     def check(channel: Channel) -> None:
@@ -172,6 +172,8 @@ def join(server: ChatServer, client: Client, msg: Message) -> None:
         return
     keys = msg.param(1).split(",")
     for index, name in enumerate(msg.params[0].split(",")):
+        if client.closing:
+            return  # killed or dropped meanwhile (the registry would refuse it anyway)
         if name:
             join_channel(server, client, name, keys[index] if index < len(keys) else "")
 
