@@ -177,8 +177,8 @@ class Client:
         self.channels: dict[str, Channel] = {}
         #: The away message, or None when here.
         self.away: str | None = None
-        #: Casefolded names of the channels this client was invited to.
-        self.invites: set[str] = set()
+        #: Invitations: casefolded channel name -> the serial of the channel's life.
+        self.invites: dict[str, int] = {}
         #: MONITOR list: casefolded nick -> nick as given.
         self.monitoring: dict[str, str] = {}
         self.signon = int(time.time())

@@ -22,6 +22,7 @@ Rules (the whole server keeps them):
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 #: Channel membership prefixes, highest first: mode letter -> symbol (ISUPPORT PREFIX).
 PREFIXES = {"o": "@", "v": "+"}
+
+_serials = itertools.count(1)
 
 
 class ListEntry(NamedTuple):
@@ -55,6 +58,8 @@ class Channel:
 
     name: str
     created: float = field(default_factory=time.time)
+    #: This life of the channel: a channel of the same name made later has another.
+    serial: int = field(default_factory=lambda: next(_serials))
     #: Set when the channel is removed from the registry (it is never added again).
     destroyed: bool = False
     #: member -> its prefix mode letters, highest first ("o", "v", "ov" or "").
@@ -402,8 +407,31 @@ class Registry:
                 check(channel)
             channel.members[client] = "" if channel.members else "o"
             client.channels[key] = channel
-            client.invites.discard(key)
+            client.invites.pop(key, None)
             return list(channel.members)
+
+    def invite(self, client: Client, channel: Channel) -> None:
+        """Invite ``client`` to this life of ``channel`` (call with the lock held)."""
+        invites = client.invites
+        for key, serial in list(invites.items()):  # forget invitations to dead channels
+            live = self.channels.get(key)
+            if live is None or live.serial != serial:
+                del invites[key]
+        invites[casefold(channel.name)] = channel.serial
+
+    def is_invited(self, client: Client, channel: Channel) -> bool:
+        """Whether ``client`` holds an invitation to this life of ``channel`` (lock held)."""
+        return client.invites.get(casefold(channel.name)) == channel.serial
+
+    def invitations(self, client: Client) -> list[str]:
+        """The names of the live channels ``client`` is invited to, sorted."""
+        with self.lock:
+            names = [
+                channel.name
+                for key, serial in client.invites.items()
+                if (channel := self.channels.get(key)) is not None and channel.serial == serial
+            ]
+        return sorted(names, key=casefold)
 
     def add_list_entry(
         self, channel: Channel, letter: str, mask: str, client: Client, limits: tuple[int, int]
@@ -447,7 +475,7 @@ class Registry:
                 counts.pop(entry.ip, None)
 
     def _destroy_locked(self, channel: Channel) -> None:
-        """Take an empty channel out of the table; its lists end with it."""
+        """Take an empty channel out of the table; its lists and invitations end."""
         key = casefold(channel.name)
         if self.channels.get(key) is channel:
             del self.channels[key]

@@ -333,6 +333,30 @@ def test_a_kill_during_a_long_join_leaves_no_empty_channel(
     assert server.registry.channels == {}
 
 
+# --- 9. invitations ----------------------------------------------------------------------
+def test_an_invitation_ends_with_the_channel(server, connect) -> None:
+    alice, bob, carol = connect("alice"), connect("bob"), connect("carol")
+    _op_in(alice, "#club")
+    alice.send("MODE #club +i", "INVITE bob #club")
+    alice.expect("341")
+    bob.expect("INVITE")
+    alice.send("PART #club")
+    alice.expect("PART")
+    _op_in(carol, "#club")  # the same name, another channel
+    carol.send("MODE #club +i")
+    carol.expect("MODE")
+    bob.send("INVITE")
+    assert [m.command for m in bob.until("337")] == ["337"]
+    bob.send("JOIN #club")
+    assert bob.expect("473").params[1] == "#club"
+    carol.send("INVITE bob #club")
+    carol.expect("341")
+    bob.send("INVITE")
+    assert bob.expect("336").params[1] == "#club"
+    bob.send("JOIN #club")
+    bob.expect("JOIN", "#club")
+
+
 # --- along the way: LIST conditions -------------------------------------------------------
 @pytest.mark.parametrize("condition", [">\u00b2", "<\u00b3", "C<\u00b9", "T>\u00b2", "C>٣"])
 def test_list_conditions_take_plain_digits_only(server, connect, condition) -> None:

@@ -44,11 +44,11 @@ if TYPE_CHECKING:
     from ..server import ChatServer
 
 
-def _check_join(client: Client, key: str) -> Callable[[Channel], None]:
+def _check_join(server: ChatServer, client: Client, key: str) -> Callable[[Channel], None]:
     """The checks a JOIN to an existing channel must pass (run under the registry lock)."""
 
     def check(channel: Channel) -> None:
-        invited = casefold(channel.name) in client.invites
+        invited = server.registry.is_invited(client, channel)
         source = client.source
         if "i" in channel.modes and not invited and not channel.in_list("I", source):
             raise JoinRefused(ERR_INVITEONLYCHAN, channel.name)
@@ -80,7 +80,7 @@ def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -
         restore_topic(server, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, _check_join(client, key))
+                members = server.registry.join(client, channel, _check_join(server, client, key))
             except JoinRefused as refusal:
                 client.numeric(*refusal.args)
                 return
@@ -313,9 +313,8 @@ def _kick_one(
 def invite(server: ChatServer, client: Client, msg: Message) -> None:
     """INVITE <nick> <channel>, or INVITE alone to list one's invitations."""
     if not msg.params:
-        for key in sorted(client.invites):
-            channel = server.registry.find_channel(key)
-            client.numeric(RPL_INVITELIST, channel.name if channel else key)
+        for channel_name in server.registry.invitations(client):
+            client.numeric(RPL_INVITELIST, channel_name)
         client.numeric(RPL_ENDOFINVITELIST)
         return
     if len(msg.params) < 2:
@@ -338,7 +337,7 @@ def invite(server: ChatServer, client: Client, msg: Message) -> None:
             refusal = (ERR_USERONCHANNEL, target.nick, channel.name)
         else:
             refusal = ()
-            target.invites.add(casefold(channel.name))
+            server.registry.invite(target, channel)
             notify = [
                 m
                 for m in channel.members
