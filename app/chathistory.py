@@ -14,7 +14,7 @@ from datetime import datetime
 
 from app.events import Chathistory, ChathistoryLine
 from app.irc import parse_server_time, strip_formatting
-from server.codec import LineError, Message, build, format_time
+from server.protocol.codec import LineError, Message, build, format_time
 
 #: Messages asked for per CHATHISTORY request (less when the server's CHATHISTORY says so).
 CHATHISTORY_PAGE = 100

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from app.events import Failure, Status, TLSRefused, TLSUp
-from server.codec import LineReader, Overlong, encode
+from server.protocol.codec import LineReader, Overlong, encode
 
 log = logging.getLogger("app.connection")
 

@@ -45,7 +45,7 @@ from app.text import (
     tls_text,
     valid_nick,
 )
-from server.codec import LineError, build, parse
+from server.protocol.codec import LineError, build, parse
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
 BATCH = 300

@@ -21,7 +21,7 @@ from app import events as ev
 from app.connection import Connection
 from app.events import Kind
 from app.session import WANTED_CAPS, Session
-from server.codec import MAX_LINE, build, split_utf8
+from server.protocol.codec import MAX_LINE, build, split_utf8
 
 __all__ = ["ChatModel", "Kind"]  # Kind: for the code that knew it from here
 

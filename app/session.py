@@ -34,7 +34,7 @@ from app.numerics import (
     RPL_TOPIC,
     RPL_WELCOME,
 )
-from server.codec import LineError, Message, build, parse, split_source
+from server.protocol.codec import LineError, Message, build, parse, split_source
 
 log = logging.getLogger("app.session")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .client import Outgoing
-from .codec import MAX_LINE, split_utf8, truncate_utf8
-from .names import casefold
+from .protocol.codec import MAX_LINE, split_utf8, truncate_utf8
+from .protocol.names import casefold
 
 if TYPE_CHECKING:
     from .client import Client

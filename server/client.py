@@ -21,16 +21,16 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from .codec import MAX_LINE, LineError, build, encode, fit_params, format_time
 from .flood import TokenBucket
-from .numerics import Numeric
+from .protocol.codec import MAX_LINE, LineError, build, encode, fit_params, format_time
+from .protocol.numerics import Numeric
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .protocol.tls import TLSSession
     from .registry import Channel
     from .server import ChatServer
-    from .tls import TLSSession
 
 log = logging.getLogger(__name__)
 

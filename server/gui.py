@@ -45,7 +45,7 @@ from .config import Config
 from .gui_log import LOG_BATCH, LogPanel
 from .gui_model import RateMeter, bind_error, config_from_form, format_duration, format_uptime
 from .history import HistoryError
-from .names import casefold
+from .protocol.names import casefold
 from .server import ChatServer
 
 log = logging.getLogger("server.gui")

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from .names import casefold, match_folded
+from .protocol.names import casefold, match_folded
 
 if TYPE_CHECKING:
     from .client import Client

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from . import __version__
 from .client import Client, Flusher, Outgoing, cork, current_cork, uncork
-from .codec import MAX_LINE, LineError, LineReader, Message, Overlong, escape_tag_value, parse
 from .commands import COMMANDS, Command
 from .commands.chathistory import new_batch_id
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
@@ -25,10 +24,24 @@ from .commands.users import notify_offline
 from .config import Config
 from .descriptors import Spare, fit_clients, raise_limit
 from .history import HistoryError, HistoryStore
-from .numerics import ERR_INPUTTOOLONG, ERR_NEEDMOREPARAMS, ERR_NOTREGISTERED, ERR_UNKNOWNCOMMAND
 from .penalty import LoginFailures, Throttle, in_networks, parse_networks
+from .protocol.codec import (
+    MAX_LINE,
+    LineError,
+    LineReader,
+    Message,
+    Overlong,
+    escape_tag_value,
+    parse,
+)
+from .protocol.numerics import (
+    ERR_INPUTTOOLONG,
+    ERR_NEEDMOREPARAMS,
+    ERR_NOTREGISTERED,
+    ERR_UNKNOWNCOMMAND,
+)
+from .protocol.tls import TLSSession, server_context
 from .registry import Registry
-from .tls import TLSSession, server_context
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
 

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from server.codec import LineReader, Message, Overlong, parse
+from server.protocol.codec import LineReader, Message, Overlong, parse
 
 DEFAULT_TIMEOUT = 5.0
 

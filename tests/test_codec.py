@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from parser_tests.data import msg_join, msg_split, userhost_split
 
-from server.codec import (
+from server.protocol.codec import (
     MAX_LINE,
     LineError,
     LineReader,

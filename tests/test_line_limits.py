@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.codec import MAX_LINE
+from server.protocol.codec import MAX_LINE
 from tests.ircclient import IRCClient
 
 #: As long as a host name may be: every numeric starts with it.

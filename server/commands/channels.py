@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..client import Outgoing, new_msgid
-from ..codec import MAX_LINE, Message, split_source, truncate_utf8
-from ..names import casefold, compile_mask, is_glob, valid_channel
-from ..numerics import (
+from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
+from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
+from ..protocol.numerics import (
     ERR_BADCHANNELKEY,
     ERR_BANNEDFROMCHAN,
     ERR_CHANNELISFULL,

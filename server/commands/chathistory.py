@@ -7,9 +7,9 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from ..codec import Message, build, encode, format_time
 from ..history import Record, dm_target, parse_timestamp
-from ..names import casefold
+from ..protocol.codec import Message, build, encode, format_time
+from ..protocol.names import casefold
 from .table import command
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing, current_cork, new_msgid
-from ..codec import MAX_LINE, Message
-from ..numerics import (
+from ..protocol.codec import MAX_LINE, Message
+from ..protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
     ERR_INPUTTOOLONG,
     ERR_NEEDMOREPARAMS,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing
-from ..codec import Message
-from ..names import casefold, list_mask
-from ..numerics import (
+from ..protocol.codec import Message
+from ..protocol.names import casefold, list_mask
+from ..protocol.numerics import (
     ERR_BANLISTFULL,
     ERR_CHANOPRIVSNEEDED,
     ERR_INVALIDMODEPARAM,

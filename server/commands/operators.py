@@ -6,8 +6,8 @@ import hmac
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing
-from ..codec import Message
-from ..numerics import (
+from ..protocol.codec import Message
+from ..protocol.numerics import (
     ERR_NOOPERHOST,
     ERR_NOPRIVILEGES,
     ERR_NOSUCHNICK,

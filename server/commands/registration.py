@@ -8,9 +8,9 @@ import time
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing
-from ..codec import MAX_LINE, Message
-from ..names import USERLEN, casefold, valid_nick
-from ..numerics import (
+from ..protocol.codec import MAX_LINE, Message
+from ..protocol.names import USERLEN, casefold, valid_nick
+from ..protocol.numerics import (
     ERR_ALREADYREGISTERED,
     ERR_ERRONEUSNICKNAME,
     ERR_INVALIDCAPCMD,

@@ -11,9 +11,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..codec import Message
-from ..names import matches
-from ..numerics import (
+from ..protocol.codec import Message
+from ..protocol.names import matches
+from ..protocol.numerics import (
     ERR_HELPNOTFOUND,
     ERR_NEEDMOREPARAMS,
     ERR_NOSUCHSERVER,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..client import Client
-    from ..codec import Message
+    from ..protocol.codec import Message
     from ..server import ChatServer
 
 Handler = Callable[["ChatServer", "Client", "Message"], None]

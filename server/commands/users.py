@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..client import Outgoing
-from ..codec import MAX_LINE, Message, truncate_utf8
-from ..names import casefold, compile_mask
-from ..numerics import (
+from ..protocol.codec import MAX_LINE, Message, truncate_utf8
+from ..protocol.names import casefold, compile_mask
+from ..protocol.numerics import (
     ERR_MONLISTFULL,
     ERR_NEEDMOREPARAMS,
     ERR_NONICKNAMEGIVEN,

@@ -7,7 +7,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from server.codec import LineReader, Message, parse
+from server.protocol.codec import LineReader, Message, parse
 
 Rule = Callable[["FakeServer", Message], None]
 

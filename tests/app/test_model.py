@@ -8,8 +8,8 @@ import threading
 from app.events import Kind
 from app.model import ChatModel
 from app.text import nick_refused_text, status_text
-from server.codec import MAX_LINE
 from server.config import Config
+from server.protocol.codec import MAX_LINE
 from server.server import ChatServer
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import EventLog, wait_for
