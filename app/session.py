@@ -18,23 +18,40 @@ from datetime import datetime, timezone
 from app import events as ev
 from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
 from app.irc import casefold, next_nick, parse_server_time, strip_formatting, username_of
-from app.numerics import (
-    ANSWERS,
+from server.protocol.codec import LineError, Message, build, parse, split_source
+from server.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_NICKCOLLISION,
     ERR_NICKNAMEINUSE,
+    ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
-    QUIET,
+    RPL_AWAY,
+    RPL_CHANNELMODEIS,
+    RPL_CREATIONTIME,
+    RPL_ENDOFMOTD,
     RPL_ENDOFNAMES,
+    RPL_ENDOFWHO,
+    RPL_ENDOFWHOIS,
     RPL_ISUPPORT,
     RPL_MOTD,
+    RPL_MOTDSTART,
     RPL_NAMREPLY,
     RPL_NOTOPIC,
+    RPL_NOWAWAY,
     RPL_TOPIC,
+    RPL_TOPICWHOTIME,
+    RPL_UNAWAY,
     RPL_WELCOME,
+    RPL_WHOISACCOUNT,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISIDLE,
+    RPL_WHOISOPERATOR,
+    RPL_WHOISSECURE,
+    RPL_WHOISSERVER,
+    RPL_WHOISUSER,
+    RPL_WHOREPLY,
 )
-from server.protocol.codec import LineError, Message, build, parse, split_source
 
 log = logging.getLogger("app.session")
 
@@ -49,6 +66,40 @@ WANTED_CAPS = (
     "draft/chathistory",
 )
 VERSION = "Kibitz desktop client"
+
+#: Numerics that answer a command: shown wherever the user is looking.
+ANSWERS = {
+    numeric.code
+    for numeric in (
+        RPL_AWAY,
+        RPL_UNAWAY,
+        RPL_NOWAWAY,
+        RPL_WHOISUSER,
+        RPL_WHOISSERVER,
+        RPL_WHOISOPERATOR,
+        RPL_ENDOFWHO,
+        RPL_WHOISIDLE,
+        RPL_ENDOFWHOIS,
+        RPL_WHOISCHANNELS,
+        RPL_WHOISACCOUNT,
+        RPL_WHOREPLY,
+        RPL_WHOISSECURE,
+        RPL_CHANNELMODEIS,
+        RPL_CREATIONTIME,
+    )
+}
+#: Numerics not worth a line of their own.
+QUIET = {
+    numeric.code
+    for numeric in (
+        ERR_NOMOTD,
+        RPL_ENDOFMOTD,
+        RPL_MOTDSTART,
+        RPL_ENDOFNAMES,
+        RPL_TOPICWHOTIME,
+        RPL_ENDOFWHOIS,
+    )
+}
 
 
 @dataclass
@@ -338,7 +389,7 @@ class Session:
             self._cap_done = True
             self.send("CAP END")
 
-    @handles(RPL_WELCOME)
+    @handles(RPL_WELCOME.code)
     def _on_welcome(self, msg: Message) -> None:
         self.registered = True
         self.nick = msg.params[0]
@@ -347,7 +398,7 @@ class Session:
         if "!" in text.rsplit(" ", 1)[-1]:
             self.mask = text.rsplit(" ", 1)[-1]
         self._emit(ev.Registered(self.nick, text))
-        self._emit(ev.Reply(RPL_WELCOME, (text,), time=self._time(msg)))
+        self._emit(ev.Reply(RPL_WELCOME.code, (text,), time=self._time(msg)))
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
         for nick in list(self.directs.values()):
@@ -355,7 +406,7 @@ class Session:
         if self.away:
             self.send(build("AWAY", "Away"))
 
-    @handles(RPL_ISUPPORT)
+    @handles(RPL_ISUPPORT.code)
     def _on_isupport(self, msg: Message) -> None:
         for token in msg.params[1:-1]:
             name, _, value = token.partition("=")
@@ -390,16 +441,21 @@ class Session:
             return
         args = tuple(msg.params[1:])
         when = self._time(msg)
-        if code == RPL_MOTD:
+        if code == RPL_MOTD.code:
             self._emit(ev.Reply(code, args, "", time=when))
-        elif code.startswith(("4", "5")) and code != ERR_NICKNAMEINUSE:
+        elif code.startswith(("4", "5")) and code != ERR_NICKNAMEINUSE.code:
             self._emit(ev.Reply(code, args, None, error=True, time=when))
         elif code in ANSWERS:
             self._emit(ev.Reply(code, args, None, time=when))
         else:
             self._emit(ev.Reply(code, args, "", time=when))
 
-    @handles(ERR_NICKNAMEINUSE, ERR_ERRONEUSNICKNAME, ERR_NICKCOLLISION, ERR_NONICKNAMEGIVEN)
+    @handles(
+        ERR_NICKNAMEINUSE.code,
+        ERR_ERRONEUSNICKNAME.code,
+        ERR_NICKCOLLISION.code,
+        ERR_NONICKNAMEGIVEN.code,
+    )
     def _on_nick_error(self, msg: Message) -> None:
         tried = msg.param(1, self.nick)
         reason = msg.params[-1]
@@ -408,7 +464,7 @@ class Session:
             self.wanted_nick = self.nick
             self._emit(ev.OwnNick(self.nick))
             return
-        if msg.command == ERR_NICKNAMEINUSE:
+        if msg.command == ERR_NICKNAMEINUSE.code:
             new = next_nick(tried, self.nicklen)
         else:
             new = "kibitzer" if self.fold(tried) != "kibitzer" else "kibitzer_"
@@ -417,7 +473,7 @@ class Session:
         self._emit(ev.OwnNick(new))
         self.send(build("NICK", new))
 
-    @handles(ERR_PASSWDMISMATCH)
+    @handles(ERR_PASSWDMISMATCH.code)
     def _on_bad_password(self, msg: Message) -> None:
         if self.registered:  # the answer to OPER, not to the connection password
             self._on_numeric(msg)
@@ -541,17 +597,17 @@ class Session:
         nick = msg.nick or ""
         self._emit(ev.Topic(name, topic, nick, self.is_me(msg.nick), self._time(msg)))
 
-    @handles(RPL_TOPIC, RPL_NOTOPIC)
+    @handles(RPL_TOPIC.code, RPL_NOTOPIC.code)
     def _on_rpl_topic(self, msg: Message) -> None:
         name = msg.param(1)
-        topic = msg.param(2) if msg.command == RPL_TOPIC else ""
+        topic = msg.param(2) if msg.command == RPL_TOPIC.code else ""
         chan = self.channels.get(self.fold(name))
         if chan is not None:
             chan.topic = topic
             name = chan.name
         self._emit(ev.Topic(name, topic, time=self._time(msg)))
 
-    @handles(RPL_NAMREPLY)
+    @handles(RPL_NAMREPLY.code)
     def _on_names(self, msg: Message) -> None:
         key = self.fold(msg.param(2))
         prefix_chars = "".join(self.prefixes.values())
@@ -563,7 +619,7 @@ class Session:
             nick = split_source(stripped)[0] or stripped
             entries.append((modes, nick))
 
-    @handles(RPL_ENDOFNAMES)
+    @handles(RPL_ENDOFNAMES.code)
     def _on_end_of_names(self, msg: Message) -> None:
         name = msg.param(1)
         key = self.fold(name)

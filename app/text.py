@@ -19,6 +19,14 @@ from app.events import (
     Status,
     TLSUp,
 )
+from server.protocol.numerics import (
+    RPL_AWAY,
+    RPL_WHOISCHANNELS,
+    RPL_WHOISIDLE,
+    RPL_WHOISSERVER,
+    RPL_WHOISUSER,
+    RPL_WHOREPLY,
+)
 
 #: Longest line shown; a longer one is cut with an ellipsis (Tk slows on huge lines).
 MAX_SHOWN = 4000
@@ -218,18 +226,18 @@ def nick_refused_text(event: NickRefused) -> str:
 def reply_text(event: Reply) -> str:
     """A readable line for a numeric reply."""
     code, args = event.code, event.args
-    if code == "311" and len(args) >= 5:  # RPL_WHOISUSER
+    if code == RPL_WHOISUSER.code and len(args) >= 5:
         return f"{args[0]} is {args[1]}@{args[2]} ({args[-1]})"
-    if code == "312" and len(args) >= 3:  # RPL_WHOISSERVER
+    if code == RPL_WHOISSERVER.code and len(args) >= 3:
         return f"{args[0]} is on {args[1]} ({args[2]})"
-    if code == "319" and len(args) >= 2:  # RPL_WHOISCHANNELS
+    if code == RPL_WHOISCHANNELS.code and len(args) >= 2:
         return f"{args[0]} is in {args[1]}"
-    if code == "317" and len(args) >= 3 and args[1].isdigit():  # RPL_WHOISIDLE
+    if code == RPL_WHOISIDLE.code and len(args) >= 3 and args[1].isdigit():
         idle = int(args[1])
         return f"{args[0]} has been idle {idle // 60} min {idle % 60} s"
-    if code == "301" and len(args) >= 2:  # RPL_AWAY
+    if code == RPL_AWAY.code and len(args) >= 2:
         return f"{args[0]} is away: {args[-1]}"
-    if code == "352" and len(args) >= 7:  # RPL_WHOREPLY
+    if code == RPL_WHOREPLY.code and len(args) >= 7:
         return f"{args[0]}: {args[4]} ({args[1]}@{args[2]}) {args[5]}"
     return " ".join(a for a in args if a)
 
