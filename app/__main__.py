@@ -14,7 +14,8 @@ from typing import Any
 from app.controller import ChatController
 from app.model import ChatModel
 from app.settings import Settings
-from app.text import clean_nick, valid_nick
+from app.text import clean_nick
+from server.protocol.names import valid_nick
 
 
 @dataclass(frozen=True)

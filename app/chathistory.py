@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.events import Chathistory, ChathistoryLine
-from app.irc import parse_server_time, strip_formatting
-from server.protocol.codec import LineError, Message, build, format_time
+from app.irc import strip_formatting
+from server.protocol.codec import LineError, Message, build, format_time, parse_server_time
 
 #: Messages asked for per CHATHISTORY request (less when the server's CHATHISTORY says so).
 CHATHISTORY_PAGE = 100

@@ -43,9 +43,9 @@ from app.text import (
     reply_text,
     status_text,
     tls_text,
-    valid_nick,
 )
 from server.protocol.codec import LineError, build, parse
+from server.protocol.names import valid_nick
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
 BATCH = 300

@@ -1,11 +1,10 @@
-"""Small pure IRC rules the client follows: casemapping, formatting codes, server-time,
-the next nick to try. No state, no I/O."""
+"""Small pure IRC rules only the client follows: formatting codes, the next nick to try,
+a USER name. No state, no I/O (the rules both sides share are in :mod:`server.protocol`)."""
 
 from __future__ import annotations
 
 import random
 import re
-from datetime import datetime
 
 _FORMATTING = re.compile(
     r"\x03(?:\d{1,2}(?:,\d{1,2})?)?|\x04(?:[0-9a-fA-F]{6}(?:,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]"
@@ -15,28 +14,6 @@ _FORMATTING = re.compile(
 def strip_formatting(text: str) -> str:
     """Remove mIRC bold/colour/italic/reset codes from ``text``."""
     return _FORMATTING.sub("", text)
-
-
-def casefold(name: str, mapping: str = "rfc1459") -> str:
-    """Fold ``name`` for comparison under the server's CASEMAPPING."""
-    folded = name.lower()
-    if mapping == "ascii":
-        return "".join(c.lower() if "A" <= c <= "Z" else c for c in name)
-    if mapping in ("rfc1459", "rfc1459-strict"):
-        folded = folded.replace("[", "{").replace("]", "}").replace("\\", "|")
-        if mapping == "rfc1459":
-            folded = folded.replace("~", "^")
-    return folded
-
-
-def parse_server_time(value: str | None) -> datetime | None:
-    """The ``time`` tag (IRCv3 server-time) as an aware datetime, or None if absent or bad."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def next_nick(nick: str, nicklen: int = 30) -> str:

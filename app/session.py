@@ -17,8 +17,16 @@ from datetime import datetime, timezone
 
 from app import events as ev
 from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
-from app.irc import casefold, next_nick, parse_server_time, strip_formatting, username_of
-from server.protocol.codec import LineError, Message, build, parse, split_source
+from app.irc import next_nick, strip_formatting, username_of
+from server.protocol.codec import (
+    LineError,
+    Message,
+    build,
+    parse,
+    parse_server_time,
+    split_source,
+)
+from server.protocol.names import casefold
 from server.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_NICKCOLLISION,

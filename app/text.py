@@ -19,6 +19,7 @@ from app.events import (
     Status,
     TLSUp,
 )
+from server.protocol.names import valid_nick
 from server.protocol.numerics import (
     RPL_AWAY,
     RPL_WHOISCHANNELS,
@@ -113,13 +114,6 @@ def day_label(day: str) -> str:
     except ValueError:
         return f"— {day} —"
     return f"— {when:%A}, {when.day} {when:%B %Y} —"
-
-
-def valid_nick(name: str) -> bool:
-    """A name the IRC nick rules accept (letters, digits and ``-_[]\\`^{}|``, not first digit)."""
-    if not name or len(name) > 30 or name[0].isdigit() or name[0] == "-":
-        return False
-    return all((c.isalnum() and c.isascii()) or c in "-_[]\\`^{}|" for c in name)
 
 
 def clean_nick(name: str, fallback: str = "guest") -> str:

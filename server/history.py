@@ -20,8 +20,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
+
+from .protocol.codec import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -426,15 +427,3 @@ class HistoryStore:
             (target,),
         )
         return rows[0] if rows else None
-
-
-def parse_timestamp(value: str) -> int | None:
-    """``YYYY-MM-DDThh:mm:ss.sssZ`` as milliseconds since the epoch, or None."""
-    try:
-        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        try:
-            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
-        except ValueError:
-            return None
-    return int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000)

@@ -19,6 +19,7 @@ from server.protocol.codec import (
     split_utf8,
     unescape_tag_value,
 )
+from server.protocol.names import casefold
 
 
 @pytest.mark.parametrize("case", msg_split["tests"], ids=lambda c: c["input"][:40])
@@ -139,3 +140,10 @@ def test_fit_params_leaves_a_line_that_fits_alone():
 def test_fit_params_never_leaves_a_middle_parameter_empty():
     fitted = fit_params("MODE", ("#c", "+b", "é" * 600, "x"), "s")
     assert all(fitted[:-1]) and len(encode(build("MODE", *fitted, source="s"))) <= MAX_LINE
+
+
+def test_casefold_under_each_casemapping() -> None:
+    assert casefold("Nick[]\\~É") == "nick[]\\~É"  # ascii: only A-Z, this server's rule
+    assert casefold("Nick[]\\~É", "rfc1459") == "nick{}|^É"
+    assert casefold("Nick[]\\~", "rfc1459-strict") == "nick{}|~"
+    assert casefold("NickÉ", "rfc7613") == "nické"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from server.history import HistoryStore, Record, dm_target, parse_timestamp
-from server.protocol.codec import format_time
+from server.history import HistoryStore, Record, dm_target
+from server.protocol.codec import format_time, parse_timestamp
 from tests.ircclient import IRCClient
 from tests.processes import run_server, start_server
 

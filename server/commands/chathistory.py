@@ -7,8 +7,8 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
-from ..history import Record, dm_target, parse_timestamp
-from ..protocol.codec import Message, build, encode, format_time
+from ..history import Record, dm_target
+from ..protocol.codec import Message, build, encode, format_time, parse_timestamp
 from ..protocol.names import casefold
 from .table import command
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 #: Longest line without tags, CRLF included (Modern IRC, "Message format").
 MAX_LINE = 512
@@ -195,6 +196,31 @@ def format_time(millis: int) -> str:
     """Milliseconds since the epoch as an IRCv3 timestamp (``server-time``, history)."""
     seconds, ms = divmod(millis, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+
+
+def parse_timestamp(value: str) -> int | None:
+    """``YYYY-MM-DDThh:mm:ss.sssZ`` as milliseconds since the epoch, or None."""
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        try:
+            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            return None
+    return int(moment.replace(tzinfo=timezone.utc).timestamp() * 1000)
+
+
+def parse_server_time(value: str | None) -> datetime | None:
+    """The ``time`` tag (IRCv3 server-time) as an aware datetime, or None if absent or bad.
+
+    Looser than :func:`parse_timestamp`: any ISO 8601 time another server sends is read.
+    """
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

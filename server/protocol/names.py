@@ -5,23 +5,37 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_ASCII_LOWER = str.maketrans(_UPPER, _LOWER)
+# CASEMAPPING rfc1459 also folds []\~ to {}|^ ("Scandinavian" letters); -strict leaves ~.
+_RFC1459_LOWER = str.maketrans(_UPPER + "[]\\~", _LOWER + "{}|^")
+_STRICT_LOWER = str.maketrans(_UPPER + "[]\\", _LOWER + "{}|")
 _NICK_SPECIAL = set("[]\\`_^{|}")
 _NICK_FIRST = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") | _NICK_SPECIAL
 _NICK_REST = _NICK_FIRST | set("0123456789-")
 _CHANNEL_FORBIDDEN = set(" ,\x07\r\n\0")
+#: Longest nick assumed when the server does not say (ISUPPORT NICKLEN); the server's default.
+NICKLEN = 30
 #: Longest username (ISUPPORT USERLEN, the ``~`` included) and host name.
 USERLEN = 16
 HOSTLEN = 63
 
 
-def casefold(name: str) -> str:
-    """Fold a nick or channel name for comparison (casemapping ``ascii``)."""
-    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+def casefold(name: str, mapping: str = "ascii") -> str:
+    """Fold a nick or channel name for comparison under ISUPPORT CASEMAPPING ``mapping``."""
+    if mapping == "ascii":  # this server's own mapping: the hot path
+        return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)
+    if mapping == "rfc1459":
+        return name.translate(_RFC1459_LOWER)
+    if mapping == "rfc1459-strict":
+        return name.translate(_STRICT_LOWER)
+    # rfc7613 and other Unicode mappings: Unicode lower case is the closest cheap rule.
+    return name.lower()
 
 
-def valid_nick(nick: str, maxlen: int) -> bool:
-    """Whether ``nick`` is a nickname this server accepts (RFC 2812 characters)."""
+def valid_nick(nick: str, maxlen: int = NICKLEN) -> bool:
+    """Whether ``nick`` is a valid nickname: RFC 2812 characters, at most ``maxlen`` long."""
     return (
         0 < len(nick) <= maxlen
         and nick[0] in _NICK_FIRST

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.events import Kind
-from app.irc import casefold, next_nick, strip_formatting
+from app.irc import next_nick, strip_formatting
 from app.session import HANDLERS, Session
 from app.text import nick_refused_text, password_text, reply_text
+from server.protocol.names import casefold
 from tests.app.helpers import Fed
 
 
@@ -105,7 +106,7 @@ def test_garbage_lines_are_ignored(fed):
 
 def test_small_pure_helpers():
     assert strip_formatting("\x0312,04blue\x0f \x1ditalic\x1d") == "blue italic"
-    assert casefold("Nick[]\\~") == "nick{}|^"
+    assert casefold("Nick[]\\~", "rfc1459") == "nick{}|^"
     assert casefold("Nick[]", "ascii") == "nick[]"
     assert next_nick("alice") == "alice_"
     assert next_nick("a" * 9, nicklen=9) == "a" * 8 + "_"

@@ -17,8 +17,8 @@ from app.text import (
     nick_colour_index,
     sanitize,
     url_target,
-    valid_nick,
 )
+from server.protocol.names import valid_nick
 
 
 def test_sanitize_controls_surrogates_bidi_and_length() -> None:
