@@ -5,14 +5,12 @@ received line to the owner (a :class:`Listener`); a writer thread drains an outb
 so nothing the GUI calls ever blocks on the network. A lost connection is made again with
 exponential backoff and jitter.
 
-TLS runs over memory BIOs: the reader and the writer thread both drive one TLS session,
-which must never happen at once, so a lock serialises them (``ssl.SSLSocket`` would
-let the two threads into OpenSSL together).
+TLS is the protocol's memory-BIO session: the reader and the writer thread both drive it,
+which must never happen at once, so :class:`TLSStream` serialises them with a lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import random
@@ -25,6 +23,7 @@ from typing import Protocol
 
 from app.events import Failure, Status, TLSRefused, TLSUp
 from server.protocol.codec import LineReader, Overlong, encode
+from server.protocol.tls import TLSSession, client_context
 
 log = logging.getLogger("app.connection")
 
@@ -55,21 +54,6 @@ def decode_line(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
-def tls_context(verify: bool = True) -> ssl.SSLContext:
-    """A client TLS context: the system's CAs and host name check, or (``verify=False``) none."""
-    context = ssl.create_default_context()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def cert_fingerprint(der: bytes) -> str:
-    """The SHA-256 fingerprint of a DER certificate as ``AA:BB:...``."""
-    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
-
-
 class ConnectionFailed(ConnectionError):
     """The connection cannot go on; :attr:`failure` says why."""
 
@@ -93,56 +77,29 @@ def failure_of(exc: BaseException) -> Failure:
 
 
 class TLSStream:
-    """One TLS session over a connected socket, safe to use from a reader and a writer.
+    """A :class:`TLSSession` over a connected socket, safe to use from a reader and a writer.
 
-    ``recv`` and ``sendall`` mirror the socket's; records are made and read through
-    memory BIOs under one lock, and every record goes out in the order it was made.
+    ``recv`` and ``sendall`` mirror the socket's; the session is driven under one lock,
+    so every record goes out in the order it was made.
     """
 
     def __init__(self, sock: socket.socket, context: ssl.SSLContext, hostname: str) -> None:
         self.sock = sock
-        self._incoming = ssl.MemoryBIO()
-        self._outgoing = ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=hostname)
+        self._session = TLSSession(context, server_side=False, server_hostname=hostname)
         self._lock = threading.Lock()
 
     def handshake(self) -> None:
         """Complete the handshake (blocking, within the socket's timeout)."""
-        while True:
-            try:
-                self._tls.do_handshake()
-                break
-            except ssl.SSLWantReadError:
-                self._flush()
-                data = self.sock.recv(_RECV_SIZE)
-                if not data:
-                    raise ConnectionResetError("closed during the TLS handshake") from None
-                self._incoming.write(data)
-            except ssl.SSLError:
-                self._flush_quietly()  # the alert tells the server why
-                raise
-        self._flush()
+        self._session.handshake(self.sock, alert=True)  # the alert tells the server why
 
     @property
     def version(self) -> str:
         """The negotiated protocol, such as ``TLSv1.3``."""
-        return self._tls.version() or ""
+        return self._session.version or ""
 
     def fingerprint(self) -> str:
         """The SHA-256 fingerprint of the server's certificate."""
-        der = self._tls.getpeercert(binary_form=True)
-        return cert_fingerprint(der) if der else ""
-
-    def _flush(self) -> None:
-        pending = self._outgoing.read()
-        if pending:
-            self.sock.sendall(pending)
-
-    def _flush_quietly(self) -> None:
-        try:
-            self._flush()
-        except OSError:
-            pass
+        return self._session.peer_fingerprint()
 
     def recv(self, size: int) -> bytes:
         """Plaintext from the server; ``b""`` at the end of the stream."""
@@ -150,29 +107,20 @@ class TLSStream:
             data = self.sock.recv(size)
             if not data:
                 return b""
-            chunks = []
             with self._lock:
-                self._incoming.write(data)
-                while True:
-                    try:
-                        chunk = self._tls.read(size)
-                    except ssl.SSLWantReadError:
-                        break
-                    except ssl.SSLZeroReturnError:  # close_notify: a clean end
-                        return b"".join(chunks)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                self._flush()  # a key update may want an answer
-            if chunks:
-                return b"".join(chunks)
+                plain, reply = self._session.decrypt(data)
+                if reply:  # a key update may want an answer
+                    self.sock.sendall(reply)
+            if plain:
+                return plain
+            if self._session.closed:
+                return b""
             # Only handshake records (a session ticket, say): read on.
 
     def sendall(self, data: bytes) -> None:
         """Encrypt ``data`` and send the records."""
         with self._lock:
-            self._tls.write(data)
-            self._flush()
+            self.sock.sendall(self._session.encrypt(data))
 
 
 class Listener(Protocol):
@@ -379,7 +327,7 @@ class Connection:
 
     def _secure(self, sock: socket.socket) -> TLSStream:
         """The TLS handshake on a fresh connection; failures explained for the status bar."""
-        context = self.ssl_context or tls_context(self.tls_verify)
+        context = self.ssl_context or client_context(self.tls_verify)
         stream = TLSStream(sock, context, self.host)
         try:
             stream.handshake()

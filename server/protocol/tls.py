@@ -1,21 +1,22 @@
-"""TLS for client connections, done in memory so sending never blocks.
+"""TLS done in memory, for both sides: the server's connections and the app's.
 
 An ``ssl.SSLObject`` over two memory BIOs turns plaintext into records and back; the
-records travel over the plain socket through the same non-blocking send path as any
-other bytes. The caller serialises access (``Client`` holds its own lock), because one
-TLS session must never be driven by two threads at once.
+records travel over a plain socket through whatever send path the owner has (the
+server's non-blocking one, the app's writer thread). The owner serialises access,
+because one TLS session must never be driven by two threads at once (``ssl.SSLSocket``
+would let a reader and a writer into OpenSSL together).
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-#: Seconds a whole handshake may take by default (``--tls-handshake-timeout``).
-HANDSHAKE_TIMEOUT = 5.0
+_READ_SIZE = 65536
 
 
 def server_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
@@ -26,54 +27,107 @@ def server_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     return context
 
 
-class TLSSession:
-    """One connection's TLS state."""
+def client_context(verify: bool = True) -> ssl.SSLContext:
+    """A client context: the system's CAs and host name check, or (``verify=False``) none."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+
+def cert_fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate as ``AA:BB:...``."""
+    return ":".join(f"{byte:02X}" for byte in hashlib.sha256(der).digest())
+
+
+class TLSSession:
+    """One connection's TLS state: the server's side, or a client's of ``server_hostname``."""
+
+    def __init__(
+        self,
+        context: ssl.SSLContext,
+        *,
+        server_side: bool = True,
+        server_hostname: str | None = None,
+    ) -> None:
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        self._tls = context.wrap_bio(
+            self._incoming,
+            self._outgoing,
+            server_side=server_side,
+            server_hostname=server_hostname,
+        )
+        self._closed = False
 
     @property
     def version(self) -> str | None:
-        """The negotiated protocol version, once the handshake is done."""
+        """The negotiated protocol version (``TLSv1.3``), once the handshake is done."""
         return self._tls.version()
+
+    @property
+    def closed(self) -> bool:
+        """Whether the peer ended the session cleanly (its close_notify arrived)."""
+        return self._closed
+
+    def peer_fingerprint(self) -> str:
+        """The SHA-256 fingerprint of the peer's certificate, or ``""`` without one."""
+        der = self._tls.getpeercert(binary_form=True)
+        return cert_fingerprint(der) if der else ""
 
     def handshake(
         self,
         sock: socket.socket,
-        timeout: float = HANDSHAKE_TIMEOUT,
+        timeout: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        alert: bool = False,
     ) -> None:
         """Complete the handshake over ``sock`` (blocking, before anyone else sends).
 
-        ``timeout`` bounds the whole handshake, as measured by ``clock``: a client that
-        trickles its hello a byte at a time cannot hold the connection past it.
+        With ``timeout``, it bounds the whole handshake as measured by ``clock``: a peer
+        that trickles its hello a byte at a time cannot hold the connection past it, and
+        the socket is left blocking. Without, each read and write has the socket's own
+        timeout. With ``alert``, a failed handshake first sends the alert that says why
+        (the app tells a server it does not trust its certificate).
         """
-        deadline = clock() + timeout
+        deadline = None if timeout is None else clock() + timeout
         try:
             while True:
                 try:
                     self._tls.do_handshake()
                     break
                 except ssl.SSLWantReadError:
-                    remaining = deadline - clock()
-                    if remaining <= 0:
-                        raise TimeoutError("the TLS handshake took too long") from None
-                    sock.settimeout(remaining)
-                    pending = self._outgoing.read()
-                    if pending:
-                        sock.sendall(pending)
-                    data = sock.recv(65536)
+                    if deadline is not None:
+                        remaining = deadline - clock()
+                        if remaining <= 0:
+                            raise TimeoutError("the TLS handshake took too long") from None
+                        sock.settimeout(remaining)
+                    self._send_pending(sock)
+                    data = sock.recv(_READ_SIZE)
                     if not data:
-                        raise ConnectionError("closed during the TLS handshake") from None
+                        raise ConnectionResetError("closed during the TLS handshake") from None
                     self._incoming.write(data)
-            pending = self._outgoing.read()
-            if pending:
+                except ssl.SSLError:
+                    if alert:
+                        try:
+                            self._send_pending(sock)
+                        except OSError:
+                            pass  # the alert is a courtesy; the failure is what matters
+                    raise
+            if deadline is not None:
                 sock.settimeout(max(0.001, deadline - clock()))
-                sock.sendall(pending)
+            self._send_pending(sock)
         finally:
-            sock.settimeout(None)
+            if deadline is not None:
+                sock.settimeout(None)
+
+    def _send_pending(self, sock: socket.socket) -> None:
+        pending = self._outgoing.read()
+        if pending:
+            sock.sendall(pending)
 
     def decrypt(self, data: bytes) -> tuple[bytes, bytes]:
         """Feed received records; return the plaintext and any records to send back."""
@@ -81,8 +135,11 @@ class TLSSession:
         chunks = []
         while True:
             try:
-                chunk = self._tls.read(65536)
-            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                chunk = self._tls.read(_READ_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:  # close_notify: a clean end
+                self._closed = True
                 break
             if not chunk:
                 break

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from app.connection import cert_fingerprint, tls_context
 from app.events import Kind
 from app.text import failure_text, status_text, tls_text
+from server.protocol.tls import cert_fingerprint, client_context
 from tests.app.helpers import DEADLINE, pump
 
 
@@ -43,7 +43,7 @@ def server(make_server, leaf, tmp_path):
 @pytest.fixture
 def trusting(ca: trustme.CA) -> ssl.SSLContext:
     """A verifying context that trusts the test CA."""
-    context = tls_context()
+    context = client_context()
     ca.configure_trust(context)
     return context
 
