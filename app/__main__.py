@@ -113,9 +113,13 @@ def build_model(args: argparse.Namespace, settings: Settings) -> ChatModel:
 def _run(controller: ChatController) -> None:
     view = controller.view
 
+    def leave() -> None:
+        controller.close()
+        view.destroy()
+
     def shut_down(_signum: int, _frame: object) -> None:
         # Runs on the Tk thread between callbacks: leave the way the close button does.
-        view.schedule(0, lambda: (controller.close(), view.destroy()))
+        view.schedule(0, leave)
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)

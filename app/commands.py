@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: Every command: name -> (usage, what it does). Aliases below map to these names.
@@ -111,7 +112,11 @@ def _part(rest: str, current: str, chantypes: str) -> Command:
     return Command("part", current, rest)
 
 
-def _target_and_text(name: str, need_text: bool) -> object:
+#: What turns the rest of a /command into a Command: (rest, current, chantypes).
+Parser = Callable[[str, str, str], Command]
+
+
+def _target_and_text(name: str, need_text: bool) -> Parser:
     def parse(rest: str, current: str, chantypes: str) -> Command:
         target, _, text = rest.partition(" ")
         if not target or (need_text and not text.strip()):
@@ -144,7 +149,7 @@ def _topic(rest: str, current: str, chantypes: str) -> Command:
     return Command("topic", current, rest)
 
 
-def _one_nick(name: str) -> object:
+def _one_nick(name: str) -> Parser:
     def parse(rest: str, current: str, chantypes: str) -> Command:
         if not rest or " " in rest:
             raise CommandError(_usage(name))
@@ -160,7 +165,7 @@ def _names(rest: str, current: str, chantypes: str) -> Command:
     return Command("names", channel)
 
 
-def _text_only(name: str, default: str = "") -> object:
+def _text_only(name: str, default: str = "") -> Parser:
     def parse(rest: str, current: str, chantypes: str) -> Command:
         return Command(name, current, rest or default)
 
@@ -177,7 +182,7 @@ def _help(rest: str, current: str, chantypes: str) -> Command:
     return Command("help", text=rest.lstrip("/").lower())
 
 
-_PARSERS = {
+_PARSERS: dict[str, Parser] = {
     "join": _join,
     "part": _part,
     "msg": _target_and_text("msg", need_text=True),

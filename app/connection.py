@@ -201,7 +201,15 @@ class Connection:
         """True while the reader thread runs (connected or waiting to reconnect)."""
         return self._thread is not None and self._thread.is_alive()
 
-    def status(self, state: str, **fields: object) -> Status:
+    def status(
+        self,
+        state: str,
+        *,
+        nick: str = "",
+        failure: Failure | None = None,
+        delay: float = 0.0,
+        password_wanted: bool = False,
+    ) -> Status:
         """A :class:`Status` record for this connection."""
         return Status(
             state,
@@ -209,7 +217,10 @@ class Connection:
             self.tls,
             self.tls_verify,
             self.tls_fingerprint,
-            **fields,  # type: ignore[arg-type]
+            nick=nick,
+            failure=failure,
+            delay=delay,
+            password_wanted=password_wanted,
         )
 
     # --- lifecycle ---------------------------------------------------------------------

@@ -218,9 +218,16 @@ class ChatController:
         return key
 
     def _line(
-        self, when: datetime | None, kind: str, text: str, nick: str = "", **kw: bool
+        self,
+        when: datetime | None,
+        kind: str,
+        text: str,
+        nick: str = "",
+        *,
+        mention: bool = False,
+        own: bool = False,
     ) -> Line:
-        return Line(kind, clock(when), nick, text, day=day_of(when), **kw)
+        return Line(kind, clock(when), nick, text, mention, own, day=day_of(when))
 
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""

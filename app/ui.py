@@ -41,6 +41,16 @@ class NoDisplayError(RuntimeError):
     """There is no screen to open a window on (no X display, say)."""
 
 
+def then_break(action: Callable[[], object]) -> Callable[[tkinter.Event], str]:
+    """A key binding that runs ``action`` and stops the key there (Tk's ``"break"``)."""
+
+    def run(_event: tkinter.Event) -> str:
+        action()
+        return "break"
+
+    return run
+
+
 def open_root(title: str, size: tuple[int, int], minsize: tuple[int, int]) -> ttk.App:
     """The one ttkbootstrap root of this process; :class:`NoDisplayError`, with what to
     do instead, when no window can be opened."""

@@ -8,6 +8,7 @@ import ttkbootstrap as ttk
 
 from app.interface import PasswordAnswer
 from app.text import sanitize
+from app.ui import then_break
 
 
 def _noop(*_args: object) -> None:
@@ -34,9 +35,9 @@ class PasswordDialog:
         body.pack(fill=tkinter.BOTH, expand=True)
         self.create_fields(body, prompt, note)
         self.create_buttons(body)
-        self.entry.bind("<Return>", lambda e: self.confirm() or "break")
-        self.entry.bind("<KP_Enter>", lambda e: self.confirm() or "break")
-        self.window.bind("<Escape>", lambda e: self.cancel() or "break")
+        self.entry.bind("<Return>", then_break(self.confirm))
+        self.entry.bind("<KP_Enter>", then_break(self.confirm))
+        self.window.bind("<Escape>", then_break(self.cancel))
         self.entry.focus_set()
 
     def create_fields(self, body: ttk.Frame, prompt: str, note: str) -> None:

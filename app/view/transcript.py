@@ -219,14 +219,17 @@ class Transcript(ttk.Frame):
                 text.insert(_INSERT_MARK, *parts)
         # The divider before the next line: needed when the days differ, and only once.
         span = text.tag_nextrange("divider", _INSERT_MARK)
-        has_divider = bool(span) and text.compare(span[0], "==", _INSERT_MARK)
-        if has_divider and "separator" in text.tag_names(span[0]):
-            has_divider = False
+        divider = span if len(span) == 2 else None
+        if divider is not None and (
+            not text.compare(divider[0], "==", _INSERT_MARK)
+            or "separator" in text.tag_names(divider[0])
+        ):
+            divider = None
         needed = bool(following and day and following != day)
-        if needed and not has_divider:
+        if needed and divider is None:
             text.insert(_INSERT_MARK, *self._divider_parts(following))
-        elif has_divider and not needed:
-            text.delete(span[0], span[1])
+        elif divider is not None and not needed:
+            text.delete(divider[0], divider[1])
         if moves:
             text.mark_set(_MISSED_MARK, _INSERT_MARK)
             text.mark_gravity(_MISSED_MARK, "left")

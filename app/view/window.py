@@ -19,7 +19,15 @@ import ttkbootstrap as ttk
 from app.conversations import SCROLLBACK, Conversation, Conversations
 from app.interface import PasswordAnswer
 from app.text import Line, sanitize
-from app.ui import StatusBar, is_dark, make_fonts, open_root, toggle_theme, use_theme
+from app.ui import (
+    StatusBar,
+    is_dark,
+    make_fonts,
+    open_root,
+    then_break,
+    toggle_theme,
+    use_theme,
+)
 from app.view.dialogs import PasswordDialog
 from app.view.header import Header
 from app.view.input_row import InputRow
@@ -106,17 +114,18 @@ class ChatView:
         entry.bind("<Prior>", lambda e: self.chat_area.yview_scroll(-1, "pages") or "break")
         entry.bind("<Next>", lambda e: self.chat_area.yview_scroll(1, "pages") or "break")
         for widget in (entry, self.name_entry, text):
-            widget.bind("<Alt-Up>", lambda e: self.cycle_conversation(-1) or "break")
-            widget.bind("<Alt-Down>", lambda e: self.cycle_conversation(1) or "break")
-            widget.bind("<Control-Prior>", lambda e: self.cycle_conversation(-1) or "break")
-            widget.bind("<Control-Next>", lambda e: self.cycle_conversation(1) or "break")
+            widget.bind("<Alt-Up>", then_break(lambda: self.cycle_conversation(-1)))
+            widget.bind("<Alt-Down>", then_break(lambda: self.cycle_conversation(1)))
+            widget.bind("<Control-Prior>", then_break(lambda: self.cycle_conversation(-1)))
+            widget.bind("<Control-Next>", then_break(lambda: self.cycle_conversation(1)))
         # Typing while the transcript has focus goes to the message entry.
         text.bind("<Key>", self.on_transcript_key)
         self.root.bind("<FocusIn>", lambda e: self._fire("focus"), add="+")
 
     def on_transcript_key(self, event: tkinter.Event) -> str | None:
         """A printable key pressed in the transcript is typed into the message entry."""
-        if event.state & 0x4 or not event.char or not event.char.isprintable():
+        control = isinstance(event.state, int) and event.state & 0x4  # a str on odd events
+        if control or not event.char or not event.char.isprintable():
             return None  # Ctrl+C and friends keep working in the transcript
         self.input_row.type_char(event.char)
         return "break"
