@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from parser_tests.data import msg_join, msg_split, userhost_split
 
@@ -20,6 +23,8 @@ from server.protocol.codec import (
     unescape_tag_value,
 )
 from server.protocol.names import casefold
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("case", msg_split["tests"], ids=lambda c: c["input"][:40])
@@ -147,3 +152,32 @@ def test_casefold_under_each_casemapping() -> None:
     assert casefold("Nick[]\\~É", "rfc1459") == "nick{}|^É"
     assert casefold("Nick[]\\~", "rfc1459-strict") == "nick{}|~"
     assert casefold("NickÉ", "rfc7613") == "nické"
+
+
+def _imports(folder: Path) -> list[tuple[Path, str]]:
+    """Every absolute module ``folder``'s files import, relative ones made absolute."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found += [(path, alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                found.append((path, base))
+    return found
+
+
+def test_the_protocol_layer_stands_alone() -> None:
+    # The app may use the server's protocol layer and nothing else of the server; the
+    # layer itself uses nothing else of the server, so either side can change freely.
+    outside = [
+        (path.name, name)
+        for path, name in _imports(ROOT / "app") + _imports(ROOT / "server" / "protocol")
+        if (name == "server" or name.startswith("server."))
+        and not (name == "server.protocol" or name.startswith("server.protocol."))
+    ]
+    assert outside == []
