@@ -1,4 +1,4 @@
-"""Operator actions on a running :class:`ChatServer`, for the server window and tests.
+"""Operator actions on a running server, for the server window and tests.
 
 Plain functions, no tkinter: the window (``server/gui.py``) calls them from its Tk
 thread, tests call them directly. They keep the registry's rules: snapshots are taken
@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .client import Outgoing
 from .protocol.codec import MAX_LINE, split_utf8, truncate_utf8
 from .protocol.names import casefold
+from .sendq import Outgoing
 
 if TYPE_CHECKING:
-    from .client import Client
-    from .server import ChatServer
+    from .context import Context
+    from .session import Session
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class UserInfo:
     idle: float
     #: When the connection was made (epoch seconds).
     signon: int
-    client: Client = field(compare=False, repr=False)
+    client: Session = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,14 @@ class Stats:
     connections: int
     users: int
     channels: int
-    #: PRIVMSG/NOTICE/TAGMSG lines handled since start (``ChatServer.messages``).
+    #: PRIVMSG/NOTICE/TAGMSG lines handled since start (``Context.messages``).
     messages: int
     uptime: float
     #: Failed PASS and OPER attempts since start.
     failed_logins: int = 0
 
 
-def users(server: ChatServer) -> list[UserInfo]:
+def users(server: Context) -> list[UserInfo]:
     """Every connection, sorted by nick (unregistered ones last)."""
     now = server.clock()
     with server.registry.lock:
@@ -89,7 +89,7 @@ def users(server: ChatServer) -> list[UserInfo]:
     return rows
 
 
-def channels(server: ChatServer) -> list[ChannelInfo]:
+def channels(server: Context) -> list[ChannelInfo]:
     """Every channel with its member count and topic, sorted by name."""
     with server.registry.lock:
         rows = [
@@ -100,7 +100,7 @@ def channels(server: ChatServer) -> list[ChannelInfo]:
     return rows
 
 
-def stats(server: ChatServer) -> Stats:
+def stats(server: Context) -> Stats:
     """Connections, registered users, channels, messages handled, seconds up, failed logins."""
     with server.registry.lock:
         # A connection counts from accept on, a TLS handshake in progress included.
@@ -112,7 +112,7 @@ def stats(server: ChatServer) -> Stats:
     return Stats(connections, registered, count, server.messages, uptime, failed)
 
 
-def find(server: ChatServer, target: Client | str) -> Client | None:
+def find(server: Context, target: Session | str) -> Session | None:
     """The live connection meant by ``target`` (a client, or a nick), or None if gone."""
     if isinstance(target, str):
         return server.registry.find_nick(target)
@@ -128,7 +128,7 @@ def clean_text(text: str) -> str:
     return text.strip()
 
 
-def _notice_pieces(server: ChatServer, text: str) -> list[str]:
+def _notice_pieces(server: Context, text: str) -> list[str]:
     text = clean_text(text)
     if not text:
         raise ValueError("the notice is empty")
@@ -137,14 +137,14 @@ def _notice_pieces(server: ChatServer, text: str) -> list[str]:
     return split_utf8(text, max(64, MAX_LINE - overhead))
 
 
-def _send_notice(server: ChatServer, recipients: list[Client], pieces: list[str]) -> None:
+def _send_notice(server: Context, recipients: list[Session], pieces: list[str]) -> None:
     source = server.config.name
     for client in recipients:
         for piece in pieces:
             Outgoing("NOTICE", client.nick, piece, source=source).deliver([client])
 
 
-def notice(server: ChatServer, target: Client | str, text: str) -> bool:
+def notice(server: Context, target: Session | str, text: str) -> bool:
     """Send a server NOTICE to one user; False when the user is gone.
 
     Long text is split over several notices; empty text raises ValueError.
@@ -157,7 +157,7 @@ def notice(server: ChatServer, target: Client | str, text: str) -> bool:
     return True
 
 
-def broadcast(server: ChatServer, text: str) -> int:
+def broadcast(server: Context, text: str) -> int:
     """Send a server NOTICE to every registered user; return how many were sent one."""
     pieces = _notice_pieces(server, text)
     with server.registry.lock:
@@ -166,7 +166,7 @@ def broadcast(server: ChatServer, text: str) -> int:
     return len(recipients)
 
 
-def kick(server: ChatServer, target: Client | str, channel_name: str, reason: str = "") -> bool:
+def kick(server: Context, target: Session | str, channel_name: str, reason: str = "") -> bool:
     """Kick a user from a channel in the server's name; False when not a member (or gone)."""
     client = find(server, target)
     channel = server.registry.find_channel(channel_name)
@@ -185,7 +185,7 @@ def kick(server: ChatServer, target: Client | str, channel_name: str, reason: st
     return True
 
 
-def kill(server: ChatServer, target: Client | str, reason: str = "") -> bool:
+def kill(server: Context, target: Session | str, reason: str = "") -> bool:
     """Disconnect a user as KILL does: it gets KILL and ERROR, its channels see the QUIT."""
     client = find(server, target)
     if client is None:
@@ -195,5 +195,5 @@ def kill(server: ChatServer, target: Client | str, reason: str = "") -> bool:
     if client.registered:
         client.send_line("KILL", client.nick, reason, source=name)
     why = f"Killed ({name} ({reason}))"
-    server.drop(client, why, error=f"Closing Link: {name} ({why})")
+    server.end(client, why, error=f"Closing Link: {name} ({why})")
     return True

@@ -3,11 +3,11 @@
 Rules (the whole server keeps them):
 
 1. ``Registry.lock`` guards ``clients``, ``nicks``, ``channels``, every ``Channel``'s
-   members, modes and topic, and every ``Client``'s ``nick``, ``key`` and ``channels``.
+   members, modes and topic, and every ``Session``'s ``nick``, ``key`` and ``channels``.
    Read or change any of them only while holding it.
 2. Nothing is ever *sent* while the lock is held. Handlers take a snapshot of the
    recipients under the lock and send after releasing it; sending never blocks anyway
-   (see ``Client.send``), but a slow path under the lock would stall every client.
+   (see ``SendQueue.push``), but a slow path under the lock would stall every client.
 3. Keys are casefolded (casemapping ``ascii``); the display name is kept beside them.
    A nick is checked and claimed in one step (``claim_nick``, ``register``), so two
    clients can never win the same nick. Only registered clients are in ``nicks``: a
@@ -22,110 +22,16 @@ Rules (the whole server keeps them):
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from .protocol.names import casefold, match_folded
+from .protocol.names import casefold
+from .session import PREFIXES, Channel, ListEntry, Session
 
-if TYPE_CHECKING:
-    from .client import Client
-
-#: Channel membership prefixes, highest first: mode letter -> symbol (ISUPPORT PREFIX).
-PREFIXES = {"o": "@", "v": "+"}
-
-_serials = itertools.count(1)
-
-
-class ListEntry(NamedTuple):
-    """One +b, +e or +I entry: a plain tuple of shared strings, nothing compiled."""
-
-    mask: str
-    #: Who set it (nick!user@host) and when (epoch seconds).
-    set_by: str
-    set_at: int
-    #: The address of the connection that set it (the per-address budget).
-    ip: str
-
-
-@dataclass(eq=False)
-class Channel:
-    """One channel: members with their prefix modes, channel modes and topic."""
-
-    name: str
-    created: float = field(default_factory=time.time)
-    #: This life of the channel: a channel of the same name made later has another.
-    serial: int = field(default_factory=lambda: next(_serials))
-    #: Set when the channel is removed from the registry (it is never added again).
-    destroyed: bool = False
-    #: member -> its prefix mode letters, highest first ("o", "v", "ov" or "").
-    members: dict[Client, str] = field(default_factory=dict)
-    modes: set[str] = field(default_factory=lambda: {"n", "t"})
-    #: The +k key and the +l limit, when set.
-    key: str | None = None
-    limit: int | None = None
-    #: The +b, +e and +I lists: mode letter -> {casefolded mask: entry}.
-    lists: dict[str, dict[str, ListEntry]] = field(
-        default_factory=lambda: {"b": {}, "e": {}, "I": {}}
-    )
-    topic: str = ""
-    topic_by: str = ""
-    topic_at: int = 0
-    #: Whether the history was asked for this channel's last topic.
-    topic_checked: bool = False
-    send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def in_list(self, letter: str, source: str) -> bool:
-        """Whether ``source`` (nick!user@host) matches an entry of list mode ``letter``."""
-        entries = self.lists[letter]
-        if not entries:
-            return False
-        # The keys are the masks casefolded, with their runs of `*` collapsed.
-        folded = casefold(source)
-        return any(match_folded(key, folded) for key in entries)
-
-    def is_banned(self, client: Client) -> bool:
-        """Whether ``client`` matches a ban and no ban exception."""
-        if not self.lists["b"]:
-            return False
-        source = client.source
-        return self.in_list("b", source) and not self.in_list("e", source)
-
-    def can_speak(self, client: Client) -> bool:
-        """Whether ``client`` may send to the channel (+n, +m, bans)."""
-        letters = self.members.get(client)
-        if letters is None:
-            return "n" not in self.modes and not self.is_banned(client)
-        if letters:
-            return True  # voice or op
-        return "m" not in self.modes and not self.is_banned(client)
-
-    def prefix_of(self, client: Client, multi: bool = False) -> str:
-        """The member's prefix symbols: the highest one, or all with ``multi``."""
-        letters = self.members.get(client, "")
-        if not letters:
-            return ""
-        if multi:
-            return "".join(PREFIXES[m] for m in letters)
-        return PREFIXES[letters[0]]
-
-    def is_op(self, client: Client) -> bool:
-        """Whether ``client`` is a channel operator here."""
-        return "o" in self.members.get(client, "")
-
-    def set_prefix(self, client: Client, letter: str, on: bool) -> bool:
-        """Give or take a prefix mode; return whether anything changed."""
-        letters = self.members[client]
-        if on == (letter in letters):
-            return False
-        wanted = set(letters) ^ {letter}
-        self.members[client] = "".join(m for m in PREFIXES if m in wanted)
-        return True
-
+__all__ = ["PREFIXES", "Channel", "JoinRefused", "ListEntry", "Registry", "WhowasEntry"]
 
 WHOWAS_SIZE = 200
 
@@ -149,8 +55,8 @@ class Registry:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.clients: set[Client] = set()
-        self.nicks: dict[str, Client] = {}
+        self.clients: set[Session] = set()
+        self.nicks: dict[str, Session] = {}
         self.channels: dict[str, Channel] = {}
         self.max_users = 0
         #: Registered users, and how many of them are invisible (+i) or operators (+o).
@@ -164,7 +70,7 @@ class Registry:
         #: +b/+e/+I entries held in live channels, by the address that set them.
         self.entries_per_ip: dict[str, int] = {}
         #: Who MONITORs each casefolded nick.
-        self.watchers: dict[str, set[Client]] = {}
+        self.watchers: dict[str, set[Session]] = {}
         #: Recently used nicks, newest last (WHOWAS).
         self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
 
@@ -198,13 +104,13 @@ class Registry:
         else:
             self.per_ip.pop(ip, None)
 
-    def add(self, client: Client) -> None:
+    def add(self, client: Session) -> None:
         """Record a new connection (not yet registered) in place of its reservation."""
         with self.lock:
             self.clients.add(client)
             self.reserved -= 1
 
-    def hold_nick(self, client: Client, nick: str) -> bool:
+    def hold_nick(self, client: Session, nick: str) -> bool:
         """Record the nick an unregistered ``client`` asks for, unless a user has it.
 
         The nick is only kept on the connection: it is claimed in the nick table when
@@ -218,7 +124,7 @@ class Registry:
             client.nick = nick
             return True
 
-    def claim_nick(self, client: Client, nick: str) -> bool:
+    def claim_nick(self, client: Session, nick: str) -> bool:
         """Give ``nick`` to a registered ``client`` unless someone else holds it; one
         atomic step."""
         key = casefold(nick)
@@ -236,7 +142,7 @@ class Registry:
             client.nick = nick
             return True
 
-    def register(self, client: Client) -> bool:
+    def register(self, client: Session) -> bool:
         """Claim the nick ``client`` holds and count it as registered, in one step.
 
         False when someone registered that nick first (or the client is gone): the
@@ -257,7 +163,7 @@ class Registry:
             self.max_users = max(self.max_users, self.registered)
             return True
 
-    def set_user_mode(self, client: Client, letter: str, on: bool) -> bool:
+    def set_user_mode(self, client: Session, letter: str, on: bool) -> bool:
         """Give or take a user mode; return whether anything changed."""
         with self.lock:
             if (letter in client.modes) == on:
@@ -270,18 +176,18 @@ class Registry:
                 self._count_modes(client, +1)
             return True
 
-    def _count_modes(self, client: Client, step: int) -> None:
+    def _count_modes(self, client: Session, step: int) -> None:
         if "i" in client.modes:
             self.invisible += step
         if "o" in client.modes:
             self.opers += step
 
-    def remove(self, client: Client) -> set[Client] | None:
+    def remove(self, client: Session) -> set[Session] | None:
         """Forget a connection; return the clients that shared a channel with it.
 
         Returns ``None`` when the client was already removed.
         """
-        peers: set[Client] = set()
+        peers: set[Session] = set()
         with self.lock:
             if client not in self.clients:
                 return None
@@ -303,7 +209,7 @@ class Registry:
             client.channels.clear()
         return peers
 
-    def monitor(self, client: Client, nicks: list[str], limit: int) -> tuple[list[str], int]:
+    def monitor(self, client: Session, nicks: list[str], limit: int) -> tuple[list[str], int]:
         """Add nicks to ``client``'s MONITOR list, up to ``limit`` entries.
 
         Returns the nicks added and the index of the first one refused (len if none).
@@ -323,13 +229,13 @@ class Registry:
                 added.append(nick)
         return added, len(nicks)
 
-    def unmonitor(self, client: Client, nicks: list[str] | None = None) -> None:
+    def unmonitor(self, client: Session, nicks: list[str] | None = None) -> None:
         """Remove nicks (all of them when None) from ``client``'s MONITOR list."""
         with self.lock:
             keys = list(client.monitoring) if nicks is None else [casefold(n) for n in nicks]
             self._unmonitor_locked(client, keys)
 
-    def _unmonitor_locked(self, client: Client, keys: list[str]) -> None:
+    def _unmonitor_locked(self, client: Session, keys: list[str]) -> None:
         for key in keys:
             client.monitoring.pop(key, None)
             watchers = self.watchers.get(key)
@@ -338,7 +244,7 @@ class Registry:
                 if not watchers:
                     del self.watchers[key]
 
-    def remember(self, client: Client) -> None:
+    def remember(self, client: Session) -> None:
         """Record the client's current nick for WHOWAS (call with the lock held)."""
         self.whowas.append(
             WhowasEntry(
@@ -346,20 +252,20 @@ class Registry:
             )
         )
 
-    def watching(self, key: str) -> list[Client]:
+    def watching(self, key: str) -> list[Session]:
         """The clients that MONITOR the casefolded nick ``key``."""
         with self.lock:
             return list(self.watchers.get(key, ()))
 
-    def find_nick(self, nick: str) -> Client | None:
+    def find_nick(self, nick: str) -> Session | None:
         """The registered client holding ``nick``, if any (never an unregistered one)."""
         with self.lock:
             return self.nicks.get(casefold(nick))
 
-    def peers(self, client: Client) -> set[Client]:
+    def peers(self, client: Session) -> set[Session]:
         """Everyone who shares at least one channel with ``client`` (not itself)."""
         with self.lock:
-            found: set[Client] = set()
+            found: set[Session] = set()
             for channel in client.channels.values():
                 found.update(channel.members)
         found.discard(client)
@@ -380,10 +286,10 @@ class Registry:
 
     def join(
         self,
-        client: Client,
+        client: Session,
         channel: Channel,
         check: Callable[[Channel], None] | None = None,
-    ) -> list[Client] | None:
+    ) -> list[Session] | None:
         """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
 
         ``check`` runs under the lock before a join to a channel that has members and
@@ -410,7 +316,7 @@ class Registry:
             client.invites.pop(key, None)
             return list(channel.members)
 
-    def invite(self, client: Client, channel: Channel) -> None:
+    def invite(self, client: Session, channel: Channel) -> None:
         """Invite ``client`` to this life of ``channel`` (call with the lock held)."""
         invites = client.invites
         for key, serial in list(invites.items()):  # forget invitations to dead channels
@@ -419,11 +325,11 @@ class Registry:
                 del invites[key]
         invites[casefold(channel.name)] = channel.serial
 
-    def is_invited(self, client: Client, channel: Channel) -> bool:
+    def is_invited(self, client: Session, channel: Channel) -> bool:
         """Whether ``client`` holds an invitation to this life of ``channel`` (lock held)."""
         return client.invites.get(casefold(channel.name)) == channel.serial
 
-    def invitations(self, client: Client) -> list[str]:
+    def invitations(self, client: Session) -> list[str]:
         """The names of the live channels ``client`` is invited to, sorted."""
         with self.lock:
             names = [
@@ -434,7 +340,7 @@ class Registry:
         return sorted(names, key=casefold)
 
     def add_list_entry(
-        self, channel: Channel, letter: str, mask: str, client: Client, limits: tuple[int, int]
+        self, channel: Channel, letter: str, mask: str, client: Session, limits: tuple[int, int]
     ) -> bool | None:
         """Add ``mask`` to list mode ``letter`` (call with the lock held).
 
@@ -484,7 +390,7 @@ class Registry:
             self._release_entries(entries.values())
             entries.clear()
 
-    def part(self, client: Client, channel: Channel) -> list[Client] | None:
+    def part(self, client: Session, channel: Channel) -> list[Session] | None:
         """Remove ``client`` from ``channel``; return who must hear of it (itself included).
 
         Returns ``None`` when the client was not a member.
@@ -499,7 +405,7 @@ class Registry:
                 self._destroy_locked(channel)
             return recipients
 
-    def snapshot(self) -> list[Client]:
+    def snapshot(self) -> list[Session]:
         """A snapshot of every connection."""
         with self.lock:
             return list(self.clients)
@@ -517,7 +423,7 @@ class Registry:
                 "max": self.max_users,
             }
 
-    def visible_channels(self, client: Client) -> Iterable[Channel]:
+    def visible_channels(self, client: Session) -> Iterable[Channel]:
         """The channels ``client`` is in (snapshot)."""
         with self.lock:
             return list(client.channels.values())

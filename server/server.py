@@ -16,15 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .client import Client, Flusher, Outgoing, cork, current_cork, uncork
-from .commands import COMMANDS, Command
-from .commands.chathistory import new_batch_id
+from .commands import COMMANDS
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
-from .commands.users import notify_offline
 from .config import Config
 from .descriptors import Spare, fit_clients, raise_limit
 from .history import HistoryError, HistoryStore
 from .penalty import LoginFailures, Throttle, in_networks, parse_networks
+from .presence import notify_offline
 from .protocol.codec import (
     MAX_LINE,
     LineError,
@@ -42,6 +40,8 @@ from .protocol.numerics import (
 )
 from .protocol.tls import TLSSession, server_context
 from .registry import Registry
+from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
+from .session import Session
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
 
@@ -79,7 +79,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
     def setup(self) -> None:
         """Complete TLS when this is the TLS port, then register the new connection."""
         self.chat: ChatServer = getattr(self.server, "chat", self.server)
-        self.client: Client | None = None
+        self.client: Session | None = None
         # verify_request reserved this connection's slot: it becomes the client below,
         # or finish() gives it back (a failed handshake).
         self._reserved = True
@@ -98,7 +98,9 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 except (OSError, ssl.SSLError, ConnectionError) as exc:
                     log.info("TLS handshake with %s failed: %s", self.client_address[0], exc)
                     return
-            client = Client(self.request, self.client_address, chat, tls)
+            client = Session(
+                self.request, self.client_address, chat.config, chat.clock, chat.flusher, tls
+            )
             # The registration timeout runs from accept, the handshake included.
             client.connected_at = client.last_active = accepted_at
             chat.registry.add(client)
@@ -126,7 +128,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 return
             if client.tls is not None:
                 try:
-                    data = client.receive(data)
+                    data = client.queue.receive(data)
                 except ssl.SSLError as exc:
                     client.quit_reason = client.quit_reason or f"TLS error: {exc.reason}"
                     return
@@ -135,7 +137,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
             lines = reader.feed(data)
             costs = server.flood_costs(client, lines)
             if costs is None:
-                server.drop(client, "Excess Flood")
+                server.end(client, "Excess Flood")
                 return
             queued = sum(costs)  # tokens charged for the lines still waiting behind
             cork()  # replies and relays from this read go out together, once per recipient
@@ -158,9 +160,11 @@ class ClientHandler(socketserver.BaseRequestHandler):
                 uncork()
 
     def finish(self) -> None:
-        """The one way out: leave the registry, tell the peers, close the socket."""
+        """The reader's last step: leave the registry (if still in it), tell the peers,
+        close the socket. Every connection passes here, however it ended."""
         if self.client is not None:
-            self.chat.disconnect(self.client)
+            self.chat._leave(self.client)
+            self.client.queue.close()
         elif self._reserved:
             self._reserved = False
             self.chat.registry.release(str(self.client_address[0]))
@@ -346,13 +350,13 @@ class ChatServer(Listener):
         clients = self.registry.snapshot()
         for client in clients:
             client.quit_reason = client.quit_reason or reason
-            client.farewell(reason)
-        self._wait(lambda: not any(c.pending for c in clients), start + grace / 2)
+            client.send_line("ERROR", reason)
+        self._wait(lambda: not any(c.queue.pending for c in clients), start + grace / 2)
         for client in clients:
-            client.finish_writing()
+            client.queue.half_close()
         self._wait(lambda: not self.registry.snapshot(), start + grace * 0.8)
         for client in self.registry.snapshot():
-            client.abort()
+            self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
         if self.history is not None:
@@ -428,7 +432,7 @@ class ChatServer(Listener):
         super().server_close()
         self._spare.close()
 
-    def login_failed(self, client: Client, what: str) -> int:
+    def login_failed(self, client: Session, what: str) -> int:
         """A failed PASS or OPER: count and log it, and hold the client's reader for
         the penalty delay (other clients go on); return the connection's failures."""
         failures, delay = self.login_failures.fail(client.ip, client)
@@ -442,10 +446,10 @@ class ChatServer(Listener):
         return failures
 
     @staticmethod
-    def _flood_applies(client: Client) -> bool:
+    def _flood_applies(client: Session) -> bool:
         return client.flood is not None and "o" not in client.modes
 
-    def flood_costs(self, client: Client, lines: list[bytes | Overlong]) -> list[int] | None:
+    def flood_costs(self, client: Session, lines: list[bytes | Overlong]) -> list[int] | None:
         """Charge the flood bucket for the lines of one read: each line's cost in tokens
         (its command's, see ``COSTS``), or None when that is past Excess Flood."""
         if not self._flood_applies(client):
@@ -455,23 +459,23 @@ class ChatServer(Listener):
             return None
         return costs
 
-    def flood_wait(self, client: Client, queued: float) -> float:
+    def flood_wait(self, client: Session, queued: float) -> float:
         """Seconds to hold the next line, with ``queued`` tokens of lines behind it."""
         if not self._flood_applies(client):
             return 0.0
         return client.flood.wait(queued)
 
-    def _charge_replies(self, client: Client, lines: list[bytes]) -> None:
+    def _charge_replies(self, client: Session, lines: list[bytes]) -> None:
         """A metered command has run: its replies cost tokens by size, at most a burst."""
         bucket = client.flood
         if bucket is None:
             return
         tokens = min(sum(map(len, lines)) // REPLY_BYTES_PER_TOKEN, bucket.burst)
         if tokens and not bucket.charge(tokens):
-            self.drop(client, "Excess Flood")
+            self.end(client, "Excess Flood")
 
     # --- lines ----------------------------------------------------------------------
-    def dispatch(self, client: Client, raw: bytes | Overlong) -> None:
+    def dispatch(self, client: Session, raw: bytes | Overlong) -> None:
         """Check one line and run its command."""
         if isinstance(raw, Overlong):
             client.numeric(ERR_INPUTTOOLONG)
@@ -481,10 +485,10 @@ class ChatServer(Listener):
         if not client.registered:
             client.early_lines += 1
             if client.early_lines == 1 and _HTTP_REQUEST.match(raw):
-                self.drop(client, "HTTP request", error="This is an IRC server, not a web server")
+                self.end(client, "HTTP request", error="This is an IRC server, not a web server")
                 return
             if client.early_lines > self.config.max_unregistered_lines:
-                self.drop(client, "Too many lines before registration")
+                self.end(client, "Too many lines before registration")
                 return
         tag_len = raw.find(b" ") + 1 if raw.startswith(b"@") else 0
         if len(raw) - tag_len > MAX_LINE - 2 or tag_len > MAX_CLIENT_TAGS:
@@ -498,7 +502,7 @@ class ChatServer(Listener):
             message = parse(line)
         except LineError:
             if not utf8:
-                self._fail(client, "*", "INVALID_UTF8", _NOT_UTF8)
+                self._fail(client.direct, "*", "INVALID_UTF8", _NOT_UTF8)
             return
         message.command = message.command.upper()
         label = message.tags.get("label")
@@ -507,15 +511,15 @@ class ChatServer(Listener):
         entry = COMMANDS.get(message.command)
         metered = entry is not None and entry.metered and self._flood_applies(client)
         if label is None and not metered:
-            self._check_and_run(client, message, utf8, "\0" in line)
+            self._check_and_run(client, message, utf8, "\0" in line, client.direct)
             return
         # Held back while the command runs: a labeled command's replies are sent labeled
         # (a refusal as much as a result), a metered command's are counted.
-        client.capture()
+        reply = ResponseBuffer(client, self.config.name, hold=True)
+        replies = reply.lines
         try:
-            self._check_and_run(client, message, utf8, "\0" in line)
+            self._check_and_run(client, message, utf8, "\0" in line, reply)
         finally:
-            replies = client.release()
             if label is not None:
                 self._send_labeled(client, label, replies)
             else:
@@ -524,36 +528,35 @@ class ChatServer(Listener):
         if metered:
             self._charge_replies(client, replies)
 
-    def _check_and_run(self, client: Client, message: Message, utf8: bool, nul: bool) -> None:
+    def _check_and_run(
+        self, client: Session, message: Message, utf8: bool, nul: bool, reply: ResponseBuffer
+    ) -> None:
         name = message.command
         if not utf8:
             # UTF8ONLY is advertised: the line is refused as a whole (IRCv3 UTF8ONLY).
-            self._fail(client, name, "INVALID_UTF8", _NOT_UTF8)
+            self._fail(reply, name, "INVALID_UTF8", _NOT_UTF8)
             return
         if nul:
             # NUL can never be sent on to anyone: refuse the line, say why.
-            self._fail(client, name, "INVALID_CHARACTERS", "Message contained a NUL character")
+            self._fail(reply, name, "INVALID_CHARACTERS", "Message contained a NUL character")
             return
         entry = COMMANDS.get(name)
         if entry is None:
             if client.registered or not name.isdigit():
                 # Control characters are not sent back: `*` stands for such a name.
-                client.numeric(ERR_UNKNOWNCOMMAND, name if name.isprintable() else "*")
+                reply.numeric(ERR_UNKNOWNCOMMAND, name if name.isprintable() else "*")
             return
-        self._run(client, entry, message)
-
-    def _fail(self, client: Client, command: str, code: str, text: str) -> None:
-        client.send_line("FAIL", _safe_command(command), code, text, source=self.config.name)
-
-    def _run(self, client: Client, entry: Command, message: Message) -> None:
         if not client.registered and not entry.pre_registration:
-            client.numeric(ERR_NOTREGISTERED)
+            reply.numeric(ERR_NOTREGISTERED)
         elif len(message.params) < entry.min_params:
-            client.numeric(ERR_NEEDMOREPARAMS, message.command)
+            reply.numeric(ERR_NEEDMOREPARAMS, message.command)
         else:
-            entry.handler(self, client, message)
+            entry.handler(self, client, message, reply)
 
-    def _send_labeled(self, client: Client, label: str, lines: list[bytes]) -> None:
+    def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
+        reply.send_line("FAIL", _safe_command(command), code, text, source=self.config.name)
+
+    def _send_labeled(self, client: Session, label: str, lines: list[bytes]) -> None:
         """Send a labeled command's replies: ACK, one labeled line, or a batch."""
         name = self.config.name
         tag = b"label=" + escape_tag_value(label).encode()
@@ -573,9 +576,32 @@ class ChatServer(Listener):
             client.send_line("BATCH", "-" + batch, source=name)
 
     # --- leaving ----------------------------------------------------------------------
-    def leave(self, client: Client, reason: str | None = None) -> None:
-        """Take ``client`` off the network now and show its QUIT to everyone who shared a
-        channel; its socket is closed later by its reader thread. Runs once per client.
+    def end(self, client: Session, reason: str, error: str | None = None) -> None:
+        """The one way to end a connection: off the network first, then ERROR, then the
+        socket is cut and the reader thread cleans up (``ClientHandler.finish``).
+
+        Once the client sees the ERROR, its nick is free and LUSERS no longer counts it.
+        ``reason`` is what its channels see in its QUIT; ``error`` the ERROR text, when
+        it is not ``Closing Link: <host> (<reason>)``.
+        """
+        self._leave(client, reason)
+        text = error if error is not None else f"Closing Link: {client.host} ({reason})"
+        client.send_line("ERROR", text)
+        client.queue.write_out(wait=True)  # even when corked: the socket is about to be cut
+        # Only now may the reader thread stop and close the socket: had it seen
+        # `closing` before the ERROR was queued, the ERROR would be lost.
+        self._cut(client)
+
+    @staticmethod
+    def _cut(client: Session) -> None:
+        """Cut the connection now; its reader wakes (from fake lag too) and cleans up."""
+        client.closing = True
+        client.wakeup.set()
+        client.queue.cut()
+
+    def _leave(self, client: Session, reason: str | None = None) -> None:
+        """Take ``client`` off the network and show its QUIT to everyone who shared a
+        channel (part of :meth:`end`, and of the reader's last step). Runs once per client.
         """
         if reason is not None and client.quit_reason is None:
             client.quit_reason = reason
@@ -589,18 +615,7 @@ class ChatServer(Listener):
             if peers:
                 text = client.quit_reason or "Connection closed"
                 Outgoing("QUIT", text, source=client.source).deliver(peers)
-            notify_offline(self, client.nick)
-
-    def drop(self, client: Client, reason: str, error: str | None = None) -> None:
-        """Leave the network first, then send ERROR and close: once the client sees the
-        ERROR, its nick is free and LUSERS no longer counts it."""
-        self.leave(client, reason)
-        client.error_and_close(reason, error)
-
-    def disconnect(self, client: Client) -> None:
-        """The reader thread's way out: leave (if not done already) and close the socket."""
-        self.leave(client)
-        client.close()
+            notify_offline(self.registry, client.nick)
 
     # --- timeouts ---------------------------------------------------------------------
     def check_timeouts(self, now: float | None = None) -> None:
@@ -612,7 +627,7 @@ class ChatServer(Listener):
                 continue
             if not client.registered:
                 if now - client.connected_at > config.registration_timeout:
-                    self.drop(client, "Registration timed out")
+                    self.end(client, "Registration timed out")
                 continue
             if client.ping_sent_at is None:
                 if now - client.last_active > config.ping_interval:
@@ -620,7 +635,7 @@ class ChatServer(Listener):
                     client.send_line("PING", config.name)
             elif now - client.ping_sent_at > config.ping_timeout:
                 idle = int(now - client.last_active)
-                self.drop(client, f"Ping timeout: {idle} seconds")
+                self.end(client, f"Ping timeout: {idle} seconds")
 
     def _reap(self) -> None:
         tick = max(0.05, min(1.0, self.config.ping_interval / 4))

@@ -104,7 +104,7 @@ def test_registration_timeout(server) -> None:
 
 
 def test_a_crashing_handler_ends_only_that_connection(server, connect, monkeypatch, caplog):
-    def explode(server, client, msg):
+    def explode(server, client, msg, reply):
         raise RuntimeError("boom")
 
     monkeypatch.setitem(COMMANDS, "EXPLODE", Command(explode))

@@ -249,7 +249,7 @@ def test_help_on_an_unknown_subject_is_524(server, connect, verb, line, subject)
 
 def test_help_reads_the_command_table_at_call_time(server, connect, monkeypatch) -> None:
     alice = connect("alice")
-    monkeypatch.setitem(COMMANDS, "FROBNICATE", Command(lambda server, client, msg: None))
+    monkeypatch.setitem(COMMANDS, "FROBNICATE", Command(lambda server, client, msg, reply: None))
     messages = reply(alice, "HELP")
     assert "FROBNICATE" in {word for m in messages for word in m.params[2].split()}
     # A command without a topic is not given a made-up one (and the suite test fails).

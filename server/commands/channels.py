@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..client import Outgoing, new_msgid
 from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
 from ..protocol.numerics import (
@@ -36,15 +35,16 @@ from ..protocol.numerics import (
     RPL_TOPICWHOTIME,
 )
 from ..registry import Channel, JoinRefused
+from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import replay_on_join, store
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 
-def _check_join(server: ChatServer, client: Client, key: str) -> Callable[[Channel], None]:
+def _check_join(server: Context, client: Session, key: str) -> Callable[[Channel], None]:
     """The checks a JOIN to an existing channel must pass (run under the registry lock)."""
 
     def check(channel: Channel) -> None:
@@ -62,19 +62,21 @@ def _check_join(server: ChatServer, client: Client, key: str) -> Callable[[Chann
     return check
 
 
-def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -> None:
+def join_channel(
+    server: Context, client: Session, reply: ResponseBuffer, name: str, key: str = ""
+) -> None:
     """Join ``client`` to ``name``: JOIN to every member, then topic and names."""
     config = server.config
     if not valid_channel(name, config.channellen):
-        client.numeric(ERR_NOSUCHCHANNEL, name)
+        reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
     if config.max_channels and len(client.channels) >= config.max_channels:
         if casefold(name) not in client.channels:
-            client.numeric(ERR_TOOMANYCHANNELS, name)
+            reply.numeric(ERR_TOOMANYCHANNELS, name)
         return
     # The JOIN goes out under the channel's send_lock, so no message to the channel
     # can reach the joiner before its own JOIN does.
-    members: list[Client] | None = []
+    members: list[Session] | None = []
     while members == []:
         channel = server.registry.channel_for_join(name)
         restore_topic(server, channel)
@@ -82,19 +84,19 @@ def join_channel(server: ChatServer, client: Client, name: str, key: str = "") -
             try:
                 members = server.registry.join(client, channel, _check_join(server, client, key))
             except JoinRefused as refusal:
-                client.numeric(*refusal.args)
+                reply.numeric(*refusal.args)
                 return
             if members:
-                announce_join(client, channel, members)
+                announce_join(client, reply, channel, members)
     if members is None:
         return  # already a member: nothing happens
     if channel.topic:
-        send_topic(client, channel)
-    send_names(server, client, channel)
-    replay_on_join(server, client, channel)
+        send_topic(reply, channel)
+    send_names(server, client, reply, channel)
+    replay_on_join(server, client, reply, channel)
 
 
-def restore_topic(server: ChatServer, channel: Channel) -> None:
+def restore_topic(server: Context, channel: Channel) -> None:
     """Give a channel created anew the last topic its history remembers (once)."""
     if server.history is None or channel.topic_checked:
         return
@@ -109,29 +111,37 @@ def restore_topic(server: ChatServer, channel: Channel) -> None:
             channel.topic_at = record.time_ms // 1000
 
 
-def announce_join(client: Client, channel: Channel, members: list[Client]) -> None:
-    """Send the JOIN (extended-join where asked for) and the joiner's away state."""
+def announce_join(
+    client: Session, reply: ResponseBuffer, channel: Channel, members: list[Session]
+) -> None:
+    """Send the JOIN (extended-join where asked for) and the joiner's away state; the
+    joiner's own JOIN answers its command."""
     plain = Outgoing("JOIN", channel.name, source=client.source)
     extended = Outgoing("JOIN", channel.name, "*", client.realname, source=client.source)
     away = Outgoing("AWAY", client.away, source=client.source) if client.away else None
     for member in members:
         caps = member.caps
         out = extended if "extended-join" in caps else plain
-        member.send(out.for_client(member))
+        if member is client:
+            reply.send(out.for_client(member))
+        else:
+            member.send(out.for_client(member))
         if away is not None and member is not client and "away-notify" in caps:
             member.send(away.for_client(member))
 
 
-def send_topic(client: Client, channel: Channel) -> None:
+def send_topic(reply: ResponseBuffer, channel: Channel) -> None:
     """RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC."""
     if not channel.topic:
-        client.numeric(RPL_NOTOPIC, channel.name)
+        reply.numeric(RPL_NOTOPIC, channel.name)
         return
-    client.numeric(RPL_TOPIC, channel.name, channel.topic)
-    client.numeric(RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
+    reply.numeric(RPL_TOPIC, channel.name, channel.topic)
+    reply.numeric(RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
 
 
-def send_names(server: ChatServer, client: Client, channel: Channel, end: bool = True) -> None:
+def send_names(
+    server: Context, client: Session, reply: ResponseBuffer, channel: Channel, end: bool = True
+) -> None:
     """RPL_NAMREPLY lines (as many as the names need) and RPL_ENDOFNAMES."""
     multi = "multi-prefix" in client.caps
     userhost = "userhost-in-names" in client.caps
@@ -153,44 +163,46 @@ def send_names(server: ChatServer, client: Client, channel: Channel, end: bool =
         size = 0
         for name in names:
             if line and size + len(name) + 1 > budget:
-                client.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
+                reply.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
                 line, size = [], 0
             line.append(name)
             size += len(name) + 1
         if line:
-            client.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
+            reply.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
     if end:
-        client.numeric(RPL_ENDOFNAMES, channel.name)
+        reply.numeric(RPL_ENDOFNAMES, channel.name)
 
 
 @command("JOIN", min_params=1)
-def join(server: ChatServer, client: Client, msg: Message) -> None:
+def join(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """JOIN <channel>{,<channel>} [<key>{,<key>}] (or JOIN 0 to leave every channel)."""
     if msg.params[0] == "0":
         for channel in server.registry.visible_channels(client):
-            part_channel(server, client, channel, "")
+            part_channel(server, client, reply, channel, "")
         return
     keys = msg.param(1).split(",")
     for index, name in enumerate(msg.params[0].split(",")):
         if client.closing:
             return  # killed or dropped meanwhile (the registry would refuse it anyway)
         if name:
-            join_channel(server, client, name, keys[index] if index < len(keys) else "")
+            join_channel(server, client, reply, name, keys[index] if index < len(keys) else "")
 
 
-def part_channel(server: ChatServer, client: Client, channel: Channel, reason: str) -> None:
+def part_channel(
+    server: Context, client: Session, reply: ResponseBuffer, channel: Channel, reason: str
+) -> None:
     """Take ``client`` out of ``channel`` and tell every member (itself included)."""
     with channel.send_lock:
         recipients = server.registry.part(client, channel)
         if recipients is None:
-            client.numeric(ERR_NOTONCHANNEL, channel.name)
+            reply.numeric(ERR_NOTONCHANNEL, channel.name)
             return
         params = (channel.name, reason) if reason else (channel.name,)
-        Outgoing("PART", *params, source=client.source).deliver(recipients)
+        Outgoing("PART", *params, source=client.source).deliver(recipients, reply)
 
 
 @command("PART", min_params=1)
-def part(server: ChatServer, client: Client, msg: Message) -> None:
+def part(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PART <channel>{,<channel>} [<reason>]."""
     reason = msg.param(1)
     for name in msg.params[0].split(","):
@@ -198,24 +210,24 @@ def part(server: ChatServer, client: Client, msg: Message) -> None:
             continue
         channel = server.registry.find_channel(name)
         if channel is None:
-            client.numeric(ERR_NOSUCHCHANNEL, name)
+            reply.numeric(ERR_NOSUCHCHANNEL, name)
         else:
-            part_channel(server, client, channel, reason)
+            part_channel(server, client, reply, channel, reason)
 
 
 @command("TOPIC", min_params=1)
-def topic(server: ChatServer, client: Client, msg: Message) -> None:
+def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """TOPIC <channel> [<topic>]: show or set the topic (+t: operators only)."""
     name = msg.params[0]
     channel = server.registry.find_channel(name)
     if channel is None:
-        client.numeric(ERR_NOSUCHCHANNEL, name)
+        reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
     if len(msg.params) < 2:
         if "s" in channel.modes and client not in channel.members:
-            client.numeric(ERR_NOTONCHANNEL, channel.name)
+            reply.numeric(ERR_NOTONCHANNEL, channel.name)
         else:
-            send_topic(client, channel)
+            send_topic(reply, channel)
         return
     text = truncate_utf8(msg.params[1], server.config.topiclen)
     with channel.send_lock:
@@ -231,15 +243,15 @@ def topic(server: ChatServer, client: Client, msg: Message) -> None:
                 channel.topic_at = int(time.time())
                 members = list(channel.members)
         if refusal is not None:
-            client.numeric(refusal, channel.name)
+            reply.numeric(refusal, channel.name)
             return
         out = Outgoing("TOPIC", channel.name, text, source=client.source)
-        out.deliver(members)
+        out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
 
 
 @command("NAMES")
-def names(server: ChatServer, client: Client, msg: Message) -> None:
+def names(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """NAMES [<channel>{,<channel>}]: who is in a channel."""
     if not msg.params:
         with server.registry.lock:
@@ -249,25 +261,25 @@ def names(server: ChatServer, client: Client, msg: Message) -> None:
                 if "s" not in c.modes or client in c.members
             ]
         for channel in channels:
-            send_names(server, client, channel, end=False)
-        client.numeric(RPL_ENDOFNAMES, "*")
+            send_names(server, client, reply, channel, end=False)
+        reply.numeric(RPL_ENDOFNAMES, "*")
         return
     # Several channels: the names of each, then one RPL_ENDOFNAMES naming them as asked.
     for name in msg.params[0].split(","):
         channel = server.registry.find_channel(name)
         if channel is not None:
-            send_names(server, client, channel, end=False)
-    client.numeric(RPL_ENDOFNAMES, msg.params[0])
+            send_names(server, client, reply, channel, end=False)
+    reply.numeric(RPL_ENDOFNAMES, msg.params[0])
 
 
 @command("KICK", min_params=2)
-def kick(server: ChatServer, client: Client, msg: Message) -> None:
+def kick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """KICK <channel>{,<channel>} <nick>{,<nick>} [<reason>]: operators remove members;
     one channel with several nicks, or as many channels as nicks, paired (RFC 2812)."""
     names = [n for n in msg.params[0].split(",") if n]
     nicks = [n for n in msg.params[1].split(",") if n]
     if not names or not nicks or (len(names) > 1 and len(names) != len(nicks)):
-        client.numeric(ERR_NEEDMOREPARAMS, "KICK")
+        reply.numeric(ERR_NEEDMOREPARAMS, "KICK")
         return
     reason = truncate_utf8(msg.param(2) or client.nick, server.config.kicklen)
     channels = names if len(names) > 1 else names * len(nicks)
@@ -278,13 +290,19 @@ def kick(server: ChatServer, client: Client, msg: Message) -> None:
         channel = server.registry.find_channel(name)
         if channel is None:
             refused.add(casefold(name))
-            client.numeric(ERR_NOSUCHCHANNEL, name)
+            reply.numeric(ERR_NOSUCHCHANNEL, name)
             continue
-        _kick_one(server, client, channel, nick, reason, refused)
+        _kick_one(server, client, reply, channel, nick, reason, refused)
 
 
 def _kick_one(
-    server: ChatServer, client: Client, channel: Channel, nick: str, reason: str, refused: set[str]
+    server: Context,
+    client: Session,
+    reply: ResponseBuffer,
+    channel: Channel,
+    nick: str,
+    reason: str,
+    refused: set[str],
 ) -> None:
     with channel.send_lock:
         with server.registry.lock:
@@ -299,31 +317,31 @@ def _kick_one(
                 refusal = ()
                 recipients = list(channel.members)
         if refusal:
-            client.numeric(*refusal)
+            reply.numeric(*refusal)
             if refusal[0] is not ERR_USERNOTINCHANNEL:
                 refused.add(casefold(channel.name))  # said once per channel, not per nick
             return
         server.registry.part(target, channel)
         Outgoing("KICK", channel.name, target.nick, reason, source=client.source).deliver(
-            recipients
+            recipients, reply
         )
 
 
 @command("INVITE")
-def invite(server: ChatServer, client: Client, msg: Message) -> None:
+def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """INVITE <nick> <channel>, or INVITE alone to list one's invitations."""
     if not msg.params:
         for channel_name in server.registry.invitations(client):
-            client.numeric(RPL_INVITELIST, channel_name)
-        client.numeric(RPL_ENDOFINVITELIST)
+            reply.numeric(RPL_INVITELIST, channel_name)
+        reply.numeric(RPL_ENDOFINVITELIST)
         return
     if len(msg.params) < 2:
-        client.numeric(ERR_NEEDMOREPARAMS, "INVITE")
+        reply.numeric(ERR_NEEDMOREPARAMS, "INVITE")
         return
     nick, name = msg.params[0], msg.params[1]
     channel = server.registry.find_channel(name)
     if channel is None:
-        client.numeric(ERR_NOSUCHCHANNEL, name)
+        reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
     with server.registry.lock:
         target = server.registry.nicks.get(casefold(nick))
@@ -346,14 +364,14 @@ def invite(server: ChatServer, client: Client, msg: Message) -> None:
                 and ("i" not in channel.modes or channel.is_op(m))
             ]
     if refusal:
-        client.numeric(*refusal)
+        reply.numeric(*refusal)
         return
-    client.numeric(RPL_INVITING, target.nick, channel.name)
+    reply.numeric(RPL_INVITING, target.nick, channel.name)
     out = Outgoing("INVITE", target.nick, channel.name, source=client.source)
     target.send(out.for_client(target))
     out.deliver(notify)
     if target.away:
-        client.numeric(RPL_AWAY, target.nick, target.away)
+        reply.numeric(RPL_AWAY, target.nick, target.away)
 
 
 class _ListRow(NamedTuple):
@@ -404,7 +422,7 @@ def _list_filter(condition: str) -> Callable[[_ListRow], bool] | None:
 
 
 @command("LIST")
-def list_(server: ChatServer, client: Client, msg: Message) -> None:
+def list_(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]."""
     wanted: list[str] = []
     filters = []
@@ -430,7 +448,7 @@ def list_(server: ChatServer, client: Client, msg: Message) -> None:
         ]
     # Filtered after the lock is released: masks cost time, nobody else waits for it.
     rows = [row for row in rows if all(test(row) for test in filters)]
-    client.numeric(RPL_LISTSTART, "Channel")
+    reply.numeric(RPL_LISTSTART, "Channel")
     for row in rows:
-        client.numeric(RPL_LIST, row.name, str(row.members), row.topic)
-    client.numeric(RPL_LISTEND)
+        reply.numeric(RPL_LIST, row.name, str(row.members), row.topic)
+    reply.numeric(RPL_LISTEND)

@@ -3,19 +3,19 @@ replay a client without it gets when it joins a channel."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import TYPE_CHECKING
 
 from ..history import Record, dm_target
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp
 from ..protocol.names import casefold
+from ..sendq import ResponseBuffer, new_batch_id
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..context import Context
     from ..registry import Channel
-    from ..server import ChatServer
+    from ..session import Session
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
 
@@ -26,11 +26,6 @@ MAX_STORED_TAGS = 512
 #: Client-only tags that keep their meaning in history: when a message carries more
 #: than ``MAX_STORED_TAGS``, only these are stored (those that fit, in this order).
 KNOWN_TAGS = ("+draft/reply", "+draft/react", "+draft/channel-context")
-
-
-def new_batch_id() -> str:
-    """A batch reference tag, unique on this connection."""
-    return secrets.token_hex(6)
 
 
 def stored_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -51,12 +46,12 @@ def stored_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 def store(
-    server: ChatServer,
-    client: Client,
+    server: Context,
+    client: Session,
     verb: str,
     params: tuple[str, ...],
     tags: dict[str, str],
-    peer: Client | None = None,
+    peer: Session | None = None,
     millis: int | None = None,
 ) -> None:
     """Record a relayed message: a channel message (``peer`` None) or a direct one,
@@ -86,7 +81,7 @@ def store(
     )
 
 
-def _line_for(client: Client, record: Record, batch: str | None) -> bytes:
+def _line_for(client: Session, record: Record, batch: str | None) -> bytes:
     tags: dict[str, str] = {}
     if batch is not None:
         tags["batch"] = batch
@@ -99,20 +94,27 @@ def _line_for(client: Client, record: Record, batch: str | None) -> bytes:
 
 
 def send_batch(
-    server: ChatServer, client: Client, kind: str, target: str, records: list[Record]
+    server: Context,
+    client: Session,
+    reply: ResponseBuffer,
+    kind: str,
+    target: str,
+    records: list[Record],
 ) -> None:
     """Send records inside a BATCH when the client has ``batch``, bare otherwise."""
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
-        client.send_line("BATCH", "+" + batch, kind, target, source=name)
+        reply.send_line("BATCH", "+" + batch, kind, target, source=name)
     for record in records:
-        client.send(_line_for(client, record, batch))
+        reply.send(_line_for(client, record, batch))
     if batch is not None:
-        client.send_line("BATCH", "-" + batch, source=name)
+        reply.send_line("BATCH", "-" + batch, source=name)
 
 
-def replay_on_join(server: ChatServer, client: Client, channel: Channel) -> None:
+def replay_on_join(
+    server: Context, client: Session, reply: ResponseBuffer, channel: Channel
+) -> None:
     """The last messages of a channel, for a joining client that cannot ask for them."""
     count = server.config.join_replay
     if server.history is None or count <= 0 or "draft/chathistory" in client.caps:
@@ -120,10 +122,10 @@ def replay_on_join(server: ChatServer, client: Client, channel: Channel) -> None
     server.history.flush()
     records = server.history.latest(casefold(channel.name), count)
     if records:
-        send_batch(server, client, "chathistory", channel.name, records)
+        send_batch(server, client, reply, "chathistory", channel.name, records)
 
 
-def _fail(server: ChatServer, client: Client, code: str, *context: str) -> None:
+def _fail(server: Context, reply: ResponseBuffer, code: str, *context: str) -> None:
     texts = {
         "INVALID_PARAMS": "Invalid parameters",
         "INVALID_TARGET": "Messages could not be retrieved",
@@ -131,16 +133,16 @@ def _fail(server: ChatServer, client: Client, code: str, *context: str) -> None:
         "NEED_MORE_PARAMS": "Missing parameters",
         "UNKNOWN_COMMAND": "Unknown command",
     }
-    client.send_line("FAIL", "CHATHISTORY", code, *context, texts[code], source=server.config.name)
+    reply.send_line("FAIL", "CHATHISTORY", code, *context, texts[code], source=server.config.name)
 
 
-def _limit(server: ChatServer, text: str) -> int | None:
+def _limit(server: Context, text: str) -> int | None:
     if not text.isdigit() or int(text) <= 0:
         return None
     return min(int(text), server.config.chathistory_max)
 
 
-def _storage_key(server: ChatServer, client: Client, target: str) -> str | None:
+def _storage_key(server: Context, client: Session, target: str) -> str | None:
     """Where the target's history is kept, if this client may read it."""
     if target.startswith("#"):
         channel = server.registry.find_channel(target)
@@ -154,31 +156,31 @@ def _storage_key(server: ChatServer, client: Client, target: str) -> str | None:
 
 
 @command("CHATHISTORY", min_params=1)
-def chathistory(server: ChatServer, client: Client, msg: Message) -> None:
+def chathistory(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """CHATHISTORY LATEST/BEFORE/AFTER/AROUND/BETWEEN/TARGETS (IRCv3 draft/chathistory)."""
     sub = msg.params[0].upper()
     history = server.history
     if sub not in SUBCOMMANDS:
-        _fail(server, client, "UNKNOWN_COMMAND", msg.params[0])
+        _fail(server, reply, "UNKNOWN_COMMAND", msg.params[0])
         return
     needed = 5 if sub == "BETWEEN" else 4
     if len(msg.params) < needed:
-        _fail(server, client, "NEED_MORE_PARAMS", sub)
+        _fail(server, reply, "NEED_MORE_PARAMS", sub)
         return
     if history is None:
-        _fail(server, client, "MESSAGE_ERROR", sub, msg.params[1], "History is off")
+        _fail(server, reply, "MESSAGE_ERROR", sub, msg.params[1], "History is off")
         return
     if sub == "TARGETS":
-        _targets(server, client, msg)
+        _targets(server, client, msg, reply)
         return
     target = msg.params[1]
     limit = _limit(server, msg.params[-1])
     if limit is None:
-        _fail(server, client, "INVALID_PARAMS", sub, msg.params[-1])
+        _fail(server, reply, "INVALID_PARAMS", sub, msg.params[-1])
         return
     key = _storage_key(server, client, target)
     if key is None:
-        _fail(server, client, "INVALID_TARGET", sub, target)
+        _fail(server, reply, "INVALID_TARGET", sub, target)
         return
     history.flush()
     ref = msg.params[2]
@@ -190,7 +192,7 @@ def chathistory(server: ChatServer, client: Client, msg: Message) -> None:
             if not ref.startswith(("msgid=", "timestamp=")) or (
                 ref.startswith("timestamp=") and parse_timestamp(ref[10:]) is None
             ):
-                _fail(server, client, "INVALID_PARAMS", sub, ref)
+                _fail(server, reply, "INVALID_PARAMS", sub, ref)
                 return
             records = []  # a msgid this target never had: nothing around it
         elif sub == "LATEST":
@@ -205,16 +207,16 @@ def chathistory(server: ChatServer, client: Client, msg: Message) -> None:
         else:
             other = history.locate(key, msg.params[3])
             if other is None:
-                _fail(server, client, "INVALID_PARAMS", sub, msg.params[3])
+                _fail(server, reply, "INVALID_PARAMS", sub, msg.params[3])
                 return
             if where[1] < other[0]:  # forwards in time: from the first reference on
                 records = history.between(key, where[1], other[0], limit, from_high=False)
             else:  # backwards: the messages nearest the first reference
                 records = history.between(key, other[1], where[0], limit, from_high=True)
-    send_batch(server, client, "chathistory", target, records)
+    send_batch(server, client, reply, "chathistory", target, records)
 
 
-def _targets(server: ChatServer, client: Client, msg: Message) -> None:
+def _targets(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     start, end = parse_timestamp(msg.params[1][10:]), parse_timestamp(msg.params[2][10:])
     limit = _limit(server, msg.params[3])
     if (
@@ -224,7 +226,7 @@ def _targets(server: ChatServer, client: Client, msg: Message) -> None:
         or end is None
         or limit is None
     ):
-        _fail(server, client, "INVALID_PARAMS", "TARGETS", *msg.params[1:3])
+        _fail(server, reply, "INVALID_PARAMS", "TARGETS", *msg.params[1:3])
         return
     server.history.flush()
     channels = [casefold(c.name) for c in server.registry.visible_channels(client)]
@@ -233,12 +235,12 @@ def _targets(server: ChatServer, client: Client, msg: Message) -> None:
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
-        client.send_line("BATCH", "+" + batch, "draft/chathistory-targets", source=name)
+        reply.send_line("BATCH", "+" + batch, "draft/chathistory-targets", source=name)
     tags = {"batch": batch} if batch else None
     for key, newest, party_a, party_b in rows:
         shown = key if not key.startswith("dm:") else (party_b if party_a == me else party_a)
-        client.send_line(
+        reply.send_line(
             "CHATHISTORY", "TARGETS", shown or key, format_time(newest), source=name, tags=tags
         )
     if batch is not None:
-        client.send_line("BATCH", "-" + batch, source=name)
+        reply.send_line("BATCH", "-" + batch, source=name)

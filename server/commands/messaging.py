@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing, current_cork, new_msgid
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -18,12 +17,13 @@ from ..protocol.numerics import (
     RPL_AWAY,
 )
 from ..registry import PREFIXES
+from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import store
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 
 #: Membership symbols by rank, highest first (for STATUSMSG targets such as ``@#chan``).
@@ -44,13 +44,15 @@ def _fits(source: str, verb: str, target: str, text: str | None) -> bool:
     return size <= MAX_LINE
 
 
-def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> None:
+def relay(
+    server: Context, client: Session, msg: Message, reply: ResponseBuffer, errors: bool
+) -> None:
     """Deliver PRIVMSG, NOTICE or TAGMSG to each target; errors only when ``errors``."""
     verb = msg.command
     tagmsg = verb == "TAGMSG"
     if not msg.params or not msg.params[0]:
         if errors:
-            client.numeric(ERR_NORECIPIENT, f"No recipient given ({verb})")
+            reply.numeric(ERR_NORECIPIENT, f"No recipient given ({verb})")
         return
     if tagmsg:
         text = None
@@ -58,13 +60,13 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
         text = msg.param(1)
         if not text:
             if errors:
-                client.numeric(ERR_NOTEXTTOSEND)
+                reply.numeric(ERR_NOTEXTTOSEND)
             return
     targets = [t for t in msg.params[0].split(",") if t]
     limit = server.config.max_targets
     if len(targets) > limit:
         if errors:
-            client.numeric(ERR_TOOMANYTARGETS, targets[limit], "Too many targets")
+            reply.numeric(ERR_TOOMANYTARGETS, targets[limit], "Too many targets")
         targets = targets[:limit]
     client_tags = _client_tags(msg)
     echo = "echo-message" in client.caps
@@ -84,13 +86,13 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
             channel = registry.find_channel(name)
             if channel is None:
                 if errors:
-                    client.numeric(ERR_NOSUCHCHANNEL, name)
+                    reply.numeric(ERR_NOSUCHCHANNEL, name)
                 continue
             if not _fits(client.source, verb, status + channel.name, text):
                 # Relayed with its sender's prefix it would pass the line limit: refused
                 # whole (417), never cut and never sent on in part.
                 if errors:
-                    client.numeric(ERR_INPUTTOOLONG)
+                    reply.numeric(ERR_INPUTTOOLONG)
                 continue
             lowest = max((PREFIX_RANK[s] for s in status), default=None)
             with channel.send_lock:
@@ -103,7 +105,7 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                     ]
                 if not allowed:
                     if errors:
-                        client.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
+                        reply.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
                     continue
                 out = Outgoing(
                     verb, status + channel.name, *params_for(text), source=client.source, tags=tags
@@ -116,30 +118,31 @@ def relay(server: ChatServer, client: Client, msg: Message, errors: bool) -> Non
                     ]
                 )
                 if echo and (not tagmsg or "message-tags" in client.caps):
-                    client.send(out.for_client(client))
+                    reply.send(out.for_client(client))
                 if not tagmsg and not status:  # under the lock: history keeps relay order
                     store(server, client, verb, (channel.name, text), tags, millis=out.millis)
         else:
             peer = registry.find_nick(target)
             if peer is None:
                 if errors:
-                    client.numeric(ERR_NOSUCHNICK, target)
+                    reply.numeric(ERR_NOSUCHNICK, target)
                 continue
             if not _fits(client.source, verb, peer.nick, text):
                 if errors:
-                    client.numeric(ERR_INPUTTOOLONG)
+                    reply.numeric(ERR_INPUTTOOLONG)
                 continue
             out = Outgoing(verb, peer.nick, *params_for(text), source=client.source, tags=tags)
             if not tagmsg or "message-tags" in peer.caps:
-                # To oneself it arrives as any message does; with echo-message the echo
-                # follows, and only the echo answers a labeled command.
-                peer.push(out.for_client(peer), current_cork(), reply=peer is not client)
+                # To oneself it arrives as any message does, not as a reply (so on the
+                # queue itself); with echo-message the echo follows, and only the echo
+                # answers a labeled command.
+                peer.send(out.for_client(peer))
             if echo and (not tagmsg or "message-tags" in client.caps):
-                client.send(out.for_client(client))
+                reply.send(out.for_client(client))
             if not tagmsg:
                 store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
             if verb == "PRIVMSG" and peer.away:
-                client.numeric(RPL_AWAY, peer.nick, peer.away)
+                reply.numeric(RPL_AWAY, peer.nick, peer.away)
 
 
 def params_for(text: str | None) -> tuple[str, ...]:
@@ -148,21 +151,21 @@ def params_for(text: str | None) -> tuple[str, ...]:
 
 
 @command("PRIVMSG")
-def privmsg(server: ChatServer, client: Client, msg: Message) -> None:
+def privmsg(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PRIVMSG <target>{,<target>} <text>."""
-    relay(server, client, msg, errors=True)
+    relay(server, client, msg, reply, errors=True)
 
 
 @command("NOTICE")
-def notice(server: ChatServer, client: Client, msg: Message) -> None:
+def notice(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """NOTICE <target>{,<target>} <text>: like PRIVMSG, but never answered with an error."""
-    relay(server, client, msg, errors=False)
+    relay(server, client, msg, reply, errors=False)
 
 
 @command("TAGMSG")
-def tagmsg(server: ChatServer, client: Client, msg: Message) -> None:
+def tagmsg(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """TAGMSG <target>: client-only tags with no text (IRCv3 message-tags)."""
     if not msg.params:
-        client.numeric(ERR_NEEDMOREPARAMS, "TAGMSG")
+        reply.numeric(ERR_NEEDMOREPARAMS, "TAGMSG")
         return
-    relay(server, client, msg, errors=True)
+    relay(server, client, msg, reply, errors=True)

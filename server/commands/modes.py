@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
 from ..protocol.codec import Message
 from ..protocol.names import casefold, list_mask
 from ..protocol.numerics import (
@@ -28,11 +27,12 @@ from ..protocol.numerics import (
     RPL_UMODEIS,
 )
 from ..registry import PREFIXES, Channel, ListEntry
+from ..sendq import Outgoing, ResponseBuffer
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 #: Channel modes by ISUPPORT CHANMODES type: A (lists), B (key), C (limit), D (flags).
 LIST_MODES = "beI"
@@ -57,15 +57,15 @@ Change = tuple[str, str, "str | None"]
 
 
 @command("MODE", min_params=1)
-def mode(server: ChatServer, client: Client, msg: Message) -> None:
+def mode(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """MODE <target> [<modestring> [<args>...]] for channels and for oneself."""
     if msg.params[0].startswith("#"):
-        channel_mode(server, client, msg)
+        channel_mode(server, client, msg, reply)
     else:
-        user_mode(server, client, msg)
+        user_mode(server, client, msg, reply)
 
 
-def mode_is(client: Client, channel: Channel) -> None:
+def mode_is(client: Session, reply: ResponseBuffer, channel: Channel) -> None:
     """RPL_CHANNELMODEIS (the key shown to members only) and RPL_CREATIONTIME."""
     letters = "".join(sorted(channel.modes))
     params: list[str] = []
@@ -75,26 +75,28 @@ def mode_is(client: Client, channel: Channel) -> None:
     if channel.limit is not None:
         letters += "l"
         params.append(str(channel.limit))
-    client.numeric(RPL_CHANNELMODEIS, channel.name, "+" + letters, *params)
-    client.numeric(RPL_CREATIONTIME, channel.name, str(int(channel.created)))
+    reply.numeric(RPL_CHANNELMODEIS, channel.name, "+" + letters, *params)
+    reply.numeric(RPL_CREATIONTIME, channel.name, str(int(channel.created)))
 
 
-def send_list(client: Client, channel: Channel, letter: str, entries: list[ListEntry]) -> None:
+def send_list(
+    reply: ResponseBuffer, channel: Channel, letter: str, entries: list[ListEntry]
+) -> None:
     """The entries of list mode ``letter`` (a snapshot) and the end-of-list numeric."""
     entry, end = _LISTS[letter]
     for mask, by, at, _ip in entries:
-        client.numeric(entry, channel.name, mask, by, str(at))
-    client.numeric(end, channel.name)
+        reply.numeric(entry, channel.name, mask, by, str(at))
+    reply.numeric(end, channel.name)
 
 
-def channel_mode(server: ChatServer, client: Client, msg: Message) -> None:
+def channel_mode(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """Show or change a channel's modes."""
     channel = server.registry.find_channel(msg.params[0])
     if channel is None:
-        client.numeric(ERR_NOSUCHCHANNEL, msg.params[0])
+        reply.numeric(ERR_NOSUCHCHANNEL, msg.params[0])
         return
     if len(msg.params) < 2:
-        mode_is(client, channel)
+        mode_is(client, reply, channel)
         return
     with channel.send_lock:
         with server.registry.lock:
@@ -102,19 +104,19 @@ def channel_mode(server: ChatServer, client: Client, msg: Message) -> None:
             members = list(channel.members)
             # A snapshot: other threads may change the lists once the lock is released.
             shown = {r: list(channel.lists[r].values()) for r in replies if isinstance(r, str)}
-        for reply in replies:
-            if isinstance(reply, str):
-                send_list(client, channel, reply, shown[reply])
+        for answer in replies:
+            if isinstance(answer, str):
+                send_list(reply, channel, answer, shown[answer])
             else:
-                client.numeric(*reply)
+                reply.numeric(*answer)
         if applied:
             modestring, params = modestring_of(applied)
             out = Outgoing("MODE", channel.name, modestring, *params, source=client.source)
-            out.deliver(members)
+            out.deliver(members, reply)
 
 
 def _apply(
-    server: ChatServer, client: Client, channel: Channel, modestring: str, args: list[str]
+    server: Context, client: Session, channel: Channel, modestring: str, args: list[str]
 ) -> tuple[list[Change], list]:
     """Apply a modestring under the registry lock; return the changes and the replies."""
     args = list(args)
@@ -160,9 +162,9 @@ def _apply(
 
 
 def _apply_one(
-    server: ChatServer,
+    server: Context,
     channel: Channel,
-    client: Client,
+    client: Session,
     sign: str,
     letter: str,
     param: str | None,
@@ -237,17 +239,17 @@ def modestring_of(changes: list[Change]) -> tuple[str, list[str]]:
     return "".join(out), params
 
 
-def user_mode(server: ChatServer, client: Client, msg: Message) -> None:
+def user_mode(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """Show or change one's own user modes (+i +w +B; -o to drop operator status)."""
     target = msg.params[0]
     if casefold(target) != client.key:
         if server.registry.find_nick(target) is None:
-            client.numeric(ERR_NOSUCHNICK, target)
+            reply.numeric(ERR_NOSUCHNICK, target)
         else:
-            client.numeric(ERR_USERSDONTMATCH)
+            reply.numeric(ERR_USERSDONTMATCH)
         return
     if len(msg.params) < 2:
-        client.numeric(RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
+        reply.numeric(RPL_UMODEIS, "+" + "".join(sorted(client.modes)))
         return
     applied: list[Change] = []
     unknown = False
@@ -262,6 +264,6 @@ def user_mode(server: ChatServer, client: Client, msg: Message) -> None:
             unknown = True
     if applied:
         modestring, _ = modestring_of(applied)
-        client.send_line("MODE", client.nick, modestring, source=client.source)
+        reply.send_line("MODE", client.nick, modestring, source=client.source)
     if unknown:
-        client.numeric(ERR_UMODEUNKNOWNFLAG)
+        reply.numeric(ERR_UMODEUNKNOWNFLAG)

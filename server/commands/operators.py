@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
 from ..protocol.codec import Message
 from ..protocol.numerics import (
     ERR_NOOPERHOST,
@@ -14,15 +13,16 @@ from ..protocol.numerics import (
     ERR_PASSWDMISMATCH,
     RPL_YOUREOPER,
 )
+from ..sendq import Outgoing, ResponseBuffer
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 
 @command("OPER", min_params=2)
-def oper(server: ChatServer, client: Client, msg: Message) -> None:
+def oper(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """OPER <name> <password>: become a server operator (``--oper NAME:PASSWORD``)."""
     name, password = msg.params[0], msg.params[1]
     expected = server.config.opers.get(name)
@@ -32,42 +32,42 @@ def oper(server: ChatServer, client: Client, msg: Message) -> None:
         failures = server.login_failed(client, f"OPER as {name!r}")
         if client.closing:
             return
-        client.numeric(ERR_NOOPERHOST if expected is None else ERR_PASSWDMISMATCH)
+        reply.numeric(ERR_NOOPERHOST if expected is None else ERR_PASSWDMISMATCH)
         if 0 < server.config.oper_attempts <= failures:
-            server.drop(client, "Too many failed OPER attempts")
+            server.end(client, "Too many failed OPER attempts")
         return
     if server.registry.set_user_mode(client, "o", True):
-        client.send_line("MODE", client.nick, "+o", source=client.source)
-    client.numeric(RPL_YOUREOPER)
+        reply.send_line("MODE", client.nick, "+o", source=client.source)
+    reply.numeric(RPL_YOUREOPER)
 
 
-def _require_oper(client: Client) -> bool:
+def _require_oper(client: Session, reply: ResponseBuffer) -> bool:
     if "o" in client.modes:
         return True
-    client.numeric(ERR_NOPRIVILEGES)
+    reply.numeric(ERR_NOPRIVILEGES)
     return False
 
 
 @command("KILL", min_params=2)
-def kill(server: ChatServer, client: Client, msg: Message) -> None:
+def kill(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """KILL <nick> <reason>: an operator disconnects a user."""
-    if not _require_oper(client):
+    if not _require_oper(client, reply):
         return
     target = server.registry.find_nick(msg.params[0])
     if target is None:
-        client.numeric(ERR_NOSUCHNICK, msg.params[0])
+        reply.numeric(ERR_NOSUCHNICK, msg.params[0])
         return
     reason = msg.params[1]
     target.send_line("KILL", target.nick, reason, source=client.source)
     why = f"Killed ({client.nick} ({reason}))"
-    server.drop(target, why, error=f"Closing Link: {server.config.name} ({why})")
+    server.end(target, why, error=f"Closing Link: {server.config.name} ({why})")
 
 
 @command("WALLOPS", min_params=1)
-def wallops(server: ChatServer, client: Client, msg: Message) -> None:
+def wallops(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """WALLOPS <text>: an operator's message to every user with mode +w."""
-    if not _require_oper(client):
+    if not _require_oper(client, reply):
         return
     with server.registry.lock:
         recipients = [c for c in server.registry.nicks.values() if "w" in c.modes]
-    Outgoing("WALLOPS", msg.params[0], source=client.source).deliver(recipients)
+    Outgoing("WALLOPS", msg.params[0], source=client.source).deliver(recipients, reply)

@@ -7,7 +7,7 @@ import hmac
 import time
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
+from ..presence import notify_offline, notify_online
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.names import USERLEN, casefold, valid_nick
 from ..protocol.numerics import (
@@ -35,14 +35,15 @@ from ..protocol.numerics import (
     RPL_WELCOME,
     RPL_YOURHOST,
 )
+from ..sendq import Outgoing, ResponseBuffer
 from .channels import join_channel
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
 from .table import command
-from .users import MONITOR_LIMIT, notify_offline, notify_online
+from .users import MONITOR_LIMIT
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
@@ -65,14 +66,14 @@ CAPABILITIES: dict[str, str] = {
 }
 
 
-def capabilities(server: ChatServer) -> dict[str, str]:
+def capabilities(server: Context) -> dict[str, str]:
     """The capabilities offered: the fixed set, and chathistory when history is on."""
     if server.history is None:
         return CAPABILITIES
     return {**CAPABILITIES, "draft/chathistory": ""}
 
 
-def isupport_tokens(server: ChatServer) -> list[str]:
+def isupport_tokens(server: Context) -> list[str]:
     """The RPL_ISUPPORT tokens: every limit named here is enforced, and the reverse."""
     config = server.config
     targets = config.max_targets
@@ -107,18 +108,18 @@ def isupport_tokens(server: ChatServer) -> list[str]:
     return tokens
 
 
-def send_isupport(server: ChatServer, client: Client) -> None:
+def send_isupport(server: Context, reply: ResponseBuffer) -> None:
     """Send the RPL_ISUPPORT tokens, a dozen per line (the limit is 13)."""
     tokens = isupport_tokens(server)
     for start in range(0, len(tokens), 12):
-        client.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
+        reply.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
 
 
 # --- capability negotiation ---------------------------------------------------------
-def _cap_reply(client: Client, subcommand: str, items: list[str], multiline: bool) -> None:
+def _cap_reply(reply: ResponseBuffer, subcommand: str, items: list[str], multiline: bool) -> None:
     """Send a CAP list, split over several lines when it would not fit in one."""
-    source = client.server.config.name
-    nick = client.nick
+    source = reply.server_name
+    nick = reply.client.nick
     budget = MAX_LINE - 2 - len(f":{source} CAP {nick} {subcommand} * :") - 1
     lines: list[list[str]] = [[]]
     size = 0
@@ -132,11 +133,11 @@ def _cap_reply(client: Client, subcommand: str, items: list[str], multiline: boo
         lines = [[item for line in lines for item in line]]
     for index, line in enumerate(lines):
         more = ["*"] if index < len(lines) - 1 else []
-        client.send_line("CAP", nick, subcommand, *more, " ".join(line), source=source)
+        reply.send_line("CAP", nick, subcommand, *more, " ".join(line), source=source)
 
 
 @command("CAP", min_params=1, pre_registration=True)
-def cap(server: ChatServer, client: Client, msg: Message) -> None:
+def cap(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """CAP LS / LIST / REQ / END (IRCv3 capability negotiation)."""
     sub = msg.params[0].upper()
     if sub == "LS":
@@ -151,9 +152,9 @@ def cap(server: ChatServer, client: Client, msg: Message) -> None:
             f"{name}={value}" if value and multiline else name
             for name, value in capabilities(server).items()
         ]
-        _cap_reply(client, "LS", items, multiline)
+        _cap_reply(reply, "LS", items, multiline)
     elif sub == "LIST":
-        _cap_reply(client, "LIST", sorted(client.caps), client.cap_version >= 302)
+        _cap_reply(reply, "LIST", sorted(client.caps), client.cap_version >= 302)
     elif sub == "REQ":
         if not client.registered:
             client.cap_negotiating = True
@@ -171,23 +172,23 @@ def cap(server: ChatServer, client: Client, msg: Message) -> None:
                 enable.add(name)
         if ok:
             client.set_caps(enable)
-        client.send_line(
+        reply.send_line(
             "CAP", client.nick, "ACK" if ok else "NAK", msg.param(1), source=server.config.name
         )
     elif sub == "END":
         if not client.registered and client.cap_negotiating:
             client.cap_negotiating = False
-            try_register(server, client)
+            try_register(server, client, reply)
     else:
-        client.numeric(ERR_INVALIDCAPCMD, msg.params[0])
+        reply.numeric(ERR_INVALIDCAPCMD, msg.params[0])
 
 
 # --- registration -------------------------------------------------------------------
 @command("PASS", min_params=1, pre_registration=True)
-def pass_(server: ChatServer, client: Client, msg: Message) -> None:
+def pass_(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PASS: the connection password, checked when registration completes."""
     if client.registered:
-        client.numeric(ERR_ALREADYREGISTERED)
+        reply.numeric(ERR_ALREADYREGISTERED)
         return
     expected = server.config.password
     client.password_ok = expected is None or hmac.compare_digest(
@@ -196,55 +197,55 @@ def pass_(server: ChatServer, client: Client, msg: Message) -> None:
 
 
 @command("NICK", pre_registration=True)
-def nick(server: ChatServer, client: Client, msg: Message) -> None:
+def nick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """NICK: choose or change a nickname."""
     new = msg.param(0)
     if not new:
-        client.numeric(ERR_NONICKNAMEGIVEN)
+        reply.numeric(ERR_NONICKNAMEGIVEN)
         return
     if not valid_nick(new, server.config.nicklen):
-        client.numeric(ERR_ERRONEUSNICKNAME, new)
+        reply.numeric(ERR_ERRONEUSNICKNAME, new)
         return
     if new == client.nick:
         return
     if not client.registered:
         # Kept on the connection only: the nick is claimed when registration completes.
         if not server.registry.hold_nick(client, new):
-            client.numeric(ERR_NICKNAMEINUSE, new)
+            reply.numeric(ERR_NICKNAMEINUSE, new)
             return
-        try_register(server, client)
+        try_register(server, client, reply)
         return
     old_source = client.source
     if not server.registry.claim_nick(client, new):
-        client.numeric(ERR_NICKNAMEINUSE, new)
+        reply.numeric(ERR_NICKNAMEINUSE, new)
         return
     recipients = server.registry.peers(client)
     recipients.add(client)
-    Outgoing("NICK", new, source=old_source).deliver(recipients)
+    Outgoing("NICK", new, source=old_source).deliver(recipients, reply)
     old_nick = old_source.partition("!")[0]
     if casefold(old_nick) != client.key:
-        notify_offline(server, old_nick)
-        notify_online(server, client)
+        notify_offline(server.registry, old_nick)
+        notify_online(server.registry, client)
 
 
 @command("USER", min_params=4, pre_registration=True)
-def user(server: ChatServer, client: Client, msg: Message) -> None:
+def user(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """USER <username> 0 * :<realname>."""
     if client.registered or client.user is not None:
-        client.numeric(ERR_ALREADYREGISTERED)
+        reply.numeric(ERR_ALREADYREGISTERED)
         return
     if not msg.params[0] or not msg.params[3]:
-        client.numeric(ERR_NEEDMOREPARAMS, "USER")
+        reply.numeric(ERR_NEEDMOREPARAMS, "USER")
         return
     # A username with characters an ident cannot have is replaced, not refused: the
     # user can still chat, and the host part identifies the connection anyway.
     username = "".join(c for c in msg.params[0] if c.isascii() and (c.isalnum() or c in "-_.[]"))
     client.user = "~" + (username or "user")[: USERLEN - 1]
     client.realname = msg.params[3][: server.config.namelen]
-    try_register(server, client)
+    try_register(server, client, reply)
 
 
-def try_register(server: ChatServer, client: Client) -> None:
+def try_register(server: Context, client: Session, reply: ResponseBuffer) -> None:
     """Finish registration once NICK, USER and any CAP negotiation are done."""
     if client.registered or client.cap_negotiating or client.nick == "*" or client.user is None:
         return
@@ -254,79 +255,81 @@ def try_register(server: ChatServer, client: Client) -> None:
         server.login_failed(client, "PASS")
         if client.closing:
             return
-        client.numeric(ERR_PASSWDMISMATCH)
-        server.drop(client, "Bad password", error="Closing Link: Password incorrect")
+        reply.numeric(ERR_PASSWDMISMATCH)
+        server.end(client, "Bad password", error="Closing Link: Password incorrect")
         return
     nick = client.nick
     if not server.registry.register(client):
         # Someone registered this nick first: the client may choose another one.
-        client.numeric(ERR_NICKNAMEINUSE, nick)
+        reply.numeric(ERR_NICKNAMEINUSE, nick)
         return
-    welcome(server, client)
-    notify_online(server, client)
+    welcome(server, client, reply)
+    notify_online(server.registry, client)
     for channel in server.config.autojoin:
-        join_channel(server, client, channel)
+        join_channel(server, client, reply, channel)
 
 
-def welcome(server: ChatServer, client: Client) -> None:
+def welcome(server: Context, client: Session, reply: ResponseBuffer) -> None:
     """The burst a client gets when it registers: 001-005, LUSERS and MOTD."""
     config = server.config
     created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(config.created))
-    client.numeric(RPL_WELCOME, f"Welcome to the {config.network} Network, {client.source}")
-    client.numeric(RPL_YOURHOST, f"Your host is {config.name}, running version {server.version}")
-    client.numeric(RPL_CREATED, f"This server was created {created}")
-    client.numeric(
+    reply.numeric(RPL_WELCOME, f"Welcome to the {config.network} Network, {client.source}")
+    reply.numeric(RPL_YOURHOST, f"Your host is {config.name}, running version {server.version}")
+    reply.numeric(RPL_CREATED, f"This server was created {created}")
+    reply.numeric(
         RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODE_LETTERS, "beIklov"
     )
-    send_isupport(server, client)
-    send_lusers(server, client)
-    send_motd(server, client)
+    send_isupport(server, reply)
+    send_lusers(server, client, None, reply)
+    send_motd(server, client, None, reply)
 
 
 @command("LUSERS")
-def send_lusers(server: ChatServer, client: Client, msg: Message | None = None) -> None:
+def send_lusers(
+    server: Context, client: Session, msg: Message | None, reply: ResponseBuffer
+) -> None:
     """LUSERS: how many users, operators, unknown connections and channels there are."""
     n = server.registry.counts()
-    client.numeric(
+    reply.numeric(
         RPL_LUSERCLIENT,
         f"There are {n['users']} users and {n['invisible']} invisible on 1 servers",
     )
-    client.numeric(RPL_LUSEROP, str(n["opers"]))
-    client.numeric(RPL_LUSERUNKNOWN, str(n["unknown"]))
-    client.numeric(RPL_LUSERCHANNELS, str(n["channels"]))
-    client.numeric(RPL_LUSERME, f"I have {n['clients']} clients and 0 servers")
+    reply.numeric(RPL_LUSEROP, str(n["opers"]))
+    reply.numeric(RPL_LUSERUNKNOWN, str(n["unknown"]))
+    reply.numeric(RPL_LUSERCHANNELS, str(n["channels"]))
+    reply.numeric(RPL_LUSERME, f"I have {n['clients']} clients and 0 servers")
     current, top = str(n["clients"]), str(n["max"])
-    client.numeric(RPL_LOCALUSERS, current, top, f"Current local users {current}, max {top}")
-    client.numeric(RPL_GLOBALUSERS, current, top, f"Current global users {current}, max {top}")
+    reply.numeric(RPL_LOCALUSERS, current, top, f"Current local users {current}, max {top}")
+    reply.numeric(RPL_GLOBALUSERS, current, top, f"Current global users {current}, max {top}")
 
 
 @command("MOTD")
-def send_motd(server: ChatServer, client: Client, msg: Message | None = None) -> None:
+def send_motd(server: Context, client: Session, msg: Message | None, reply: ResponseBuffer) -> None:
     """MOTD: the message of the day, or ERR_NOMOTD."""
     lines = server.config.motd
     if not lines:
-        client.numeric(ERR_NOMOTD)
+        reply.numeric(ERR_NOMOTD)
         return
-    client.numeric(RPL_MOTDSTART, f"- {server.config.name} Message of the day - ")
+    reply.numeric(RPL_MOTDSTART, f"- {server.config.name} Message of the day - ")
     for line in lines:
-        client.numeric(RPL_MOTD, f"- {line}" if line else "-")
-    client.numeric(RPL_ENDOFMOTD)
+        reply.numeric(RPL_MOTD, f"- {line}" if line else "-")
+    reply.numeric(RPL_ENDOFMOTD)
 
 
 # --- keep-alive and leaving ------------------------------------------------------------
 @command("PING", min_params=1, pre_registration=True)
-def ping(server: ChatServer, client: Client, msg: Message) -> None:
+def ping(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PING <token>: answered with PONG <server> <token>."""
     name = server.config.name
-    client.send_line("PONG", name, msg.params[0], source=name)
+    reply.send_line("PONG", name, msg.params[0], source=name)
 
 
 @command("PONG", pre_registration=True)
-def pong(server: ChatServer, client: Client, msg: Message) -> None:
+def pong(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PONG: any line already counts as activity, so there is nothing else to do."""
 
 
 @command("QUIT", pre_registration=True)
-def quit_(server: ChatServer, client: Client, msg: Message) -> None:
+def quit_(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """QUIT [<reason>]: ERROR to the quitter, QUIT to everyone sharing a channel."""
-    server.drop(client, f"Quit: {msg.param(0)}")
+    server.end(client, f"Quit: {msg.param(0)}")

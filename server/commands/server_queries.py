@@ -33,13 +33,13 @@ from ..protocol.numerics import (
     RPL_TIME,
     RPL_VERSION,
 )
-from . import table
 from .registration import send_isupport
-from .table import command
+from .table import COMMANDS, command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..sendq import ResponseBuffer
+    from ..session import Session
 
 # Not in numerics.py yet: "<client> <server name> :No such server" (Modern IRC).
 
@@ -246,53 +246,53 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def is_this_server(server: ChatServer, target: str) -> bool:
+def is_this_server(server: Context, target: str) -> bool:
     """Whether ``target`` names this server: a glob matching its name, or a nick on it."""
     return matches(target, server.config.name) or server.registry.find_nick(target) is not None
 
 
-def _elsewhere(server: ChatServer, client: Client, target: str) -> bool:
+def _elsewhere(server: Context, reply: ResponseBuffer, target: str) -> bool:
     """Answer ERR_NOSUCHSERVER and return True when ``target`` names another server."""
     if not target or is_this_server(server, target):
         return False
-    client.numeric(ERR_NOSUCHSERVER, target)
+    reply.numeric(ERR_NOSUCHSERVER, target)
     return True
 
 
 @command("VERSION")
-def version(server: ChatServer, client: Client, msg: Message) -> None:
+def version(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """VERSION [<server>]: RPL_VERSION, then the RPL_ISUPPORT tokens."""
-    if _elsewhere(server, client, msg.param(0)):
+    if _elsewhere(server, reply, msg.param(0)):
         return
-    client.numeric(RPL_VERSION, server.version, server.config.name, server.config.info())
-    send_isupport(server, client)
+    reply.numeric(RPL_VERSION, server.version, server.config.name, server.config.info())
+    send_isupport(server, reply)
 
 
 @command("TIME")
-def time_(server: ChatServer, client: Client, msg: Message) -> None:
+def time_(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """TIME [<server>]: the server's local time, human-readable."""
-    if _elsewhere(server, client, msg.param(0)):
+    if _elsewhere(server, reply, msg.param(0)):
         return
     now = datetime.now().astimezone()
-    client.numeric(RPL_TIME, server.config.name, now.strftime("%A, %d %B %Y %H:%M:%S %z"))
+    reply.numeric(RPL_TIME, server.config.name, now.strftime("%A, %d %B %Y %H:%M:%S %z"))
 
 
 @command("ADMIN")
-def admin(server: ChatServer, client: Client, msg: Message) -> None:
+def admin(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """ADMIN [<server>]: where the server is and how to reach its administrator."""
-    if _elsewhere(server, client, msg.param(0)):
+    if _elsewhere(server, reply, msg.param(0)):
         return
     config = server.config
-    client.numeric(RPL_ADMINME, config.name, "Administrative info")
-    client.numeric(RPL_ADMINLOC1, config.admin_location)
-    client.numeric(RPL_ADMINLOC2, server.config.info())
-    client.numeric(RPL_ADMINEMAIL, config.admin_email)
+    reply.numeric(RPL_ADMINME, config.name, "Administrative info")
+    reply.numeric(RPL_ADMINLOC1, config.admin_location)
+    reply.numeric(RPL_ADMINLOC2, server.config.info())
+    reply.numeric(RPL_ADMINEMAIL, config.admin_email)
 
 
 @command("INFO")
-def info(server: ChatServer, client: Client, msg: Message) -> None:
+def info(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """INFO: what this server is and runs on."""
-    if _elsewhere(server, client, msg.param(0)):
+    if _elsewhere(server, reply, msg.param(0)):
         return
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(server.started))
     lines = [
@@ -302,38 +302,36 @@ def info(server: ChatServer, client: Client, msg: Message) -> None:
         "Kibitz is free software under the MIT license.",
     ]
     for line in lines:
-        client.numeric(RPL_INFO, line)
-    client.numeric(RPL_ENDOFINFO)
+        reply.numeric(RPL_INFO, line)
+    reply.numeric(RPL_ENDOFINFO)
 
 
 @command("LINKS")
-def links(server: ChatServer, client: Client, msg: Message) -> None:
+def links(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """LINKS: the servers of the network, which is this one alone."""
     name = server.config.name
     # "<mask> <server>" as established servers send it: the server listed, then the
     # server it is linked through (itself); hop count 0.
-    client.numeric(RPL_LINKS, name, name, f"0 {server.config.info()}")
-    client.numeric(RPL_ENDOFLINKS, "*")
+    reply.numeric(RPL_LINKS, name, name, f"0 {server.config.info()}")
+    reply.numeric(RPL_ENDOFLINKS, "*")
 
 
 @command("STATS", min_params=1)
-def stats(server: ChatServer, client: Client, msg: Message) -> None:
+def stats(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """STATS <letter> [<server>]: ``u`` gives the uptime; other letters list nothing."""
     letter = msg.params[0]
     if not letter:
-        client.numeric(ERR_NEEDMOREPARAMS, "STATS")
+        reply.numeric(ERR_NEEDMOREPARAMS, "STATS")
         return
-    if _elsewhere(server, client, msg.param(1)):
+    if _elsewhere(server, reply, msg.param(1)):
         return
     if letter == "u":
         up = max(0, int(time.time() - server.started))
         days, rest = divmod(up, 86400)
         hours, rest = divmod(rest, 3600)
         minutes, seconds = divmod(rest, 60)
-        client.numeric(
-            RPL_STATSUPTIME, f"Server Up {days} days {hours}:{minutes:02d}:{seconds:02d}"
-        )
-    client.numeric(RPL_ENDOFSTATS, letter)
+        reply.numeric(RPL_STATSUPTIME, f"Server Up {days} days {hours}:{minutes:02d}:{seconds:02d}")
+    reply.numeric(RPL_ENDOFSTATS, letter)
 
 
 def _reply_subject(subject: str) -> str:
@@ -353,34 +351,34 @@ def _wrap(words: list[str], width: int) -> list[str]:
     return lines
 
 
-def _send_help(client: Client, subject: str, title: str, lines: list[str]) -> None:
+def _send_help(reply: ResponseBuffer, subject: str, title: str, lines: list[str]) -> None:
     """RPL_HELPSTART with the title, an empty RPL_HELPTXT, the text, RPL_ENDOFHELP last."""
-    client.numeric(RPL_HELPSTART, subject, title)
-    client.numeric(RPL_HELPTXT, subject, "")
+    reply.numeric(RPL_HELPSTART, subject, title)
+    reply.numeric(RPL_HELPTXT, subject, "")
     for line in lines[:-1]:
-        client.numeric(RPL_HELPTXT, subject, line)
-    client.numeric(RPL_ENDOFHELP, subject, lines[-1])
+        reply.numeric(RPL_HELPTXT, subject, line)
+    reply.numeric(RPL_ENDOFHELP, subject, lines[-1])
 
 
 @command("HELP")
 @command("HELPOP")
-def help_(server: ChatServer, client: Client, msg: Message) -> None:
+def help_(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """HELP [<subject>] (or HELPOP): one command's help, or the index of commands."""
     topic = msg.param(0).strip()
     subject = _reply_subject(msg.param(0))
     # Read at call time: commands registered by modules imported later are listed too.
-    commands = table.COMMANDS
+    commands = COMMANDS
     if not topic:
         lines = [
             "Commands (HELP <command> for the syntax and use of one):",
             *_wrap(sorted(commands), _HELP_WIDTH),
             "Channels start with #. Nicks and channels ignore case.",
         ]
-        _send_help(client, subject, "** Help System **", lines)
+        _send_help(reply, subject, "** Help System **", lines)
         return
     name = topic.upper().lstrip("/")
     text = HELP_TOPICS.get(name)
     if name not in commands or text is None:
-        client.numeric(ERR_HELPNOTFOUND, subject)
+        reply.numeric(ERR_HELPNOTFOUND, subject)
         return
-    _send_help(client, subject, f"** The {name} command **", [f"Syntax: {text[0]}", *text[1:]])
+    _send_help(reply, subject, f"** The {name} command **", [f"Syntax: {text[0]}", *text[1:]])

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..client import Client
+    from ..context import Context
     from ..protocol.codec import Message
-    from ..server import ChatServer
+    from ..sendq import ResponseBuffer
+    from ..session import Session
 
-Handler = Callable[["ChatServer", "Client", "Message"], None]
+#: A handler gets the server (its narrow context), the sender, the message, and the
+#: response buffer its replies to the sender go through.
+Handler = Callable[["Context", "Session", "Message", "ResponseBuffer"], None]
 
 #: Flood tokens one line of these commands costs (any other line costs one, as a chat
 #: line does): they answer with lists of users, channels or messages, which cost the

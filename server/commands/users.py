@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..client import Outgoing
 from ..protocol.codec import MAX_LINE, Message, truncate_utf8
 from ..protocol.names import casefold, compile_mask
 from ..protocol.numerics import (
@@ -38,18 +37,19 @@ from ..protocol.numerics import (
     RPL_WHOWASUSER,
 )
 from ..registry import Channel
+from ..sendq import Outgoing, ResponseBuffer
 from .table import command
 
 if TYPE_CHECKING:
-    from ..client import Client
-    from ..server import ChatServer
+    from ..context import Context
+    from ..session import Session
 
 #: WHOX fields in the order their values are sent.
 WHOX_FIELDS = "tcuihsnfdlaor"
 MONITOR_LIMIT = 100
 
 
-def _flags(member: Client, channel: Channel | None, multi: bool) -> str:
+def _flags(member: Session, channel: Channel | None, multi: bool) -> str:
     flags = "G" if member.away else "H"
     if "o" in member.modes:
         flags += "*"
@@ -60,12 +60,12 @@ def _flags(member: Client, channel: Channel | None, multi: bool) -> str:
     return flags
 
 
-def _shares_channel(a: Client, b: Client) -> bool:
+def _shares_channel(a: Session, b: Session) -> bool:
     return any(a in channel.members for channel in b.channels.values())
 
 
 @command("WHO", min_params=1)
-def who(server: ChatServer, client: Client, msg: Message) -> None:
+def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """WHO <mask> [<o>][%<fields>[,<token>]]: one reply per visible match."""
     mask = msg.params[0]
     options = msg.param(1)
@@ -75,9 +75,9 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
         fields, _, token = options.partition("%")[2].partition(",")
         whox = (fields, token if token.isdigit() else "0")
     multi = "multi-prefix" in client.caps
-    rows: list[tuple[Client, Channel | None]] = []
+    rows: list[tuple[Session, Channel | None]] = []
     # For a mask: each visible user and the texts the mask is tried on.
-    candidates: list[tuple[Client, tuple[str, str, str, str]]] = []
+    candidates: list[tuple[Session, tuple[str, str, str, str]]] = []
     registry = server.registry
     with registry.lock:
         if mask.startswith("#"):
@@ -115,7 +115,7 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
     for member, channel, flags in replies:
         channel_name = channel.name if channel is not None else "*"
         if whox is None:
-            client.numeric(
+            reply.numeric(
                 RPL_WHOREPLY,
                 channel_name,
                 member.user or "*",
@@ -143,21 +143,21 @@ def who(server: ChatServer, client: Client, msg: Message) -> None:
             "r": member.realname,
         }
         params = [values[f] for f in WHOX_FIELDS if f in fields]
-        client.numeric(RPL_WHOSPCRPL, *params)
-    client.numeric(RPL_ENDOFWHO, mask)
+        reply.numeric(RPL_WHOSPCRPL, *params)
+    reply.numeric(RPL_ENDOFWHO, mask)
 
 
 @command("WHOIS")
-def whois(server: ChatServer, client: Client, msg: Message) -> None:
+def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """WHOIS [<server>] <nick>: who someone is, where they are, how long idle."""
     if not msg.params or not msg.params[-1]:
-        client.numeric(ERR_NONICKNAMEGIVEN)
+        reply.numeric(ERR_NONICKNAMEGIVEN)
         return
     nick = msg.params[-1].split(",")[0]
     target = server.registry.find_nick(nick)
     if target is None:
-        client.numeric(ERR_NOSUCHNICK, nick)
-        client.numeric(RPL_ENDOFWHOIS, nick)
+        reply.numeric(ERR_NOSUCHNICK, nick)
+        reply.numeric(RPL_ENDOFWHOIS, nick)
         return
     multi = "multi-prefix" in client.caps
     with server.registry.lock:
@@ -167,24 +167,22 @@ def whois(server: ChatServer, client: Client, msg: Message) -> None:
             if "s" not in channel.modes or client in channel.members
         ]
     config = server.config
-    client.numeric(
-        RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname
-    )
-    client.numeric(RPL_WHOISSERVER, target.nick, config.name, config.info())
+    reply.numeric(RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname)
+    reply.numeric(RPL_WHOISSERVER, target.nick, config.name, config.info())
     if "o" in target.modes:
-        client.numeric(RPL_WHOISOPERATOR, target.nick)
+        reply.numeric(RPL_WHOISOPERATOR, target.nick)
     if "B" in target.modes:
-        client.numeric(RPL_WHOISBOT, target.nick, f"is a bot on {config.network}")
+        reply.numeric(RPL_WHOISBOT, target.nick, f"is a bot on {config.network}")
     idle = int(server.clock() - target.last_spoke)
-    client.numeric(RPL_WHOISIDLE, target.nick, str(idle), str(target.signon))
+    reply.numeric(RPL_WHOISIDLE, target.nick, str(idle), str(target.signon))
     head = f":{config.name} 319 {client.nick} {target.nick} :"
     for line in _pack(channels, MAX_LINE - 2 - len(head.encode())):
-        client.numeric(RPL_WHOISCHANNELS, target.nick, line)
+        reply.numeric(RPL_WHOISCHANNELS, target.nick, line)
     if getattr(target, "secure", False):
-        client.numeric(RPL_WHOISSECURE, target.nick)
+        reply.numeric(RPL_WHOISSECURE, target.nick)
     if target.away:
-        client.numeric(RPL_AWAY, target.nick, target.away)
-    client.numeric(RPL_ENDOFWHOIS, target.nick)
+        reply.numeric(RPL_AWAY, target.nick, target.away)
+    reply.numeric(RPL_ENDOFWHOIS, target.nick)
 
 
 def _pack(words: list[str], budget: int, sep: str = " ") -> list[str]:
@@ -204,7 +202,7 @@ def _pack(words: list[str], budget: int, sep: str = " ") -> list[str]:
 
 
 @command("WHOWAS", min_params=1)
-def whowas(server: ChatServer, client: Client, msg: Message) -> None:
+def whowas(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """WHOWAS <nick> [<count>]: who used a nick that is gone, newest first."""
     nick = msg.params[0].split(",")[0]
     count = msg.param(1)
@@ -215,15 +213,15 @@ def whowas(server: ChatServer, client: Client, msg: Message) -> None:
     if limit is not None:
         entries = entries[:limit]
     if not entries:
-        client.numeric(ERR_WASNOSUCHNICK, nick)
+        reply.numeric(ERR_WASNOSUCHNICK, nick)
     for entry in entries:
-        client.numeric(RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname)
-        client.numeric(RPL_WHOISSERVER, entry.nick, server.config.name, server.config.info())
-    client.numeric(RPL_ENDOFWHOWAS, nick)
+        reply.numeric(RPL_WHOWASUSER, entry.nick, entry.user, entry.host, "*", entry.realname)
+        reply.numeric(RPL_WHOISSERVER, entry.nick, server.config.name, server.config.info())
+    reply.numeric(RPL_ENDOFWHOWAS, nick)
 
 
 @command("USERHOST", min_params=1)
-def userhost(server: ChatServer, client: Client, msg: Message) -> None:
+def userhost(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """USERHOST <nick>{ <nick>}: up to five nicks' user@host, operator and away state."""
     replies = []
     for nick in msg.params[:5]:
@@ -232,11 +230,11 @@ def userhost(server: ChatServer, client: Client, msg: Message) -> None:
             oper = "*" if "o" in target.modes else ""
             away = "-" if target.away else "+"
             replies.append(f"{target.nick}{oper}={away}{target.user}@{target.host}")
-    client.numeric(RPL_USERHOST, " ".join(replies))
+    reply.numeric(RPL_USERHOST, " ".join(replies))
 
 
 @command("ISON", min_params=1)
-def ison(server: ChatServer, client: Client, msg: Message) -> None:
+def ison(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """ISON <nick>{ <nick>}: which of these nicks are online."""
     online = []
     for param in msg.params:
@@ -244,14 +242,14 @@ def ison(server: ChatServer, client: Client, msg: Message) -> None:
             target = server.registry.find_nick(nick)
             if target is not None:
                 online.append(target.nick)
-    client.numeric(RPL_ISON, " ".join(online))
+    reply.numeric(RPL_ISON, " ".join(online))
 
 
 #: The cap, and its name from before it was ratified (which some clients still ask for).
 EXTENDED_MONITOR = frozenset({"extended-monitor", "draft/extended-monitor"})
 
 
-def tell_presence(server: ChatServer, client: Client, out: Outgoing, cap: str) -> None:
+def tell_presence(server: Context, client: Session, out: Outgoing, cap: str) -> None:
     """Send a presence change to peers and extended-monitor watchers that asked for it."""
     recipients = {p for p in server.registry.peers(client) if cap in p.caps}
     if client.key is not None:
@@ -265,25 +263,25 @@ def tell_presence(server: ChatServer, client: Client, out: Outgoing, cap: str) -
 
 
 @command("AWAY")
-def away(server: ChatServer, client: Client, msg: Message) -> None:
+def away(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """AWAY [<text>]: mark oneself away, or back with no text."""
     text = truncate_utf8(msg.param(0), server.config.awaylen)
     client.away = text or None
     if text:
-        client.numeric(RPL_NOWAWAY)
+        reply.numeric(RPL_NOWAWAY)
         out = Outgoing("AWAY", text, source=client.source)
     else:
-        client.numeric(RPL_UNAWAY)
+        reply.numeric(RPL_UNAWAY)
         out = Outgoing("AWAY", source=client.source)
     tell_presence(server, client, out, "away-notify")
 
 
 @command("SETNAME", min_params=1)
-def setname(server: ChatServer, client: Client, msg: Message) -> None:
+def setname(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """SETNAME <realname>: change one's realname (IRCv3 setname)."""
     realname = msg.params[0]
     if not realname or len(realname) > server.config.namelen:
-        client.send_line(
+        reply.send_line(
             "FAIL",
             "SETNAME",
             "INVALID_REALNAME",
@@ -294,24 +292,12 @@ def setname(server: ChatServer, client: Client, msg: Message) -> None:
     client.realname = realname
     out = Outgoing("SETNAME", realname, source=client.source)
     if "setname" in client.caps:
-        client.send(out.for_client(client))
+        reply.send(out.for_client(client))
     tell_presence(server, client, out, "setname")
 
 
 # --- MONITOR -------------------------------------------------------------------------
-def notify_online(server: ChatServer, client: Client) -> None:
-    """Tell everyone who MONITORs ``client``'s nick that it is online."""
-    for watcher in server.registry.watching(client.key or ""):
-        watcher.numeric(RPL_MONONLINE, client.source)
-
-
-def notify_offline(server: ChatServer, nick: str) -> None:
-    """Tell everyone who MONITORs ``nick`` that it went offline."""
-    for watcher in server.registry.watching(casefold(nick)):
-        watcher.numeric(RPL_MONOFFLINE, nick)
-
-
-def _send_status(server: ChatServer, client: Client, nicks: list[str]) -> None:
+def _send_status(server: Context, client: Session, reply: ResponseBuffer, nicks: list[str]) -> None:
     online, offline = [], []
     for nick in nicks:
         target = server.registry.find_nick(nick)
@@ -322,17 +308,17 @@ def _send_status(server: ChatServer, client: Client, nicks: list[str]) -> None:
     head = len(f":{server.config.name} 730 {client.nick} :".encode())
     for numeric, names in ((RPL_MONONLINE, online), (RPL_MONOFFLINE, offline)):
         for line in _pack(names, MAX_LINE - 2 - head, sep=","):
-            client.numeric(numeric, line)
+            reply.numeric(numeric, line)
 
 
 @command("MONITOR", min_params=1)
-def monitor(server: ChatServer, client: Client, msg: Message) -> None:
+def monitor(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """MONITOR + / - <targets>, C (clear), L (list), S (status)."""
     sub = msg.params[0]
     registry = server.registry
     if sub in ("+", "-"):
         if len(msg.params) < 2:
-            client.numeric(ERR_NEEDMOREPARAMS, "MONITOR")
+            reply.numeric(ERR_NEEDMOREPARAMS, "MONITOR")
             return
         targets = [t for t in msg.params[1].split(",") if t]
         if sub == "-":
@@ -341,14 +327,14 @@ def monitor(server: ChatServer, client: Client, msg: Message) -> None:
         added, refused = registry.monitor(client, targets, MONITOR_LIMIT)
         if refused < len(targets):
             rest = ",".join(targets[refused:])
-            client.numeric(ERR_MONLISTFULL, str(MONITOR_LIMIT), rest)
-        _send_status(server, client, added)
+            reply.numeric(ERR_MONLISTFULL, str(MONITOR_LIMIT), rest)
+        _send_status(server, client, reply, added)
     elif sub in ("C", "c"):
         registry.unmonitor(client)
     elif sub in ("L", "l"):
         head = len(f":{server.config.name} 732 {client.nick} :".encode())
         for line in _pack(list(client.monitoring.values()), MAX_LINE - 2 - head, sep=","):
-            client.numeric(RPL_MONLIST, line)
-        client.numeric(RPL_ENDOFMONLIST)
+            reply.numeric(RPL_MONLIST, line)
+        reply.numeric(RPL_ENDOFMONLIST)
     elif sub in ("S", "s"):
-        _send_status(server, client, list(client.monitoring.values()))
+        _send_status(server, client, reply, list(client.monitoring.values()))

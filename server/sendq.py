@@ -1,27 +1,27 @@
-"""One connection's state and its outbound path.
+"""The outbound path: one connection's send queue, the shared flusher, the cork, one
+message for many recipients, and the response buffer a command's replies go through.
 
-Sending never blocks the caller. ``Client.send`` first tries a non-blocking send
+Sending never blocks the caller. ``SendQueue.push`` first tries a non-blocking send
 straight from the calling thread (most of the time the kernel takes everything);
-whatever the kernel does not take is kept in the client's own bounded buffer, and the
-shared :class:`Flusher` thread writes it out when the socket becomes writable. A
-client whose buffer passes ``sendq`` bytes is dropped with ``ERROR :SendQ exceeded``,
-so a reader that stalls can never slow anybody else down.
+whatever the kernel does not take is kept in the queue's own bounded buffer, and the
+shared :class:`Flusher` thread writes it out when the socket becomes writable. A queue
+whose buffer passes ``sendq`` bytes is dropped with ``ERROR :SendQ exceeded``, so a
+reader that stalls can never slow anybody else down.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import secrets
 import selectors
 import socket
 import ssl
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-from .flood import TokenBucket
 from .protocol.codec import MAX_LINE, LineError, build, encode, fit_params, format_time
 from .protocol.numerics import Numeric
 
@@ -29,14 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from .protocol.tls import TLSSession
-    from .registry import Channel
-    from .server import ChatServer
-
-log = logging.getLogger(__name__)
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
-#: Bits of ``Client.tag_key``: which tags a client is sent.
+#: Bits of a recipient's ``tag_key``: which tags it is sent.
 TAG_TIME = 1
 TAG_CLIENT = 2
 
@@ -50,9 +46,39 @@ def new_msgid() -> str:
     return f"{_MSGID_PREFIX}{next(_msgids):x}"
 
 
+def new_batch_id() -> str:
+    """A batch reference tag, unique on this connection."""
+    return secrets.token_hex(6)
+
+
 def _middle(param: str) -> str:
     param = param.replace(" ", "_").lstrip(":")
     return param or "*"
+
+
+def numeric_line(server_name: str, nick: str, numeric: Numeric, params: tuple[str, ...]) -> bytes:
+    """A numeric reply from the server to ``nick``, encoded.
+
+    Parameters echo what the client sent, so one that cannot stand in the middle of a
+    line (empty, with a space, starting with ':') is made safe, not refused.
+    """
+    if numeric.text is not None:
+        params = (*params, numeric.text)
+    try:
+        build(numeric.code, *params, source=server_name)
+    except LineError:
+        params = (*(_middle(p) for p in params[:-1]), *params[-1:])
+    # What the client sent comes back cut at a character boundary, never overlong.
+    fitted = fit_params(numeric.code, (nick, *params), server_name, keep=1)
+    return encode(build(numeric.code, *fitted, source=server_name))
+
+
+def message_line(
+    command: str, params: tuple[str, ...], source: str | None, tags: dict | None
+) -> bytes:
+    """One message, encoded, its longest parameter cut if it would not fit."""
+    params = fit_params(command, params, source)
+    return encode(build(command, *params, source=source, tags=tags))
 
 
 _cork = threading.local()
@@ -65,25 +91,25 @@ def cork() -> None:
     of them gets one write instead of one per line. Order is kept: the bytes wait in
     the recipient's own buffer, behind whatever other threads queued first.
     """
-    _cork.clients = set()
+    _cork.queues = set()
 
 
-def current_cork() -> set[Client] | None:
-    """This thread's cork set (clients with bytes queued until :func:`uncork`), or None."""
-    return getattr(_cork, "clients", None)
+def current_cork() -> set[SendQueue] | None:
+    """This thread's cork set (queues with bytes held until :func:`uncork`), or None."""
+    return getattr(_cork, "queues", None)
 
 
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
-    clients = getattr(_cork, "clients", None)
-    _cork.clients = None
-    if clients:
-        for client in clients:
-            client.write_out()
+    queues = getattr(_cork, "queues", None)
+    _cork.queues = None
+    if queues:
+        for queue in queues:
+            queue.write_out()
 
 
 class Flusher:
-    """One thread that drains the buffers of every client whose socket is full."""
+    """One thread that drains the queues of every connection whose socket is full."""
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
@@ -96,19 +122,19 @@ class Flusher:
         self._thread = threading.Thread(target=self._run, name="kibitz-flusher", daemon=True)
         self._thread.start()
 
-    def watch(self, client: Client) -> None:
-        """Start writing ``client``'s buffer whenever its socket can take more."""
+    def watch(self, queue: SendQueue) -> None:
+        """Start writing ``queue`` whenever its socket can take more."""
         with self._lock:
             try:
-                self._selector.register(client.sock, selectors.EVENT_WRITE, client)
+                self._selector.register(queue.sock, selectors.EVENT_WRITE, queue)
             except (KeyError, ValueError, OSError):
                 return
         self._wake()
 
-    def unwatch(self, client: Client) -> None:
-        """Stop watching ``client`` (its buffer is empty or it is going away)."""
+    def unwatch(self, queue: SendQueue) -> None:
+        """Stop watching ``queue`` (it is empty or going away)."""
         with self._lock, contextlib.suppress(KeyError, ValueError, OSError):
-            self._selector.unregister(client.sock)
+            self._selector.unregister(queue.sock)
 
     def close(self) -> None:
         """Stop the thread."""
@@ -144,107 +170,40 @@ class Flusher:
                 key.data.flush()
 
 
-class Client:
-    """One connection: who it is, what it negotiated, and where its bytes go."""
+class SendQueue:
+    """One connection's outbound bytes: buffer, TLS records, SendQ limit, the socket."""
 
     def __init__(
         self,
         sock: socket.socket,
-        address: tuple,
-        server: ChatServer,
+        flusher: Flusher,
+        limit: int,
         tls: TLSSession | None = None,
+        on_overflow: Callable[[], None] | None = None,
     ) -> None:
         self.sock = sock
-        self.server = server
         #: The TLS session of a connection made to the TLS port.
         self.tls = tls
-        self.secure = tls is not None
-        host = str(address[0]) if address else "unknown"
-        self.ip = host
-        # A host must not start with ':' or it would read as a trailing parameter.
-        self.host = "0" + host if host.startswith(":") else host
-        self.nick = "*"
-        self.key: str | None = None
-        self.user: str | None = None
-        self.realname = ""
-        self.registered = False
-        self.password_ok = server.config.password is None
-        self.caps: set[str] = set()
-        self.cap_version = 0
-        self.cap_negotiating = False
-        self.tag_key = 0
-        self.modes: set[str] = set()
-        self.channels: dict[str, Channel] = {}
-        #: The away message, or None when here.
-        self.away: str | None = None
-        #: Invitations: casefolded channel name -> the serial of the channel's life.
-        self.invites: dict[str, int] = {}
-        #: MONITOR list: casefolded nick -> nick as given.
-        self.monitoring: dict[str, str] = {}
-        self.signon = int(time.time())
-        now = server.clock()
-        self.connected_at = now
-        self.last_active = now
-        #: When this client last sent a message (WHOIS idle time).
-        self.last_spoke = now
-        self.ping_sent_at: float | None = None
-        self.quit_reason: str | None = None
-        self.closing = False
-        #: Set when the connection is ending, so a reader waiting out fake lag wakes.
-        self.wakeup = threading.Event()
-        config = server.config
-        self.flood = (
-            TokenBucket(config.flood_rate, config.flood_burst, config.flood_excess, server.clock)
-            if config.flood_rate > 0
-            else None
-        )
-        #: Lines received before registration completed.
-        self.early_lines = 0
-        # Outbound side, guarded by _lock. The socket writes themselves happen outside
-        # it (one writer at a time, `_writing`), so a thread queueing bytes for this
-        # client never waits for another thread's system call.
+        self._flusher = flusher
+        self._sendq = limit
+        #: Called (with the queue's lock held) when the buffer passes its limit.
+        self._on_overflow = on_overflow
+        # Guards the buffer. The socket writes themselves happen outside it (one writer
+        # at a time, `_writing`), so a thread queueing bytes for this connection never
+        # waits for another thread's system call.
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._out: list[bytes] = []
         self._out_size = 0  # bytes queued or being written
-        self._sendq = config.sendq
         self._writing = False
         self._farewell_due = False
         self._dead = False
         #: Whether the flusher is waiting for this socket to become writable.
         self._watched = False
-        # labeled-response: what this client's own thread sends while a command runs.
-        self._capture: list[bytes] | None = None
-        self._capture_thread = 0
 
-    def __repr__(self) -> str:
-        return f"<Client {self.nick} {self.ip}>"
-
-    @property
-    def source(self) -> str:
-        """This client as a message source: ``nick!user@host``."""
-        return f"{self.nick}!{self.user or '*'}@{self.host}"
-
-    def set_caps(self, caps: set[str]) -> None:
-        """Replace the enabled capabilities (and the tags this client gets)."""
-        self.caps = caps
-        self.tag_key = (TAG_TIME if "server-time" in caps else 0) | (
-            TAG_CLIENT if "message-tags" in caps else 0
-        )
-
-    # --- sending -----------------------------------------------------------------
-    def send(self, data: bytes) -> None:
-        """Queue ``data`` for this client; never blocks, never raises."""
-        self.push(data, current_cork())
-
-    def push(self, data: bytes, corked: set[Client] | None, reply: bool = True) -> None:
-        """:meth:`send`, given this thread's cork set (or None): the one-message-to-many
-        loops look that up once, not once per recipient. ``reply=False``: not a reply
-        to the command this client is running (a message it sent to itself), so never
-        held back for labeled-response."""
-        if reply and self._capture is not None and self._capture_thread == threading.get_ident():
-            self._capture.append(data)  # a reply to a labeled command: sent later, labeled
-            return
+    def push(self, data: bytes, corked: set[SendQueue] | None) -> None:
+        """Queue ``data`` given this thread's cork set (or None); never blocks, never
+        raises. The one-message-to-many loops look the cork up once, not per recipient."""
         with self._lock:
             if self._dead:
                 return
@@ -277,16 +236,13 @@ class Client:
             plain, reply = self.tls.decrypt(data)
             if not reply or self._dead:
                 return plain
-            self._queue_locked(reply)
+            # The bytes are exactly what goes on the wire: TLS's own, not encrypted again.
+            self._out.append(reply)
+            self._out_size += len(reply)
+            if self._out_size > self._sendq:
+                self._overflow()
         self._write()
         return plain
-
-    def _queue_locked(self, data: bytes) -> None:
-        # With _lock held; the bytes are exactly what goes on the wire.
-        self._out.append(data)
-        self._out_size += len(data)
-        if self._out_size > self._sendq:
-            self._overflow()
 
     def _write(self, wait: bool = False) -> None:
         """Write the queue as far as the socket takes it, the rest when it can take more.
@@ -337,9 +293,9 @@ class Client:
         if on != self._watched:
             self._watched = on
             if on:
-                self.server.flusher.watch(self)
+                self._flusher.watch(self)
             else:
-                self.server.flusher.unwatch(self)
+                self._flusher.unwatch(self)
 
     def flush(self) -> None:
         """Write as much of the buffer as the socket takes (called by the flusher)."""
@@ -348,16 +304,6 @@ class Client:
                 self._set_watched(False)
                 return
         self._write()
-
-    def capture(self) -> None:
-        """Hold back what this thread sends to this client until :meth:`release`."""
-        self._capture_thread = threading.get_ident()
-        self._capture = []
-
-    def release(self) -> list[bytes]:
-        """Stop holding back; return the lines held."""
-        lines, self._capture = self._capture or [], None
-        return lines
 
     @property
     def pending(self) -> int:
@@ -370,8 +316,8 @@ class Client:
         self._out_size = 0
         self._dead = True
         self._set_watched(False)
-        self.quit_reason = self.quit_reason or "SendQ exceeded"
-        self.closing = True
+        if self._on_overflow is not None:
+            self._on_overflow()
         if self._writing:
             self._farewell_due = True  # not in the middle of another write's bytes
         else:
@@ -384,71 +330,24 @@ class Client:
             if self.tls is not None:
                 farewell = self.tls.encrypt(farewell)
             self.sock.send(farewell, _DONTWAIT)
-        self._shutdown()
+        self.cut()
 
-    def _shutdown(self) -> None:
+    def cut(self) -> None:
+        """Shut the socket both ways now; the reader's ``recv`` returns and it cleans up."""
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
 
-    def send_line(
-        self, command: str, *params: str, source: str | None = None, tags: dict | None = None
-    ) -> None:
-        """Build and send one message, its longest parameter cut if it would not fit."""
-        params = fit_params(command, params, source)
-        self.send(encode(build(command, *params, source=source, tags=tags)))
-
-    def numeric(self, numeric: Numeric, *params: str) -> None:
-        """Send a numeric reply from the server, addressed to this client.
-
-        Parameters echo what the client sent, so one that cannot stand in the middle
-        of a line (empty, with a space, starting with ':') is made safe, not refused.
-        """
-        if numeric.text is not None:
-            params = (*params, numeric.text)
-        source = self.server.config.name
-        try:
-            build(numeric.code, *params, source=source)
-        except LineError:
-            params = (*(_middle(p) for p in params[:-1]), *params[-1:])
-        # What the client sent comes back cut at a character boundary, never overlong.
-        fitted = fit_params(numeric.code, (self.nick, *params), source, keep=1)
-        self.send(encode(build(numeric.code, *fitted, source=source)))
-
-    def farewell(self, text: str) -> None:
-        """Queue a last ERROR without closing anything yet (graceful shutdown)."""
-        self.send_line("ERROR", text)
-
-    def finish_writing(self) -> None:
+    def half_close(self) -> None:
         """Send FIN after everything queued, but keep reading until the peer closes:
         closing with unread input would reset the connection and lose what was sent."""
         with self._lock:
             if self._out or self._writing:
-                return  # not drained yet; the caller will force it later
+                return  # not drained yet; the caller will cut it later
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_WR)
 
-    def abort(self) -> None:
-        """Cut the connection now; the reader thread then cleans up."""
-        self.closing = True
-        self.wakeup.set()
-        self._shutdown()
-
-    def error_and_close(self, reason: str, error: str | None = None) -> None:
-        """End this connection: send ``ERROR`` and let the reader thread clean up.
-
-        ``reason`` is what the client's channels see in its QUIT.
-        """
-        if self.quit_reason is None:
-            self.quit_reason = reason
-        text = error if error is not None else f"Closing Link: {self.host} ({reason})"
-        self.send_line("ERROR", text)
-        self.write_out(wait=True)  # even when corked: the socket is about to be shut
-        # Only now may the reader thread stop and close the socket: had it seen
-        # `closing` before the ERROR was queued, the ERROR would be lost.
-        self.abort()
-
     def close(self) -> None:
-        """Release the socket (the one way out: called once by the reader thread)."""
+        """Release the socket (called once, by the connection's reader thread)."""
         with self._lock:
             self._dead = True
             self._out.clear()
@@ -461,6 +360,50 @@ class Client:
             while self._writing:
                 self._idle.wait(1.0)
         self.sock.close()
+
+
+class Recipient(Protocol):
+    """What the send path needs of a connection (a ``Session`` is one)."""
+
+    nick: str
+    tag_key: int
+    queue: SendQueue
+
+
+class ResponseBuffer:
+    """Where a command's replies to its sender go (Ergo's ``rb``).
+
+    Unlabeled, it writes straight through to the sender's queue. Held (a labeled
+    command, or one whose replies are metered), it collects the encoded lines in
+    ``lines`` for the dispatcher to send afterwards, labeled or counted.
+    """
+
+    __slots__ = ("client", "lines", "server_name")
+
+    def __init__(self, client: Recipient, server_name: str, hold: bool = False) -> None:
+        #: The command's sender.
+        self.client = client
+        self.server_name = server_name
+        #: The replies held back, or None when writing through.
+        self.lines: list[bytes] | None = [] if hold else None
+
+    def send(self, data: bytes) -> None:
+        """Send (or hold) one encoded reply."""
+        lines = self.lines
+        if lines is None:
+            self.client.queue.push(data, current_cork())
+        else:
+            lines.append(data)
+
+    def send_line(
+        self, command: str, *params: str, source: str | None = None, tags: dict | None = None
+    ) -> None:
+        """Build and send one reply, its longest parameter cut if it would not fit."""
+        self.send(message_line(command, params, source, tags))
+
+    def numeric(self, numeric: Numeric, *params: str) -> None:
+        """Send a numeric reply from the server, addressed to the sender."""
+        self.send(numeric_line(self.server_name, self.client.nick, numeric, params))
 
 
 class Outgoing:
@@ -485,7 +428,7 @@ class Outgoing:
         self.time = format_time(self.millis)
         self._cache: list[bytes | None] = [None, None, None, None]
 
-    def for_client(self, client: Client) -> bytes:
+    def for_client(self, client: Recipient) -> bytes:
         """The bytes ``client`` should receive, built at most once per tag set."""
         key = client.tag_key
         data = self._cache[key]
@@ -505,9 +448,20 @@ class Outgoing:
             self._cache[key] = data
         return data
 
-    def deliver(self, recipients: Iterable[Client]) -> None:
-        """Send to every recipient."""
+    def deliver(self, recipients: Iterable[Recipient], reply: ResponseBuffer | None = None) -> None:
+        """Send to every recipient; the sender's own copy through ``reply`` when given
+        (it answers the command: a labeled one gets it in its response)."""
+        if reply is not None and reply.lines is not None:
+            # Held replies are rare (labeled-response): the loop below stays as lean.
+            me = reply.client
+            others = []
+            for recipient in recipients:
+                if recipient is me:
+                    reply.send(self.for_client(recipient))
+                else:
+                    others.append(recipient)
+            recipients = others
         corked = current_cork()
         cache = self._cache
         for recipient in recipients:
-            recipient.push(cache[recipient.tag_key] or self.for_client(recipient), corked)
+            recipient.queue.push(cache[recipient.tag_key] or self.for_client(recipient), corked)

@@ -1,0 +1,43 @@
+"""What a command handler may use of the server: a narrow type below the core.
+
+``ChatServer`` satisfies :class:`Context`; handlers and operator actions are typed with
+it, so nothing below the core imports the core (no import cycle, type-only included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .history import HistoryStore
+    from .penalty import LoginFailures
+    from .registry import Registry
+    from .session import Session
+
+
+class Context(Protocol):
+    """The server as its handlers see it."""
+
+    config: Config
+    registry: Registry
+    #: The message store, or None when history is off.
+    history: HistoryStore | None
+    #: Monotonic seconds (injected in tests).
+    clock: Callable[[], float]
+    version: str
+    #: When the server started (epoch seconds).
+    started: float
+    #: PRIVMSG/NOTICE/TAGMSG lines handled since start.
+    messages: int
+    login_failures: LoginFailures
+
+    def login_failed(self, client: Session, what: str) -> int:
+        """Count and log a failed PASS or OPER, hold the client's reader for the
+        penalty delay, and return the connection's failures so far."""
+        ...
+
+    def end(self, client: Session, reason: str, error: str | None = None) -> None:
+        """End a connection: off the network now, ERROR queued, the reader closes."""
+        ...
