@@ -295,6 +295,43 @@ def test_labeled_response(hserver) -> None:
     alice.close()
 
 
+def test_a_labeled_join_answers_with_the_joiners_own_join_in_the_batch(hserver) -> None:
+    caps = ("batch", "labeled-response", "message-tags")
+    alice = _client(hserver, "alice", caps)
+    bob = _client(hserver, "bob")
+    alice.send("@label=j JOIN #den")
+    start = alice.expect("BATCH")
+    assert start.tags["label"] == "j" and start.params[1] == "labeled-response"
+    ref = start.params[0][1:]
+    inside = alice.until("BATCH", "-" + ref)[:-1]
+    assert [m.command for m in inside] == ["JOIN", "353", "366"]
+    assert all(m.tags.get("batch") == ref for m in inside)
+    # Another member's copy of a labeled command is not part of anyone's response.
+    bob.send("JOIN #den")
+    bob.expect("366")
+    alice.send("@label=n NICK alicia")
+    # Alone with bob in #den and #general: her own NICK is the whole response.
+    nick = alice.expect("NICK")
+    assert nick.tags["label"] == "n" and nick.params == ["alicia"]
+    seen = bob.expect("NICK")
+    assert "label" not in seen.tags and seen.params == ["alicia"]
+    for client in (alice, bob):
+        client.close()
+
+
+def test_a_labeled_quit_still_gets_its_error_before_the_close(hserver) -> None:
+    caps = ("batch", "labeled-response", "message-tags")
+    alice = _client(hserver, "alice", caps)
+    bob = _client(hserver, "bob")
+    alice.send("@label=q QUIT :bye")
+    got = alice.wait_closed()
+    errors = [m for m in got if m.command == "ERROR"]
+    assert [m.params for m in errors] == [["Closing Link: 127.0.0.1 (Quit: bye)"]]
+    assert bob.expect("QUIT").params == ["Quit: bye"]
+    alice.close()
+    bob.close()
+
+
 def test_history_survives_a_restart(make_server, tmp_path: Path) -> None:
     first = make_server(data_dir=str(tmp_path))
     alice = _client(first, "alice")
