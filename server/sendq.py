@@ -380,12 +380,14 @@ class ResponseBuffer:
 
     __slots__ = ("client", "lines", "server_name")
 
-    def __init__(self, client: Recipient, server_name: str, hold: bool = False) -> None:
+    def __init__(
+        self, client: Recipient, server_name: str, lines: list[bytes] | None = None
+    ) -> None:
         #: The command's sender.
         self.client = client
         self.server_name = server_name
-        #: The replies held back, or None when writing through.
-        self.lines: list[bytes] | None = [] if hold else None
+        #: Where the replies are held back, or None to write them straight through.
+        self.lines = lines
 
     def send(self, data: bytes) -> None:
         """Send (or hold) one encoded reply."""

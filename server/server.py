@@ -515,8 +515,8 @@ class ChatServer(Listener):
             return
         # Held back while the command runs: a labeled command's replies are sent labeled
         # (a refusal as much as a result), a metered command's are counted.
-        reply = ResponseBuffer(client, self.config.name, hold=True)
-        replies = reply.lines
+        replies: list[bytes] = []
+        reply = ResponseBuffer(client, self.config.name, replies)
         try:
             self._check_and_run(client, message, utf8, "\0" in line, reply)
         finally:
