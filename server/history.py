@@ -18,10 +18,10 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .dbpool import SQLitePool
 from .protocol.codec import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -107,11 +107,8 @@ class HistoryStore:
         self.max_days = max_days
         #: Size budget of the database in MiB (0: none): past it the oldest messages go.
         self.max_mb = max_mb
-        # Idle reader connections (guarded by _pool_lock); _slots bounds how many exist.
-        self._pool_lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
-        self._slots = threading.BoundedSemaphore(READERS)
-        self._readers_closed = False
+        # Readers borrow a connection for each query; at most READERS exist.
+        self._readers = SQLitePool(self.path, READERS, setup=_query_only)
         self._prune_asked = 0
         self._pruned = 0
         # Records wait in `_pending` (guarded by the condition's lock) until the writer
@@ -142,24 +139,9 @@ class HistoryStore:
         db.execute("PRAGMA synchronous=NORMAL")
         return db
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """Borrow a reader connection from the pool (waiting while all are in use)."""
-        with self._slots:
-            with self._pool_lock:
-                db = self._idle.pop() if self._idle else None
-            if db is None:
-                db = self._connect()
-                db.execute("PRAGMA query_only=1")
-            try:
-                yield db
-            finally:
-                with self._pool_lock:
-                    keep = not self._readers_closed
-                    if keep:
-                        self._idle.append(db)
-                if not keep:
-                    db.close()
+        return self._readers.connection()
 
     # --- writing ------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -184,11 +166,7 @@ class HistoryStore:
             self._wake.set()
         self._thread.join(timeout=10)
         self._writer_db.close()
-        with self._pool_lock:
-            self._readers_closed = True
-            idle, self._idle = self._idle, []
-        for db in idle:
-            db.close()
+        self._readers.close()
 
     def prune(self, timeout: float = 5.0) -> bool:
         """Apply the retention rules now (the writer does it every minute anyway)."""
@@ -427,3 +405,7 @@ class HistoryStore:
             (target,),
         )
         return rows[0] if rows else None
+
+
+def _query_only(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA query_only=1")
