@@ -1,9 +1,10 @@
 """Operator actions on a running server, for the server window and tests.
 
 Plain functions, no tkinter: the window (``server/gui.py``) calls them from its Tk
-thread, tests call them directly. They keep the registry's rules: snapshots are taken
-under ``registry.lock`` and every send happens after it is released; a kick holds the
-channel's ``send_lock`` (taken before the registry lock) like the KICK command, so every
+thread, tests call them directly, and the KICK and KILL commands share
+:func:`kick_member` and :func:`kill_user` with them. They keep the registry's rules:
+they read the registry through its snapshot queries and send after those return; a
+kick holds the channel's ``send_lock`` (taken before the registry's own lock), so every
 member sees it in the same order as the channel's messages.
 """
 
@@ -13,12 +14,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .channel import Refused
 from .protocol.codec import MAX_LINE, split_utf8, truncate_utf8
 from .protocol.names import casefold
 from .sendq import Outgoing
 
 if TYPE_CHECKING:
+    from .channel import Channel
     from .context import Context
+    from .sendq import ResponseBuffer
     from .session import Session
 
 
@@ -69,44 +73,42 @@ class Stats:
 def users(server: Context) -> list[UserInfo]:
     """Every connection, sorted by nick (unregistered ones last)."""
     now = server.clock()
-    with server.registry.lock:
-        rows = [
-            UserInfo(
-                key=f"c{id(c):x}",
-                nick=c.nick,
-                user=c.user or "",
-                address=c.ip,
-                secure=c.secure,
-                registered=c.registered,
-                channels=tuple(sorted((ch.name for ch in c.channels.values()), key=casefold)),
-                idle=max(0.0, now - c.last_spoke),
-                signon=c.signon,
-                client=c,
-            )
-            for c in server.registry.clients
-        ]
+    rows = [
+        UserInfo(
+            key=f"c{id(c):x}",
+            nick=c.nick,
+            user=c.user or "",
+            address=c.ip,
+            secure=c.secure,
+            registered=c.registered,
+            channels=names,
+            idle=max(0.0, now - c.last_spoke),
+            signon=c.signon,
+            client=c,
+        )
+        for c, names in server.registry.connections()
+    ]
     rows.sort(key=lambda u: (not u.registered, casefold(u.nick), u.key))
     return rows
 
 
 def channels(server: Context) -> list[ChannelInfo]:
     """Every channel with its member count and topic, sorted by name."""
-    with server.registry.lock:
-        rows = [
-            ChannelInfo(ch.name, len(ch.members), ch.topic, "+" + "".join(sorted(ch.modes)))
-            for ch in server.registry.channels.values()
-        ]
+    rows = [
+        ChannelInfo(row.name, row.members, row.topic, row.modes)
+        for row in server.registry.channel_rows()
+    ]
     rows.sort(key=lambda c: casefold(c.name))
     return rows
 
 
 def stats(server: Context) -> Stats:
     """Connections, registered users, channels, messages handled, seconds up, failed logins."""
-    with server.registry.lock:
-        # A connection counts from accept on, a TLS handshake in progress included.
-        connections = len(server.registry.clients) + server.registry.reserved
-        registered = server.registry.registered
-        count = len(server.registry.channels)
+    counts = server.registry.counts()
+    # A connection counts from accept on, a TLS handshake in progress included.
+    connections = counts["unknown"] + counts["clients"]
+    registered = counts["clients"]
+    count = counts["channels"]
     uptime = max(0.0, time.time() - server.started)
     failed = server.login_failures.total
     return Stats(connections, registered, count, server.messages, uptime, failed)
@@ -116,8 +118,7 @@ def find(server: Context, target: Session | str) -> Session | None:
     """The live connection meant by ``target`` (a client, or a nick), or None if gone."""
     if isinstance(target, str):
         return server.registry.find_nick(target)
-    with server.registry.lock:
-        return target if target in server.registry.clients else None
+    return target if server.registry.connected(target) else None
 
 
 def clean_text(text: str) -> str:
@@ -160,10 +161,32 @@ def notice(server: Context, target: Session | str, text: str) -> bool:
 def broadcast(server: Context, text: str) -> int:
     """Send a server NOTICE to every registered user; return how many were sent one."""
     pieces = _notice_pieces(server, text)
-    with server.registry.lock:
-        recipients = [c for c in server.registry.clients if c.registered]
+    recipients = server.registry.registered_users()
     _send_notice(server, recipients, pieces)
     return len(recipients)
+
+
+def kick_member(
+    server: Context,
+    channel: Channel,
+    target: Session | str,
+    reason: str,
+    source: str,
+    by: Session | None = None,
+    reply: ResponseBuffer | None = None,
+) -> Session:
+    """Remove ``target`` from ``channel`` and send the KICK from ``source`` to every
+    member (the target included); return the target.
+
+    ``by`` is the member who asked (it must be a channel operator) and ``reply`` its
+    command's response buffer; None for the server itself. Raises :class:`Refused`
+    with the numeric when refused.
+    """
+    with channel.send_lock:
+        member, recipients = server.registry.kick(channel, target, by)
+        out = Outgoing("KICK", channel.name, member.nick, reason, source=source)
+        out.deliver(recipients, reply)
+    return member
 
 
 def kick(server: Context, target: Session | str, channel_name: str, reason: str = "") -> bool:
@@ -173,16 +196,20 @@ def kick(server: Context, target: Session | str, channel_name: str, reason: str 
     if client is None or channel is None:
         return False
     reason = truncate_utf8(clean_text(reason) or "Kicked by the server", server.config.kicklen)
-    with channel.send_lock:
-        with server.registry.lock:
-            if client not in channel.members:
-                return False
-            recipients = list(channel.members)
-        server.registry.part(client, channel)
-        Outgoing("KICK", channel.name, client.nick, reason, source=server.config.name).deliver(
-            recipients
-        )
+    try:
+        kick_member(server, channel, client, reason, server.config.name)
+    except Refused:
+        return False
     return True
+
+
+def kill_user(server: Context, target: Session, reason: str, source: str, by: str) -> None:
+    """Disconnect ``target`` as KILL does: it gets KILL (from ``source``) and ERROR, its
+    channels see the QUIT; ``by`` names the killer in the reason."""
+    if target.registered:
+        target.send_line("KILL", target.nick, reason, source=source)
+    why = f"Killed ({by} ({reason}))"
+    server.end(target, why, error=f"Closing Link: {server.config.name} ({why})")
 
 
 def kill(server: Context, target: Session | str, reason: str = "") -> bool:
@@ -192,8 +219,5 @@ def kill(server: Context, target: Session | str, reason: str = "") -> bool:
         return False
     name = server.config.name
     reason = truncate_utf8(clean_text(reason) or "Disconnected by the server", 200)
-    if client.registered:
-        client.send_line("KILL", client.nick, reason, source=name)
-    why = f"Killed ({name} ({reason}))"
-    server.end(client, why, error=f"Closing Link: {name} ({why})")
+    kill_user(server, client, reason, name, name)
     return True

@@ -2,12 +2,15 @@
 
 Rules (the whole server keeps them):
 
-1. ``Registry.lock`` guards ``clients``, ``nicks``, ``channels``, every ``Channel``'s
-   members, modes and topic, and every ``Session``'s ``nick``, ``key`` and ``channels``.
-   Read or change any of them only while holding it.
-2. Nothing is ever *sent* while the lock is held. Handlers take a snapshot of the
-   recipients under the lock and send after releasing it; sending never blocks anyway
+1. ``Registry.lock`` guards ``clients`` (with each connection's channels, invitations
+   and MONITOR list), ``nicks``, ``channels``, every ``Channel``'s members, modes, lists
+   and topic, and every ``Session``'s ``nick`` and ``key``. Only this module takes the
+   lock or touches those tables: everyone else calls its queries (each returns a
+   snapshot) and its mutations (each one step under the lock).
+2. Nothing is ever *sent* while the lock is held. Callers take a snapshot of the
+   recipients from a query and send after it returns; sending never blocks anyway
    (see ``SendQueue.push``), but a slow path under the lock would stall every client.
+   For the same reason masks are matched outside it (``who_candidates``, LIST rows).
 3. Keys are casefolded (casemapping ``ascii``); the display name is kept beside them.
    A nick is checked and claimed in one step (``claim_nick``, ``register``), so two
    clients can never win the same nick. Only registered clients are in ``nicks``: a
@@ -17,7 +20,10 @@ Rules (the whole server keeps them):
    Creating it and its first join are one step (``join``), and a client that has left
    the registry can join nothing, so no channel is ever left without members.
 5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
-   messages in the same order. It is taken *before* the registry lock, never inside it.
+   messages in the same order. It is taken *before* the registry lock, never inside it:
+   callers hold it around a mutation and the sends that announce it.
+6. Who may see a channel or a user is written once, in ``server/channel.py``
+   (``sees_channel``, ``sees_member``, ``sees_user``), and applied here.
 """
 
 from __future__ import annotations
@@ -25,19 +31,39 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
+from .channel import (
+    PREFIX_RANK_OF,
+    Change,
+    Channel,
+    ChannelRow,
+    ListBudget,
+    ListEntry,
+    ModeStep,
+    Refused,
+    Topic,
+    apply_modes,
+    check_join,
+    sees_channel,
+    sees_member,
+    sees_user,
+)
 from .protocol.names import casefold
-from .session import PREFIXES, Channel, ListEntry, Session
+from .protocol.numerics import (
+    ERR_CHANOPRIVSNEEDED,
+    ERR_NOSUCHNICK,
+    ERR_NOTONCHANNEL,
+    ERR_USERNOTINCHANNEL,
+    ERR_USERONCHANNEL,
+)
 
-__all__ = ["PREFIXES", "Channel", "JoinRefused", "ListEntry", "Registry", "WhowasEntry"]
+if TYPE_CHECKING:
+    from .session import Session
 
 WHOWAS_SIZE = 200
-
-
-class JoinRefused(Exception):
-    """A JOIN that the channel's modes refuse; ``args`` are the numeric and its params."""
 
 
 class WhowasEntry(NamedTuple):
@@ -50,12 +76,39 @@ class WhowasEntry(NamedTuple):
     left_at: int
 
 
+@dataclass(eq=False)
+class Presence:
+    """What the registry keeps for one connection besides the client itself."""
+
+    #: Casefolded channel name -> the channel, for every channel the client is in.
+    channels: dict[str, Channel] = field(default_factory=dict)
+    #: Invitations: casefolded channel name -> the serial of the channel's life.
+    invites: dict[str, int] = field(default_factory=dict)
+    #: MONITOR list: casefolded nick -> nick as given.
+    monitoring: dict[str, str] = field(default_factory=dict)
+
+
+class ModeResult(NamedTuple):
+    """What one MODE command on a channel did, copied under the lock."""
+
+    applied: list[Change]
+    #: Numerics (tuples) and list letters to show, in the order they arose.
+    replies: list
+    members: list[Session]
+    #: A snapshot of each list shown: letter -> its entries.
+    shown: dict[str, list[ListEntry]]
+
+
+#: Nobody's presence: a client that is gone (or never came) is in nothing.
+_NOWHERE = Presence()
+
+
 class Registry:
     """All connections, nicks and channels of one server; see the module rules."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.clients: set[Session] = set()
+        self.clients: dict[Session, Presence] = {}
         self.nicks: dict[str, Session] = {}
         self.channels: dict[str, Channel] = {}
         self.max_users = 0
@@ -68,11 +121,14 @@ class Registry:
         #: Connections accepted but not yet added (a TLS handshake in progress).
         self.reserved = 0
         #: +b/+e/+I entries held in live channels, by the address that set them.
-        self.entries_per_ip: dict[str, int] = {}
+        self.entries = ListBudget()
         #: Who MONITORs each casefolded nick.
         self.watchers: dict[str, set[Session]] = {}
         #: Recently used nicks, newest last (WHOWAS).
         self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
+
+    def _presence(self, client: Session) -> Presence:
+        return self.clients.get(client, _NOWHERE)
 
     # --- connections -----------------------------------------------------------
     def reserve(self, ip: str, max_clients: int, max_per_ip: int) -> str | None:
@@ -107,8 +163,13 @@ class Registry:
     def add(self, client: Session) -> None:
         """Record a new connection (not yet registered) in place of its reservation."""
         with self.lock:
-            self.clients.add(client)
+            self.clients[client] = Presence()
             self.reserved -= 1
+
+    def connected(self, client: Session) -> bool:
+        """Whether ``client`` is still in the registry (not gone, killed or dropped)."""
+        with self.lock:
+            return client in self.clients
 
     def hold_nick(self, client: Session, nick: str) -> bool:
         """Record the nick an unregistered ``client`` asks for, unless a user has it.
@@ -136,7 +197,7 @@ class Registry:
                 return False
             if client.key is not None and client.key != key:
                 del self.nicks[client.key]
-            self.remember(client)
+            self._remember(client)
             self.nicks[key] = client
             client.key = key
             client.nick = nick
@@ -189,9 +250,9 @@ class Registry:
         """
         peers: set[Session] = set()
         with self.lock:
-            if client not in self.clients:
+            presence = self.clients.pop(client, None)
+            if presence is None:
                 return None
-            self.clients.discard(client)
             if client.registered:
                 self.registered -= 1
                 self._count_modes(client, -1)
@@ -199,16 +260,17 @@ class Registry:
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
                 if client.registered:
-                    self.remember(client)
-            self._unmonitor_locked(client, list(client.monitoring))
-            for channel in client.channels.values():
+                    self._remember(client)
+            self._unmonitor_locked(client, presence, list(presence.monitoring))
+            for channel in presence.channels.values():
                 del channel.members[client]
                 peers.update(channel.members)
                 if not channel.members:
                     self._destroy_locked(channel)
-            client.channels.clear()
+            presence.channels.clear()
         return peers
 
+    # --- users -----------------------------------------------------------------
     def monitor(self, client: Session, nicks: list[str], limit: int) -> tuple[list[str], int]:
         """Add nicks to ``client``'s MONITOR list, up to ``limit`` entries.
 
@@ -216,15 +278,17 @@ class Registry:
         """
         added: list[str] = []
         with self.lock:
-            if client not in self.clients:
+            presence = self.clients.get(client)
+            if presence is None:
                 return added, len(nicks)  # gone: watching would keep it forever
+            monitoring = presence.monitoring
             for index, nick in enumerate(nicks):
                 key = casefold(nick)
-                if key in client.monitoring:
+                if key in monitoring:
                     continue
-                if len(client.monitoring) >= limit:
+                if len(monitoring) >= limit:
                     return added, index
-                client.monitoring[key] = nick
+                monitoring[key] = nick
                 self.watchers.setdefault(key, set()).add(client)
                 added.append(nick)
         return added, len(nicks)
@@ -232,25 +296,37 @@ class Registry:
     def unmonitor(self, client: Session, nicks: list[str] | None = None) -> None:
         """Remove nicks (all of them when None) from ``client``'s MONITOR list."""
         with self.lock:
-            keys = list(client.monitoring) if nicks is None else [casefold(n) for n in nicks]
-            self._unmonitor_locked(client, keys)
+            presence = self._presence(client)
+            keys = list(presence.monitoring) if nicks is None else [casefold(n) for n in nicks]
+            self._unmonitor_locked(client, presence, keys)
 
-    def _unmonitor_locked(self, client: Session, keys: list[str]) -> None:
+    def _unmonitor_locked(self, client: Session, presence: Presence, keys: list[str]) -> None:
         for key in keys:
-            client.monitoring.pop(key, None)
+            presence.monitoring.pop(key, None)
             watchers = self.watchers.get(key)
             if watchers is not None:
                 watchers.discard(client)
                 if not watchers:
                     del self.watchers[key]
 
-    def remember(self, client: Session) -> None:
-        """Record the client's current nick for WHOWAS (call with the lock held)."""
+    def monitored(self, client: Session) -> list[str]:
+        """The nicks on ``client``'s MONITOR list, as given, oldest first."""
+        with self.lock:
+            return list(self._presence(client).monitoring.values())
+
+    def _remember(self, client: Session) -> None:
+        """Record the client's current nick for WHOWAS (lock held)."""
         self.whowas.append(
             WhowasEntry(
                 client.nick, client.user or "*", client.host, client.realname, int(time.time())
             )
         )
+
+    def whowas_of(self, nick: str) -> list[WhowasEntry]:
+        """Who held ``nick`` before, newest first."""
+        key = casefold(nick)
+        with self.lock:
+            return [e for e in reversed(self.whowas) if casefold(e.nick) == key]
 
     def watching(self, key: str) -> list[Session]:
         """The clients that MONITOR the casefolded nick ``key``."""
@@ -266,149 +342,44 @@ class Registry:
         """Everyone who shares at least one channel with ``client`` (not itself)."""
         with self.lock:
             found: set[Session] = set()
-            for channel in client.channels.values():
+            for channel in self._presence(client).channels.values():
                 found.update(channel.members)
         found.discard(client)
         return found
-
-    # --- channels --------------------------------------------------------------
-    def find_channel(self, name: str) -> Channel | None:
-        """The channel called ``name``, if it exists."""
-        with self.lock:
-            return self.channels.get(casefold(name))
-
-    def channel_for_join(self, name: str) -> Channel:
-        """The channel called ``name``, or a new one that :meth:`join` adds to the table
-        with its first member (until then nobody else sees it)."""
-        with self.lock:
-            channel = self.channels.get(casefold(name))
-        return Channel(name) if channel is None else channel
-
-    def join(
-        self,
-        client: Session,
-        channel: Channel,
-        check: Callable[[Channel], None] | None = None,
-    ) -> list[Session] | None:
-        """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
-
-        ``check`` runs under the lock before a join to a channel that has members and
-        may raise :class:`JoinRefused`. Returns the members after the join, ``None``
-        when the client already was one or has left the registry, or an empty list
-        when the channel was destroyed or made by someone else meanwhile (look it up
-        again).
-        """
-        key = casefold(channel.name)
-        with self.lock:
-            if client not in self.clients:
-                return None  # killed or gone meanwhile: it creates and joins nothing
-            current = self.channels.get(key)
-            if current is not channel:
-                if current is not None or channel.destroyed:
-                    return []
-                self.channels[key] = channel  # created by its first join, in one step
-            if client in channel.members:
-                return None
-            if channel.members and check is not None:
-                check(channel)
-            channel.members[client] = "" if channel.members else "o"
-            client.channels[key] = channel
-            client.invites.pop(key, None)
-            return list(channel.members)
-
-    def invite(self, client: Session, channel: Channel) -> None:
-        """Invite ``client`` to this life of ``channel`` (call with the lock held)."""
-        invites = client.invites
-        for key, serial in list(invites.items()):  # forget invitations to dead channels
-            live = self.channels.get(key)
-            if live is None or live.serial != serial:
-                del invites[key]
-        invites[casefold(channel.name)] = channel.serial
-
-    def is_invited(self, client: Session, channel: Channel) -> bool:
-        """Whether ``client`` holds an invitation to this life of ``channel`` (lock held)."""
-        return client.invites.get(casefold(channel.name)) == channel.serial
-
-    def invitations(self, client: Session) -> list[str]:
-        """The names of the live channels ``client`` is invited to, sorted."""
-        with self.lock:
-            names = [
-                channel.name
-                for key, serial in client.invites.items()
-                if (channel := self.channels.get(key)) is not None and channel.serial == serial
-            ]
-        return sorted(names, key=casefold)
-
-    def add_list_entry(
-        self, channel: Channel, letter: str, mask: str, client: Session, limits: tuple[int, int]
-    ) -> bool | None:
-        """Add ``mask`` to list mode ``letter`` (call with the lock held).
-
-        ``limits`` are the most entries per list and per address (0: no limit).
-        Returns True when added, None when it was there already, False when a limit
-        refuses it.
-        """
-        entries = channel.lists[letter]
-        key = casefold(mask)
-        if key in entries:
-            return None
-        per_list, per_ip = limits
-        held = self.entries_per_ip.get(client.ip, 0)
-        if len(entries) >= per_list or (per_ip and held >= per_ip):
-            return False
-        # One string for mask and key when they are the same (most masks are lowercase).
-        entries[mask if key == mask else key] = ListEntry(
-            mask, client.source, int(time.time()), client.ip
-        )
-        self.entries_per_ip[client.ip] = held + 1
-        return True
-
-    def remove_list_entry(self, channel: Channel, letter: str, mask: str) -> bool:
-        """Remove ``mask`` from list mode ``letter`` (lock held); whether it was there."""
-        entry = channel.lists[letter].pop(casefold(mask), None)
-        if entry is None:
-            return False
-        self._release_entries([entry])
-        return True
-
-    def _release_entries(self, entries: Iterable[ListEntry]) -> None:
-        counts = self.entries_per_ip
-        for entry in entries:
-            left = counts.get(entry.ip, 1) - 1
-            if left > 0:
-                counts[entry.ip] = left
-            else:
-                counts.pop(entry.ip, None)
-
-    def _destroy_locked(self, channel: Channel) -> None:
-        """Take an empty channel out of the table; its lists and invitations end."""
-        key = casefold(channel.name)
-        if self.channels.get(key) is channel:
-            del self.channels[key]
-        channel.destroyed = True
-        for entries in channel.lists.values():
-            self._release_entries(entries.values())
-            entries.clear()
-
-    def part(self, client: Session, channel: Channel) -> list[Session] | None:
-        """Remove ``client`` from ``channel``; return who must hear of it (itself included).
-
-        Returns ``None`` when the client was not a member.
-        """
-        with self.lock:
-            if client not in channel.members:
-                return None
-            recipients = list(channel.members)
-            del channel.members[client]
-            client.channels.pop(casefold(channel.name), None)
-            if not channel.members:
-                self._destroy_locked(channel)
-            return recipients
 
     def snapshot(self) -> list[Session]:
         """A snapshot of every connection."""
         with self.lock:
             return list(self.clients)
+
+    def connections(self) -> list[tuple[Session, tuple[str, ...]]]:
+        """Every connection with the names of its channels, sorted (the server window)."""
+        with self.lock:
+            return [
+                (client, tuple(sorted((c.name for c in p.channels.values()), key=casefold)))
+                for client, p in self.clients.items()
+            ]
+
+    def registered_users(self, mode: str = "") -> list[Session]:
+        """Every registered user, or only those with user mode ``mode``."""
+        with self.lock:
+            return [c for c in self.nicks.values() if not mode or mode in c.modes]
+
+    def who_candidates(
+        self, viewer: Session, mask: str
+    ) -> tuple[bool, list[tuple[Session, tuple[str, ...]]]]:
+        """WHO for a mask that is not a channel: ``(True, [(user, ())])`` when it is a
+        nick in use, else ``(False, ...)`` each user ``viewer`` may find with the texts
+        the mask is tried on (nick, source, host, realname) -- to match after release."""
+        with self.lock:
+            exact = self.nicks.get(casefold(mask))
+            if exact is not None:
+                return True, [(exact, ())]
+            return False, [
+                (user, (user.nick, user.source, user.host, user.realname))
+                for user in self.nicks.values()
+                if sees_user(viewer, user, self._presence(user).channels.values())
+            ]
 
     def counts(self) -> dict[str, int]:
         """Figures for LUSERS."""
@@ -423,7 +394,289 @@ class Registry:
                 "max": self.max_users,
             }
 
+    # --- channels: queries -----------------------------------------------------
+    def find_channel(self, name: str) -> Channel | None:
+        """The channel called ``name``, if it exists."""
+        with self.lock:
+            return self.channels.get(casefold(name))
+
     def visible_channels(self, client: Session) -> Iterable[Channel]:
         """The channels ``client`` is in (snapshot)."""
         with self.lock:
-            return list(client.channels.values())
+            return list(self._presence(client).channels.values())
+
+    def joined_keys(self, client: Session) -> set[str]:
+        """The casefolded names of the channels ``client`` is in (snapshot)."""
+        with self.lock:
+            return set(self._presence(client).channels)
+
+    def is_member(self, client: Session, channel: Channel) -> bool:
+        """Whether ``client`` is in ``channel``."""
+        with self.lock:
+            return client in channel.members
+
+    def channels_seen_by(self, viewer: Session) -> list[Channel]:
+        """Every channel ``viewer`` may see (NAMES with no channel)."""
+        with self.lock:
+            return [c for c in self.channels.values() if sees_channel(viewer, c)]
+
+    def channel_rows(
+        self, viewer: Session | None = None, keys: list[str] | None = None
+    ) -> list[ChannelRow]:
+        """Rows for LIST: the channels ``viewer`` may see (every one when None), only
+        those with a casefolded name in ``keys`` when given; filter them after release."""
+        with self.lock:
+            if keys is not None:
+                channels = [self.channels[k] for k in keys if k in self.channels]
+            else:
+                channels = list(self.channels.values())
+            return [
+                c.row()
+                for c in channels
+                if c.members and (viewer is None or sees_channel(viewer, c))
+            ]
+
+    def visible_members(
+        self, viewer: Session, channel: Channel, multi: bool = False
+    ) -> tuple[bool, list[tuple[Session, str]]] | None:
+        """Whether ``channel`` is secret, and the members ``viewer`` may see with their
+        prefix symbols (NAMES, WHO #channel); None when the channel is hidden from it."""
+        with self.lock:
+            if not sees_channel(viewer, channel):
+                return None
+            return "s" in channel.modes, [
+                (m, channel.prefix_of(m, multi))
+                for m in channel.members
+                if sees_member(viewer, m, channel)
+            ]
+
+    def whois_channels(self, viewer: Session, target: Session, multi: bool) -> list[str]:
+        """``target``'s channels that ``viewer`` may see, each with target's prefix."""
+        with self.lock:
+            return [
+                channel.prefix_of(target, multi) + channel.name
+                for channel in self._presence(target).channels.values()
+                if sees_channel(viewer, channel)
+            ]
+
+    def topic_of(self, viewer: Session, channel: Channel) -> Topic | None:
+        """The channel's topic, or None when the channel is hidden from ``viewer``."""
+        with self.lock:
+            if not sees_channel(viewer, channel):
+                return None
+            return Topic(channel.topic, channel.topic_by, channel.topic_at)
+
+    def mode_of(self, viewer: Session, channel: Channel) -> tuple[str, list[str], int]:
+        """RPL_CHANNELMODEIS's modestring and params (the key shown to members only),
+        and the creation time."""
+        with self.lock:
+            letters = "".join(sorted(channel.modes))
+            params: list[str] = []
+            if channel.key is not None:
+                letters += "k"
+                params.append(channel.key if viewer in channel.members else "*")
+            if channel.limit is not None:
+                letters += "l"
+                params.append(str(channel.limit))
+            return "+" + letters, params, int(channel.created)
+
+    def audience(
+        self, client: Session, channel: Channel, lowest: int | None = None
+    ) -> list[Session] | None:
+        """The members a message from ``client`` goes to (only those ranked ``lowest``
+        or higher, when given: ``@#chan``); None when ``client`` may not send there."""
+        with self.lock:
+            if not channel.can_speak(client):
+                return None
+            return [
+                m
+                for m, letters in channel.members.items()
+                if lowest is None or (letters and PREFIX_RANK_OF[letters[0]] <= lowest)
+            ]
+
+    def invitations(self, client: Session) -> list[str]:
+        """The names of the live channels ``client`` is invited to, sorted."""
+        with self.lock:
+            names = [
+                channel.name
+                for key, serial in self._presence(client).invites.items()
+                if (channel := self.channels.get(key)) is not None and channel.serial == serial
+            ]
+        return sorted(names, key=casefold)
+
+    # --- channels: mutations ---------------------------------------------------
+    def channel_for_join(self, name: str) -> Channel:
+        """The channel called ``name``, or a new one that :meth:`join` adds to the table
+        with its first member (until then nobody else sees it)."""
+        with self.lock:
+            channel = self.channels.get(casefold(name))
+        return Channel(name) if channel is None else channel
+
+    def join(self, client: Session, channel: Channel, key: str = "") -> list[Session] | None:
+        """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
+
+        A channel that has members checks its modes first (+i, +b, +k with ``key``,
+        +l) and raises :class:`JoinRefused`. Returns the members after the join,
+        ``None`` when the client already was one or has left the registry, or an empty
+        list when the channel was destroyed or made by someone else meanwhile (look it
+        up again).
+        """
+        folded = casefold(channel.name)
+        with self.lock:
+            presence = self.clients.get(client)
+            if presence is None:
+                return None  # killed or gone meanwhile: it creates and joins nothing
+            current = self.channels.get(folded)
+            if current is not channel:
+                if current is not None or channel.destroyed:
+                    return []
+                self.channels[folded] = channel  # created by its first join, in one step
+            if client in channel.members:
+                return None
+            if channel.members:
+                invited = presence.invites.get(folded) == channel.serial
+                check_join(channel, client, key, invited)
+            channel.members[client] = "" if channel.members else "o"
+            presence.channels[folded] = channel
+            presence.invites.pop(folded, None)
+            return list(channel.members)
+
+    def part(self, client: Session, channel: Channel) -> list[Session] | None:
+        """Remove ``client`` from ``channel``; return who must hear of it (itself included).
+
+        Returns ``None`` when the client was not a member.
+        """
+        with self.lock:
+            if client not in channel.members:
+                return None
+            recipients = list(channel.members)
+            self._part_locked(client, channel)
+            return recipients
+
+    def _part_locked(self, client: Session, channel: Channel) -> None:
+        del channel.members[client]
+        self._presence(client).channels.pop(casefold(channel.name), None)
+        if not channel.members:
+            self._destroy_locked(channel)
+
+    def kick(
+        self, channel: Channel, target: Session | str, by: Session | None = None
+    ) -> tuple[Session, list[Session]]:
+        """Take ``target`` (a client or a nick) out of ``channel``, checking that ``by``
+        is an operator there (None: the server itself); hold the channel's send_lock.
+
+        Returns the target and who must hear of it (the target included); raises
+        :class:`Refused` with ERR_NOTONCHANNEL, ERR_CHANOPRIVSNEEDED or
+        ERR_USERNOTINCHANNEL.
+        """
+        with self.lock:
+            member = self.nicks.get(casefold(target)) if isinstance(target, str) else target
+            if by is not None and by not in channel.members:
+                raise Refused(ERR_NOTONCHANNEL, channel.name)
+            if by is not None and not channel.is_op(by):
+                raise Refused(ERR_CHANOPRIVSNEEDED, channel.name)
+            if member is None or member not in channel.members:
+                nick = target if isinstance(target, str) else target.nick
+                raise Refused(ERR_USERNOTINCHANNEL, nick, channel.name)
+            recipients = list(channel.members)
+            self._part_locked(member, channel)
+            return member, recipients
+
+    def invite(
+        self, inviter: Session, channel: Channel, nick: str
+    ) -> tuple[Session, list[Session]]:
+        """Invite the user ``nick`` to this life of ``channel`` on ``inviter``'s word.
+
+        Returns the invited user and the other members to notify (invite-notify; only
+        operators when the channel is +i); raises :class:`Refused` with the numeric.
+        """
+        with self.lock:
+            target = self.nicks.get(casefold(nick))
+            if inviter not in channel.members:
+                raise Refused(ERR_NOTONCHANNEL, channel.name)
+            if "i" in channel.modes and not channel.is_op(inviter):
+                raise Refused(ERR_CHANOPRIVSNEEDED, channel.name)
+            if target is None:
+                raise Refused(ERR_NOSUCHNICK, nick)
+            if target in channel.members:
+                raise Refused(ERR_USERONCHANNEL, target.nick, channel.name)
+            invites = self.clients[target].invites  # a user in nicks is connected
+            for folded, serial in list(invites.items()):  # forget invitations to dead ones
+                live = self.channels.get(folded)
+                if live is None or live.serial != serial:
+                    del invites[folded]
+            invites[casefold(channel.name)] = channel.serial
+            notify = [
+                m
+                for m in channel.members
+                if m is not inviter
+                and "invite-notify" in m.caps
+                and ("i" not in channel.modes or channel.is_op(m))
+            ]
+            return target, notify
+
+    def set_topic(self, client: Session, channel: Channel, text: str) -> list[Session]:
+        """Set the topic as ``client`` (+t: operators only); hold the channel's send_lock.
+
+        Returns the members to tell; raises :class:`Refused` with the numeric.
+        """
+        with self.lock:
+            if client not in channel.members:
+                raise Refused(ERR_NOTONCHANNEL, channel.name)
+            if "t" in channel.modes and not channel.is_op(client):
+                raise Refused(ERR_CHANOPRIVSNEEDED, channel.name)
+            channel.topic = text
+            channel.topic_by = client.nick
+            channel.topic_at = int(time.time())
+            return list(channel.members)
+
+    def needs_topic(self, channel: Channel) -> bool:
+        """True once per channel: whether its last topic should be looked up."""
+        with self.lock:
+            if channel.topic_checked:
+                return False
+            channel.topic_checked = True
+            return True
+
+    def restore_topic(self, channel: Channel, topic: Topic) -> None:
+        """Give a channel not joined yet a topic from before (unless it has one)."""
+        with self.lock:
+            if not channel.topic and not channel.members:
+                channel.topic, channel.topic_by, channel.topic_at = topic
+
+    def change_modes(
+        self,
+        client: Session,
+        channel: Channel,
+        steps: Iterable[ModeStep],
+        max_params: int,
+        list_limits: tuple[int, int],
+    ) -> ModeResult:
+        """Apply a MODE command's steps as ``client`` in one step; hold the send_lock.
+
+        See :func:`server.channel.apply_modes`; ``list_limits`` are the most entries
+        per list and per address (0: no limit).
+        """
+        with self.lock:
+            applied, replies = apply_modes(
+                channel,
+                client,
+                steps,
+                max_params,
+                lambda nick: self.nicks.get(casefold(nick)),
+                self.entries,
+                list_limits,
+            )
+            # A snapshot: other threads may change the lists once the lock is released.
+            shown = {r: list(channel.lists[r].values()) for r in replies if isinstance(r, str)}
+            return ModeResult(applied, replies, list(channel.members), shown)
+
+    def _destroy_locked(self, channel: Channel) -> None:
+        """Take an empty channel out of the table; its lists and invitations end."""
+        folded = casefold(channel.name)
+        if self.channels.get(folded) is channel:
+            del self.channels[folded]
+        channel.destroyed = True
+        for entries in channel.lists.values():
+            self.entries.release(entries.values())
+            entries.clear()

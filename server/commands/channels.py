@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
+from .. import admin
+from ..channel import Channel, ChannelRow, JoinRefused, Refused, Topic
 from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
 from ..protocol.numerics import (
-    ERR_BADCHANNELKEY,
-    ERR_BANNEDFROMCHAN,
-    ERR_CHANNELISFULL,
-    ERR_CHANOPRIVSNEEDED,
-    ERR_INVITEONLYCHAN,
     ERR_NEEDMOREPARAMS,
     ERR_NOSUCHCHANNEL,
-    ERR_NOSUCHNICK,
     ERR_NOTONCHANNEL,
     ERR_TOOMANYCHANNELS,
     ERR_USERNOTINCHANNEL,
-    ERR_USERONCHANNEL,
     RPL_AWAY,
     RPL_ENDOFINVITELIST,
     RPL_ENDOFNAMES,
@@ -34,7 +29,6 @@ from ..protocol.numerics import (
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
 )
-from ..registry import Channel, JoinRefused
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import replay_on_join, store
 from .table import command
@@ -42,24 +36,6 @@ from .table import command
 if TYPE_CHECKING:
     from ..context import Context
     from ..session import Session
-
-
-def _check_join(server: Context, client: Session, key: str) -> Callable[[Channel], None]:
-    """The checks a JOIN to an existing channel must pass (run under the registry lock)."""
-
-    def check(channel: Channel) -> None:
-        invited = server.registry.is_invited(client, channel)
-        source = client.source
-        if "i" in channel.modes and not invited and not channel.in_list("I", source):
-            raise JoinRefused(ERR_INVITEONLYCHAN, channel.name)
-        if channel.is_banned(client) and not invited:
-            raise JoinRefused(ERR_BANNEDFROMCHAN, channel.name)
-        if channel.key is not None and key != channel.key and not invited:
-            raise JoinRefused(ERR_BADCHANNELKEY, channel.name)
-        if channel.limit is not None and len(channel.members) >= channel.limit and not invited:
-            raise JoinRefused(ERR_CHANNELISFULL, channel.name)
-
-    return check
 
 
 def join_channel(
@@ -70,10 +46,12 @@ def join_channel(
     if not valid_channel(name, config.channellen):
         reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
-    if config.max_channels and len(client.channels) >= config.max_channels:
-        if casefold(name) not in client.channels:
-            reply.numeric(ERR_TOOMANYCHANNELS, name)
-        return
+    if config.max_channels:
+        joined = server.registry.joined_keys(client)
+        if len(joined) >= config.max_channels:
+            if casefold(name) not in joined:
+                reply.numeric(ERR_TOOMANYCHANNELS, name)
+            return
     # The JOIN goes out under the channel's send_lock, so no message to the channel
     # can reach the joiner before its own JOIN does.
     members: list[Session] | None = []
@@ -82,7 +60,7 @@ def join_channel(
         restore_topic(server, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, _check_join(server, client, key))
+                members = server.registry.join(client, channel, key)
             except JoinRefused as refusal:
                 reply.numeric(*refusal.args)
                 return
@@ -90,25 +68,22 @@ def join_channel(
                 announce_join(client, reply, channel, members)
     if members is None:
         return  # already a member: nothing happens
-    if channel.topic:
-        send_topic(reply, channel)
+    topic = server.registry.topic_of(client, channel)
+    if topic is not None and topic.text:
+        send_topic(reply, channel, topic)
     send_names(server, client, reply, channel)
     replay_on_join(server, client, reply, channel)
 
 
 def restore_topic(server: Context, channel: Channel) -> None:
     """Give a channel created anew the last topic its history remembers (once)."""
-    if server.history is None or channel.topic_checked:
+    if server.history is None or not server.registry.needs_topic(channel):
         return
-    channel.topic_checked = True
     record = server.history.latest_topic(casefold(channel.name))
     if record is None or len(record.params) < 2 or not record.params[1]:
         return
-    with server.registry.lock:
-        if not channel.topic and not channel.members:
-            channel.topic = record.params[1]
-            channel.topic_by = split_source(record.source)[0] or record.source
-            channel.topic_at = record.time_ms // 1000
+    by = split_source(record.source)[0] or record.source
+    server.registry.restore_topic(channel, Topic(record.params[1], by, record.time_ms // 1000))
 
 
 def announce_join(
@@ -130,13 +105,13 @@ def announce_join(
             member.send(away.for_client(member))
 
 
-def send_topic(reply: ResponseBuffer, channel: Channel) -> None:
+def send_topic(reply: ResponseBuffer, channel: Channel, topic: Topic) -> None:
     """RPL_TOPIC and RPL_TOPICWHOTIME, or RPL_NOTOPIC."""
-    if not channel.topic:
+    if not topic.text:
         reply.numeric(RPL_NOTOPIC, channel.name)
         return
-    reply.numeric(RPL_TOPIC, channel.name, channel.topic)
-    reply.numeric(RPL_TOPICWHOTIME, channel.name, channel.topic_by, str(channel.topic_at))
+    reply.numeric(RPL_TOPIC, channel.name, topic.text)
+    reply.numeric(RPL_TOPICWHOTIME, channel.name, topic.by, str(topic.at))
 
 
 def send_names(
@@ -145,18 +120,11 @@ def send_names(
     """RPL_NAMREPLY lines (as many as the names need) and RPL_ENDOFNAMES."""
     multi = "multi-prefix" in client.caps
     userhost = "userhost-in-names" in client.caps
-    with server.registry.lock:
-        member = client in channel.members
-        if "s" in channel.modes and not member:
-            names = None
-        else:
-            names = [
-                channel.prefix_of(m, multi) + (m.source if userhost else m.nick)
-                for m in channel.members
-                if member or "i" not in m.modes
-            ]
-    if names is not None:
-        symbol = "@" if "s" in channel.modes else "="
+    seen = server.registry.visible_members(client, channel, multi)
+    if seen is not None:
+        secret, members = seen
+        names = [prefix + (m.source if userhost else m.nick) for m, prefix in members]
+        symbol = "@" if secret else "="
         head = f":{server.config.name} 353 {client.nick} {symbol} {channel.name} :"
         budget = MAX_LINE - 2 - len(head.encode())
         line: list[str] = []
@@ -224,26 +192,18 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
     if len(msg.params) < 2:
-        if "s" in channel.modes and client not in channel.members:
+        shown = server.registry.topic_of(client, channel)
+        if shown is None:
             reply.numeric(ERR_NOTONCHANNEL, channel.name)
         else:
-            send_topic(reply, channel)
+            send_topic(reply, channel, shown)
         return
     text = truncate_utf8(msg.params[1], server.config.topiclen)
     with channel.send_lock:
-        with server.registry.lock:
-            if client not in channel.members:
-                refusal = ERR_NOTONCHANNEL
-            elif "t" in channel.modes and not channel.is_op(client):
-                refusal = ERR_CHANOPRIVSNEEDED
-            else:
-                refusal = None
-                channel.topic = text
-                channel.topic_by = client.nick
-                channel.topic_at = int(time.time())
-                members = list(channel.members)
-        if refusal is not None:
-            reply.numeric(refusal, channel.name)
+        try:
+            members = server.registry.set_topic(client, channel, text)
+        except Refused as refusal:
+            reply.numeric(*refusal.args)
             return
         out = Outgoing("TOPIC", channel.name, text, source=client.source)
         out.deliver(members, reply)
@@ -254,13 +214,7 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
 def names(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """NAMES [<channel>{,<channel>}]: who is in a channel."""
     if not msg.params:
-        with server.registry.lock:
-            channels = [
-                c
-                for c in server.registry.channels.values()
-                if "s" not in c.modes or client in c.members
-            ]
-        for channel in channels:
+        for channel in server.registry.channels_seen_by(client):
             send_names(server, client, reply, channel, end=False)
         reply.numeric(RPL_ENDOFNAMES, "*")
         return
@@ -304,27 +258,12 @@ def _kick_one(
     reason: str,
     refused: set[str],
 ) -> None:
-    with channel.send_lock:
-        with server.registry.lock:
-            target = server.registry.nicks.get(casefold(nick))
-            if client not in channel.members:
-                refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
-            elif not channel.is_op(client):
-                refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
-            elif target is None or target not in channel.members:
-                refusal = (ERR_USERNOTINCHANNEL, nick, channel.name)
-            else:
-                refusal = ()
-                recipients = list(channel.members)
-        if refusal:
-            reply.numeric(*refusal)
-            if refusal[0] is not ERR_USERNOTINCHANNEL:
-                refused.add(casefold(channel.name))  # said once per channel, not per nick
-            return
-        server.registry.part(target, channel)
-        Outgoing("KICK", channel.name, target.nick, reason, source=client.source).deliver(
-            recipients, reply
-        )
+    try:
+        admin.kick_member(server, channel, nick, reason, client.source, client, reply)
+    except Refused as refusal:
+        reply.numeric(*refusal.args)
+        if refusal.args[0] is not ERR_USERNOTINCHANNEL:
+            refused.add(casefold(channel.name))  # said once per channel, not per nick
 
 
 @command("INVITE")
@@ -343,28 +282,10 @@ def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     if channel is None:
         reply.numeric(ERR_NOSUCHCHANNEL, name)
         return
-    with server.registry.lock:
-        target = server.registry.nicks.get(casefold(nick))
-        if client not in channel.members:
-            refusal: tuple = (ERR_NOTONCHANNEL, channel.name)
-        elif "i" in channel.modes and not channel.is_op(client):
-            refusal = (ERR_CHANOPRIVSNEEDED, channel.name)
-        elif target is None:
-            refusal = (ERR_NOSUCHNICK, nick)
-        elif target in channel.members:
-            refusal = (ERR_USERONCHANNEL, target.nick, channel.name)
-        else:
-            refusal = ()
-            server.registry.invite(target, channel)
-            notify = [
-                m
-                for m in channel.members
-                if m is not client
-                and "invite-notify" in m.caps
-                and ("i" not in channel.modes or channel.is_op(m))
-            ]
-    if refusal:
-        reply.numeric(*refusal)
+    try:
+        target, notify = server.registry.invite(client, channel, nick)
+    except Refused as refusal:
+        reply.numeric(*refusal.args)
         return
     reply.numeric(RPL_INVITING, target.nick, channel.name)
     out = Outgoing("INVITE", target.nick, channel.name, source=client.source)
@@ -374,22 +295,12 @@ def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer
         reply.numeric(RPL_AWAY, target.nick, target.away)
 
 
-class _ListRow(NamedTuple):
-    """What LIST shows of one channel and filters on, copied under the lock."""
-
-    name: str
-    members: int
-    topic: str
-    created: float
-    topic_at: int
-
-
 def _number(text: str) -> int | None:
     """A plain decimal number (ASCII digits only: ``int`` refuses some ``isdigit``)."""
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def _list_filter(condition: str) -> Callable[[_ListRow], bool] | None:
+def _list_filter(condition: str) -> Callable[[ChannelRow], bool] | None:
     """An ELIST condition (C, M, N, T, U) as a predicate over channels, or None."""
     now = time.time()
     if condition[:2] in ("C<", "C>", "T<", "T>"):
@@ -400,7 +311,7 @@ def _list_filter(condition: str) -> Callable[[_ListRow], bool] | None:
         newer = condition[1] == "<"  # C<n: created less than n minutes ago
         by_topic = condition[0] == "T"
 
-        def by_time(row: _ListRow) -> bool:
+        def by_time(row: ChannelRow) -> bool:
             if by_topic and not row.topic_at:
                 return False
             stamp = row.topic_at if by_topic else row.created
@@ -435,17 +346,7 @@ def list_(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
                 filters.append(test)
             else:
                 wanted.append(casefold(item))
-    registry = server.registry
-    with registry.lock:
-        if wanted:
-            channels = [registry.channels[k] for k in wanted if k in registry.channels]
-        else:
-            channels = list(registry.channels.values())
-        rows = [
-            _ListRow(c.name, len(c.members), c.topic, c.created, c.topic_at)
-            for c in channels
-            if c.members and ("s" not in c.modes or client in c.members)
-        ]
+    rows = server.registry.channel_rows(client, wanted or None)
     # Filtered after the lock is released: masks cost time, nobody else waits for it.
     rows = [row for row in rows if all(test(row) for test in filters)]
     reply.numeric(RPL_LISTSTART, "Channel")

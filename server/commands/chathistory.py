@@ -13,8 +13,8 @@ from ..sendq import ResponseBuffer, new_batch_id
 from .table import command
 
 if TYPE_CHECKING:
+    from ..channel import Channel
     from ..context import Context
-    from ..registry import Channel
     from ..session import Session
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
@@ -146,9 +146,8 @@ def _storage_key(server: Context, client: Session, target: str) -> str | None:
     """Where the target's history is kept, if this client may read it."""
     if target.startswith("#"):
         channel = server.registry.find_channel(target)
-        with server.registry.lock:
-            if channel is None or client not in channel.members:
-                return None
+        if channel is None or not server.registry.is_member(client, channel):
+            return None
         return casefold(target)
     if not target or target == "*" or client.key is None:
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..channel import PREFIXES
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -16,7 +17,6 @@ from ..protocol.numerics import (
     ERR_TOOMANYTARGETS,
     RPL_AWAY,
 )
-from ..registry import PREFIXES
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import store
 from .table import command
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 #: Membership symbols by rank, highest first (for STATUSMSG targets such as ``@#chan``).
 PREFIX_RANK = {symbol: rank for rank, symbol in enumerate(PREFIXES.values())}
-PREFIX_RANK_OF = {letter: rank for rank, letter in enumerate(PREFIXES)}
 
 
 def _client_tags(msg: Message) -> dict[str, str]:
@@ -96,14 +95,8 @@ def relay(
                 continue
             lowest = max((PREFIX_RANK[s] for s in status), default=None)
             with channel.send_lock:
-                with registry.lock:
-                    allowed = channel.can_speak(client)
-                    recipients = [
-                        m
-                        for m, letters in channel.members.items()
-                        if lowest is None or (letters and PREFIX_RANK_OF[letters[0]] <= lowest)
-                    ]
-                if not allowed:
+                recipients = registry.audience(client, channel, lowest)
+                if recipients is None:
                     if errors:
                         reply.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
                     continue

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..channel import PREFIXES, Change, Channel, ListEntry, ModeStep
 from ..protocol.codec import Message
 from ..protocol.names import casefold, list_mask
 from ..protocol.numerics import (
-    ERR_BANLISTFULL,
-    ERR_CHANOPRIVSNEEDED,
     ERR_INVALIDMODEPARAM,
     ERR_NOSUCHCHANNEL,
     ERR_NOSUCHNICK,
     ERR_UMODEUNKNOWNFLAG,
-    ERR_UNKNOWNMODE,
-    ERR_USERNOTINCHANNEL,
     ERR_USERSDONTMATCH,
     RPL_BANLIST,
     RPL_CHANNELMODEIS,
@@ -26,12 +23,12 @@ from ..protocol.numerics import (
     RPL_INVEXLIST,
     RPL_UMODEIS,
 )
-from ..registry import PREFIXES, Channel, ListEntry
 from ..sendq import Outgoing, ResponseBuffer
 from .table import command
 
 if TYPE_CHECKING:
     from ..context import Context
+    from ..registry import Registry
     from ..session import Session
 
 #: Channel modes by ISUPPORT CHANMODES type: A (lists), B (key), C (limit), D (flags).
@@ -53,8 +50,6 @@ _LISTS = {
     "I": (RPL_INVEXLIST, RPL_ENDOFINVEXLIST),
 }
 
-Change = tuple[str, str, "str | None"]
-
 
 @command("MODE", min_params=1)
 def mode(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
@@ -65,18 +60,11 @@ def mode(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         user_mode(server, client, msg, reply)
 
 
-def mode_is(client: Session, reply: ResponseBuffer, channel: Channel) -> None:
+def mode_is(registry: Registry, client: Session, reply: ResponseBuffer, channel: Channel) -> None:
     """RPL_CHANNELMODEIS (the key shown to members only) and RPL_CREATIONTIME."""
-    letters = "".join(sorted(channel.modes))
-    params: list[str] = []
-    if channel.key is not None:
-        letters += "k"
-        params.append(channel.key if client in channel.members else "*")
-    if channel.limit is not None:
-        letters += "l"
-        params.append(str(channel.limit))
-    reply.numeric(RPL_CHANNELMODEIS, channel.name, "+" + letters, *params)
-    reply.numeric(RPL_CREATIONTIME, channel.name, str(int(channel.created)))
+    modestring, params, created = registry.mode_of(client, channel)
+    reply.numeric(RPL_CHANNELMODEIS, channel.name, modestring, *params)
+    reply.numeric(RPL_CREATIONTIME, channel.name, str(created))
 
 
 def send_list(
@@ -96,35 +84,28 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
         reply.numeric(ERR_NOSUCHCHANNEL, msg.params[0])
         return
     if len(msg.params) < 2:
-        mode_is(client, reply, channel)
+        mode_is(server.registry, client, reply, channel)
         return
+    steps = read_modes(channel.name, msg.params[1], msg.params[2:], server.config.nicklen)
+    limits = (MAX_LIST, server.config.max_list_entries_per_ip)
     with channel.send_lock:
-        with server.registry.lock:
-            applied, replies = _apply(server, client, channel, msg.params[1], msg.params[2:])
-            members = list(channel.members)
-            # A snapshot: other threads may change the lists once the lock is released.
-            shown = {r: list(channel.lists[r].values()) for r in replies if isinstance(r, str)}
-        for answer in replies:
+        done = server.registry.change_modes(client, channel, steps, MODES_PER_COMMAND, limits)
+        for answer in done.replies:
             if isinstance(answer, str):
-                send_list(reply, channel, answer, shown[answer])
+                send_list(reply, channel, answer, done.shown[answer])
             else:
                 reply.numeric(*answer)
-        if applied:
-            modestring, params = modestring_of(applied)
+        if done.applied:
+            modestring, params = modestring_of(done.applied)
             out = Outgoing("MODE", channel.name, modestring, *params, source=client.source)
-            out.deliver(members, reply)
+            out.deliver(done.members, reply)
 
 
-def _apply(
-    server: Context, client: Session, channel: Channel, modestring: str, args: list[str]
-) -> tuple[list[Change], list]:
-    """Apply a modestring under the registry lock; return the changes and the replies."""
+def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:
+    """Read a channel modestring and its arguments into steps, checking what needs no
+    channel state; the registry applies them (``Registry.change_modes``)."""
     args = list(args)
-    applied: list[Change] = []
-    replies: list = []
-    is_op = channel.is_op(client)
-    refused = False
-    with_param = 0
+    steps: list[ModeStep] = []
     sign = "+"
     for letter in modestring:
         if letter in "+-":
@@ -137,91 +118,32 @@ def _apply(
             or (letter == "l" and sign == "+")
         )
         if letter not in PREFIXES and letter not in LIST_MODES and letter not in "kl" + FLAG_MODES:
-            replies.append((ERR_UNKNOWNMODE, letter))
+            steps.append(ModeStep("unknown", sign, letter))
             continue
         param = args.pop(0) if takes_param and args else None
         if letter in LIST_MODES and param is None:
-            if letter not in replies:
-                replies.append(letter)  # a list query: anyone may look
+            steps.append(ModeStep("list", sign, letter))
             continue
         if takes_param and param is None and not (letter == "k" and sign == "-"):
             continue  # a parameter mode without its parameter is ignored
-        if not is_op:
-            refused = True
-            continue
-        if takes_param:
-            with_param += 1
-            if with_param > MODES_PER_COMMAND:
-                continue
-        change = _apply_one(server, channel, client, sign, letter, param, replies)
-        if change is not None:
-            applied.append(change)
-    if refused:
-        replies.append((ERR_CHANOPRIVSNEEDED, channel.name))
-    return applied, replies
-
-
-def _apply_one(
-    server: Context,
-    channel: Channel,
-    client: Session,
-    sign: str,
-    letter: str,
-    param: str | None,
-    replies: list,
-) -> Change | None:
-    on = sign == "+"
-    if letter in PREFIXES:
-        member = server.registry.nicks.get(casefold(param))
-        if member is None:
-            replies.append((ERR_NOSUCHNICK, param))
-        elif member not in channel.members:
-            replies.append((ERR_USERNOTINCHANNEL, member.nick, channel.name))
-        elif channel.set_prefix(member, letter, on):
-            return (sign, letter, member.nick)
-        return None
-    if letter in LIST_MODES:
-        if not param or " " in param or param.startswith(":"):
-            return None
-        mask = list_mask(param, server.config.nicklen)
-        registry = server.registry
-        if on:
-            limits = (MAX_LIST, server.config.max_list_entries_per_ip)
-            added = registry.add_list_entry(channel, letter, mask, client, limits)
-            if added is False:
-                replies.append((ERR_BANLISTFULL, channel.name, letter))
-            if not added:
-                return None
-        elif not registry.remove_list_entry(channel, letter, mask):
-            return None
-        return (sign, letter, mask)
-    if letter == "k":
-        if not on:
-            if channel.key is None:
-                return None
-            channel.key = None
-            return (sign, letter, "*")
-        if any(c in param for c in ", :") or not param.isprintable() or len(param) > 23:
-            # `*`, not the key: it may hold spaces, and is no use to repeat (as Ergo does).
-            replies.append((ERR_INVALIDMODEPARAM, channel.name, "k", "*", "Invalid key"))
-            return None
-        channel.key = param
-        return (sign, letter, param)
-    if letter == "l":
-        if not on:
-            if channel.limit is None:
-                return None
-            channel.limit = None
-            return (sign, letter, None)
-        if not param.isdigit() or int(param) <= 0:
-            replies.append((ERR_INVALIDMODEPARAM, channel.name, "l", param, "Invalid limit"))
-            return None
-        channel.limit = int(param)
-        return (sign, letter, param)
-    if (letter in channel.modes) == on:
-        return None
-    channel.modes.symmetric_difference_update(letter)
-    return (sign, letter, None)
+        invalid = None
+        if letter in LIST_MODES:
+            assert param is not None
+            if not param or " " in param or param.startswith(":"):
+                invalid = ()
+            else:
+                param = list_mask(param, nicklen)
+        elif letter == "k" and sign == "+":
+            assert param is not None
+            if any(c in param for c in ", :") or not param.isprintable() or len(param) > 23:
+                # `*`, not the key: it may hold spaces, and is no use to repeat (as Ergo).
+                invalid = (ERR_INVALIDMODEPARAM, name, "k", "*", "Invalid key")
+        elif letter == "l" and sign == "+":
+            assert param is not None
+            if not param.isdigit() or int(param) <= 0:
+                invalid = (ERR_INVALIDMODEPARAM, name, "l", param, "Invalid limit")
+        steps.append(ModeStep("change", sign, letter, param, takes_param, invalid))
+    return steps
 
 
 def modestring_of(changes: list[Change]) -> tuple[str, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
+from .. import admin
 from ..protocol.codec import Message
 from ..protocol.numerics import (
     ERR_NOOPERHOST,
@@ -57,10 +58,7 @@ def kill(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
     if target is None:
         reply.numeric(ERR_NOSUCHNICK, msg.params[0])
         return
-    reason = msg.params[1]
-    target.send_line("KILL", target.nick, reason, source=client.source)
-    why = f"Killed ({client.nick} ({reason}))"
-    server.end(target, why, error=f"Closing Link: {server.config.name} ({why})")
+    admin.kill_user(server, target, msg.params[1], client.source, client.nick)
 
 
 @command("WALLOPS", min_params=1)
@@ -68,6 +66,5 @@ def wallops(server: Context, client: Session, msg: Message, reply: ResponseBuffe
     """WALLOPS <text>: an operator's message to every user with mode +w."""
     if not _require_oper(client, reply):
         return
-    with server.registry.lock:
-        recipients = [c for c in server.registry.nicks.values() if "w" in c.modes]
+    recipients = server.registry.registered_users("w")
     Outgoing("WALLOPS", msg.params[0], source=client.source).deliver(recipients, reply)

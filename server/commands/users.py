@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..channel import Channel
 from ..protocol.codec import MAX_LINE, Message, truncate_utf8
-from ..protocol.names import casefold, compile_mask
+from ..protocol.names import compile_mask
 from ..protocol.numerics import (
     ERR_MONLISTFULL,
     ERR_NEEDMOREPARAMS,
@@ -36,7 +37,6 @@ from ..protocol.numerics import (
     RPL_WHOSPCRPL,
     RPL_WHOWASUSER,
 )
-from ..registry import Channel
 from ..sendq import Outgoing, ResponseBuffer
 from .table import command
 
@@ -49,19 +49,14 @@ WHOX_FIELDS = "tcuihsnfdlaor"
 MONITOR_LIMIT = 100
 
 
-def _flags(member: Session, channel: Channel | None, multi: bool) -> str:
+def _flags(member: Session, prefix: str) -> str:
     flags = "G" if member.away else "H"
     if "o" in member.modes:
         flags += "*"
-    if channel is not None:
-        flags += channel.prefix_of(member, multi)
+    flags += prefix
     if "B" in member.modes:
         flags += "B"
     return flags
-
-
-def _shares_channel(a: Session, b: Session) -> bool:
-    return any(a in channel.members for channel in b.channels.values())
 
 
 @command("WHO", min_params=1)
@@ -75,41 +70,25 @@ def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -
         fields, _, token = options.partition("%")[2].partition(",")
         whox = (fields, token if token.isdigit() else "0")
     multi = "multi-prefix" in client.caps
-    rows: list[tuple[Session, Channel | None]] = []
-    # For a mask: each visible user and the texts the mask is tried on.
-    candidates: list[tuple[Session, tuple[str, str, str, str]]] = []
+    # Each match with its channel (or None) and its prefix there.
+    rows: list[tuple[Session, Channel | None, str]] = []
     registry = server.registry
-    with registry.lock:
-        if mask.startswith("#"):
-            channel = registry.channels.get(casefold(mask))
-            if channel is not None:
-                member = client in channel.members
-                if member or "s" not in channel.modes:
-                    rows = [
-                        (m, channel)
-                        for m in channel.members
-                        if member or "i" not in m.modes or m is client
-                    ]
+    if mask.startswith("#"):
+        channel = registry.find_channel(mask)
+        seen = None if channel is None else registry.visible_members(client, channel, multi)
+        if seen is not None:
+            rows = [(m, channel, prefix) for m, prefix in seen[1]]
+    else:
+        exact, candidates = registry.who_candidates(client, mask)
+        if exact:
+            rows = [(m, None, "") for m, _texts in candidates]
         else:
-            exact = registry.nicks.get(casefold(mask))
-            if exact is not None:
-                rows = [(exact, None)]
-            else:
-                # Only a snapshot under the lock: the matching is done after releasing it.
-                candidates = [
-                    (other, (other.nick, other.source, other.host, other.realname))
-                    for other in registry.nicks.values()
-                    if other is client or "i" not in other.modes or _shares_channel(client, other)
-                ]
-        if opers_only:
-            rows = [(m, c) for m, c in rows if "o" in m.modes]
-            candidates = [(m, texts) for m, texts in candidates if "o" in m.modes]
-        flags_of = {m: _flags(m, c, multi) for m, c in rows}
-        flags_of.update((m, _flags(m, None, multi)) for m, _texts in candidates)
-    if candidates:
-        test = compile_mask(mask if mask not in ("0", "") else "*")
-        rows = [(m, None) for m, texts in candidates if any(test(text) for text in texts)]
-    replies = [(member, channel, flags_of[member]) for member, channel in rows]
+            # Matched on the registry's snapshot: nobody waits for the mask's cost.
+            test = compile_mask(mask if mask not in ("0", "") else "*")
+            rows = [(m, None, "") for m, texts in candidates if any(test(t) for t in texts)]
+    if opers_only:
+        rows = [row for row in rows if "o" in row[0].modes]
+    replies = [(member, channel, _flags(member, prefix)) for member, channel, prefix in rows]
     name = server.config.name
     now = server.clock()
     for member, channel, flags in replies:
@@ -160,12 +139,7 @@ def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         reply.numeric(RPL_ENDOFWHOIS, nick)
         return
     multi = "multi-prefix" in client.caps
-    with server.registry.lock:
-        channels = [
-            channel.prefix_of(target, multi) + channel.name
-            for channel in target.channels.values()
-            if "s" not in channel.modes or client in channel.members
-        ]
+    channels = server.registry.whois_channels(client, target, multi)
     config = server.config
     reply.numeric(RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname)
     reply.numeric(RPL_WHOISSERVER, target.nick, config.name, config.info())
@@ -207,9 +181,7 @@ def whowas(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     nick = msg.params[0].split(",")[0]
     count = msg.param(1)
     limit = int(count) if count.isdigit() and int(count) > 0 else None
-    key = casefold(nick)
-    with server.registry.lock:
-        entries = [e for e in reversed(server.registry.whowas) if casefold(e.nick) == key]
+    entries = server.registry.whowas_of(nick)
     if limit is not None:
         entries = entries[:limit]
     if not entries:
@@ -333,8 +305,8 @@ def monitor(server: Context, client: Session, msg: Message, reply: ResponseBuffe
         registry.unmonitor(client)
     elif sub in ("L", "l"):
         head = len(f":{server.config.name} 732 {client.nick} :".encode())
-        for line in _pack(list(client.monitoring.values()), MAX_LINE - 2 - head, sep=","):
+        for line in _pack(registry.monitored(client), MAX_LINE - 2 - head, sep=","):
             reply.numeric(RPL_MONLIST, line)
         reply.numeric(RPL_ENDOFMONLIST)
     elif sub in ("S", "s"):
-        _send_status(server, client, reply, list(client.monitoring.values()))
+        _send_status(server, client, reply, registry.monitored(client))
