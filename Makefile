@@ -33,11 +33,13 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(PY) -m ruff check app server tests
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: $(STAMP)
 	$(PY) -m ruff check app server tests
 	$(PY) -m ruff format --check app server tests
+	$(PY) -m mypy
 
 server: $(STAMP)
 	$(PY) -m server -p $(PORT)

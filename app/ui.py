@@ -140,7 +140,7 @@ class StatusBar:
         font: tkfont.Font,
         text: str,
         dot_style: str,
-        on_theme: Callable[[], None],
+        on_theme: Callable[[], object],
     ) -> None:
         self.frame = ttk.Frame(root, padding=(10, 3))
         self.frame.pack(side=tkinter.BOTTOM, fill=tkinter.X)

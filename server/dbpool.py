@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Literal
 
 
 class SQLitePool:
@@ -22,7 +23,7 @@ class SQLitePool:
         path: str | Path,
         size: int,
         setup: Callable[[sqlite3.Connection], None] | None = None,
-        isolation_level: str | None = "",
+        isolation_level: Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None = "DEFERRED",
     ) -> None:
         self.path = Path(path)
         self._setup = setup

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import tkinter
+from typing import Any
 
 import platformdirs
 import ttkbootstrap as ttk
@@ -144,7 +145,7 @@ class ServerWindow:
         base = self.base
         data_dir = base.data_dir or platformdirs.user_data_dir("kibitz")
         self.history_var = tkinter.BooleanVar(master=self.root, value=base.data_dir is not None)
-        rows = [
+        rows: list[tuple[str, str, str, dict[str, Any]]] = [
             ("host", "Host", base.host, {}),
             ("port", "Port", str(base.port), {"width": 8}),
             ("password", "Password", base.password or "", {"show": "•"}),
@@ -623,25 +624,27 @@ def _reorder(tree: ttk.Treeview, keys: list[str]) -> None:
 
 def run(config: Config, theme: str | None = None) -> int:
     """Open the server window and run until it is closed; return the exit status."""
+    # The only reference to the window, emptied at the end: Tk objects must then be
+    # collected on this (the Tk) thread, never on a worker thread.
+    windows: list[ServerWindow] = []
     try:
-        window: ServerWindow | None = ServerWindow(config, theme=theme or saved_theme())
+        windows.append(ServerWindow(config, theme=theme or saved_theme()))
     except NoDisplayError as exc:
         print(f"error: {exc} (without --gui the server needs no window)", file=sys.stderr)
         return 1
 
     def shut_down(_signum: int, _frame: object) -> None:
         # Runs on the Tk thread between callbacks: close the way the close button does.
-        if window is not None:
+        for window in windows:
             window.root.after(0, window.close)
 
     previous = {sig: signal.signal(sig, shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        window.run()
+        windows[0].run()
     finally:
-        window.close()
+        windows[0].close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        window = None
-        # Tk objects must be collected on this (the Tk) thread, never on a worker thread.
+        windows.clear()
         gc.collect()
     return 0

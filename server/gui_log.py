@@ -43,7 +43,7 @@ class LogPanel:
 
     def drain(self, records: queue.Queue[logging.LogRecord], limit: int = LOG_BATCH) -> int:
         """Show up to ``limit`` queued log records; return how many were shown."""
-        parts: list[object] = []
+        parts: list[str] = []
         count = 0
         while count < limit:
             try:
@@ -64,7 +64,7 @@ class LogPanel:
         stamp = time.strftime("%H:%M:%S")
         self._append([stamp + " ", "time", sanitize(text), "event"])
 
-    def _append(self, parts: list[object]) -> None:
+    def _append(self, parts: list[str]) -> None:
         # parts: text, tag, text, tag... with each line's first text its time stamp.
         text = self.view.text
         at_bottom = text.yview()[1] >= 0.999

@@ -78,7 +78,8 @@ class ClientHandler(socketserver.BaseRequestHandler):
 
     def setup(self) -> None:
         """Complete TLS when this is the TLS port, then register the new connection."""
-        self.chat: ChatServer = getattr(self.server, "chat", self.server)
+        server = self.server
+        self.chat: ChatServer = server.chat if isinstance(server, TLSListener) else server
         self.client: Session | None = None
         # verify_request reserved this connection's slot: it becomes the client below,
         # or finish() gives it back (a failed handshake).
@@ -182,7 +183,7 @@ class Listener(socketserver.ThreadingTCPServer):
     #: Set when this port speaks TLS.
     tls_context: ssl.SSLContext | None = None
 
-    def verify_request(self, request: socket.socket, client_address: tuple) -> bool:
+    def verify_request(self, request: socket.socket, client_address: tuple) -> bool:  # type: ignore[override]  # TCP: always a socket
         """The chat server's admission rules, in the accept thread (see ``admit``)."""
         return self.chat.admit(request, client_address, self.tls_context is not None)
 
@@ -195,7 +196,7 @@ class Listener(socketserver.ThreadingTCPServer):
                 self.chat.out_of_descriptors(self.socket, self.tls_context is not None)
             raise
 
-    def process_request(self, request: socket.socket, client_address: tuple) -> None:
+    def process_request(self, request: socket.socket, client_address: tuple) -> None:  # type: ignore[override]  # TCP: always a socket
         """Start the connection's thread; when none can be started, refuse it."""
         try:
             super().process_request(request, client_address)
@@ -254,7 +255,7 @@ class ChatServer(Listener):
         self.login_failures = LoginFailures(config.login_delay, config.login_ban, clock)
         self._spare = Spare()
         self._descriptors_warned = -math.inf
-        context = server_context(config.cert, config.key) if config.cert else None
+        context = server_context(config.cert, config.key) if config.cert and config.key else None
         self.tls_listener: TLSListener | None = None
         if config.tls_only:
             if context is None:
@@ -452,18 +453,20 @@ class ChatServer(Listener):
     def flood_costs(self, client: Session, lines: list[bytes | Overlong]) -> list[int] | None:
         """Charge the flood bucket for the lines of one read: each line's cost in tokens
         (its command's, see ``COSTS``), or None when that is past Excess Flood."""
-        if not self._flood_applies(client):
+        bucket = client.flood
+        if bucket is None or "o" in client.modes:
             return [0] * len(lines)
         costs = [1 if isinstance(line, Overlong) else line_cost(line) for line in lines]
-        if not client.flood.charge(sum(costs)):
+        if not bucket.charge(sum(costs)):
             return None
         return costs
 
     def flood_wait(self, client: Session, queued: float) -> float:
         """Seconds to hold the next line, with ``queued`` tokens of lines behind it."""
-        if not self._flood_applies(client):
+        bucket = client.flood
+        if bucket is None or "o" in client.modes:
             return 0.0
-        return client.flood.wait(queued)
+        return bucket.wait(queued)
 
     def _charge_replies(self, client: Session, lines: list[bytes]) -> None:
         """A metered command has run: its replies cost tokens by size, at most a burst."""

@@ -431,3 +431,18 @@ def test_concurrent_writers_and_readers_see_order_and_everything(hserver) -> Non
     assert stored == relayed
     for client in (*writers, reader, listener):
         client.close()
+
+
+def test_chathistory_with_history_off_fails_cleanly(make_server) -> None:
+    server = make_server()  # no data directory: no history
+    alice = IRCClient(server.port)
+    try:
+        alice.register("alice", caps=("batch",))
+        alice.send("CHATHISTORY LATEST #general * 5")
+        fail = alice.expect("FAIL")
+        assert fail.params[:4] == ["CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#general"]
+        alice.send("CHATHISTORY BEFORE #general :timestamp=x y 5")  # a spaced parameter
+        alice.expect("FAIL")
+        alice.sync()
+    finally:
+        alice.close()

@@ -201,3 +201,12 @@ def test_user_modes_wallops_bot_and_invisible(server, connect) -> None:
     assert alice.expect("221").params == ["alice", "+Biw"]
     alice.send("MODE alice +o")  # operator status only comes from OPER
     assert [m for m in alice.sync() if m.command == "MODE"] == []
+
+
+def test_a_limit_in_other_digits_is_refused_not_a_crash(server, connect) -> None:
+    alice = connect("alice")
+    alice.send("MODE #general +l ²")
+    reply = alice.expect("696")
+    assert reply.params[1:4] == ["#general", "l", "²"]
+    alice.send("MODE #general +l 5")
+    alice.expect("MODE", "#general", "+l", "5")

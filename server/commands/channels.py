@@ -220,9 +220,9 @@ def names(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     # Several channels: the names of each, then one RPL_ENDOFNAMES naming them as asked.
     for name in msg.params[0].split(","):
-        channel = server.registry.find_channel(name)
-        if channel is not None:
-            send_names(server, client, reply, channel, end=False)
+        found = server.registry.find_channel(name)
+        if found is not None:
+            send_names(server, client, reply, found, end=False)
     reply.numeric(RPL_ENDOFNAMES, msg.params[0])
 
 

@@ -133,7 +133,10 @@ def _fail(server: Context, reply: ResponseBuffer, code: str, *context: str) -> N
         "NEED_MORE_PARAMS": "Missing parameters",
         "UNKNOWN_COMMAND": "Unknown command",
     }
-    reply.send_line("FAIL", "CHATHISTORY", code, *context, texts[code], source=server.config.name)
+    # Context echoes what the client sent: a parameter that cannot stand in the middle of
+    # a line (empty, with a space, starting with ':') is shown as `*`.
+    safe = [c if c and " " not in c and not c.startswith(":") else "*" for c in context]
+    reply.send_line("FAIL", "CHATHISTORY", code, *safe, texts[code], source=server.config.name)
 
 
 def _limit(server: Context, text: str) -> int | None:
@@ -167,7 +170,7 @@ def chathistory(server: Context, client: Session, msg: Message, reply: ResponseB
         _fail(server, reply, "NEED_MORE_PARAMS", sub)
         return
     if history is None:
-        _fail(server, reply, "MESSAGE_ERROR", sub, msg.params[1], "History is off")
+        _fail(server, reply, "MESSAGE_ERROR", sub, msg.params[1])  # history is off
         return
     if sub == "TARGETS":
         _targets(server, client, msg, reply)
@@ -227,10 +230,12 @@ def _targets(server: Context, client: Session, msg: Message, reply: ResponseBuff
     ):
         _fail(server, reply, "INVALID_PARAMS", "TARGETS", *msg.params[1:3])
         return
-    server.history.flush()
+    history = server.history
+    assert history is not None  # checked by the caller
+    history.flush()
     channels = [casefold(c.name) for c in server.registry.visible_channels(client)]
     me = client.key or ""
-    rows = server.history.targets(channels, me, start, end, limit)
+    rows = history.targets(channels, me, start, end, limit)
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:

@@ -112,7 +112,7 @@ def relay(
                 )
                 if echo and (not tagmsg or "message-tags" in client.caps):
                     reply.send(out.for_client(client))
-                if not tagmsg and not status:  # under the lock: history keeps relay order
+                if text is not None and not status:  # under the lock: relay order
                     store(server, client, verb, (channel.name, text), tags, millis=out.millis)
         else:
             peer = registry.find_nick(target)
@@ -132,7 +132,7 @@ def relay(
                 peer.send(out.for_client(peer))
             if echo and (not tagmsg or "message-tags" in client.caps):
                 reply.send(out.for_client(client))
-            if not tagmsg:
+            if text is not None:  # not a TAGMSG
                 store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
             if verb == "PRIVMSG" and peer.away:
                 reply.numeric(RPL_AWAY, peer.nick, peer.away)

@@ -126,7 +126,7 @@ def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> lis
             continue
         if takes_param and param is None and not (letter == "k" and sign == "-"):
             continue  # a parameter mode without its parameter is ignored
-        invalid = None
+        invalid: tuple[object, ...] | None = None
         if letter in LIST_MODES:
             assert param is not None
             if not param or " " in param or param.startswith(":"):
@@ -140,7 +140,7 @@ def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> lis
                 invalid = (ERR_INVALIDMODEPARAM, name, "k", "*", "Invalid key")
         elif letter == "l" and sign == "+":
             assert param is not None
-            if not param.isdigit() or int(param) <= 0:
+            if not (param.isascii() and param.isdigit()) or int(param) <= 0:
                 invalid = (ERR_INVALIDMODEPARAM, name, "l", param, "Invalid limit")
         steps.append(ModeStep("change", sign, letter, param, takes_param, invalid))
     return steps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ..context import Context
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 #: A handler gets the server (its narrow context), the sender, the message, and the
 #: response buffer its replies to the sender go through.
 Handler = Callable[["Context", "Session", "Message", "ResponseBuffer"], None]
+H = TypeVar("H", bound=Callable[..., None])
 
 #: Flood tokens one line of these commands costs (any other line costs one, as a chat
 #: line does): they answer with lists of users, channels or messages, which cost the
@@ -55,12 +56,11 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(
-    name: str, min_params: int = 0, pre_registration: bool = False
-) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of ``name``."""
+def command(name: str, min_params: int = 0, pre_registration: bool = False) -> Callable[[H], H]:
+    """Register the decorated function as the handler of ``name`` (it stays callable as
+    written: a handler also called directly, with ``msg=None``, keeps its own type)."""
 
-    def register(handler: Handler) -> Handler:
+    def register(handler: H) -> H:
         COMMANDS[name] = Command(
             handler, min_params, pre_registration, COSTS.get(name, 1), name in METERED
         )
