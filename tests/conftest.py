@@ -10,7 +10,7 @@ import pytest
 
 from server.config import Config
 from server.server import ChatServer
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 @pytest.fixture(autouse=True, scope="session")

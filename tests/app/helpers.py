@@ -1,27 +1,15 @@
-"""Test helpers: wait on queues and conditions with a deadline, never a fixed sleep."""
+"""App test helpers: a model's events collected and waited for, a session fed lines."""
 
 from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable
 
 from app.events import Event
 from app.session import Session
+from tests.support.waiting import DEADLINE, pump, wait_for
 
-DEADLINE = 5.0
-
-
-def wait_for(condition: Callable[[], object], timeout: float = DEADLINE, what: str = "") -> object:
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.01)
+__all__ = ["DEADLINE", "EventLog", "Fed", "pump", "wait_for"]
 
 
 def _renamed(fields: dict[str, object]) -> dict[str, object]:
@@ -100,17 +88,3 @@ class Fed:
         lines = self.session.take_lines()
         self.sent += lines
         return lines
-
-
-def pump(
-    view: object, condition: Callable[[], object], timeout: float = DEADLINE, what: str = ""
-) -> object:
-    """Run the Tk event loop of ``view`` (anything with a ``root``) until ``condition``
-    holds; fail after ``timeout``."""
-    root = view.root  # type: ignore[attr-defined]
-
-    def updated() -> object:
-        root.update()
-        return condition()
-
-    return wait_for(updated, timeout, what or str(condition))

@@ -16,7 +16,7 @@ from pathlib import Path
 from server.config import Config
 from server.server import ChatServer
 from tests.app.helpers import wait_for
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 ROOT = Path(__file__).resolve().parents[2]
 

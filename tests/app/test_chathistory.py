@@ -14,7 +14,7 @@ from app.view import CHATHISTORY_SEPARATOR
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import Fed, pump, wait_for
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 HISTORY_CAPS = "batch draft/chathistory server-time message-tags echo-message"
 

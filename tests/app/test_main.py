@@ -11,7 +11,7 @@ from app.__main__ import OPTIONS, build_model, parse_args
 from app.controller import ChatController
 from app.conversations import Conversations
 from app.settings import Settings, settings_path
-from tests.processes import run_without_display
+from tests.support.processes import run_without_display
 
 
 def test_defaults_come_from_the_settings() -> None:

@@ -24,7 +24,7 @@ def test_autojoin_puts_everyone_in_general_first_joiner_op(server, connect) -> N
 
 
 def test_autojoin_can_be_disabled(make_server) -> None:
-    from tests.ircclient import IRCClient
+    from tests.support.ircclient import IRCClient
 
     server = make_server(autojoin=[])
     client = IRCClient(server.port)

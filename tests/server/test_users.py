@@ -34,7 +34,7 @@ def test_whois_unknown_nick_and_no_nick(server, connect) -> None:
 
 
 def test_whois_shows_operator_and_bot(make_server) -> None:
-    from tests.ircclient import IRCClient
+    from tests.support.ircclient import IRCClient
 
     server = make_server(opers={"root": "hunter2"})
     alice, bob = IRCClient(server.port), IRCClient(server.port)

@@ -13,10 +13,10 @@ import pytest
 
 from server import admin
 from server.channel import Channel, sees_channel, sees_member, sees_user
-from tests.app.helpers import wait_for
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
+from tests.support.waiting import wait_for
 
-SERVER = Path(__file__).resolve().parent.parent / "server"
+SERVER = Path(__file__).resolve().parents[2] / "server"
 #: The modules that own the registry's state: the registry and the channel it keeps.
 OWNERS = {SERVER / "registry.py", SERVER / "channel.py"}
 #: The registry's tables and its lock, as attributes of the registry.

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from server.commands import COMMANDS, Command
-from tests.ircclient import IRCClient
-from tests.processes import run_server, start_server
+from tests.support.ircclient import IRCClient
+from tests.support.processes import run_server, start_server
 
 
 def test_a_line_sent_byte_by_byte_is_one_line(server, connect) -> None:

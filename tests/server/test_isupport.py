@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 @pytest.fixture

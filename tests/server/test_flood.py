@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from server.flood import TokenBucket
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 class FakeTime:

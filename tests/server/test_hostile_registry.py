@@ -18,7 +18,7 @@ from server import admin
 from server.commands import channels as channel_commands
 from server.protocol.names import list_mask, matches
 from server.registry import ListEntry
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 # A mask that makes a backtracking matcher try every way of placing eight stars: a
 # regular expression took 30 s for it on a 58-letter realname, with the lock held.

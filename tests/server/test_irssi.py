@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 class Irssi:

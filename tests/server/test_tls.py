@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.ircclient import IRCClient
-from tests.processes import run_server, start_server
+from tests.support.ircclient import IRCClient
+from tests.support.processes import run_server, start_server
 
 
 @pytest.fixture(scope="module")

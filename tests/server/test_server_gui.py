@@ -23,9 +23,9 @@ from server.gui_model import (
     format_uptime,
     parse_port,
 )
-from tests.app.helpers import pump
-from tests.ircclient import IRCClient
-from tests.processes import run_without_display
+from tests.support.ircclient import IRCClient
+from tests.support.processes import run_without_display
+from tests.support.waiting import pump
 
 
 def free_port() -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from server.protocol.codec import MAX_LINE
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 #: As long as a host name may be: every numeric starts with it.
 LONG_NAME = "irc." + "s" * 55 + ".lan"

@@ -18,7 +18,7 @@ from server import history as history_module
 from server.__main__ import config_from_args, parse_args
 from server.history import HistoryStore, Record, dm_target
 from server.protocol.codec import format_time
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 

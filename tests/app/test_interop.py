@@ -14,7 +14,7 @@ import pytest
 
 from app.model import ChatModel, Kind
 from tests.app.helpers import EventLog
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 NGIRCD = shutil.which("ngircd") or "/usr/sbin/ngircd"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 def test_kick_removes_and_tells_everyone(server, connect) -> None:

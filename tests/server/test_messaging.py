@@ -7,7 +7,7 @@ import socket
 import struct
 import threading
 
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

@@ -14,8 +14,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.ircclient import IRCClient
-from tests.processes import start_server
+from tests.support.ircclient import IRCClient
+from tests.support.processes import start_server
 
 
 def _wait_for(condition, timeout: float = 10.0) -> bool:

@@ -25,8 +25,8 @@ from server import admin
 from server.__main__ import config_from_args, parse_args
 from server.descriptors import RESERVE
 from server.penalty import FORGET_FAILURES, LoginFailures, Throttle
-from tests.ircclient import IRCClient
-from tests.processes import ROOT, run_server
+from tests.support.ircclient import IRCClient
+from tests.support.processes import ROOT, run_server
 
 
 class FakeTime:

@@ -11,7 +11,7 @@ import pytest
 from server.commands import COMMANDS, Command
 from server.commands.registration import isupport_tokens
 from server.commands.server_queries import HELP_TOPICS
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 SERVER = "kibitz.test"
 

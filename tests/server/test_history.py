@@ -14,8 +14,8 @@ import pytest
 
 from server.history import HistoryStore, Record, dm_target
 from server.protocol.codec import format_time, parse_timestamp
-from tests.ircclient import IRCClient
-from tests.processes import run_server, start_server
+from tests.support.ircclient import IRCClient
+from tests.support.processes import run_server, start_server
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 

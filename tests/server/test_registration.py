@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 def test_welcome_burst_has_the_numerics_in_order(server, connect) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from server import admin
-from tests.app.helpers import wait_for
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
+from tests.support.waiting import wait_for
 
 
 def test_snapshots_list_users_and_channels(server, connect) -> None:

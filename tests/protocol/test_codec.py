@@ -24,7 +24,7 @@ from server.protocol.codec import (
 )
 from server.protocol.names import casefold
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("case", msg_split["tests"], ids=lambda c: c["input"][:40])
