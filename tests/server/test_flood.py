@@ -3,27 +3,9 @@ with the server's clock and sleep replaced, so no test waits for real."""
 
 from __future__ import annotations
 
-import threading
-
 from server.flood import TokenBucket
+from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
-
-
-class FakeTime:
-    """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float, event: threading.Event) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 def test_bucket_allows_a_burst_then_the_rate() -> None:

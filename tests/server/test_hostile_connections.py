@@ -25,25 +25,9 @@ from server import admin
 from server.__main__ import config_from_args, parse_args
 from server.descriptors import RESERVE
 from server.penalty import FORGET_FAILURES, LoginFailures, Throttle
+from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
 from tests.support.processes import ROOT, run_server
-
-
-class FakeTime:
-    """A clock that only moves when a penalty is slept or the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float, event: threading.Event) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 @pytest.fixture

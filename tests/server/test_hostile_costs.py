@@ -18,26 +18,10 @@ from server import history as history_module
 from server.__main__ import config_from_args, parse_args
 from server.history import HistoryStore, Record, dm_target
 from server.protocol.codec import format_time
+from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
-
-
-class FakeTime:
-    """A clock that only moves when a reader waits out fake lag on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float, event: threading.Event) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 def _client(server, nick: str, caps: tuple[str, ...] = ()) -> IRCClient:
