@@ -41,6 +41,9 @@ class Kind:
     NAMES = "names"
     PASSWORD = "password"
     CHATHISTORY = "chathistory"
+    SIGNED_IN = "signed_in"
+    SIGNED_OUT = "signed_out"
+    ACCOUNT_REFUSED = "account_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +73,8 @@ class Status:
     """The connection's state: connecting, connected, disconnected, reconnecting or closed.
 
     ``delay`` is the wait before the next attempt (reconnecting); ``password_wanted``
-    says a disconnected connection waits for a password before it tries again.
+    says a disconnected connection waits for a password before it tries again;
+    ``account`` is the account a connected client is signed in to.
     """
 
     kind: ClassVar[str] = Kind.STATUS
@@ -83,6 +87,7 @@ class Status:
     failure: Failure | None = None
     delay: float = 0.0
     password_wanted: bool = False
+    account: str = ""  # connected and signed in to this account
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,10 @@ class Registered:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A PRIVMSG, NOTICE or CTCP ACTION (``ctcp`` names the verb of a CTCP reply)."""
+    """A PRIVMSG, NOTICE or CTCP ACTION (``ctcp`` names the verb of a CTCP reply).
+
+    ``account`` is the sender's account as the server vouches for it ("" when the sender
+    is not signed in, or the server does not say)."""
 
     kind: ClassVar[str] = Kind.MESSAGE
     conversation: str | None
@@ -132,6 +140,7 @@ class Message:
     notice: bool = False
     msgid: str = ""
     ctcp: str = ""
+    account: str = ""
 
     @property
     def target(self) -> str | None:
@@ -231,11 +240,13 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class MembersChanged:
-    """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first."""
+    """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first;
+    ``signed_in`` names the members the server says are signed in to an account."""
 
     kind: ClassVar[str] = Kind.MEMBERS
     conversation: str
     members: Members = ()
+    signed_in: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +309,56 @@ class PasswordWanted:
     refused: bool = False
 
 
+#: Why signing in or creating an account did not work (``AccountRefused.reason``).
+REFUSALS = (
+    "wrong-password",  # 904: the account does not exist or the password is wrong
+    "nick-locked",  # 902
+    "too-long",  # 905
+    "aborted",  # 906
+    "plain-insecure",  # only PLAIN offered, and the connection is neither TLS nor loopback
+    "no-mechanism",  # no SASL mechanism the client speaks
+    "no-accounts",  # the server offers no SASL (or no account registration) at all
+    "server-unverified",  # the server's SCRAM signature is wrong: it does not know the password
+    "malformed",  # the server's challenge could not be read
+    "name-taken",  # FAIL REGISTER ACCOUNT_EXISTS
+    "bad-name",  # BAD_ACCOUNT_NAME, ACCOUNT_NAME_MUST_BE_NICK, NEED_NICK
+    "weak-password",  # WEAK_PASSWORD, UNACCEPTABLE_PASSWORD
+    "registration-closed",  # DISALLOWED, TEMPORARILY_UNAVAILABLE
+    "verification-required",  # REGISTER VERIFICATION_REQUIRED: a step Kibitz cannot take
+    "already",  # 907, ALREADY_AUTHENTICATED
+    "other",  # any other code, in ``code``
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """The server says we are signed in as ``account`` (``created``: we just made it)."""
+
+    kind: ClassVar[str] = Kind.SIGNED_IN
+    account: str
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOut:
+    """The server says we are no longer signed in."""
+
+    kind: ClassVar[str] = Kind.SIGNED_OUT
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRefused:
+    """Signing in (``action`` ``sign-in``) or creating an account (``register``) did not
+    work: ``reason`` is one of :data:`REFUSALS`; ``code`` and ``text`` are the server's."""
+
+    kind: ClassVar[str] = Kind.ACCOUNT_REFUSED
+    action: str
+    reason: str
+    account: str = ""
+    code: str = ""
+    text: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class ChathistoryLine:
     """One message of a chathistory batch, with its original time and id."""
@@ -348,4 +409,7 @@ Event = (
     | Names
     | PasswordWanted
     | Chathistory
+    | SignedIn
+    | SignedOut
+    | AccountRefused
 )

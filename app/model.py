@@ -9,12 +9,14 @@ Tk thread asks about it (members, joined channels) while the reader thread chang
 
 from __future__ import annotations
 
+import ipaddress
 import queue
 import random
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from app import events as ev
@@ -28,6 +30,17 @@ __all__ = ["ChatModel", "Kind"]  # Kind: for the code that knew it from here
 #: Longest host name the server may put in our prefix (when it has not told us yet).
 _MAX_HOST = 63
 _USER_LEN_GUESS = 12
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is this machine (``localhost``, 127.0.0.0/8, ``::1``): nothing
+    on the way can read what is sent there."""
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ChatModel:
@@ -54,6 +67,9 @@ class ChatModel:
         keepalive: float = 60.0,
         reconnect: bool = True,
         wanted_caps: Iterable[str] = WANTED_CAPS,
+        account: str | None = None,
+        account_password: str | None = None,
+        allow_plain: bool = False,
     ) -> None:
         self.events: queue.Queue[ev.Event] = events if events is not None else queue.Queue()
         self.session = Session(
@@ -63,6 +79,9 @@ class ChatModel:
             username=username,
             realname=realname,
             wanted_caps=wanted_caps,
+            account=account,
+            account_password=account_password,
+            plain_allowed=allow_plain or (tls and tls_verify) or is_loopback(host),
         )
         self.connection = Connection(
             self,
@@ -135,6 +154,16 @@ class ChatModel:
     def password(self) -> str | None:
         """The connection password, if any."""
         return self.session.password
+
+    @property
+    def account(self) -> str | None:
+        """The account the server says we are signed in to."""
+        return self.session.account
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """The account and password signed in with on every connection, if any."""
+        return self.session.credentials
 
     @property
     def chantypes(self) -> str:
@@ -215,6 +244,22 @@ class ChatModel:
         """Send QUIT (when connected), then stop."""
         self.connection.quit(build("QUIT", reason or "Leaving"), timeout)
 
+    def sign_in(self, account: str, password: str) -> None:
+        """Sign in as ``account`` now if the connection allows, else on the next one."""
+        with self._lock:
+            events = self.session.sign_in(account, password)
+        self._flush()
+        for event in events:
+            self._put(event)
+
+    def register(self, account: str, password: str) -> None:
+        """Create ``account`` on the server (and be signed in to it)."""
+        with self._lock:
+            events = self.session.register(account, password)
+        self._flush()
+        for event in events:
+            self._put(event)
+
     def set_password(self, password: str | None) -> None:
         """Use ``password`` from now on; a connection waiting for one connects again."""
         self.session.password = password or None
@@ -251,11 +296,17 @@ class ChatModel:
         self.events.put(event)
         if isinstance(event, ev.Registered):
             self.connection.established()
-            self.events.put(self.connection.status("connected", nick=event.nick))
+            self.events.put(self._connected(event.nick))
         elif isinstance(event, ev.OwnNick) and event.old:  # the server confirmed our change
-            self.events.put(self.connection.status("connected", nick=event.nick))
+            self.events.put(self._connected(event.nick))
+        elif isinstance(event, ev.SignedIn | ev.SignedOut) and self.session.registered:
+            self.events.put(self._connected(self.session.nick))
         elif isinstance(event, ev.PasswordWanted):
             self.connection.hold()
+
+    def _connected(self, nick: str) -> ev.Status:
+        status = self.connection.status("connected", nick=nick)
+        return replace(status, account=self.session.account or "")
 
     # --- sending -----------------------------------------------------------------------
     def send_raw(self, line: str) -> bool:

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from app import events as ev
 from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
 from app.irc import next_nick, strip_formatting, username_of
+from app.signin import SignIn
 from server.protocol.codec import (
     LineError,
     Message,
@@ -30,10 +31,15 @@ from server.protocol.names import casefold
 from server.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_NICKCOLLISION,
+    ERR_NICKLOCKED,
     ERR_NICKNAMEINUSE,
     ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
+    ERR_SASLABORTED,
+    ERR_SASLALREADY,
+    ERR_SASLFAIL,
+    ERR_SASLTOOLONG,
     RPL_AWAY,
     RPL_CHANNELMODEIS,
     RPL_CREATIONTIME,
@@ -42,11 +48,15 @@ from server.protocol.numerics import (
     RPL_ENDOFWHO,
     RPL_ENDOFWHOIS,
     RPL_ISUPPORT,
+    RPL_LOGGEDIN,
+    RPL_LOGGEDOUT,
     RPL_MOTD,
     RPL_MOTDSTART,
     RPL_NAMREPLY,
     RPL_NOTOPIC,
     RPL_NOWAWAY,
+    RPL_SASLMECHS,
+    RPL_SASLSUCCESS,
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
     RPL_UNAWAY,
@@ -59,6 +69,7 @@ from server.protocol.numerics import (
     RPL_WHOISSERVER,
     RPL_WHOISUSER,
     RPL_WHOREPLY,
+    RPL_WHOSPCRPL,
 )
 
 log = logging.getLogger("app.session")
@@ -72,7 +83,35 @@ WANTED_CAPS = (
     "away-notify",
     "batch",
     "draft/chathistory",
+    "account-notify",
+    "extended-join",
+    "account-tag",
 )
+#: The capability whose presence says the server lets clients create accounts.
+REGISTRATION_CAP = "draft/account-registration"
+#: The token of the WHO requests the session makes itself (WHOX ``%tna``: who is signed in).
+WHOX_TOKEN = "913"
+#: The sign-in refusal each SASL numeric means.
+SASL_REFUSALS = {
+    ERR_SASLFAIL.code: "wrong-password",
+    ERR_NICKLOCKED.code: "nick-locked",
+    ERR_SASLTOOLONG.code: "too-long",
+    ERR_SASLABORTED.code: "aborted",
+}
+#: The refusal each ``FAIL REGISTER`` code means (anything else is ``other``).
+REGISTER_REFUSALS = {
+    "ACCOUNT_EXISTS": "name-taken",
+    "BAD_ACCOUNT_NAME": "bad-name",
+    "ACCOUNT_NAME_MUST_BE_NICK": "bad-name",
+    "NEED_NICK": "bad-name",
+    "INVALID_USERNAME": "bad-name",
+    "WEAK_PASSWORD": "weak-password",
+    "UNACCEPTABLE_PASSWORD": "weak-password",
+    "DISALLOWED": "registration-closed",
+    "TEMPORARILY_UNAVAILABLE": "registration-closed",
+    "ALREADY_AUTHENTICATED": "already",
+    "ALREADY_REGISTERED": "already",
+}
 VERSION = "Kibitz desktop client"
 
 #: Numerics that answer a command: shown wherever the user is looking.
@@ -154,8 +193,23 @@ class Session:
         username: str | None = None,
         realname: str = "Kibitz user",
         wanted_caps: Iterable[str] = WANTED_CAPS,
+        account: str | None = None,
+        account_password: str | None = None,
+        plain_allowed: bool = False,
     ) -> None:
         self.password = password or None
+        #: Who to sign in as on every connection (both set, or no sign-in).
+        self.credentials: tuple[str, str] | None = None
+        if account and account_password:
+            self.credentials = (account, account_password)
+        #: PLAIN may carry the password (TLS, a loopback address, or the user allowed it).
+        self.plain_allowed = plain_allowed
+        #: The account the server says we are signed in as.
+        self.account: str | None = None
+        self.signin: SignIn | None = None
+        self.accounts: dict[str, str] = {}  # folded nick -> account, for those signed in
+        self.whox = False  # the server answers WHO with %-fields (ISUPPORT WHOX)
+        self._whox_pending: set[str] = set()  # folded channels our own WHO asked about
         self.username = username or username_of(nick)
         self.realname = realname
         self.wanted_caps = tuple(wanted_caps)
@@ -180,6 +234,10 @@ class Session:
         self._names: dict[str, list[tuple[str, str]]] = {}
         self._cap_ls: dict[str, str] = {}
         self._cap_done = False
+        self._sasl_offered: list[str] | None = None  # the mechanisms a 908 listed
+        self._registering: tuple[str, str] | None = None  # a REGISTER awaiting its answer
+        self._register_sent = False
+        self._signin_asked = False  # CAP REQ sasl sent after registration, to sign in
         self.password_refused = False  # asked for a password on this connection already
         self.chathistory = ChathistoryState(self.fold, self.is_me)
         self._out: list[str] = []
@@ -224,6 +282,14 @@ class Session:
         self.nick = self.wanted_nick
         self.mask = None
         self.password_refused = False
+        self.account = None
+        self.signin = None
+        self.accounts = {}
+        self.whox = False
+        self._whox_pending = set()
+        self._sasl_offered = None
+        self._register_sent = False
+        self._signin_asked = False
         self._out = ["CAP LS 302"]
         if self.password:
             self.send(build("PASS", self.password))
@@ -289,6 +355,78 @@ class Session:
             if line is not None:
                 self.send(line)
 
+    # --- accounts ------------------------------------------------------------------------
+    @property
+    def accounts_offered(self) -> bool:
+        """True when this connection's server offers SASL (so it has accounts)."""
+        return "sasl" in self._cap_ls
+
+    @property
+    def registration_offered(self) -> bool:
+        """True when this connection's server lets clients create accounts."""
+        return REGISTRATION_CAP in self._cap_ls
+
+    def sign_in(self, account: str, password: str) -> list[ev.Event]:
+        """Sign in as ``account`` from now on: at once when registered, else while the next
+        connection registers. The events it caused (a refusal, at once)."""
+        self.credentials = (account, password)
+        if not self.registered:
+            return []
+        if "sasl" in self.caps:
+            self._start_signin()
+        elif self.accounts_offered:
+            self._signin_asked = True
+            self.send(build("CAP", "REQ", "sasl"))
+        else:
+            self._refuse("sign-in", "no-accounts", account)
+        return self._take_events()
+
+    def register(self, account: str, password: str) -> list[ev.Event]:
+        """Create ``account`` with ``password`` (``draft/account-registration``); sent once
+        the server has welcomed us. The events it caused (a refusal, at once)."""
+        self._registering = (account, password)
+        self._register_sent = False
+        if self.registered:
+            self._send_register()
+        return self._take_events()
+
+    def _send_register(self) -> None:
+        if self._registering is None or self._register_sent:
+            return
+        account, password = self._registering
+        if not self.registration_offered:
+            self._registering = None
+            reason = "registration-closed" if self.accounts_offered else "no-accounts"
+            self._refuse("register", reason, account)
+            return
+        self._register_sent = True
+        self.send(build("REGISTER", account, "*", password))
+
+    def _start_signin(self) -> None:
+        assert self.credentials is not None
+        account, password = self.credentials
+        self.signin = SignIn(account, password, self.plain_allowed)
+        offered = [m for m in self._cap_ls.get("sasl", "").split(",") if m] or None
+        lines = self.signin.start(offered)
+        if not lines:
+            self._signin_over(self.signin.refusal)
+            return
+        for line in lines:
+            self.send(line)
+
+    def _signin_over(self, refusal: str = "", code: str = "", text: str = "") -> None:
+        """The SASL attempt ended (refused when ``refusal``); registration goes on."""
+        signin, self.signin = self.signin, None
+        if refusal:
+            account = signin.account if signin is not None else ""
+            self._refuse("sign-in", refusal, account, code, text)
+        self._cap_end()
+
+    def _refuse(
+        self, action: str, reason: str, account: str = "", code: str = "", text: str = ""
+    ) -> None:
+        self._emit(ev.AccountRefused(action, reason, account, code, text))
+
     # --- questions about the state -----------------------------------------------------
     def members(self, channel: str) -> list[tuple[str, str]]:
         """``(prefix, nick)`` pairs of ``channel``, ops first, then voiced, then by name."""
@@ -306,7 +444,27 @@ class Session:
         return [(self._prefix_of(m), m.nick) for m in ordered]
 
     def _members_of(self, chan: Channel) -> ev.MembersChanged:
-        return ev.MembersChanged(chan.name, tuple(self._sorted_members(chan)))
+        signed_in = frozenset(m.nick for k, m in chan.members.items() if k in self.accounts)
+        return ev.MembersChanged(chan.name, tuple(self._sorted_members(chan)), signed_in)
+
+    def account_of(self, nick: str) -> str:
+        """The account ``nick`` is signed in to, as far as the server told us ("" if none)."""
+        if self.is_me(nick):
+            return self.account or ""
+        return self.accounts.get(self.fold(nick), "")
+
+    def _set_account(self, nick: str, account: str | None) -> None:
+        """``nick`` signed in to ``account`` (None or ``*``: signed out); members follow."""
+        key = self.fold(nick)
+        if account and account != "*":
+            if self.accounts.get(key) == account:
+                return
+            self.accounts[key] = account
+        elif self.accounts.pop(key, None) is None:
+            return
+        for chan in self.channels.values():
+            if key in chan.members:
+                self._emit(self._members_of(chan))
 
     def _prefix_of(self, member: Member) -> str:
         for mode, prefix in self.prefixes.items():
@@ -371,6 +529,8 @@ class Session:
             if more:
                 return
             wanted = [c for c in self.wanted_caps if c in self._cap_ls]
+            if self.credentials and "sasl" in self._cap_ls:
+                wanted.append("sasl")  # asked for only by a client that will sign in
             if wanted and not self.registered:
                 self.send(build("CAP", "REQ", " ".join(wanted)))
             elif not self.registered:
@@ -381,7 +541,13 @@ class Session:
                     self.caps.discard(name[1:])
                 else:
                     self.caps.add(name)
-            self._cap_end()
+            # Sign in before CAP END, or when a signed-in-later REQ sasl was granted.
+            asked = self._signin_asked or not (self.registered or self._cap_done)
+            if "sasl" in self.caps and self.credentials and self.signin is None and asked:
+                self._signin_asked = False
+                self._start_signin()
+            elif self.signin is None:
+                self._cap_end()
         elif sub == "NAK":
             self._cap_end()
         elif sub == "NEW":
@@ -397,6 +563,103 @@ class Session:
             self._cap_done = True
             self.send("CAP END")
 
+    @handles("AUTHENTICATE")
+    def _on_authenticate(self, msg: Message) -> None:
+        if self.signin is not None:
+            for line in self.signin.challenge(msg.param(0, "+")):
+                self.send(line)
+
+    @handles(RPL_LOGGEDIN.code)
+    def _on_logged_in(self, msg: Message) -> None:
+        account = msg.param(2)
+        changed = account != self.account
+        self.account = account
+        registering = self._registering is not None and self._registering[0] == account
+        if changed and not registering:  # REGISTER SUCCESS says it for a new account
+            self._emit(ev.SignedIn(account))
+
+    @handles(RPL_LOGGEDOUT.code)
+    def _on_logged_out(self, _msg: Message) -> None:
+        if self.account is not None:
+            self.account = None
+            self._emit(ev.SignedOut())
+
+    @handles(RPL_SASLSUCCESS.code, ERR_SASLALREADY.code)
+    def _on_sasl_success(self, _msg: Message) -> None:
+        self._signin_over()
+
+    @handles(RPL_SASLMECHS.code)
+    def _on_sasl_mechs(self, msg: Message) -> None:
+        self._sasl_offered = [m for m in msg.param(1).split(",") if m]
+
+    @handles(ERR_SASLFAIL.code, ERR_NICKLOCKED.code, ERR_SASLTOOLONG.code, ERR_SASLABORTED.code)
+    def _on_sasl_refused(self, msg: Message) -> None:
+        signin = self.signin
+        if signin is None:
+            self._refuse("sign-in", SASL_REFUSALS[msg.command], "", msg.command, msg.params[-1])
+            return
+        offered = self._sasl_offered
+        if msg.command == ERR_SASLFAIL.code and offered and signin.mechanism not in offered:
+            # A 3.1 server named its mechanisms only now (908): try the next that fits.
+            lines = signin.start(offered)
+            if lines:
+                for line in lines:
+                    self.send(line)
+                return
+        refusal = signin.refusal or SASL_REFUSALS[msg.command]
+        self._signin_over(refusal, msg.command, msg.params[-1])
+
+    @handles("ACCOUNT")
+    def _on_account(self, msg: Message) -> None:
+        nick, account = msg.nick or "", msg.param(0)
+        if not self.is_me(nick):
+            self._set_account(nick, account)
+        elif account == "*" and self.account is not None:
+            self.account = None
+            self._emit(ev.SignedOut())
+        elif account != "*" and account != self.account:
+            self.account = account
+            self._emit(ev.SignedIn(account))
+
+    @handles("REGISTER")
+    def _on_register(self, msg: Message) -> None:
+        verb, account = msg.param(0).upper(), msg.param(1)
+        pending, self._registering = self._registering, None
+        if verb == "SUCCESS":
+            if pending is not None:
+                self.credentials = (account, pending[1])  # sign in with it from now on
+            self.account = account
+            self._emit(ev.SignedIn(account, created=True))
+        elif verb == "VERIFICATION_REQUIRED":
+            self._refuse("register", "verification-required", account, verb, msg.params[-1])
+
+    @handles(RPL_WHOISACCOUNT.code)
+    def _on_whois_account(self, msg: Message) -> None:
+        self._set_account(msg.param(1), msg.param(2))
+        self._on_numeric(msg)
+
+    @handles(RPL_WHOSPCRPL.code)
+    def _on_whox(self, msg: Message) -> None:
+        if msg.param(1) != WHOX_TOKEN:
+            self._on_numeric(msg)
+            return
+        nick, account = msg.param(2), msg.param(3)
+        if account and account != "0":  # WHOX says 0 for "not signed in"
+            self.accounts[self.fold(nick)] = account
+        else:
+            self.accounts.pop(self.fold(nick), None)
+
+    @handles(RPL_ENDOFWHO.code)
+    def _on_end_of_who(self, msg: Message) -> None:
+        key = self.fold(msg.param(1))
+        if key not in self._whox_pending:
+            self._on_numeric(msg)
+            return
+        self._whox_pending.discard(key)
+        chan = self.channels.get(key)
+        if chan is not None:
+            self._emit(self._members_of(chan))
+
     @handles(RPL_WELCOME.code)
     def _on_welcome(self, msg: Message) -> None:
         self.registered = True
@@ -406,6 +669,8 @@ class Session:
         if "!" in text.rsplit(" ", 1)[-1]:
             self.mask = text.rsplit(" ", 1)[-1]
         self._emit(ev.Registered(self.nick, text))
+        if self.credentials and self.account is None and not self.accounts_offered:
+            self._refuse("sign-in", "no-accounts", self.credentials[0])
         self._emit(ev.Reply(RPL_WELCOME.code, (text,), time=self._time(msg)))
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
@@ -413,6 +678,7 @@ class Session:
             self._catch_up(nick)
         if self.away:
             self.send(build("AWAY", "Away"))
+        self._send_register()
 
     @handles(RPL_ISUPPORT.code)
     def _on_isupport(self, msg: Message) -> None:
@@ -424,6 +690,8 @@ class Session:
                 self.chantypes = value
             elif name == "NETWORK":
                 self.network = value
+            elif name == "WHOX":
+                self.whox = True
             elif name == "NICKLEN" and value.isdigit():
                 self.nicklen = int(value)
             elif name == "CHATHISTORY" and value.isdigit() and int(value) > 0:
@@ -516,10 +784,19 @@ class Session:
         if chan is None:
             return
         chan.members[self.fold(nick)] = Member(nick)
+        if "extended-join" in self.caps and len(msg.params) >= 3 and not own:
+            account = msg.params[1]
+            if account != "*":
+                self.accounts[self.fold(nick)] = account
+            else:
+                self.accounts.pop(self.fold(nick), None)
         self._emit(ev.Join(name, nick, own, self._time(msg)))
         self._emit(self._members_of(chan))
         if own:
             self._catch_up(name)
+            if self.whox:  # who of them is signed in (the NAMES reply does not say)
+                self._whox_pending.add(key)
+                self.send(build("WHO", name, f"%tna,{WHOX_TOKEN}"))
 
     @handles("PART")
     def _on_part(self, msg: Message) -> None:
@@ -559,6 +836,7 @@ class Session:
         nick = msg.nick or ""
         folded = self.fold(nick)
         when = self._time(msg)
+        self.accounts.pop(folded, None)
         for chan in self.channels.values():
             if chan.members.pop(folded, None) is not None:
                 self._emit(ev.Quit(chan.name, nick, msg.param(0), when))
@@ -574,6 +852,9 @@ class Session:
         own = self.is_me(old)
         folded_old, folded_new = self.fold(old), self.fold(new)
         when = self._time(msg)
+        account = self.accounts.pop(folded_old, None)
+        if account is not None:
+            self.accounts[folded_new] = account
         if own:
             self.nick = new
             self.wanted_nick = new
@@ -708,6 +989,12 @@ class Session:
             # A notice from a user goes to an open conversation with them, else the server.
             conversation = self.directs.get(self.fold(nick), "")
         msgid = msg.tags.get("msgid", "")
+        if own:
+            account = self.account or ""
+        elif "account-tag" in self.caps:  # the server vouches: no tag, not signed in
+            account = msg.tags.get("account", "")
+        else:
+            account = self.accounts.get(self.fold(nick), "")
         if not self.chathistory.seen_live(conversation, msgid, msg.tags.get("time", "")):
             return  # already shown (it came in a chathistory page first)
         self._emit(
@@ -721,6 +1008,7 @@ class Session:
                 notice=notice,
                 msgid=msgid,
                 ctcp=ctcp,
+                account=account,
             )
         )
 
@@ -749,10 +1037,19 @@ class Session:
 
     @handles("FAIL")
     def _on_fail(self, msg: Message) -> None:
-        if msg.param(0).upper() == "CHATHISTORY":
+        if msg.param(0).upper() == "REGISTER":
+            code = msg.param(1)
+            if code == "COMPLETE_CONNECTION_REQUIRED":
+                self._register_sent = False  # sent again after the welcome
+                return
+            self._registering = None
+            account = msg.param(2) if len(msg.params) > 3 else ""
+            reason = REGISTER_REFUSALS.get(code, "other")
+            self._refuse("register", reason, account, code, msg.params[-1])
+        elif msg.param(0).upper() == "CHATHISTORY":
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))
 
-    @handles("PONG", "AWAY", "ACCOUNT", "CHGHOST", "SETNAME", "TAGMSG")
+    @handles("PONG", "AWAY", "CHGHOST", "SETNAME", "TAGMSG")
     def _on_ignored(self, msg: Message) -> None:
         """Lines the session does not show (a PONG only proves the link is alive)."""

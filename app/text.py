@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.events import (
+    AccountRefused,
     Failure,
     Invite,
     Message,
@@ -16,6 +17,7 @@ from app.events import (
     NickRefused,
     PasswordWanted,
     Reply,
+    SignedIn,
     Status,
     TLSUp,
 )
@@ -176,6 +178,8 @@ def status_text(status: Status, left: float | None = None) -> str:
         return f"Connecting to {server}{' (TLS)' if status.tls else ''}…"
     if state == "connected":
         text = f"Connected to {server} as {status.nick}"
+        if status.account:
+            text += f" · signed in as {status.account}"
         if status.tls and status.verified:
             text += " · TLS"
         elif status.tls:
@@ -206,6 +210,50 @@ def tls_text(event: TLSUp) -> str:
 def password_text(event: PasswordWanted) -> str:
     """Why the password dialog opens."""
     return "The server refused the password" if event.refused else "The server wants a password"
+
+
+#: What each refusal means, said to the person who tried (see ``app.events.REFUSALS``).
+_REFUSAL_TEXTS = {
+    "wrong-password": "the account name or the password is wrong",
+    "nick-locked": "the server wants you to use the nick of your account",
+    "too-long": "the server found the sign-in message too long",
+    "aborted": "signing in was stopped before it finished",
+    "plain-insecure": (
+        "this server only takes the password in plain text, and this connection is neither "
+        "TLS nor to this machine, so Kibitz did not send it (use --tls, or --allow-plain "
+        "if you trust the network)"
+    ),
+    "no-mechanism": "the server offers no sign-in method Kibitz speaks",
+    "no-accounts": "this server has no accounts",
+    "server-unverified": (
+        "the server could not prove it knows your password, so it may not be the server you think"
+    ),
+    "malformed": "the server's answer could not be read",
+    "name-taken": "that name is already taken",
+    "bad-name": "that name cannot be an account name",
+    "weak-password": "the server does not accept that password",
+    "registration-closed": "this server does not let people create accounts",
+    "verification-required": "the server wants a verification step Kibitz cannot do",
+    "already": "you are already signed in",
+}
+
+
+def account_refused_text(event: AccountRefused) -> str:
+    """Why signing in, or creating an account, did not work: one sentence."""
+    what = "Could not create the account" if event.action == "register" else "Not signed in"
+    if event.account:
+        what += f" {event.account}" if event.action == "register" else f" as {event.account}"
+    why = _REFUSAL_TEXTS.get(event.reason)
+    if why is None:
+        why = f"the server said: {event.text}" if event.text else f"the server said {event.code}"
+    return f"{what}: {why}."
+
+
+def signed_in_text(event: SignedIn) -> str:
+    """We are signed in (perhaps to an account just made)."""
+    if event.created:
+        return f"Account {event.account} created; you are signed in as {event.account}"
+    return f"Signed in as {event.account}"
 
 
 def nick_refused_text(event: NickRefused) -> str:
