@@ -13,6 +13,7 @@ from typing import Any
 
 from app.controller import ChatController
 from app.model import ChatModel
+from app.passwords import PasswordStore, account_key, server_key
 from app.settings import Settings
 from app.text import clean_nick
 from server.protocol.names import valid_nick
@@ -48,6 +49,18 @@ OPTIONS = (
     Option(
         "--password",
         "server password, if it has one (asked for when the server refuses to connect)",
+    ),
+    Option(
+        "--account",
+        "sign in to this account (SASL); its password is asked for once and kept in the "
+        "system keyring (remembered once signed in)",
+        remembered=True,
+    ),
+    Option(
+        "--allow-plain",
+        "let the account password go as SASL PLAIN over a connection that is neither TLS "
+        "nor to this machine (never remembered)",
+        action="store_true",
     ),
     Option(
         "--tls",
@@ -97,16 +110,28 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     return args
 
 
-def build_model(args: argparse.Namespace, settings: Settings) -> ChatModel:
-    """The chat model the command line asks for (a remembered password if none is given)."""
+def build_model(
+    args: argparse.Namespace, settings: Settings, passwords: PasswordStore | None = None
+) -> ChatModel:
+    """The chat model the command line asks for, with the passwords the keyring keeps for
+    this server (a server password given on the command line wins)."""
+    passwords = passwords if passwords is not None else PasswordStore()
+    account = args.account or None
+    account_password = None
+    if account:
+        account_password = passwords.get(account_key(account, args.host, args.port))
+    remembered = passwords.get(server_key(args.host, args.port))
     return ChatModel(
         args.host,
         args.port,
         args.nick,
         channels=[args.channel] if args.channel else [],
-        password=args.password or settings.password_of(args.host, args.port),
+        password=args.password or remembered or settings.password_of(args.host, args.port),
         tls=args.tls,
         tls_verify=not args.tls_insecure,
+        account=account,
+        account_password=account_password,
+        allow_plain=args.allow_plain,
     )
 
 
@@ -140,13 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     # imports tkinter: only once the arguments are fine
     from app.view import ChatView, NoDisplayError
 
-    model = build_model(args, settings)
+    passwords = PasswordStore()
+    passwords.migrate(settings)  # a server password the previous version kept in the file
+    model = build_model(args, settings, passwords)
     try:
         view = ChatView(theme=args.theme)
     except NoDisplayError as exc:
         print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)
         return 1
-    _run(ChatController(model, view, settings))
+    _run(ChatController(model, view, settings, passwords, account=args.account or ""))
     # Tk objects must be collected on this (the Tk) thread, never on a worker thread.
     gc.collect()
     return 0

@@ -27,10 +27,12 @@ from app.conversations import SERVER
 from app.events import Kind
 from app.interface import ChatWindow
 from app.model import ChatModel
+from app.passwords import PasswordStore, account_key, server_key
 from app.recall import Recall
-from app.settings import Settings, settings_path
+from app.settings import Settings
 from app.text import (
     Line,
+    account_refused_text,
     clock,
     day_of,
     failure_text,
@@ -41,6 +43,7 @@ from app.text import (
     nick_refused_text,
     password_text,
     reply_text,
+    signed_in_text,
     status_text,
     tls_text,
 )
@@ -69,12 +72,21 @@ class ChatController:
     """Wires a :class:`ChatModel` to a :class:`ChatWindow` (tests pass a mock of the view)."""
 
     def __init__(
-        self, model: ChatModel, view: ChatWindow, settings: Settings | None = None
+        self,
+        model: ChatModel,
+        view: ChatWindow,
+        settings: Settings | None = None,
+        passwords: PasswordStore | None = None,
+        account: str = "",
     ) -> None:
         self.model = model
         self.view = view
         self.conversations = view.conversations
         self.settings = settings
+        self.passwords = passwords if passwords is not None else PasswordStore()
+        #: The account to sign in to, asked for at start when the keyring has no password.
+        self.account_wanted = account
+        self._account_asked = False  # the dialog's answer awaits the server's
         self.recall_lines = Recall()
         self._completion: _Completion | None = None
         self._job: Any = None
@@ -106,6 +118,9 @@ class ChatController:
             Kind.NAMES: self._on_names,
             Kind.PASSWORD: self._on_password,
             Kind.CHATHISTORY: self._on_chathistory,
+            Kind.SIGNED_IN: self._on_signed_in,
+            Kind.SIGNED_OUT: self._on_signed_out,
+            Kind.ACCOUNT_REFUSED: self._on_account_refused,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -138,6 +153,7 @@ class ChatController:
             member=self.open_direct,
             focus=self.on_focus,
             older=self.load_older,
+            account=self.ask_account,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -152,6 +168,8 @@ class ChatController:
             self.note(theme_error, error=True)
         self.model.start()
         self._job = self.view.schedule(POLL_MS, self.poll)
+        if self.account_wanted and self.model.credentials is None:
+            self.ask_account()
 
     def run(self) -> None:
         """Start and run the window until it closes."""
@@ -275,8 +293,8 @@ class ChatController:
         text = message_text(event)
         mention = not event.own and mentions(text, self.model.nick)
         line = self._line(event.time, kind, text, event.nick, mention=mention, own=event.own)
-        if event.msgid:
-            line = replace(line, msgid=event.msgid)
+        if event.msgid or event.account:
+            line = replace(line, msgid=event.msgid, account=event.account)
         self.view.append(key, line, count=not event.own)
 
     def _on_chathistory(self, event: ev.Chathistory) -> None:
@@ -382,7 +400,11 @@ class ChatController:
             self.view.append(key, self._line(event.time, "event", text, "•"), count=False)
 
     def _on_members(self, event: ev.MembersChanged) -> None:
-        self.view.set_members(self.key(event.conversation), event.members)
+        key = self.key(event.conversation)
+        if event.signed_in:
+            self.view.set_members(key, event.members, event.signed_in)
+        else:
+            self.view.set_members(key, event.members)
 
     def _on_mode(self, event: ev.Mode) -> None:
         key = self.key(event.conversation)
@@ -424,11 +446,17 @@ class ChatController:
         self._show(SERVER, "error", text)
         server = f"{self.model.host}:{self.model.port}"
         prompt = f"{text}. Enter the password for {server}."
-        note = (
-            f"With “Remember password” it is stored in plain text in {settings_path()}; "
-            "without, it is kept only until Kibitz closes."
+        self.view.ask_password(prompt, self._keyring_note(), self.password_given)
+
+    def _keyring_note(self) -> str:
+        if self.passwords.available:
+            return (
+                f"With “Remember password” it is kept in the system keyring "
+                f"({self.passwords.where}); without, only until Kibitz closes."
+            )
+        return (
+            "No system keyring is available here, so the password is kept only until Kibitz closes."
         )
-        self.view.ask_password(prompt, note, self.password_given)
 
     def password_given(self, password: str | None, remember: bool) -> None:
         """The password dialog's answer: connect with it, and remember it if asked to."""
@@ -438,14 +466,74 @@ class ChatController:
             self.note("Not connected: the server wants a password.", error=True, key=SERVER)
             return
         self.model.set_password(password)
-        settings = self.settings
-        if settings is None:
-            return
-        host, port = self.model.host, self.model.port
+        key = server_key(self.model.host, self.model.port)
         if remember:
-            settings.remember_password(host, port, password)
-        elif settings.password_of(host, port) is not None:
-            settings.remember_password(host, port, None)  # the stored one was refused
+            self.passwords.set(key, password)
+        else:
+            self.passwords.forget(key)  # a remembered one was refused
+            self.passwords.set(key, password, remember=False)
+        settings = self.settings
+        if settings is not None and settings.password:  # never back into the file
+            settings.remember_password(self.model.host, self.model.port, None)
+
+    # --- accounts ----------------------------------------------------------------------
+    def ask_account(self, error: str = "") -> None:
+        """Open the "Sign in / Create account" dialog (``error``: why it opens again)."""
+        if self.closed:
+            return
+        account = self.model.account or self.account_wanted
+        if not account and self.model.credentials is not None:
+            account = self.model.credentials[0]
+        if not account and self.settings is not None:
+            account = self.settings.account
+        self.view.ask_account(
+            account or self.model.nick,
+            self._keyring_note(),
+            error,
+            self.passwords.available,
+            self.account_given,
+        )
+
+    def account_given(self, action: str, account: str, password: str, remember: bool) -> None:
+        """The sign-in dialog's answer: sign in, or create the account, with it."""
+        if self.closed or action == "cancel":
+            return
+        self.account_wanted = account
+        self._account_asked = True
+        self.passwords.set(self._account_key(account), password, remember)
+        if action == "register":
+            self.model.register(account, password)
+        else:
+            self.model.sign_in(account, password)
+        if not self.model.connected:
+            self.note(f"You will sign in as {account} when connected.", key=SERVER)
+
+    def _account_key(self, account: str) -> str:
+        return account_key(account, self.model.host, self.model.port)
+
+    def _on_signed_in(self, event: ev.SignedIn) -> None:
+        self._account_asked = False
+        self.view.set_account(event.account)
+        self._show(SERVER, "info", signed_in_text(event))
+        if self.settings is not None:
+            self.settings.account = event.account
+            self.settings.save()
+
+    def _on_signed_out(self, _event: ev.SignedOut) -> None:
+        self.view.set_account("")
+        self._show(SERVER, "info", "You are signed out")
+
+    def _on_account_refused(self, event: ev.AccountRefused) -> None:
+        text = account_refused_text(event)
+        self._show(SERVER, "error", text)
+        asked, self._account_asked = self._account_asked, False
+        wrong = event.reason in ("wrong-password", "server-unverified")
+        if wrong and event.account:
+            self.passwords.forget(self._account_key(event.account))  # never tried again
+        # The dialog says why when it asked, or when a kept password stopped working; a
+        # server without accounts is said once per connection in the server conversation.
+        if (asked or wrong) and event.reason != "already":
+            self.ask_account(text)
 
     # --- user actions ------------------------------------------------------------------
     def current_name(self) -> str:

@@ -24,6 +24,7 @@ class Conversation:
     name: str
     lines: deque[Line] = field(default_factory=lambda: deque(maxlen=SCROLLBACK))
     members: tuple[tuple[str, str], ...] = ()
+    signed_in: frozenset[str] = frozenset()  # members the server says have an account
     topic: str = ""
     unread: int = 0
     mentions: int = 0

@@ -11,6 +11,9 @@ from app.text import Line
 
 #: Called with the password (None when cancelled) and whether to remember it.
 PasswordAnswer = Callable[[str | None, bool], object]
+#: Called with what the sign-in dialog was asked to do (``sign-in``, ``register``, or
+#: ``cancel``), the account, the password and whether to remember it.
+AccountAnswer = Callable[[str, str, str, bool], object]
 
 
 class ChatWindow(Protocol):
@@ -23,7 +26,7 @@ class ChatWindow(Protocol):
 
     def set_handlers(self, **handlers: Callable[..., Any]) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older."""
+        focus, older, account."""
         ...
 
     def schedule(self, ms: int, func: Callable[[], object]) -> str:
@@ -86,6 +89,16 @@ class ChatWindow(Protocol):
         """Ask for the server password; ``on_answer`` gets the reply."""
         ...
 
+    def ask_account(
+        self, account: str, note: str, error: str, can_remember: bool, on_answer: AccountAnswer
+    ) -> None:
+        """Open the "Sign in / Create account" dialog; ``error`` says why it opens again."""
+        ...
+
+    def set_account(self, account: str) -> None:
+        """Show whether (and as whom) we are signed in."""
+        ...
+
     def add_conversation(self, key: str, name: str, select: bool = False) -> None:
         """Open a conversation (if it is not open yet); show it when ``select``."""
         ...
@@ -106,8 +119,14 @@ class ChatWindow(Protocol):
         """A conversation's topic."""
         ...
 
-    def set_members(self, key: str, members: tuple[tuple[str, str], ...]) -> None:
-        """A channel's members, ``(prefix, nick)`` pairs."""
+    def set_members(
+        self,
+        key: str,
+        members: tuple[tuple[str, str], ...],
+        signed_in: frozenset[str] = frozenset(),
+    ) -> None:
+        """A channel's members, ``(prefix, nick)`` pairs; ``signed_in`` those with an
+        account."""
         ...
 
     def clear_conversation(self, key: str) -> None:

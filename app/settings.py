@@ -46,9 +46,10 @@ def default_nick() -> str:
 class Settings:
     """What the client remembers: where it connected, as whom, and how it looked.
 
-    ``tls`` is remembered, accepting an unverified certificate never is; ``password`` is
-    kept only when the user ticks "Remember password" (in plain text: the file is made
-    readable by its owner only).
+    ``tls`` is remembered, accepting an unverified certificate never is; ``account`` is
+    the name signed in with (its password is in the keyring, see :mod:`app.passwords`).
+    ``password`` is only read: the previous version kept a server password here, and
+    :meth:`app.passwords.PasswordStore.migrate` moves it to the keyring.
     """
 
     host: str = "127.0.0.1"
@@ -57,6 +58,7 @@ class Settings:
     channel: str = "#general"
     theme: str = DEFAULT_THEME
     tls: bool = False
+    account: str = ""
     password: str = ""
     password_for: str = ""  # "host:port": a password is only ever sent where it was given
 

@@ -133,7 +133,8 @@ class Line:
 
     Also ``separator`` (the "— history —" line under a chathistory page) and ``mark``
     (where missed messages go after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``,
-    local) places day dividers.
+    local) places day dividers. A message whose ``account`` is set shows a small mark by
+    the sender: only the server's word makes a sender trusted, never the nick.
     """
 
     kind: str
@@ -144,6 +145,7 @@ class Line:
     own: bool = False
     day: str = ""
     msgid: str = ""
+    account: str = ""  # the sender is signed in to it, as the server vouches
 
 
 # --- the sentences about the connection and the server ---------------------------------

@@ -27,6 +27,8 @@ DARK_NICKS = (
 )  # fmt: skip
 #: Member prefixes and the theme colour each is shown in.
 PREFIX_COLOURS = {"~": "danger", "&": "danger", "@": "success", "%": "warning", "+": "info"}
+#: Shown by the nick of someone the server says is signed in to an account.
+SIGNED_IN_MARK = "✓"
 #: Connection states and the colour of the status bar's dot.
 STATE_STYLE = {
     "connected": "success",

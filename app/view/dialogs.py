@@ -1,4 +1,4 @@
-"""Dialogs of the chat window: the server password."""
+"""Dialogs of the chat window: the server password, and signing in to an account."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import tkinter
 
 import ttkbootstrap as ttk
 
-from app.interface import PasswordAnswer
+from app.interface import AccountAnswer, PasswordAnswer
 from app.text import sanitize
 from app.ui import then_break
 
@@ -91,6 +91,126 @@ class PasswordDialog:
         """Close without a password."""
         self._close()
         self.on_answer(None, False)
+
+    def supersede(self) -> None:
+        """A newer dialog replaces this one: close it; its answer no longer counts."""
+        self.on_answer = _noop
+        self.cancel()
+
+    def _close(self) -> None:
+        try:
+            self.window.destroy()
+        except tkinter.TclError:
+            pass
+
+
+class SignInDialog:
+    """ "Sign in / Create account": the account name, its password, and the sentence that
+    says why the last try did not work. Not modal, like :class:`PasswordDialog`."""
+
+    def __init__(
+        self,
+        root: tkinter.Misc,
+        account: str,
+        note: str,
+        error: str,
+        can_remember: bool,
+        on_answer: AccountAnswer,
+    ) -> None:
+        self.on_answer = on_answer
+        self.window = ttk.Toplevel(
+            title="Sign in / Create account",
+            master=root,
+            transient=root,
+            resizable=(False, False),
+        )
+        self.window.protocol("WM_DELETE_WINDOW", self.cancel)
+        self.window.geometry(f"+{root.winfo_rootx() + 80}+{root.winfo_rooty() + 80}")
+        body = ttk.Frame(self.window, padding=16)
+        body.pack(fill=tkinter.BOTH, expand=True)
+        self.create_fields(body, account, note, error, can_remember)
+        self.create_buttons(body)
+        for entry in (self.account_entry, self.entry):
+            entry.bind("<Return>", then_break(self.sign_in))
+            entry.bind("<KP_Enter>", then_break(self.sign_in))
+        self.window.bind("<Escape>", then_break(self.cancel))
+        (self.entry if account else self.account_entry).focus_set()
+
+    def create_fields(
+        self, body: ttk.Frame, account: str, note: str, error: str, can_remember: bool
+    ) -> None:
+        """The refusal (if any), the account, the hidden password, "Remember password" and
+        the note about where the password goes."""
+        self.error_label = ttk.Label(
+            body, text=sanitize(error, 400), wraplength=380, bootstyle="danger"
+        )
+        if error:
+            self.error_label.pack(anchor="w", pady=(0, 10))
+        ttk.Label(body, text="Account").pack(anchor="w")
+        self.account_entry = ttk.Entry(body, width=32)
+        self.account_entry.insert(0, sanitize(account, 60))
+        self.account_entry.pack(fill=tkinter.X, pady=(2, 8))
+        ttk.Label(body, text="Password").pack(anchor="w")
+        self.entry = ttk.Entry(body, show="•", width=32)
+        self.entry.pack(fill=tkinter.X, pady=(2, 8))
+        self.remember = ttk.BooleanVar(master=self.window, value=can_remember)
+        self.remember_check = ttk.Checkbutton(
+            body, text="Remember password", variable=self.remember
+        )
+        if not can_remember:
+            self.remember_check.configure(state="disabled")
+        self.remember_check.pack(anchor="w")
+        self.note_label = ttk.Label(
+            body, text=sanitize(note, 300), wraplength=380, bootstyle="secondary"
+        )
+        self.note_label.pack(anchor="w", pady=(4, 12))
+
+    def create_buttons(self, body: ttk.Frame) -> None:
+        """Sign in, Create account and Cancel."""
+        buttons = ttk.Frame(body)
+        buttons.pack(fill=tkinter.X)
+        self.ok_button = ttk.Button(
+            buttons, text="Sign in", bootstyle="primary", command=self.sign_in
+        )
+        self.ok_button.pack(side=tkinter.RIGHT)
+        self.register_button = ttk.Button(
+            buttons, text="Create account", bootstyle="secondary", command=self.register
+        )
+        self.register_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+        self.cancel_button = ttk.Button(
+            buttons, text="Cancel", bootstyle="link", command=self.cancel
+        )
+        self.cancel_button.pack(side=tkinter.LEFT)
+
+    @property
+    def open(self) -> bool:
+        """True until the dialog is answered or cancelled."""
+        try:
+            return bool(self.window.winfo_exists())
+        except tkinter.TclError:
+            return False
+
+    def sign_in(self) -> None:
+        """Sign in with what is typed."""
+        self._answer("sign-in")
+
+    def register(self) -> None:
+        """Create the account with what is typed."""
+        self._answer("register")
+
+    def _answer(self, action: str) -> None:
+        account, password = self.account_entry.get().strip(), self.entry.get()
+        if not account or not password:  # both are needed: ring, keep the dialog open
+            self.window.bell()
+            return
+        remember = bool(self.remember.get())
+        self._close()
+        self.on_answer(action, account, password, remember)
+
+    def cancel(self) -> None:
+        """Close without signing in."""
+        self._close()
+        self.on_answer("cancel", "", "", False)
 
     def supersede(self) -> None:
         """A newer dialog replaces this one: close it; its answer no longer counts."""

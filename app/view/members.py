@@ -1,4 +1,4 @@
-"""The members panel: who is in the open channel, ops first."""
+"""The members panel: who is in the open channel, ops first; a mark by those signed in."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation
 from app.text import sanitize
-from app.ui import PREFIX_COLOURS, Fonts, heading_label, style_trees
+from app.ui import PREFIX_COLOURS, SIGNED_IN_MARK, Fonts, heading_label, style_trees
 
 Fire = Callable[..., None]
 
@@ -51,6 +51,8 @@ class MembersPanel(ttk.Frame):
         for prefix, nick in conversation.members:
             tags = (f"prefix{prefix}",) if prefix else ()
             label = f"{prefix or ' '} {sanitize(nick, 60)}"
+            if nick in conversation.signed_in:
+                label += f" {SIGNED_IN_MARK}"
             tree.insert("", "end", text=label, values=(nick,), tags=tags)
         count = len(conversation.members)
         self.members_label.configure(text=f"MEMBERS · {count}" if count else "MEMBERS")

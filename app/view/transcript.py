@@ -14,7 +14,7 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
-from app.ui import DARK_NICKS, LIGHT_NICKS, Fonts, style_text, trim_lines
+from app.ui import DARK_NICKS, LIGHT_NICKS, SIGNED_IN_MARK, Fonts, style_text, trim_lines
 
 CHATHISTORY_SEPARATOR = "— history —"
 # Tk marks in the transcript: where missed messages go, and scratch marks for inserts.
@@ -260,6 +260,8 @@ class Transcript(ttk.Frame):
         parts: list[Any] = [line.time, (*base, "time"), "\t", base]
         body_tags = base
         if line.kind == "message":
+            if line.account:  # the server vouches for this sender; a nick alone is no proof
+                parts += [f"{SIGNED_IN_MARK} ", (*base, "signed", "muted")]
             parts += [
                 sanitize(line.nick, 60, astral),
                 (*base, self._nick_tag(line.nick)),

@@ -17,7 +17,7 @@ from typing import Any
 import ttkbootstrap as ttk
 
 from app.conversations import SCROLLBACK, Conversation, Conversations
-from app.interface import PasswordAnswer
+from app.interface import AccountAnswer, PasswordAnswer
 from app.text import Line, sanitize
 from app.ui import (
     StatusBar,
@@ -28,7 +28,7 @@ from app.ui import (
     toggle_theme,
     use_theme,
 )
-from app.view.dialogs import PasswordDialog
+from app.view.dialogs import PasswordDialog, SignInDialog
 from app.view.header import Header
 from app.view.input_row import InputRow
 from app.view.members import MembersPanel
@@ -60,6 +60,7 @@ class ChatView:
         self.conversations = Conversations(scrollback)
         self.open_url: Callable[[str], object] = lambda url: webbrowser.open(url, new=2)
         self.password_dialog: PasswordDialog | None = None
+        self.sign_in_dialog: SignInDialog | None = None
         self.fonts = make_fonts(self.root)
         self.create_panels()
         self.bind_keys()
@@ -78,6 +79,14 @@ class ChatView:
         self.status_bar.wrap()
         self.status_label = self.status_bar.label
         self.theme_button = self.status_bar.theme_button
+        # Who we are signed in as is said in the status text; this opens the dialog.
+        self.account_button = ttk.Button(
+            self.status_bar.frame,
+            text="Sign in…",
+            bootstyle="link",
+            command=lambda: fire("account"),
+        )
+        self.account_button.pack(side=tkinter.RIGHT)
         self.input_row = InputRow(root, fire)
         self.input_row.pack(side=tkinter.BOTTOM, fill=tkinter.X)
         self.name_label = self.input_row.name_label
@@ -141,7 +150,7 @@ class ChatView:
     # --- wiring ----------------------------------------------------------------------------
     def set_handlers(self, **handlers: Callback) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older."""
+        focus, older, account."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -219,6 +228,19 @@ class ChatView:
             old.supersede()
         self.password_dialog = PasswordDialog(self.root, prompt, note, on_answer)
 
+    def ask_account(
+        self, account: str, note: str, error: str, can_remember: bool, on_answer: AccountAnswer
+    ) -> None:
+        """Open the "Sign in / Create account" dialog (replacing one still open)."""
+        old = self.sign_in_dialog
+        if old is not None and old.open:
+            old.supersede()
+        self.sign_in_dialog = SignInDialog(self.root, account, note, error, can_remember, on_answer)
+
+    def set_account(self, account: str) -> None:
+        """The account button says whether we are signed in (the status text says as whom)."""
+        self.account_button.configure(text="Account…" if account else "Sign in…")
+
     # --- conversations ---------------------------------------------------------------------
     def add_conversation(self, key: str, name: str, select: bool = False) -> None:
         """Open a conversation in the sidebar (if it is not there yet)."""
@@ -292,11 +314,17 @@ class ChatView:
             if self._is_current(key):
                 self.header.show(conversation)
 
-    def set_members(self, key: str, members: tuple[tuple[str, str], ...]) -> None:
-        """Remember and (if open) show a channel's members."""
+    def set_members(
+        self,
+        key: str,
+        members: tuple[tuple[str, str], ...],
+        signed_in: frozenset[str] = frozenset(),
+    ) -> None:
+        """Remember and (if open) show a channel's members (marking those signed in)."""
         conversation = self.conversations.get(key)
         if conversation is not None:
             conversation.members = tuple(members)
+            conversation.signed_in = frozenset(signed_in)
             if self._is_current(key):
                 self.members.show(conversation)
 

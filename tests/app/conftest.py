@@ -6,7 +6,9 @@ import gc
 import tkinter
 from collections.abc import Callable, Iterator
 
+import keyring
 import pytest
+from keyrings.alt.file import PlaintextKeyring
 
 from app.controller import ChatController
 from app.model import ChatModel
@@ -19,6 +21,19 @@ from tests.app.helpers import EventLog, pump
 def _config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep every test's settings out of the real home directory."""
     monkeypatch.setenv("KIBITZ_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
+def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaintextKeyring]:
+    """A real keyring backend (keyrings.alt's file) in a temp dir, never the user's."""
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path_factory.mktemp("keyring") / "keyring_pass.cfg")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
 
 
 @pytest.fixture

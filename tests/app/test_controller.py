@@ -82,6 +82,7 @@ def test_wires_every_view_callback(controller, view):
         "member",
         "focus",
         "older",
+        "account",
     }
 
 

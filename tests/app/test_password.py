@@ -8,8 +8,10 @@ import stat
 
 import pytest
 
+from app.__main__ import build_model, parse_args
 from app.conversations import Conversations
 from app.events import Kind, PasswordWanted
+from app.passwords import SERVICE, server_key
 from app.settings import Settings, settings_path
 from app.text import password_text, reply_text, status_text
 from tests.app.fakeserver import FakeServer
@@ -102,27 +104,30 @@ def answer(view, password: str, remember: bool = False) -> None:
     assert not dialog.open
 
 
-def test_window_asks_and_remembers_when_ticked(server, make_chat):
+def test_window_asks_and_remembers_in_the_keyring_when_ticked(server, make_chat, keyring_file):
     controller, view = make_chat(server.port)
     dialog = dialog_of(view)
     assert "wants a password" in dialog.prompt_label.cget("text")
     assert f"127.0.0.1:{server.port}" in dialog.prompt_label.cget("text")
     note = dialog.note_label.cget("text")
-    assert "plain text" in note and str(settings_path()) in note
+    assert "system keyring" in note and "PlaintextKeyring" in note
     assert dialog.remember.get() is False and dialog.entry.cget("show") == "•"
+    key = server_key("127.0.0.1", server.port)
     answer(view, "wrong", remember=True)
-    # Refused again: a new dialog, and a refused password is not stored.
+    # Refused again: a new dialog; the ticked one was kept until the next answer.
     dialog = dialog_of(view)
     assert "refused" in dialog.prompt_label.cget("text")
-    assert Settings.load().password == "wrong"  # it was ticked; the next answer replaces it
+    assert keyring_file.get_password(SERVICE, key) == "wrong"
     answer(view, SECRET, remember=True)
     pump(view, lambda: controller.model.registered, what="registered with the password")
-    saved = Settings.load()
-    assert saved.password_of("127.0.0.1", server.port) == SECRET
-    assert saved.password_of("127.0.0.1", server.port + 1) is None
-    assert stat.S_IMODE(settings_path().stat().st_mode) == 0o600
+    assert keyring_file.get_password(SERVICE, key) == SECRET
+    assert keyring_file.get_password(SERVICE, server_key("127.0.0.1", server.port + 1)) is None
     controller.close()
-    assert Settings.load().password == SECRET
+    assert SECRET not in settings_path().read_text()  # the settings file never holds it
+    assert stat.S_IMODE(settings_path().stat().st_mode) == 0o600
+    # The next run finds it there.
+    args = parse_args(["--port", str(server.port)], Settings.load())
+    assert build_model(args, Settings.load()).password == SECRET
 
 
 def test_window_keeps_an_unticked_password_for_this_run_only(server, make_chat):
@@ -148,7 +153,7 @@ def test_window_cancel_leaves_it_disconnected(server, make_chat):
     assert dialog.open
 
 
-def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path):
+def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path, keyring_file):
     from app.controller import ChatController
     from app.model import ChatModel
     from app.view import ChatView
@@ -159,18 +164,20 @@ def test_controller_asks_the_view_and_handles_answers(mocker, tmp_path):
     view = mocker.create_autospec(ChatView, instance=True)
     view.conversations = Conversations()
     view.conversations.current = ""
-    settings = Settings(password="old", password_for="chat.lan:6697")
+    settings = Settings()
+    keyring_file.set_password(SERVICE, server_key("chat.lan", 6697), "old")
     controller = ChatController(model, view, settings)
     controller.handlers[Kind.PASSWORD](PasswordWanted(refused=True))
     key, line = view.append.call_args.args  # said in the server conversation, too
     assert (key, line.kind, line.text) == ("", "error", "The server refused the password")
     prompt, note, callback = view.ask_password.call_args.args
-    assert "refused" in prompt and "chat.lan:6697" in prompt and "plain text" in note
+    assert "refused" in prompt and "chat.lan:6697" in prompt and "system keyring" in note
     callback("new", False)  # not ticked: the refused stored one is forgotten, "new" not kept
     model.set_password.assert_called_once_with("new")
-    assert Settings.load().password == ""
+    assert keyring_file.get_password(SERVICE, server_key("chat.lan", 6697)) is None
     callback("newer", True)
-    assert Settings.load().password_of("chat.lan", 6697) == "newer"
+    assert keyring_file.get_password(SERVICE, server_key("chat.lan", 6697)) == "newer"
+    assert not settings_path().exists() or "newer" not in settings_path().read_text()
     callback(None, False)
     assert model.set_password.call_count == 2
     assert view.append.call_args.args[1].text == "Not connected: the server wants a password."
