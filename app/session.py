@@ -541,9 +541,9 @@ class Session:
                     self.caps.discard(name[1:])
                 else:
                     self.caps.add(name)
-            # Sign in before CAP END, or when a signed-in-later REQ sasl was granted.
-            asked = self._signin_asked or not (self.registered or self._cap_done)
-            if "sasl" in self.caps and self.credentials and self.signin is None and asked:
+            # Sign in when sasl is granted: before CAP END, or after a later REQ sasl.
+            granted = "sasl" in msg.params[-1].split()
+            if granted and self.credentials and self.signin is None and self.account is None:
                 self._signin_asked = False
                 self._start_signin()
             elif self.signin is None:

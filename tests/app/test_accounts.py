@@ -11,6 +11,7 @@ import keyring.backends.fail
 import pytest
 
 from app.__main__ import build_model, parse_args
+from app.events import Kind
 from app.passwords import SERVICE, PasswordStore, account_key, server_key
 from app.settings import Settings, settings_path
 from server.accounts import AccountStore
@@ -97,6 +98,18 @@ class AccountServer(FakeServer):
         self.pieces = ""
         self.rules["AUTHENTICATE"] = AccountServer.authenticate
         self.rules["REGISTER"] = AccountServer.register
+        self.rules["USER"] = lambda _srv, _msg: None  # welcomed after CAP END, as servers do
+        self.rules["CAP"] = AccountServer.cap
+
+    def cap(self, msg: Message) -> None:
+        if msg.params[0] == "END":
+            self.send(f":fake 001 {self.nick} :Welcome {self.nick}!u@h")
+        else:
+            self.rules.pop("CAP")
+            try:
+                self._answer(msg)
+            finally:
+                self.rules["CAP"] = AccountServer.cap
 
     def authenticate(self, msg: Message) -> None:
         param = msg.params[0]
@@ -255,6 +268,23 @@ def test_a_server_without_accounts_says_so(server, make_chat):
     assert dialog.error_label.cget("text") == (
         "Not signed in as alice: this server has no accounts."
     )
+
+
+def test_signs_in_while_registering_with_the_kept_password(accounts_server, make_model):
+    fake = accounts_server()
+    _model, log = make_model(fake.port, "alice", account="alice", account_password=PASSWORD)
+    log.expect(Kind.SIGNED_IN, account="alice")
+    status = log.expect(Kind.STATUS, state="connected")
+    assert status.account == "alice"
+    commands = [m.command for m in fake.lines]
+    assert commands.index("AUTHENTICATE") < commands.index("CAP", commands.index("AUTHENTICATE"))
+    assert fake.received("CAP")[-1].params == ["END"]
+    wrong, wrong_log = make_model(
+        accounts_server().port, "alice", account="alice", account_password="nope"
+    )
+    wrong_log.expect(Kind.ACCOUNT_REFUSED, reason="wrong-password")
+    wrong_log.expect(Kind.REGISTERED)  # refused, and still connected as a guest
+    assert wrong.account is None
 
 
 def test_the_account_option_without_a_kept_password_asks_at_start(accounts_server, make_view):

@@ -317,3 +317,14 @@ def test_where_plain_may_go(host, tls, verify, allow, plain):
     model = ChatModel(host, 6697, "alice", tls=tls, tls_verify=verify, allow_plain=allow)
     assert model.session.plain_allowed is plain
     assert is_loopback(host) is (host in ("127.0.0.1", "localhost", "::1"))
+
+
+def test_a_server_that_welcomes_before_cap_end_still_gets_the_sign_in(store):
+    session = Session("alice", account="alice", account_password=PASSWORD)
+    feed = connect(session)
+    assert feed.sent[-1] == "CAP REQ :server-time sasl"
+    feed(":srv 001 alice :Welcome")  # too early, but seen in the wild
+    feed(":srv CAP * ACK :server-time sasl")
+    assert feed.sent[-1] == "AUTHENTICATE SCRAM-SHA-256"
+    Bridge(feed, store).run()
+    feed.log.expect(Kind.SIGNED_IN, account="alice")
