@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .commands import COMMANDS
+from .accounts import Account, AccountError, AccountStore
+from .commands import COMMANDS, signin
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .config import Config
 from .descriptors import Spare, fit_clients, raise_limit
@@ -274,6 +275,8 @@ class ChatServer(Listener):
                     self.server_close()
                     raise
         self.history: HistoryStore | None = None
+        #: The accounts, kept in the data directory (None without one).
+        self.accounts: AccountStore | None = None
         if config.data_dir:
             try:
                 self.history = HistoryStore(
@@ -282,7 +285,10 @@ class ChatServer(Listener):
                     max_days=config.history_days,
                     max_mb=config.history_max_mb,
                 )
-            except HistoryError:
+                self.accounts = AccountStore(config.data_dir)
+            except (HistoryError, AccountError):
+                if self.history is not None:
+                    self.history.close()
                 self.server_close()
                 if self.tls_listener is not None:
                     self.tls_listener.server_close()
@@ -362,6 +368,8 @@ class ChatServer(Listener):
         self.flusher.close()
         if self.history is not None:
             self.history.close()
+        if self.accounts is not None:
+            self.accounts.close()
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:
@@ -445,6 +453,16 @@ class ChatServer(Listener):
             if corked:
                 cork()
         return failures
+
+    def sign_in(
+        self, client: Session, account: Account, reply: ResponseBuffer | None = None
+    ) -> None:
+        """Sign ``client`` in to ``account`` (900, +r, account-notify)."""
+        signin.sign_in(self, client, account, reply)
+
+    def sign_out(self, client: Session, reply: ResponseBuffer | None = None) -> None:
+        """Sign ``client`` out of its account, if it has one (901, -r, account-notify)."""
+        signin.sign_out(self, client, reply)
 
     @staticmethod
     def _flood_applies(client: Session) -> bool:

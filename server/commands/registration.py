@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
+    "account-notify": "",
     "away-notify": "",
     "batch": "",
     "cap-notify": "",

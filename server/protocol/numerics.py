@@ -134,3 +134,15 @@ ERR_NOPRIVILEGES = Numeric("481", "Permission Denied- You're not an IRC operator
 ERR_NOOPERHOST = Numeric("491", "No O-lines for your host")
 ERR_HELPNOTFOUND = Numeric("524", "No help available on this topic")
 ERR_INVALIDMODEPARAM = Numeric("696")
+
+# --- accounts and SASL (IRCv3 sasl-3.1/3.2, the texts the spec gives) -----------------
+RPL_WHOISCERTFP = Numeric("276")
+RPL_LOGGEDIN = Numeric("900")
+RPL_LOGGEDOUT = Numeric("901", "You are now logged out")
+ERR_NICKLOCKED = Numeric("902", "You must use a nick assigned to you")
+RPL_SASLSUCCESS = Numeric("903", "SASL authentication successful")
+ERR_SASLFAIL = Numeric("904", "SASL authentication failed")
+ERR_SASLTOOLONG = Numeric("905", "SASL message too long")
+ERR_SASLABORTED = Numeric("906", "SASL authentication aborted")
+ERR_SASLALREADY = Numeric("907", "You have already authenticated using SASL")
+RPL_SASLMECHS = Numeric("908", "are available SASL mechanisms")
