@@ -37,9 +37,9 @@ class Context(Protocol):
     messages: int
     login_failures: LoginFailures
 
-    def login_failed(self, client: Session, what: str) -> int:
-        """Count and log a failed PASS or OPER, hold the client's reader for the
-        penalty delay, and return the connection's failures so far."""
+    def login_failed(self, client: Session, what: str, account: str | None = None) -> int:
+        """Count and log a failed PASS, OPER or sign-in (to ``account``), hold the
+        client's reader for the penalty delay, and return the connection's failures."""
         ...
 
     def sign_in(

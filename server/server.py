@@ -33,6 +33,7 @@ from .protocol.codec import (
     escape_tag_value,
     parse,
 )
+from .protocol.names import casefold
 from .protocol.numerics import (
     ERR_INPUTTOOLONG,
     ERR_NEEDMOREPARAMS,
@@ -254,6 +255,8 @@ class ChatServer(Listener):
         self._exempt = parse_networks(config.exempt)
         self.throttle = Throttle(config.throttle, config.throttle_window, clock)
         self.login_failures = LoginFailures(config.login_delay, config.login_ban, clock)
+        #: Wrong passwords per account: guessing one account from many addresses is slow too.
+        self.account_failures = LoginFailures(config.login_delay, 0, clock)
         self._spare = Spare()
         self._descriptors_warned = -math.inf
         context = server_context(config.cert, config.key) if config.cert and config.key else None
@@ -279,12 +282,13 @@ class ChatServer(Listener):
         self.accounts: AccountStore | None = None
         if config.data_dir:
             try:
-                self.history = HistoryStore(
-                    Path(config.data_dir) / "history.sqlite3",
-                    max_per_target=config.history_max_per_target,
-                    max_days=config.history_days,
-                    max_mb=config.history_max_mb,
-                )
+                if config.history:
+                    self.history = HistoryStore(
+                        Path(config.data_dir) / "history.sqlite3",
+                        max_per_target=config.history_max_per_target,
+                        max_days=config.history_days,
+                        max_mb=config.history_max_mb,
+                    )
                 self.accounts = AccountStore(config.data_dir)
             except (HistoryError, AccountError):
                 if self.history is not None:
@@ -441,10 +445,13 @@ class ChatServer(Listener):
         super().server_close()
         self._spare.close()
 
-    def login_failed(self, client: Session, what: str) -> int:
-        """A failed PASS or OPER: count and log it, and hold the client's reader for
-        the penalty delay (other clients go on); return the connection's failures."""
+    def login_failed(self, client: Session, what: str, account: str | None = None) -> int:
+        """A failed PASS, OPER or sign-in: count and log it, and hold the client's reader
+        for the penalty delay of its address or of ``account``, whichever is longer (other
+        clients go on); return the connection's failures."""
         failures, delay = self.login_failures.fail(client.ip, client)
+        if account is not None:
+            delay = max(delay, self.account_failures.fail(casefold(account), client)[1])
         log.warning("failed %s from %s (nick %s)", what, client.ip, client.nick)
         if delay > 0:
             corked = current_cork() is not None

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .accounts import Account
     from .config import Config
     from .protocol.tls import TLSSession
+    from .sasl import Exchange
 
 
 class Session:
@@ -70,6 +71,8 @@ class Session:
         #: The account this connection is signed in to; only ``Context.sign_in`` and
         #: ``sign_out`` change it (the registry lock guards it).
         self.account: Account | None = None
+        #: The SASL exchange in progress (AUTHENTICATE), if any.
+        self.sasl: Exchange | None = None
         #: The away message, or None when here.
         self.away: str | None = None
         self.signon = int(time.time())

@@ -2,12 +2,63 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from server.accounts import AccountStore
+from server.protocol.sasl import ScramClient, authenticate_chunks, plain_message
 from server.server import ChatServer
+from tests.ircclient import IRCClient
+
+
+class FakeTime:
+    """A clock that only moves when a penalty is slept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float, event: threading.Event) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+@pytest.fixture
+def connect_to() -> Iterator[Callable[..., IRCClient]]:
+    """Open raw connections to any server; all are closed after the test."""
+    clients: list[IRCClient] = []
+
+    def open_client(server: ChatServer, bind: str | None = None) -> IRCClient:
+        client = IRCClient(server.port, bind=bind)
+        clients.append(client)
+        return client
+
+    yield open_client
+    for client in clients:
+        client.close()
+
+
+def start_sasl(client: IRCClient, nick: str = "alice", mechanism: str = "PLAIN") -> None:
+    """Negotiate sasl, send NICK and USER, and choose ``mechanism`` (CAP END not sent)."""
+    client.send("CAP LS 302", "CAP REQ sasl", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    client.expect("CAP", "*", "ACK")
+    client.send(f"AUTHENTICATE {mechanism}")
+    assert client.expect("AUTHENTICATE").params == ["+"]
+
+
+def send_response(client: IRCClient, data: bytes) -> None:
+    """One client response, framed as sasl-3.1 says (400-byte chunks, ``+``)."""
+    client.send(*[f"AUTHENTICATE {chunk}" for chunk in authenticate_chunks(data)])
 
 
 @pytest.fixture
@@ -61,3 +112,198 @@ def test_a_connection_that_leaves_is_no_longer_signed_in(server, connect):
     alice.send("QUIT")
     alice.wait_closed()
     assert server.registry.signed_in("alice") == []
+
+
+def test_no_history_keeps_the_accounts(make_server, tmp_path: Path, connect_to) -> None:
+    AccountStore(tmp_path).create("alice", "secret")
+    server = make_server(data_dir=str(tmp_path), history=False)
+    assert server.history is None and server.accounts.find("alice") is not None
+    client = connect_to(server)
+    client.send("CAP LS 302")
+    offered = client.expect("CAP").params[-1].split()
+    assert "sasl=PLAIN,EXTERNAL,SCRAM-SHA-256" in offered
+    assert not any(cap.startswith("draft/chathistory") for cap in offered)
+
+
+# --- AUTHENTICATE ------------------------------------------------------------------------
+def test_cap_ls_offers_sasl_with_its_mechanisms_only_where_accounts_exist(
+    server, make_server, connect_to
+) -> None:
+    modern = connect_to(server)
+    modern.send("CAP LS 302")
+    assert "sasl=PLAIN,EXTERNAL,SCRAM-SHA-256" in modern.expect("CAP").params[-1].split()
+    old = connect_to(server)
+    old.send("CAP LS")
+    assert "sasl" in old.expect("CAP").params[-1].split()  # 3.1 clients: no value
+    bare = connect_to(make_server())  # no data directory: no accounts, no sasl
+    bare.send("CAP LS 302", "CAP REQ sasl")
+    assert not any(c.startswith("sasl") for c in bare.expect("CAP").params[-1].split())
+    assert bare.expect("CAP").params[1:] == ["NAK", "sasl"]
+
+
+def test_plain_signs_in_before_registration(server, connect_to) -> None:
+    alice = connect_to(server)
+    start_sasl(alice)
+    alice.send("AUTHENTICATE " + base64.b64encode(plain_message("alice", "secret")).decode())
+    logged_in = alice.expect("900")
+    assert logged_in.params[0] == "alice" and logged_in.params[1].startswith("alice!~alice@")
+    assert logged_in.params[2:] == ["Alice", "You are now logged in as Alice"]
+    assert alice.expect("903").params == ["alice", "SASL authentication successful"]
+    alice.send("CAP END")
+    alice.expect("001")
+    alice.send("MODE alice")
+    assert "r" in alice.expect("221").params[1]
+    assert server.registry.find_nick("alice").account.name == "alice"
+
+
+def test_plain_in_chunks_of_400_and_an_exact_400_followed_by_plus(
+    make_server, tmp_path, connect_to
+) -> None:
+    store = AccountStore(tmp_path)
+    store.create("foo", "bar" * 97)  # the PLAIN message is exactly 400 base64 bytes
+    store.create("big", "x" * 290)  # over 400: two chunks
+    server = make_server(data_dir=str(tmp_path))
+    exact = connect_to(server)
+    start_sasl(exact, "foo")
+    message = plain_message("foo", "bar" * 97)
+    assert len(base64.b64encode(message)) == 400
+    send_response(exact, message)
+    assert exact.until("903")[-2].command == "900"
+    split = connect_to(server)
+    start_sasl(split, "big")
+    message = plain_message("big", "x" * 290)
+    assert len(authenticate_chunks(message)) == 2
+    send_response(split, message)
+    split.expect("903")
+
+
+def test_scram_sha_256_signs_in_with_a_real_client_exchange(server, connect_to) -> None:
+    alice = connect_to(server)
+    start_sasl(alice, mechanism="SCRAM-SHA-256")
+    scram = ScramClient("alice", "secret")
+    send_response(alice, scram.first())
+    server_first = base64.b64decode(alice.expect("AUTHENTICATE").params[0])
+    send_response(alice, scram.final(server_first))
+    server_final = base64.b64decode(alice.expect("AUTHENTICATE").params[0])
+    assert scram.verify(server_final)  # the server proved it knows the password too
+    alice.send("AUTHENTICATE +")
+    assert alice.expect("900").params[2] == "Alice"
+    alice.expect("903")
+
+
+def test_wrong_passwords_fail_with_904_and_are_delayed_per_address_and_account(
+    make_server, tmp_path, connect_to, caplog
+) -> None:
+    AccountStore(tmp_path).create("alice", "secret")
+    fake = FakeTime()
+    server = make_server(data_dir=str(tmp_path), clock=fake.clock, sleep=fake.sleep)
+    guesser = connect_to(server, bind="127.0.0.2")
+    start_sasl(guesser, "guesser")
+    send_response(guesser, plain_message("alice", "guess1"))
+    assert guesser.expect("904").params == ["guesser", "SASL authentication failed"]
+    guesser.send("AUTHENTICATE SCRAM-SHA-256")  # may retry, another mechanism too
+    guesser.expect("AUTHENTICATE")
+    scram = ScramClient("alice", "guess2")
+    send_response(guesser, scram.first())
+    challenge = base64.b64decode(guesser.expect("AUTHENTICATE").params[0])
+    send_response(guesser, scram.final(challenge))
+    guesser.expect("904")
+    assert fake.slept == [1.0, 2.0]
+    # Another address guessing the same account is slowed by the account's failures.
+    other = connect_to(server, bind="127.0.0.3")
+    start_sasl(other, "other")
+    send_response(other, plain_message("alice", "guess3"))
+    other.expect("904")
+    assert fake.slept[-1] == 4.0
+    # The right password still works, and a stranger's account starts afresh.
+    stranger = connect_to(server, bind="127.0.0.4")
+    start_sasl(stranger, "bob")
+    send_response(stranger, plain_message("nobody", "x"))
+    stranger.expect("904")
+    assert fake.slept[-1] == 1.0
+    other.send("AUTHENTICATE PLAIN")
+    other.expect("AUTHENTICATE")
+    send_response(other, plain_message("alice", "secret"))
+    other.expect("903")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "failed SASL (wrong password for alice) from 127.0.0.2 (nick guesser)" in warnings
+    assert not [w for w in warnings if "guess1" in w or "secret" in w]
+
+
+def test_unknown_mechanism_gets_908_then_904(server, connect_to) -> None:
+    alice = connect_to(server)
+    alice.send("CAP LS 302", "CAP REQ sasl", "AUTHENTICATE FOO")
+    mechs = alice.expect("908")
+    assert mechs.params == ["*", "PLAIN,EXTERNAL,SCRAM-SHA-256", "are available SASL mechanisms"]
+    assert alice.next().params == ["*", "SASL authentication failed"]
+
+
+def test_abort_malformed_and_overlong_responses(server, connect_to) -> None:
+    alice = connect_to(server)
+    start_sasl(alice)
+    alice.send("AUTHENTICATE *")
+    assert alice.expect("906").params == ["alice", "SASL authentication aborted"]
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE")
+    alice.send("AUTHENTICATE " + "A" * 401)  # a chunk over 400 bytes
+    assert alice.expect("905").params == ["alice", "SASL message too long"]
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE")
+    alice.send(*["AUTHENTICATE " + "A" * 400] * 5)  # a response over the limit
+    alice.expect("905")
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE")
+    alice.send("AUTHENTICATE not!base64")
+    alice.expect("904")
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE")
+    send_response(alice, b"no separators")  # base64, but not a PLAIN message
+    alice.expect("904")
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE")
+    send_response(alice, plain_message("alice", "secret"))  # nothing was spoiled
+    alice.expect("903")
+
+
+def test_authenticate_needs_the_sasl_capability(server, connect_to) -> None:
+    alice = connect_to(server)
+    alice.send("AUTHENTICATE PLAIN")
+    assert alice.expect("904").params == ["*", "SASL authentication failed"]
+    alice.send("NICK alice", "USER alice 0 * :A")
+    alice.expect("001")
+
+
+def test_a_second_sign_in_after_success_gets_907(server, connect_to) -> None:
+    alice = connect_to(server)
+    start_sasl(alice)
+    send_response(alice, plain_message("alice", "secret"))
+    alice.expect("903")
+    alice.send("AUTHENTICATE PLAIN")
+    assert alice.expect("907").params == ["alice", "You have already authenticated using SASL"]
+    alice.send("CAP END")
+    alice.expect("001")
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("907")
+
+
+def test_sasl_after_registration_signs_in_and_tells_the_channel(server, connect_to) -> None:
+    watcher = connect_to(server)
+    watcher.register("watcher", ("account-notify",))
+    alice = connect_to(server)
+    alice.register("alice", ("sasl",))
+    alice.send("AUTHENTICATE PLAIN")
+    alice.expect("AUTHENTICATE", "+")
+    send_response(alice, plain_message("alice", "secret"))
+    alice.expect("900")
+    assert alice.expect("MODE").params == ["alice", "+r"]
+    alice.expect("903")
+    assert watcher.expect("ACCOUNT").params == ["Alice"]
+
+
+def test_registering_mid_exchange_aborts_it_with_906(server, connect_to) -> None:
+    alice = connect_to(server)
+    start_sasl(alice)
+    alice.send("CAP END")
+    assert alice.expect("906").params == ["alice", "SASL authentication aborted"]
+    alice.expect("001")
+    assert server.registry.find_nick("alice").account is None

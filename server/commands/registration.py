@@ -35,9 +35,11 @@ from ..protocol.numerics import (
     RPL_WELCOME,
     RPL_YOURHOST,
 )
+from ..sasl import MECHANISMS
 from ..sendq import Outgoing, ResponseBuffer
 from .channels import join_channel
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
+from .signin import abort_unfinished, sasl_offered
 from .table import command
 from .users import MONITOR_LIMIT
 
@@ -68,10 +70,14 @@ CAPABILITIES: dict[str, str] = {
 
 
 def capabilities(server: Context) -> dict[str, str]:
-    """The capabilities offered: the fixed set, and chathistory when history is on."""
-    if server.history is None:
-        return CAPABILITIES
-    return {**CAPABILITIES, "draft/chathistory": ""}
+    """The capabilities offered: the fixed set, chathistory when history is on, and
+    sasl where accounts exist."""
+    offered = CAPABILITIES
+    if server.history is not None:
+        offered = {**offered, "draft/chathistory": ""}
+    if sasl_offered(server):
+        offered = {**offered, "sasl": ",".join(MECHANISMS)}
+    return offered
 
 
 def isupport_tokens(server: Context) -> list[str]:
@@ -250,6 +256,7 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
     """Finish registration once NICK, USER and any CAP negotiation are done."""
     if client.registered or client.cap_negotiating or client.nick == "*" or client.user is None:
         return
+    abort_unfinished(client, reply)
     if not client.password_ok:
         # The answer waits out a delay that grows per address, so reconnecting to
         # guess again gains nothing (and enough failures get the address refused).
