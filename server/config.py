@@ -101,6 +101,15 @@ class Config:
         default=None,
         metadata=option("--password", help="connection password clients must send with PASS"),
     )
+    #: Only clients signed in to an account (SASL or PASS account:password) may register.
+    require_account: bool = field(
+        default=False,
+        metadata=option(
+            "--require-account",
+            action="store_true",
+            help="let only clients signed in to an account finish connecting",
+        ),
+    )
     motd: list[str] | None = field(
         default=None,
         metadata=option(

@@ -307,3 +307,64 @@ def test_registering_mid_exchange_aborts_it_with_906(server, connect_to) -> None
     assert alice.expect("906").params == ["alice", "SASL authentication aborted"]
     alice.expect("001")
     assert server.registry.find_nick("alice").account is None
+
+
+# --- PASS and --require-account --------------------------------------------------------
+def test_pass_account_password_signs_in_without_sasl(server, connect_to) -> None:
+    alice = connect_to(server)
+    alice.send("PASS alice:secret", "NICK alice", "USER alice 0 * :A")
+    assert alice.expect("900").params[2:] == ["Alice", "You are now logged in as Alice"]
+    assert alice.expect("001").params[0] == "alice"
+    assert server.registry.find_nick("alice").account.name == "alice"
+
+
+def test_pass_with_a_wrong_account_password_is_delayed_and_refused(
+    make_server, tmp_path, connect_to
+) -> None:
+    AccountStore(tmp_path).create("alice", "secret")
+    fake = FakeTime()
+    server = make_server(data_dir=str(tmp_path), clock=fake.clock, sleep=fake.sleep)
+    guesser = connect_to(server, bind="127.0.0.2")
+    guesser.send("PASS alice:guess", "NICK alice", "USER alice 0 * :A")
+    closing = guesser.wait_closed()
+    assert [m.command for m in closing] == ["464", "ERROR"]
+    assert closing[1].params == ["Closing Link: Password incorrect"]
+    assert fake.slept == [1.0]
+
+
+def test_with_a_server_password_an_account_login_stands_in_for_it(
+    make_server, tmp_path, connect_to
+) -> None:
+    AccountStore(tmp_path).create("alice", "secret")
+    server = make_server(data_dir=str(tmp_path), password="a:b")
+    alice = connect_to(server)
+    alice.send("PASS alice:secret", "NICK alice", "USER alice 0 * :A")
+    alice.expect("900")
+    alice.expect("001")
+    guest = connect_to(server)
+    guest.send("PASS a:b", "NICK guest", "USER guest 0 * :G")  # the server password itself
+    guest.expect("001")
+    assert server.registry.find_nick("guest").account is None
+
+
+def test_require_account_lets_only_signed_in_clients_register(
+    make_server, tmp_path, connect_to
+) -> None:
+    AccountStore(tmp_path).create("alice", "secret")
+    server = make_server(data_dir=str(tmp_path), require_account=True)
+    stranger = connect_to(server)
+    stranger.send("NICK stranger", "USER s 0 * :S")
+    closing = stranger.wait_closed()
+    text = "You must log in with SASL to join this server"
+    assert closing[0].command == "FAIL" and closing[0].params == ["*", "ACCOUNT_REQUIRED", text]
+    assert closing[-1].command == "ERROR" and text in closing[-1].params[0]
+    assert server.registry.find_nick("stranger") is None
+    alice = connect_to(server)
+    start_sasl(alice)
+    send_response(alice, plain_message("alice", "secret"))
+    alice.expect("903")
+    alice.send("CAP END")
+    alice.expect("001")
+    by_pass = connect_to(server)
+    by_pass.send("PASS alice:secret", "NICK alice2", "USER a 0 * :A")
+    by_pass.expect("001")

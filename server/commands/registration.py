@@ -197,10 +197,28 @@ def pass_(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
     if client.registered:
         reply.numeric(ERR_ALREADYREGISTERED)
         return
+    password = msg.params[0]
     expected = server.config.password
-    client.password_ok = expected is None or hmac.compare_digest(
-        msg.params[0].encode(), expected.encode()
-    )
+    if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
+        client.password_ok = True
+        return
+    name, sep, secret = password.partition(":")
+    if sep and name and secret and server.accounts is not None and client.account is None:
+        # PASS account:password, for clients without SASL (Ergo's login-via-pass-command):
+        # as in Ergo, signing in stands in for the server password.
+        account = server.accounts.authenticate(name, secret)
+        if account is not None:
+            client.password_ok = True
+            server.sign_in(client, account, reply)
+            return
+        # Unlike Ergo, a wrong account password is not ignored: the user asked to sign
+        # in and would otherwise be connected, unnoticed, as nobody.
+        server.login_failed(client, f"PASS as account {name!r}", account=name)
+        if not client.closing:
+            reply.numeric(ERR_PASSWDMISMATCH)
+            server.end(client, "Bad password", error="Closing Link: Password incorrect")
+        return
+    client.password_ok = expected is None
 
 
 @command("NICK", pre_registration=True)
@@ -265,6 +283,11 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
             return
         reply.numeric(ERR_PASSWDMISMATCH)
         server.end(client, "Bad password", error="Closing Link: Password incorrect")
+        return
+    if server.config.require_account and client.account is None:
+        text = "You must log in with SASL to join this server"  # Ergo's words
+        reply.send_line("FAIL", "*", "ACCOUNT_REQUIRED", text, source=server.config.name)
+        server.end(client, text)
         return
     nick = client.nick
     if not server.registry.register(client):
