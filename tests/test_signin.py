@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -368,3 +370,32 @@ def test_require_account_lets_only_signed_in_clients_register(
     by_pass = connect_to(server)
     by_pass.send("PASS alice:secret", "NICK alice2", "USER a 0 * :A")
     by_pass.expect("001")
+
+
+def test_an_account_made_by_the_admin_command_signs_in_on_the_running_server(
+    server, tmp_path, connect_to
+) -> None:
+    command = [sys.executable, "-m", "server.accounts", "--data-dir", str(tmp_path)]
+    added = subprocess.run(
+        [*command, "add", "Bob", "--password", "hunter22"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert added.returncode == 0, added.stderr
+    bob = connect_to(server)
+    start_sasl(bob, "bob")
+    send_response(bob, plain_message("bob", "hunter22"))
+    assert bob.expect("900").params[2] == "Bob"
+    bob.expect("903")
+    changed = subprocess.run(
+        [*command, "passwd", "bob", "--password", "newer-one"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert changed.returncode == 0, changed.stderr
+    again = connect_to(server)
+    start_sasl(again, "bob2")
+    send_response(again, plain_message("bob", "hunter22"))
+    again.expect("904")  # the old password stopped working at once
