@@ -259,7 +259,13 @@ class ChatServer(Listener):
         self.account_failures = LoginFailures(config.login_delay, 0, clock)
         self._spare = Spare()
         self._descriptors_warned = -math.inf
-        context = server_context(config.cert, config.key) if config.cert and config.key else None
+        # Where accounts exist, the TLS port asks for client certificates (SASL EXTERNAL).
+        wants_certs = config.data_dir is not None
+        context = (
+            server_context(config.cert, config.key, wants_certs)
+            if config.cert and config.key
+            else None
+        )
         self.tls_listener: TLSListener | None = None
         if config.tls_only:
             if context is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import logging
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -11,9 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from server.accounts import AccountStore
 from server.protocol.sasl import ScramClient, authenticate_chunks, plain_message
+from server.protocol.tls import cert_fingerprint
 from server.server import ChatServer
 from tests.ircclient import IRCClient
 
@@ -399,3 +403,43 @@ def test_an_account_made_by_the_admin_command_signs_in_on_the_running_server(
     start_sasl(again, "bob2")
     send_response(again, plain_message("bob", "hunter22"))
     again.expect("904")  # the old password stopped working at once
+
+
+# --- EXTERNAL: a TLS client certificate ---------------------------------------------------
+def test_external_signs_in_by_a_self_signed_client_certificate(
+    make_server, tmp_path, connect_to
+) -> None:
+    ca = trustme.CA()
+    served = ca.issue_cert("localhost", "127.0.0.1")
+    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+    served.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    served.private_key_pem.write_to_path(str(key))
+    mine = trustme.CA().issue_cert("alice@home")  # signed by nobody the server trusts
+    der = ssl.PEM_cert_to_DER_cert(mine.cert_chain_pems[0].bytes().decode())
+    store = AccountStore(tmp_path / "data")
+    store.create("alice", "secret")
+    store.add_certfp("alice", cert_fingerprint(der))
+    server = make_server(data_dir=str(tmp_path / "data"), tls_port=0, cert=str(chain), key=str(key))
+
+    def tls_client(with_cert: bool) -> IRCClient:
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        if with_cert:
+            mine.configure_cert(context)
+        client = connect_to(server)
+        client.sock.close()
+        raw = socket.create_connection(("127.0.0.1", server.tls_port), timeout=5)
+        client.sock = context.wrap_socket(raw, server_hostname="localhost")
+        return client
+
+    alice = tls_client(with_cert=True)
+    start_sasl(alice, mechanism="EXTERNAL")
+    alice.send("AUTHENTICATE +")
+    assert alice.expect("900").params[2] == "alice"
+    alice.expect("903")
+    anonymous = tls_client(with_cert=False)  # no certificate: connects, EXTERNAL fails
+    start_sasl(anonymous, "anon", mechanism="EXTERNAL")
+    anonymous.send("AUTHENTICATE +")
+    anonymous.expect("904")
+    anonymous.send("CAP END")
+    anonymous.expect("001")
