@@ -19,7 +19,7 @@ from server.accounts import AccountStore
 from server.protocol.sasl import ScramClient, authenticate_chunks, plain_message
 from server.protocol.tls import cert_fingerprint
 from server.server import ChatServer
-from tests.ircclient import IRCClient
+from tests.support.ircclient import IRCClient
 
 
 class FakeTime:
