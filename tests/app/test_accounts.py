@@ -348,3 +348,17 @@ def test_members_and_senders_signed_in_are_marked(accounts_server, make_chat):
     carol = next(line for line in lines if "from carol" in line)
     dave = next(line for line in lines if "from dave" in line)
     assert "✓ carol" in carol and "✓" not in dave
+
+
+def test_the_app_signs_in_to_a_real_kibitz_server(make_server, make_model, tmp_path):
+    """End to end: SCRAM-SHA-256 against Kibitz's own SASL; a wrong password is a guest."""
+    server = make_server(data_dir=str(tmp_path / "data"))
+    server.accounts.create("alice", PASSWORD)
+    model, log = make_model(server.port, "alice", account="alice", account_password=PASSWORD)
+    log.expect(Kind.SIGNED_IN, account="alice")
+    assert log.expect(Kind.STATUS, state="connected").account == "alice"
+    log.expect(Kind.JOIN, own=True)
+    wrong, wrong_log = make_model(server.port, "carol", account="alice", account_password="nope")
+    wrong_log.expect(Kind.ACCOUNT_REFUSED, reason="wrong-password")
+    wrong_log.expect(Kind.REGISTERED)
+    assert wrong.account is None and model.account == "alice"
