@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .accounts import AccountError
 from .config import Config
 from .history import HistoryError
 from .options import add_options, values
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(config)
     try:
         server = ChatServer(config)
-    except (ValueError, HistoryError) as exc:
+    except (ValueError, HistoryError, AccountError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ssl.SSLError as exc:

@@ -101,6 +101,15 @@ class Config:
         default=None,
         metadata=option("--password", help="connection password clients must send with PASS"),
     )
+    #: Only clients signed in to an account (SASL or PASS account:password) may register.
+    require_account: bool = field(
+        default=False,
+        metadata=option(
+            "--require-account",
+            action="store_true",
+            help="let only clients signed in to an account finish connecting",
+        ),
+    )
     motd: list[str] | None = field(
         default=None,
         metadata=option(
@@ -163,7 +172,8 @@ class Config:
             help="refuse plaintext: listen only on the TLS port",
         ),
     )
-    #: History: where the SQLite file lives (None: no history), how much to keep
+    #: The data directory (None: nothing on disk, so no history and no accounts), whether
+    #: to keep history there (accounts live there either way), how much to keep
     #: (0: no limit) by target, by age and by size (MiB of database, oldest out first),
     #: how many messages a joining client without chathistory is replayed, and the
     #: most one CHATHISTORY request returns.
@@ -172,10 +182,18 @@ class Config:
         metadata=option(
             "--data-dir",
             group="history",
-            help="where the history database lives (default: %(default)s)",
+            help="where the history and accounts databases live (default: %(default)s)",
             # The command line keeps history unless told not to; tests and code, not.
             parser_default=lambda _: platformdirs.user_data_dir("kibitz"),
-            off=("--no-history", "keep no history at all"),
+        ),
+    )
+    history: bool = field(
+        default=True,
+        metadata=option(
+            "--no-history",
+            group="history",
+            action="store_false",
+            help="keep no history at all (accounts still live in the data directory)",
         ),
     )
     history_max_per_target: int = field(

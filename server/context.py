@@ -10,10 +10,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from .accounts import Account, AccountStore
     from .config import Config
     from .history import HistoryStore
     from .penalty import LoginFailures
     from .registry import Registry
+    from .sendq import ResponseBuffer
     from .session import Session
 
 
@@ -24,6 +26,8 @@ class Context(Protocol):
     registry: Registry
     #: The message store, or None when history is off.
     history: HistoryStore | None
+    #: The accounts, or None when the server has no data directory.
+    accounts: AccountStore | None
     #: Monotonic seconds (injected in tests).
     clock: Callable[[], float]
     version: str
@@ -33,9 +37,20 @@ class Context(Protocol):
     messages: int
     login_failures: LoginFailures
 
-    def login_failed(self, client: Session, what: str) -> int:
-        """Count and log a failed PASS or OPER, hold the client's reader for the
-        penalty delay, and return the connection's failures so far."""
+    def login_failed(self, client: Session, what: str, account: str | None = None) -> int:
+        """Count and log a failed PASS, OPER or sign-in (to ``account``), hold the
+        client's reader for the penalty delay, and return the connection's failures."""
+        ...
+
+    def sign_in(
+        self, client: Session, account: Account, reply: ResponseBuffer | None = None
+    ) -> None:
+        """Sign ``client`` in to ``account``: the only way a connection gets an account
+        (RPL_LOGGEDIN, user mode +r, ACCOUNT to account-notify peers)."""
+        ...
+
+    def sign_out(self, client: Session, reply: ResponseBuffer | None = None) -> None:
+        """Sign ``client`` out of its account, if any (RPL_LOGGEDOUT, -r, ACCOUNT *)."""
         ...
 
     def end(self, client: Session, reason: str, error: str | None = None) -> None:

@@ -144,7 +144,9 @@ class ServerWindow:
         form.columnconfigure(1, weight=1)
         base = self.base
         data_dir = base.data_dir or platformdirs.user_data_dir("kibitz")
-        self.history_var = tkinter.BooleanVar(master=self.root, value=base.data_dir is not None)
+        self.history_var = tkinter.BooleanVar(
+            master=self.root, value=base.data_dir is not None and base.history
+        )
         rows: list[tuple[str, str, str, dict[str, Any]]] = [
             ("host", "Host", base.host, {}),
             ("port", "Port", str(base.port), {"width": 8}),

@@ -4,7 +4,7 @@ Rules (the whole server keeps them):
 
 1. ``Registry.lock`` guards ``clients`` (with each connection's channels, invitations
    and MONITOR list), ``nicks``, ``channels``, every ``Channel``'s members, modes, lists
-   and topic, and every ``Session``'s ``nick`` and ``key``. Only this module takes the
+   and topic, and every ``Session``'s ``nick``, ``key`` and ``account``. Only this module takes the
    lock or touches those tables: everyone else calls its queries (each returns a
    snapshot) and its mutations (each one step under the lock).
 2. Nothing is ever *sent* while the lock is held. Callers take a snapshot of the
@@ -61,6 +61,7 @@ from .protocol.numerics import (
 )
 
 if TYPE_CHECKING:
+    from .accounts import Account
     from .session import Session
 
 WHOWAS_SIZE = 200
@@ -126,6 +127,8 @@ class Registry:
         self.watchers: dict[str, set[Session]] = {}
         #: Recently used nicks, newest last (WHOWAS).
         self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
+        #: The connections signed in to each account, by its casefolded name.
+        self.by_account: dict[str, set[Session]] = {}
 
     def _presence(self, client: Session) -> Presence:
         return self.clients.get(client, _NOWHERE)
@@ -237,6 +240,35 @@ class Registry:
                 self._count_modes(client, +1)
             return True
 
+    def set_account(self, client: Session, account: Account | None) -> Account | None:
+        """Sign ``client`` in to ``account`` (None: out), with user mode +r while signed
+        in; return the account it had before. Nothing changes for a client that is gone."""
+        with self.lock:
+            old = client.account
+            if client not in self.clients:
+                return old
+            self._unindex_account_locked(client)
+            client.account = account
+            if account is None:
+                client.modes.discard("r")
+            else:
+                self.by_account.setdefault(account.name, set()).add(client)
+                client.modes.add("r")
+            return old
+
+    def _unindex_account_locked(self, client: Session) -> None:
+        if client.account is None:
+            return
+        holders = self.by_account.get(client.account.name, set())
+        holders.discard(client)
+        if not holders:
+            self.by_account.pop(client.account.name, None)
+
+    def signed_in(self, name: str) -> list[Session]:
+        """The connections signed in to the account called ``name`` (any case)."""
+        with self.lock:
+            return list(self.by_account.get(casefold(name), ()))
+
     def _count_modes(self, client: Session, step: int) -> None:
         if "i" in client.modes:
             self.invisible += step
@@ -262,6 +294,7 @@ class Registry:
                 if client.registered:
                     self._remember(client)
             self._unmonitor_locked(client, presence, list(presence.monitoring))
+            self._unindex_account_locked(client)
             for channel in presence.channels.values():
                 del channel.members[client]
                 peers.update(channel.members)

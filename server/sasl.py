@@ -41,9 +41,26 @@ class Failure:
     """Wrong credentials (904 on IRC); ``reason`` is for the log, never the client."""
 
     reason: str
+    #: The account whose password was wrong, if any (its failures slow the next guess).
+    account: str | None = None
 
 
 Step = Challenge | Success | Failure
+
+#: The most base64 a client's response may carry in all (sasl-3.1 lets a server limit
+#: it): a PLAIN message of the longest name and password fits many times over.
+MAX_RESPONSE = 4 * 400
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One AUTHENTICATE exchange in progress on one connection."""
+
+    mechanism: ServerMechanism
+    #: The chunks of the client response received so far (base64).
+    chunks: list[str]
+    #: How much base64 those chunks hold.
+    size: int = 0
 
 
 class ServerMechanism(Protocol):
@@ -90,7 +107,7 @@ class PlainServer:
             return Failure(f"{authcid} may not act as {authzid}")
         account = self._store.authenticate(authcid, password)
         if account is None:
-            return Failure(f"wrong password for {authcid}")
+            return Failure(f"wrong password for {authcid}", authcid)
         return Success(account)
 
 
@@ -218,7 +235,7 @@ class ScramServer:
         client_key = xor(proof, hmac_sha256(self._stored_key, auth_message))
         if not hmac.compare_digest(h(client_key), self._stored_key):
             self._state = "over"
-            return Failure(f"wrong password for {self._name}")
+            return Failure(f"wrong password for {self._name}", self._name)
         account = self._store.find(self._name)
         if account is None:  # removed while signing in
             self._state = "over"

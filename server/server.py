@@ -16,7 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .commands import COMMANDS
+from .accounts import Account, AccountError, AccountStore
+from .commands import COMMANDS, signin
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .config import Config
 from .descriptors import Spare, fit_clients, raise_limit
@@ -32,6 +33,7 @@ from .protocol.codec import (
     escape_tag_value,
     parse,
 )
+from .protocol.names import casefold
 from .protocol.numerics import (
     ERR_INPUTTOOLONG,
     ERR_NEEDMOREPARAMS,
@@ -253,9 +255,17 @@ class ChatServer(Listener):
         self._exempt = parse_networks(config.exempt)
         self.throttle = Throttle(config.throttle, config.throttle_window, clock)
         self.login_failures = LoginFailures(config.login_delay, config.login_ban, clock)
+        #: Wrong passwords per account: guessing one account from many addresses is slow too.
+        self.account_failures = LoginFailures(config.login_delay, 0, clock)
         self._spare = Spare()
         self._descriptors_warned = -math.inf
-        context = server_context(config.cert, config.key) if config.cert and config.key else None
+        # Where accounts exist, the TLS port asks for client certificates (SASL EXTERNAL).
+        wants_certs = config.data_dir is not None
+        context = (
+            server_context(config.cert, config.key, wants_certs)
+            if config.cert and config.key
+            else None
+        )
         self.tls_listener: TLSListener | None = None
         if config.tls_only:
             if context is None:
@@ -274,15 +284,21 @@ class ChatServer(Listener):
                     self.server_close()
                     raise
         self.history: HistoryStore | None = None
+        #: The accounts, kept in the data directory (None without one).
+        self.accounts: AccountStore | None = None
         if config.data_dir:
             try:
-                self.history = HistoryStore(
-                    Path(config.data_dir) / "history.sqlite3",
-                    max_per_target=config.history_max_per_target,
-                    max_days=config.history_days,
-                    max_mb=config.history_max_mb,
-                )
-            except HistoryError:
+                if config.history:
+                    self.history = HistoryStore(
+                        Path(config.data_dir) / "history.sqlite3",
+                        max_per_target=config.history_max_per_target,
+                        max_days=config.history_days,
+                        max_mb=config.history_max_mb,
+                    )
+                self.accounts = AccountStore(config.data_dir)
+            except (HistoryError, AccountError):
+                if self.history is not None:
+                    self.history.close()
                 self.server_close()
                 if self.tls_listener is not None:
                     self.tls_listener.server_close()
@@ -362,6 +378,8 @@ class ChatServer(Listener):
         self.flusher.close()
         if self.history is not None:
             self.history.close()
+        if self.accounts is not None:
+            self.accounts.close()
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:
@@ -433,10 +451,13 @@ class ChatServer(Listener):
         super().server_close()
         self._spare.close()
 
-    def login_failed(self, client: Session, what: str) -> int:
-        """A failed PASS or OPER: count and log it, and hold the client's reader for
-        the penalty delay (other clients go on); return the connection's failures."""
+    def login_failed(self, client: Session, what: str, account: str | None = None) -> int:
+        """A failed PASS, OPER or sign-in: count and log it, and hold the client's reader
+        for the penalty delay of its address or of ``account``, whichever is longer (other
+        clients go on); return the connection's failures."""
         failures, delay = self.login_failures.fail(client.ip, client)
+        if account is not None:
+            delay = max(delay, self.account_failures.fail(casefold(account), client)[1])
         log.warning("failed %s from %s (nick %s)", what, client.ip, client.nick)
         if delay > 0:
             corked = current_cork() is not None
@@ -445,6 +466,16 @@ class ChatServer(Listener):
             if corked:
                 cork()
         return failures
+
+    def sign_in(
+        self, client: Session, account: Account, reply: ResponseBuffer | None = None
+    ) -> None:
+        """Sign ``client`` in to ``account`` (900, +r, account-notify)."""
+        signin.sign_in(self, client, account, reply)
+
+    def sign_out(self, client: Session, reply: ResponseBuffer | None = None) -> None:
+        """Sign ``client`` out of its account, if it has one (901, -r, account-notify)."""
+        signin.sign_out(self, client, reply)
 
     @staticmethod
     def _flood_applies(client: Session) -> bool:

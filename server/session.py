@@ -27,8 +27,10 @@ from .sendq import (
 if TYPE_CHECKING:
     import socket
 
+    from .accounts import Account
     from .config import Config
     from .protocol.tls import TLSSession
+    from .sasl import Exchange
 
 
 class Session:
@@ -66,6 +68,11 @@ class Session:
         self.cap_negotiating = False
         self.tag_key = 0
         self.modes: set[str] = set()
+        #: The account this connection is signed in to; only ``Context.sign_in`` and
+        #: ``sign_out`` change it (the registry lock guards it).
+        self.account: Account | None = None
+        #: The SASL exchange in progress (AUTHENTICATE), if any.
+        self.sasl: Exchange | None = None
         #: The away message, or None when here.
         self.away: str | None = None
         self.signon = int(time.time())

@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     operators,
     registration,
     server_queries,
+    signin,
     users,
 )
 from .table import COMMANDS, Command, command

@@ -37,8 +37,9 @@ FLAG_MODES = "imnst"
 CHANMODES = f"{LIST_MODES},k,l,{FLAG_MODES}"
 #: All channel mode letters, for RPL_MYINFO.
 CHANNEL_MODE_LETTERS = "".join(sorted("beIklimnstov"))
-#: User modes: invisible, operator, wallops, bot.
-USER_MODES = "Biow"
+#: User modes: invisible, operator, registered (signed in: only the server sets it),
+#: wallops, bot.
+USER_MODES = "Biorw"
 #: Mode changes with a parameter accepted in one MODE command (ISUPPORT MODES).
 MODES_PER_COMMAND = 4
 #: Entries in each of +b, +e, +I (ISUPPORT MAXLIST).
@@ -182,7 +183,7 @@ def user_mode(server: Context, client: Session, msg: Message, reply: ResponseBuf
         elif letter in "iwB" or (letter == "o" and sign == "-"):
             if server.registry.set_user_mode(client, letter, sign == "+"):
                 applied.append((sign, letter, None))
-        elif letter != "o":  # +o only comes from OPER, silently
+        elif letter not in "or":  # +o only comes from OPER, +r from signing in: silently
             unknown = True
     if applied:
         modestring, _ = modestring_of(applied)

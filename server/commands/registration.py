@@ -35,9 +35,11 @@ from ..protocol.numerics import (
     RPL_WELCOME,
     RPL_YOURHOST,
 )
+from ..sasl import MECHANISMS
 from ..sendq import Outgoing, ResponseBuffer
 from .channels import join_channel
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
+from .signin import abort_unfinished, sasl_offered
 from .table import command
 from .users import MONITOR_LIMIT
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
+    "account-notify": "",
     "away-notify": "",
     "batch": "",
     "cap-notify": "",
@@ -67,10 +70,14 @@ CAPABILITIES: dict[str, str] = {
 
 
 def capabilities(server: Context) -> dict[str, str]:
-    """The capabilities offered: the fixed set, and chathistory when history is on."""
-    if server.history is None:
-        return CAPABILITIES
-    return {**CAPABILITIES, "draft/chathistory": ""}
+    """The capabilities offered: the fixed set, chathistory when history is on, and
+    sasl where accounts exist."""
+    offered = CAPABILITIES
+    if server.history is not None:
+        offered = {**offered, "draft/chathistory": ""}
+    if sasl_offered(server):
+        offered = {**offered, "sasl": ",".join(MECHANISMS)}
+    return offered
 
 
 def isupport_tokens(server: Context) -> list[str]:
@@ -190,10 +197,28 @@ def pass_(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
     if client.registered:
         reply.numeric(ERR_ALREADYREGISTERED)
         return
+    password = msg.params[0]
     expected = server.config.password
-    client.password_ok = expected is None or hmac.compare_digest(
-        msg.params[0].encode(), expected.encode()
-    )
+    if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
+        client.password_ok = True
+        return
+    name, sep, secret = password.partition(":")
+    if sep and name and secret and server.accounts is not None and client.account is None:
+        # PASS account:password, for clients without SASL (Ergo's login-via-pass-command):
+        # as in Ergo, signing in stands in for the server password.
+        account = server.accounts.authenticate(name, secret)
+        if account is not None:
+            client.password_ok = True
+            server.sign_in(client, account, reply)
+            return
+        # Unlike Ergo, a wrong account password is not ignored: the user asked to sign
+        # in and would otherwise be connected, unnoticed, as nobody.
+        server.login_failed(client, f"PASS as account {name!r}", account=name)
+        if not client.closing:
+            reply.numeric(ERR_PASSWDMISMATCH)
+            server.end(client, "Bad password", error="Closing Link: Password incorrect")
+        return
+    client.password_ok = expected is None
 
 
 @command("NICK", pre_registration=True)
@@ -249,6 +274,7 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
     """Finish registration once NICK, USER and any CAP negotiation are done."""
     if client.registered or client.cap_negotiating or client.nick == "*" or client.user is None:
         return
+    abort_unfinished(client, reply)
     if not client.password_ok:
         # The answer waits out a delay that grows per address, so reconnecting to
         # guess again gains nothing (and enough failures get the address refused).
@@ -257,6 +283,11 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
             return
         reply.numeric(ERR_PASSWDMISMATCH)
         server.end(client, "Bad password", error="Closing Link: Password incorrect")
+        return
+    if server.config.require_account and client.account is None:
+        text = "You must log in with SASL to join this server"  # Ergo's words
+        reply.send_line("FAIL", "*", "ACCOUNT_REQUIRED", text, source=server.config.name)
+        server.end(client, text)
         return
     nick = client.nick
     if not server.registry.register(client):

@@ -54,6 +54,12 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "ADMIN [<server>]",
         "Shows who runs this server: its location and the administrator's email.",
     ),
+    "AUTHENTICATE": (
+        "AUTHENTICATE <mechanism> | AUTHENTICATE <base64> | AUTHENTICATE * (after CAP REQ sasl)",
+        "Signs in to an account with SASL: PLAIN, SCRAM-SHA-256, or EXTERNAL by",
+        "TLS client certificate. The response goes in base64 chunks of 400",
+        "bytes; '+' ends one that fills its last chunk, '*' aborts.",
+    ),
     "AWAY": (
         "AWAY [<message>]",
         "Marks you as away with <message>; people who message you or WHOIS you",

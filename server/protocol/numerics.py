@@ -136,6 +136,7 @@ ERR_HELPNOTFOUND = Numeric("524", "No help available on this topic")
 ERR_INVALIDMODEPARAM = Numeric("696")
 
 # --- accounts: SASL (IRCv3 sasl-3.1/3.2) ------------------------------------------------
+RPL_WHOISCERTFP = Numeric("276")
 # "<nick>!<user>@<host> <account> :You are now logged in as <account>": the text names it.
 RPL_LOGGEDIN = Numeric("900")
 RPL_LOGGEDOUT = Numeric("901", "You are now logged out")

@@ -9,9 +9,12 @@ would let a reader and a writer into OpenSSL together).
 
 from __future__ import annotations
 
+import _ssl
+import ctypes
 import hashlib
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,12 +22,54 @@ from pathlib import Path
 _READ_SIZE = 65536
 
 
-def server_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
-    """A server-side context: TLS 1.2 or newer, the given certificate chain and key."""
+def server_context(
+    cert: str | Path, key: str | Path, client_certificates: bool = False
+) -> ssl.SSLContext:
+    """A server-side context: TLS 1.2 or newer, the given certificate chain and key; with
+    ``client_certificates``, it asks each client for a certificate and accepts any one
+    (SASL EXTERNAL looks its fingerprint up), or none."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(cert), str(key))
+    if client_certificates:
+        accept_any_client_certificate(context)
     return context
+
+
+# OpenSSL's verify callback: "the certificate is fine" whatever the chain. Kept here so
+# it lives as long as the contexts that point at it.
+_VERIFY_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+_ACCEPT = _VERIFY_CALLBACK(lambda _ok, _store: 1)
+_SSL_VERIFY_PEER = 0x01
+
+
+def accept_any_client_certificate(context: ssl.SSLContext) -> None:
+    """Ask clients for a certificate and accept a self-signed (or any) one.
+
+    Python's ssl has no verify callback: CERT_OPTIONAL alone fails the handshake of a
+    client whose certificate no trusted CA signed, which is every personal certificate.
+    Trust comes from the account's recorded fingerprint instead, so the chain does not
+    matter: OpenSSL's own SSL_CTX_set_verify is called with a callback that accepts.
+    The context's SSL_CTX pointer is the first field after the object header of
+    CPython's ``PySSLContext``; it is checked against what ``verify_mode`` reports
+    (two different values) before anything is written through it.
+    """
+    if sys.implementation.name != "cpython":
+        raise RuntimeError("client certificates need CPython's ssl module")
+    library = ctypes.CDLL(_ssl.__file__)
+    get_mode = library.SSL_CTX_get_verify_mode
+    get_mode.argtypes, get_mode.restype = [ctypes.c_void_p], ctypes.c_int
+    set_verify = library.SSL_CTX_set_verify
+    set_verify.argtypes, set_verify.restype = (
+        [ctypes.c_void_p, ctypes.c_int, _VERIFY_CALLBACK],
+        None,
+    )
+    pointer = ctypes.c_void_p.from_address(id(context) + object.__basicsize__).value
+    for mode in (ssl.CERT_NONE, ssl.CERT_OPTIONAL):
+        context.verify_mode = mode
+        if not pointer or get_mode(pointer) != int(mode):
+            raise RuntimeError("cannot reach this ssl module's SSL_CTX")
+    set_verify(pointer, _SSL_VERIFY_PEER, _ACCEPT)
 
 
 def client_context(verify: bool = True) -> ssl.SSLContext:

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from server.accounts import AccountStore
 from tests.support.ircclient import IRCClient
 
 
 class Irssi:
     """irssi running in its own tmux server; keys in, screen text out."""
 
-    def __init__(self, home: Path, port: int, nick: str) -> None:
+    def __init__(self, home: Path, port: int, nick: str, connect: bool = True) -> None:
         missing = [tool for tool in ("irssi", "tmux") if shutil.which(tool) is None]
         assert not missing, f"install {missing} (make test does this with apt-get)"
         home.mkdir(parents=True, exist_ok=True)
@@ -36,7 +37,8 @@ class Irssi:
             "50",
             "-s",
             "irc",
-            f"TERM=xterm irssi --home={home} -n {nick} -c 127.0.0.1 -p {port}",
+            f"TERM=xterm irssi --home={home} -n {nick}"
+            + (f" -c 127.0.0.1 -p {port}" if connect else ""),
         )
 
     def _tmux(self, *args: str) -> str:
@@ -183,3 +185,23 @@ def test_irssi_sets_modes_kicks_and_whois(server, irssi: Irssi) -> None:
     assert kick.params == ["#irssiroom", "bob", "enough for today"]
     assert kick.source.startswith("irssiuser!")
     bob.close()
+
+
+def test_irssi_signs_in_with_a_connect_password_and_keeps_its_nick(make_server, tmp_path) -> None:
+    AccountStore(tmp_path / "data").create("alice", "secret")
+    server = make_server(data_dir=str(tmp_path / "data"))
+    bob = IRCClient(server.port)
+    bob.register("bob")
+    alice = Irssi(tmp_path / "alice", server.port, "alice", connect=False)
+    try:
+        alice.wait_for("Irssi")  # started: its window is up and takes commands
+        # irssi 1.4 has no -password switch: the password follows the port.
+        alice.type(f"/connect 127.0.0.1 {server.port} alice:secret")
+        joined = bob.expect("JOIN", "#general", timeout=15)
+        assert joined.nick == "alice"
+        alice.wait_for("You are now logged in as alice")
+        session = server.registry.find_nick("alice")
+        assert session is not None and session.account.name == "alice"
+    finally:
+        alice.close()
+        bob.close()

@@ -44,7 +44,8 @@ def test_the_special_options_convert(tmp_path: Path) -> None:
     assert config.motd == ["hello", "world"]
     assert config.autojoin == ["#a", "#b"]
     assert config.opers == {"root": "pw", "x": "y:z"}
-    assert config.data_dir is None  # --no-history wins wherever it stands
+    # --no-history turns history off; the data directory still holds the accounts.
+    assert config.history is False and config.data_dir == "/d"
     assert config_from_args(parse_args(["--autojoin", ""])).autojoin == []
     with pytest.raises(ValueError, match="--oper takes NAME:PASSWORD"):
         config_from_args(parse_args(["--oper", "nopassword"]))

@@ -315,7 +315,7 @@ def test_python_m_server_gui_hands_the_config_to_the_window(mocker) -> None:
     run = mocker.patch("server.gui.run", return_value=0)
     assert main(["--gui", "-p", "6112", "--password", "pw", "--no-history"]) == 0
     config = run.call_args.args[0]
-    assert (config.port, config.password, config.data_dir) == (6112, "pw", None)
+    assert (config.port, config.password, config.history) == (6112, "pw", False)
 
 
 # --- the window's pure helpers -------------------------------------------------------------------
