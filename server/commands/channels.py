@@ -57,7 +57,7 @@ def join_channel(
     members: list[Session] | None = []
     while members == []:
         channel = server.registry.channel_for_join(name)
-        restore_topic(server, channel)
+        set_up_channel(server, channel)
         with channel.send_lock:
             try:
                 members = server.registry.join(client, channel, key)
@@ -75,11 +75,23 @@ def join_channel(
     replay_on_join(server, client, reply, channel)
 
 
-def restore_topic(server: Context, channel: Channel) -> None:
-    """Give a channel created anew the last topic its history remembers (once)."""
-    if server.history is None or not server.registry.needs_topic(channel):
+def set_up_channel(server: Context, channel: Channel) -> None:
+    """Before a channel made anew is first joined (once): where its history starts, and
+    the last topic that history remembers.
+
+    A channel's history starts when it was created, so whoever re-creates an emptied
+    channel reads nothing of the people who used the name before. The server's own
+    rooms (``autojoin``), which everyone is put into, keep theirs across lives.
+    """
+    history = server.history
+    if history is None or not server.registry.needs_topic(channel):
         return
-    record = server.history.latest_topic(casefold(channel.name))
+    folded = casefold(channel.name)
+    if folded not in {casefold(name) for name in server.config.autojoin}:
+        # Not in the table yet, so nobody else sees it: the registry's lock is not needed.
+        channel.history_floor = history.last_id()
+        return
+    record = history.latest_topic(folded, channel.history_floor)
     if record is None or len(record.params) < 2 or not record.params[1]:
         return
     by = split_source(record.source)[0] or record.source
