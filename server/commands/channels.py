@@ -31,6 +31,8 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import replay_on_join, store
+from .rooms import remember_room, restore_room, status_on_join
+from .services import services_source
 from .table import command
 
 if TYPE_CHECKING:
@@ -58,14 +60,17 @@ def join_channel(
     while members == []:
         channel = server.registry.channel_for_join(name)
         set_up_channel(server, channel)
+        status = status_on_join(server, client, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, key)
+                members = server.registry.join(client, channel, key, status)
             except JoinRefused as refusal:
                 reply.numeric(*refusal.args)
                 return
             if members:
                 announce_join(client, reply, channel, members)
+                if status:
+                    announce_status(server, client, reply, channel, status, members)
     if members is None:
         return  # already a member: nothing happens
     topic = server.registry.topic_of(client, channel)
@@ -83,8 +88,10 @@ def set_up_channel(server: Context, channel: Channel) -> None:
     channel reads nothing of the people who used the name before. The server's own
     rooms (``autojoin``), which everyone is put into, keep theirs across lives.
     """
+    if not server.registry.needs_topic(channel) or restore_room(server, channel):
+        return  # a registered room's floor and topic come with it
     history = server.history
-    if history is None or not server.registry.needs_topic(channel):
+    if history is None:
         return
     folded = casefold(channel.name)
     if folded not in {casefold(name) for name in server.config.autojoin}:
@@ -96,6 +103,22 @@ def set_up_channel(server: Context, channel: Channel) -> None:
         return
     by = split_source(record.source)[0] or record.source
     server.registry.restore_topic(channel, Topic(record.params[1], by, record.time_ms // 1000))
+
+
+def announce_status(
+    server: Context,
+    client: Session,
+    reply: ResponseBuffer,
+    channel: Channel,
+    status: str,
+    members: list[Session],
+) -> None:
+    """The MODE from ChanServ that gives a joiner its access in a registered room."""
+    modes = "+" + status
+    out = Outgoing(
+        "MODE", channel.name, modes, *[client.nick] * len(status), source=services_source(server)
+    )
+    out.deliver(members, reply)
 
 
 def announce_join(
@@ -220,6 +243,7 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         out = Outgoing("TOPIC", channel.name, text, source=client.source)
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
+        remember_room(server, channel)
 
 
 @command("NAMES")
