@@ -416,21 +416,24 @@ class HistoryStore:
 
     def targets(
         self,
-        channels: list[tuple[str, int]],
+        channels: list[str],
         party: str,
         start_ms: int,
         end_ms: int,
         limit: int,
+        floors: dict[str, int] | None = None,
     ) -> list[Conversation]:
         """Conversations with messages between two times, the least recently active
-        first: the ``channels`` given as (target, floor), and ``party``'s direct ones."""
+        first: the ``channels`` (each after its id in ``floors``), and ``party``'s
+        direct ones."""
         low, high = min(start_ms, end_ms), max(start_ms, end_ms)
         found: dict[str, Conversation] = {}
         with self._reading() as db:
             # One indexed lookup per channel (a client is in at most CHANLIMIT of them)
             # and one range per side of its private conversations, instead of one query
             # whose OR makes SQLite read every message in the time range.
-            for channel, floor in dict(channels).items():
+            for channel in dict.fromkeys(channels):
+                floor = floors.get(channel, 0) if floors else 0
                 row = db.execute(
                     "SELECT time_ms FROM messages WHERE target = ? AND time_ms > ?"
                     " AND time_ms < ? AND id > ? ORDER BY time_ms DESC LIMIT 1",

@@ -267,11 +267,9 @@ def _targets(server: Context, client: Session, msg: Message, reply: ResponseBuff
     history = server.history
     assert history is not None  # checked by the caller
     history.flush()
-    channels = [
-        (casefold(c.name), c.history_floor) for c in server.registry.visible_channels(client)
-    ]
+    floors = {casefold(c.name): c.history_floor for c in server.registry.visible_channels(client)}
     me = party_of(client)
-    rows = history.targets(channels, me, start, end, limit)
+    rows = history.targets(list(floors), me, start, end, limit, floors)
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
