@@ -100,8 +100,12 @@ class Channel:
     topic: str = ""
     topic_by: str = ""
     topic_at: int = 0
-    #: Whether the history was asked for this channel's last topic.
+    #: Whether this channel was set up (its floor, its registered state) before its
+    #: first join.
     topic_checked: bool = False
+    #: The history this life of the channel may read starts after this message id: an
+    #: unregistered channel made anew inherits nothing of an earlier one of its name.
+    history_floor: int = 0
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def in_list(self, letter: str, source: str) -> bool:

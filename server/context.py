@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .history import HistoryStore
     from .penalty import LoginFailures
     from .registry import Registry
+    from .rooms import RoomStore
     from .sendq import ResponseBuffer
     from .session import Session
 
@@ -28,6 +29,8 @@ class Context(Protocol):
     history: HistoryStore | None
     #: The accounts, or None when the server has no data directory.
     accounts: AccountStore | None
+    #: The registered rooms (ChanServ), or None when the server has no data directory.
+    rooms: RoomStore | None
     #: Monotonic seconds (injected in tests).
     clock: Callable[[], float]
     version: str

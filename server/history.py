@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .dbpool import SQLitePool
 from .protocol.codec import parse_timestamp
@@ -54,7 +55,18 @@ CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
 CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
 -- Replaced by the two party indexes above; no query used it.
 DROP INDEX IF EXISTS messages_by_party;
+CREATE TABLE IF NOT EXISTS schema_version (
+    component TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
 """
+#: The history schema's version (the ``schema_version`` row ``history``). 1: what
+#: databases written before the table existed hold; 2: a direct conversation is keyed by
+#: its parties' accounts (or their connections), its rows name sender and recipient.
+SCHEMA_VERSION = 2
+#: Where version 1's direct conversations go: keyed by nicks, they belong to nobody
+#: provable, so no query reaches them (whoever holds a nick now is not who held it then).
+LEGACY_DM_PREFIX = "nick-dm:"
 _COMMIT_EVERY = 0.05  # seconds: the most a kill -9 can lose
 _PRUNE_EVERY = 60.0
 #: Reader connections kept open at most. Each costs two or three descriptors and up to
@@ -81,13 +93,28 @@ class Record:
     command: str
     params: tuple[str, ...]
     tags: dict[str, str]
+    #: The sender's account (as displayed), when it was signed in.
     account: str | None = None
+    #: A direct message's parties: its sender's and its recipient's (see ``dm_target``).
     party_a: str | None = None
     party_b: str | None = None
 
 
+class Conversation(NamedTuple):
+    """One TARGETS row: where, its newest message's time, and that message's parties,
+    source and first parameter (whom it was addressed to)."""
+
+    target: str
+    newest_ms: int
+    sender: str | None
+    recipient: str | None
+    source: str
+    addressed: str
+
+
 def dm_target(a: str, b: str) -> tuple[str, str, str]:
-    """The storage key of a conversation between two casefolded nicks, and its parties."""
+    """The storage key of a conversation between two parties (a casefolded account name,
+    or ``~`` and a connection's own random name), and the parties sorted."""
     first, second = sorted((a, b))
     return f"dm:{first}:{second}", first, second
 
@@ -123,6 +150,7 @@ class HistoryStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer_db = self._connect()
             self._writer_db.executescript(_SCHEMA)
+            _migrate(self._writer_db)
             self._writer_db.commit()
             check = self._writer_db.execute("PRAGMA quick_check").fetchone()[0]
         except (OSError, sqlite3.Error) as exc:
@@ -300,10 +328,22 @@ class HistoryStore:
             for row in rows
         ]
 
-    def locate(self, target: str, ref: str) -> tuple[int, int] | None:
+    def last_id(self) -> int:
+        """The id of the newest stored message, everything queued so far committed first:
+        a channel created now reads only what comes after it (its history floor)."""
+        self.flush()
+        with self._reading() as db:
+            row = db.execute("SELECT MAX(id) FROM messages").fetchone()
+        return row[0] or 0
+
+    def locate(self, target: str, ref: str, floor: int = 0) -> tuple[int, int] | None:
         """Where a reference (``msgid=...`` or ``timestamp=...``) falls in a target's
         history: ``(b, a)`` such that "before it" is ``id < b`` and "after it" is
         ``id > a``. None for an unknown msgid or a malformed reference.
+
+        Only messages after ``floor`` (an id) count, here and in every query below: what
+        came before belongs to an earlier life of the channel, and a msgid from it is as
+        unknown as any other.
 
         A timestamp is found through the (target, time) index: the first message at or
         after it and the last at or before it. A target's messages are stamped as they
@@ -313,7 +353,8 @@ class HistoryStore:
         if kind == "msgid":
             with self._reading() as db:
                 row = db.execute(
-                    "SELECT id FROM messages WHERE msgid = ? AND target = ?", (value, target)
+                    "SELECT id FROM messages WHERE msgid = ? AND target = ? AND id > ?",
+                    (value, target, floor),
                 ).fetchone()
             return (row[0], row[0]) if row else None
         if kind != "timestamp":
@@ -323,88 +364,124 @@ class HistoryStore:
             return None
         with self._reading() as db:
             first = db.execute(
-                "SELECT id FROM messages WHERE target = ? AND time_ms >= ?"
+                "SELECT id FROM messages WHERE target = ? AND time_ms >= ? AND id > ?"
                 " ORDER BY time_ms, id LIMIT 1",
-                (target, millis),
+                (target, millis, floor),
             ).fetchone()
             last = db.execute(
-                "SELECT id FROM messages WHERE target = ? AND time_ms <= ?"
+                "SELECT id FROM messages WHERE target = ? AND time_ms <= ? AND id > ?"
                 " ORDER BY time_ms DESC, id DESC LIMIT 1",
-                (target, millis),
+                (target, millis, floor),
             ).fetchone()
-        return (first[0] if first else 1 << 62, last[0] if last else 0)
+        return (first[0] if first else 1 << 62, last[0] if last else floor)
 
-    def before(self, target: str, position: int, limit: int) -> list[Record]:
-        """Up to ``limit`` messages before ``position``, oldest first."""
+    def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
+        """Up to ``limit`` messages before ``position`` (after ``floor``), oldest first."""
         rows = self._rows(
-            "target = ? AND id < ? AND command != 'TOPIC' ORDER BY id DESC LIMIT ?",
-            (target, position, limit),
+            "target = ? AND id < ? AND id > ? AND command != 'TOPIC' ORDER BY id DESC LIMIT ?",
+            (target, position, floor, limit),
         )
         return rows[::-1]
 
-    def after(self, target: str, position: int, limit: int) -> list[Record]:
-        """Up to ``limit`` messages after ``position``, oldest first."""
+    def after(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
+        """Up to ``limit`` messages after ``position`` (and ``floor``), oldest first."""
         return self._rows(
             "target = ? AND id > ? AND command != 'TOPIC' ORDER BY id LIMIT ?",
-            (target, position, limit),
+            (target, max(position, floor), limit),
         )
 
     def between(
-        self, target: str, low: int, high: int, limit: int, from_high: bool
+        self, target: str, low: int, high: int, limit: int, from_high: bool, floor: int = 0
     ) -> list[Record]:
-        """Up to ``limit`` messages with ``low < id < high``, oldest first; taken from
-        the ``high`` end when ``from_high`` (a query that runs backwards in time)."""
+        """Up to ``limit`` messages with ``low < id < high`` (and after ``floor``), oldest
+        first; taken from the ``high`` end when ``from_high`` (a query that runs
+        backwards in time)."""
         rows = self._rows(
             "target = ? AND id > ? AND id < ? AND command != 'TOPIC' ORDER BY id "
             + ("DESC" if from_high else "ASC")
             + " LIMIT ?",
-            (target, low, high, limit),
+            (target, max(low, floor), high, limit),
         )
         return rows[::-1] if from_high else rows
 
-    def latest(self, target: str, limit: int, after: int | None = None) -> list[Record]:
-        """The ``limit`` newest messages (newer than ``after`` if given), oldest first."""
+    def latest(
+        self, target: str, limit: int, after: int | None = None, floor: int = 0
+    ) -> list[Record]:
+        """The ``limit`` newest messages (newer than ``after`` and ``floor``), oldest first."""
         rows = self._rows(
             "target = ? AND id > ? AND command != 'TOPIC' ORDER BY id DESC LIMIT ?",
-            (target, after if after is not None else 0, limit),
+            (target, max(after or 0, floor), limit),
         )
         return rows[::-1]
 
     def targets(
-        self, channels: list[str], party: str, start_ms: int, end_ms: int, limit: int
-    ) -> list[tuple[str, int, str | None, str | None]]:
-        """Conversations with messages between two times: (target, newest time, parties),
-        the least recently active first."""
+        self,
+        channels: list[str],
+        party: str,
+        start_ms: int,
+        end_ms: int,
+        limit: int,
+        floors: dict[str, int] | None = None,
+    ) -> list[Conversation]:
+        """Conversations with messages between two times, the least recently active
+        first: the ``channels`` (each after its id in ``floors``), and ``party``'s
+        direct ones."""
         low, high = min(start_ms, end_ms), max(start_ms, end_ms)
-        found: dict[str, tuple[str, int, str | None, str | None]] = {}
+        found: dict[str, Conversation] = {}
         with self._reading() as db:
             # One indexed lookup per channel (a client is in at most CHANLIMIT of them)
             # and one range per side of its private conversations, instead of one query
             # whose OR makes SQLite read every message in the time range.
             for channel in dict.fromkeys(channels):
+                floor = floors.get(channel, 0) if floors else 0
                 row = db.execute(
                     "SELECT time_ms FROM messages WHERE target = ? AND time_ms > ?"
-                    " AND time_ms < ? ORDER BY time_ms DESC LIMIT 1",
-                    (channel, low, high),
+                    " AND time_ms < ? AND id > ? ORDER BY time_ms DESC LIMIT 1",
+                    (channel, low, high, floor),
                 ).fetchone()
                 if row:
-                    found[channel] = (channel, row[0], None, None)
+                    found[channel] = Conversation(channel, row[0], None, None, "", "")
             for column in ("party_a", "party_b"):
+                # The bare columns come from the row holding MAX (SQLite's rule).
                 for row in db.execute(
-                    "SELECT target, MAX(time_ms), party_a, party_b FROM messages"
-                    f" WHERE {column} = ? AND time_ms > ? AND time_ms < ? GROUP BY target",
+                    "SELECT target, MAX(time_ms), party_a, party_b, source, params FROM"
+                    f" messages WHERE {column} = ? AND time_ms > ? AND time_ms < ?"
+                    " AND target LIKE 'dm:%' GROUP BY target",
                     (party, low, high),
                 ):
-                    found[row[0]] = (row[0], row[1], row[2], row[3])
-        return sorted(found.values(), key=lambda entry: entry[1])[:limit]
+                    params = json.loads(row[5])
+                    addressed = params[0] if params else ""
+                    if row[0] not in found or found[row[0]].newest_ms < row[1]:
+                        found[row[0]] = Conversation(
+                            row[0], row[1], row[2], row[3], row[4], addressed
+                        )
+        return sorted(found.values(), key=lambda entry: entry.newest_ms)[:limit]
 
-    def latest_topic(self, target: str) -> Record | None:
-        """The last topic change stored for a channel."""
+    def latest_topic(self, target: str, floor: int = 0) -> Record | None:
+        """The last topic change stored for a channel (after ``floor``)."""
         rows = self._rows(
-            "target = ? AND command = 'TOPIC' ORDER BY id DESC LIMIT 1",
-            (target,),
+            "target = ? AND command = 'TOPIC' AND id > ? ORDER BY id DESC LIMIT 1",
+            (target, floor),
         )
         return rows[0] if rows else None
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier version up to ``SCHEMA_VERSION``."""
+    row = db.execute("SELECT version FROM schema_version WHERE component = 'history'").fetchone()
+    version = row[0] if row else 1
+    if version < 2:
+        # Version 1 keyed a direct conversation by the two nicks: whoever took a nick
+        # later read it. Nobody can prove to be one of those parties now.
+        db.execute(
+            "UPDATE messages SET target = ? || target, party_a = NULL, party_b = NULL"
+            " WHERE target LIKE 'dm:%'",
+            (LEGACY_DM_PREFIX,),
+        )
+    db.execute(
+        "INSERT OR REPLACE INTO schema_version (component, version) VALUES ('history', ?)",
+        (SCHEMA_VERSION,),
+    )
 
 
 def _query_only(db: sqlite3.Connection) -> None:

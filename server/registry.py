@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .channel import (
     PREFIX_RANK_OF,
+    PREFIXES,
     Change,
     Channel,
     ChannelRow,
@@ -59,9 +60,11 @@ from .protocol.numerics import (
     ERR_USERNOTINCHANNEL,
     ERR_USERONCHANNEL,
 )
+from .rooms import RoomState
 
 if TYPE_CHECKING:
     from .accounts import Account
+    from .rooms import Room
     from .session import Session
 
 WHOWAS_SIZE = 200
@@ -448,6 +451,11 @@ class Registry:
         with self.lock:
             return client in channel.members
 
+    def is_op(self, client: Session, channel: Channel) -> bool:
+        """Whether ``client`` is an operator in ``channel``."""
+        with self.lock:
+            return channel.is_op(client)
+
     def channels_seen_by(self, viewer: Session) -> list[Channel]:
         """Every channel ``viewer`` may see (NAMES with no channel)."""
         with self.lock:
@@ -545,14 +553,18 @@ class Registry:
             channel = self.channels.get(casefold(name))
         return Channel(name) if channel is None else channel
 
-    def join(self, client: Session, channel: Channel, key: str = "") -> list[Session] | None:
+    def join(
+        self, client: Session, channel: Channel, key: str = "", status: str = ""
+    ) -> list[Session] | None:
         """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
 
         A channel that has members checks its modes first (+i, +b, +k with ``key``,
-        +l) and raises :class:`JoinRefused`. Returns the members after the join,
-        ``None`` when the client already was one or has left the registry, or an empty
-        list when the channel was destroyed or made by someone else meanwhile (look it
-        up again).
+        +l) and raises :class:`JoinRefused`. A registered (+r) one checks them even
+        when empty, gives nobody op for being first, and gives ``client`` the prefix
+        letters of ``status`` (its access); ``o`` passes the modes, as an invitation
+        does. Returns the members after the join, ``None`` when the client already was
+        one or has left the registry, or an empty list when the channel was destroyed
+        or made by someone else meanwhile (look it up again).
         """
         folded = casefold(channel.name)
         with self.lock:
@@ -566,10 +578,14 @@ class Registry:
                 self.channels[folded] = channel  # created by its first join, in one step
             if client in channel.members:
                 return None
-            if channel.members:
-                invited = presence.invites.get(folded) == channel.serial
+            registered = "r" in channel.modes
+            if channel.members or registered:
+                invited = presence.invites.get(folded) == channel.serial or "o" in status
                 check_join(channel, client, key, invited)
-            channel.members[client] = "" if channel.members else "o"
+            if registered:
+                channel.members[client] = "".join(m for m in PREFIXES if m in status)
+            else:
+                channel.members[client] = "" if channel.members else "o"
             presence.channels[folded] = channel
             presence.invites.pop(folded, None)
             return list(channel.members)
@@ -663,6 +679,13 @@ class Registry:
             channel.topic_at = int(time.time())
             return list(channel.members)
 
+    def set_room_topic(self, channel: Channel, text: str, by: str) -> list[Session]:
+        """Set the topic on the word of a service (ChanServ TOPIC: no +t check); hold
+        the channel's send_lock. Returns the members to tell."""
+        with self.lock:
+            channel.topic, channel.topic_by, channel.topic_at = text, by, int(time.time())
+            return list(channel.members)
+
     def needs_topic(self, channel: Channel) -> bool:
         """True once per channel: whether its last topic should be looked up."""
         with self.lock:
@@ -703,6 +726,77 @@ class Registry:
             # A snapshot: other threads may change the lists once the lock is released.
             shown = {r: list(channel.lists[r].values()) for r in replies if isinstance(r, str)}
             return ModeResult(applied, replies, list(channel.members), shown)
+
+    # --- registered rooms ------------------------------------------------------
+    def room_state(self, channel: Channel) -> RoomState:
+        """What a registered room keeps of ``channel`` now (a snapshot)."""
+        with self.lock:
+            return RoomState(
+                "".join(sorted(channel.modes - {"r"})),
+                channel.key,
+                channel.limit,
+                {
+                    letter: [(e.mask, e.set_by, e.set_at) for e in entries.values()]
+                    for letter, entries in channel.lists.items()
+                },
+                channel.topic,
+                channel.topic_by,
+                channel.topic_at,
+            )
+
+    def restore_room(self, channel: Channel, room: Room) -> None:
+        """Give a channel made anew, not joined yet, what its registration keeps."""
+        state = room.state
+        with self.lock:
+            if channel.members or channel.destroyed:
+                return
+            channel.modes = set(state.modes) | {"r"}
+            channel.key, channel.limit = state.key, state.limit
+            for letter, entries in state.lists.items():
+                if letter in channel.lists:
+                    # Counted against nobody's per-address budget: no address set them now.
+                    channel.lists[letter] = {
+                        casefold(mask): ListEntry(mask, by, at, "") for mask, by, at in entries
+                    }
+            channel.topic, channel.topic_by, channel.topic_at = (
+                state.topic,
+                state.topic_by,
+                state.topic_at,
+            )
+            channel.history_floor = room.history_from
+
+    def set_registered(
+        self, channel: Channel, on: bool, by: Session | None = None
+    ) -> list[Session] | None:
+        """Mark ``channel`` registered (+r) or not, on the word of ``by`` (None: the
+        server), who must be an operator there; hold the channel's send_lock.
+
+        Returns the members to tell, or None when nothing changed; raises
+        :class:`Refused` with ERR_CHANOPRIVSNEEDED.
+        """
+        with self.lock:
+            if by is not None and not channel.is_op(by):
+                raise Refused(ERR_CHANOPRIVSNEEDED, channel.name)
+            if ("r" in channel.modes) == on or channel.destroyed:
+                return None
+            channel.modes.symmetric_difference_update("r")
+            return list(channel.members)
+
+    def set_status(
+        self, channel: Channel, nick: str, letter: str, on: bool
+    ) -> tuple[Session, list[Session]] | None:
+        """Give or take a member's prefix mode on the server's word (ChanServ); hold
+        the channel's send_lock. Returns the member and who must hear of it, or None
+        when nothing changed; raises :class:`Refused` when ``nick`` is not a member."""
+        with self.lock:
+            member = self.nicks.get(casefold(nick))
+            if member is None:
+                raise Refused(ERR_NOSUCHNICK, nick)
+            if member not in channel.members:
+                raise Refused(ERR_USERNOTINCHANNEL, member.nick, channel.name)
+            if not channel.set_prefix(member, letter, on):
+                return None
+            return member, list(channel.members)
 
     def _destroy_locked(self, channel: Channel) -> None:
         """Take an empty channel out of the table; its lists and invitations end."""

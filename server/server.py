@@ -42,6 +42,7 @@ from .protocol.numerics import (
 )
 from .protocol.tls import TLSSession, server_context
 from .registry import Registry
+from .rooms import RoomStore
 from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
 from .session import Session
 
@@ -286,6 +287,8 @@ class ChatServer(Listener):
         self.history: HistoryStore | None = None
         #: The accounts, kept in the data directory (None without one).
         self.accounts: AccountStore | None = None
+        #: The registered rooms, kept beside the accounts (None without a data directory).
+        self.rooms: RoomStore | None = None
         if config.data_dir:
             try:
                 if config.history:
@@ -296,6 +299,7 @@ class ChatServer(Listener):
                         max_mb=config.history_max_mb,
                     )
                 self.accounts = AccountStore(config.data_dir)
+                self.rooms = RoomStore(config.data_dir)
             except (HistoryError, AccountError):
                 if self.history is not None:
                     self.history.close()
@@ -380,6 +384,8 @@ class ChatServer(Listener):
             self.history.close()
         if self.accounts is not None:
             self.accounts.close()
+        if self.rooms is not None:
+            self.rooms.close()
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:

@@ -31,6 +31,8 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import replay_on_join, store
+from .rooms import remember_room, restore_room, status_on_join
+from .services import services_source
 from .table import command
 
 if TYPE_CHECKING:
@@ -57,15 +59,18 @@ def join_channel(
     members: list[Session] | None = []
     while members == []:
         channel = server.registry.channel_for_join(name)
-        restore_topic(server, channel)
+        set_up_channel(server, channel)
+        status = status_on_join(server, client, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, key)
+                members = server.registry.join(client, channel, key, status)
             except JoinRefused as refusal:
                 reply.numeric(*refusal.args)
                 return
             if members:
                 announce_join(client, reply, channel, members)
+                if status:
+                    announce_status(server, client, reply, channel, status, members)
     if members is None:
         return  # already a member: nothing happens
     topic = server.registry.topic_of(client, channel)
@@ -75,15 +80,45 @@ def join_channel(
     replay_on_join(server, client, reply, channel)
 
 
-def restore_topic(server: Context, channel: Channel) -> None:
-    """Give a channel created anew the last topic its history remembers (once)."""
-    if server.history is None or not server.registry.needs_topic(channel):
+def set_up_channel(server: Context, channel: Channel) -> None:
+    """Before a channel made anew is first joined (once): where its history starts, and
+    the last topic that history remembers.
+
+    A channel's history starts when it was created, so whoever re-creates an emptied
+    channel reads nothing of the people who used the name before. The server's own
+    rooms (``autojoin``), which everyone is put into, keep theirs across lives.
+    """
+    if not server.registry.needs_topic(channel) or restore_room(server, channel):
+        return  # a registered room's floor and topic come with it
+    history = server.history
+    if history is None:
         return
-    record = server.history.latest_topic(casefold(channel.name))
+    folded = casefold(channel.name)
+    if folded not in {casefold(name) for name in server.config.autojoin}:
+        # Not in the table yet, so nobody else sees it: the registry's lock is not needed.
+        channel.history_floor = history.last_id()
+        return
+    record = history.latest_topic(folded, channel.history_floor)
     if record is None or len(record.params) < 2 or not record.params[1]:
         return
     by = split_source(record.source)[0] or record.source
     server.registry.restore_topic(channel, Topic(record.params[1], by, record.time_ms // 1000))
+
+
+def announce_status(
+    server: Context,
+    client: Session,
+    reply: ResponseBuffer,
+    channel: Channel,
+    status: str,
+    members: list[Session],
+) -> None:
+    """The MODE from ChanServ that gives a joiner its access in a registered room."""
+    modes = "+" + status
+    out = Outgoing(
+        "MODE", channel.name, modes, *[client.nick] * len(status), source=services_source(server)
+    )
+    out.deliver(members, reply)
 
 
 def announce_join(
@@ -208,6 +243,7 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         out = Outgoing("TOPIC", channel.name, text, source=client.source)
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
+        remember_room(server, channel)
 
 
 @command("NAMES")

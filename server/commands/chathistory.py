@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..history import Record, dm_target
-from ..protocol.codec import Message, build, encode, format_time, parse_timestamp
+from ..history import Conversation, Record, dm_target
+from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
 from ..sendq import ResponseBuffer, new_batch_id
 from .table import command
@@ -45,6 +45,20 @@ def stored_tags(tags: dict[str, str]) -> dict[str, str]:
     return kept
 
 
+def party_of(client: Session) -> str:
+    """Who ``client`` is in a direct conversation: its account, or (not signed in) its
+    connection alone, which nobody else can ever be."""
+    account = client.account
+    return account.name if account is not None else "~" + client.token
+
+
+def party_named(server: Context, nick: str) -> str:
+    """The party a nick stands for now: whoever holds it, else the account of that
+    name (an account's name is its nick, held by nobody else)."""
+    holder = server.registry.find_nick(nick)
+    return party_of(holder) if holder is not None else casefold(nick)
+
+
 def store(
     server: Context,
     client: Session,
@@ -64,7 +78,10 @@ def store(
     if peer is None:
         target, a, b = casefold(params[0]), None, None
     else:
-        target, a, b = dm_target(client.key or "", peer.key or "")
+        # Rows name sender and recipient (TARGETS tells them apart); the key is the pair.
+        a, b = party_of(client), party_of(peer)
+        target = dm_target(a, b)[0]
+    account = client.account
     history.add(
         Record(
             msgid,
@@ -74,7 +91,7 @@ def store(
             verb,
             params,
             kept,
-            None,
+            account.display if account is not None else None,
             a,
             b,
         )
@@ -90,6 +107,8 @@ def _line_for(client: Session, record: Record, batch: str | None) -> bytes:
     if "message-tags" in client.caps:
         tags["msgid"] = record.msgid
         tags.update(record.tags)
+    if record.account is not None and "account-tag" in client.caps:
+        tags["account"] = record.account
     return encode(build(record.command, *record.params, source=record.source, tags=tags))
 
 
@@ -120,7 +139,7 @@ def replay_on_join(
     if server.history is None or count <= 0 or "draft/chathistory" in client.caps:
         return
     server.history.flush()
-    records = server.history.latest(casefold(channel.name), count)
+    records = server.history.latest(casefold(channel.name), count, floor=channel.history_floor)
     if records:
         send_batch(server, client, reply, "chathistory", channel.name, records)
 
@@ -145,16 +164,18 @@ def _limit(server: Context, text: str) -> int | None:
     return min(int(text), server.config.chathistory_max)
 
 
-def _storage_key(server: Context, client: Session, target: str) -> str | None:
-    """Where the target's history is kept, if this client may read it."""
+def _storage_key(server: Context, client: Session, target: str) -> tuple[str, int] | None:
+    """Where the target's history is kept and the id it starts after, if this client
+    may read it: a channel it is in (this life of it only), or its own conversation with
+    whoever ``target`` is now."""
     if target.startswith("#"):
         channel = server.registry.find_channel(target)
         if channel is None or not server.registry.is_member(client, channel):
             return None
-        return casefold(target)
+        return casefold(target), channel.history_floor
     if not target or target == "*" or client.key is None:
         return None
-    return dm_target(client.key, casefold(target))[0]
+    return dm_target(party_of(client), party_named(server, target))[0], 0
 
 
 @command("CHATHISTORY", min_params=1)
@@ -180,16 +201,17 @@ def chathistory(server: Context, client: Session, msg: Message, reply: ResponseB
     if limit is None:
         _fail(server, reply, "INVALID_PARAMS", sub, msg.params[-1])
         return
-    key = _storage_key(server, client, target)
-    if key is None:
+    found = _storage_key(server, client, target)
+    if found is None:
         _fail(server, reply, "INVALID_TARGET", sub, target)
         return
+    key, floor = found
     history.flush()
     ref = msg.params[2]
     if sub == "LATEST" and ref == "*":
-        records = history.latest(key, limit)
+        records = history.latest(key, limit, floor=floor)
     else:
-        where = history.locate(key, ref)
+        where = history.locate(key, ref, floor)
         if where is None:
             if not ref.startswith(("msgid=", "timestamp=")) or (
                 ref.startswith("timestamp=") and parse_timestamp(ref[10:]) is None
@@ -198,24 +220,36 @@ def chathistory(server: Context, client: Session, msg: Message, reply: ResponseB
                 return
             records = []  # a msgid this target never had: nothing around it
         elif sub == "LATEST":
-            records = history.latest(key, limit, after=where[1])
+            records = history.latest(key, limit, after=where[1], floor=floor)
         elif sub == "BEFORE":
-            records = history.before(key, where[0], limit)
+            records = history.before(key, where[0], limit, floor)
         elif sub == "AFTER":
-            records = history.after(key, where[1], limit)
+            records = history.after(key, where[1], limit, floor)
         elif sub == "AROUND":
-            earlier = history.before(key, where[0], limit // 2)
-            records = earlier + history.after(key, where[0] - 1, limit - len(earlier))
+            earlier = history.before(key, where[0], limit // 2, floor)
+            records = earlier + history.after(key, where[0] - 1, limit - len(earlier), floor)
         else:
-            other = history.locate(key, msg.params[3])
+            other = history.locate(key, msg.params[3], floor)
             if other is None:
                 _fail(server, reply, "INVALID_PARAMS", sub, msg.params[3])
                 return
             if where[1] < other[0]:  # forwards in time: from the first reference on
-                records = history.between(key, where[1], other[0], limit, from_high=False)
+                records = history.between(key, where[1], other[0], limit, False, floor)
             else:  # backwards: the messages nearest the first reference
-                records = history.between(key, other[1], where[0], limit, from_high=True)
+                records = history.between(key, other[1], where[0], limit, True, floor)
     send_batch(server, client, reply, "chathistory", target, records)
+
+
+def _shown(row: Conversation, me: str) -> str:
+    """The name a TARGETS row goes by: a channel's, the other party's account name, or
+    (not signed in) the nick it had in the conversation's newest message."""
+    if row.sender is None:
+        return row.target
+    other_sent = row.sender != me
+    other = row.sender if other_sent else row.recipient
+    if other and not other.startswith("~"):
+        return other
+    return (split_source(row.source)[0] or row.source) if other_sent else row.addressed
 
 
 def _targets(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
@@ -233,18 +267,22 @@ def _targets(server: Context, client: Session, msg: Message, reply: ResponseBuff
     history = server.history
     assert history is not None  # checked by the caller
     history.flush()
-    channels = [casefold(c.name) for c in server.registry.visible_channels(client)]
-    me = client.key or ""
-    rows = history.targets(channels, me, start, end, limit)
+    floors = {casefold(c.name): c.history_floor for c in server.registry.visible_channels(client)}
+    me = party_of(client)
+    rows = history.targets(list(floors), me, start, end, limit, floors)
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
         reply.send_line("BATCH", "+" + batch, "draft/chathistory-targets", source=name)
     tags = {"batch": batch} if batch else None
-    for key, newest, party_a, party_b in rows:
-        shown = key if not key.startswith("dm:") else (party_b if party_a == me else party_a)
+    for row in rows:
         reply.send_line(
-            "CHATHISTORY", "TARGETS", shown or key, format_time(newest), source=name, tags=tags
+            "CHATHISTORY",
+            "TARGETS",
+            _shown(row, me),
+            format_time(row.newest_ms),
+            source=name,
+            tags=tags,
         )
     if batch is not None:
         reply.send_line("BATCH", "-" + batch, source=name)

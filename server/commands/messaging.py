@@ -19,6 +19,7 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import store
+from .services import find_service
 from .table import command
 
 if TYPE_CHECKING:
@@ -115,6 +116,12 @@ def relay(
                 if text is not None and not status:  # under the lock: relay order
                     store(server, client, verb, (channel.name, text), tags, millis=out.millis)
         else:
+            found = find_service(target)
+            if found is not None:
+                # A service answers a PRIVMSG itself; nothing is relayed or stored.
+                if verb == "PRIVMSG" and text:
+                    found[1](server, client, text, reply)
+                continue
             peer = registry.find_nick(target)
             if peer is None:
                 if errors:

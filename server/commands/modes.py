@@ -24,6 +24,7 @@ from ..protocol.numerics import (
     RPL_UMODEIS,
 )
 from ..sendq import Outgoing, ResponseBuffer
+from .rooms import remember_room
 from .table import command
 
 if TYPE_CHECKING:
@@ -34,9 +35,11 @@ if TYPE_CHECKING:
 #: Channel modes by ISUPPORT CHANMODES type: A (lists), B (key), C (limit), D (flags).
 LIST_MODES = "beI"
 FLAG_MODES = "imnst"
-CHANMODES = f"{LIST_MODES},k,l,{FLAG_MODES}"
+#: +r: a registered room (ChanServ). A type D flag only the server sets or clears.
+REGISTERED = "r"
+CHANMODES = f"{LIST_MODES},k,l,{''.join(sorted(FLAG_MODES + REGISTERED))}"
 #: All channel mode letters, for RPL_MYINFO.
-CHANNEL_MODE_LETTERS = "".join(sorted("beIklimnstov"))
+CHANNEL_MODE_LETTERS = "".join(sorted("beIklimnrstov"))
 #: User modes: invisible, operator, registered (signed in: only the server sets it),
 #: wallops, bot.
 USER_MODES = "Biorw"
@@ -100,6 +103,7 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
             modestring, params = modestring_of(done.applied)
             out = Outgoing("MODE", channel.name, modestring, *params, source=client.source)
             out.deliver(done.members, reply)
+            remember_room(server, channel)
 
 
 def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:
@@ -112,6 +116,8 @@ def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> lis
         if letter in "+-":
             sign = letter
             continue
+        if letter == REGISTERED:
+            continue  # only ChanServ registers a room: asking for +r or -r does nothing
         takes_param = (
             letter in PREFIXES
             or letter in LIST_MODES

@@ -11,6 +11,7 @@ from app.events import Kind
 from app.session import Session
 from app.text import day_label
 from app.view import CHATHISTORY_SEPARATOR
+from server.accounts import AccountStore
 from server.history import Record, dm_target
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import Fed, pump, wait_for
@@ -212,15 +213,21 @@ def test_a_day_divider_marks_each_change_of_date(make_server, make_chat, tmp_pat
 
 
 def test_direct_conversation_history_opens_with_the_conversation(make_server, make_model, tmp_path):
+    # A direct conversation's history belongs to the two accounts: alice signs in.
+    accounts = AccountStore(tmp_path)
+    for name in ("alice", "bob"):
+        accounts.create(name, "secret")
+    accounts.close()
     server = make_server(data_dir=str(tmp_path))
-    key, *parties = dm_target("alice", "bob")
+    key = dm_target("alice", "bob")[0]
     when = millis(datetime.now().astimezone() - timedelta(minutes=5))
     server.history.add(
-        Record("dm1", key, when, "bob!b@h", "PRIVMSG", ("alice", "psst"), {}, None, *parties)
+        Record("dm1", key, when, "bob!b@h", "PRIVMSG", ("alice", "psst"), {}, None, "bob", "alice")
     )
     assert server.history.flush()
     model, log = make_model(server.port, "alice")
     log.expect(Kind.CHATHISTORY, conversation="#general")
+    server.sign_in(server.registry.find_nick("alice"), server.accounts.find("alice"))
     model.open_direct("bob")
     event = log.expect(Kind.CHATHISTORY, conversation="bob")
     assert [(m.nick, m.text, m.msgid) for m in event.messages] == [("bob", "psst", "dm1")]

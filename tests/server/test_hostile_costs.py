@@ -301,8 +301,11 @@ def test_every_history_query_is_indexed(tmp_path: Path, meter: Meter, origin: st
                     scans.append((statement, row[3]))
         assert scans == []
         assert store.latest_topic("#big").params[1] == "the topic"
+        # An old database's direct conversations were keyed by nicks: nobody can prove
+        # to be their party, so the migration puts them out of every query's reach.
+        dms = [dm_target("me", "you")[0]] if origin == "fresh" else []
         assert [t[0] for t in store.targets(["#big"], "me", _BASE, _BASE + _ROWS * 1000, 5)] == [
-            dm_target("me", "you")[0],
+            *dms,
             "#big",
         ]
     finally:

@@ -303,7 +303,7 @@ def test_a_kill_during_a_long_join_leaves_no_empty_channel(
     boss.expect("381")
     victim = dial(server, "victim")
     victim_client = server.registry.find_nick("victim")
-    restore = channel_commands.restore_topic
+    restore = channel_commands.set_up_channel
     killed = threading.Event()
 
     def kill_on_first_join(server_, channel) -> None:
@@ -321,7 +321,7 @@ def test_a_kill_during_a_long_join_leaves_no_empty_channel(
                 assert admin.kill(server_, "victim", "bye")
         restore(server_, channel)
 
-    monkeypatch.setattr(channel_commands, "restore_topic", kill_on_first_join)
+    monkeypatch.setattr(channel_commands, "set_up_channel", kill_on_first_join)
     names = ",".join(f"#room{i}" for i in range(40))
     victim.send(f"JOIN {names}")
     victim.wait_closed()

@@ -40,7 +40,7 @@ def test_isupport_advertises_what_the_server_does(server, connect) -> None:
     assert tokens["TOPICLEN"] == "390"
     assert tokens["NETWORK"] == "Kibitz"
     assert "UTF8ONLY" in tokens
-    assert tokens["CHANMODES"] == "beI,k,l,imnst"
+    assert tokens["CHANMODES"] == "beI,k,l,imnrst"  # r: a registered room (ChanServ)
 
 
 def test_motd_is_sent_when_configured(make_server) -> None:
