@@ -184,7 +184,8 @@ def kick_member(
     """
     with channel.send_lock:
         member, recipients = server.registry.kick(channel, target, by)
-        out = Outgoing("KICK", channel.name, member.nick, reason, source=source)
+        account = by.account_name if by is not None else None
+        out = Outgoing("KICK", channel.name, member.nick, reason, source=source, account=account)
         out.deliver(recipients, reply)
     return member
 

@@ -35,6 +35,8 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 #: Bits of a recipient's ``tag_key``: which tags it is sent.
 TAG_TIME = 1
 TAG_CLIENT = 2
+#: The ``account`` tag (IRCv3 account-tag), on messages from a signed-in user.
+TAG_ACCOUNT = 4
 
 
 _MSGID_PREFIX = secrets.token_hex(4)
@@ -411,7 +413,7 @@ class ResponseBuffer:
 class Outgoing:
     """One message for many recipients, encoded once per distinct set of tags."""
 
-    __slots__ = ("_cache", "command", "millis", "params", "source", "tags", "time")
+    __slots__ = ("_cache", "account", "command", "millis", "params", "source", "tags", "time")
 
     def __init__(
         self,
@@ -420,35 +422,51 @@ class Outgoing:
         source: str,
         tags: dict[str, str] | None = None,
         when: float | None = None,
+        account: str | None = None,
     ) -> None:
         self.command = command
         self.params = params
         self.source = source
         self.tags = tags or {}
+        #: The sender's account (the ``account`` tag), or None when not signed in.
+        self.account = account
         #: The relay time, in whole milliseconds: what the ``time`` tag and history say.
         self.millis = int((time.time() if when is None else when) * 1000)
         self.time = format_time(self.millis)
-        self._cache: list[bytes | None] = [None, None, None, None]
+        # One slot per tag set (the TAG_* bits of a recipient's ``tag_key``).
+        self._cache: list[bytes | None] = [None] * 8
 
     def for_client(self, client: Recipient) -> bytes:
         """The bytes ``client`` should receive, built at most once per tag set."""
         key = client.tag_key
         data = self._cache[key]
         if data is None:
-            tags: dict[str, str] = {}
-            if key & TAG_TIME:
-                tags["time"] = self.time
-            if key & TAG_CLIENT:
-                tags.update(self.tags)
-            data = encode(build(self.command, *self.params, source=self.source, tags=tags))
-            body = len(data) - (data.find(b" ") + 1 if tags else 0)
-            if body > MAX_LINE:
-                # A relayed reason, topic or away text gains its sender's prefix: cut it.
-                self.params = fit_params(self.command, self.params, self.source)
-                self._cache = [None, None, None, None]
-                return self.for_client(client)
+            # Without an account the account-tag bit changes nothing: share those bytes.
+            shown = key if self.account is not None else key & ~TAG_ACCOUNT
+            data = self._cache[shown]
+            if data is None:
+                data = self._build(shown)
+                if data is None:
+                    # A relayed reason, topic or away text gains its sender's prefix: cut it.
+                    self.params = fit_params(self.command, self.params, self.source)
+                    self._cache = [None] * 8
+                    return self.for_client(client)
+                self._cache[shown] = data
             self._cache[key] = data
         return data
+
+    def _build(self, key: int) -> bytes | None:
+        """The line for one tag set, or None when its body would pass the line limit."""
+        tags: dict[str, str] = {}
+        if key & TAG_TIME:
+            tags["time"] = self.time
+        if key & TAG_ACCOUNT and self.account is not None:
+            tags["account"] = self.account
+        if key & TAG_CLIENT:
+            tags.update(self.tags)
+        data = encode(build(self.command, *self.params, source=self.source, tags=tags))
+        body = len(data) - (data.find(b" ") + 1 if tags else 0)
+        return None if body > MAX_LINE else data
 
     def deliver(self, recipients: Iterable[Recipient], reply: ResponseBuffer | None = None) -> None:
         """Send to every recipient; the sender's own copy through ``reply`` when given

@@ -654,7 +654,8 @@ class ChatServer(Listener):
         if client.registered and not self.stopping:
             if peers:
                 text = client.quit_reason or "Connection closed"
-                Outgoing("QUIT", text, source=client.source).deliver(peers)
+                out = Outgoing("QUIT", text, source=client.source, account=client.account_name)
+                out.deliver(peers)
             notify_offline(self.registry, client.nick)
 
     # --- timeouts ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .flood import TokenBucket
 from .protocol.numerics import Numeric
 from .sendq import (
+    TAG_ACCOUNT,
     TAG_CLIENT,
     TAG_TIME,
     Flusher,
@@ -110,6 +111,12 @@ class Session:
         return f"{self.nick}!{self.user or '*'}@{self.host}"
 
     @property
+    def account_name(self) -> str | None:
+        """The name of the account this client is signed in to (as registered), or None."""
+        account = self.account
+        return account.display if account is not None else None
+
+    @property
     def tls(self) -> TLSSession | None:
         """The TLS session of a connection made to the TLS port."""
         return self.queue.tls
@@ -117,8 +124,10 @@ class Session:
     def set_caps(self, caps: set[str]) -> None:
         """Replace the enabled capabilities (and the tags this client gets)."""
         self.caps = caps
-        self.tag_key = (TAG_TIME if "server-time" in caps else 0) | (
-            TAG_CLIENT if "message-tags" in caps else 0
+        self.tag_key = (
+            (TAG_TIME if "server-time" in caps else 0)
+            | (TAG_CLIENT if "message-tags" in caps else 0)
+            | (TAG_ACCOUNT if "account-tag" in caps else 0)
         )
 
     def _overflowed(self) -> None:

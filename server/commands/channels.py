@@ -126,9 +126,17 @@ def announce_join(
 ) -> None:
     """Send the JOIN (extended-join where asked for) and the joiner's away state; the
     joiner's own JOIN answers its command."""
-    plain = Outgoing("JOIN", channel.name, source=client.source)
-    extended = Outgoing("JOIN", channel.name, "*", client.realname, source=client.source)
-    away = Outgoing("AWAY", client.away, source=client.source) if client.away else None
+    account = client.account_name
+    plain = Outgoing("JOIN", channel.name, source=client.source, account=account)
+    # extended-join: the account name, or * when not signed in (IRCv3 extended-join).
+    extended = Outgoing(
+        "JOIN", channel.name, account or "*", client.realname, source=client.source, account=account
+    )
+    away = (
+        Outgoing("AWAY", client.away, source=client.source, account=account)
+        if client.away
+        else None
+    )
     for member in members:
         caps = member.caps
         out = extended if "extended-join" in caps else plain
@@ -201,7 +209,8 @@ def part_channel(
             reply.numeric(ERR_NOTONCHANNEL, channel.name)
             return
         params = (channel.name, reason) if reason else (channel.name,)
-        Outgoing("PART", *params, source=client.source).deliver(recipients, reply)
+        out = Outgoing("PART", *params, source=client.source, account=client.account_name)
+        out.deliver(recipients, reply)
 
 
 @command("PART", min_params=1)
@@ -240,7 +249,9 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         except Refused as refusal:
             reply.numeric(*refusal.args)
             return
-        out = Outgoing("TOPIC", channel.name, text, source=client.source)
+        out = Outgoing(
+            "TOPIC", channel.name, text, source=client.source, account=client.account_name
+        )
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
         remember_room(server, channel)
@@ -324,7 +335,9 @@ def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer
         reply.numeric(*refusal.args)
         return
     reply.numeric(RPL_INVITING, target.nick, channel.name)
-    out = Outgoing("INVITE", target.nick, channel.name, source=client.source)
+    out = Outgoing(
+        "INVITE", target.nick, channel.name, source=client.source, account=client.account_name
+    )
     target.send(out.for_client(target))
     out.deliver(notify)
     if target.away:

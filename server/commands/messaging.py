@@ -102,7 +102,12 @@ def relay(
                         reply.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
                     continue
                 out = Outgoing(
-                    verb, status + channel.name, *params_for(text), source=client.source, tags=tags
+                    verb,
+                    status + channel.name,
+                    *params_for(text),
+                    source=client.source,
+                    tags=tags,
+                    account=client.account_name,
                 )
                 out.deliver(
                     [
@@ -131,7 +136,14 @@ def relay(
                 if errors:
                     reply.numeric(ERR_INPUTTOOLONG)
                 continue
-            out = Outgoing(verb, peer.nick, *params_for(text), source=client.source, tags=tags)
+            out = Outgoing(
+                verb,
+                peer.nick,
+                *params_for(text),
+                source=client.source,
+                tags=tags,
+                account=client.account_name,
+            )
             if not tagmsg or "message-tags" in peer.caps:
                 # To oneself it arrives as any message does, not as a reply (so on the
                 # queue itself); with echo-message the echo follows, and only the echo

@@ -101,7 +101,14 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
                 reply.numeric(*answer)
         if done.applied:
             modestring, params = modestring_of(done.applied)
-            out = Outgoing("MODE", channel.name, modestring, *params, source=client.source)
+            out = Outgoing(
+                "MODE",
+                channel.name,
+                modestring,
+                *params,
+                source=client.source,
+                account=client.account_name,
+            )
             out.deliver(done.members, reply)
             remember_room(server, channel)
 

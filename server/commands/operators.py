@@ -67,4 +67,5 @@ def wallops(server: Context, client: Session, msg: Message, reply: ResponseBuffe
     if not _require_oper(client, reply):
         return
     recipients = server.registry.registered_users("w")
-    Outgoing("WALLOPS", msg.params[0], source=client.source).deliver(recipients, reply)
+    out = Outgoing("WALLOPS", msg.params[0], source=client.source, account=client.account_name)
+    out.deliver(recipients, reply)

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 #: Capabilities this server offers (name -> value shown in CAP LS 302).
 CAPABILITIES: dict[str, str] = {
     "account-notify": "",
+    "account-tag": "",
     "away-notify": "",
     "batch": "",
     "cap-notify": "",
@@ -246,7 +247,7 @@ def nick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         return
     recipients = server.registry.peers(client)
     recipients.add(client)
-    Outgoing("NICK", new, source=old_source).deliver(recipients, reply)
+    Outgoing("NICK", new, source=old_source, account=client.account_name).deliver(recipients, reply)
     old_nick = old_source.partition("!")[0]
     if casefold(old_nick) != client.key:
         notify_offline(server.registry, old_nick)

@@ -26,6 +26,7 @@ from ..protocol.numerics import (
     RPL_NOWAWAY,
     RPL_UNAWAY,
     RPL_USERHOST,
+    RPL_WHOISACCOUNT,
     RPL_WHOISBOT,
     RPL_WHOISCHANNELS,
     RPL_WHOISIDLE,
@@ -117,7 +118,7 @@ def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -
             "f": flags,
             "d": "0",
             "l": str(int(now - member.last_spoke)),
-            "a": "0",
+            "a": member.account_name or "0",
             "o": "n/a",
             "r": member.realname,
         }
@@ -156,6 +157,8 @@ def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         reply.numeric(RPL_WHOISSECURE, target.nick)
     if target.away:
         reply.numeric(RPL_AWAY, target.nick, target.away)
+    if target.account is not None:
+        reply.numeric(RPL_WHOISACCOUNT, target.nick, target.account.display)
     reply.numeric(RPL_ENDOFWHOIS, target.nick)
 
 
@@ -241,10 +244,10 @@ def away(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
     client.away = text or None
     if text:
         reply.numeric(RPL_NOWAWAY)
-        out = Outgoing("AWAY", text, source=client.source)
+        out = Outgoing("AWAY", text, source=client.source, account=client.account_name)
     else:
         reply.numeric(RPL_UNAWAY)
-        out = Outgoing("AWAY", source=client.source)
+        out = Outgoing("AWAY", source=client.source, account=client.account_name)
     tell_presence(server, client, out, "away-notify")
 
 
@@ -262,7 +265,7 @@ def setname(server: Context, client: Session, msg: Message, reply: ResponseBuffe
         )
         return
     client.realname = realname
-    out = Outgoing("SETNAME", realname, source=client.source)
+    out = Outgoing("SETNAME", realname, source=client.source, account=client.account_name)
     if "setname" in client.caps:
         reply.send(out.for_client(client))
     tell_presence(server, client, out, "setname")
