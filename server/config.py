@@ -51,6 +51,12 @@ def _networks(entries: list[str]) -> list[str]:
     return entries
 
 
+def _registration_mode(text: str) -> str:
+    if text not in ("open", "closed"):
+        raise ValueError(f"--registration is open or closed, not {text!r}")
+    return text
+
+
 def _oper_logins(entries: list[str]) -> dict[str, str]:
     logins = {}
     for entry in entries:
@@ -101,6 +107,21 @@ class Config:
         default=None,
         metadata=option("--password", help="connection password clients must send with PASS"),
     )
+    #: Who may create accounts: "open" (anyone, by REGISTER or NickServ) or "closed"
+    #: (only the admin command, ``python -m server.accounts``).
+    registration: str = field(
+        default="open",
+        metadata=option(
+            "--registration",
+            metavar="open|closed",
+            help="open: anyone may create an account (REGISTER, NickServ REGISTER); "
+            "closed: only the admin command python -m server.accounts (default: %(default)s)",
+            convert=_registration_mode,
+        ),
+    )
+    #: Whether an account's name is reserved to those signed in to it (as Ergo's
+    #: nick-reservation); tests of sign-in by itself turn it off.
+    reserve_nicks: bool = True
     #: Only clients signed in to an account (SASL or PASS account:password) may register.
     require_account: bool = field(
         default=False,

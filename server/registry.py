@@ -191,6 +191,13 @@ class Registry:
             client.nick = nick
             return True
 
+    def drop_held_nick(self, client: Session) -> None:
+        """Forget the nick an unregistered ``client`` holds (it was refused at
+        registration); it may choose another."""
+        with self.lock:
+            if not client.registered:
+                client.nick = "*"
+
     def claim_nick(self, client: Session, nick: str) -> bool:
         """Give ``nick`` to a registered ``client`` unless someone else holds it; one
         atomic step."""

@@ -123,8 +123,12 @@ def relay(
         else:
             found = find_service(target)
             if found is not None:
-                # A service answers a PRIVMSG itself; nothing is relayed or stored.
+                # A service answers a PRIVMSG itself; nothing is relayed or stored (what
+                # is said to NickServ carries passwords). The sender still gets its echo.
                 if verb == "PRIVMSG" and text:
+                    if echo:
+                        out = Outgoing(verb, found[0], text, source=client.source, tags=tags)
+                        reply.send(out.for_client(client))
                     found[1](server, client, text, reply)
                 continue
             peer = registry.find_nick(target)

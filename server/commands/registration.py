@@ -16,6 +16,7 @@ from ..protocol.numerics import (
     ERR_INVALIDCAPCMD,
     ERR_NEEDMOREPARAMS,
     ERR_NICKNAMEINUSE,
+    ERR_NICKRESERVED,
     ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
@@ -38,6 +39,7 @@ from ..protocol.numerics import (
 from ..sasl import MECHANISMS
 from ..sendq import Outgoing, ResponseBuffer
 from .channels import join_channel
+from .identity import REGISTRATION_CAP, nick_refusal, registration_cap_value, registration_open
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
 from .signin import abort_unfinished, sasl_offered
 from .table import command
@@ -71,13 +73,15 @@ CAPABILITIES: dict[str, str] = {
 
 
 def capabilities(server: Context) -> dict[str, str]:
-    """The capabilities offered: the fixed set, chathistory when history is on, and
-    sasl where accounts exist."""
+    """The capabilities offered: the fixed set, chathistory when history is on,
+    sasl where accounts exist, and account registration when it is open."""
     offered = CAPABILITIES
     if server.history is not None:
         offered = {**offered, "draft/chathistory": ""}
     if sasl_offered(server):
         offered = {**offered, "sasl": ",".join(MECHANISMS)}
+    if registration_open(server):
+        offered = {**offered, REGISTRATION_CAP: registration_cap_value(server)}
     return offered
 
 
@@ -234,6 +238,14 @@ def nick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         return
     if new == client.nick:
         return
+    refusal = nick_refusal(server, client, new)
+    if refusal == "service":
+        reply.numeric(ERR_NICKNAMEINUSE, new)
+        return
+    if refusal == "account" and client.registered:
+        # Before registration the client may still sign in (SASL): checked on completion.
+        reply.numeric(ERR_NICKRESERVED, new)
+        return
     if not client.registered:
         # Kept on the connection only: the nick is claimed when registration completes.
         if not server.registry.hold_nick(client, new):
@@ -291,6 +303,11 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
         server.end(client, text)
         return
     nick = client.nick
+    if nick_refusal(server, client, nick) is not None:
+        # An account's name, and the client has not signed in to it: choose another.
+        server.registry.drop_held_nick(client)
+        reply.numeric(ERR_NICKRESERVED, nick)
+        return
     if not server.registry.register(client):
         # Someone registered this nick first: the client may choose another one.
         reply.numeric(ERR_NICKNAMEINUSE, nick)

@@ -157,10 +157,19 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "NICK <nick>",
         "Chooses your nickname, or changes it once registered.",
     ),
+    "NICKSERV": (
+        "NICKSERV <command> [<arguments>]",
+        "Talks to NickServ, as /msg NickServ does: REGISTER, IDENTIFY, GHOST, INFO,",
+        "PASSWD, DROP. NICKSERV HELP lists them with their syntax.",
+    ),
     "NOTICE": (
         "NOTICE <target>{,<target>} :<text>",
         "Like PRIVMSG, but automatic replies and errors are never sent back;",
         "meant for bots and automated messages.",
+    ),
+    "NS": (
+        "NS <command> [<arguments>]",
+        "The same as NICKSERV.",
     ),
     "OPER": (
         "OPER <name> <password>",
@@ -193,6 +202,12 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "QUIT [<reason>]",
         "Disconnects from the server; your channels see the reason.",
     ),
+    "REGISTER": (
+        "REGISTER <account> <email|*> <password>",
+        "Creates an account named for your current nick (<account> is that nick or",
+        "*) and logs you in to it, before or after connecting (IRCv3",
+        "draft/account-registration). The e-mail address is optional.",
+    ),
     "SETNAME": (
         "SETNAME :<realname>",
         "Changes your realname (the setname capability tells others).",
@@ -223,6 +238,10 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "USERHOST <nick>{ <nick>}",
         "Shows user@host of up to five nicks, with * for IRC operators and",
         "+ (here) or - (away).",
+    ),
+    "VERIFY": (
+        "VERIFY <account> <code>",
+        "Completes a registration that needs a code; accounts here need none.",
     ),
     "VERSION": (
         "VERSION [<server>]",

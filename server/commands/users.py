@@ -33,12 +33,14 @@ from ..protocol.numerics import (
     RPL_WHOISOPERATOR,
     RPL_WHOISSECURE,
     RPL_WHOISSERVER,
+    RPL_WHOISSERVICE,
     RPL_WHOISUSER,
     RPL_WHOREPLY,
     RPL_WHOSPCRPL,
     RPL_WHOWASUSER,
 )
 from ..sendq import Outgoing, ResponseBuffer
+from .services import find_service
 from .table import command
 
 if TYPE_CHECKING:
@@ -135,6 +137,14 @@ def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     nick = msg.params[-1].split(",")[0]
     target = server.registry.find_nick(nick)
+    found = find_service(nick) if target is None else None
+    if found is not None:
+        name, config = found[0], server.config
+        reply.numeric(RPL_WHOISUSER, name, name, config.name, "*", "Network Services")
+        reply.numeric(RPL_WHOISSERVER, name, config.name, config.info())
+        reply.numeric(RPL_WHOISSERVICE, name)
+        reply.numeric(RPL_ENDOFWHOIS, name)
+        return
     if target is None:
         reply.numeric(ERR_NOSUCHNICK, nick)
         reply.numeric(RPL_ENDOFWHOIS, nick)

@@ -147,3 +147,9 @@ ERR_SASLTOOLONG = Numeric("905", "SASL message too long")
 ERR_SASLABORTED = Numeric("906", "SASL authentication aborted")
 ERR_SASLALREADY = Numeric("907", "You have already authenticated using SASL")
 RPL_SASLMECHS = Numeric("908", "are available SASL mechanisms")
+
+# --- owned nicks and service users (the wording Ergo uses) ------------------------------
+#: ERR_NICKNAMEINUSE for a nick that is an account's name, to anyone not signed in to it.
+ERR_NICKRESERVED = Numeric("433", "Nickname is reserved by a different account")
+#: RPL_WHOISOPERATOR for a service user (NickServ).
+RPL_WHOISSERVICE = Numeric("313", "is a Network Service")

@@ -71,7 +71,9 @@ def send_response(client: IRCClient, data: bytes) -> None:
 def server(make_server, tmp_path: Path) -> ChatServer:
     """A server with a data directory (accounts) and one account, alice."""
     AccountStore(tmp_path).create("Alice", "secret")
-    return make_server(data_dir=str(tmp_path), flood_rate=0)
+    # These tests register as alice before or without signing in: nick reservation
+    # (tests/server/test_nickserv.py) would refuse them the nick.
+    return make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
 
 
 def test_the_server_keeps_accounts_in_its_data_dir(server: ChatServer) -> None:
