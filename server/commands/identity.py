@@ -118,6 +118,9 @@ def register(server: Context, client: Session, msg: Message, reply: ResponseBuff
         _fail(server, reply, "REGISTER", "NEED_NICK", "*", "Send NICK before REGISTER")
         return
     name = nick if wanted == "*" else wanted
+    if find_service(name) is not None:
+        _fail(server, reply, "REGISTER", "BAD_ACCOUNT_NAME", name, "That name belongs to a service")
+        return
     if casefold(name) != casefold(nick):
         _fail(
             server,
@@ -127,9 +130,6 @@ def register(server: Context, client: Session, msg: Message, reply: ResponseBuff
             name,
             "Your account name must be your current nickname",
         )
-        return
-    if find_service(name) is not None:
-        _fail(server, reply, "REGISTER", "BAD_ACCOUNT_NAME", name, "That name is a service's")
         return
     if email != "*" and not _plausible_email(email):
         _fail(server, reply, "REGISTER", "INVALID_EMAIL", name, "That is not an e-mail address")
