@@ -4,8 +4,9 @@ Its commands are kept in a table (``Service``), with the shared checks (unknown
 command, missing arguments, HELP) applied once in :func:`run`.
 
 REGISTER, IDENTIFY, GHOST, INFO, PASSWD and DROP, with Ergo's syntax and wording. A
-wrong password is answered after the same growing delay as a failed PASS or OPER
-(``Context.login_failed``), so guessing by NickServ is as slow as any other way.
+wrong password is answered after the same growing delay as a failed SASL or PASS, per
+address and per account (``Context.login_failed``), so guessing by NickServ is as slow
+as any other way.
 """
 
 from __future__ import annotations
@@ -160,8 +161,8 @@ def _store_ready(server: Context, answer: Answer) -> bool:
 def _check_password(
     server: Context, client: Session, name: str, password: str, what: str
 ) -> Account | None:
-    """The account if ``password`` is its password; else the failure is counted and
-    the sender held for the penalty delay (like a failed PASS), and None."""
+    """The account if ``password`` is its password; else the failure is counted (for
+    the address and the account) and the sender held for the penalty delay, and None."""
     assert server.accounts is not None
     try:
         account = server.accounts.authenticate(name, password)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from server.accounts import AccountStore
+from server.protocol.sasl import plain_message
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
 
@@ -82,6 +84,32 @@ def test_an_account_made_by_the_admin_command_is_reserved_at_once(server, connec
     AccountStore(server.config.data_dir).create("carol", "pw")
     guest.send("NICK carol")
     assert guest.expect("433").params[-1] == "Nickname is reserved by a different account"
+
+
+def test_signing_in_with_sasl_before_registering_keeps_ones_own_nick(server):
+    client = IRCClient(server.port)
+    try:
+        client.send("CAP LS 302", "CAP REQ sasl", "NICK alice", "USER alice 0 * :A")
+        client.expect("CAP", "*", "ACK")
+        client.send("AUTHENTICATE PLAIN")
+        client.expect("AUTHENTICATE", "+")
+        payload = base64.b64encode(plain_message("alice", "secret")).decode()
+        client.send(f"AUTHENTICATE {payload}", "CAP END")
+        client.expect("903")
+        assert client.expect("001").params[0] == "alice"
+    finally:
+        client.close()
+
+
+def test_an_irssi_user_connects_with_pass_account_password_and_keeps_the_nick(server):
+    # irssi: /connect -password alice:secret
+    client = IRCClient(server.port)
+    try:
+        client.send("PASS alice:secret", "NICK alice", "USER alice 0 * :A")
+        assert client.expect("001").params[0] == "alice"
+        assert server.registry.find_nick("alice").account.name == "alice"
+    finally:
+        client.close()
 
 
 def test_service_nicks_cannot_be_taken(server, connect):
