@@ -218,7 +218,8 @@ def test_direct_conversation_history_opens_with_the_conversation(make_server, ma
     for name in ("alice", "bob"):
         accounts.create(name, "secret")
     accounts.close()
-    server = make_server(data_dir=str(tmp_path))
+    # The app registers as alice and is signed in after: no nick reservation here.
+    server = make_server(data_dir=str(tmp_path), reserve_nicks=False)
     key = dm_target("alice", "bob")[0]
     when = millis(datetime.now().astimezone() - timedelta(minutes=5))
     server.history.add(

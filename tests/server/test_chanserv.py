@@ -25,10 +25,11 @@ def _accounts(data_dir: Path) -> None:
 def cserver(make_server, tmp_path: Path) -> ChatServer:
     """A server with history and accounts (carol, dave) in a temporary directory."""
     _accounts(tmp_path)
-    return make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[])
+    return make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[], reserve_nicks=False)
 
 
 def _client(server: ChatServer, nick: str, account: str | None = None, caps=()) -> IRCClient:
+    # Registers first and signs in after: the servers here reserve no nicks for that.
     client = IRCClient(server.port)
     client.register(nick, caps)
     if account is not None:
@@ -107,7 +108,7 @@ def test_a_registered_room_keeps_its_state_across_emptying_and_a_restart(
     make_server, tmp_path: Path
 ) -> None:
     _accounts(tmp_path)
-    first = make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[])
+    first = make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[], reserve_nicks=False)
     carol = _client(first, "carol", "carol", FULL)
     carol.send("JOIN #team")
     carol.expect("366")
@@ -147,7 +148,9 @@ def test_a_registered_room_keeps_its_state_across_emptying_and_a_restart(
     for client in (carol, mallory):
         client.close()
 
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[], port=port)
+    second = make_server(
+        data_dir=str(tmp_path), flood_rate=0, autojoin=[], reserve_nicks=False, port=port
+    )
     dave = _client(second, "dave", "dave")
     dave.send("JOIN #team hush")
     assert dave.expect("473").params[1] == "#team"  # +i kept; voice passes nothing

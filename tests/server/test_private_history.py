@@ -21,12 +21,13 @@ EVER = "timestamp=2000-01-01T00:00:00.000Z"
 
 @pytest.fixture
 def hserver(make_server, tmp_path: Path) -> ChatServer:
-    """A server keeping history and accounts in a temporary directory."""
+    """A server keeping history and accounts in a temporary directory; a stranger may
+    take an account's nick here (no nick reservation), to show history stays private."""
     store = AccountStore(tmp_path)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    return make_server(data_dir=str(tmp_path), flood_rate=0)
+    return make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
 
 
 def _client(server: ChatServer, nick: str, caps=FULL, account: str | None = None) -> IRCClient:
@@ -129,7 +130,7 @@ def test_dm_history_after_a_restart_is_keyed_by_account(make_server, tmp_path: P
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    first = make_server(data_dir=str(tmp_path), flood_rate=0)
+    first = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
     carol = _client(first, "carol", account="carol")
     dave = _client(first, "dave", account="dave")
     carol.send("PRIVMSG dave :before the restart")
@@ -137,7 +138,7 @@ def test_dm_history_after_a_restart_is_keyed_by_account(make_server, tmp_path: P
     first.stop()
     carol.close()
     dave.close()
-    second = make_server(data_dir=str(tmp_path), flood_rate=0)
+    second = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
     stranger = _client(second, "dave")
     assert _texts(_batch(stranger, "CHATHISTORY LATEST carol * 10")) == []
     _quit(stranger)
@@ -234,7 +235,7 @@ def test_an_old_database_keeps_its_channels_and_hides_nick_keyed_dms(
     db.commit()
     db.close()
     AccountStore(tmp_path).create("carol", "secret")
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+    server = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
     carol = _client(server, "carol", account="carol")
     assert _texts(_batch(carol, "CHATHISTORY LATEST #general * 10")) == ["old hello"]
     assert _texts(_batch(carol, "CHATHISTORY LATEST dave * 10")) == []
