@@ -10,14 +10,17 @@ empties with :meth:`Session.take_lines`. Handlers are registered per command in
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
+from typing import Any
 
 from app import events as ev
 from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
+from app.dispatch import Table, registrar
 from app.irc import next_nick, strip_formatting, username_of
+from app.members import HANDLERS as ROSTER_HANDLERS
+from app.members import Channel, Roster
 from app.signin import SignIn
 from server.protocol.codec import (
     LineError,
@@ -25,7 +28,6 @@ from server.protocol.codec import (
     build,
     parse,
     parse_server_time,
-    split_source,
 )
 from server.protocol.names import casefold
 from server.protocol.numerics import (
@@ -52,7 +54,6 @@ from server.protocol.numerics import (
     RPL_LOGGEDOUT,
     RPL_MOTD,
     RPL_MOTDSTART,
-    RPL_NAMREPLY,
     RPL_NOTOPIC,
     RPL_NOWAWAY,
     RPL_SASLMECHS,
@@ -69,7 +70,6 @@ from server.protocol.numerics import (
     RPL_WHOISSERVER,
     RPL_WHOISUSER,
     RPL_WHOREPLY,
-    RPL_WHOSPCRPL,
 )
 
 log = logging.getLogger("app.session")
@@ -89,8 +89,6 @@ WANTED_CAPS = (
 )
 #: The capability whose presence says the server lets clients create accounts.
 REGISTRATION_CAP = "draft/account-registration"
-#: The token of the WHO requests the session makes itself (WHOX ``%tna``: who is signed in).
-WHOX_TOKEN = "913"
 #: The sign-in refusal each SASL numeric means.
 SASL_REFUSALS = {
     ERR_SASLFAIL.code: "wrong-password",
@@ -149,36 +147,8 @@ QUIET = {
 }
 
 
-@dataclass
-class Member:
-    """A channel member and the prefix modes (``o``, ``v``, ...) it holds."""
-
-    nick: str
-    modes: str = ""
-
-
-@dataclass
-class Channel:
-    """A joined channel: display name, topic and members keyed by casefolded nick."""
-
-    name: str
-    topic: str = ""
-    members: dict[str, Member] = field(default_factory=dict)
-
-
-Handler = Callable[["Session", Message], None]
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(*commands: str) -> Callable[[Handler], Handler]:
-    """Register a method as the handler of IRC ``commands`` in :data:`HANDLERS`."""
-
-    def register(func: Handler) -> Handler:
-        for name in commands:
-            HANDLERS[name] = func
-        return func
-
-    return register
+HANDLERS: Table[Session] = {}
+handles = registrar(HANDLERS)
 
 
 class Session:
@@ -207,9 +177,6 @@ class Session:
         #: The account the server says we are signed in as.
         self.account: str | None = None
         self.signin: SignIn | None = None
-        self.accounts: dict[str, str] = {}  # folded nick -> account, for those signed in
-        self.whox = False  # the server answers WHO with %-fields (ISUPPORT WHOX)
-        self._whox_pending: set[str] = set()  # folded channels our own WHO asked about
         self.username = username or username_of(nick)
         self.realname = realname
         self.wanted_caps = tuple(wanted_caps)
@@ -221,17 +188,19 @@ class Session:
         self.mask: str | None = None  # our nick!user@host as the server relays it
         self.casemapping = "rfc1459"
         self.chantypes = "#&"
-        self.prefixes: dict[str, str] = {"o": "@", "v": "+"}  # mode -> prefix, by rank
-        self.chanmodes = ("beI", "k", "l", "imnpst")
         self.nicklen = 30
         self.network = ""
-        self.channels: dict[str, Channel] = {}
+        self.roster = Roster(self)
+        #: Whose handler table takes a command: the session's, then each part's.
+        self._parts: tuple[tuple[Table[Any], object], ...] = (
+            (HANDLERS, self),
+            (ROSTER_HANDLERS, self.roster),
+        )
         self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
         self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
         for name in channels:
             if name:
                 self._wanted[self.fold(name)] = name
-        self._names: dict[str, list[tuple[str, str]]] = {}
         self._cap_ls: dict[str, str] = {}
         self._cap_done = False
         self._sasl_offered: list[str] | None = None  # the mechanisms a 908 listed
@@ -265,7 +234,8 @@ class Session:
         lines, self._out = self._out, []
         return lines
 
-    def _emit(self, event: ev.Event) -> None:
+    def emit(self, event: ev.Event) -> None:
+        """Add ``event`` to those the line being handled caused."""
         self._events.append(event)
 
     def _take_events(self) -> list[ev.Event]:
@@ -284,9 +254,7 @@ class Session:
         self.password_refused = False
         self.account = None
         self.signin = None
-        self.accounts = {}
-        self.whox = False
-        self._whox_pending = set()
+        self.roster.connection_made()
         self._sasl_offered = None
         self._register_sent = False
         self._signin_asked = False
@@ -299,12 +267,9 @@ class Session:
     def connection_lost(self) -> list[ev.Event]:
         """The connection ended: no channels are joined now (they are joined again later)."""
         self.registered = False
-        self._names.clear()
-        joined = list(self.channels.values())
-        self.channels.clear()
         self.chathistory.connection_lost()
         self._out = []
-        return [ev.MembersChanged(channel.name) for channel in joined]
+        return self.roster.connection_lost()
 
     # --- commands the user gives -----------------------------------------------------
     def want(self, channel: str) -> None:
@@ -425,61 +390,42 @@ class Session:
     def _refuse(
         self, action: str, reason: str, account: str = "", code: str = "", text: str = ""
     ) -> None:
-        self._emit(ev.AccountRefused(action, reason, account, code, text))
+        self.emit(ev.AccountRefused(action, reason, account, code, text))
 
     # --- questions about the state -----------------------------------------------------
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """The prefix each channel membership mode shows (ISUPPORT PREFIX), by rank."""
+        return self.roster.prefixes
+
     def members(self, channel: str) -> list[tuple[str, str]]:
         """``(prefix, nick)`` pairs of ``channel``, ops first, then voiced, then by name."""
-        chan = self.channels.get(self.fold(channel))
-        return [] if chan is None else self._sorted_members(chan)
-
-    def _sorted_members(self, chan: Channel) -> list[tuple[str, str]]:
-        ranks = {mode: i for i, mode in enumerate(self.prefixes)}
-        none = len(ranks)
-
-        def rank(member: Member) -> int:
-            return min((ranks.get(m, none) for m in member.modes), default=none)
-
-        ordered = sorted(chan.members.values(), key=lambda m: (rank(m), self.fold(m.nick)))
-        return [(self._prefix_of(m), m.nick) for m in ordered]
-
-    def _members_of(self, chan: Channel) -> ev.MembersChanged:
-        signed_in = frozenset(m.nick for k, m in chan.members.items() if k in self.accounts)
-        return ev.MembersChanged(chan.name, tuple(self._sorted_members(chan)), signed_in)
+        return self.roster.members(channel)
 
     def account_of(self, nick: str) -> str:
         """The account ``nick`` is signed in to, as far as the server told us ("" if none)."""
         if self.is_me(nick):
             return self.account or ""
-        return self.accounts.get(self.fold(nick), "")
+        return self.roster.account_of(nick)
 
-    def _set_account(self, nick: str, account: str | None) -> None:
-        """``nick`` signed in to ``account`` (None or ``*``: signed out); members follow."""
-        key = self.fold(nick)
-        if account and account != "*":
-            if self.accounts.get(key) == account:
-                return
-            self.accounts[key] = account
-        elif self.accounts.pop(key, None) is None:
-            return
-        for chan in self.channels.values():
-            if key in chan.members:
-                self._emit(self._members_of(chan))
-
-    def _prefix_of(self, member: Member) -> str:
-        for mode, prefix in self.prefixes.items():
-            if mode in member.modes:
-                return prefix
-        return ""
+    def own_account(self, account: str | None) -> None:
+        """The server says we are signed in to ``account`` (None: signed out)."""
+        if account is None:
+            if self.account is not None:
+                self.account = None
+                self.emit(ev.SignedOut())
+        elif account != self.account:
+            self.account = account
+            self.emit(ev.SignedIn(account))
 
     def topic(self, channel: str) -> str:
         """The topic of ``channel`` ("" when none or not joined)."""
-        chan = self.channels.get(self.fold(channel))
+        chan = self.roster.get(channel)
         return chan.topic if chan else ""
 
     def joined(self) -> list[str]:
         """Names of the channels we are in."""
-        return [c.name for c in self.channels.values()]
+        return [c.name for c in self.roster.channels.values()]
 
     def wanted_channels(self) -> list[str]:
         """Channels joined on (re)connect."""
@@ -494,20 +440,27 @@ class Session:
             return []
         if self.chathistory.collects(msg):
             return []  # chathistory is shown as one page, never as live traffic
-        handler = HANDLERS.get(msg.command.upper())
+        handler = self._handler_of(msg.command.upper())
         if handler is None:
-            if not msg.command.isdigit():
-                return []
-            handler = Session._on_numeric
+            return []
         try:
-            handler(self, msg)
+            handler(msg)
         except (IndexError, ValueError, KeyError) as exc:  # a malformed line harms nobody
             log.debug("ignored %r: %s", line, exc)
         except Exception:  # a bug here must not end the connection: log it and go on
             log.exception("error handling %r", line)
         return self._take_events()
 
-    def _time(self, msg: Message) -> datetime:
+    def _handler_of(self, command: str) -> Callable[[Message], None] | None:
+        """The handler of ``command``, bound to the part whose table has it (None: nobody's)."""
+        for table, owner in self._parts:
+            handler = table.get(command)
+            if handler is not None:
+                return partial(handler, owner)
+        return self.reply if command.isdigit() else None
+
+    def time(self, msg: Message) -> datetime:
+        """When ``msg`` happened (its server-time tag, else now)."""
         return parse_server_time(msg.tags.get("time")) or datetime.now(timezone.utc)
 
     def _learn_mask(self, msg: Message) -> None:
@@ -576,13 +529,13 @@ class Session:
         self.account = account
         registering = self._registering is not None and self._registering[0] == account
         if changed and not registering:  # REGISTER SUCCESS says it for a new account
-            self._emit(ev.SignedIn(account))
+            self.emit(ev.SignedIn(account))
 
     @handles(RPL_LOGGEDOUT.code)
     def _on_logged_out(self, _msg: Message) -> None:
         if self.account is not None:
             self.account = None
-            self._emit(ev.SignedOut())
+            self.emit(ev.SignedOut())
 
     @handles(RPL_SASLSUCCESS.code, ERR_SASLALREADY.code)
     def _on_sasl_success(self, _msg: Message) -> None:
@@ -609,18 +562,6 @@ class Session:
         refusal = signin.refusal or SASL_REFUSALS[msg.command]
         self._signin_over(refusal, msg.command, msg.params[-1])
 
-    @handles("ACCOUNT")
-    def _on_account(self, msg: Message) -> None:
-        nick, account = msg.nick or "", msg.param(0)
-        if not self.is_me(nick):
-            self._set_account(nick, account)
-        elif account == "*" and self.account is not None:
-            self.account = None
-            self._emit(ev.SignedOut())
-        elif account != "*" and account != self.account:
-            self.account = account
-            self._emit(ev.SignedIn(account))
-
     @handles("REGISTER")
     def _on_register(self, msg: Message) -> None:
         verb, account = msg.param(0).upper(), msg.param(1)
@@ -629,36 +570,9 @@ class Session:
             if pending is not None:
                 self.credentials = (account, pending[1])  # sign in with it from now on
             self.account = account
-            self._emit(ev.SignedIn(account, created=True))
+            self.emit(ev.SignedIn(account, created=True))
         elif verb == "VERIFICATION_REQUIRED":
             self._refuse("register", "verification-required", account, verb, msg.params[-1])
-
-    @handles(RPL_WHOISACCOUNT.code)
-    def _on_whois_account(self, msg: Message) -> None:
-        self._set_account(msg.param(1), msg.param(2))
-        self._on_numeric(msg)
-
-    @handles(RPL_WHOSPCRPL.code)
-    def _on_whox(self, msg: Message) -> None:
-        if msg.param(1) != WHOX_TOKEN:
-            self._on_numeric(msg)
-            return
-        nick, account = msg.param(2), msg.param(3)
-        if account and account != "0":  # WHOX says 0 for "not signed in"
-            self.accounts[self.fold(nick)] = account
-        else:
-            self.accounts.pop(self.fold(nick), None)
-
-    @handles(RPL_ENDOFWHO.code)
-    def _on_end_of_who(self, msg: Message) -> None:
-        key = self.fold(msg.param(1))
-        if key not in self._whox_pending:
-            self._on_numeric(msg)
-            return
-        self._whox_pending.discard(key)
-        chan = self.channels.get(key)
-        if chan is not None:
-            self._emit(self._members_of(chan))
 
     @handles(RPL_WELCOME.code)
     def _on_welcome(self, msg: Message) -> None:
@@ -668,10 +582,10 @@ class Session:
         text = msg.params[-1]
         if "!" in text.rsplit(" ", 1)[-1]:
             self.mask = text.rsplit(" ", 1)[-1]
-        self._emit(ev.Registered(self.nick, text))
+        self.emit(ev.Registered(self.nick, text))
         if self.credentials and self.account is None and not self.accounts_offered:
             self._refuse("sign-in", "no-accounts", self.credentials[0])
-        self._emit(ev.Reply(RPL_WELCOME.code, (text,), time=self._time(msg)))
+        self.emit(ev.Reply(RPL_WELCOME.code, (text,), time=self.time(msg)))
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
         for nick in list(self.directs.values()):
@@ -691,7 +605,7 @@ class Session:
             elif name == "NETWORK":
                 self.network = value
             elif name == "WHOX":
-                self.whox = True
+                self.roster.whox = True
             elif name == "NICKLEN" and value.isdigit():
                 self.nicklen = int(value)
             elif name == "CHATHISTORY" and value.isdigit() and int(value) > 0:
@@ -700,31 +614,30 @@ class Session:
                 self.chathistory.msgreftypes = tuple(value.split(","))
             elif name == "CHANMODES":
                 parts = ([*value.split(","), "", "", "", ""])[:4]
-                self.chanmodes = (parts[0], parts[1], parts[2], parts[3])
+                self.roster.chanmodes = (parts[0], parts[1], parts[2], parts[3])
             elif name == "PREFIX":
-                m = re.fullmatch(r"\(([^)]*)\)(.*)", value)
-                if m and len(m.group(1)) == len(m.group(2)):
-                    self.prefixes = dict(zip(m.group(1), m.group(2), strict=False))
+                self.roster.set_prefix(value)
 
     def _refold(self, mapping: str) -> None:
         self.casemapping = mapping
         self._wanted = {self.fold(n): n for n in self._wanted.values()}
         self.directs = {self.fold(n): n for n in self.directs.values()}
 
-    def _on_numeric(self, msg: Message) -> None:
+    def reply(self, msg: Message) -> None:
+        """Show the numeric ``msg`` as the answer it is (or not at all, when quiet)."""
         code = msg.command
         if code in QUIET:
             return
         args = tuple(msg.params[1:])
-        when = self._time(msg)
+        when = self.time(msg)
         if code == RPL_MOTD.code:
-            self._emit(ev.Reply(code, args, "", time=when))
+            self.emit(ev.Reply(code, args, "", time=when))
         elif code.startswith(("4", "5")) and code != ERR_NICKNAMEINUSE.code:
-            self._emit(ev.Reply(code, args, None, error=True, time=when))
+            self.emit(ev.Reply(code, args, None, error=True, time=when))
         elif code in ANSWERS:
-            self._emit(ev.Reply(code, args, None, time=when))
+            self.emit(ev.Reply(code, args, None, time=when))
         else:
-            self._emit(ev.Reply(code, args, "", time=when))
+            self.emit(ev.Reply(code, args, "", time=when))
 
     @handles(
         ERR_NICKNAMEINUSE.code,
@@ -736,23 +649,23 @@ class Session:
         tried = msg.param(1, self.nick)
         reason = msg.params[-1]
         if self.registered:
-            self._emit(ev.NickRefused(tried, reason))
+            self.emit(ev.NickRefused(tried, reason))
             self.wanted_nick = self.nick
-            self._emit(ev.OwnNick(self.nick))
+            self.emit(ev.OwnNick(self.nick))
             return
         if msg.command == ERR_NICKNAMEINUSE.code:
             new = next_nick(tried, self.nicklen)
         else:
             new = "kibitzer" if self.fold(tried) != "kibitzer" else "kibitzer_"
-        self._emit(ev.NickRefused(tried, reason, new))
+        self.emit(ev.NickRefused(tried, reason, new))
         self.nick = new
-        self._emit(ev.OwnNick(new))
+        self.emit(ev.OwnNick(new))
         self.send(build("NICK", new))
 
     @handles(ERR_PASSWDMISMATCH.code)
     def _on_bad_password(self, msg: Message) -> None:
         if self.registered:  # the answer to OPER, not to the connection password
-            self._on_numeric(msg)
+            self.reply(msg)
             return
         self._password_needed()
 
@@ -760,51 +673,39 @@ class Session:
         if self.password_refused:
             return
         self.password_refused = True
-        self._emit(ev.PasswordWanted(refused=bool(self.password)))
+        self.emit(ev.PasswordWanted(refused=bool(self.password)))
 
     @handles("ERROR")
     def _on_error(self, msg: Message) -> None:
         text = msg.param(0, "Connection closed by the server")
         if not self.registered and "password" in text.lower():
             self._password_needed()
-        self._emit(ev.ServerError(text))
+        self.emit(ev.ServerError(text))
 
     @handles("JOIN")
     def _on_join(self, msg: Message) -> None:
         name = msg.param(0)
         nick = msg.nick or ""
         own = self.is_me(nick)
-        key = self.fold(name)
         if own:
             self._learn_mask(msg)
-            self.channels[key] = Channel(name)
-            self._wanted.setdefault(key, name)
-            self._names.pop(key, None)
-        chan = self.channels.get(key)
+            self._wanted.setdefault(self.fold(name), name)
+        chan = self.roster.joined(msg, nick, own)
         if chan is None:
             return
-        chan.members[self.fold(nick)] = Member(nick)
-        if "extended-join" in self.caps and len(msg.params) >= 3 and not own:
-            account = msg.params[1]
-            if account != "*":
-                self.accounts[self.fold(nick)] = account
-            else:
-                self.accounts.pop(self.fold(nick), None)
-        self._emit(ev.Join(name, nick, own, self._time(msg)))
-        self._emit(self._members_of(chan))
+        self.emit(ev.Join(name, nick, own, self.time(msg)))
+        self.roster.announce(chan)
         if own:
             self._catch_up(name)
-            if self.whox:  # who of them is signed in (the NAMES reply does not say)
-                self._whox_pending.add(key)
-                self.send(build("WHO", name, f"%tna,{WHOX_TOKEN}"))
+            self.roster.ask_accounts(name)
 
     @handles("PART")
     def _on_part(self, msg: Message) -> None:
         nick = msg.nick or ""
         chan, own = self._leave(msg.param(0), nick, forget=True)
         if chan is not None:
-            self._emit(ev.Part(chan.name, nick, msg.param(1), own, self._time(msg)))
-            self._emit(self._members_of(chan) if not own else ev.MembersChanged(chan.name))
+            self.emit(ev.Part(chan.name, nick, msg.param(1), own, self.time(msg)))
+            self._members_after_leaving(chan, own)
 
     @handles("KICK")
     def _on_kick(self, msg: Message) -> None:
@@ -812,146 +713,77 @@ class Session:
         chan, own = self._leave(msg.param(0), nick, forget=False)
         if chan is not None:
             by = msg.nick or ""
-            self._emit(ev.Kick(chan.name, nick, by, msg.param(2), own, self._time(msg)))
-            self._emit(self._members_of(chan) if not own else ev.MembersChanged(chan.name))
+            self.emit(ev.Kick(chan.name, nick, by, msg.param(2), own, self.time(msg)))
+            self._members_after_leaving(chan, own)
 
     def _leave(self, name: str, nick: str, forget: bool) -> tuple[Channel | None, bool]:
         """``nick`` is no longer on ``name``; a kicked channel is rejoined, a parted one not."""
         own = self.is_me(nick)
-        key = self.fold(name)
-        chan = self.channels.get(key)
-        if chan is None:
-            return None, own
-        if own:
-            del self.channels[key]
-            if forget:
-                self._wanted.pop(key, None)
-                self.chathistory.forget(name)
-        else:
-            chan.members.pop(self.fold(nick), None)
+        chan = self.roster.left(name, nick, own)
+        if chan is not None and own and forget:
+            self._wanted.pop(self.fold(name), None)
+            self.chathistory.forget(name)
         return chan, own
+
+    def _members_after_leaving(self, chan: Channel, own: bool) -> None:
+        if own:
+            self.emit(ev.MembersChanged(chan.name))  # none: we are not in it now
+        else:
+            self.roster.announce(chan)
 
     @handles("QUIT")
     def _on_quit(self, msg: Message) -> None:
         nick = msg.nick or ""
-        folded = self.fold(nick)
-        when = self._time(msg)
-        self.accounts.pop(folded, None)
-        for chan in self.channels.values():
-            if chan.members.pop(folded, None) is not None:
-                self._emit(ev.Quit(chan.name, nick, msg.param(0), when))
-                self._emit(self._members_of(chan))
-        peer = self.directs.get(folded)
+        when = self.time(msg)
+        for chan in self.roster.quit(nick):
+            self.emit(ev.Quit(chan.name, nick, msg.param(0), when))
+            self.roster.announce(chan)
+        peer = self.directs.get(self.fold(nick))
         if peer is not None:
-            self._emit(ev.Quit(peer, nick, msg.param(0), when))
+            self.emit(ev.Quit(peer, nick, msg.param(0), when))
 
     @handles("NICK")
     def _on_nick(self, msg: Message) -> None:
         old = msg.nick or ""
         new = msg.param(0)
         own = self.is_me(old)
-        folded_old, folded_new = self.fold(old), self.fold(new)
-        when = self._time(msg)
-        account = self.accounts.pop(folded_old, None)
-        if account is not None:
-            self.accounts[folded_new] = account
+        when = self.time(msg)
         if own:
             self.nick = new
             self.wanted_nick = new
             if self.mask:
                 self.mask = new + self.mask[self.mask.index("!") :]
-        for chan in self.channels.values():
-            member = chan.members.pop(folded_old, None)
-            if member is not None:
-                member.nick = new
-                chan.members[folded_new] = member
-                self._emit(ev.Nick(chan.name, new, old, own, when))
-                self._emit(self._members_of(chan))
-        peer = self.directs.pop(folded_old, None)
+        for chan in self.roster.renamed(old, new):
+            self.emit(ev.Nick(chan.name, new, old, own, when))
+            self.roster.announce(chan)
+        peer = self.directs.pop(self.fold(old), None)
         if peer is not None:
-            self.directs[folded_new] = new
+            self.directs[self.fold(new)] = new
             self.chathistory.rename(old, new)
-            self._emit(ev.Nick(peer, new, old, own, when))
+            self.emit(ev.Nick(peer, new, old, own, when))
         if own:
-            self._emit(ev.OwnNick(new, old))
+            self.emit(ev.OwnNick(new, old))
 
     @handles("TOPIC")
     def _on_topic(self, msg: Message) -> None:
         name, topic = msg.param(0), msg.param(1)
         self.chathistory.seen_live(name, msg.tags.get("msgid", ""), msg.tags.get("time", ""))
-        chan = self.channels.get(self.fold(name))
+        chan = self.roster.get(name)
         if chan is not None:
             chan.topic = topic
             name = chan.name
         nick = msg.nick or ""
-        self._emit(ev.Topic(name, topic, nick, self.is_me(msg.nick), self._time(msg)))
+        self.emit(ev.Topic(name, topic, nick, self.is_me(msg.nick), self.time(msg)))
 
     @handles(RPL_TOPIC.code, RPL_NOTOPIC.code)
     def _on_rpl_topic(self, msg: Message) -> None:
         name = msg.param(1)
         topic = msg.param(2) if msg.command == RPL_TOPIC.code else ""
-        chan = self.channels.get(self.fold(name))
+        chan = self.roster.get(name)
         if chan is not None:
             chan.topic = topic
             name = chan.name
-        self._emit(ev.Topic(name, topic, time=self._time(msg)))
-
-    @handles(RPL_NAMREPLY.code)
-    def _on_names(self, msg: Message) -> None:
-        key = self.fold(msg.param(2))
-        prefix_chars = "".join(self.prefixes.values())
-        modes_of = {p: m for m, p in self.prefixes.items()}
-        entries = self._names.setdefault(key, [])
-        for item in msg.params[-1].split():
-            stripped = item.lstrip(prefix_chars)
-            modes = "".join(modes_of[c] for c in item[: len(item) - len(stripped)])
-            nick = split_source(stripped)[0] or stripped
-            entries.append((modes, nick))
-
-    @handles(RPL_ENDOFNAMES.code)
-    def _on_end_of_names(self, msg: Message) -> None:
-        name = msg.param(1)
-        key = self.fold(name)
-        entries = self._names.pop(key, None)
-        if entries is None:
-            return
-        chan = self.channels.get(key)
-        if chan is None:  # a /names for a channel we are not in
-            self._emit(ev.Names(name, tuple(n for _, n in entries)))
-            return
-        chan.members = {self.fold(nick): Member(nick, modes) for modes, nick in entries}
-        self._emit(self._members_of(chan))
-
-    @handles("MODE")
-    def _on_mode(self, msg: Message) -> None:
-        target = msg.param(0)
-        if not self.is_channel(target):
-            return
-        modes = msg.param(1)
-        args = list(msg.params[2:])
-        always = self.chanmodes[0] + self.chanmodes[1] + "".join(self.prefixes)
-        on_set = self.chanmodes[2]
-        adding = True
-        chan = self.channels.get(self.fold(target))
-        for ch in modes:
-            if ch in "+-":
-                adding = ch == "+"
-                continue
-            arg = None
-            if ch in always or (adding and ch in on_set):
-                arg = args.pop(0) if args else None
-            if chan is not None and ch in self.prefixes and arg:
-                member = chan.members.get(self.fold(arg))
-                if member is not None:
-                    if adding and ch not in member.modes:
-                        member.modes += ch
-                    elif not adding:
-                        member.modes = member.modes.replace(ch, "")
-        name = chan.name if chan is not None else target
-        text = " ".join(msg.params[1:])
-        self._emit(ev.Mode(name, text, msg.nick or "", self._time(msg)))
-        if chan is not None:
-            self._emit(self._members_of(chan))
+        self.emit(ev.Topic(name, topic, time=self.time(msg)))
 
     @handles("PRIVMSG", "NOTICE")
     def _on_message(self, msg: Message) -> None:
@@ -975,8 +807,7 @@ class Session:
                 return
         server_line = not msg.source or "!" not in msg.source or not self.registered
         if self.is_channel(target):
-            chan = self.channels.get(self.fold(target))
-            conversation = chan.name if chan is not None else target
+            conversation = self.roster.display_name(target)
         elif server_line and notice:
             conversation = ""
         elif own:
@@ -994,15 +825,15 @@ class Session:
         elif "account-tag" in self.caps:  # the server vouches: no tag, not signed in
             account = msg.tags.get("account", "")
         else:
-            account = self.accounts.get(self.fold(nick), "")
+            account = self.roster.account_of(nick)
         if not self.chathistory.seen_live(conversation, msgid, msg.tags.get("time", "")):
             return  # already shown (it came in a chathistory page first)
-        self._emit(
+        self.emit(
             ev.Message(
                 conversation,
                 nick or (msg.source or ""),
                 strip_formatting(text),
-                self._time(msg),
+                self.time(msg),
                 own=own,
                 action=action,
                 notice=notice,
@@ -1020,20 +851,19 @@ class Session:
 
     @handles("INVITE")
     def _on_invite(self, msg: Message) -> None:
-        self._emit(ev.Invite(msg.nick or "", msg.param(1)))
+        self.emit(ev.Invite(msg.nick or "", msg.param(1)))
 
     @handles("BATCH")
     def _on_batch(self, msg: Message) -> None:
         record, follow_up = self.chathistory.batch(msg, self._display_name)
         if record is not None:
-            self._emit(record)
+            self.emit(record)
         if follow_up:
             self.send(follow_up)
 
     def _display_name(self, target: str) -> str:
-        key = self.fold(target)
-        chan = self.channels.get(key)
-        return chan.name if chan is not None else self.directs.get(key, target)
+        chan = self.roster.get(target)
+        return chan.name if chan is not None else self.directs.get(self.fold(target), target)
 
     @handles("FAIL")
     def _on_fail(self, msg: Message) -> None:
