@@ -3,8 +3,14 @@
 No sockets, no threads, no sentences. :meth:`Session.feed` takes one received line and
 returns the :mod:`app.events` records it caused; the lines the session wants sent (PONG,
 CAP, the next nick to try, JOINs, chathistory requests) wait in an outbox that the owner
-empties with :meth:`Session.take_lines`. Handlers are registered per command in
-:data:`HANDLERS` by the :func:`handles` decorator.
+empties with :meth:`Session.take_lines`.
+
+The session keeps the connection's registration, nick, ISUPPORT, the conversations
+(channels to join, direct ones, chathistory) and the messages. It owns three parts, each
+a state object with its own handler table (:mod:`app.dispatch`): :mod:`app.caps`
+negotiates capabilities, :mod:`app.identity` signs in and creates accounts, and
+:mod:`app.members` keeps the channels' members. Its own handlers are registered per
+command in :data:`HANDLERS` by the :func:`handles` decorator.
 """
 
 from __future__ import annotations
@@ -16,32 +22,25 @@ from functools import partial
 from typing import Any
 
 from app import events as ev
+from app.caps import HANDLERS as CAPS_HANDLERS
+from app.caps import WANTED_CAPS, Capabilities
 from app.chathistory import CHATHISTORY_PAGE, ChathistoryState
 from app.dispatch import Table, registrar
+from app.identity import HANDLERS as IDENTITY_HANDLERS
+from app.identity import Identity
 from app.irc import next_nick, strip_formatting, username_of
 from app.members import HANDLERS as ROSTER_HANDLERS
 from app.members import Channel, Roster
 from app.signin import SignIn
-from server.protocol.codec import (
-    LineError,
-    Message,
-    build,
-    parse,
-    parse_server_time,
-)
+from server.protocol.codec import LineError, Message, build, parse, parse_server_time
 from server.protocol.names import casefold
 from server.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_NICKCOLLISION,
-    ERR_NICKLOCKED,
     ERR_NICKNAMEINUSE,
     ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
-    ERR_SASLABORTED,
-    ERR_SASLALREADY,
-    ERR_SASLFAIL,
-    ERR_SASLTOOLONG,
     RPL_AWAY,
     RPL_CHANNELMODEIS,
     RPL_CREATIONTIME,
@@ -50,14 +49,10 @@ from server.protocol.numerics import (
     RPL_ENDOFWHO,
     RPL_ENDOFWHOIS,
     RPL_ISUPPORT,
-    RPL_LOGGEDIN,
-    RPL_LOGGEDOUT,
     RPL_MOTD,
     RPL_MOTDSTART,
     RPL_NOTOPIC,
     RPL_NOWAWAY,
-    RPL_SASLMECHS,
-    RPL_SASLSUCCESS,
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
     RPL_UNAWAY,
@@ -74,42 +69,6 @@ from server.protocol.numerics import (
 
 log = logging.getLogger("app.session")
 
-#: Capabilities the client asks for when the server offers them.
-WANTED_CAPS = (
-    "echo-message",
-    "server-time",
-    "message-tags",
-    "multi-prefix",
-    "away-notify",
-    "batch",
-    "draft/chathistory",
-    "account-notify",
-    "extended-join",
-    "account-tag",
-)
-#: The capability whose presence says the server lets clients create accounts.
-REGISTRATION_CAP = "draft/account-registration"
-#: The sign-in refusal each SASL numeric means.
-SASL_REFUSALS = {
-    ERR_SASLFAIL.code: "wrong-password",
-    ERR_NICKLOCKED.code: "nick-locked",
-    ERR_SASLTOOLONG.code: "too-long",
-    ERR_SASLABORTED.code: "aborted",
-}
-#: The refusal each ``FAIL REGISTER`` code means (anything else is ``other``).
-REGISTER_REFUSALS = {
-    "ACCOUNT_EXISTS": "name-taken",
-    "BAD_ACCOUNT_NAME": "bad-name",
-    "ACCOUNT_NAME_MUST_BE_NICK": "bad-name",
-    "NEED_NICK": "bad-name",
-    "INVALID_USERNAME": "bad-name",
-    "WEAK_PASSWORD": "weak-password",
-    "UNACCEPTABLE_PASSWORD": "weak-password",
-    "DISALLOWED": "registration-closed",
-    "TEMPORARILY_UNAVAILABLE": "registration-closed",
-    "ALREADY_AUTHENTICATED": "already",
-    "ALREADY_REGISTERED": "already",
-}
 VERSION = "Kibitz desktop client"
 
 #: Numerics that answer a command: shown wherever the user is looking.
@@ -168,45 +127,33 @@ class Session:
         plain_allowed: bool = False,
     ) -> None:
         self.password = password or None
-        #: Who to sign in as on every connection (both set, or no sign-in).
-        self.credentials: tuple[str, str] | None = None
-        if account and account_password:
-            self.credentials = (account, account_password)
-        #: PLAIN may carry the password (TLS, a loopback address, or the user allowed it).
-        self.plain_allowed = plain_allowed
-        #: The account the server says we are signed in as.
-        self.account: str | None = None
-        self.signin: SignIn | None = None
         self.username = username or username_of(nick)
         self.realname = realname
-        self.wanted_caps = tuple(wanted_caps)
         self.nick = nick
         self.wanted_nick = nick
         self.registered = False
-        self.caps: set[str] = set()
         self.away = False
         self.mask: str | None = None  # our nick!user@host as the server relays it
         self.casemapping = "rfc1459"
         self.chantypes = "#&"
         self.nicklen = 30
         self.network = ""
+        self.capabilities = Capabilities(self, wanted_caps)
+        credentials = (account, account_password) if account and account_password else None
+        self.identity = Identity(self, self.capabilities, credentials, plain_allowed)
         self.roster = Roster(self)
         #: Whose handler table takes a command: the session's, then each part's.
         self._parts: tuple[tuple[Table[Any], object], ...] = (
             (HANDLERS, self),
             (ROSTER_HANDLERS, self.roster),
+            (IDENTITY_HANDLERS, self.identity),
+            (CAPS_HANDLERS, self.capabilities),
         )
         self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
         self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
         for name in channels:
             if name:
                 self._wanted[self.fold(name)] = name
-        self._cap_ls: dict[str, str] = {}
-        self._cap_done = False
-        self._sasl_offered: list[str] | None = None  # the mechanisms a 908 listed
-        self._registering: tuple[str, str] | None = None  # a REGISTER awaiting its answer
-        self._register_sent = False
-        self._signin_asked = False  # CAP REQ sasl sent after registration, to sign in
         self.password_refused = False  # asked for a password on this connection already
         self.chathistory = ChathistoryState(self.fold, self.is_me)
         self._out: list[str] = []
@@ -246,18 +193,12 @@ class Session:
     def connection_made(self) -> None:
         """A new connection: forget the last one's registration and queue our own."""
         self.registered = False
-        self.caps = set()
-        self._cap_ls = {}
-        self._cap_done = False
+        self.capabilities.connection_made()
         self.nick = self.wanted_nick
         self.mask = None
         self.password_refused = False
-        self.account = None
-        self.signin = None
+        self.identity.connection_made()
         self.roster.connection_made()
-        self._sasl_offered = None
-        self._register_sent = False
-        self._signin_asked = False
         self._out = ["CAP LS 302"]
         if self.password:
             self.send(build("PASS", self.password))
@@ -321,76 +262,64 @@ class Session:
                 self.send(line)
 
     # --- accounts ------------------------------------------------------------------------
-    @property
-    def accounts_offered(self) -> bool:
-        """True when this connection's server offers SASL (so it has accounts)."""
-        return "sasl" in self._cap_ls
-
-    @property
-    def registration_offered(self) -> bool:
-        """True when this connection's server lets clients create accounts."""
-        return REGISTRATION_CAP in self._cap_ls
-
     def sign_in(self, account: str, password: str) -> list[ev.Event]:
         """Sign in as ``account`` from now on: at once when registered, else while the next
         connection registers. The events it caused (a refusal, at once)."""
-        self.credentials = (account, password)
-        if not self.registered:
-            return []
-        if "sasl" in self.caps:
-            self._start_signin()
-        elif self.accounts_offered:
-            self._signin_asked = True
-            self.send(build("CAP", "REQ", "sasl"))
-        else:
-            self._refuse("sign-in", "no-accounts", account)
+        self.identity.sign_in(account, password)
         return self._take_events()
 
     def register(self, account: str, password: str) -> list[ev.Event]:
         """Create ``account`` with ``password`` (``draft/account-registration``); sent once
         the server has welcomed us. The events it caused (a refusal, at once)."""
-        self._registering = (account, password)
-        self._register_sent = False
-        if self.registered:
-            self._send_register()
+        self.identity.register(account, password)
         return self._take_events()
 
-    def _send_register(self) -> None:
-        if self._registering is None or self._register_sent:
-            return
-        account, password = self._registering
-        if not self.registration_offered:
-            self._registering = None
-            reason = "registration-closed" if self.accounts_offered else "no-accounts"
-            self._refuse("register", reason, account)
-            return
-        self._register_sent = True
-        self.send(build("REGISTER", account, "*", password))
+    @property
+    def account(self) -> str | None:
+        """The account the server says we are signed in as."""
+        return self.identity.account
 
-    def _start_signin(self) -> None:
-        assert self.credentials is not None
-        account, password = self.credentials
-        self.signin = SignIn(account, password, self.plain_allowed)
-        offered = [m for m in self._cap_ls.get("sasl", "").split(",") if m] or None
-        lines = self.signin.start(offered)
-        if not lines:
-            self._signin_over(self.signin.refusal)
-            return
-        for line in lines:
-            self.send(line)
+    @account.setter
+    def account(self, account: str | None) -> None:
+        self.identity.account = account
 
-    def _signin_over(self, refusal: str = "", code: str = "", text: str = "") -> None:
-        """The SASL attempt ended (refused when ``refusal``); registration goes on."""
-        signin, self.signin = self.signin, None
-        if refusal:
-            account = signin.account if signin is not None else ""
-            self._refuse("sign-in", refusal, account, code, text)
-        self._cap_end()
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """Who to sign in as on every connection (None: no sign-in)."""
+        return self.identity.credentials
 
-    def _refuse(
-        self, action: str, reason: str, account: str = "", code: str = "", text: str = ""
-    ) -> None:
-        self.emit(ev.AccountRefused(action, reason, account, code, text))
+    @property
+    def plain_allowed(self) -> bool:
+        """True when PLAIN may carry the password (TLS, loopback, or the user allowed it)."""
+        return self.identity.plain_allowed
+
+    @property
+    def signin(self) -> SignIn | None:
+        """The SASL attempt under way, if any."""
+        return self.identity.signin
+
+    def own_account(self, account: str | None) -> None:
+        """The server says we are signed in to ``account`` (None: signed out)."""
+        self.identity.own_account(account)
+
+    # --- capabilities --------------------------------------------------------------------
+    @property
+    def caps(self) -> set[str]:
+        """The capabilities the server granted on this connection."""
+        return self.capabilities.enabled
+
+    @caps.setter
+    def caps(self, caps: set[str]) -> None:
+        self.capabilities.enabled = set(caps)
+
+    @property
+    def signs_in(self) -> bool:
+        """True when there are credentials to sign in with (so ``sasl`` is worth asking)."""
+        return self.identity.credentials is not None
+
+    def sasl_acked(self, granted: bool) -> bool:
+        """A CAP ACK came; True while the sign-in it started holds CAP END back."""
+        return self.identity.sasl_acked(granted)
 
     # --- questions about the state -----------------------------------------------------
     @property
@@ -407,16 +336,6 @@ class Session:
         if self.is_me(nick):
             return self.account or ""
         return self.roster.account_of(nick)
-
-    def own_account(self, account: str | None) -> None:
-        """The server says we are signed in to ``account`` (None: signed out)."""
-        if account is None:
-            if self.account is not None:
-                self.account = None
-                self.emit(ev.SignedOut())
-        elif account != self.account:
-            self.account = account
-            self.emit(ev.SignedIn(account))
 
     def topic(self, channel: str) -> str:
         """The topic of ``channel`` ("" when none or not joined)."""
@@ -471,109 +390,6 @@ class Session:
     def _on_ping(self, msg: Message) -> None:
         self.send(build("PONG", *msg.params[-1:]))
 
-    @handles("CAP")
-    def _on_cap(self, msg: Message) -> None:
-        sub = msg.param(1).upper()
-        if sub == "LS":
-            more = len(msg.params) > 3 and msg.params[2] == "*"
-            for item in msg.params[-1].split():
-                name, _, value = item.partition("=")
-                self._cap_ls[name] = value
-            if more:
-                return
-            wanted = [c for c in self.wanted_caps if c in self._cap_ls]
-            if self.credentials and "sasl" in self._cap_ls:
-                wanted.append("sasl")  # asked for only by a client that will sign in
-            if wanted and not self.registered:
-                self.send(build("CAP", "REQ", " ".join(wanted)))
-            elif not self.registered:
-                self._cap_end()
-        elif sub == "ACK":
-            for name in msg.params[-1].split():
-                if name.startswith("-"):
-                    self.caps.discard(name[1:])
-                else:
-                    self.caps.add(name)
-            # Sign in when sasl is granted: before CAP END, or after a later REQ sasl.
-            granted = "sasl" in msg.params[-1].split()
-            if granted and self.credentials and self.signin is None and self.account is None:
-                self._signin_asked = False
-                self._start_signin()
-            elif self.signin is None:
-                self._cap_end()
-        elif sub == "NAK":
-            self._cap_end()
-        elif sub == "NEW":
-            new = [c for c in msg.params[-1].split() if c.partition("=")[0] in self.wanted_caps]
-            if new:
-                self.send(build("CAP", "REQ", " ".join(c.partition("=")[0] for c in new)))
-        elif sub == "DEL":
-            for name in msg.params[-1].split():
-                self.caps.discard(name)
-
-    def _cap_end(self) -> None:
-        if not self._cap_done and not self.registered:
-            self._cap_done = True
-            self.send("CAP END")
-
-    @handles("AUTHENTICATE")
-    def _on_authenticate(self, msg: Message) -> None:
-        if self.signin is not None:
-            for line in self.signin.challenge(msg.param(0, "+")):
-                self.send(line)
-
-    @handles(RPL_LOGGEDIN.code)
-    def _on_logged_in(self, msg: Message) -> None:
-        account = msg.param(2)
-        changed = account != self.account
-        self.account = account
-        registering = self._registering is not None and self._registering[0] == account
-        if changed and not registering:  # REGISTER SUCCESS says it for a new account
-            self.emit(ev.SignedIn(account))
-
-    @handles(RPL_LOGGEDOUT.code)
-    def _on_logged_out(self, _msg: Message) -> None:
-        if self.account is not None:
-            self.account = None
-            self.emit(ev.SignedOut())
-
-    @handles(RPL_SASLSUCCESS.code, ERR_SASLALREADY.code)
-    def _on_sasl_success(self, _msg: Message) -> None:
-        self._signin_over()
-
-    @handles(RPL_SASLMECHS.code)
-    def _on_sasl_mechs(self, msg: Message) -> None:
-        self._sasl_offered = [m for m in msg.param(1).split(",") if m]
-
-    @handles(ERR_SASLFAIL.code, ERR_NICKLOCKED.code, ERR_SASLTOOLONG.code, ERR_SASLABORTED.code)
-    def _on_sasl_refused(self, msg: Message) -> None:
-        signin = self.signin
-        if signin is None:
-            self._refuse("sign-in", SASL_REFUSALS[msg.command], "", msg.command, msg.params[-1])
-            return
-        offered = self._sasl_offered
-        if msg.command == ERR_SASLFAIL.code and offered and signin.mechanism not in offered:
-            # A 3.1 server named its mechanisms only now (908): try the next that fits.
-            lines = signin.start(offered)
-            if lines:
-                for line in lines:
-                    self.send(line)
-                return
-        refusal = signin.refusal or SASL_REFUSALS[msg.command]
-        self._signin_over(refusal, msg.command, msg.params[-1])
-
-    @handles("REGISTER")
-    def _on_register(self, msg: Message) -> None:
-        verb, account = msg.param(0).upper(), msg.param(1)
-        pending, self._registering = self._registering, None
-        if verb == "SUCCESS":
-            if pending is not None:
-                self.credentials = (account, pending[1])  # sign in with it from now on
-            self.account = account
-            self.emit(ev.SignedIn(account, created=True))
-        elif verb == "VERIFICATION_REQUIRED":
-            self._refuse("register", "verification-required", account, verb, msg.params[-1])
-
     @handles(RPL_WELCOME.code)
     def _on_welcome(self, msg: Message) -> None:
         self.registered = True
@@ -583,8 +399,7 @@ class Session:
         if "!" in text.rsplit(" ", 1)[-1]:
             self.mask = text.rsplit(" ", 1)[-1]
         self.emit(ev.Registered(self.nick, text))
-        if self.credentials and self.account is None and not self.accounts_offered:
-            self._refuse("sign-in", "no-accounts", self.credentials[0])
+        self.identity.welcomed()
         self.emit(ev.Reply(RPL_WELCOME.code, (text,), time=self.time(msg)))
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
@@ -592,7 +407,7 @@ class Session:
             self._catch_up(nick)
         if self.away:
             self.send(build("AWAY", "Away"))
-        self._send_register()
+        self.identity.send_register()
 
     @handles(RPL_ISUPPORT.code)
     def _on_isupport(self, msg: Message) -> None:
@@ -868,14 +683,7 @@ class Session:
     @handles("FAIL")
     def _on_fail(self, msg: Message) -> None:
         if msg.param(0).upper() == "REGISTER":
-            code = msg.param(1)
-            if code == "COMPLETE_CONNECTION_REQUIRED":
-                self._register_sent = False  # sent again after the welcome
-                return
-            self._registering = None
-            account = msg.param(2) if len(msg.params) > 3 else ""
-            reason = REGISTER_REFUSALS.get(code, "other")
-            self._refuse("register", reason, account, code, msg.params[-1])
+            self.identity.register_failed(msg)
         elif msg.param(0).upper() == "CHATHISTORY":
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app import caps, identity, members
 from app.events import Kind
 from app.irc import next_nick, strip_formatting
 from app.session import HANDLERS, Session
@@ -112,6 +113,13 @@ def test_small_pure_helpers():
     assert next_nick("a" * 9, nicklen=9) == "a" * 8 + "_"
     assert len(next_nick("a" * 8 + "_", nicklen=9)) == 9
     assert next_nick("a" * 8 + "_", nicklen=9) != "a" * 8 + "_"
+
+
+def test_every_command_has_one_handler():
+    tables = (HANDLERS, members.HANDLERS, identity.HANDLERS, caps.HANDLERS)
+    commands = [command for table in tables for command in table]
+    assert len(commands) == len(set(commands))
+    assert {"CAP", "AUTHENTICATE", "ACCOUNT", "MODE", "PRIVMSG"} <= set(commands)
 
 
 def test_a_handler_bug_does_not_end_the_connection(fed, monkeypatch, caplog):
