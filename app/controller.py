@@ -1,7 +1,9 @@
 """ChatController: user actions to the model, model events to the view.
 
 Only the Tk thread runs this code: the model's events are drained from its queue with
-``after()`` in bounded batches, so a flood of lines never freezes the window.
+``after()`` in bounded batches, so a flood of lines never freezes the window. Passwords
+and accounts (their dialogs, the keyring, what the server answers) are the job of its
+part :class:`app.account_dialogs.AccountDialogs`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from app import events as ev
+from app.account_dialogs import AccountDialogs
 from app.commands import (
     ALIASES,
     HELP,
@@ -27,12 +30,11 @@ from app.conversations import SERVER
 from app.events import Kind
 from app.interface import ChatWindow
 from app.model import ChatModel
-from app.passwords import PasswordStore, account_key, server_key
+from app.passwords import PasswordStore
 from app.recall import Recall
 from app.settings import Settings
 from app.text import (
     Line,
-    account_refused_text,
     clock,
     day_of,
     failure_text,
@@ -41,9 +43,7 @@ from app.text import (
     message_text,
     names_text,
     nick_refused_text,
-    password_text,
     reply_text,
-    signed_in_text,
     status_text,
     tls_text,
 )
@@ -83,10 +83,14 @@ class ChatController:
         self.view = view
         self.conversations = view.conversations
         self.settings = settings
-        self.passwords = passwords if passwords is not None else PasswordStore()
-        #: The account to sign in to, asked for at start when the keyring has no password.
-        self.account_wanted = account
-        self._account_asked = False  # the dialog's answer awaits the server's
+        self.accounts = AccountDialogs(
+            self,
+            model,
+            view,
+            settings,
+            passwords if passwords is not None else PasswordStore(),
+            account,
+        )
         self.recall_lines = Recall()
         self._completion: _Completion | None = None
         self._job: Any = None
@@ -116,11 +120,11 @@ class ChatController:
             Kind.SERVER_ERROR: self._on_server_error,
             Kind.INVITE: self._on_invite,
             Kind.NAMES: self._on_names,
-            Kind.PASSWORD: self._on_password,
+            Kind.PASSWORD: self.accounts.on_password,
             Kind.CHATHISTORY: self._on_chathistory,
-            Kind.SIGNED_IN: self._on_signed_in,
-            Kind.SIGNED_OUT: self._on_signed_out,
-            Kind.ACCOUNT_REFUSED: self._on_account_refused,
+            Kind.SIGNED_IN: self.accounts.on_signed_in,
+            Kind.SIGNED_OUT: self.accounts.on_signed_out,
+            Kind.ACCOUNT_REFUSED: self.accounts.on_account_refused,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -153,7 +157,7 @@ class ChatController:
             member=self.open_direct,
             focus=self.on_focus,
             older=self.load_older,
-            account=self.ask_account,
+            account=self.accounts.ask_account,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -168,8 +172,7 @@ class ChatController:
             self.note(theme_error, error=True)
         self.model.start()
         self._job = self.view.schedule(POLL_MS, self.poll)
-        if self.account_wanted and self.model.credentials is None:
-            self.ask_account()
+        self.accounts.start()
 
     def run(self) -> None:
         """Start and run the window until it closes."""
@@ -389,7 +392,7 @@ class ChatController:
     def _on_nick_refused(self, event: ev.NickRefused) -> None:
         # Before registration the server conversation says so; after, the open one.
         conversation = SERVER if event.instead else None
-        self._show(conversation, "error", nick_refused_text(event))
+        self.show(conversation, "error", nick_refused_text(event))
 
     def _on_topic(self, event: ev.Topic) -> None:
         key = self.key(event.conversation)
@@ -413,7 +416,7 @@ class ChatController:
             line = self._line(event.time, "event", f"{who} sets mode {event.modes}", "•")
             self.view.append(key, line, count=False)
 
-    def _show(
+    def show(
         self, conversation: str | None, kind: str, text: str, when: datetime | None = None
     ) -> None:
         """A line in ``conversation`` (None: the open conversation), opened if need be."""
@@ -421,119 +424,25 @@ class ChatController:
         self.view.append(key, self._line(when, kind, text), count=False)
 
     def _on_reply(self, event: ev.Reply) -> None:
-        self._show(
+        self.show(
             event.conversation, "error" if event.error else "info", reply_text(event), event.time
         )
 
     def _on_server_error(self, event: ev.ServerError) -> None:
-        self._show(SERVER, "error", event.text)
+        self.show(SERVER, "error", event.text)
 
     def _on_invite(self, event: ev.Invite) -> None:
-        self._show(None, "info", invite_text(event))
+        self.show(None, "info", invite_text(event))
 
     def _on_names(self, event: ev.Names) -> None:
-        self._show(None, "info", names_text(event))
+        self.show(None, "info", names_text(event))
 
     def _on_tls(self, event: ev.TLSUp) -> None:
         kind = "info" if event.verified else "error"
         self.view.append(SERVER, self._line(None, kind, tls_text(event)), count=False)
 
     def _on_tls_refused(self, event: ev.TLSRefused) -> None:
-        self._show(SERVER, "error", failure_text(event.failure))
-
-    def _on_password(self, event: ev.PasswordWanted) -> None:
-        text = password_text(event)
-        self._show(SERVER, "error", text)
-        server = f"{self.model.host}:{self.model.port}"
-        prompt = f"{text}. Enter the password for {server}."
-        self.view.ask_password(prompt, self._keyring_note(), self.password_given)
-
-    def _keyring_note(self) -> str:
-        if self.passwords.available:
-            return (
-                f"With “Remember password” it is kept in the system keyring "
-                f"({self.passwords.where}); without, only until Kibitz closes."
-            )
-        return (
-            "No system keyring is available here, so the password is kept only until Kibitz closes."
-        )
-
-    def password_given(self, password: str | None, remember: bool) -> None:
-        """The password dialog's answer: connect with it, and remember it if asked to."""
-        if self.closed:
-            return
-        if password is None:
-            self.note("Not connected: the server wants a password.", error=True, key=SERVER)
-            return
-        self.model.set_password(password)
-        key = server_key(self.model.host, self.model.port)
-        if remember:
-            self.passwords.set(key, password)
-        else:
-            self.passwords.forget(key)  # a remembered one was refused
-            self.passwords.set(key, password, remember=False)
-        settings = self.settings
-        if settings is not None and settings.password:  # never back into the file
-            settings.remember_password(self.model.host, self.model.port, None)
-
-    # --- accounts ----------------------------------------------------------------------
-    def ask_account(self, error: str = "") -> None:
-        """Open the "Sign in / Create account" dialog (``error``: why it opens again)."""
-        if self.closed:
-            return
-        account = self.model.account or self.account_wanted
-        if not account and self.model.credentials is not None:
-            account = self.model.credentials[0]
-        if not account and self.settings is not None:
-            account = self.settings.account
-        self.view.ask_account(
-            account or self.model.nick,
-            self._keyring_note(),
-            error,
-            self.passwords.available,
-            self.account_given,
-        )
-
-    def account_given(self, action: str, account: str, password: str, remember: bool) -> None:
-        """The sign-in dialog's answer: sign in, or create the account, with it."""
-        if self.closed or action == "cancel":
-            return
-        self.account_wanted = account
-        self._account_asked = True
-        self.passwords.set(self._account_key(account), password, remember)
-        if action == "register":
-            self.model.register(account, password)
-        else:
-            self.model.sign_in(account, password)
-        if not self.model.connected:
-            self.note(f"You will sign in as {account} when connected.", key=SERVER)
-
-    def _account_key(self, account: str) -> str:
-        return account_key(account, self.model.host, self.model.port)
-
-    def _on_signed_in(self, event: ev.SignedIn) -> None:
-        self._account_asked = False
-        self.view.set_account(event.account)
-        self._show(SERVER, "info", signed_in_text(event))
-        if self.settings is not None:
-            self.settings.account = event.account
-            self.settings.save()
-
-    def _on_signed_out(self, _event: ev.SignedOut) -> None:
-        self.view.set_account("")
-        self._show(SERVER, "info", "You are signed out")
-
-    def _on_account_refused(self, event: ev.AccountRefused) -> None:
-        text = account_refused_text(event)
-        self._show(SERVER, "error", text)
-        asked, self._account_asked = self._account_asked, False
-        wrong = event.reason in ("wrong-password", "server-unverified")
-        if wrong and event.account:
-            self.passwords.forget(self._account_key(event.account))  # never tried again
-        # The dialog says why when it asked, or when a kept password stopped working; a
-        # server without accounts is said once per connection in the server conversation.
-        if (asked or wrong) and event.reason != "already":
-            self.ask_account(text)
+        self.show(SERVER, "error", failure_text(event.failure))
 
     # --- user actions ------------------------------------------------------------------
     def current_name(self) -> str:
