@@ -87,7 +87,13 @@ class FakeServer:
             self.send(f":fake PONG fake :{msg.params[-1]}")
 
     def close(self) -> None:
-        """Stop listening and drop the client."""
+        """Stop listening and drop the client; the serving thread ends."""
+        # A thread blocked in accept() holds a descriptor number until it returns, and
+        # close() alone does not wake it: shutdown() does.
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         if self.conn is not None:
             try:
