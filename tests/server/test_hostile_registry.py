@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server import admin
+from server.channel import ListEntry
 from server.commands import channels as channel_commands
 from server.protocol.names import list_mask, matches
-from server.registry import ListEntry
 from tests.support.ircclient import IRCClient
 
 # A mask that makes a backtracking matcher try every way of placing eight stars: a
@@ -203,7 +203,13 @@ def test_an_entry_is_a_small_tuple_with_nothing_compiled(server, connect) -> Non
     # What the mode, mask and registry code allocates (not socket buffers, not logs).
     ours = [
         tracemalloc.Filter(True, f"*/server/{name}", all_frames=True)
-        for name in ("registry.py", "protocol/names.py", "commands/modes.py")
+        for name in (
+            "registry.py",
+            "registry_channels.py",
+            "channel.py",
+            "protocol/names.py",
+            "commands/modes.py",
+        )
     ]
     gc.collect()
     tracemalloc.start(30)
