@@ -179,6 +179,7 @@ class Connection:
         self.reconnect = reconnect
         self.connected = False
         self._stop = threading.Event()
+        self._quitting = threading.Event()
         self._sleep = sleep if sleep is not None else self._stop.wait
         # Set by release (and stop): a connection held for a password waits here.
         self._wake = threading.Event()
@@ -229,6 +230,7 @@ class Connection:
         if self.running:
             return
         self._stop.clear()
+        self._quitting.clear()
         self._thread = threading.Thread(target=self._run, name="kibitz-reader", daemon=True)
         self._thread.start()
 
@@ -243,12 +245,14 @@ class Connection:
 
     def quit(self, line: str, timeout: float = 2.0) -> None:
         """Send ``line`` (QUIT) when connected, then stop."""
-        self._stop.set()
+        # Not `_stop` yet: the reader would end the session, closing the socket under a
+        # QUIT still queued. `_quitting` only keeps a lost connection from reconnecting.
+        self._quitting.set()
         self._wake.set()
         outq = self._outq
         if outq is not None and self.connected:
             outq.put(encode(line))
-            outq.put(None)  # the writer exits after flushing, then closes the socket
+            outq.put(None)  # the writer exits once the QUIT is written
             writer = self._writer
             if writer is not None:
                 writer.join(timeout)
@@ -312,7 +316,7 @@ class Connection:
                     if self._established:
                         attempt = 0
                     self._end_session(sock)
-            if self._stop.is_set():
+            if self._stop.is_set() or self._quitting.is_set():
                 break
             if failure is not None and failure.reason.startswith("tls") and failure != shown:
                 report(TLSRefused(failure))
