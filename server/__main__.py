@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__
 from .accounts import AccountError
 from .config import Config
+from .datalock import DataDirInUse
 from .history import HistoryError
 from .options import add_options, values
 from .server import ChatServer
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return run(config)
     try:
         server = ChatServer(config)
-    except (ValueError, HistoryError, AccountError) as exc:
+    except (ValueError, HistoryError, AccountError, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ssl.SSLError as exc:

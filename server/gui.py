@@ -43,6 +43,7 @@ from app.ui import (
 
 from . import __version__, admin
 from .config import Config
+from .datalock import DataDirInUse
 from .gui_log import LOG_BATCH, LogPanel
 from .gui_model import RateMeter, bind_error, config_from_form, format_duration, format_uptime
 from .history import HistoryError
@@ -335,7 +336,7 @@ class ServerWindow:
             return self._refuse(bind_error(exc, config))
         except ssl.SSLError as exc:
             return self._refuse(f"Cannot use the certificate or key: {exc}")
-        except (ValueError, HistoryError) as exc:
+        except (ValueError, HistoryError, DataDirInUse) as exc:
             return self._refuse(str(exc))
         server.start()
         self.server, self.config = server, config

@@ -20,6 +20,7 @@ from .accounts import Account, AccountError, AccountStore
 from .commands import COMMANDS, signin
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .config import Config
+from .datalock import DataDirInUse, DataDirLock
 from .descriptors import Spare, fit_clients, raise_limit
 from .history import HistoryError, HistoryStore
 from .penalty import LoginFailures, Throttle, in_networks, parse_networks
@@ -289,8 +290,11 @@ class ChatServer(Listener):
         self.accounts: AccountStore | None = None
         #: The registered rooms, kept beside the accounts (None without a data directory).
         self.rooms: RoomStore | None = None
+        #: This server's hold on its data directory (None without one).
+        self.data_lock: DataDirLock | None = None
         if config.data_dir:
             try:
+                self.data_lock = DataDirLock(config.data_dir)
                 if config.history:
                     self.history = HistoryStore(
                         Path(config.data_dir) / "history.sqlite3",
@@ -300,9 +304,11 @@ class ChatServer(Listener):
                     )
                 self.accounts = AccountStore(config.data_dir)
                 self.rooms = RoomStore(config.data_dir)
-            except (HistoryError, AccountError):
+            except (DataDirInUse, HistoryError, AccountError):
                 if self.history is not None:
                     self.history.close()
+                if self.data_lock is not None:
+                    self.data_lock.release()
                 self.server_close()
                 if self.tls_listener is not None:
                     self.tls_listener.server_close()
@@ -386,6 +392,8 @@ class ChatServer(Listener):
             self.accounts.close()
         if self.rooms is not None:
             self.rooms.close()
+        if self.data_lock is not None:
+            self.data_lock.release()  # last: the stores are closed
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import socket
 import threading
 import tkinter
@@ -189,6 +190,18 @@ def test_a_port_in_use_shows_an_error_and_starts_nothing(make_window) -> None:
         window.port_entry.insert(0, str(free_port()))
         started(window)
         assert window.error_label.cget("text") == ""
+
+
+def test_a_data_dir_in_use_shows_who_holds_it_and_starts_nothing(
+    make_window, make_server, tmp_path
+) -> None:
+    make_server(data_dir=str(tmp_path))
+    window = make_window(data_dir=str(tmp_path))
+    window.start_button.invoke()
+    assert not window.running and window.server is None
+    shown = window.error_label.cget("text")
+    assert f"in use by another Kibitz server (pid {os.getpid()})" in shown
+    assert "--data-dir" in shown
 
 
 def test_kick_and_broadcast_through_the_window_reach_raw_clients(make_window, peers) -> None:
