@@ -16,6 +16,7 @@ from app.model import ChatModel
 from app.passwords import PasswordStore, account_key, server_key
 from app.settings import Settings
 from app.text import clean_nick
+from server import __version__
 from server.protocol.names import valid_nick
 
 
@@ -98,6 +99,7 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         if option.action is not None:
             how["action"] = option.action
         parser.add_argument(option.flag, **how)
+    parser.add_argument("--version", action="version", version=f"Kibitz {__version__}")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port} is not a port number")

@@ -11,6 +11,7 @@ from app.__main__ import OPTIONS, build_model, parse_args
 from app.controller import ChatController
 from app.conversations import Conversations
 from app.settings import Settings, settings_path
+from server import __version__
 from tests.support.processes import run_without_display
 
 
@@ -113,3 +114,10 @@ def test_without_a_display_it_says_what_to_do(tmp_path) -> None:
     assert done.returncode == 1
     assert "cannot open a window" in done.stderr and "DISPLAY" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_both_programs_print_their_version(tmp_path) -> None:
+    for module in ("app", "server"):
+        done = run_without_display(module, "--version", KIBITZ_CONFIG_DIR=str(tmp_path))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"Kibitz {__version__}"
