@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from app import __version__
 from app.controller import ChatController
 from app.model import ChatModel
 from app.passwords import PasswordStore, account_key, server_key
 from app.settings import Settings
 from app.text import clean_nick
-from server import __version__
 from server.protocol.names import valid_nick
 
 
