@@ -42,6 +42,7 @@ from app.ui import (
 )
 
 from . import __version__, admin
+from .accounts import AccountError
 from .config import Config
 from .datalock import DataDirInUse
 from .gui_log import LOG_BATCH, LogPanel
@@ -336,7 +337,7 @@ class ServerWindow:
             return self._refuse(bind_error(exc, config))
         except ssl.SSLError as exc:
             return self._refuse(f"Cannot use the certificate or key: {exc}")
-        except (ValueError, HistoryError, DataDirInUse) as exc:
+        except (ValueError, HistoryError, AccountError, DataDirInUse) as exc:
             return self._refuse(str(exc))
         server.start()
         self.server, self.config = server, config

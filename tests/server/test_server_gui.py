@@ -204,6 +204,14 @@ def test_a_data_dir_in_use_shows_who_holds_it_and_starts_nothing(
     assert "--data-dir" in shown
 
 
+def test_a_damaged_accounts_database_is_explained_and_starts_nothing(make_window, tmp_path) -> None:
+    (tmp_path / "accounts.sqlite3").write_bytes(b"this is not a database" * 100)
+    window = make_window(data_dir=str(tmp_path))
+    window.start_button.invoke()
+    assert not window.running and window.server is None
+    assert "cannot use the accounts database" in window.error_label.cget("text")
+
+
 def test_kick_and_broadcast_through_the_window_reach_raw_clients(make_window, peers) -> None:
     window = make_window()
     port = started(window)
