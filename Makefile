@@ -56,9 +56,9 @@ demo: $(STAMP)
 	  $(PY) -m server -p $(PORT); \
 	fi
 
-# Refresh the README's screenshots of the chat window (needs ImageMagick's `import`).
+# Refresh the README's screenshots of the chat window (on a virtual display of its own).
 screenshots: $(STAMP) system-deps
-	xvfb-run -a -s '-screen 0 1280x800x24' $(PY) -m tests.app.screenshots assets
+	$(PY) -m tests.app.screenshots assets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
