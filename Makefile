@@ -44,21 +44,25 @@ lint: $(STAMP)
 server: $(STAMP)
 	$(PY) -m server -p $(PORT)
 
+# Ends when both windows are closed (the server is stopped then); Ctrl-C stops all three.
 demo: $(STAMP)
 	@if [ -f app/__main__.py ]; then \
+	  alice=; bob=; \
 	  $(PY) -m server -p $(PORT) & srv=$$!; \
-	  trap 'kill $$srv 2>/dev/null' EXIT INT TERM; \
+	  trap 'kill $$alice $$bob $$srv 2>/dev/null; wait; exit 130' INT TERM; \
 	  sleep 1; \
-	  $(PY) -m app --port $(PORT) --nick alice & \
-	  $(PY) -m app --port $(PORT) --nick bob; \
-	  wait; \
+	  $(PY) -m app --port $(PORT) --nick alice & alice=$$!; \
+	  $(PY) -m app --port $(PORT) --nick bob & bob=$$!; \
+	  wait $$alice; a=$$?; wait $$bob; b=$$?; \
+	  kill $$srv 2>/dev/null; wait $$srv; \
+	  [ $$a = 0 ] && [ $$b = 0 ]; \
 	else \
 	  $(PY) -m server -p $(PORT); \
 	fi
 
-# Refresh the README's screenshots of the chat window (needs ImageMagick's `import`).
+# Refresh the README's screenshots of the chat window (on a virtual display of its own).
 screenshots: $(STAMP) system-deps
-	xvfb-run -a -s '-screen 0 1280x800x24' $(PY) -m tests.app.screenshots assets
+	$(PY) -m tests.app.screenshots assets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -35,6 +35,7 @@ from app.recall import Recall
 from app.settings import Settings
 from app.text import (
     Line,
+    address_text,
     clock,
     day_of,
     failure_text,
@@ -163,6 +164,7 @@ class ChatController:
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
         """Show the first conversations, start connecting and start draining events."""
+        self.view.set_server(address_text(self.model.host, self.model.port))
         self.view.set_nick(self.model.nick)
         self.view.add_conversation(SERVER, "")
         for name in self.model.wanted_channels():

@@ -74,7 +74,11 @@ class ChatWindow(Protocol):
         ...
 
     def set_nick(self, nick: str) -> None:
-        """Show our nick in the name entry."""
+        """Show our nick in the name entry (and the window title)."""
+        ...
+
+    def set_server(self, address: str) -> None:
+        """Name the server (``host:port``) in the window title."""
         ...
 
     def set_status(self, state: str, text: str) -> None:

@@ -301,3 +301,8 @@ def message_text(event: Message) -> str:
     if event.ctcp:
         return f"CTCP {event.ctcp} reply: {event.text}"
     return event.text
+
+
+def address_text(host: str, port: int) -> str:
+    """``host:port`` as people write it (an IPv6 address in brackets: ``[::1]:5000``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

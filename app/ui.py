@@ -10,12 +10,18 @@ import tkinter
 import tkinter.font as tkfont
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ttkbootstrap as ttk
 
 from app.settings import DEFAULT_THEME, Settings
 
+#: The windows' icon, drawn by ``assets/make_icon.py``; found beside the packages, which is
+#: where a clone or an editable install (``make``, ``pip install -e``) has it.
+ICON = Path(__file__).resolve().parent.parent / "assets" / "kibitz.png"
+#: The X window class of both windows (WM_CLASS), so a desktop groups and labels them.
+WINDOW_CLASS = "Kibitz"
 #: Nick colours that read well on a light and on a dark background.
 LIGHT_NICKS = (
     "#c92a2a", "#2b8a3e", "#1864ab", "#862e9c", "#d9480f", "#0b7285", "#a61e4d", "#5c940d",
@@ -56,8 +62,17 @@ def then_break(action: Callable[[], object]) -> Callable[[tkinter.Event], str]:
 def open_root(title: str, size: tuple[int, int], minsize: tuple[int, int]) -> ttk.App:
     """The one ttkbootstrap root of this process; :class:`NoDisplayError`, with what to
     do instead, when no window can be opened."""
+    # Without our icon (an install without the repo's assets/) ttkbootstrap's own is used.
+    icon = str(ICON) if ICON.is_file() else ""
     try:
-        return ttk.App(title=title, theme=DEFAULT_THEME, size=size, minsize=minsize)
+        return ttk.App(
+            title=title,
+            theme=DEFAULT_THEME,
+            size=size,
+            minsize=minsize,
+            iconphoto=icon,
+            className=WINDOW_CLASS,
+        )
     except tkinter.TclError as exc:
         raise NoDisplayError(
             f"cannot open a window ({exc}); run it in a desktop session, where DISPLAY "

@@ -53,6 +53,9 @@ class ChatView:
         size: tuple[int, int] = (1040, 660),
     ) -> None:
         self.app_title = title
+        #: Who we are and where, for the title: our nick and the server's host:port.
+        self.own_nick = ""
+        self.server_address = ""
         self.root = open_root(title, size, (560, 360))
         #: Set when the requested theme does not exist (the default is used instead).
         self.theme_error = use_theme(self.root, theme)
@@ -210,8 +213,15 @@ class ChatView:
         return self.input_row.get_name()
 
     def set_nick(self, nick: str) -> None:
-        """Show our current nick in the name entry."""
+        """Show our current nick in the name entry and the window title."""
         self.input_row.set_nick(nick)
+        self.own_nick = nick
+        self._update_title()
+
+    def set_server(self, address: str) -> None:
+        """Name the server (``host:port``) in the window title."""
+        self.server_address = address
+        self._update_title()
 
     def set_status(self, state: str, text: str) -> None:
         """Show the connection state and a sentence about it in the status bar."""
@@ -298,7 +308,9 @@ class ChatView:
         mentions = self.conversations.mentions()
         current = self.conversations.get(self.conversations.current)
         name = (current.name or "Server") if current is not None else ""
-        title = f"{name} — {self.app_title}" if name else self.app_title
+        # "#general — alice @ 127.0.0.1:5000 — Kibitz": what is open, who we are, where.
+        who = " @ ".join(part for part in (self.own_nick, self.server_address) if part)
+        title = " — ".join(part for part in (name, who, self.app_title) if part)
         if mentions:
             title = f"({mentions}) {title}"
         self.root.title(sanitize(title, 200))

@@ -1,7 +1,9 @@
-"""Take the README screenshots: ``DISPLAY=:N python -m tests.app.screenshots assets``.
+"""Take the README screenshots: ``python -m tests.app.screenshots assets``.
 
-Starts a server, scripts a short conversation with raw peers, runs ``python -m app`` in
-light and dark, and saves ``kibitz-light.png`` and ``kibitz-dark.png`` with ImageMagick.
+Starts its own virtual display (Xvfb on a free display number) and its own server on a
+free port, whatever ``DISPLAY`` says: it types into the window it opens, so it must never
+find a real desktop's windows. Scripts a short conversation with raw peers, runs
+``python -m app`` in light and dark, and saves ``kibitz-light.png`` and ``kibitz-dark.png``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from PIL import ImageGrab
 
 from server.config import Config
 from server.server import ChatServer
@@ -21,15 +27,61 @@ from tests.support.ircclient import IRCClient
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def xdotool(*args: str) -> str:
-    """Run xdotool and return its output."""
-    return subprocess.run(["xdotool", *args], capture_output=True, text=True).stdout.strip()
+#: The virtual screen: room for the window (1040 x 660) and its screenshot.
+SCREEN = "1280x800x24"
 
 
-def shoot(port: int, theme: str, out: Path) -> None:
+@contextmanager
+def own_display() -> Iterator[str]:
+    """A fresh Xvfb on a display number nobody uses (Xvfb picks it: ``-displayfd``)."""
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    try:
+        with os.fdopen(read) as announced:
+            number = announced.readline().strip()
+        if not number:
+            raise RuntimeError(f"Xvfb did not start (exit status {xvfb.wait(10)})")
+        yield f":{number}"
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+class Screen:
+    """One X display, and the only one every command here is run on."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        self.env["DISPLAY"] = display
+
+    def xdotool(self, *args: str) -> str:
+        """Run xdotool on this display and return its output."""
+        done = subprocess.run(["xdotool", *args], capture_output=True, text=True, env=self.env)
+        return done.stdout.strip()
+
+    def save(self, window: str, out: Path) -> None:
+        """Save a screenshot of ``window`` (no window manager: no frame around it)."""
+        shape = dict(
+            line.split("=", 1)
+            for line in self.xdotool("getwindowgeometry", "--shell", window).split()
+        )
+        left, top = int(shape["X"]), int(shape["Y"])
+        box = (left, top, left + int(shape["WIDTH"]), top + int(shape["HEIGHT"]))
+        ImageGrab.grab(bbox=box, xdisplay=self.display).save(out)
+
+
+def shoot(screen: Screen, theme: str, out: Path) -> None:
     """Open a window as alice in ``theme``, script a chat around it, save a screenshot."""
-    server = ChatServer(Config(host="127.0.0.1", port=port, name="kibitz.lan"))
+    server = ChatServer(Config(host="127.0.0.1", port=0, name="kibitz.lan"))
     server.start()
+    port = server.port
+    xdotool = screen.xdotool
     bob = IRCClient(port)
     bob.register("bob", ["echo-message"])
     bob.send("TOPIC #general :Release week — checklist at https://kibitz.example/release")
@@ -41,7 +93,7 @@ def shoot(port: int, theme: str, out: Path) -> None:
     bob.send("MODE #general +v carol")
     bob.sync()
     with tempfile.TemporaryDirectory() as config:
-        env = dict(os.environ, KIBITZ_CONFIG_DIR=config)
+        env = dict(screen.env, KIBITZ_CONFIG_DIR=config)
         app = subprocess.Popen(
             [sys.executable, "-m", "app", "--port", str(port), "--nick", "alice", "--theme", theme],
             cwd=ROOT,
@@ -75,7 +127,7 @@ def shoot(port: int, theme: str, out: Path) -> None:
             carol.send("PRIVMSG alice :psst — cake in the kitchen")
             carol.send("PRIVMSG #dev :deploy at 3?", "PRIVMSG #dev :or after the review?")
             time.sleep(1.0)
-            subprocess.run(["import", "-window", window, str(out)], check=True)
+            screen.save(window, out)
         finally:
             app.terminate()
             app.wait(10)
@@ -87,8 +139,10 @@ def shoot(port: int, theme: str, out: Path) -> None:
 def main() -> None:
     """Write both screenshots into the directory named on the command line."""
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "assets")
-    shoot(5077, "light", target / "kibitz-light.png")
-    shoot(5078, "dark", target / "kibitz-dark.png")
+    with own_display() as display:
+        screen = Screen(display)
+        shoot(screen, "light", target / "kibitz-light.png")
+        shoot(screen, "dark", target / "kibitz-dark.png")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
+from pathlib import Path
 
 from app.settings import Settings
 from app.text import Line
@@ -278,3 +280,43 @@ def test_shared_ui_pieces_on_the_window(make_view):
     text.insert("end", "".join(f"line {i}\n" for i in range(250)))
     trim_lines(text, 100)
     assert text.get("1.0", "1.end") == "line 151" and "line 249" in text.get("1.0", "end")
+
+
+def xprop(view, name: str) -> str:
+    """An X property of the window's toplevel, as xprop prints it."""
+    view.root.update()
+    # With no window manager, the X window holding the properties is Tk's wrapper: the
+    # parent of the root widget's own window.
+    tree = run(["xwininfo", "-children", "-id", str(view.root.winfo_id())])
+    wrapper = tree.split("Parent window id:", 1)[1].split()[0]
+    return run(["xprop", "-id", wrapper, name])
+
+
+def run(command: list[str]) -> str:
+    """A command's output (it must succeed)."""
+    return subprocess.run(command, capture_output=True, text=True, timeout=10, check=True).stdout
+
+
+def test_the_title_says_what_is_open_who_we_are_and_where(chat, server, connect):
+    bob = connect("bob")
+    controller, view = chat("alice")
+    where = f"127.0.0.1:{server.port}"
+    assert view.root.title() == f"#general — alice @ {where} — Kibitz"
+    controller.open_direct("bob")
+    pump(view, lambda: view.conversations.current == "bob")
+    assert view.root.title() == f"bob — alice @ {where} — Kibitz"
+    type_into(view, view.name_entry, "alicia")
+    press(view, view.name_entry, "<Return>")
+    bob.expect("NICK", "alicia")
+    pump(view, lambda: view.root.title() == f"bob — alicia @ {where} — Kibitz", what="title")
+    view.show_conversation("#general")
+    assert view.root.title() == f"#general — alicia @ {where} — Kibitz"
+
+
+def test_the_chat_window_has_the_kibitz_class_and_icon(make_view):
+    view = make_view()
+    assert view.root.winfo_class() == "Kibitz"
+    assert 'WM_CLASS(STRING) = "kibitz", "Kibitz"' in xprop(view, "WM_CLASS")
+    # iconphoto puts the image in _NET_WM_ICON: ours is 64 x 64 (ttkbootstrap's is 512).
+    assert "Icon (64 x 64)" in xprop(view, "_NET_WM_ICON")
+    assert (Path(__file__).parents[2] / "assets" / "kibitz.png").is_file()

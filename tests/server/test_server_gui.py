@@ -429,3 +429,10 @@ def test_failed_logins_counter(make_window, peers) -> None:
     guesser.send("OPER root guess")
     guesser.expect("464")
     pump(window, lambda: window.counters["failed"].cget("text") == "1", what="1 failed login")
+
+
+def test_the_server_window_has_the_kibitz_class_and_its_own_title(make_window) -> None:
+    window = make_window()
+    window.root.update()
+    assert window.root.winfo_class() == "Kibitz"
+    assert window.root.title() == "Kibitz server"
