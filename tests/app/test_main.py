@@ -113,3 +113,12 @@ def test_without_a_display_it_says_what_to_do(tmp_path) -> None:
     assert done.returncode == 1
     assert "cannot open a window" in done.stderr and "DISPLAY" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_send_rate_is_given_to_the_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    model = build_model(parse_args(["--send-rate", "2.5"], Settings()), Settings())
+    assert model.connection.pacer.rate == 2.5
+    assert build_model(parse_args([], Settings()), Settings()).connection.pacer.rate == 4.0
+    with pytest.raises(SystemExit):
+        parse_args(["--send-rate", "0"], Settings())
+    assert "not a positive rate" in capsys.readouterr().err
