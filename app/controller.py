@@ -279,7 +279,9 @@ class ChatController:
                 self.view.append(key, line, count=False)
 
     def _on_sending(self, event: ev.Sending) -> None:
-        if event.waiting or event.sent < event.total:
+        if event.waiting:  # a note, since the status bar goes on to count the reconnect
+            self.note(sending_text(event))
+        elif event.sent < event.total:
             state = self._status.state if self._status is not None else "connected"
             self.view.set_status(state, sending_text(event))
         elif self._status is not None:  # done: the status bar says what it said before

@@ -308,7 +308,7 @@ def sending_text(event: Sending) -> str:
     """The status bar while a long paste drains (or waits for the connection)."""
     if event.waiting:
         left = event.total - event.sent
-        return f"{left} pasted lines waiting — they are sent when the connection is back…"
+        return f"{left} of your lines are waiting: they are sent when the connection is back."
     return f"sending {event.sent} of {event.total}…"
 
 

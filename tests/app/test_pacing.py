@@ -59,7 +59,8 @@ def test_the_default_pace_never_meets_the_servers_default_flood_control():
 
 def test_the_status_sentence():
     assert sending_text(Sending(37, 150)) == "sending 37 of 150…"
-    assert "113 pasted lines waiting" in sending_text(Sending(37, 150, waiting=True))
+    waiting = sending_text(Sending(37, 150, waiting=True))
+    assert waiting == "113 of your lines are waiting: they are sent when the connection is back."
 
 
 def test_a_150_line_paste_arrives_whole_and_in_order(make_server, make_model):
