@@ -4,6 +4,7 @@ far it is, is confirmed first, and survives a lost connection."""
 from __future__ import annotations
 
 import re
+import threading
 
 from app.events import Sending
 from app.pacing import PACE_BURST, PACE_RATE, Pacer
@@ -87,7 +88,10 @@ def test_lines_queued_across_a_server_restart_arrive(make_server, make_model):
     bob = IRCClient(port)
     bob.register("bob")
     lines = PASTE[:30]
-    model, log = make_model(port, pace_rate=5.0, pace_burst=1, rand=lambda: 0.0)
+    carol_in = threading.Event()  # the app reconnects once carol can see the channel
+    model, log = make_model(
+        port, pace_rate=5.0, pace_burst=1, sleep=lambda _delay: carol_in.wait(15)
+    )
     log.expect("status", state="connected")
     bob.expect("JOIN", "#general", where=lambda m: m.nick == "alice")
     assert model.say("#general", "\n".join(lines))
@@ -100,6 +104,7 @@ def test_lines_queued_across_a_server_restart_arrive(make_server, make_model):
     second = make_server(port=port, flood_rate=50.0)
     carol = IRCClient(second.port)
     carol.register("carol")
+    carol_in.set()
     log.expect("status", state="connected", timeout=15)
     got += [carol.expect("PRIVMSG", "#general", timeout=15).params[1] for _ in range(left)]
     # What the first server relayed, then the rest on the second: every line, once, in order.
