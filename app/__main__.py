@@ -14,6 +14,7 @@ from typing import Any
 from app import __version__
 from app.controller import ChatController
 from app.model import ChatModel
+from app.pacing import PACE_BURST, PACE_RATE
 from app.passwords import PasswordStore, account_key, server_key
 from app.settings import Settings
 from app.text import clean_nick
@@ -78,6 +79,12 @@ OPTIONS = (
         action="store_true",
     ),
     Option(
+        "--send-rate",
+        f"lines a second what you say is sent at, after a burst of {PACE_BURST} "
+        f"(default: {PACE_RATE:g}; keep it under the server's flood rate)",
+        type=float,
+    ),
+    Option(
         "--theme",
         "light, dark or a ttkbootstrap theme such as nord-dark (default: %(default)s)",
         remembered=True,
@@ -109,6 +116,8 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         args.channel = "#" + args.channel
     if args.tls_insecure:
         args.tls = True
+    if args.send_rate is not None and args.send_rate <= 0:
+        parser.error(f"--send-rate {args.send_rate:g} is not a positive rate")
     return args
 
 
@@ -134,6 +143,7 @@ def build_model(
         account=account,
         account_password=account_password,
         allow_plain=args.allow_plain,
+        pace_rate=args.send_rate or PACE_RATE,
     )
 
 

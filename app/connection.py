@@ -2,8 +2,10 @@
 
 Lines in, bytes out, and no IRC state. A reader thread connects, reads and hands each
 received line to the owner (a :class:`Listener`); a writer thread drains an outbound queue,
-so nothing the GUI calls ever blocks on the network. A lost connection is made again with
-exponential backoff and jitter.
+so nothing the GUI calls ever blocks on the network. What the user says goes through a
+paced outbox instead (:class:`app.pacing.Pacer`): it drains no faster than the server
+allows, and what a lost connection did not send waits for the next one. A lost
+connection is made again with exponential backoff and jitter.
 
 TLS is the protocol's memory-BIO session: the reader and the writer thread both drive it,
 which must never happen at once, so :class:`TLSStream` serialises them with a lock.
@@ -18,10 +20,12 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from app.events import Failure, Status, TLSRefused, TLSUp
+from app.events import Failure, Sending, Status, TLSRefused, TLSUp
+from app.pacing import PACE_BURST, PACE_RATE, Pacer
 from server.protocol.codec import LineReader, Overlong, encode
 from server.protocol.tls import TLSSession, client_context
 
@@ -138,7 +142,7 @@ class Listener(Protocol):
         """The link is down (a new one may follow)."""
         ...
 
-    def report(self, event: Status | TLSUp | TLSRefused) -> None:
+    def report(self, event: Status | TLSUp | TLSRefused | Sending) -> None:
         """The connection's state changed."""
         ...
 
@@ -161,6 +165,8 @@ class Connection:
         connect_timeout: float = 10.0,
         keepalive: float = 60.0,
         reconnect: bool = True,
+        pace_rate: float = PACE_RATE,
+        pace_burst: int = PACE_BURST,
     ) -> None:
         self.listener = listener
         self.host = host
@@ -191,6 +197,12 @@ class Connection:
         self._outq: queue.Queue[bytes | None] | None = None
         self._writer: threading.Thread | None = None
         self._ping_pending: float | None = None
+        self.pacer = Pacer(pace_rate, pace_burst, clock)
+        # The paced outbox (under _lock): lines accepted but not yet written, kept across
+        # connections; sent/total count the lines of the paste now draining.
+        self._outbox: deque[bytes] = deque()
+        self._outbox_sent = 0
+        self._outbox_total = 0
 
     @property
     def server(self) -> str:
@@ -269,8 +281,61 @@ class Connection:
         self._wake.set()
 
     def established(self) -> None:
-        """The server accepted us: the next loss starts the backoff from the beginning."""
+        """The server accepted us: the next loss starts the backoff from the beginning,
+        and the paced outbox may drain (after the JOINs the session just sent)."""
         self._established = True
+        self._wake_writer()
+
+    def send_paced(self, lines: Iterable[str]) -> bool:
+        """Accept lines for the paced outbox: they go out in order, at the paced rate, on
+        this connection or the next one. False (and nothing accepted) when one cannot be
+        encoded."""
+        try:
+            encoded = [encode(line) for line in lines]
+        except UnicodeEncodeError:
+            return False
+        with self._lock:
+            self._outbox.extend(encoded)
+            self._outbox_total += len(encoded)
+        self._wake_writer()
+        return True
+
+    @property
+    def unsent(self) -> int:
+        """Lines accepted for the paced outbox and not yet written."""
+        with self._lock:
+            return len(self._outbox)
+
+    def _wake_writer(self) -> None:
+        outq = self._outq
+        if outq is not None:
+            outq.put(b"")  # nothing to write: the writer looks at the outbox again
+
+    def _paced_wait(self) -> float | None:
+        """Seconds until the next paced line may go (0.0: now; None: none may go yet)."""
+        with self._lock:
+            if not self._outbox or not self._established or not self.connected:
+                return None
+        return self.pacer.delay()
+
+    def _send_paced_one(self, stream: socket.socket | TLSStream) -> bool:
+        """Write the outbox's first line; it leaves the outbox only once written."""
+        with self._lock:
+            data = self._outbox[0]
+        try:
+            stream.sendall(data)
+        except OSError:
+            return False
+        self.pacer.spend()
+        with self._lock:
+            self._outbox.popleft()
+            self._outbox_sent += 1
+            sent, total = self._outbox_sent, self._outbox_total
+            if not self._outbox:
+                self._outbox_sent = self._outbox_total = 0
+        if total > self.pacer.burst:  # a long paste: say how far it is
+            self.listener.report(Sending(sent, total))
+        return True
 
     def send(self, line: str) -> bool:
         """Queue one line for the server; False when there is no connection."""
@@ -413,6 +478,10 @@ class Connection:
         except OSError:
             pass
         self.listener.connection_lost()
+        with self._lock:
+            sent, total, left = self._outbox_sent, self._outbox_total, len(self._outbox)
+        if left and not self._stop.is_set():
+            self.listener.report(Sending(sent, total, waiting=True))
 
     def _write_loop(
         self,
@@ -421,7 +490,15 @@ class Connection:
         outq: queue.Queue[bytes | None],
     ) -> None:
         while True:
-            data = outq.get()
+            wait = self._paced_wait()
+            if wait == 0.0:
+                if not self._send_paced_one(stream):
+                    break
+                continue
+            try:  # a paced line waits for its token, or for something unpaced to write
+                data = outq.get(timeout=wait)
+            except queue.Empty:
+                continue
             if data is None:
                 break
             chunks = [data]
@@ -434,8 +511,12 @@ class Connection:
                     outq.put(None)
                     break
                 chunks.append(more)
+            payload = b"".join(chunks)
+            if not payload:
+                continue
+            self.pacer.spend(sum(1 for chunk in chunks if chunk))  # the server counts these too
             try:
-                stream.sendall(b"".join(chunks))
+                stream.sendall(payload)
             except OSError:
                 break
         if self._stop.is_set():

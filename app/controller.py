@@ -44,7 +44,9 @@ from app.text import (
     message_text,
     names_text,
     nick_refused_text,
+    paste_question,
     reply_text,
+    sending_text,
     status_text,
     tls_text,
 )
@@ -54,6 +56,9 @@ from server.protocol.names import valid_nick
 #: Events handled per tick, and the pause between ticks when the queue is empty.
 BATCH = 300
 POLL_MS = 40
+#: A paste of more lines than this (about a screenful of the transcript) is confirmed first.
+SCREENFUL = 20
+_SAYING = ("say", "me", "msg", "notice", "query")  # their text is sent line by line
 
 
 @dataclass
@@ -126,6 +131,7 @@ class ChatController:
             Kind.SIGNED_IN: self.accounts.on_signed_in,
             Kind.SIGNED_OUT: self.accounts.on_signed_out,
             Kind.ACCOUNT_REFUSED: self.accounts.on_account_refused,
+            Kind.SENDING: self._on_sending,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -273,6 +279,15 @@ class ChatController:
             line = self._line(None, "error", status_text(event))
             for key in self.conversations.ordered_keys():
                 self.view.append(key, line, count=False)
+
+    def _on_sending(self, event: ev.Sending) -> None:
+        if event.waiting:  # a note, since the status bar goes on to count the reconnect
+            self.note(sending_text(event))
+        elif event.sent < event.total:
+            state = self._status.state if self._status is not None else "connected"
+            self.view.set_status(state, sending_text(event))
+        elif self._status is not None:  # done: the status bar says what it said before
+            self.view.set_status(self._status.state, status_text(self._status))
 
     def _tick(self) -> None:
         self._tick_job = None
@@ -457,16 +472,32 @@ class ChatController:
         self._completion = None
         if not text.strip():
             return
-        self.recall_lines.remember(text)
-        self.view.set_message("")
-        self.view.focus_message()
         try:
             command = parse_input(text, self.current_name(), self.model.chantypes)
         except CommandError as exc:
+            self._sent(text)
             if str(exc):
                 self.note(str(exc), error=True)
             return
+        lines = len([line for line in command.text.splitlines() if line.strip()])
+        if command.name in _SAYING and lines > SCREENFUL:
+            # The controller decides, the view asks; the text stays in the box until then.
+            self.view.confirm(paste_question(lines), lambda yes: self._paste(yes, text, command))
+            return
+        self._sent(text)
         self.commands[command.name](command)
+
+    def _paste(self, yes: bool, text: str, command: Command) -> None:
+        """The answer about a long paste: send it, or leave it in the message entry."""
+        if yes and not self.closed:
+            if self.view.get_message() == text:  # else typed on meanwhile: keep that
+                self._sent(text)
+            self.commands[command.name](command)
+
+    def _sent(self, text: str) -> None:
+        self.recall_lines.remember(text)
+        self.view.set_message("")
+        self.view.focus_message()
 
     def _offline(self, what: str = "Message") -> None:
         self.note(f"Not connected — {what} not sent. Waiting for the server…", error=True)

@@ -44,6 +44,7 @@ class Kind:
     SIGNED_IN = "signed_in"
     SIGNED_OUT = "signed_out"
     ACCOUNT_REFUSED = "account_refused"
+    SENDING = "sending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +89,17 @@ class Status:
     delay: float = 0.0
     password_wanted: bool = False
     account: str = ""  # connected and signed in to this account
+
+
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """A long paste drains at the paced rate: ``sent`` of ``total`` lines are out
+    (``sent == total``: done; ``waiting``: held until the next connection)."""
+
+    kind: ClassVar[str] = Kind.SENDING
+    sent: int
+    total: int
+    waiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,4 +424,5 @@ Event = (
     | SignedIn
     | SignedOut
     | AccountRefused
+    | Sending
 )

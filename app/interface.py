@@ -14,6 +14,8 @@ PasswordAnswer = Callable[[str | None, bool], object]
 #: Called with what the sign-in dialog was asked to do (``sign-in``, ``register``, or
 #: ``cancel``), the account, the password and whether to remember it.
 AccountAnswer = Callable[[str, str, str, bool], object]
+#: Called with True when the user said yes.
+ConfirmAnswer = Callable[[bool], object]
 
 
 class ChatWindow(Protocol):
@@ -101,6 +103,10 @@ class ChatWindow(Protocol):
 
     def set_account(self, account: str) -> None:
         """Show whether (and as whom) we are signed in."""
+        ...
+
+    def confirm(self, question: str, on_answer: ConfirmAnswer) -> None:
+        """Ask a yes-or-no ``question``; ``on_answer`` gets the reply."""
         ...
 
     def add_conversation(self, key: str, name: str, select: bool = False) -> None:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from app import events as ev
 from app.connection import Connection
 from app.events import Kind
+from app.pacing import PACE_BURST, PACE_RATE
 from app.session import WANTED_CAPS, Session
 from server.protocol.codec import MAX_LINE, build, split_utf8
 
@@ -70,6 +71,8 @@ class ChatModel:
         account: str | None = None,
         account_password: str | None = None,
         allow_plain: bool = False,
+        pace_rate: float = PACE_RATE,
+        pace_burst: int = PACE_BURST,
     ) -> None:
         self.events: queue.Queue[ev.Event] = events if events is not None else queue.Queue()
         self.session = Session(
@@ -96,6 +99,8 @@ class ChatModel:
             connect_timeout=connect_timeout,
             keepalive=keepalive,
             reconnect=reconnect,
+            pace_rate=pace_rate,
+            pace_burst=pace_burst,
         )
         self._lock = threading.RLock()  # guards the session
 
@@ -288,7 +293,7 @@ class ChatModel:
         for event in events:
             self.events.put(event)
 
-    def report(self, event: ev.Status | ev.TLSUp | ev.TLSRefused) -> None:
+    def report(self, event: ev.Status | ev.TLSUp | ev.TLSRefused | ev.Sending) -> None:
         """The connection's state changed."""
         self.events.put(event)
 
@@ -353,12 +358,14 @@ class ChatModel:
             return True
         if not self.is_channel(target):
             self.open_direct(target)
-        for piece in pieces:
-            body = f"\x01ACTION {piece}\x01" if action else piece
-            if not self.send_raw(build(command, target, body)):
-                return False
-            if "echo-message" not in self.caps:  # the server will not show it us: we do
-                when = datetime.now(timezone.utc)
+        bodies = [f"\x01ACTION {piece}\x01" if action else piece for piece in pieces]
+        # Paced: a long paste drains at a rate the server accepts, and what a lost
+        # connection did not send goes out on the next one.
+        if not self.connection.send_paced(build(command, target, body) for body in bodies):
+            return False
+        if "echo-message" not in self.caps:  # the server will not show it us: we do
+            when = datetime.now(timezone.utc)
+            for piece in pieces:
                 self.events.put(ev.Message(target, self.nick, piece, when, True, action, notice))
         return True
 

@@ -17,6 +17,7 @@ from app.events import (
     NickRefused,
     PasswordWanted,
     Reply,
+    Sending,
     SignedIn,
     Status,
     TLSUp,
@@ -306,3 +307,16 @@ def message_text(event: Message) -> str:
 def address_text(host: str, port: int) -> str:
     """``host:port`` as people write it (an IPv6 address in brackets: ``[::1]:5000``)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def sending_text(event: Sending) -> str:
+    """The status bar while a long paste drains (or waits for the connection)."""
+    if event.waiting:
+        left = event.total - event.sent
+        return f"{left} of your lines are waiting: they are sent when the connection is back."
+    return f"sending {event.sent} of {event.total}…"
+
+
+def paste_question(lines: int) -> str:
+    """The question before a paste of more than a screenful is sent."""
+    return f"Send these {lines} lines? They go out a few a second, so nobody is flooded."

@@ -1,4 +1,5 @@
-"""Dialogs of the chat window: the server password, and signing in to an account."""
+"""Dialogs of the chat window: the server password, signing in to an account, and a
+yes-or-no question (before a long paste is sent)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import tkinter
 
 import ttkbootstrap as ttk
 
-from app.interface import AccountAnswer, PasswordAnswer
+from app.interface import AccountAnswer, ConfirmAnswer, PasswordAnswer
 from app.text import sanitize
 from app.ui import then_break
 
@@ -214,6 +215,63 @@ class SignInDialog:
 
     def supersede(self) -> None:
         """A newer dialog replaces this one: close it; its answer no longer counts."""
+        self.on_answer = _noop
+        self.cancel()
+
+    def _close(self) -> None:
+        try:
+            self.window.destroy()
+        except tkinter.TclError:
+            pass
+
+
+class ConfirmDialog:
+    """A yes-or-no question, such as "Send these 150 lines?"; not modal, like the others."""
+
+    def __init__(self, root: tkinter.Misc, question: str, on_answer: ConfirmAnswer) -> None:
+        self.on_answer = on_answer
+        self.window = ttk.Toplevel(
+            title="Send a long paste?", master=root, transient=root, resizable=(False, False)
+        )
+        self.window.protocol("WM_DELETE_WINDOW", self.cancel)
+        self.window.geometry(f"+{root.winfo_rootx() + 80}+{root.winfo_rooty() + 80}")
+        body = ttk.Frame(self.window, padding=16)
+        body.pack(fill=tkinter.BOTH, expand=True)
+        self.question_label = ttk.Label(body, text=sanitize(question, 300), wraplength=360)
+        self.question_label.pack(anchor="w", pady=(0, 12))
+        buttons = ttk.Frame(body)
+        buttons.pack(fill=tkinter.X)
+        self.ok_button = ttk.Button(buttons, text="Send", bootstyle="primary", command=self.yes)
+        self.ok_button.pack(side=tkinter.RIGHT)
+        self.cancel_button = ttk.Button(
+            buttons, text="Cancel", bootstyle="secondary", command=self.cancel
+        )
+        self.cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+        self.window.bind("<Return>", then_break(self.yes))
+        self.window.bind("<KP_Enter>", then_break(self.yes))
+        self.window.bind("<Escape>", then_break(self.cancel))
+        self.ok_button.focus_set()
+
+    @property
+    def open(self) -> bool:
+        """True until the question is answered."""
+        try:
+            return bool(self.window.winfo_exists())
+        except tkinter.TclError:
+            return False
+
+    def yes(self) -> None:
+        """Answer yes."""
+        self._close()
+        self.on_answer(True)
+
+    def cancel(self) -> None:
+        """Answer no."""
+        self._close()
+        self.on_answer(False)
+
+    def supersede(self) -> None:
+        """A newer question replaces this one: its answer no longer counts."""
         self.on_answer = _noop
         self.cancel()
 

@@ -17,7 +17,7 @@ from typing import Any
 import ttkbootstrap as ttk
 
 from app.conversations import SCROLLBACK, Conversation, Conversations
-from app.interface import AccountAnswer, PasswordAnswer
+from app.interface import AccountAnswer, ConfirmAnswer, PasswordAnswer
 from app.text import Line, sanitize
 from app.ui import (
     StatusBar,
@@ -28,7 +28,7 @@ from app.ui import (
     toggle_theme,
     use_theme,
 )
-from app.view.dialogs import PasswordDialog, SignInDialog
+from app.view.dialogs import ConfirmDialog, PasswordDialog, SignInDialog
 from app.view.header import Header
 from app.view.input_row import InputRow
 from app.view.members import MembersPanel
@@ -63,6 +63,7 @@ class ChatView:
         self.conversations = Conversations(scrollback)
         self.open_url: Callable[[str], object] = lambda url: webbrowser.open(url, new=2)
         self.password_dialog: PasswordDialog | None = None
+        self.confirm_dialog: ConfirmDialog | None = None
         self.sign_in_dialog: SignInDialog | None = None
         self.fonts = make_fonts(self.root)
         self.create_panels()
@@ -246,6 +247,13 @@ class ChatView:
         if old is not None and old.open:
             old.supersede()
         self.sign_in_dialog = SignInDialog(self.root, account, note, error, can_remember, on_answer)
+
+    def confirm(self, question: str, on_answer: ConfirmAnswer) -> None:
+        """Ask a yes-or-no question (replacing one still open)."""
+        old = self.confirm_dialog
+        if old is not None and old.open:
+            old.supersede()
+        self.confirm_dialog = ConfirmDialog(self.root, question, on_answer)
 
     def set_account(self, account: str) -> None:
         """The account button says whether we are signed in (the status text says as whom)."""

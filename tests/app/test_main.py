@@ -121,3 +121,12 @@ def test_both_programs_print_their_version(tmp_path) -> None:
         done = run_without_display(module, "--version", KIBITZ_CONFIG_DIR=str(tmp_path))
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == f"Kibitz {__version__}"
+
+
+def test_the_send_rate_is_given_to_the_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    model = build_model(parse_args(["--send-rate", "2.5"], Settings()), Settings())
+    assert model.connection.pacer.rate == 2.5
+    assert build_model(parse_args([], Settings()), Settings()).connection.pacer.rate == 4.0
+    with pytest.raises(SystemExit):
+        parse_args(["--send-rate", "0"], Settings())
+    assert "not a positive rate" in capsys.readouterr().err
