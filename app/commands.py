@@ -227,3 +227,16 @@ def complete(word: str, candidates: list[str]) -> list[str]:
         if candidate.lower().startswith(low) and candidate.lower() not in seen:
             seen[candidate.lower()] = candidate
     return sorted(seen.values(), key=str.lower)
+
+
+@dataclass
+class Completion:
+    """A Tab completion in progress: the text before it, the word's span, the choices."""
+
+    original: str
+    start: int
+    end: int
+    matches: list[str]
+    suffix: str
+    index: int = 0
+    shown: tuple[str, int] = ("", 0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from app.commands import (
     HELP,
     Command,
     CommandError,
+    Completion,
     complete,
     help_lines,
     parse_input,
@@ -61,19 +62,6 @@ SCREENFUL = 20
 _SAYING = ("say", "me", "msg", "notice", "query")  # their text is sent line by line
 
 
-@dataclass
-class _Completion:
-    """A Tab completion in progress: the text before it, the word's span, the choices."""
-
-    original: str
-    start: int
-    end: int
-    matches: list[str]
-    suffix: str
-    index: int = 0
-    shown: tuple[str, int] = ("", 0)
-
-
 class ChatController:
     """Wires a :class:`ChatModel` to a :class:`ChatWindow` (tests pass a mock of the view)."""
 
@@ -98,7 +86,7 @@ class ChatController:
             account,
         )
         self.recall_lines = Recall()
-        self._completion: _Completion | None = None
+        self._completion: Completion | None = None
         self._job: Any = None
         self._tick_job: Any = None
         self._retry_at: float | None = None
@@ -676,7 +664,7 @@ class ChatController:
             if not matches:
                 self.view.bell()
                 return
-            state = _Completion(text, start, cursor, matches, suffix)
+            state = Completion(text, start, cursor, matches, suffix)
             self._completion = state
         before = state.original[: state.start]
         after = state.original[state.end :]
