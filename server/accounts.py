@@ -30,8 +30,7 @@ import secrets
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,26 +204,13 @@ class AccountStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
-            with self._pool.connection() as db:
-                db.executescript(_SCHEMA)
-                db.execute(
-                    "INSERT OR IGNORE INTO schema_version (component, version) VALUES (?, ?)",
-                    ("accounts", SCHEMA_VERSION),
-                )
+            self._pool.create_schema(_SCHEMA, "accounts", SCHEMA_VERSION)
         except (OSError, sqlite3.Error) as exc:
             raise AccountError(f"cannot use the accounts database {self.path}: {exc}") from exc
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
         """A pooled connection, in a transaction committed on success."""
-        with self._pool.connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        return self._pool.transaction()
 
     def close(self) -> None:
         """Close the store's connections."""

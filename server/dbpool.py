@@ -62,6 +62,28 @@ class SQLitePool:
                 if not keep:
                     db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection inside ``BEGIN IMMEDIATE``: committed when the block ends,
+        rolled back when it raises (for pools made with ``isolation_level=None``)."""
+        with self.connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def create_schema(self, schema: str, component: str, version: int) -> None:
+        """Run ``schema`` (CREATE … IF NOT EXISTS) and record ``component``'s version."""
+        with self.connection() as db:
+            db.executescript(schema)
+            db.execute(
+                "INSERT OR IGNORE INTO schema_version (component, version) VALUES (?, ?)",
+                (component, version),
+            )
+
     def close(self) -> None:
         """Close the idle connections; those still lent close when given back."""
         with self._lock:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,26 +114,13 @@ class RoomStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
-            with self._pool.connection() as db:
-                db.executescript(_SCHEMA)
-                db.execute(
-                    "INSERT OR IGNORE INTO schema_version (component, version) VALUES (?, ?)",
-                    ("rooms", SCHEMA_VERSION),
-                )
+            self._pool.create_schema(_SCHEMA, "rooms", SCHEMA_VERSION)
         except (OSError, sqlite3.Error) as exc:
             raise RoomError(f"cannot use the rooms database {self.path}: {exc}") from exc
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
         """A pooled connection, in a transaction committed on success."""
-        with self._pool.connection() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        return self._pool.transaction()
 
     def close(self) -> None:
         """Close the store's connections."""

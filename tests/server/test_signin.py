@@ -8,7 +8,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,24 +18,8 @@ from server.accounts import AccountStore
 from server.protocol.sasl import ScramClient, authenticate_chunks, plain_message
 from server.protocol.tls import cert_fingerprint
 from server.server import ChatServer
+from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
-
-
-class FakeTime:
-    """A clock that only moves when a penalty is slept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-        self._lock = threading.Lock()
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float, event: threading.Event) -> None:
-        with self._lock:
-            self.slept.append(seconds)
-            self.now += seconds
 
 
 @pytest.fixture
