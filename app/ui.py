@@ -17,9 +17,9 @@ import ttkbootstrap as ttk
 
 from app.settings import DEFAULT_THEME, Settings
 
-#: The windows' icon, drawn by ``assets/make_icon.py``; found beside the packages, which is
-#: where a clone or an editable install (``make``, ``pip install -e``) has it.
-ICON = Path(__file__).resolve().parent.parent / "assets" / "kibitz.png"
+#: The windows' icon, drawn by ``assets/make_icon.py``; ``app/kibitz.png`` links to it, so a
+#: clone, an editable install and an installed wheel (which copies it) all have it.
+ICON = Path(__file__).with_name("kibitz.png")
 #: The X window class of both windows (WM_CLASS), so a desktop groups and labels them.
 WINDOW_CLASS = "Kibitz"
 #: Nick colours that read well on a light and on a dark background.
@@ -62,7 +62,7 @@ def then_break(action: Callable[[], object]) -> Callable[[tkinter.Event], str]:
 def open_root(title: str, size: tuple[int, int], minsize: tuple[int, int]) -> ttk.App:
     """The one ttkbootstrap root of this process; :class:`NoDisplayError`, with what to
     do instead, when no window can be opened."""
-    # Without our icon (an install without the repo's assets/) ttkbootstrap's own is used.
+    # Without our icon (a copy that lost it) ttkbootstrap's own is used.
     icon = str(ICON) if ICON.is_file() else ""
     try:
         return ttk.App(
