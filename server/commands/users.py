@@ -28,6 +28,7 @@ from ..protocol.numerics import (
     RPL_USERHOST,
     RPL_WHOISACCOUNT,
     RPL_WHOISBOT,
+    RPL_WHOISCERTFP,
     RPL_WHOISCHANNELS,
     RPL_WHOISIDLE,
     RPL_WHOISOPERATOR,
@@ -165,6 +166,12 @@ def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         reply.numeric(RPL_WHOISCHANNELS, target.nick, line)
     if getattr(target, "secure", False):
         reply.numeric(RPL_WHOISSECURE, target.nick)
+    if target is client or "o" in client.modes:
+        # A fingerprint identifies a person across networks: only they and operators see it.
+        certfp = target.tls.peer_fingerprint() if target.tls is not None else ""
+        if certfp:
+            text = f"has client certificate fingerprint {certfp}"
+            reply.numeric(RPL_WHOISCERTFP, target.nick, text)
     if target.away:
         reply.numeric(RPL_AWAY, target.nick, target.away)
     if target.account is not None:

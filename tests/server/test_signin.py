@@ -428,3 +428,14 @@ def test_external_signs_in_by_a_self_signed_client_certificate(
     anonymous.expect("904")
     anonymous.send("CAP END")
     anonymous.expect("001")
+    # WHOIS shows the fingerprint (276) to its owner only, not to other users.
+    alice.send("CAP END")
+    alice.expect("001")
+    alice.send("WHOIS alice")
+    certfp = alice.expect("276")
+    assert certfp.params[1:] == [
+        "alice",
+        f"has client certificate fingerprint {cert_fingerprint(der)}",
+    ]
+    anonymous.send("WHOIS alice")
+    assert "276" not in [line.command for line in anonymous.until("318")]
