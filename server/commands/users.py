@@ -222,6 +222,8 @@ def userhost(server: Context, client: Session, msg: Message, reply: ResponseBuff
             oper = "*" if "o" in target.modes else ""
             away = "-" if target.away else "+"
             replies.append(f"{target.nick}{oper}={away}{target.user}@{target.host}")
+        elif (found := find_service(nick)) is not None:
+            replies.append(f"{found[0]}=+{found[0]}@{server.config.name}")
     reply.numeric(RPL_USERHOST, " ".join(replies))
 
 
@@ -234,6 +236,8 @@ def ison(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
             target = server.registry.find_nick(nick)
             if target is not None:
                 online.append(target.nick)
+            elif (found := find_service(nick)) is not None:
+                online.append(found[0])  # services are always online
     reply.numeric(RPL_ISON, " ".join(online))
 
 

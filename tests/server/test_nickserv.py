@@ -167,6 +167,15 @@ def test_nickserv_is_a_service_in_whois(server, connect):
     ]
 
 
+def test_services_are_online_to_ison_and_userhost(server, connect):
+    # irssi's and HexChat's notify lists ask ISON before they talk to NickServ.
+    client = connect("guest")
+    client.send("ISON nickserv ChanServ nobody guest")
+    assert client.expect("303").params[1] == "NickServ ChanServ guest"
+    client.send("USERHOST NickServ")
+    assert client.expect("302").params[1] == "NickServ=+NickServ@kibitz.test"
+
+
 def test_help_lists_every_command_and_explains_one(server, connect):
     client = connect("guest")
     index = ns(client, "HELP")
