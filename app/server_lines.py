@@ -72,6 +72,7 @@ from server.protocol.numerics import (
     RPL_WELCOME,
     RPL_WHOISACCOUNT,
     RPL_WHOISBOT,
+    RPL_WHOISCERTFP,
     RPL_WHOISCHANNELS,
     RPL_WHOISIDLE,
     RPL_WHOISOPERATOR,
@@ -346,6 +347,9 @@ _TABLE: dict[Numeric, Sentence] = {
     RPL_WHOISACCOUNT: lambda args: f"{args[0]} is signed in as {args[1]}",
     RPL_WHOISSECURE: _first("{} uses a secure connection"),
     RPL_WHOISBOT: _first("{} is a bot"),
+    RPL_WHOISCERTFP: lambda args: (
+        f"{args[0]}'s client certificate has the fingerprint {args[1].split()[-1]}"
+    ),
     RPL_LISTSTART: _fixed("Channels (users): topic"),
     RPL_LIST: _list,
     RPL_LISTEND: _fixed("End of the channel list"),

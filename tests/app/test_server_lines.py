@@ -91,6 +91,11 @@ CASES = [
     (n.RPL_WHOISCHANNELS, ["bob", "@#general #dev"], "bob is in @#general #dev"),
     (n.RPL_WHOISACCOUNT, ["bob", "bobby", "is logged in as"], "bob is signed in as bobby"),
     (n.RPL_WHOISSECURE, ["bob", "is using a secure connection"], "bob uses a secure connection"),
+    (
+        n.RPL_WHOISCERTFP,
+        ["bob", "has client certificate fingerprint ab12"],
+        "bob's client certificate has the fingerprint ab12",
+    ),
     (n.RPL_ENDOFWHO, ["#general", "End of WHO list"], "End of the WHO list for #general"),
     (
         n.RPL_WHOREPLY,
