@@ -21,7 +21,7 @@ HELP: dict[str, tuple[str, str]] = {
     "notice": ("/notice target message", "send a notice"),
     "close": ("/close", "close the open conversation (parts a channel)"),
     "clear": ("/clear", "clear the open conversation's window"),
-    "raw": ("/raw LINE", "send a raw IRC line to the server"),
+    "raw": ("/raw LINE · /raw on|off", "send a raw IRC line; on/off: show the server's raw lines"),
     "quit": ("/quit [message]", "disconnect and close the window"),
     "help": ("/help [command]", "show this help"),
 }
@@ -175,6 +175,8 @@ def _text_only(name: str, default: str = "") -> Parser:
 def _raw(rest: str, current: str, chantypes: str) -> Command:
     if not rest:
         raise CommandError(_usage("raw"))
+    if rest.lower() in ("on", "off"):  # no IRC command is called ON or OFF
+        return Command("raw", rest.lower())
     return Command("raw", text=rest)
 
 

@@ -37,6 +37,7 @@ from app.settings import Settings
 from app.text import (
     Line,
     address_text,
+    chathistory_line,
     clock,
     day_of,
     failure_text,
@@ -46,6 +47,7 @@ from app.text import (
     names_text,
     nick_refused_text,
     paste_question,
+    raw_view_text,
     reply_text,
     sending_text,
     status_text,
@@ -296,6 +298,11 @@ class ChatController:
             self.view.mark_missed(key)  # what was missed while offline is shown here
 
     def _on_message(self, event: ev.Message) -> None:
+        if event.server:  # the server's own notice: where the user looks, and in its tab
+            line = self._line(event.time, "server", event.text, event.nick)
+            for key in dict.fromkeys((self._conversation_for(None), SERVER)):
+                self.view.append(key, line, count=False)
+            return
         key = self._conversation_for(event.conversation)
         kind = "action" if event.action else "notice" if event.notice else "message"
         text = message_text(event)
@@ -309,28 +316,9 @@ class ChatController:
         key = self.key(event.conversation)
         if not event.messages or not self._is_open(key):
             return
-        lines = [self._chathistory_line(message) for message in event.messages]
+        lines = [chathistory_line(message, self.model.nick) for message in event.messages]
         place = {"before": "older", "after": "missed"}.get(event.place, "latest")
         self.view.insert_chathistory(key, lines, place)
-
-    def _chathistory_line(self, message: ev.ChathistoryLine) -> Line:
-        when, day = clock(message.time), day_of(message.time)
-        if message.topic:
-            text = f"{message.nick} set the topic: {message.text}" if message.text else ""
-            text = text or f"{message.nick} cleared the topic"
-            return Line("event", when, "•", text, day=day, msgid=message.msgid)
-        kind = "action" if message.action else "notice" if message.notice else "message"
-        mention = not message.own and mentions(message.text, self.model.nick)
-        return Line(
-            kind,
-            when,
-            message.nick,
-            message.text,
-            mention=mention,
-            own=message.own,
-            day=day,
-            msgid=message.msgid,
-        )
 
     def load_older(self, key: str | None = None) -> bool:
         """Ask for the chathistory page before the oldest shown of ``key`` (default: the open
@@ -429,9 +417,9 @@ class ChatController:
         self.view.append(key, self._line(when, kind, text), count=False)
 
     def _on_reply(self, event: ev.Reply) -> None:
-        self.show(
-            event.conversation, "error" if event.error else "info", reply_text(event), event.time
-        )
+        key = self._conversation_for(event.conversation)
+        line = self._line(event.time, "error" if event.error else "info", reply_text(event))
+        self.view.append(key, replace(line, raw=event.raw), count=False)
 
     def _on_server_error(self, event: ev.ServerError) -> None:
         self.show(SERVER, "error", event.text)
@@ -596,6 +584,10 @@ class ChatController:
         self.view.clear_conversation(current if current is not None else SERVER)
 
     def _cmd_raw(self, command: Command) -> None:
+        if command.target:  # /raw on|off: the server's raw lines in place of its sentences
+            self.view.show_raw(command.target == "on")
+            self.note(raw_view_text(command.target == "on"))
+            return
         try:
             parse(command.text)
         except LineError:

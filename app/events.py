@@ -140,7 +140,8 @@ class Message:
     """A PRIVMSG, NOTICE or CTCP ACTION (``ctcp`` names the verb of a CTCP reply).
 
     ``account`` is the sender's account as the server vouches for it ("" when the sender
-    is not signed in, or the server does not say)."""
+    is not signed in, or the server does not say). ``server``: a notice from the server
+    itself (not a user, not before registration), shown wherever the user is looking."""
 
     kind: ClassVar[str] = Kind.MESSAGE
     conversation: str | None
@@ -153,6 +154,7 @@ class Message:
     msgid: str = ""
     ctcp: str = ""
     account: str = ""
+    server: bool = False
 
     @property
     def target(self) -> str | None:
@@ -276,7 +278,8 @@ class Mode:
 class Reply:
     """A numeric reply worth showing: ``code`` and its parameters after our nick.
 
-    ``error`` for 4xx/5xx; ``conversation`` is "" (the server's) or None (the open one).
+    ``error`` for 4xx/5xx; ``conversation`` is "" (the server's) or None (the open one);
+    ``raw`` is the line as it came (lines, one a line, when several were folded into one).
     """
 
     kind: ClassVar[str] = Kind.REPLY
@@ -285,6 +288,7 @@ class Reply:
     conversation: str | None = ""
     error: bool = False
     time: datetime | None = None
+    raw: str = ""
 
 
 @dataclass(frozen=True, slots=True)

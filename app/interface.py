@@ -155,6 +155,10 @@ class ChatWindow(Protocol):
         """Where messages missed while offline will go in ``key``."""
         ...
 
+    def show_raw(self, on: bool) -> None:
+        """Show the server's raw lines in place of their sentences (``on``), or the sentences."""
+        ...
+
     def insert_chathistory(self, key: str, lines: Sequence[Line], place: str) -> None:
         """A page of chathistory at ``place``: older, latest or missed."""
         ...

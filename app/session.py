@@ -31,6 +31,7 @@ from app.identity import Identity
 from app.irc import next_nick, strip_formatting, username_of
 from app.members import HANDLERS as ROSTER_HANDLERS
 from app.members import Channel, Roster
+from app.replies import Replies
 from app.signin import SignIn
 from server.protocol.codec import LineError, Message, build, parse, parse_server_time
 from server.protocol.names import casefold
@@ -38,73 +39,17 @@ from server.protocol.numerics import (
     ERR_ERRONEUSNICKNAME,
     ERR_NICKCOLLISION,
     ERR_NICKNAMEINUSE,
-    ERR_NOMOTD,
     ERR_NONICKNAMEGIVEN,
     ERR_PASSWDMISMATCH,
-    RPL_AWAY,
-    RPL_CHANNELMODEIS,
-    RPL_CREATIONTIME,
-    RPL_ENDOFMOTD,
-    RPL_ENDOFNAMES,
-    RPL_ENDOFWHO,
-    RPL_ENDOFWHOIS,
     RPL_ISUPPORT,
-    RPL_MOTD,
-    RPL_MOTDSTART,
     RPL_NOTOPIC,
-    RPL_NOWAWAY,
     RPL_TOPIC,
-    RPL_TOPICWHOTIME,
-    RPL_UNAWAY,
     RPL_WELCOME,
-    RPL_WHOISACCOUNT,
-    RPL_WHOISCHANNELS,
-    RPL_WHOISIDLE,
-    RPL_WHOISOPERATOR,
-    RPL_WHOISSECURE,
-    RPL_WHOISSERVER,
-    RPL_WHOISUSER,
-    RPL_WHOREPLY,
 )
 
 log = logging.getLogger("app.session")
 
 VERSION = "Kibitz desktop client"
-
-#: Numerics that answer a command: shown wherever the user is looking.
-ANSWERS = {
-    numeric.code
-    for numeric in (
-        RPL_AWAY,
-        RPL_UNAWAY,
-        RPL_NOWAWAY,
-        RPL_WHOISUSER,
-        RPL_WHOISSERVER,
-        RPL_WHOISOPERATOR,
-        RPL_ENDOFWHO,
-        RPL_WHOISIDLE,
-        RPL_ENDOFWHOIS,
-        RPL_WHOISCHANNELS,
-        RPL_WHOISACCOUNT,
-        RPL_WHOREPLY,
-        RPL_WHOISSECURE,
-        RPL_CHANNELMODEIS,
-        RPL_CREATIONTIME,
-    )
-}
-#: Numerics not worth a line of their own.
-QUIET = {
-    numeric.code
-    for numeric in (
-        ERR_NOMOTD,
-        RPL_ENDOFMOTD,
-        RPL_MOTDSTART,
-        RPL_ENDOFNAMES,
-        RPL_TOPICWHOTIME,
-        RPL_ENDOFWHOIS,
-    )
-}
-
 
 HANDLERS: Table[Session] = {}
 handles = registrar(HANDLERS)
@@ -142,6 +87,7 @@ class Session:
         credentials = (account, account_password) if account and account_password else None
         self.identity = Identity(self, self.capabilities, credentials, plain_allowed)
         self.roster = Roster(self)
+        self.replies = Replies(self)
         #: Whose handler table takes a command: the session's, then each part's.
         self._parts: tuple[tuple[Table[Any], object], ...] = (
             (HANDLERS, self),
@@ -199,6 +145,7 @@ class Session:
         self.password_refused = False
         self.identity.connection_made()
         self.roster.connection_made()
+        self.replies.connection_made()
         self._out = ["CAP LS 302"]
         if self.password:
             self.send(build("PASS", self.password))
@@ -359,9 +306,10 @@ class Session:
             return []
         if self.chathistory.collects(msg):
             return []  # chathistory is shown as one page, never as live traffic
+        self.replies.line_seen(msg)
         handler = self._handler_of(msg.command.upper())
         if handler is None:
-            return []
+            return self._take_events()
         try:
             handler(msg)
         except (IndexError, ValueError, KeyError) as exc:  # a malformed line harms nobody
@@ -400,7 +348,7 @@ class Session:
             self.mask = text.rsplit(" ", 1)[-1]
         self.emit(ev.Registered(self.nick, text))
         self.identity.welcomed()
-        self.emit(ev.Reply(RPL_WELCOME.code, (text,), time=self.time(msg)))
+        self.reply(msg)
         for start in range(0, len(wanted), 10):
             self.send(build("JOIN", ",".join(wanted[start : start + 10])))
         for nick in list(self.directs.values()):
@@ -432,6 +380,7 @@ class Session:
                 self.roster.chanmodes = (parts[0], parts[1], parts[2], parts[3])
             elif name == "PREFIX":
                 self.roster.set_prefix(value)
+        self.reply(msg)
 
     def _refold(self, mapping: str) -> None:
         self.casemapping = mapping
@@ -440,19 +389,7 @@ class Session:
 
     def reply(self, msg: Message) -> None:
         """Show the numeric ``msg`` as the answer it is (or not at all, when quiet)."""
-        code = msg.command
-        if code in QUIET:
-            return
-        args = tuple(msg.params[1:])
-        when = self.time(msg)
-        if code == RPL_MOTD.code:
-            self.emit(ev.Reply(code, args, "", time=when))
-        elif code.startswith(("4", "5")) and code != ERR_NICKNAMEINUSE.code:
-            self.emit(ev.Reply(code, args, None, error=True, time=when))
-        elif code in ANSWERS:
-            self.emit(ev.Reply(code, args, None, time=when))
-        else:
-            self.emit(ev.Reply(code, args, "", time=when))
+        self.replies.reply(msg)
 
     @handles(
         ERR_NICKNAMEINUSE.code,
@@ -655,6 +592,7 @@ class Session:
                 msgid=msgid,
                 ctcp=ctcp,
                 account=account,
+                server=notice and server_line and self.registered and conversation == "",
             )
         )
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from app.events import (
     AccountRefused,
+    ChathistoryLine,
     Failure,
     Invite,
     Message,
@@ -22,15 +23,8 @@ from app.events import (
     Status,
     TLSUp,
 )
+from app.server_lines import sentence
 from server.protocol.names import valid_nick
-from server.protocol.numerics import (
-    RPL_AWAY,
-    RPL_WHOISCHANNELS,
-    RPL_WHOISIDLE,
-    RPL_WHOISSERVER,
-    RPL_WHOISUSER,
-    RPL_WHOREPLY,
-)
 
 #: Longest line shown; a longer one is cut with an ellipsis (Tk slows on huge lines).
 MAX_SHOWN = 4000
@@ -135,7 +129,9 @@ class Line:
     Also ``separator`` (the "— history —" line under a chathistory page) and ``mark``
     (where missed messages go after a reconnect; shows nothing). ``day`` (``YYYY-MM-DD``,
     local) places day dividers. A message whose ``account`` is set shows a small mark by
-    the sender: only the server's word makes a sender trusted, never the nick.
+    the sender: only the server's word makes a sender trusted, never the nick. ``raw``
+    is the server's line behind a sentence (lines, one a line, when several were folded),
+    shown on hover and with ``/raw on``; kind ``server`` is a notice from the server itself.
     """
 
     kind: str
@@ -147,6 +143,7 @@ class Line:
     day: str = ""
     msgid: str = ""
     account: str = ""  # the sender is signed in to it, as the server vouches
+    raw: str = ""
 
 
 # --- the sentences about the connection and the server ---------------------------------
@@ -269,22 +266,36 @@ def nick_refused_text(event: NickRefused) -> str:
 
 
 def reply_text(event: Reply) -> str:
-    """A readable line for a numeric reply."""
-    code, args = event.code, event.args
-    if code == RPL_WHOISUSER.code and len(args) >= 5:
-        return f"{args[0]} is {args[1]}@{args[2]} ({args[-1]})"
-    if code == RPL_WHOISSERVER.code and len(args) >= 3:
-        return f"{args[0]} is on {args[1]} ({args[2]})"
-    if code == RPL_WHOISCHANNELS.code and len(args) >= 2:
-        return f"{args[0]} is in {args[1]}"
-    if code == RPL_WHOISIDLE.code and len(args) >= 3 and args[1].isdigit():
-        idle = int(args[1])
-        return f"{args[0]} has been idle {idle // 60} min {idle % 60} s"
-    if code == RPL_AWAY.code and len(args) >= 2:
-        return f"{args[0]} is away: {args[-1]}"
-    if code == RPL_WHOREPLY.code and len(args) >= 7:
-        return f"{args[0]}: {args[4]} ({args[1]}@{args[2]}) {args[5]}"
-    return " ".join(a for a in args if a)
+    """A readable line for a numeric reply (the sentences are in :mod:`app.server_lines`)."""
+    return sentence(event.code, event.args)
+
+
+def raw_view_text(on: bool) -> str:
+    """What ``/raw on`` and ``/raw off`` did."""
+    if on:
+        return "The server's raw lines are shown in place of sentences (/raw off: sentences)."
+    return "The server's lines are shown as sentences (hover one for its raw line; /raw on)."
+
+
+def chathistory_line(message: ChathistoryLine, nick: str) -> Line:
+    """The transcript line of one chathistory message (``nick`` is ours, for mentions)."""
+    when, day = clock(message.time), day_of(message.time)
+    if message.topic:
+        text = f"{message.nick} set the topic: {message.text}" if message.text else ""
+        text = text or f"{message.nick} cleared the topic"
+        return Line("event", when, "•", text, day=day, msgid=message.msgid)
+    kind = "action" if message.action else "notice" if message.notice else "message"
+    mention = not message.own and mentions(message.text, nick)
+    return Line(
+        kind,
+        when,
+        message.nick,
+        message.text,
+        mention=mention,
+        own=message.own,
+        day=day,
+        msgid=message.msgid,
+    )
 
 
 def invite_text(event: Invite) -> str:

@@ -15,6 +15,7 @@ import ttkbootstrap as ttk
 from app.conversations import Conversation, Conversations
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 from app.ui import DARK_NICKS, LIGHT_NICKS, SIGNED_IN_MARK, Fonts, style_text, trim_lines
+from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
 # Tk marks in the transcript: where missed messages go, and scratch marks for inserts.
@@ -60,6 +61,8 @@ class Transcript(ttk.Frame):
         # Tk reports the visible fraction after each layout: "at the bottom" is known
         # exactly, even in the middle of a batch of inserts.
         self.at_bottom = True
+        #: Show the server's raw lines in place of their sentences (``/raw on``).
+        self.raw = False
         self.create_text()
         self.astral = self._probe_astral()
 
@@ -86,6 +89,7 @@ class Transcript(ttk.Frame):
         text.tag_bind("url", "<Button-1>", self.on_url_click)
         text.tag_bind("url", "<Enter>", lambda e: text.configure(cursor="hand2"))
         text.tag_bind("url", "<Leave>", lambda e: text.configure(cursor="arrow"))
+        self.rawtip = RawTip(text, self.fonts.small)
 
     def on_scroll(self, first: str, last: str) -> None:
         """The view moved: follow the end only at the bottom; at the top ask for older."""
@@ -140,6 +144,8 @@ class Transcript(ttk.Frame):
             "url", foreground=colors.info if dark else colors.primary, underline=True
         )
         text.tag_configure("mention", background="#4a3b12" if dark else "#fff3cd")
+        # A notice from the server itself stands out in any conversation, in either theme.
+        text.tag_configure("server_notice", background="#12344d" if dark else "#dcebfb")
         text.tag_raise("url")
         text.tag_raise("sel")
 
@@ -149,6 +155,7 @@ class Transcript(ttk.Frame):
         text = self.chat_area.text
         text.configure(state="normal")
         text.delete("1.0", "end")
+        self.rawtip.reset()
         day = ""
         for line in conversation.lines:
             if line.kind == "mark":
@@ -169,6 +176,7 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.delete("1.0", "end")
         text.configure(state="disabled")
+        self.rawtip.reset()
 
     def append(self, line: Line, previous: str = "") -> None:
         """Add ``line`` at the end (after a divider when its day differs from ``previous``)."""
@@ -256,6 +264,10 @@ class Transcript(ttk.Frame):
         if line.kind == "mark":
             return []
         base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
+        if line.kind == "server":
+            base = (*base, "server_notice")
+        if line.raw:
+            base = (*base, *self.rawtip.tags(line.raw))
         astral = self.astral
         parts: list[Any] = [line.time, (*base, "time"), "\t", base]
         body_tags = base
@@ -278,6 +290,8 @@ class Transcript(ttk.Frame):
         elif line.kind == "notice":
             body_tags = (*base, "notice")
             parts += [f"-{sanitize(line.nick, 60, astral)}-", (*base, "notice"), "\t", base]
+        elif line.kind == "server":
+            parts += [f"-{sanitize(line.nick, 60, astral)}-", (*base, "notice"), "\t", base]
         elif line.kind == "event":
             body_tags = (*base, "muted")
             parts += [line.nick or "—", (*base, "muted"), "\t", base]
@@ -288,6 +302,8 @@ class Transcript(ttk.Frame):
             body_tags = (*base, "info")
             parts += ["•", (*base, "muted"), "\t", base]
         body = sanitize(line.text, astral=astral)
+        if self.raw and line.raw:  # each raw line of its own, under the text column
+            body = "\n\t\t".join(sanitize(raw, astral=astral) for raw in line.raw.split("\n"))
         start = 0
         for url_start, url_end in find_urls(body):
             if url_start > start:
@@ -308,6 +324,10 @@ class Transcript(ttk.Frame):
         if span:
             self.open_url(url_target(text.get(*span)))
         return "break"
+
+    def raw_at(self, index: str) -> str:
+        """The raw server line behind the transcript line at ``index`` ("" when none)."""
+        return self.rawtip.raw_at(index)
 
     def transcript_text(self) -> str:
         """Everything the transcript shows now."""

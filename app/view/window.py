@@ -425,6 +425,13 @@ class ChatView:
         if self._is_current(key):
             self.transcript.insert_run(place, lines, previous, following)
 
+    def show_raw(self, on: bool) -> None:
+        """Show the server's raw lines in place of their sentences (``on``), or the sentences."""
+        self.transcript.raw = on
+        current = self.conversations.get(self.conversations.current)
+        if current is not None:
+            self.transcript.show(current)
+
     def transcript_text(self) -> str:
         """Everything the transcript shows now (for tests and copy-all)."""
         return self.transcript.transcript_text()

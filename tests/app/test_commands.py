@@ -103,3 +103,10 @@ def test_complete() -> None:
     assert complete("B", names) == ["bob", "Bobby"]
     assert complete("z", names) == []
     assert complete("", names) == []
+
+
+def test_raw_on_and_off_switch_the_raw_view_and_anything_else_is_sent():
+    assert parse_input("/raw on") == Command("raw", "on")
+    assert parse_input("/quote OFF") == Command("raw", "off")
+    assert parse_input("/raw on the line") == Command("raw", text="on the line")
+    assert parse_input("/raw VERSION") == Command("raw", text="VERSION")
