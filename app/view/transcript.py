@@ -14,7 +14,16 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
-from app.ui import DARK_NICKS, LIGHT_NICKS, SIGNED_IN_MARK, Fonts, style_text, trim_lines
+from app.ui import (
+    DARK_NICKS,
+    LIGHT_NICKS,
+    SIGNED_IN_MARK,
+    Fonts,
+    style_text,
+    then_break,
+    trim_lines,
+)
+from app.view.follow import Follower
 from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
@@ -22,6 +31,8 @@ CHATHISTORY_SEPARATOR = "— history —"
 _MISSED_MARK = "kibitz_missed"
 _INSERT_MARK = "kibitz_insert"
 _ANCHOR_MARK = "kibitz_anchor"
+#: Lines the new-messages button counts.
+_COUNTED = ("message", "action", "notice")
 
 
 def day_before(lines: Sequence[Line], index: int) -> str:
@@ -58,12 +69,11 @@ class Transcript(ttk.Frame):
         self.scrollback = scrollback
         self.fire = fire
         self.open_url = open_url
-        # Tk reports the visible fraction after each layout: "at the bottom" is known
-        # exactly, even in the middle of a batch of inserts.
-        self.at_bottom = True
         #: Show the server's raw lines in place of their sentences (``/raw on``).
         self.raw = False
         self.create_text()
+        #: Whether the view follows the end: the user's scrolling decides, not a reflow.
+        self.follow = Follower(self.chat_area.text, self)
         self.astral = self._probe_astral()
 
     def create_text(self) -> None:
@@ -90,10 +100,12 @@ class Transcript(ttk.Frame):
         text.tag_bind("url", "<Enter>", lambda e: text.configure(cursor="hand2"))
         text.tag_bind("url", "<Leave>", lambda e: text.configure(cursor="arrow"))
         self.rawtip = RawTip(text, self.fonts.small)
+        for key in ("<End>", "<Control-End>"):
+            text.bind(key, then_break(lambda: self.follow.jump()))
 
     def on_scroll(self, first: str, last: str) -> None:
-        """The view moved: follow the end only at the bottom; at the top ask for older."""
-        self.at_bottom = float(last) >= 0.999
+        """The view moved: back to the end if it follows it; at the top ask for older."""
+        self.follow.reflowed(float(last))
         scrollbar = self.chat_area.vbar
         if scrollbar is not None:
             scrollbar.set(first, last)
@@ -167,8 +179,7 @@ class Transcript(ttk.Frame):
             day = line.day or day
             self._insert(line)
         text.configure(state="disabled")
-        text.see("end")
-        self.at_bottom = True
+        self.follow.reset()
 
     def clear(self) -> None:
         """Empty the Text."""
@@ -177,19 +188,18 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self.follow.reset()
 
     def append(self, line: Line, previous: str = "") -> None:
         """Add ``line`` at the end (after a divider when its day differs from ``previous``)."""
         text = self.chat_area.text
-        at_bottom = self.at_bottom
         text.configure(state="normal")
         if line.day and previous and line.day != previous:
             text.insert("end", *self._divider_parts(line.day))
         self._insert(line)
         trim_lines(text, self.scrollback)
         text.configure(state="disabled")
-        if at_bottom:
-            text.see("end")
+        self.follow.arrived(line.kind in _COUNTED)
 
     def mark_missed(self) -> None:
         """Remember the end as the place for messages missed while offline."""
@@ -206,7 +216,7 @@ class Transcript(ttk.Frame):
         where = "1.0"
         if moves:
             where = _MISSED_MARK if _MISSED_MARK in text.mark_names() else "end-1c"
-        at_bottom = self.at_bottom
+        at_bottom = self.follow.following
         top_y = None
         if not at_bottom:
             # The first visible line and where it is on screen, to put it back there.
@@ -243,12 +253,17 @@ class Transcript(ttk.Frame):
             text.mark_gravity(_MISSED_MARK, "left")
         text.configure(state="disabled")
         if at_bottom:
-            text.see("end")
+            self.follow.to_end()
         else:
-            text.yview(_ANCHOR_MARK)
-            info = text.dlineinfo(_ANCHOR_MARK)
-            if info and top_y is not None and info[1] != top_y:
-                text.yview_scroll(info[1] - top_y, "pixels")
+            self.follow.quietly(lambda: self._back_to(top_y))
+
+    def _back_to(self, top_y: int | None) -> None:
+        """Put the anchored line back where it was on screen."""
+        text = self.chat_area.text
+        text.yview(_ANCHOR_MARK)
+        info = text.dlineinfo(_ANCHOR_MARK)
+        if info and top_y is not None and info[1] != top_y:
+            text.yview_scroll(info[1] - top_y, "pixels")
 
     # --- one line ---------------------------------------------------------------------
     def _insert(self, line: Line, where: str = "end") -> None:

@@ -126,6 +126,7 @@ class ChatView:
         entry, text = self.message_entry, self.chat_area.text
         entry.bind("<Prior>", lambda e: self.chat_area.yview_scroll(-1, "pages") or "break")
         entry.bind("<Next>", lambda e: self.chat_area.yview_scroll(1, "pages") or "break")
+        entry.bind("<Control-End>", then_break(self.transcript.follow.jump))
         for widget in (entry, self.name_entry, text):
             widget.bind("<Alt-Up>", then_break(lambda: self.cycle_conversation(-1)))
             widget.bind("<Alt-Down>", then_break(lambda: self.cycle_conversation(1)))

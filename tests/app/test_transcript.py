@@ -1,0 +1,119 @@
+"""The transcript on the virtual display: following the end, the new-messages button."""
+
+from __future__ import annotations
+
+from app.text import Line
+from tests.app.helpers import pump
+
+
+def transcript(view) -> str:
+    return view.chat_area.get("1.0", "end-1c")
+
+
+def shows_the_end(view) -> bool:
+    """The last line is on screen and nothing is below the view."""
+    view.root.update()
+    text = view.chat_area.text
+    return text.dlineinfo("end-2c") is not None and text.yview()[1] == 1.0
+
+
+def fill(view, key: str = "#a", count: int = 80) -> None:
+    view.add_conversation(key, key)
+    for i in range(count):
+        view.append(key, Line("message", "10:00", "bob", f"line {i} " + "filler " * 20))
+    view.root.update()
+
+
+def wheel_up(view, notches: int = 3) -> None:
+    """The user turns the mouse wheel up over the transcript (X11 buttons 4/5)."""
+    text = view.chat_area.text
+    for _ in range(notches):
+        text.event_generate("<Button-4>")
+    view.root.update()
+
+
+def test_following_holds_when_the_window_gets_narrower(chat, connect):
+    bob = connect("bob")
+    _controller, view = chat("alice")
+    view.root.geometry("1040x880")
+    for i in range(20):  # each wraps to a few lines: more than a screenful
+        bob.send(f"PRIVMSG #general :filling the screen, line {i} " + "and more words " * 20)
+    pump(view, lambda: "line 19" in transcript(view), what="a screenful")
+    assert view.chat_area.yview()[0] > 0.0
+    pump(view, lambda: shows_the_end(view), what="the end in view")
+    text = view.chat_area.text
+    wide = text.winfo_width()
+    view.root.geometry("700x880")  # as `xdotool windowsize WID 700 880` does
+    pump(view, lambda: text.winfo_width() < wide, what="the narrower window")
+    view.root.update()
+    bob.send("PRIVMSG #general :said after the resize")
+    pump(view, lambda: "said after the resize" in transcript(view), what="the new line")
+    pump(view, lambda: shows_the_end(view), what="the view following the new line")
+    assert not view.transcript.follow.button.winfo_ismapped()
+
+
+def test_following_holds_through_a_theme_change_and_a_conversation_switch(make_view):
+    view = make_view(size=(1040, 700))
+    fill(view, "#a")
+    fill(view, "#b")
+    view.show_conversation("#a")
+    view.toggle_theme()
+    pump(view, lambda: shows_the_end(view), what="the end after the theme change")
+    view.show_conversation("#b")
+    view.show_conversation("#a")
+    view.root.geometry("640x700")
+    view.root.update()
+    view.append("#a", Line("message", "10:01", "bob", "the latest word"))
+    pump(view, lambda: shows_the_end(view), what="the end after the switch and resize")
+
+
+def test_scrolled_up_new_messages_are_counted_and_the_button_jumps(make_view):
+    view = make_view(size=(1040, 700))
+    fill(view)
+    text = view.chat_area.text
+    button = view.transcript.follow.button
+    assert not button.winfo_ismapped()
+    wheel_up(view)
+    top = text.index("@0,0")
+    assert not view.transcript.follow.following
+    for i in range(3):
+        view.append("#a", Line("message", "10:02", "carol", f"news {i}"))
+    view.append("#a", Line("event", "10:02", "→", "dave joined #a"))  # not a message
+    view.root.update()
+    assert text.index("@0,0") == top  # reading older lines: the view did not move
+    assert button.winfo_ismapped()
+    assert button.cget("text") == "↓ 3 new messages"
+    # Over the transcript's bottom edge, inside it.
+    assert button.winfo_rooty() + button.winfo_height() <= text.winfo_rooty() + text.winfo_height()
+    assert button.winfo_rooty() > text.winfo_rooty() + text.winfo_height() // 2
+    button.invoke()
+    assert shows_the_end(view)
+    assert not button.winfo_ismapped()
+    # Following again: the next message moves the view.
+    view.append("#a", Line("message", "10:03", "carol", "and one more"))
+    assert shows_the_end(view)
+
+
+def test_end_and_scrolling_down_to_the_end_hide_the_button(make_view):
+    view = make_view(size=(1040, 700))
+    fill(view)
+    button = view.transcript.follow.button
+    wheel_up(view)
+    view.append("#a", Line("message", "10:02", "carol", "one"))
+    view.root.update()
+    assert button.cget("text") == "↓ 1 new message" and button.winfo_ismapped()
+    text = view.chat_area.text
+    text.focus_force()
+    view.root.update()
+    text.event_generate("<End>")
+    assert shows_the_end(view) and not button.winfo_ismapped()
+    wheel_up(view)
+    view.append("#a", Line("message", "10:02", "carol", "two"))
+    view.root.update()
+    assert button.winfo_ismapped()
+    for _ in range(20):
+        text.event_generate("<Button-5>")  # the wheel down, back to the end
+    view.root.update()
+    assert view.transcript.follow.following and not button.winfo_ismapped()
+    view.append("#a", Line("message", "10:02", "carol", "three"))
+    assert shows_the_end(view)
