@@ -37,6 +37,7 @@ class Follower:
         self.unseen = 0
         self._quiet = 0
         self._pin_job: str | None = None
+        self.closed = False
         self.button = ttk.Button(overlay, text="", bootstyle="primary", command=self.jump)
         self._watch()
 
@@ -96,8 +97,9 @@ class Follower:
     # --- keeping to the end -------------------------------------------------------------
     def reflowed(self, last: float) -> None:
         """Tk laid the text out again: a view that follows goes back to the end."""
-        if self.following and last < 1.0 and self._pin_job is None:
-            self._pin_job = self.text.after_idle(self._pin)
+        if self.following and last < 1.0 and self._pin_job is None and not self.closed:
+            # On the root, whose after_cancel also forgets the job's Tcl command.
+            self._pin_job = self.text.winfo_toplevel().after_idle(self._pin)
 
     def _pin(self) -> None:
         self._pin_job = None
@@ -129,7 +131,8 @@ class Follower:
             self.button.lift()
 
     def cancel(self) -> None:
-        """Drop a pending return to the end (the window closes)."""
+        """Drop a pending return to the end: the window closes."""
+        self.closed = True
         if self._pin_job is not None:
-            self.text.after_cancel(self._pin_job)
+            self.text.winfo_toplevel().after_cancel(self._pin_job)
             self._pin_job = None

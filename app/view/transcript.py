@@ -23,6 +23,7 @@ from app.ui import (
     then_break,
     trim_lines,
 )
+from app.view.columns import Columns, columns_for
 from app.view.follow import Follower
 from app.view.rawtip import RawTip
 
@@ -33,6 +34,8 @@ _INSERT_MARK = "kibitz_insert"
 _ANCHOR_MARK = "kibitz_anchor"
 #: Lines the new-messages button counts.
 _COUNTED = ("message", "action", "notice")
+#: How long a resize settles before the columns are sized again (ms).
+RELAYOUT_DELAY = 80
 
 
 def day_before(lines: Sequence[Line], index: int) -> str:
@@ -71,10 +74,28 @@ class Transcript(ttk.Frame):
         self.open_url = open_url
         #: Show the server's raw lines in place of their sentences (``/raw on``).
         self.raw = False
+        #: The widest thing in the nick column of the lines shown (pixels), and the
+        #: columns in use; sized again on resize and when a wider nick appears.
+        self.widest = 0
+        self.columns: Columns | None = None
+        self._widths: dict[str, int] = {}
+        self._layout_job: str | None = None
+        self.closed = False
         self.create_text()
         #: Whether the view follows the end: the user's scrolling decides, not a reflow.
         self.follow = Follower(self.chat_area.text, self)
+        self.relayout()
         self.astral = self._probe_astral()
+        self.bind("<Destroy>", self.on_destroy, add="+")
+
+    def on_destroy(self, event: tkinter.Event) -> None:
+        """The window closes: no job may outlive it (it would keep the old root alive)."""
+        if event.widget is self:
+            self.closed = True
+            if self._layout_job is not None:
+                self.winfo_toplevel().after_cancel(self._layout_job)
+                self._layout_job = None
+            self.follow.cancel()
 
     def create_text(self) -> None:
         """The Text, its columns, and the link tags."""
@@ -93,9 +114,9 @@ class Transcript(ttk.Frame):
         )
         self.chat_area.pack(fill=tkinter.BOTH, expand=True)
         self.chat_area.text.configure(yscrollcommand=self.on_scroll)
-        self._configure_columns()
         self.chat_area.configure(state="disabled")
         text = self.chat_area.text
+        text.bind("<Configure>", lambda e: self.relayout_soon(), add="+")
         text.tag_bind("url", "<Button-1>", self.on_url_click)
         text.tag_bind("url", "<Enter>", lambda e: text.configure(cursor="hand2"))
         text.tag_bind("url", "<Leave>", lambda e: text.configure(cursor="arrow"))
@@ -114,14 +135,62 @@ class Transcript(ttk.Frame):
         if float(first) <= 0.0 and shown is not None and shown.lines:
             self.fire("older", shown.key)
 
-    def _configure_columns(self) -> None:
-        # time | nick (right-aligned) | text; wrapped lines hang under the text column.
-        time_w = self.fonts.normal.measure("00:00") + 12
-        nick_w = time_w + self.fonts.bold.measure("m" * 9)
-        text_x = nick_w + 12
-        # A right tab aligns the text *after* it, so the nick ends at nick_w.
-        self.chat_area.configure(tabs=(nick_w, "right", text_x, "left"))
-        self.chat_area.tag_configure("line", lmargin2=text_x)
+    # --- the columns ------------------------------------------------------------------
+    def relayout_soon(self) -> None:
+        """Size the columns again once a resize settles (it sends many events)."""
+        if self.closed:
+            return
+        # Jobs go on the root, whose after_cancel also forgets their Tcl command.
+        root = self.winfo_toplevel()
+        if self._layout_job is not None:
+            root.after_cancel(self._layout_job)
+        self._layout_job = root.after(RELAYOUT_DELAY, self.relayout)
+
+    def relayout(self) -> None:
+        """Size the columns for the transcript's width and the widest nick shown."""
+        if self._layout_job is not None:
+            self.winfo_toplevel().after_cancel(self._layout_job)
+            self._layout_job = None
+        text = self.chat_area.text
+        width = text.winfo_width() - 2 * int(text.cget("padx"))
+        if width <= 1:  # not laid out yet: as if wide
+            width = 10_000
+        fonts = self.fonts
+        layout = columns_for(
+            width, fonts.normal.measure("00:00"), self.widest, fonts.bold.measure("m" * 9)
+        )
+        if layout == self.columns:
+            return
+        self.columns = layout
+        # time | nick | text. A right tab aligns the text *after* it, so the nick ends at
+        # the stop; wrapped lines hang under the text column; a hidden time is elided.
+        text.configure(tabs=f"{layout.nick_end} right {layout.text_start} left")
+        text.tag_configure("line", lmargin2=layout.text_start)
+        text.tag_configure("time", elide=not layout.time_shown)
+
+    def _measure(self, line: Line) -> None:
+        """Note the width of ``line``'s nick column; a wider one resizes the column."""
+        label = self._nick_label(line)
+        if line.kind == "message" and line.account:
+            label = f"{SIGNED_IN_MARK} {label}"
+        width = self._widths.get(label)
+        if width is None:
+            if len(self._widths) > 2000:
+                self._widths.clear()
+            width = self._widths[label] = self.fonts.bold.measure(label)
+        if width > self.widest:
+            self.widest = width
+            self.relayout_soon()
+
+    def _nick_label(self, line: Line) -> str:
+        """What ``line`` shows in the nick column."""
+        if line.kind in ("message", "action"):
+            return sanitize(line.nick, 60, self.astral) if line.kind == "message" else "*"
+        if line.kind in ("notice", "server"):
+            return f"-{sanitize(line.nick, 60, self.astral)}-"
+        if line.kind == "event":
+            return line.nick or "—"
+        return {"error": "!", "info": "•"}.get(line.kind, "")
 
     def _probe_astral(self) -> bool:
         text = self.chat_area.text
@@ -168,6 +237,7 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.delete("1.0", "end")
         self.rawtip.reset()
+        self.widest = 0
         day = ""
         for line in conversation.lines:
             if line.kind == "mark":
@@ -179,6 +249,7 @@ class Transcript(ttk.Frame):
             day = line.day or day
             self._insert(line)
         text.configure(state="disabled")
+        self.relayout()
         self.follow.reset()
 
     def clear(self) -> None:
@@ -188,6 +259,8 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self.widest = 0
+        self.relayout()
         self.follow.reset()
 
     def append(self, line: Line, previous: str = "") -> None:
@@ -278,6 +351,7 @@ class Transcript(ttk.Frame):
             return [sanitize(line.text) + "\n", ("line", "divider", "muted", "separator")]
         if line.kind == "mark":
             return []
+        self._measure(line)
         base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
         if line.kind == "server":
             base = (*base, "server_notice")

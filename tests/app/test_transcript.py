@@ -1,8 +1,10 @@
-"""The transcript on the virtual display: following the end, the new-messages button."""
+"""The transcript on the virtual display: following the end, the new-messages button,
+the columns."""
 
 from __future__ import annotations
 
 from app.text import Line
+from app.view.columns import GAP, NICK_SHARE, TIME_HIDDEN_BELOW
 from tests.app.helpers import pump
 
 
@@ -117,3 +119,47 @@ def test_end_and_scrolling_down_to_the_end_hide_the_button(make_view):
     assert view.transcript.follow.following and not button.winfo_ismapped()
     view.append("#a", Line("message", "10:02", "carol", "three"))
     assert shows_the_end(view)
+
+
+def stops(view) -> tuple[int, int]:
+    """The transcript's tab stops: where the nick column ends, where the text starts."""
+    tabs = [str(item) for item in view.chat_area.text.cget("tabs")]
+    assert tabs[1::2] == ["right", "left"]
+    return int(tabs[0]), int(tabs[2])
+
+
+def time_hidden(view) -> bool:
+    return str(view.chat_area.text.tag_cget("time", "elide")) in ("1", "true")
+
+
+def test_the_columns_adapt_to_the_width_and_the_longest_nick(make_view):
+    view = make_view(size=(1040, 700))
+    view.add_conversation("#a", "#a")
+    bold, time_width = view.fonts.bold, view.fonts.normal.measure("00:00")
+    view.append("#a", Line("message", "10:00", "bob", "a short name " * 10))
+    view.root.update()
+    text = view.chat_area.text
+    assert text.winfo_width() >= TIME_HIDDEN_BELOW + 40
+    # Wide: the time is shown, and the nick column is as wide as "bob", not nine m's.
+    want = time_width + GAP + bold.measure("bob")
+    pump(view, lambda: stops(view)[0] == want, what=f"the nick column ending at {want}")
+    assert not time_hidden(view)
+    assert stops(view)[1] == want + GAP
+    assert int(str(text.tag_cget("line", "lmargin2"))) == want + GAP  # wrapped lines hang
+    # A longer nick appears: the column grows to it.
+    view.append("#a", Line("message", "10:01", "bartholomew", "a longer one"))
+    want = time_width + GAP + bold.measure("bartholomew")
+    pump(view, lambda: stops(view)[0] == want, what="the column sized to the longer nick")
+    # Narrow: no time, and the nick column takes at most a quarter of the width.
+    view.root.geometry("700x700")
+    pump(view, lambda: text.winfo_width() < TIME_HIDDEN_BELOW, what="the narrow window")
+    pump(view, lambda: time_hidden(view), what="the time hidden")
+    nick_end, text_start = stops(view)
+    room = text.winfo_width() - 2 * int(str(text.cget("padx")))
+    assert nick_end == min(bold.measure("bartholomew"), int(room * NICK_SHARE))
+    assert text_start == nick_end + GAP < room // 3
+    # The time is still in the text (copying keeps it), only not drawn.
+    assert transcript(view).splitlines()[1].startswith("10:01\t")
+    # Wide again: the time comes back.
+    view.root.geometry("1040x700")
+    pump(view, lambda: not time_hidden(view), what="the time shown again")
