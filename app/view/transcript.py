@@ -13,6 +13,7 @@ from typing import Any
 import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations
+from app.folding import Drawn, Folder, fold, folds
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 from app.ui import (
     DARK_NICKS,
@@ -32,24 +33,29 @@ CHATHISTORY_SEPARATOR = "— history —"
 _MISSED_MARK = "kibitz_missed"
 _INSERT_MARK = "kibitz_insert"
 _ANCHOR_MARK = "kibitz_anchor"
+_LAST_MARK = "kibitz_last"  # the start of the last line drawn at the end
 #: Lines the new-messages button counts.
 _COUNTED = ("message", "action", "notice")
 #: How long a resize settles before the columns are sized again (ms).
 RELAYOUT_DELAY = 80
 
 
-def day_before(lines: Sequence[Line], index: int) -> str:
-    """The day of the last dated line before ``index``."""
+def _drawn(_line: Line) -> bool:
+    return True
+
+
+def day_before(lines: Sequence[Line], index: int, shown: Callable[[Line], bool] = _drawn) -> str:
+    """The day of the last dated line before ``index`` (of those ``shown``)."""
     for position in range(index - 1, -1, -1):
-        if lines[position].day:
+        if lines[position].day and shown(lines[position]):
             return lines[position].day
     return ""
 
 
-def day_after(lines: Sequence[Line], index: int) -> str:
-    """The day of the first dated line at or after ``index``."""
+def day_after(lines: Sequence[Line], index: int, shown: Callable[[Line], bool] = _drawn) -> str:
+    """The day of the first dated line at or after ``index`` (of those ``shown``)."""
     for position in range(index, len(lines)):
-        if lines[position].day:
+        if lines[position].day and shown(lines[position]):
             return lines[position].day
     return ""
 
@@ -65,6 +71,7 @@ class Transcript(ttk.Frame):
         scrollback: int,
         fire: Callable[..., None],
         open_url: Callable[[str], object],
+        show_changes: bool = True,
     ) -> None:
         super().__init__(master, padding=(4, 4, 4, 4))
         self.fonts = fonts
@@ -74,6 +81,9 @@ class Transcript(ttk.Frame):
         self.open_url = open_url
         #: Show the server's raw lines in place of their sentences (``/raw on``).
         self.raw = False
+        #: Joins, parts, quits and renames are drawn (folded), or hidden.
+        self.show_changes = show_changes
+        self.folder = Folder(show_changes)
         #: The widest thing in the nick column of the lines shown (pixels), and the
         #: columns in use; sized again on resize and when a wider nick appears.
         self.widest = 0
@@ -123,6 +133,14 @@ class Transcript(ttk.Frame):
         self.rawtip = RawTip(text, self.fonts.small)
         for key in ("<End>", "<Control-End>"):
             text.bind(key, then_break(lambda: self.follow.jump()))
+        self.changes_shown = tkinter.BooleanVar(self, value=self.show_changes)
+        self.menu = tkinter.Menu(self, tearoff=False)
+        self.menu.add_checkbutton(
+            label="Show joins and parts",
+            variable=self.changes_shown,
+            command=self.on_toggle_changes,
+        )
+        text.bind("<Button-3>", self.on_menu)
 
     def on_scroll(self, first: str, last: str) -> None:
         """The view moved: back to the end if it follows it; at the top ask for older."""
@@ -232,25 +250,45 @@ class Transcript(ttk.Frame):
 
     # --- showing ----------------------------------------------------------------------
     def show(self, conversation: Conversation) -> None:
-        """Draw every line of ``conversation`` and follow its end."""
+        """Draw every line of ``conversation`` (changes folded) and follow its end."""
         text = self.chat_area.text
         text.configure(state="normal")
         text.delete("1.0", "end")
         self.rawtip.reset()
         self.widest = 0
-        day = ""
-        for line in conversation.lines:
-            if line.kind == "mark":
+        self.folder = Folder(self.show_changes)
+        for step in fold(conversation.lines, self.folder):
+            if step.item.kind == "mark":
                 text.mark_set(_MISSED_MARK, "end-1c")
                 text.mark_gravity(_MISSED_MARK, "left")
-                continue
-            if line.day and day and line.day != day:
-                text.insert("end", *self._divider_parts(line.day))
-            day = line.day or day
-            self._insert(line)
+            else:
+                self._draw(step)
         text.configure(state="disabled")
         self.relayout()
         self.follow.reset()
+
+    def shows(self, line: Line) -> bool:
+        """True when ``line`` is drawn (a join, part or quit is not while they are hidden)."""
+        return self.show_changes or not folds(line)
+
+    def show_changes_in(self, conversation: Conversation | None, shown: bool) -> None:
+        """Show or hide joins, parts, quits and renames, and draw ``conversation`` again."""
+        self.show_changes = shown
+        self.changes_shown.set(shown)
+        self.folder = Folder(shown)
+        if conversation is not None:
+            self.show(conversation)
+
+    def on_toggle_changes(self) -> None:
+        """The menu's "Show joins and parts" was ticked or unticked."""
+        shown = bool(self.changes_shown.get())
+        self.show_changes_in(self.conversations.get(self.conversations.current), shown)
+        self.fire("joins", shown)
+
+    def on_menu(self, event: tkinter.Event) -> str:
+        """Right-click: the transcript's menu."""
+        self.menu.tk_popup(event.x_root, event.y_root)
+        return "break"
 
     def clear(self) -> None:
         """Empty the Text."""
@@ -259,26 +297,46 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self.folder = Folder(self.show_changes)
         self.widest = 0
         self.relayout()
         self.follow.reset()
 
-    def append(self, line: Line, previous: str = "") -> None:
-        """Add ``line`` at the end (after a divider when its day differs from ``previous``)."""
+    def append(self, line: Line) -> None:
+        """Add ``line`` at the end: a change joins the run of changes drawn last."""
+        step = self.folder.add(line)
+        if step is None:
+            return
         text = self.chat_area.text
         text.configure(state="normal")
-        if line.day and previous and line.day != previous:
-            text.insert("end", *self._divider_parts(line.day))
-        self._insert(line)
+        if step.grows and _LAST_MARK in text.mark_names():
+            text.delete(_LAST_MARK, "end-1c")
+        self._draw(step)
         trim_lines(text, self.scrollback)
         text.configure(state="disabled")
         self.follow.arrived(line.kind in _COUNTED)
+
+    def _draw(self, step: Drawn, where: str = "end") -> None:
+        """Draw one step at ``where`` (its divider first); the last line drawn at the end
+        is marked, for a run that grows."""
+        text = self.chat_area.text
+        if step.divider:
+            text.insert(where, *self._divider_parts(step.divider))
+        start = text.index("end-1c")
+        parts = self._parts(step.line)
+        if parts:
+            text.insert(where, *parts)
+        if where == "end":
+            # Right gravity: lines put in at its place (missed history) go before it.
+            text.mark_set(_LAST_MARK, start)
+            text.mark_gravity(_LAST_MARK, "right")
 
     def mark_missed(self) -> None:
         """Remember the end as the place for messages missed while offline."""
         text = self.chat_area.text
         text.mark_set(_MISSED_MARK, "end-1c")
         text.mark_gravity(_MISSED_MARK, "left")
+        self.folder.cut()
 
     def insert_run(self, place: str, lines: list[Line], previous: str, following: str) -> None:
         """Insert ``lines`` at ``place`` (``missed``: where the connection was lost; else
@@ -300,14 +358,12 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.mark_set(_INSERT_MARK, where)
         text.mark_gravity(_INSERT_MARK, "right")  # moves along: the lines keep their order
-        day = previous
-        for line in lines:
-            if line.day and day and line.day != day:
-                text.insert(_INSERT_MARK, *self._divider_parts(line.day))
-            day = line.day or day
-            parts = self._parts(line)
-            if parts:
-                text.insert(_INSERT_MARK, *parts)
+        # The run folds on its own: history holds no joins or parts to fold across its
+        # edges with the lines around it.
+        folder = Folder(self.show_changes, previous)
+        for step in fold(lines, folder):
+            self._draw(step, _INSERT_MARK)
+        day = folder.day
         # The divider before the next line: needed when the days differ, and only once.
         span = text.tag_nextrange("divider", _INSERT_MARK)
         divider = span if len(span) == 2 else None
@@ -321,6 +377,9 @@ class Transcript(ttk.Frame):
             text.insert(_INSERT_MARK, *self._divider_parts(following))
         elif divider is not None and not needed:
             text.delete(divider[0], divider[1])
+        if text.compare(_INSERT_MARK, "==", "end-1c"):  # at the end: it is what ends it
+            self.folder.cut()
+            self.folder.day = day or self.folder.day
         if moves:
             text.mark_set(_MISSED_MARK, _INSERT_MARK)
             text.mark_gravity(_MISSED_MARK, "left")
@@ -339,9 +398,6 @@ class Transcript(ttk.Frame):
             text.yview_scroll(info[1] - top_y, "pixels")
 
     # --- one line ---------------------------------------------------------------------
-    def _insert(self, line: Line, where: str = "end") -> None:
-        self.chat_area.text.insert(where, *self._parts(line))
-
     def _divider_parts(self, day: str) -> list[Any]:
         return [day_label(day) + "\n", ("line", "divider", "muted")]
 

@@ -3,6 +3,7 @@ the columns."""
 
 from __future__ import annotations
 
+from app.settings import Settings
 from app.text import Line
 from app.view.columns import GAP, NICK_SHARE, TIME_HIDDEN_BELOW
 from tests.app.helpers import pump
@@ -163,3 +164,117 @@ def test_the_columns_adapt_to_the_width_and_the_longest_nick(make_view):
     # Wide again: the time comes back.
     view.root.geometry("1040x700")
     pump(view, lambda: not time_hidden(view), what="the time shown again")
+
+
+# --- joins, parts and quits fold ------------------------------------------------------
+def change(kind: str, nick: str, day: str = "2026-12-01", time: str = "10:00") -> Line:
+    text = {"join": f"{nick} joined #a", "part": f"{nick} left #a", "quit": f"{nick} quit"}
+    glyph = "→" if kind == "join" else "←"
+    return Line("event", time, glyph, text[kind], day=day, change=kind, who=nick)
+
+
+def said(text: str, day: str = "2026-12-01", time: str = "10:05") -> Line:
+    return Line("message", time, "bob", text, day=day)
+
+
+def redrawn(view, key: str = "#a") -> str:
+    """The transcript drawn again from the conversation's lines (as when switching back)."""
+    view.transcript.show(view.conversations[key])
+    return transcript(view)
+
+
+def test_joins_and_quits_from_real_peers_fold_into_one_muted_line(chat, connect):
+    _controller, view = chat("alice")
+    connect("carol")
+    connect("dave")
+    erin = connect("erin")
+    erin.send("QUIT :off")
+    folded = "carol, dave joined · erin joined and left"
+    pump(view, lambda: folded in transcript(view), what="the folded line")
+    last = transcript(view).splitlines()[-1]
+    assert last.endswith(f"\t•\t{folded}")
+    assert "carol joined #general" not in transcript(view)
+    start = view.chat_area.text.search(folded, "1.0")
+    assert "muted" in view.chat_area.text.tag_names(start)
+    assert redrawn(view, "#general") == transcript(view)
+    assert transcript(view).splitlines()[-1] == last
+
+
+def test_a_run_is_cut_by_a_message_and_by_a_new_day(make_view):
+    view = make_view()
+    view.add_conversation("#a", "#a")
+    for line in (
+        change("join", "carol"),
+        change("join", "dave"),
+        said("hello"),
+        change("quit", "erin"),
+        change("part", "frank", day="2026-12-02"),
+        change("join", "gina", day="2026-12-02"),
+        change("part", "gina", day="2026-12-02"),
+    ):
+        view.append("#a", line)
+    lines = transcript(view).splitlines()
+    assert lines == [
+        "10:00\t→\tcarol, dave joined",
+        "10:05\tbob\thello",
+        "10:00\t←\terin quit",
+        "— Wednesday, 2 December 2026 —",
+        "10:00\t•\tgina joined and left · frank left",
+    ]
+    assert redrawn(view) == transcript(view)
+
+
+def test_folding_survives_chathistory_inserted_where_the_connection_was_lost(make_view):
+    view = make_view()
+    view.add_conversation("#a", "#a")
+    view.append("#a", said("before the drop"))
+    view.mark_missed("#a")
+    for nick in ("carol", "dave"):
+        view.append("#a", change("join", nick, time="10:10"))
+    missed = [said("missed one", time="10:06"), said("missed two", time="10:07")]
+    view.insert_chathistory("#a", missed, "missed")
+    view.append("#a", change("quit", "erin", time="10:11"))  # the run at the end goes on
+    assert transcript(view).splitlines() == [
+        "10:05\tbob\tbefore the drop",
+        "10:06\tbob\tmissed one",
+        "10:07\tbob\tmissed two",
+        "10:11\t•\tcarol, dave joined · erin quit",
+    ]
+    assert redrawn(view) == transcript(view)
+    # Older history on top, across a day: the run and its divider stay as they were.
+    older = [said("yesterday", day="2026-11-30", time="23:59")]
+    view.insert_chathistory("#a", older, "older")
+    lines = transcript(view).splitlines()
+    assert lines[:2] == ["23:59\tbob\tyesterday", "— Tuesday, 1 December 2026 —"]
+    assert lines[-1] == "10:11\t•\tcarol, dave joined · erin quit"
+    assert redrawn(view) == transcript(view)
+
+
+def test_hiding_joins_and_parts_is_a_menu_toggle_remembered_in_settings(chat, connect):
+    _controller, view = chat("alice")
+    menu = view.transcript.menu
+    assert menu.entrycget(0, "label") == "Show joins and parts"
+    assert view.transcript.changes_shown.get() is True
+    connect("carol")
+    pump(view, lambda: "carol joined #general" in transcript(view), what="carol's join")
+    menu.invoke(0)  # untick
+    assert "carol joined" not in transcript(view)
+    assert Settings.load().show_joins is False
+    bob = connect("bob")
+    bob.send("PRIVMSG #general :still here")
+    pump(view, lambda: "still here" in transcript(view), what="bob's message")
+    assert "bob joined" not in transcript(view)
+    assert "bob" in [nick for _prefix, nick in view.conversations["#general"].members]
+    menu.invoke(0)  # tick again: the changes come back, folded
+    assert Settings.load().show_joins is True
+    last_two = [line.split("\t", 1)[1] for line in transcript(view).splitlines()[-2:]]
+    assert last_two == ["→\tcarol, bob joined", "bob\tstill here"]
+
+
+def test_a_window_opened_with_joins_hidden_draws_none(make_view):
+    view = make_view(show_joins=False)
+    view.add_conversation("#a", "#a")
+    view.append("#a", change("join", "carol"))
+    view.append("#a", said("hello", day="2026-12-01"))
+    assert transcript(view).splitlines() == ["10:05\tbob\thello"]
+    assert view.transcript.changes_shown.get() is False
