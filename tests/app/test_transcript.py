@@ -159,7 +159,7 @@ def test_the_columns_adapt_to_the_width_and_the_longest_nick(make_view):
     room = text.winfo_width() - 2 * int(str(text.cget("padx")))
     assert nick_end == min(bold.measure("bartholomew"), int(room * NICK_SHARE))
     assert text_start == nick_end + GAP < room // 3
-    # The time is still in the text (copying keeps it), only not drawn.
+    # The time is still in the transcript's text, only not drawn.
     assert transcript(view).splitlines()[1].startswith("10:01\t")
     # Wide again: the time comes back.
     view.root.geometry("1040x700")
