@@ -34,8 +34,8 @@ _MISSED_MARK = "kibitz_missed"
 _INSERT_MARK = "kibitz_insert"
 _ANCHOR_MARK = "kibitz_anchor"
 _LAST_MARK = "kibitz_last"  # the start of the last line drawn at the end
-#: Lines the new-messages button counts.
-_COUNTED = ("message", "action", "notice")
+#: Lines the new-messages button counts (``server``: a notice from the server itself).
+_COUNTED = ("message", "action", "notice", "server")
 #: How long a resize settles before the columns are sized again (ms).
 RELAYOUT_DELAY = 80
 

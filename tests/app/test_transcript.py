@@ -86,6 +86,8 @@ def test_scrolled_up_new_messages_are_counted_and_the_button_jumps(make_view):
     assert text.index("@0,0") == top  # reading older lines: the view did not move
     assert button.winfo_ismapped()
     assert button.cget("text") == "↓ 3 new messages"
+    view.append("#a", Line("server", "10:02", "irc.test", "restart at noon"))  # counts
+    assert button.cget("text") == "↓ 4 new messages"
     # Over the transcript's bottom edge, inside it.
     assert button.winfo_rooty() + button.winfo_height() <= text.winfo_rooty() + text.winfo_height()
     assert button.winfo_rooty() > text.winfo_rooty() + text.winfo_height() // 2
