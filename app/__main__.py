@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     passwords.migrate(settings)  # a server password the previous version kept in the file
     model = build_model(args, settings, passwords)
     try:
-        view = ChatView(theme=args.theme)
+        view = ChatView(theme=args.theme, show_joins=settings.show_joins)
     except NoDisplayError as exc:
         print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)
         return 1

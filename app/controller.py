@@ -42,11 +42,15 @@ from app.text import (
     day_of,
     failure_text,
     invite_text,
+    join_line,
     mentions,
     message_text,
     names_text,
+    nick_line,
     nick_refused_text,
+    part_line,
     paste_question,
+    quit_line,
     raw_view_text,
     reply_text,
     sending_text,
@@ -155,6 +159,7 @@ class ChatController:
             focus=self.on_focus,
             older=self.load_older,
             account=self.accounts.ask_account,
+            joins=self.remember_joins,
         )
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -335,20 +340,15 @@ class ChatController:
             select = key in self._select_on_join or not existed
             self._select_on_join.discard(key)
             self.view.add_conversation(key, event.conversation or "", select=select)
-            text = f"You joined {event.conversation}"
-        else:
-            text = f"{event.nick} joined {event.conversation}"
         if self._is_open(key):
-            self.view.append(key, self._line(event.time, "event", text, "→"), count=False)
+            self.view.append(key, join_line(event), count=False)
 
     def _on_part(self, event: ev.Part) -> None:
         key = self.key(event.conversation)
         if event.own:
             self.view.remove_conversation(key)
             return
-        reason = f" ({event.reason})" if event.reason else ""
-        text = f"{event.nick} left {event.conversation}{reason}"
-        self.view.append(key, self._line(event.time, "event", text, "←"), count=False)
+        self.view.append(key, part_line(event), count=False)
 
     def _on_kick(self, event: ev.Kick) -> None:
         key = self.key(event.conversation)
@@ -362,10 +362,7 @@ class ChatController:
         self.view.append(key, line, count=False)
 
     def _on_quit(self, event: ev.Quit) -> None:
-        key = self.key(event.conversation)
-        reason = f" ({event.reason})" if event.reason else ""
-        line = self._line(event.time, "event", f"{event.nick} quit{reason}", "←")
-        self.view.append(key, line, count=False)
+        self.view.append(self.key(event.conversation), quit_line(event), count=False)
 
     def _on_nick(self, event: ev.Nick) -> None:
         old_key, new_key = self.key(event.old), self.key(event.nick)
@@ -373,9 +370,7 @@ class ChatController:
         if key_shown == old_key and not event.own:  # a direct conversation follows the peer
             self.view.rename_conversation(old_key, new_key, event.nick)
             key_shown = new_key
-        who = "You are" if event.own else f"{event.old} is"
-        line = self._line(event.time, "event", f"{who} now known as {event.nick}", "•")
-        self.view.append(key_shown, line, count=False)
+        self.view.append(key_shown, nick_line(event), count=False)
 
     def _on_own_nick(self, event: ev.OwnNick) -> None:
         self.view.set_nick(event.nick)
@@ -625,6 +620,12 @@ class ChatController:
             self.settings.theme = theme
             self.settings.save()
         self.view.focus_message()
+
+    def remember_joins(self, shown: bool) -> None:
+        """Joins and parts were shown or hidden: remember it."""
+        if self.settings is not None:
+            self.settings.show_joins = shown
+            self.settings.save()
 
     def on_focus(self) -> None:
         """The window got focus: mentions in the open conversation count as read."""

@@ -61,6 +61,7 @@ class Settings:
     account: str = ""
     password: str = ""
     password_for: str = ""  # "host:port": a password is only ever sent where it was given
+    show_joins: bool = True  # joins, parts, quits and renames drawn (folded) in transcripts
 
     def password_of(self, host: str, port: int) -> str | None:
         """The remembered password for ``host:port``, if any."""

@@ -13,10 +13,14 @@ from app.events import (
     ChathistoryLine,
     Failure,
     Invite,
+    Join,
     Message,
     Names,
+    Nick,
     NickRefused,
+    Part,
     PasswordWanted,
+    Quit,
     Reply,
     Sending,
     SignedIn,
@@ -132,6 +136,8 @@ class Line:
     the sender: only the server's word makes a sender trusted, never the nick. ``raw``
     is the server's line behind a sentence (lines, one a line, when several were folded),
     shown on hover and with ``/raw on``; kind ``server`` is a notice from the server itself.
+    Someone else's join, part, quit or rename has ``change`` (``join``, ``part``, ``quit``,
+    ``nick``) and ``who`` (their nick; ``to`` is the new one): consecutive ones fold.
     """
 
     kind: str
@@ -144,6 +150,44 @@ class Line:
     msgid: str = ""
     account: str = ""  # the sender is signed in to it, as the server vouches
     raw: str = ""
+    change: str = ""
+    who: str = ""
+    to: str = ""
+
+
+def _event_line(
+    when: datetime | None, glyph: str, text: str, change: str = "", who: str = "", to: str = ""
+) -> Line:
+    return Line("event", clock(when), glyph, text, day=day_of(when), change=change, who=who, to=to)
+
+
+def join_line(event: Join) -> Line:
+    """Someone (or we) joined a channel."""
+    if event.own:
+        return _event_line(event.time, "→", f"You joined {event.conversation}")
+    text = f"{event.nick} joined {event.conversation}"
+    return _event_line(event.time, "→", text, "join", event.nick)
+
+
+def part_line(event: Part) -> Line:
+    """Someone left a channel."""
+    reason = f" ({event.reason})" if event.reason else ""
+    text = f"{event.nick} left {event.conversation}{reason}"
+    return _event_line(event.time, "←", text, "part", event.nick)
+
+
+def quit_line(event: Quit) -> Line:
+    """Someone quit (shown in each conversation they were in)."""
+    reason = f" ({event.reason})" if event.reason else ""
+    return _event_line(event.time, "←", f"{event.nick} quit{reason}", "quit", event.nick)
+
+
+def nick_line(event: Nick) -> Line:
+    """Someone (or we) took a new nick."""
+    if event.own:
+        return _event_line(event.time, "•", f"You are now known as {event.nick}")
+    text = f"{event.old} is now known as {event.nick}"
+    return _event_line(event.time, "•", text, "nick", event.old, event.nick)
 
 
 # --- the sentences about the connection and the server ---------------------------------

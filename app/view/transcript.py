@@ -13,8 +13,19 @@ from typing import Any
 import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations
+from app.folding import Drawn, Folder, fold, folds
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
-from app.ui import DARK_NICKS, LIGHT_NICKS, SIGNED_IN_MARK, Fonts, style_text, trim_lines
+from app.ui import (
+    DARK_NICKS,
+    LIGHT_NICKS,
+    SIGNED_IN_MARK,
+    Fonts,
+    style_text,
+    then_break,
+    trim_lines,
+)
+from app.view.columns import Columns, columns_for
+from app.view.follow import Follower
 from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
@@ -22,20 +33,29 @@ CHATHISTORY_SEPARATOR = "— history —"
 _MISSED_MARK = "kibitz_missed"
 _INSERT_MARK = "kibitz_insert"
 _ANCHOR_MARK = "kibitz_anchor"
+_LAST_MARK = "kibitz_last"  # the start of the last line drawn at the end
+#: Lines the new-messages button counts (``server``: a notice from the server itself).
+_COUNTED = ("message", "action", "notice", "server")
+#: How long a resize settles before the columns are sized again (ms).
+RELAYOUT_DELAY = 80
 
 
-def day_before(lines: Sequence[Line], index: int) -> str:
-    """The day of the last dated line before ``index``."""
+def _drawn(_line: Line) -> bool:
+    return True
+
+
+def day_before(lines: Sequence[Line], index: int, shown: Callable[[Line], bool] = _drawn) -> str:
+    """The day of the last dated line before ``index`` (of those ``shown``)."""
     for position in range(index - 1, -1, -1):
-        if lines[position].day:
+        if lines[position].day and shown(lines[position]):
             return lines[position].day
     return ""
 
 
-def day_after(lines: Sequence[Line], index: int) -> str:
-    """The day of the first dated line at or after ``index``."""
+def day_after(lines: Sequence[Line], index: int, shown: Callable[[Line], bool] = _drawn) -> str:
+    """The day of the first dated line at or after ``index`` (of those ``shown``)."""
     for position in range(index, len(lines)):
-        if lines[position].day:
+        if lines[position].day and shown(lines[position]):
             return lines[position].day
     return ""
 
@@ -51,6 +71,7 @@ class Transcript(ttk.Frame):
         scrollback: int,
         fire: Callable[..., None],
         open_url: Callable[[str], object],
+        show_changes: bool = True,
     ) -> None:
         super().__init__(master, padding=(4, 4, 4, 4))
         self.fonts = fonts
@@ -58,13 +79,33 @@ class Transcript(ttk.Frame):
         self.scrollback = scrollback
         self.fire = fire
         self.open_url = open_url
-        # Tk reports the visible fraction after each layout: "at the bottom" is known
-        # exactly, even in the middle of a batch of inserts.
-        self.at_bottom = True
         #: Show the server's raw lines in place of their sentences (``/raw on``).
         self.raw = False
+        #: Joins, parts, quits and renames are drawn (folded), or hidden.
+        self.show_changes = show_changes
+        self.folder = Folder(show_changes)
+        #: The widest thing in the nick column of the lines shown (pixels), and the
+        #: columns in use; sized again on resize and when a wider nick appears.
+        self.widest = 0
+        self.columns: Columns | None = None
+        self._widths: dict[str, int] = {}
+        self._layout_job: str | None = None
+        self.closed = False
         self.create_text()
+        #: Whether the view follows the end: the user's scrolling decides, not a reflow.
+        self.follow = Follower(self.chat_area.text, self)
+        self.relayout()
         self.astral = self._probe_astral()
+        self.bind("<Destroy>", self.on_destroy, add="+")
+
+    def on_destroy(self, event: tkinter.Event) -> None:
+        """The window closes: no job may outlive it (it would keep the old root alive)."""
+        if event.widget is self:
+            self.closed = True
+            if self._layout_job is not None:
+                self.winfo_toplevel().after_cancel(self._layout_job)
+                self._layout_job = None
+            self.follow.cancel()
 
     def create_text(self) -> None:
         """The Text, its columns, and the link tags."""
@@ -83,17 +124,27 @@ class Transcript(ttk.Frame):
         )
         self.chat_area.pack(fill=tkinter.BOTH, expand=True)
         self.chat_area.text.configure(yscrollcommand=self.on_scroll)
-        self._configure_columns()
         self.chat_area.configure(state="disabled")
         text = self.chat_area.text
+        text.bind("<Configure>", lambda e: self.relayout_soon(), add="+")
         text.tag_bind("url", "<Button-1>", self.on_url_click)
         text.tag_bind("url", "<Enter>", lambda e: text.configure(cursor="hand2"))
         text.tag_bind("url", "<Leave>", lambda e: text.configure(cursor="arrow"))
         self.rawtip = RawTip(text, self.fonts.small)
+        for key in ("<End>", "<Control-End>"):
+            text.bind(key, then_break(lambda: self.follow.jump()))
+        self.changes_shown = tkinter.BooleanVar(self, value=self.show_changes)
+        self.menu = tkinter.Menu(self, tearoff=False)
+        self.menu.add_checkbutton(
+            label="Show joins and parts",
+            variable=self.changes_shown,
+            command=self.on_toggle_changes,
+        )
+        text.bind("<Button-3>", self.on_menu)
 
     def on_scroll(self, first: str, last: str) -> None:
-        """The view moved: follow the end only at the bottom; at the top ask for older."""
-        self.at_bottom = float(last) >= 0.999
+        """The view moved: back to the end if it follows it; at the top ask for older."""
+        self.follow.reflowed(float(last))
         scrollbar = self.chat_area.vbar
         if scrollbar is not None:
             scrollbar.set(first, last)
@@ -102,14 +153,62 @@ class Transcript(ttk.Frame):
         if float(first) <= 0.0 and shown is not None and shown.lines:
             self.fire("older", shown.key)
 
-    def _configure_columns(self) -> None:
-        # time | nick (right-aligned) | text; wrapped lines hang under the text column.
-        time_w = self.fonts.normal.measure("00:00") + 12
-        nick_w = time_w + self.fonts.bold.measure("m" * 9)
-        text_x = nick_w + 12
-        # A right tab aligns the text *after* it, so the nick ends at nick_w.
-        self.chat_area.configure(tabs=(nick_w, "right", text_x, "left"))
-        self.chat_area.tag_configure("line", lmargin2=text_x)
+    # --- the columns ------------------------------------------------------------------
+    def relayout_soon(self) -> None:
+        """Size the columns again once a resize settles (it sends many events)."""
+        if self.closed:
+            return
+        # Jobs go on the root, whose after_cancel also forgets their Tcl command.
+        root = self.winfo_toplevel()
+        if self._layout_job is not None:
+            root.after_cancel(self._layout_job)
+        self._layout_job = root.after(RELAYOUT_DELAY, self.relayout)
+
+    def relayout(self) -> None:
+        """Size the columns for the transcript's width and the widest nick shown."""
+        if self._layout_job is not None:
+            self.winfo_toplevel().after_cancel(self._layout_job)
+            self._layout_job = None
+        text = self.chat_area.text
+        width = text.winfo_width() - 2 * int(text.cget("padx"))
+        if width <= 1:  # not laid out yet: as if wide
+            width = 10_000
+        fonts = self.fonts
+        layout = columns_for(
+            width, fonts.normal.measure("00:00"), self.widest, fonts.bold.measure("m" * 9)
+        )
+        if layout == self.columns:
+            return
+        self.columns = layout
+        # time | nick | text. A right tab aligns the text *after* it, so the nick ends at
+        # the stop; wrapped lines hang under the text column; a hidden time is elided.
+        text.configure(tabs=f"{layout.nick_end} right {layout.text_start} left")
+        text.tag_configure("line", lmargin2=layout.text_start)
+        text.tag_configure("time", elide=not layout.time_shown)
+
+    def _measure(self, line: Line) -> None:
+        """Note the width of ``line``'s nick column; a wider one resizes the column."""
+        label = self._nick_label(line)
+        if line.kind == "message" and line.account:
+            label = f"{SIGNED_IN_MARK} {label}"
+        width = self._widths.get(label)
+        if width is None:
+            if len(self._widths) > 2000:
+                self._widths.clear()
+            width = self._widths[label] = self.fonts.bold.measure(label)
+        if width > self.widest:
+            self.widest = width
+            self.relayout_soon()
+
+    def _nick_label(self, line: Line) -> str:
+        """What ``line`` shows in the nick column."""
+        if line.kind in ("message", "action"):
+            return sanitize(line.nick, 60, self.astral) if line.kind == "message" else "*"
+        if line.kind in ("notice", "server"):
+            return f"-{sanitize(line.nick, 60, self.astral)}-"
+        if line.kind == "event":
+            return line.nick or "—"
+        return {"error": "!", "info": "•"}.get(line.kind, "")
 
     def _probe_astral(self) -> bool:
         text = self.chat_area.text
@@ -151,24 +250,45 @@ class Transcript(ttk.Frame):
 
     # --- showing ----------------------------------------------------------------------
     def show(self, conversation: Conversation) -> None:
-        """Draw every line of ``conversation`` and follow its end."""
+        """Draw every line of ``conversation`` (changes folded) and follow its end."""
         text = self.chat_area.text
         text.configure(state="normal")
         text.delete("1.0", "end")
         self.rawtip.reset()
-        day = ""
-        for line in conversation.lines:
-            if line.kind == "mark":
+        self.widest = 0
+        self.folder = Folder(self.show_changes)
+        for step in fold(conversation.lines, self.folder):
+            if step.item.kind == "mark":
                 text.mark_set(_MISSED_MARK, "end-1c")
                 text.mark_gravity(_MISSED_MARK, "left")
-                continue
-            if line.day and day and line.day != day:
-                text.insert("end", *self._divider_parts(line.day))
-            day = line.day or day
-            self._insert(line)
+            else:
+                self._draw(step)
         text.configure(state="disabled")
-        text.see("end")
-        self.at_bottom = True
+        self.relayout()
+        self.follow.reset()
+
+    def shows(self, line: Line) -> bool:
+        """True when ``line`` is drawn (a join, part or quit is not while they are hidden)."""
+        return self.show_changes or not folds(line)
+
+    def show_changes_in(self, conversation: Conversation | None, shown: bool) -> None:
+        """Show or hide joins, parts, quits and renames, and draw ``conversation`` again."""
+        self.show_changes = shown
+        self.changes_shown.set(shown)
+        self.folder = Folder(shown)
+        if conversation is not None:
+            self.show(conversation)
+
+    def on_toggle_changes(self) -> None:
+        """The menu's "Show joins and parts" was ticked or unticked."""
+        shown = bool(self.changes_shown.get())
+        self.show_changes_in(self.conversations.get(self.conversations.current), shown)
+        self.fire("joins", shown)
+
+    def on_menu(self, event: tkinter.Event) -> str:
+        """Right-click: the transcript's menu."""
+        self.menu.tk_popup(event.x_root, event.y_root)
+        return "break"
 
     def clear(self) -> None:
         """Empty the Text."""
@@ -177,25 +297,46 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self.folder = Folder(self.show_changes)
+        self.widest = 0
+        self.relayout()
+        self.follow.reset()
 
-    def append(self, line: Line, previous: str = "") -> None:
-        """Add ``line`` at the end (after a divider when its day differs from ``previous``)."""
+    def append(self, line: Line) -> None:
+        """Add ``line`` at the end: a change joins the run of changes drawn last."""
+        step = self.folder.add(line)
+        if step is None:
+            return
         text = self.chat_area.text
-        at_bottom = self.at_bottom
         text.configure(state="normal")
-        if line.day and previous and line.day != previous:
-            text.insert("end", *self._divider_parts(line.day))
-        self._insert(line)
+        if step.grows and _LAST_MARK in text.mark_names():
+            text.delete(_LAST_MARK, "end-1c")
+        self._draw(step)
         trim_lines(text, self.scrollback)
         text.configure(state="disabled")
-        if at_bottom:
-            text.see("end")
+        self.follow.arrived(line.kind in _COUNTED)
+
+    def _draw(self, step: Drawn, where: str = "end") -> None:
+        """Draw one step at ``where`` (its divider first); the last line drawn at the end
+        is marked, for a run that grows."""
+        text = self.chat_area.text
+        if step.divider:
+            text.insert(where, *self._divider_parts(step.divider))
+        start = text.index("end-1c")
+        parts = self._parts(step.line)
+        if parts:
+            text.insert(where, *parts)
+        if where == "end":
+            # Right gravity: lines put in at its place (missed history) go before it.
+            text.mark_set(_LAST_MARK, start)
+            text.mark_gravity(_LAST_MARK, "right")
 
     def mark_missed(self) -> None:
         """Remember the end as the place for messages missed while offline."""
         text = self.chat_area.text
         text.mark_set(_MISSED_MARK, "end-1c")
         text.mark_gravity(_MISSED_MARK, "left")
+        self.folder.cut()
 
     def insert_run(self, place: str, lines: list[Line], previous: str, following: str) -> None:
         """Insert ``lines`` at ``place`` (``missed``: where the connection was lost; else
@@ -206,7 +347,7 @@ class Transcript(ttk.Frame):
         where = "1.0"
         if moves:
             where = _MISSED_MARK if _MISSED_MARK in text.mark_names() else "end-1c"
-        at_bottom = self.at_bottom
+        at_bottom = self.follow.following
         top_y = None
         if not at_bottom:
             # The first visible line and where it is on screen, to put it back there.
@@ -217,14 +358,12 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.mark_set(_INSERT_MARK, where)
         text.mark_gravity(_INSERT_MARK, "right")  # moves along: the lines keep their order
-        day = previous
-        for line in lines:
-            if line.day and day and line.day != day:
-                text.insert(_INSERT_MARK, *self._divider_parts(line.day))
-            day = line.day or day
-            parts = self._parts(line)
-            if parts:
-                text.insert(_INSERT_MARK, *parts)
+        # The run folds on its own: history holds no joins or parts to fold across its
+        # edges with the lines around it.
+        folder = Folder(self.show_changes, previous)
+        for step in fold(lines, folder):
+            self._draw(step, _INSERT_MARK)
+        day = folder.day
         # The divider before the next line: needed when the days differ, and only once.
         span = text.tag_nextrange("divider", _INSERT_MARK)
         divider = span if len(span) == 2 else None
@@ -238,22 +377,27 @@ class Transcript(ttk.Frame):
             text.insert(_INSERT_MARK, *self._divider_parts(following))
         elif divider is not None and not needed:
             text.delete(divider[0], divider[1])
+        if text.compare(_INSERT_MARK, "==", "end-1c"):  # at the end: it is what ends it
+            self.folder.cut()
+            self.folder.day = day or self.folder.day
         if moves:
             text.mark_set(_MISSED_MARK, _INSERT_MARK)
             text.mark_gravity(_MISSED_MARK, "left")
         text.configure(state="disabled")
         if at_bottom:
-            text.see("end")
+            self.follow.to_end()
         else:
-            text.yview(_ANCHOR_MARK)
-            info = text.dlineinfo(_ANCHOR_MARK)
-            if info and top_y is not None and info[1] != top_y:
-                text.yview_scroll(info[1] - top_y, "pixels")
+            self.follow.quietly(lambda: self._back_to(top_y))
+
+    def _back_to(self, top_y: int | None) -> None:
+        """Put the anchored line back where it was on screen."""
+        text = self.chat_area.text
+        text.yview(_ANCHOR_MARK)
+        info = text.dlineinfo(_ANCHOR_MARK)
+        if info and top_y is not None and info[1] != top_y:
+            text.yview_scroll(info[1] - top_y, "pixels")
 
     # --- one line ---------------------------------------------------------------------
-    def _insert(self, line: Line, where: str = "end") -> None:
-        self.chat_area.text.insert(where, *self._parts(line))
-
     def _divider_parts(self, day: str) -> list[Any]:
         return [day_label(day) + "\n", ("line", "divider", "muted")]
 
@@ -263,6 +407,7 @@ class Transcript(ttk.Frame):
             return [sanitize(line.text) + "\n", ("line", "divider", "muted", "separator")]
         if line.kind == "mark":
             return []
+        self._measure(line)
         base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
         if line.kind == "server":
             base = (*base, "server_notice")

@@ -51,6 +51,7 @@ class ChatView:
         title: str = "Kibitz",
         scrollback: int = SCROLLBACK,
         size: tuple[int, int] = (1040, 660),
+        show_joins: bool = True,
     ) -> None:
         self.app_title = title
         #: Who we are and where, for the title: our nick and the server's host:port.
@@ -66,6 +67,7 @@ class ChatView:
         self.confirm_dialog: ConfirmDialog | None = None
         self.sign_in_dialog: SignInDialog | None = None
         self.fonts = make_fonts(self.root)
+        self.show_joins = show_joins
         self.create_panels()
         self.bind_keys()
         self.root.style.on_theme_change(self.on_theme_change)
@@ -112,6 +114,7 @@ class ChatView:
             self.conversations.scrollback,
             fire,
             lambda url: self.open_url(url),
+            self.show_joins,
         )
         self.chat_area = self.transcript.chat_area
         self.input_row.astral = self.transcript.astral
@@ -126,6 +129,7 @@ class ChatView:
         entry, text = self.message_entry, self.chat_area.text
         entry.bind("<Prior>", lambda e: self.chat_area.yview_scroll(-1, "pages") or "break")
         entry.bind("<Next>", lambda e: self.chat_area.yview_scroll(1, "pages") or "break")
+        entry.bind("<Control-End>", then_break(self.transcript.follow.jump))
         for widget in (entry, self.name_entry, text):
             widget.bind("<Alt-Up>", then_break(lambda: self.cycle_conversation(-1)))
             widget.bind("<Alt-Down>", then_break(lambda: self.cycle_conversation(1)))
@@ -154,7 +158,7 @@ class ChatView:
     # --- wiring ----------------------------------------------------------------------------
     def set_handlers(self, **handlers: Callback) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account."""
+        focus, older, account, joins (shown or hidden: remember it)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -363,10 +367,9 @@ class ChatView:
         conversation = self.conversations.get(key)
         if conversation is None:
             return
-        previous = day_before(conversation.lines, len(conversation.lines))
         changed = self.conversations.add_line(key, line, count, self._has_focus())
         if self._is_current(key):
-            self.transcript.append(line, previous)
+            self.transcript.append(line)
         if changed:
             self.sidebar.refresh(conversation)
             self._update_title()
@@ -417,8 +420,9 @@ class ChatView:
             if room <= 0:
                 return  # the scrollback is full: nothing older fits
             lines = lines[-room:]
-        previous = day_before(conversation.lines, index)
-        following = day_after(conversation.lines, index)
+        shows = self.transcript.shows  # hidden joins and parts decide no divider
+        previous = day_before(conversation.lines, index, shows)
+        following = day_after(conversation.lines, index, shows)
         items = list(conversation.lines)
         items[index:index] = lines
         conversation.lines = deque(items, maxlen=conversation.lines.maxlen)

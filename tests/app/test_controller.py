@@ -83,7 +83,15 @@ def test_wires_every_view_callback(controller, view):
         "focus",
         "older",
         "account",
+        "joins",
     }
+
+
+def test_showing_joins_is_remembered(controller):
+    controller.remember_joins(False)
+    assert Settings.load().show_joins is False
+    controller.remember_joins(True)
+    assert Settings.load().show_joins is True
 
 
 def test_start_shows_conversations_connects_and_polls(controller, model, view):
