@@ -36,6 +36,9 @@ from app.view.sidebar import Sidebar
 from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
 
 Callback = Callable[..., Any]
+#: Below this window width the member list steps aside (as Slack's and Element's do), so the
+#: transcript keeps most of a narrow window; it comes back when the window is widened.
+MEMBERS_HIDDEN_BELOW = 760
 
 
 def _noop(*_args: object) -> None:
@@ -123,6 +126,25 @@ class ChatView:
         panes.add(self.sidebar, weight=0)
         panes.add(self.transcript, weight=1)
         panes.add(self.members, weight=0)
+        self.panes = panes
+        root.bind("<Configure>", self.on_root_configure, add="+")
+
+    def on_root_configure(self, event: tkinter.Event) -> None:
+        """The window was resized: fit the panels to its new width."""
+        if event.widget is self.root:
+            self.fit_panels(event.width)
+
+    def fit_panels(self, width: int) -> None:
+        """Show the member list in a window at least :data:`MEMBERS_HIDDEN_BELOW` wide only."""
+        shown = self.members_shown()
+        if width < MEMBERS_HIDDEN_BELOW and shown:
+            self.panes.forget(self.members)
+        elif width >= MEMBERS_HIDDEN_BELOW and not shown:
+            self.panes.add(self.members, weight=0)
+
+    def members_shown(self) -> bool:
+        """Whether the member list is on screen (a narrow window leaves it out)."""
+        return str(self.members) in (str(pane) for pane in self.panes.panes())
 
     def bind_keys(self) -> None:
         """The keys that cross panels: paging the transcript, moving between conversations."""

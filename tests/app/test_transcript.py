@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.settings import Settings
 from app.text import Line
 from app.view.columns import GAP, NICK_SHARE, TIME_HIDDEN_BELOW
+from app.view.window import MEMBERS_HIDDEN_BELOW
 from tests.app.helpers import pump
 
 
@@ -154,7 +155,7 @@ def test_the_columns_adapt_to_the_width_and_the_longest_nick(make_view):
     want = time_width + GAP + bold.measure("bartholomew")
     pump(view, lambda: stops(view)[0] == want, what="the column sized to the longer nick")
     # Narrow: no time, and the nick column takes at most a quarter of the width.
-    view.root.geometry("700x700")
+    view.root.geometry("600x700")
     pump(view, lambda: text.winfo_width() < TIME_HIDDEN_BELOW, what="the narrow window")
     pump(view, lambda: time_hidden(view), what="the time hidden")
     nick_end, text_start = stops(view)
@@ -280,3 +281,22 @@ def test_a_window_opened_with_joins_hidden_draws_none(make_view):
     view.append("#a", said("hello", day="2026-12-01"))
     assert transcript(view).splitlines() == ["10:05\tbob\thello"]
     assert view.transcript.changes_shown.get() is False
+
+
+def test_a_narrow_window_leaves_the_member_list_out_and_a_wide_one_brings_it_back(make_view):
+    view = make_view(size=(1040, 700))
+    view.add_conversation("#a", "#a", select=True)
+    view.root.update()
+    assert view.members_shown()
+    wide = view.chat_area.text.winfo_width()
+    view.root.geometry(f"{MEMBERS_HIDDEN_BELOW - 60}x700")
+    pump(view, lambda: not view.members_shown(), what="the member list left out")
+    view.root.update()
+    # The transcript has the window but for the conversation list.
+    window, sidebar = view.root.winfo_width(), view.sidebar.winfo_width()
+    assert view.transcript.winfo_width() >= window - sidebar - 20
+    view.root.geometry("1040x700")
+    pump(view, lambda: view.members_shown(), what="the member list back")
+    # Back in its place, right of the transcript, and the transcript as wide as before.
+    assert [str(p) for p in view.panes.panes()][-1] == str(view.members)
+    pump(view, lambda: view.chat_area.text.winfo_width() == wide, what="the old width")
