@@ -26,6 +26,8 @@ class Conversation:
     members: tuple[tuple[str, str], ...] = ()
     signed_in: frozenset[str] = frozenset()  # members the server says have an account
     topic: str = ""
+    #: Whether we may set the topic (an operator, or the channel is not +t).
+    topic_settable: bool = False
     unread: int = 0
     mentions: int = 0
 

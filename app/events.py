@@ -255,12 +255,15 @@ class Topic:
 @dataclass(frozen=True, slots=True)
 class MembersChanged:
     """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first;
-    ``signed_in`` names the members the server says are signed in to an account."""
+    ``signed_in`` names the members the server says are signed in to an account;
+    ``topic_settable`` whether we may set the topic (an operator, or the channel is not
+    ``+t``)."""
 
     kind: ClassVar[str] = Kind.MEMBERS
     conversation: str
     members: Members = ()
     signed_in: frozenset[str] = frozenset()
+    topic_settable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

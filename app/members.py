@@ -1,9 +1,10 @@
 """The channels we are in and who is in them: a pure state object the session owns.
 
-:class:`Roster` keeps each joined channel's topic and members, the prefix modes (``@``,
-``+``) each member holds, and the account each member is signed in to, as extended-join,
-ACCOUNT, WHOX and 330 tell it. It takes the lines that only change members (NAMES, MODE,
-the WHO and WHOIS account replies, ACCOUNT) in its own handler table; the session tells it
+:class:`Roster` keeps each joined channel's topic, flag modes and members, the prefix
+modes (``@``, ``+``) each member holds, and the account each member is signed in to, as
+extended-join, ACCOUNT, WHOX and 330 tell it. It takes the lines that only change members
+or modes (NAMES, MODE and its 324 reply, the WHO and WHOIS account replies, ACCOUNT) in
+its own handler table; the session tells it
 of JOIN, PART, KICK, QUIT and NICK, whose other effects are the session's. Members are
 announced as :class:`app.events.MembersChanged`, sorted by rank, then by name.
 """
@@ -18,6 +19,8 @@ from app import events as ev
 from app.dispatch import Host, Table, registrar
 from server.protocol.codec import Message, build, split_source
 from server.protocol.numerics import (
+    RPL_CHANNELMODEIS,
+    RPL_CREATIONTIME,
     RPL_ENDOFNAMES,
     RPL_ENDOFWHO,
     RPL_NAMREPLY,
@@ -44,6 +47,8 @@ class Channel:
     name: str
     topic: str = ""
     members: dict[str, Member] = field(default_factory=dict)
+    #: Its flag modes (CHANMODES type D): ``+t`` is assumed until the server says.
+    flags: set[str] = field(default_factory=lambda: {"t"})
 
 
 class RosterHost(Host, Protocol):
@@ -68,6 +73,8 @@ class Roster:
         self.chanmodes = ("beI", "k", "l", "imnpst")
         self.whox = False  # the server answers WHO with %-fields (ISUPPORT WHOX)
         self._whox_pending: set[str] = set()  # folded channels our own WHO asked about
+        self._modes_pending: set[str] = set()  # folded channels our own MODE asked about
+        self._time_pending: set[str] = set()  # ... whose 329 (after the 324) is ours too
         self._names: dict[str, list[tuple[str, str]]] = {}
 
     # --- the connection's life -------------------------------------------------------
@@ -76,6 +83,8 @@ class Roster:
         self.accounts = {}
         self.whox = False
         self._whox_pending = set()
+        self._modes_pending = set()
+        self._time_pending = set()
 
     def connection_lost(self) -> list[ev.Event]:
         """No channel is joined now: each of them says it has no members."""
@@ -126,10 +135,22 @@ class Roster:
                 return prefix
         return ""
 
+    def topic_settable(self, chan: Channel) -> bool:
+        """Whether we may set ``chan``'s topic: it is not ``+t``, or we hold op there (or
+        a prefix mode ranked above it in ISUPPORT PREFIX, as ``~`` and ``&`` are)."""
+        if "t" not in chan.flags:
+            return True
+        ranked = list(self.prefixes)
+        allowed = ranked[: ranked.index("o") + 1] if "o" in ranked else ranked[:1]
+        me = next((m for m in chan.members.values() if self.host.is_me(m.nick)), None)
+        return me is not None and any(mode in allowed for mode in me.modes)
+
     def announce(self, chan: Channel) -> None:
         """Emit ``chan``'s members as they are now."""
         signed_in = frozenset(m.nick for k, m in chan.members.items() if k in self.accounts)
-        self.host.emit(ev.MembersChanged(chan.name, tuple(self._sorted(chan)), signed_in))
+        members = tuple(self._sorted(chan))
+        settable = self.topic_settable(chan)
+        self.host.emit(ev.MembersChanged(chan.name, members, signed_in, settable))
 
     # --- what the session tells it ----------------------------------------------------
     def joined(self, msg: Message, nick: str, own: bool) -> Channel | None:
@@ -152,8 +173,11 @@ class Roster:
                 self.accounts.pop(fold(nick), None)
         return chan
 
-    def ask_accounts(self, name: str) -> None:
-        """Ask who of a channel we just joined is signed in (the NAMES reply does not say)."""
+    def ask_about(self, name: str) -> None:
+        """Ask a channel we just joined for its modes (who may set the topic), and who of
+        it is signed in (the NAMES reply says neither)."""
+        self._modes_pending.add(self.host.fold(name))
+        self.host.send(build("MODE", name))
         if self.whox:
             self._whox_pending.add(self.host.fold(name))
             self.host.send(build("WHO", name, f"%tna,{WHOX_TOKEN}"))
@@ -250,6 +274,8 @@ class Roster:
             arg = None
             if ch in always or (adding and ch in on_set):
                 arg = args.pop(0) if args else None
+            elif chan is not None and ch in self.chanmodes[3]:
+                (chan.flags.add if adding else chan.flags.discard)(ch)
             if chan is not None and ch in self.prefixes and arg:
                 member = chan.members.get(self.host.fold(arg))
                 if member is not None:
@@ -262,6 +288,27 @@ class Roster:
         self.host.emit(ev.Mode(name, text, msg.nick or "", self.host.time(msg)))
         if chan is not None:
             self.announce(chan)
+
+    @handles(RPL_CHANNELMODEIS.code)
+    def _on_channel_modes(self, msg: Message) -> None:
+        key = self.host.fold(msg.param(1))
+        chan = self.channels.get(key)
+        if chan is not None:
+            chan.flags = {ch for ch in msg.param(2) if ch in self.chanmodes[3]}
+            self.announce(chan)
+        if key in self._modes_pending:
+            self._modes_pending.discard(key)
+            self._time_pending.add(key)
+        else:
+            self.host.reply(msg)  # the user asked (/mode #channel)
+
+    @handles(RPL_CREATIONTIME.code)
+    def _on_creation_time(self, msg: Message) -> None:
+        key = self.host.fold(msg.param(1))
+        if key in self._time_pending:
+            self._time_pending.discard(key)  # the rest of the answer to our own MODE
+        else:
+            self.host.reply(msg)
 
     @handles("ACCOUNT")
     def _on_account(self, msg: Message) -> None:

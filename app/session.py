@@ -448,8 +448,8 @@ class Session:
         self.emit(ev.Join(name, nick, own, self.time(msg)))
         self.roster.announce(chan)
         if own:
+            self.roster.ask_about(name)
             self._catch_up(name)
-            self.roster.ask_accounts(name)
 
     @handles("PART")
     def _on_part(self, msg: Message) -> None:
