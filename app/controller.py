@@ -392,7 +392,7 @@ class ChatController:
 
     def _on_members(self, event: ev.MembersChanged) -> None:
         key = self.key(event.conversation)
-        self.view.set_members(key, event.members, event.signed_in, event.topic_settable)
+        self.view.set_members(key, event.members, event.signed_in, event.topic_settable, event.away)
 
     def _on_mode(self, event: ev.Mode) -> None:
         key = self.key(event.conversation)

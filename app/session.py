@@ -626,6 +626,6 @@ class Session:
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))
 
-    @handles("PONG", "AWAY", "CHGHOST", "SETNAME", "TAGMSG")
+    @handles("PONG", "CHGHOST", "SETNAME", "TAGMSG")
     def _on_ignored(self, msg: Message) -> None:
         """Lines the session does not show (a PONG only proves the link is alive)."""

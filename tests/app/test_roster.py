@@ -61,3 +61,50 @@ def test_a_mode_the_user_asked_for_is_shown(fed):
     fed(":srv 324 me #chan +nst", ":srv 329 me #chan 1700000000")
     assert _replies(fed) == ["324", "329"]
     assert not _settable(fed)
+
+
+def _away(fed: Fed) -> dict[str, str]:
+    return dict(fed.log.of(Kind.MEMBERS, conversation="#Chan")[-1].away)
+
+
+def test_who_is_away_from_away_notify_who_flags_and_301(fed):
+    fed(":bob!b@h AWAY :at lunch")
+    assert _away(fed) == {"bob": "at lunch"}
+    fed(":srv 352 me #chan b h srv boss G~ :0 Boss")  # WHO: away, no text given
+    assert _away(fed) == {"bob": "at lunch", "boss": ""}
+    fed(":srv 301 me boss :in a meeting")  # the text, when we write to boss or WHOIS
+    assert _away(fed)["boss"] == "in a meeting"
+    fed(":srv 352 me #chan b h srv boss G~ :0 Boss")  # the text we know is kept
+    assert _away(fed)["boss"] == "in a meeting"
+    fed(":bob!b@h NICK :Robert")
+    assert _away(fed) == {"Robert": "at lunch", "boss": "in a meeting"}
+    fed(":Robert!b@h AWAY", ":srv 352 me #chan b h srv boss H~ :0 Boss")  # both back
+    assert _away(fed) == {}
+    assert _replies(fed) == ["352", "301", "352", "352"]
+    fed(":boss!b@h AWAY :gone fishing", ":boss!b@h PART #chan")
+    fed(":boss!b@h JOIN #chan")  # back in, and back from away: no AWAY says so
+    assert _away(fed) == {}  # what we knew went with the last shared channel
+    fed(":boss!b@h AWAY :again", ":boss!b@h QUIT :bye", ":boss!b@h JOIN #chan")
+    assert _away(fed) == {}
+    fed(":srv 306 me :You have been marked as being away")  # ourselves: no AWAY comes
+    assert _away(fed) == {"me": ""}
+    fed(":srv 305 me :You are no longer marked as being away")
+    assert _away(fed) == {}
+
+
+def test_the_who_asked_on_join_says_who_is_away_and_signed_in():
+    session = Session(nick="me")
+    session.registered = True
+    feed = Fed(session)
+    feed(":srv 005 me WHOX :are supported", ":me!u@h JOIN #c")
+    assert "WHO #c %tnfa,913" in feed.sent
+    feed(
+        ":srv 353 me = #c :me carol dave",
+        ":srv 366 me #c :End",
+        ":srv 354 me 913 carol G carol",
+        ":srv 354 me 913 dave H@ 0",
+        ":srv 315 me #c :End of WHO",
+    )
+    last = feed.log.of(Kind.MEMBERS, conversation="#c")[-1]
+    assert dict(last.away) == {"carol": ""} and last.signed_in == frozenset({"carol"})
+    assert not _replies(feed)
