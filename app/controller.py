@@ -392,10 +392,7 @@ class ChatController:
 
     def _on_members(self, event: ev.MembersChanged) -> None:
         key = self.key(event.conversation)
-        if event.signed_in:
-            self.view.set_members(key, event.members, event.signed_in)
-        else:
-            self.view.set_members(key, event.members)
+        self.view.set_members(key, event.members, event.signed_in, event.topic_settable, event.away)
 
     def _on_mode(self, event: ev.Mode) -> None:
         key = self.key(event.conversation)

@@ -14,6 +14,15 @@ from app.text import Line
 SCROLLBACK = 5000
 #: The key of the server conversation.
 SERVER = ""
+#: What a channel's name starts with (anything else but the server's is a person).
+CHANNEL_PREFIXES = "#&"
+#: The kinds of line someone says (the others are events and our own notes).
+SAID = ("message", "action", "notice")
+
+
+def is_direct(name: str) -> bool:
+    """Whether ``name`` is a private conversation (a person), not a channel or the server."""
+    return bool(name) and name[0] not in CHANNEL_PREFIXES
 
 
 @dataclass
@@ -25,7 +34,11 @@ class Conversation:
     lines: deque[Line] = field(default_factory=lambda: deque(maxlen=SCROLLBACK))
     members: tuple[tuple[str, str], ...] = ()
     signed_in: frozenset[str] = frozenset()  # members the server says have an account
+    #: Members the server says are away, with their away text ("" when not known).
+    away: dict[str, str] = field(default_factory=dict)
     topic: str = ""
+    #: Whether we may set the topic (an operator, or the channel is not +t).
+    topic_settable: bool = False
     unread: int = 0
     mentions: int = 0
 
@@ -116,18 +129,21 @@ class Conversations:
         """Keep ``line`` in ``key``; True when the counters changed (a sidebar update is due).
 
         A line in the current conversation counts only as a mention the user has not seen
-        (the window is not focused); elsewhere messages count as unread, if ``count``.
+        (the window is not focused); elsewhere messages count as unread, if ``count``. A
+        private message is meant for us as a mention is: it counts as one.
         """
         conversation = self._items[key]
         conversation.lines.append(line)
+        said = count and line.kind in SAID
+        notable = line.mention or (said and is_direct(conversation.name))
         if key == self.current:
-            if line.mention and not focused:
+            if notable and not focused:
                 conversation.mentions += 1
                 return True
             return False
-        if count and line.kind in ("message", "action", "notice"):
+        if said:
             conversation.unread += 1
-            if line.mention:
+            if notable:
                 conversation.mentions += 1
             return True
         return False
@@ -141,5 +157,5 @@ class Conversations:
         return True
 
     def mentions(self) -> int:
-        """Unread mentions in every conversation (for the window title)."""
+        """Unread mentions and private messages in every conversation (the window title)."""
         return sum(c.mentions for c in self._items.values())

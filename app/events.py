@@ -255,12 +255,16 @@ class Topic:
 @dataclass(frozen=True, slots=True)
 class MembersChanged:
     """The member list of ``conversation``: ``(prefix, nick)`` pairs, ops first;
-    ``signed_in`` names the members the server says are signed in to an account."""
+    ``signed_in`` names the members the server says are signed in to an account;
+    ``topic_settable`` whether we may set the topic (an operator, or the channel is not
+    ``+t``); ``away`` the members who are away, with their away text ("" if not known)."""
 
     kind: ClassVar[str] = Kind.MEMBERS
     conversation: str
     members: Members = ()
     signed_in: frozenset[str] = frozenset()
+    topic_settable: bool = False
+    away: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,9 +134,12 @@ class ChatWindow(Protocol):
         key: str,
         members: tuple[tuple[str, str], ...],
         signed_in: frozenset[str] = frozenset(),
+        topic_settable: bool = False,
+        away: Sequence[tuple[str, str]] = (),
     ) -> None:
         """A channel's members, ``(prefix, nick)`` pairs; ``signed_in`` those with an
-        account."""
+        account; ``topic_settable`` whether we may set its topic; ``away`` who is away,
+        with the away text."""
         ...
 
     def clear_conversation(self, key: str) -> None:

@@ -448,8 +448,8 @@ class Session:
         self.emit(ev.Join(name, nick, own, self.time(msg)))
         self.roster.announce(chan)
         if own:
+            self.roster.ask_about(name)
             self._catch_up(name)
-            self.roster.ask_accounts(name)
 
     @handles("PART")
     def _on_part(self, msg: Message) -> None:
@@ -626,6 +626,6 @@ class Session:
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))
 
-    @handles("PONG", "AWAY", "CHGHOST", "SETNAME", "TAGMSG")
+    @handles("PONG", "CHGHOST", "SETNAME", "TAGMSG")
     def _on_ignored(self, msg: Message) -> None:
         """Lines the session does not show (a PONG only proves the link is alive)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .channel import Refused
+from .handover import announce_handover
 from .protocol.codec import MAX_LINE, split_utf8, truncate_utf8
 from .protocol.names import casefold
 from .sendq import Outgoing
@@ -183,10 +184,12 @@ def kick_member(
     with the numeric when refused.
     """
     with channel.send_lock:
-        member, recipients = server.registry.kick(channel, target, by)
+        member, recipients, handover = server.registry.kick(channel, target, by)
         account = by.account_name if by is not None else None
         out = Outgoing("KICK", channel.name, member.nick, reason, source=source, account=account)
         out.deliver(recipients, reply)
+        if handover is not None:
+            announce_handover(server.config.name, handover, reply)
     return member
 
 

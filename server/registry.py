@@ -19,7 +19,10 @@ Rules (the whole server keeps them):
    it, message it or be refused its nick because of it.
 4. A channel exists from its first join to its last part; the first member is op.
    Creating it and its first join are one step (``join``), and a client that has left
-   the registry can join nothing, so no channel is ever left without members.
+   the registry can join nothing, so no channel is ever left without members. The
+   server's own channels (``autojoin``) are never left without an operator either: when
+   the last one leaves, the member present longest is made op in the same step
+   (``Handover``), announced once the step is done.
 5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
    messages in the same order. It is taken *before* the registry lock, never inside it:
    callers hold it around a mutation and the sends that announce it.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .channel import (
@@ -40,7 +44,7 @@ from .channel import (
     sees_user,
 )
 from .protocol.names import casefold
-from .registry_channels import WHOWAS_SIZE, ChannelTables, Presence, WhowasEntry
+from .registry_channels import WHOWAS_SIZE, ChannelTables, Handover, Presence, WhowasEntry
 
 if TYPE_CHECKING:
     from .accounts import Account
@@ -50,8 +54,9 @@ if TYPE_CHECKING:
 class Registry(ChannelTables):
     """All connections, nicks and channels of one server; see the module rules."""
 
-    def __init__(self) -> None:
+    def __init__(self, server_owned: Iterable[str] = ()) -> None:
         self.lock = threading.Lock()
+        self.server_owned = frozenset(casefold(name) for name in server_owned)
         self.clients: dict[Session, Presence] = {}
         self.nicks: dict[str, Session] = {}
         self.channels: dict[str, Channel] = {}
@@ -222,12 +227,14 @@ class Registry(ChannelTables):
         if "o" in client.modes:
             self.opers += step
 
-    def remove(self, client: Session) -> set[Session] | None:
-        """Forget a connection; return the clients that shared a channel with it.
+    def remove(self, client: Session) -> tuple[set[Session], list[Handover]] | None:
+        """Forget a connection; return the clients that shared a channel with it, and
+        the ops the server gave in its place (see ``_hand_over_locked``).
 
         Returns ``None`` when the client was already removed.
         """
         peers: set[Session] = set()
+        handovers: list[Handover] = []
         with self.lock:
             presence = self.clients.pop(client, None)
             if presence is None:
@@ -243,12 +250,14 @@ class Registry(ChannelTables):
             self._unmonitor_locked(client, presence, list(presence.monitoring))
             self._unindex_account_locked(client)
             for channel in presence.channels.values():
-                del channel.members[client]
+                letters = channel.members.pop(client)
                 peers.update(channel.members)
                 if not channel.members:
                     self._destroy_locked(channel)
+                elif "o" in letters and (handover := self._hand_over_locked(channel)):
+                    handovers.append(handover)
             presence.channels.clear()
-        return peers
+        return peers, handovers
 
     # --- users -----------------------------------------------------------------
     def monitor(self, client: Session, nicks: list[str], limit: int) -> tuple[list[str], int]:

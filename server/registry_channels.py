@@ -77,6 +77,15 @@ class ModeResult(NamedTuple):
     shown: dict[str, list[ListEntry]]
 
 
+class Handover(NamedTuple):
+    """Op the server gave when the last operator left one of its own channels: the
+    channel, its new operator, and who must hear of it (copied under the lock)."""
+
+    channel: Channel
+    member: Session
+    members: list[Session]
+
+
 #: Nobody's presence: a client that is gone (or never came) is in nothing.
 _NOWHERE = Presence()
 
@@ -90,6 +99,9 @@ class ChannelTables:
     nicks: dict[str, Session]
     channels: dict[str, Channel]
     entries: ListBudget
+    #: Casefolded names of the server's own channels (``autojoin``), which are never
+    #: left without an operator (see :meth:`_hand_over_locked`).
+    server_owned: frozenset[str]
 
     def _presence(self, client: Session) -> Presence:
         return self.clients.get(client, _NOWHERE)
@@ -254,8 +266,11 @@ class ChannelTables:
             presence.invites.pop(folded, None)
             return list(channel.members)
 
-    def part(self, client: Session, channel: Channel) -> list[Session] | None:
-        """Remove ``client`` from ``channel``; return who must hear of it (itself included).
+    def part(
+        self, client: Session, channel: Channel
+    ) -> tuple[list[Session], Handover | None] | None:
+        """Remove ``client`` from ``channel``; return who must hear of it (itself included)
+        and the op the server gave in its place (:meth:`_hand_over_locked`), if any.
 
         Returns ``None`` when the client was not a member.
         """
@@ -263,22 +278,38 @@ class ChannelTables:
             if client not in channel.members:
                 return None
             recipients = list(channel.members)
-            self._part_locked(client, channel)
-            return recipients
+            return recipients, self._part_locked(client, channel)
 
-    def _part_locked(self, client: Session, channel: Channel) -> None:
-        del channel.members[client]
+    def _part_locked(self, client: Session, channel: Channel) -> Handover | None:
+        letters = channel.members.pop(client)
         self._presence(client).channels.pop(casefold(channel.name), None)
         if not channel.members:
             self._destroy_locked(channel)
+            return None
+        return self._hand_over_locked(channel) if "o" in letters else None
+
+    def _hand_over_locked(self, channel: Channel) -> Handover | None:
+        """An operator just left ``channel``: when it was the last one and the channel is
+        one of the server's own (autojoin) that is not a registered room, give op to the
+        member present longest, the way services do, so the channel is never left with
+        nobody to set its topic. A registered room follows its access list instead, and
+        other channels stay without an operator (as Modern IRC has it)."""
+        if "r" in channel.modes or casefold(channel.name) not in self.server_owned:
+            return None
+        if any("o" in letters for letters in channel.members.values()):
+            return None
+        heir = next(iter(channel.members))  # members are kept in the order they joined
+        channel.set_prefix(heir, "o", True)
+        return Handover(channel, heir, list(channel.members))
 
     def kick(
         self, channel: Channel, target: Session | str, by: Session | None = None
-    ) -> tuple[Session, list[Session]]:
+    ) -> tuple[Session, list[Session], Handover | None]:
         """Take ``target`` (a client or a nick) out of ``channel``, checking that ``by``
         is an operator there (None: the server itself); hold the channel's send_lock.
 
-        Returns the target and who must hear of it (the target included); raises
+        Returns the target, who must hear of it (the target included) and the op the
+        server gave in its place (:meth:`_hand_over_locked`), if any; raises
         :class:`Refused` with ERR_NOTONCHANNEL, ERR_CHANOPRIVSNEEDED or
         ERR_USERNOTINCHANNEL.
         """
@@ -292,8 +323,7 @@ class ChannelTables:
                 nick = target if isinstance(target, str) else target.nick
                 raise Refused(ERR_USERNOTINCHANNEL, nick, channel.name)
             recipients = list(channel.members)
-            self._part_locked(member, channel)
-            return member, recipients
+            return member, recipients, self._part_locked(member, channel)
 
     def invite(
         self, inviter: Session, channel: Channel, nick: str

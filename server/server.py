@@ -22,6 +22,7 @@ from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
 from .config import Config
 from .datalock import DataDirInUse, DataDirLock
 from .descriptors import Spare, fit_clients, raise_limit
+from .handover import announce_handovers
 from .history import HistoryError, HistoryStore
 from .penalty import LoginFailures, Throttle, in_networks, parse_networks
 from .presence import notify_offline
@@ -244,7 +245,7 @@ class ChatServer(Listener):
         self.clock = clock
         #: How a reader waits out fake lag; it returns early when the event is set.
         self.sleep = sleep or (lambda seconds, event: event.wait(seconds))
-        self.registry = Registry()
+        self.registry = Registry(self.config.autojoin)
         self.version = f"kibitz-{__version__}"
         self.started = time.time()
         self.stopping = False
@@ -653,9 +654,10 @@ class ChatServer(Listener):
         """
         if reason is not None and client.quit_reason is None:
             client.quit_reason = reason
-        peers = self.registry.remove(client)
-        if peers is None:
+        left = self.registry.remove(client)
+        if left is None:
             return
+        peers, handovers = left
         peers.discard(client)
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
@@ -665,6 +667,7 @@ class ChatServer(Listener):
                 out = Outgoing("QUIT", text, source=client.source, account=client.account_name)
                 out.deliver(peers)
             notify_offline(self.registry, client.nick)
+            announce_handovers(self.config.name, handovers)  # after the QUIT
 
     # --- timeouts ---------------------------------------------------------------------
     def check_timeouts(self, now: float | None = None) -> None:

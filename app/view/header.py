@@ -27,10 +27,12 @@ class Header(ttk.Frame):
         self.topic_label.pack(side=tkinter.LEFT, fill=tkinter.X, expand=True, padx=(12, 0))
 
     def show(self, conversation: Conversation) -> None:
-        """Show the name and topic of ``conversation`` (a channel without one says how)."""
+        """Show the name and topic of ``conversation`` (a channel without one says so, and
+        how to set one to whoever may)."""
         name = conversation.name or "Server"
         self.title_label.configure(text=sanitize(name, 80))
         topic = conversation.topic
         if not topic and name[:1] in "#&":
-            topic = "No topic — set one with /topic"
+            # Only someone who may set it is invited to (an operator, or the channel is -t).
+            topic = "No topic — set one with /topic" if conversation.topic_settable else "No topic"
         self.topic_label.configure(text=sanitize(topic, 300))

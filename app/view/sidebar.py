@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import tkinter
+import tkinter.font as tkfont
 from collections.abc import Callable
 from typing import Any
 
 import ttkbootstrap as ttk
 
-from app.conversations import Conversation, Conversations
+from app.conversations import CHANNEL_PREFIXES, Conversation, Conversations
 from app.text import sanitize
 from app.ui import Fonts, heading_label, style_trees
 
 Fire = Callable[..., None]
+
+#: The mark of a private conversation, best first (not ``@``: the member list marks
+#: operators with it); the last is in every font.
+PERSON_GLYPHS = ("\U0001f464", "\u263a", "~")
+#: A character no font draws: what the font shows for a glyph it lacks is as wide.
+_UNDRAWN = "\U0010fffd"
+
+
+def person_glyph(font: tkfont.Font) -> str:
+    """The first of :data:`PERSON_GLYPHS` that ``font`` (or a fallback font) can draw."""
+    missing = font.measure(_UNDRAWN)
+    for glyph in PERSON_GLYPHS[:-1]:
+        try:
+            if font.measure(glyph) != missing:
+                return glyph
+        except tkinter.TclError:
+            continue  # a Tk that cannot take the character at all
+    return PERSON_GLYPHS[-1]
 
 
 def iid_of(key: str) -> str:
@@ -25,13 +44,13 @@ def key_of(iid: str) -> str:
     return iid.removeprefix("conversation:")
 
 
-def sidebar_label(name: str) -> str:
-    """How a conversation is listed: the server, a channel, or ``@`` a person."""
+def sidebar_label(name: str, person: str = PERSON_GLYPHS[-1]) -> str:
+    """How a conversation is listed: the server, a channel, or a person after ``person``."""
     if not name:
         return "  Server"
-    if name[0] in "#&":
+    if name[0] in CHANNEL_PREFIXES:
         return "  " + sanitize(name, 60)
-    return "  @ " + sanitize(name, 60)
+    return f"  {person} " + sanitize(name, 60)
 
 
 class Sidebar(ttk.Frame):
@@ -44,6 +63,7 @@ class Sidebar(ttk.Frame):
         self.fonts = fonts
         self.conversations = conversations
         self.fire = fire
+        self.person = person_glyph(fonts.normal)
         self.create_heading()
         self.create_list()
 
@@ -76,7 +96,7 @@ class Sidebar(ttk.Frame):
 
     def add(self, conversation: Conversation) -> None:
         """List a new conversation at the end."""
-        label = sidebar_label(conversation.name)
+        label = sidebar_label(conversation.name, self.person)
         self.conversation_list.insert(
             "", "end", iid=iid_of(conversation.key), text=label, values=("",)
         )
@@ -101,7 +121,8 @@ class Sidebar(ttk.Frame):
         self.conversation_list.see(iid_of(key))
 
     def refresh(self, conversation: Conversation) -> None:
-        """Show the name and the unread count (bold when unread, red on a mention)."""
+        """Show the name and the unread count (bold when unread, red on a mention or a
+        private message)."""
         count = str(conversation.unread) if conversation.unread else ""
         if conversation.mentions:
             tags: tuple[str, ...] = ("mention",)
@@ -109,7 +130,7 @@ class Sidebar(ttk.Frame):
             tags = ("unread",) if conversation.unread else ("read",)
         self.conversation_list.item(
             iid_of(conversation.key),
-            text=sidebar_label(conversation.name),
+            text=sidebar_label(conversation.name, self.person),
             values=(count,),
             tags=tags,
         )

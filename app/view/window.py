@@ -365,14 +365,20 @@ class ChatView:
         key: str,
         members: tuple[tuple[str, str], ...],
         signed_in: frozenset[str] = frozenset(),
+        topic_settable: bool = False,
+        away: Sequence[tuple[str, str]] = (),
     ) -> None:
-        """Remember and (if open) show a channel's members (marking those signed in)."""
+        """Remember and (if open) show a channel's members (marking those signed in,
+        greying those away), and whether the header may invite us to set its topic."""
         conversation = self.conversations.get(key)
         if conversation is not None:
             conversation.members = tuple(members)
             conversation.signed_in = frozenset(signed_in)
+            conversation.topic_settable = topic_settable
+            conversation.away = dict(away)
             if self._is_current(key):
                 self.members.show(conversation)
+                self.header.show(conversation)
 
     def clear_conversation(self, key: str) -> None:
         """Forget a conversation's transcript."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import admin
 from ..channel import Channel, ChannelRow, JoinRefused, Refused, Topic
+from ..handover import announce_handover
 from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
 from ..protocol.numerics import (
@@ -204,13 +205,16 @@ def part_channel(
 ) -> None:
     """Take ``client`` out of ``channel`` and tell every member (itself included)."""
     with channel.send_lock:
-        recipients = server.registry.part(client, channel)
-        if recipients is None:
+        parted = server.registry.part(client, channel)
+        if parted is None:
             reply.numeric(ERR_NOTONCHANNEL, channel.name)
             return
+        recipients, handover = parted
         params = (channel.name, reason) if reason else (channel.name,)
         out = Outgoing("PART", *params, source=client.source, account=client.account_name)
         out.deliver(recipients, reply)
+        if handover is not None:
+            announce_handover(server.config.name, handover)
 
 
 @command("PART", min_params=1)

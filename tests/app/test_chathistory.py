@@ -275,7 +275,7 @@ def test_batches_are_chathistory_not_live_traffic():
     sent, log = feed.sent, feed.log
     feed(":srv 005 me CHATHISTORY=4 :are supported")  # pages of four
     feed(":me!u@h JOIN #c")
-    assert sent == ["CHATHISTORY LATEST #c * 4"]
+    assert sent == ["MODE #c", "CHATHISTORY LATEST #c * 4"]
     feed("@msgid=a :bob!b@h PRIVMSG #c :live a")
     for line in (
         ":srv BATCH +r chathistory #c",

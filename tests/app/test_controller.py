@@ -286,7 +286,7 @@ def test_poll_renders_events(controller, model, view):
     assert view.append.call_args_list[3].args[0] == "dave"
     assert "carol joined" in lines[4].text
     view.set_topic.assert_called_with("#general", "New topic")
-    view.set_members.assert_called_with("#general", (("@", "alice"),))
+    view.set_members.assert_called_with("#general", (("@", "alice"),), frozenset(), False, ())
     assert lines[-1].kind == "error" and view.append.call_args_list[-1].args[0] == "#general"
     view.set_status.assert_called_with("connected", "Connected to x:1 as alice")
     view.schedule.assert_called_with(POLL_MS, controller.poll)

@@ -61,3 +61,23 @@ def test_recall_walks_back_and_returns_to_the_draft():
     assert recall.step(-1, "two") == "two"
     assert recall.step(1, "two") == "three"
     assert recall.step(1, "three") == "draft"
+
+
+def test_a_private_message_counts_as_a_mention():
+    conversations = Conversations()
+    for key in ("", "#a", "bob"):
+        conversations.add(key, key)
+    conversations.open("#a")
+    assert conversations.add_line("bob", message("psst"), count=True, focused=True)
+    assert (conversations["bob"].unread, conversations["bob"].mentions) == (1, 1)
+    assert not conversations.add_line(
+        "bob", Line("event", "10:00", "•", "bob is now known as rob"), count=False, focused=True
+    )
+    assert not conversations.add_line("#a", message("in the channel"), count=True, focused=False)
+    assert conversations.mentions() == 1  # a channel message is no mention
+    conversations.open("bob")
+    assert conversations.add_line("bob", message("still there?"), count=True, focused=False)
+    assert conversations.mentions() == 1  # open but unseen: the window is not focused
+    assert not conversations.add_line("bob", message("mine"), count=False, focused=False)
+    assert not conversations.add_line("bob", message("seen"), count=True, focused=True)
+    assert conversations.mentions() == 1

@@ -267,12 +267,12 @@ def test_members_and_messages_say_who_is_signed_in():
         ":srv 005 me WHOX CASEMAPPING=rfc1459 :are supported",
         ":me!u@h JOIN #chan * :Me",
     )
-    assert feed.sent[-1] == "WHO #chan %tna,913"
+    assert feed.sent[-1] == "WHO #chan %tnfa,913"
     feed(
         ":srv 353 me = #chan :me @zed amy",
         ":srv 366 me #chan :End",
-        ":srv 354 me 913 zed zedacct",
-        ":srv 354 me 913 amy 0",
+        ":srv 354 me 913 zed H@ zedacct",
+        ":srv 354 me 913 amy H 0",
         ":srv 315 me #chan :End of WHO list",
     )
     members = feed.log.of(Kind.MEMBERS)[-1]
