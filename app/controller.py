@@ -34,6 +34,7 @@ from app.model import ChatModel
 from app.passwords import PasswordStore
 from app.pending import PendingLines
 from app.recall import Recall
+from app.restore import Reopen, place_of, remember
 from app.settings import Settings
 from app.text import (
     Line,
@@ -79,8 +80,11 @@ class ChatController:
         settings: Settings | None = None,
         passwords: PasswordStore | None = None,
         account: str = "",
+        reopen: Reopen | None = None,
     ) -> None:
         self.model = model
+        #: What to open at start (default: the model's channels, the last one shown).
+        self.reopen = reopen
         self.view = view
         self.conversations = view.conversations
         self.settings = settings
@@ -171,8 +175,10 @@ class ChatController:
         self.view.set_server(address_text(self.model.host, self.model.port))
         self.view.set_nick(self.model.nick)
         self.view.add_conversation(SERVER, "")
-        for name in self.model.wanted_channels():
-            self.view.add_conversation(self.key(name), name, select=True)
+        wanted = self.model.wanted_channels()
+        reopen = self.reopen or Reopen(tuple(wanted), wanted[-1] if wanted else "")
+        for name in reopen.names:  # in the order they had; shown: the one shown then
+            self.view.add_conversation(self.key(name), name, select=name == reopen.selected)
         theme_error = getattr(self.view, "theme_error", "")
         if theme_error:
             self.note(theme_error, error=True)
@@ -198,18 +204,19 @@ class ChatController:
         self.save_settings()
 
     def save_settings(self) -> None:
-        """Remember nick, server and theme for the next run."""
-        if self.settings is None:
+        """Remember nick, server, theme and the open conversations for the next run."""
+        settings, model = self.settings, self.model
+        if settings is None:
             return
-        self.settings.nick = self.model.wanted_nick
-        self.settings.host = self.model.host
-        self.settings.port = self.model.port
-        self.settings.tls = self.model.tls
+        settings.nick, settings.host, settings.port = model.wanted_nick, model.host, model.port
+        settings.tls = model.tls
+        place = place_of(model.host, model.port, settings.account, model.wanted_nick)
+        remember(settings, place, self.conversations.names(), self.current_name())
         try:
-            self.settings.theme = self.view.theme_name()
+            settings.theme = self.view.theme_name()
         except Exception:  # a view already torn down keeps the last known theme
             pass
-        self.settings.save()
+        settings.save()
 
     # --- the event pump ------------------------------------------------------------------
     def poll(self) -> int:
