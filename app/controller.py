@@ -354,7 +354,8 @@ class ChatController:
         key = self.key(event.conversation)
         if event.own:
             existed = self._is_open(key)
-            select = key in self._select_on_join or not existed
+            # One we did not ask for (the server's autojoin) is shown only if nothing is.
+            select = key in self._select_on_join or (not existed and not self.current_name())
             self._select_on_join.discard(key)
             self.view.add_conversation(key, event.conversation or "", select=select)
         if self._is_open(key):

@@ -356,3 +356,12 @@ def test_close_remembers_what_is_open(model, view):
     assert reopen_plan(Settings.load(), place_of("127.0.0.1", 5000, "", "alice")) == Reopen(
         ("#general", "bob", "#b"), "bob"
     )
+
+
+def test_a_join_the_server_makes_does_not_take_the_reopened_conversation_away(model, view):
+    controller = ChatController(model, view, Settings(), reopen=Reopen(("bob",), "bob"))
+    controller.start()
+    view.conversations.current = "bob"
+    model.events.put(ev.Join("#dev", "alice", True))  # a join the server made for us
+    controller.poll()
+    view.add_conversation.assert_called_with("#dev", "#dev", select=False)

@@ -138,3 +138,25 @@ def test_the_conversations_open_at_close_come_back_at_the_next_start(server, con
     assert again.title_label.cget("text") == "#b"
     assert "bob" in model.directs
     restarted.close()
+
+
+def test_a_channel_refused_on_rejoin_says_why(server, connect, make_view):
+    bob = connect("bob")
+    bob.send("JOIN #locked", "MODE #locked +k sesame")
+    bob.expect("MODE", "#locked", "+k", "sesame")
+    settings = Settings.load()
+    remember(settings, place_of("127.0.0.1", server.port, "", "alice"), ["#locked", "#b"], "#b")
+    settings.save()
+    argv = ["--host", "127.0.0.1", "--port", str(server.port), "--nick", "alice"]
+    view = make_view()
+    controller = build_controller(*load_args(argv), view)
+    controller.start()
+    pump(view, lambda: "#b" in controller.model.joined(), what="#b rejoined")
+
+    def said() -> list[str]:
+        return [line.text for key in view.conversations for line in view.conversations[key].lines]
+
+    pump(view, lambda: any("#locked" in text and "key" in text for text in said()), what="why")
+    assert "#locked" not in controller.model.joined()
+    assert view.conversations.current == "#b"
+    controller.close()
