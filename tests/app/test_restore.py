@@ -8,10 +8,13 @@ import json
 import pytest
 
 from app.__main__ import build_controller, load_args, parse_args, reopen_of
+from app.passwords import PasswordStore, account_key
 from app.restore import KEPT, Reopen, place_of, remember, reopen_plan
 from app.settings import Settings, settings_path
 from app.view.sidebar import iid_of
+from server.accounts import AccountStore
 from tests.app.helpers import pump
+from tests.support.ircclient import IRCClient
 
 PLACE = place_of("127.0.0.1", 5000, "", "alice")
 
@@ -101,19 +104,32 @@ def _sidebar(view) -> list[tuple[str, str]]:
     return [(iid, tree.item(iid, "text")) for iid in tree.get_children()]
 
 
-def test_the_conversations_open_at_close_come_back_at_the_next_start(server, connect, make_view):
-    connect("bob")
+def test_the_conversations_open_at_close_come_back_at_the_next_start(
+    make_server, make_view, tmp_path
+):
+    # A private conversation's history belongs to an account: alice signs in to hers.
+    accounts = AccountStore(tmp_path)
+    accounts.create("alice", "secret")
+    accounts.close()
+    server = make_server(data_dir=str(tmp_path))
+    assert PasswordStore().set(account_key("alice", "127.0.0.1", server.port), "secret")
+    bob = IRCClient(server.port)
+    bob.register("bob")
     argv = ["--host", "127.0.0.1", "--port", str(server.port), "--nick", "alice"]
+    argv += ["--account", "alice"]
     view = make_view()
     controller = build_controller(*load_args(argv), view)
     controller.start()
     pump(view, lambda: "#general" in controller.model.joined(), what="#general")
+    pump(view, lambda: controller.model.account == "alice", what="signed in")
     _type(view, "/join #a")
     pump(view, lambda: view.conversations.current == "#a", what="#a")
     _type(view, "/join #b")
     pump(view, lambda: view.conversations.current == "#b", what="#b")
     _type(view, "/query bob")
     pump(view, lambda: view.conversations.current == "bob", what="bob")
+    _type(view, "see you at noon")
+    pump(view, lambda: "see you at noon" in view.transcript_text(), what="the message to bob")
     view.conversation_list.selection_set(iid_of("#b"))  # a click on #b in the sidebar
     pump(view, lambda: view.conversations.current == "#b", what="#b shown")
     before = view.conversations.ordered_keys()
@@ -137,7 +153,11 @@ def test_the_conversations_open_at_close_come_back_at_the_next_start(server, con
     assert again.conversations.current == "#b"
     assert again.title_label.cget("text") == "#b"
     assert "bob" in model.directs
+    # The private conversation's history comes back from the server's chathistory.
+    said = lambda: [line.text for line in again.conversations["bob"].lines]  # noqa: E731
+    pump(again, lambda: "see you at noon" in said(), what="bob's history")
     restarted.close()
+    bob.close()
 
 
 def test_a_channel_refused_on_rejoin_says_why(server, connect, make_view):
