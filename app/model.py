@@ -391,9 +391,12 @@ class ChatModel:
         return True
 
     def join(self, channel: str, key: str | None = None) -> bool:
-        """Join ``channel`` (and remember it for reconnects)."""
+        """Join ``channel`` (and remember it for reconnects); False when not registered yet
+        (it is joined once we are)."""
         with self._lock:
             self.session.want(channel)
+            if not self.session.registered:  # the server would only answer 451
+                return False
         params = [channel] + ([key] if key else [])
         return self.send_raw(build("JOIN", *params))
 

@@ -12,11 +12,14 @@ import pytest
 from app.caps import WANTED_CAPS
 from app.controller import ChatController
 from app.conversations import Conversations
+from app.events import Kind, Message
 from app.model import ChatModel
-from app.pending import NOT_SENT
+from app.pending import NOT_SENT, PendingLines
 from app.settings import Settings
+from app.text import Line
 from app.view import ChatView
-from tests.app.helpers import pump
+from tests.app.fakeserver import FakeServer
+from tests.app.helpers import pump, wait_for
 from tests.support.ircclient import IRCClient
 
 
@@ -168,3 +171,44 @@ def test_part_typed_offline_closes_the_tab_and_is_not_rejoined(offline):
     ]
     assert "#general" not in view.conversations
     assert model.wanted_channels() == []
+
+
+def test_a_join_before_registration_waits_for_it(make_model):
+    fake = FakeServer(welcome=False)  # connected, never registered
+    try:
+        model, log = make_model(fake.port, "alice", channels=[])
+        wait_for(lambda: fake.received("USER"), what="registration sent")
+        assert model.connected and not model.registered
+        assert not model.join("#dev")
+        assert model.wanted_channels() == ["#dev"]
+        fake.send(":fake 001 alice :Welcome alice")
+        wait_for(lambda: fake.received("JOIN"), what="the JOIN")
+        assert [m.params for m in fake.received("JOIN")] == [["#dev"]]
+        log.expect(Kind.JOIN, conversation="#dev", own=True)  # the fake is done answering
+    finally:
+        fake.close()
+
+
+# --- the pending lines themselves ----------------------------------------------------------
+def test_an_own_message_settles_the_oldest_pending_line_with_its_text(mocker):
+    view = mocker.Mock()
+    pending = PendingLines(view)
+    said = [Message("#a", "alice", text, own=True) for text in ("one", "two", "one")]
+    lines = [Line("message", "10:00", "alice", m.text, own=True) for m in said]
+    for message, line in zip(said, lines, strict=True):
+        pending.show("#a", message, line)
+    shown = [c.args[1] for c in view.append.call_args_list]
+    assert [line.text for line in shown] == [f"{t} {NOT_SENT}" for t in ("one", "two", "one")]
+    echo = Line("message", "10:01", "alice", "one", own=True, msgid="m1")
+    # Not the same conversation, or an action with that text: nothing settles.
+    assert not pending.settle("#b", Message("#b", "alice", "one", own=True), echo)
+    assert not pending.settle("#a", Message("#a", "alice", "one", own=True, action=True), echo)
+    assert pending.settle("#a", Message("#a", "alice", "one", own=True), echo)
+    view.replace_line.assert_called_once_with("#a", shown[0], echo)
+    assert pending.settle("#a", Message("#a", "alice", "one", own=True), echo)
+    assert view.replace_line.call_args.args[1] is shown[2]
+    assert len(pending) == 1
+    # The server's echo comes with its formatting stripped (as the session shows it).
+    pending.show("#a", Message("#a", "alice", "\x02bold\x02 move", own=True), lines[0])
+    assert pending.settle("#a", Message("#a", "alice", "bold move", own=True), echo)
+    assert len(pending) == 1
