@@ -212,3 +212,25 @@ def test_an_own_message_settles_the_oldest_pending_line_with_its_text(mocker):
     pending.show("#a", Message("#a", "alice", "\x02bold\x02 move", own=True), lines[0])
     assert pending.settle("#a", Message("#a", "alice", "bold move", own=True), echo)
     assert len(pending) == 1
+
+
+def test_a_settled_line_leaves_the_reader_where_they_were(make_view):
+    view = make_view()
+    view.add_conversation("#a", "#a", select=True)
+    for i in range(200):
+        view.append("#a", Line("message", "10:00", "bob", f"line {i}"), count=False)
+    waiting = Line("event", "10:01", "alice", f"hello {NOT_SENT}", own=True)
+    view.append("#a", waiting, count=False)
+    view.root.update()
+    text = view.chat_area.text
+    text.yview_moveto(0.25)  # the user scrolls up to read
+    view.root.update()
+    top = text.yview()[0]
+    settled = Line("message", "10:01", "alice", "hello", own=True)
+    view.replace_line("#a", waiting, settled)
+    view.root.update()
+    assert abs(text.yview()[0] - top) < 0.01
+    assert not view.transcript.follow.following
+    assert NOT_SENT not in view.transcript_text()
+    assert view.transcript_text().endswith("alice\thello\n")
+    assert list(view.conversations["#a"].lines)[-1] is settled
