@@ -13,9 +13,11 @@ from typing import Any
 
 from app import __version__
 from app.controller import ChatController
+from app.interface import ChatWindow
 from app.model import ChatModel
 from app.pacing import PACE_BURST, PACE_RATE
 from app.passwords import PasswordStore, account_key, server_key
+from app.restore import Reopen, place_of, reopen_plan
 from app.settings import Settings
 from app.text import clean_nick
 from server.protocol.names import valid_nick
@@ -47,7 +49,12 @@ OPTIONS = (
     Option("--host", "server (default: %(default)s)", remembered=True, kept=True),
     Option("--port", "server port (default: %(default)s)", remembered=True, kept=True, type=int),
     Option("--nick", "your name (default: %(default)s)", remembered=True),
-    Option("--channel", "channel to join (default: %(default)s)", remembered=True, kept=True),
+    Option(
+        "--channel",
+        "channel to join and show, besides the conversations open last time (which are "
+        "reopened; the first time: the last --channel, else #general)",
+        kept=True,
+    ),
     Option(
         "--password",
         "server password, if it has one (asked for when the server refuses to connect)",
@@ -108,6 +115,8 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
         parser.add_argument(option.flag, **how)
     parser.add_argument("--version", action="version", version=f"Kibitz {__version__}")
     args = parser.parse_args(argv)
+    args.channel_given = bool(args.channel)  # else the remembered one, as a fallback
+    args.channel = args.channel or settings.channel
     if not 0 < args.port < 65536:
         parser.error(f"--port {args.port} is not a port number")
     if not valid_nick(args.nick):
@@ -121,22 +130,33 @@ def parse_args(argv: list[str] | None, settings: Settings) -> argparse.Namespace
     return args
 
 
+def reopen_of(args: argparse.Namespace, settings: Settings) -> Reopen:
+    """The conversations to open: those open last time with this server and identity, and
+    the channel given on the command line."""
+    place = place_of(args.host, args.port, args.account or "", args.nick)
+    return reopen_plan(settings, place, args.channel if args.channel_given else None)
+
+
 def build_model(
-    args: argparse.Namespace, settings: Settings, passwords: PasswordStore | None = None
+    args: argparse.Namespace,
+    settings: Settings,
+    passwords: PasswordStore | None = None,
+    reopen: Reopen | None = None,
 ) -> ChatModel:
     """The chat model the command line asks for, with the passwords the keyring keeps for
-    this server (a server password given on the command line wins)."""
+    this server (a server password given on the command line wins), joining the channels
+    of ``reopen`` (default: ``--channel``)."""
     passwords = passwords if passwords is not None else PasswordStore()
     account = args.account or None
     account_password = None
     if account:
         account_password = passwords.get(account_key(account, args.host, args.port))
     remembered = passwords.get(server_key(args.host, args.port))
-    return ChatModel(
+    model = ChatModel(
         args.host,
         args.port,
         args.nick,
-        channels=[args.channel] if args.channel else [],
+        channels=reopen.channels if reopen else [args.channel] if args.channel else [],
         password=args.password or remembered or settings.password_of(args.host, args.port),
         tls=args.tls,
         tls_verify=not args.tls_insecure,
@@ -145,6 +165,32 @@ def build_model(
         allow_plain=args.allow_plain,
         pace_rate=args.send_rate or PACE_RATE,
     )
+    for nick in reopen.directs if reopen else ():
+        model.open_direct(nick)
+    return model
+
+
+def load_args(argv: list[str] | None) -> tuple[argparse.Namespace, Settings]:
+    """The settings, and the command line over them (what it gives that is kept, kept)."""
+    settings = Settings.load()
+    args = parse_args(argv, settings)
+    for option in OPTIONS:
+        if option.kept:
+            setattr(settings, option.name, getattr(args, option.name))
+    return args, settings
+
+
+def build_controller(
+    args: argparse.Namespace, settings: Settings, view: ChatWindow
+) -> ChatController:
+    """The model the command line asks for, wired to ``view``, with what was open last
+    time to reopen."""
+    passwords = PasswordStore()
+    passwords.migrate(settings)  # a server password the previous version kept in the file
+    reopen = reopen_of(args, settings)
+    model = build_model(args, settings, passwords, reopen)
+    account = args.account or ""
+    return ChatController(model, view, settings, passwords, account=account, reopen=reopen)
 
 
 def _run(controller: ChatController) -> None:
@@ -168,24 +214,17 @@ def _run(controller: ChatController) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the chat window until it is closed."""
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    settings = Settings.load()
-    args = parse_args(argv, settings)
-    for option in OPTIONS:
-        if option.kept:
-            setattr(settings, option.name, getattr(args, option.name))
+    args, settings = load_args(argv)
 
     # imports tkinter: only once the arguments are fine
     from app.view import ChatView, NoDisplayError
 
-    passwords = PasswordStore()
-    passwords.migrate(settings)  # a server password the previous version kept in the file
-    model = build_model(args, settings, passwords)
     try:
         view = ChatView(theme=args.theme, show_joins=settings.show_joins)
     except NoDisplayError as exc:
         print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)
         return 1
-    _run(ChatController(model, view, settings, passwords, account=args.account or ""))
+    _run(build_controller(args, settings, view))
     # Tk objects must be collected on this (the Tk) thread, never on a worker thread.
     gc.collect()
     return 0

@@ -242,3 +242,36 @@ class Completion:
     suffix: str
     index: int = 0
     shown: tuple[str, int] = ("", 0)
+
+
+#: The names to complete a word from, and what follows a chosen one: given the word and
+#: whether it starts the line.
+Candidates = Callable[[str, bool], tuple[list[str], str]]
+
+
+def complete_step(
+    text: str, cursor: int, state: Completion | None, candidates: Candidates
+) -> Completion | None:
+    """Tab in ``text`` at ``cursor``: the completion it shows (its ``shown`` is the new text
+    and cursor; no ``matches``: nothing fits), or None when there is no word to complete.
+    Tab again on what ``state`` showed cycles to its next match."""
+    if state is not None and state.shown == (text, cursor):
+        state.index = (state.index + 1) % len(state.matches)
+    else:
+        start = cursor
+        while start > 0 and not text[start - 1].isspace():
+            start -= 1
+        word = text[start:cursor]
+        if not word:
+            return None
+        names, suffix = candidates(word, start == 0)
+        state = Completion(text, start, cursor, complete(word, names), suffix)
+        if not state.matches:
+            return state
+    before = state.original[: state.start]
+    after = state.original[state.end :]
+    if after.startswith(" "):
+        after = after[1:]
+    inserted = state.matches[state.index] + state.suffix
+    state.shown = (before + inserted + after, len(before) + len(inserted))
+    return state

@@ -23,7 +23,7 @@ from app.commands import (
     Command,
     CommandError,
     Completion,
-    complete,
+    complete_step,
     help_lines,
     parse_input,
 )
@@ -32,7 +32,9 @@ from app.events import Kind
 from app.interface import ChatWindow
 from app.model import ChatModel
 from app.passwords import PasswordStore
+from app.pending import PendingLines
 from app.recall import Recall
+from app.restore import Reopen, place_of, remember
 from app.settings import Settings
 from app.text import (
     Line,
@@ -78,8 +80,11 @@ class ChatController:
         settings: Settings | None = None,
         passwords: PasswordStore | None = None,
         account: str = "",
+        reopen: Reopen | None = None,
     ) -> None:
         self.model = model
+        #: What to open at start (default: the model's channels, the last one shown).
+        self.reopen = reopen
         self.view = view
         self.conversations = view.conversations
         self.settings = settings
@@ -92,6 +97,7 @@ class ChatController:
             account,
         )
         self.recall_lines = Recall()
+        self.pending = PendingLines(view)  # said while not connected, shown until sent
         self._completion: Completion | None = None
         self._job: Any = None
         self._tick_job: Any = None
@@ -126,6 +132,7 @@ class ChatController:
             Kind.SIGNED_OUT: self.accounts.on_signed_out,
             Kind.ACCOUNT_REFUSED: self.accounts.on_account_refused,
             Kind.SENDING: self._on_sending,
+            Kind.PENDING: self._on_pending,
         }
         self.commands: dict[str, Callable[[Command], None]] = {
             "say": self._cmd_say,
@@ -168,8 +175,10 @@ class ChatController:
         self.view.set_server(address_text(self.model.host, self.model.port))
         self.view.set_nick(self.model.nick)
         self.view.add_conversation(SERVER, "")
-        for name in self.model.wanted_channels():
-            self.view.add_conversation(self.key(name), name, select=True)
+        wanted = self.model.wanted_channels()
+        reopen = self.reopen or Reopen(tuple(wanted), wanted[-1] if wanted else "")
+        for name in reopen.names:  # in the order they had; shown: the one shown then
+            self.view.add_conversation(self.key(name), name, select=name == reopen.selected)
         theme_error = getattr(self.view, "theme_error", "")
         if theme_error:
             self.note(theme_error, error=True)
@@ -195,18 +204,19 @@ class ChatController:
         self.save_settings()
 
     def save_settings(self) -> None:
-        """Remember nick, server and theme for the next run."""
-        if self.settings is None:
+        """Remember nick, server, theme and the open conversations for the next run."""
+        settings, model = self.settings, self.model
+        if settings is None:
             return
-        self.settings.nick = self.model.wanted_nick
-        self.settings.host = self.model.host
-        self.settings.port = self.model.port
-        self.settings.tls = self.model.tls
+        settings.nick, settings.host, settings.port = model.wanted_nick, model.host, model.port
+        settings.tls = model.tls
+        place = place_of(model.host, model.port, settings.account, model.wanted_nick)
+        remember(settings, place, self.conversations.names(), self.current_name())
         try:
-            self.settings.theme = self.view.theme_name()
+            settings.theme = self.view.theme_name()
         except Exception:  # a view already torn down keeps the last known theme
             pass
-        self.settings.save()
+        settings.save()
 
     # --- the event pump ------------------------------------------------------------------
     def poll(self) -> int:
@@ -315,7 +325,14 @@ class ChatController:
         line = self._line(event.time, kind, text, event.nick, mention=mention, own=event.own)
         if event.msgid or event.account:
             line = replace(line, msgid=event.msgid, account=event.account)
-        self.view.append(key, line, count=not event.own)
+        if not (event.own and self.pending.settle(key, event, line)):
+            self.view.append(key, line, count=not event.own)
+
+    def _on_pending(self, event: ev.Pending) -> None:
+        said = event.message
+        kind = "action" if said.action else "notice" if said.notice else "message"
+        line = self._line(said.time, kind, said.text, said.nick, own=True)
+        self.pending.show(self._conversation_for(said.conversation), said, line)
 
     def _on_chathistory(self, event: ev.Chathistory) -> None:
         key = self.key(event.conversation)
@@ -337,7 +354,8 @@ class ChatController:
         key = self.key(event.conversation)
         if event.own:
             existed = self._is_open(key)
-            select = key in self._select_on_join or not existed
+            # One we did not ask for (the server's autojoin) is shown only if nothing is.
+            select = key in self._select_on_join or (not existed and not self.current_name())
             self._select_on_join.discard(key)
             self.view.add_conversation(key, event.conversation or "", select=select)
         if self._is_open(key):
@@ -510,15 +528,17 @@ class ChatController:
             return
         self._select_on_join.add(key)
         if not self.model.join(command.target, command.key or None):
-            self._offline("join")
+            self.note(f"Not connected — you join {command.target} once connected.")
 
     def _cmd_part(self, command: Command) -> None:
         key = self.key(command.target)
-        if key not in map(self.key, self.model.joined()):
-            self.view.remove_conversation(key)
-            return
-        if not self.model.part(command.target, command.text):
-            self._offline("part")
+        joined = key in map(self.key, self.model.joined())
+        if joined and self.model.part(command.target, command.text):
+            return  # closed when the server says we left
+        self.model.forget_channel(command.target)  # not in it: only the tab to close
+        self.view.remove_conversation(key)
+        if not self.model.connected:
+            self.note(f"Not connected — {command.target} is closed and not joined again.")
 
     def _cmd_close(self, command: Command) -> None:
         target = command.target
@@ -556,12 +576,12 @@ class ChatController:
     def _cmd_away(self, command: Command) -> None:
         self.model.away = True
         if not self.model.set_away(command.text):
-            self._offline("away")
+            self.note("Not connected — you are marked away once connected.")
 
     def _cmd_back(self, command: Command) -> None:
         self.model.away = False
         if not self.model.set_away(None):
-            self._offline("back")
+            self.note("Not connected — you are not marked away once connected.")
 
     def _cmd_whois(self, command: Command) -> None:
         if not self.model.send_raw(build("WHOIS", command.target)):
@@ -637,34 +657,13 @@ class ChatController:
 
     def complete(self) -> None:
         """Tab: complete the word before the cursor (nicks, channels, commands); again cycles."""
-        text = self.view.get_message()
-        cursor = self.view.get_cursor()
-        state = self._completion
-        if state is not None and state.shown == (text, cursor):
-            state.index = (state.index + 1) % len(state.matches)
-        else:
-            start = cursor
-            while start > 0 and not text[start - 1].isspace():
-                start -= 1
-            word = text[start:cursor]
-            if not word:
-                return
-            candidates, suffix = self._candidates(word, start == 0)
-            matches = complete(word, candidates)
-            if not matches:
-                self.view.bell()
-                return
-            state = Completion(text, start, cursor, matches, suffix)
+        text, cursor = self.view.get_message(), self.view.get_cursor()
+        state = complete_step(text, cursor, self._completion, self._candidates)
+        if state is not None and not state.matches:
+            self.view.bell()
+        elif state is not None:
             self._completion = state
-        before = state.original[: state.start]
-        after = state.original[state.end :]
-        if after.startswith(" "):
-            after = after[1:]
-        inserted = state.matches[state.index] + state.suffix
-        new_cursor = len(before) + len(inserted)
-        new_text = before + inserted + after
-        self.view.set_message(new_text, new_cursor)
-        state.shown = (new_text, new_cursor)
+            self.view.set_message(*state.shown)
 
     def _candidates(self, word: str, line_start: bool) -> tuple[list[str], str]:
         if line_start and word.startswith("/"):

@@ -148,6 +148,17 @@ class Conversations:
             return True
         return False
 
+    def replace_line(self, key: str, old: Line, new: Line) -> bool:
+        """Put ``new`` where the line ``old`` (that very one) is in ``key``; False if gone."""
+        conversation = self._items.get(key)
+        if conversation is None:
+            return False
+        for index, line in enumerate(conversation.lines):
+            if line is old:
+                conversation.lines[index] = new
+                return True
+        return False
+
     def read(self) -> bool:
         """The user looks at the current conversation: True when it had anything unread."""
         conversation = self.get(self.current)

@@ -45,6 +45,7 @@ class Kind:
     SIGNED_OUT = "signed_out"
     ACCOUNT_REFUSED = "account_refused"
     SENDING = "sending"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,16 @@ class Sending:
     sent: int
     total: int
     waiting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Something the user said while not connected: accepted, and sent once the server has
+    us again. The :class:`Message` it will be (from the server's echo, or from us when the
+    server does not echo) takes its place."""
+
+    kind: ClassVar[str] = Kind.PENDING
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -433,4 +444,5 @@ Event = (
     | SignedOut
     | AccountRefused
     | Sending
+    | Pending
 )

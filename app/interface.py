@@ -150,6 +150,10 @@ class ChatWindow(Protocol):
         """Add a line to a conversation (``count``: as unread when it is not on screen)."""
         ...
 
+    def replace_line(self, key: str, old: Line, new: Line) -> None:
+        """Show ``new`` in place of the line ``old`` of ``key`` (at the end if it is gone)."""
+        ...
+
     def clear_mentions(self) -> None:
         """The user looks at the open conversation: its mentions are read."""
         ...

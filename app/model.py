@@ -102,7 +102,9 @@ class ChatModel:
             pace_rate=pace_rate,
             pace_burst=pace_burst,
         )
-        self._lock = threading.RLock()  # guards the session
+        self._lock = threading.RLock()  # guards the session and the list below
+        # What was said while not connected, until the next registration sends it.
+        self._pending: list[ev.Message] = []
 
     # --- what the controller reads -------------------------------------------------------
     @property
@@ -300,6 +302,11 @@ class ChatModel:
     def _put(self, event: ev.Event) -> None:
         self.events.put(event)
         if isinstance(event, ev.Registered):
+            with self._lock:
+                pending, self._pending = self._pending, []
+            if "echo-message" not in self.caps:  # sent now, and the server will not echo it
+                for message in pending:
+                    self.events.put(replace(message, nick=event.nick))
             self.connection.established()
             self.events.put(self._connected(event.nick))
         elif isinstance(event, ev.OwnNick) and event.old:  # the server confirmed our change
@@ -347,9 +354,11 @@ class ChatModel:
         return pieces
 
     def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> bool:
-        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes."""
-        if not self.registered:
-            return False
+        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes.
+
+        Not connected, it is kept and sent once the server has us again (a
+        :class:`~app.events.Pending` says so); False only when it cannot be sent at all.
+        """
         command = "NOTICE" if notice else "PRIVMSG"
         extra = len("\x01ACTION \x01") if action else 0
         with self._lock:
@@ -359,20 +368,35 @@ class ChatModel:
         if not self.is_channel(target):
             self.open_direct(target)
         bodies = [f"\x01ACTION {piece}\x01" if action else piece for piece in pieces]
-        # Paced: a long paste drains at a rate the server accepts, and what a lost
-        # connection did not send goes out on the next one.
-        if not self.connection.send_paced(build(command, target, body) for body in bodies):
-            return False
-        if "echo-message" not in self.caps:  # the server will not show it us: we do
-            when = datetime.now(timezone.utc)
-            for piece in pieces:
-                self.events.put(ev.Message(target, self.nick, piece, when, True, action, notice))
+        when = datetime.now(timezone.utc)
+        said = [
+            ev.Message(target, self.nick, piece, when, True, action, notice) for piece in pieces
+        ]
+        # Under the lock: registration (which settles what is pending) cannot come between
+        # the question and the answer.
+        with self._lock:
+            offline = not self.session.registered
+            # Paced: a long paste drains at a rate the server accepts, and what a lost
+            # connection did not send goes out on the next one.
+            if not self.connection.send_paced(build(command, target, body) for body in bodies):
+                return False
+            if offline:
+                self._pending.extend(said)
+        if offline:
+            for message in said:
+                self.events.put(ev.Pending(message))
+        elif "echo-message" not in self.caps:  # the server will not show it us: we do
+            for message in said:
+                self.events.put(message)
         return True
 
     def join(self, channel: str, key: str | None = None) -> bool:
-        """Join ``channel`` (and remember it for reconnects)."""
+        """Join ``channel`` (and remember it for reconnects); False when not registered yet
+        (it is joined once we are)."""
         with self._lock:
             self.session.want(channel)
+            if not self.session.registered:  # the server would only answer 451
+                return False
         params = [channel] + ([key] if key else [])
         return self.send_raw(build("JOIN", *params))
 
@@ -382,6 +406,11 @@ class ChatModel:
             self.session.unwant(channel)
         params = [channel] + ([reason] if reason else [])
         return self.send_raw(build("PART", *params))
+
+    def forget_channel(self, channel: str) -> None:
+        """Stop rejoining ``channel`` (left while not in it, so nothing to send)."""
+        with self._lock:
+            self.session.unwant(channel)
 
     def set_nick(self, nick: str) -> bool:
         """Ask the server for a new nick; the change shows when the server confirms it."""

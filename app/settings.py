@@ -6,8 +6,9 @@ import getpass
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -49,7 +50,9 @@ class Settings:
     ``tls`` is remembered, accepting an unverified certificate never is; ``account`` is
     the name signed in with (its password is in the keyring, see :mod:`app.passwords`).
     ``password`` is only read: the previous version kept a server password here, and
-    :meth:`app.passwords.PasswordStore.migrate` moves it to the keyring.
+    :meth:`app.passwords.PasswordStore.migrate` moves it to the keyring. ``channel`` is
+    the channel given last on the command line (and the one a file from before
+    ``conversations`` reopens).
     """
 
     host: str = "127.0.0.1"
@@ -62,6 +65,8 @@ class Settings:
     password: str = ""
     password_for: str = ""  # "host:port": a password is only ever sent where it was given
     show_joins: bool = True  # joins, parts, quits and renames drawn (folded) in transcripts
+    #: What was open at the last close, per "host:port who" (see :mod:`app.restore`).
+    conversations: dict[str, Any] = field(default_factory=dict)
 
     def password_of(self, host: str, port: int) -> str | None:
         """The remembered password for ``host:port``, if any."""

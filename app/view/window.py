@@ -402,6 +402,20 @@ class ChatView:
             self.sidebar.refresh(conversation)
             self._update_title()
 
+    def replace_line(self, key: str, old: Line, new: Line) -> None:
+        """Show ``new`` in place of the line ``old`` of ``key`` (at the end if it is gone)."""
+        if not self.conversations.replace_line(key, old, new):
+            self.append(key, new, count=False)
+            return
+        conversation = self._is_current(key)
+        if conversation is None:
+            return
+        text = self.transcript.chat_area.text
+        following, top = self.transcript.follow.following, text.yview()[0]
+        self.transcript.show(conversation)  # redrawn: Text indices are not ours to compute
+        if not following:  # back where the user was reading (a scroll: no longer following)
+            text.yview_moveto(top)
+
     def clear_mentions(self) -> None:
         """The user is looking at the open conversation: its mentions are read."""
         if self.conversations.read():

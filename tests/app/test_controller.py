@@ -11,6 +11,7 @@ from app import events as ev
 from app.controller import BATCH, POLL_MS, ChatController
 from app.conversations import Conversations
 from app.model import ChatModel
+from app.restore import Reopen, place_of, reopen_plan
 from app.settings import Settings
 from app.text import Line
 from app.view import ChatView
@@ -334,3 +335,33 @@ def test_member_double_click_opens_query(controller, model, view):
     view.add_conversation.assert_called_with("bob", "bob", select=True)
     controller.open_direct("alice")  # not with ourselves
     model.open_direct.assert_called_once()
+
+
+def test_start_opens_the_conversations_in_order_and_shows_the_one_shown(model, view):
+    controller = ChatController(
+        model, view, Settings(), reopen=Reopen(("#general", "bob", "#b"), "bob")
+    )
+    controller.start()
+    assert view.conversations.ordered_keys() == ["", "#general", "bob", "#b"]
+    view.add_conversation.assert_any_call("bob", "bob", select=True)
+    view.add_conversation.assert_any_call("#b", "#b", select=False)
+
+
+def test_close_remembers_what_is_open(model, view):
+    settings = Settings()
+    view.conversations.add("bob", "bob")
+    view.conversations.add("#b", "#b")
+    view.conversations.current = "bob"
+    ChatController(model, view, settings).close()
+    assert reopen_plan(Settings.load(), place_of("127.0.0.1", 5000, "", "alice")) == Reopen(
+        ("#general", "bob", "#b"), "bob"
+    )
+
+
+def test_a_join_the_server_makes_does_not_take_the_reopened_conversation_away(model, view):
+    controller = ChatController(model, view, Settings(), reopen=Reopen(("bob",), "bob"))
+    controller.start()
+    view.conversations.current = "bob"
+    model.events.put(ev.Join("#dev", "alice", True))  # a join the server made for us
+    controller.poll()
+    view.add_conversation.assert_called_with("#dev", "#dev", select=False)

@@ -282,8 +282,37 @@ def test_quit_sends_quit(server, make_model, connect):
     log.expect(Kind.STATUS, state="closed")
 
 
-def test_not_connected_sends_nothing():
+def test_not_connected_sends_nothing_but_keeps_what_is_said():
     model = ChatModel(nick="me")
+    log = EventLog(model.events)
     assert not model.send_raw("PING x")
-    assert not model.say("#general", "hello")
+    # Said while not connected: kept in the outbox for the next connection, and pending.
+    assert model.say("#general", "hello\nagain")
+    assert model.connection.unsent == 2
+    pending = log.of(Kind.PENDING)
+    assert [(p.message.conversation, p.message.text, p.message.own) for p in pending] == [
+        ("#general", "hello", True),
+        ("#general", "again", True),
+    ]
+    assert not log.of(Kind.MESSAGE)
     assert model.set_nick("other") and model.nick == "other"
+
+
+def test_said_while_offline_is_sent_on_connect_and_shown_by_us_without_echo():
+    fake = FakeServer(caps="server-time")  # no echo-message
+    try:
+        model = ChatModel("127.0.0.1", fake.port, "alice")
+        log = EventLog(model.events)
+        assert model.say("#general", "early bird")
+        log.expect(Kind.PENDING)
+        model.start()
+        log.expect(Kind.REGISTERED)
+        said = log.expect(Kind.MESSAGE, own=True, text="early bird")
+        assert said.conversation == "#general" and said.nick == "alice"
+        wait_for(lambda: fake.received("PRIVMSG"), what="the PRIVMSG")
+        assert [m.params for m in fake.received("PRIVMSG")] == [["#general", "early bird"]]
+        log.expect(Kind.JOIN, conversation="#general", own=True)  # the fake is done answering
+        assert len(log.of(Kind.MESSAGE, own=True)) == 1
+    finally:
+        fake.close()
+        model.stop()
