@@ -58,6 +58,7 @@ from app.text import (
     sending_text,
     status_text,
     tls_text,
+    unsent_question,
 )
 from server.protocol.codec import LineError, build, parse
 from server.protocol.names import valid_nick
@@ -159,7 +160,7 @@ class ChatController:
             nick=self.change_nick,
             select=self.select,
             theme=self.toggle_theme,
-            close=self.close,
+            close=self.request_close,
             recall=self.recall,
             complete=self.complete,
             member=self.open_direct,
@@ -202,6 +203,21 @@ class ChatController:
         self._job = self._tick_job = None
         self.model.quit(reason)
         self.save_settings()
+
+    def request_close(self) -> bool | None:
+        """The window's close button: close, but first ask when lines wait to be sent
+        (False keeps the window open meanwhile)."""
+        if unsent := self.model.unsent:
+            question, title = unsent_question(unsent), "Close Kibitz?"
+            self.view.confirm(question, self._close_answered, title, "Close")
+            return False
+        self.close()
+        return None
+
+    def _close_answered(self, close: bool) -> None:
+        if close:
+            self.close()
+            self.view.destroy()
 
     def save_settings(self) -> None:
         """Remember nick, server, theme and the open conversations for the next run."""

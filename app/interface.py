@@ -105,8 +105,15 @@ class ChatWindow(Protocol):
         """Show whether (and as whom) we are signed in."""
         ...
 
-    def confirm(self, question: str, on_answer: ConfirmAnswer) -> None:
-        """Ask a yes-or-no ``question``; ``on_answer`` gets the reply."""
+    def confirm(
+        self,
+        question: str,
+        on_answer: ConfirmAnswer,
+        title: str = "Send a long paste?",
+        yes: str = "Send",
+    ) -> None:
+        """Ask a yes-or-no ``question`` (the window ``title``, the ``yes`` button's text);
+        ``on_answer`` gets the reply."""
         ...
 
     def add_conversation(self, key: str, name: str, select: bool = False) -> None:

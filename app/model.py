@@ -247,6 +247,11 @@ class ChatModel:
         """Close the connection and stop reconnecting."""
         self.connection.stop(timeout)
 
+    @property
+    def unsent(self) -> int:
+        """Lines accepted (said offline, or a paste draining) and not yet written."""
+        return self.connection.unsent
+
     def quit(self, reason: str = "Leaving", timeout: float = 2.0) -> None:
         """Send QUIT (when connected), then stop."""
         self.connection.quit(build("QUIT", reason or "Leaving"), timeout)

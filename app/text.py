@@ -372,6 +372,12 @@ def sending_text(event: Sending) -> str:
     return f"sending {event.sent} of {event.total}…"
 
 
+def unsent_question(lines: int) -> str:
+    """The question when the window is closed with lines accepted but not yet sent."""
+    what = "1 line you wrote is" if lines == 1 else f"{lines} lines you wrote are"
+    return f"{what} not sent yet. Close anyway and lose them?"
+
+
 def paste_question(lines: int) -> str:
     """The question before a paste of more than a screenful is sent."""
     return f"Send these {lines} lines? They go out a few a second, so nobody is flooded."

@@ -228,10 +228,17 @@ class SignInDialog:
 class ConfirmDialog:
     """A yes-or-no question, such as "Send these 150 lines?"; not modal, like the others."""
 
-    def __init__(self, root: tkinter.Misc, question: str, on_answer: ConfirmAnswer) -> None:
+    def __init__(
+        self,
+        root: tkinter.Misc,
+        question: str,
+        on_answer: ConfirmAnswer,
+        title: str = "Send a long paste?",
+        yes: str = "Send",
+    ) -> None:
         self.on_answer = on_answer
         self.window = ttk.Toplevel(
-            title="Send a long paste?", master=root, transient=root, resizable=(False, False)
+            title=title, master=root, transient=root, resizable=(False, False)
         )
         self.window.protocol("WM_DELETE_WINDOW", self.cancel)
         self.window.geometry(f"+{root.winfo_rootx() + 80}+{root.winfo_rooty() + 80}")
@@ -241,7 +248,7 @@ class ConfirmDialog:
         self.question_label.pack(anchor="w", pady=(0, 12))
         buttons = ttk.Frame(body)
         buttons.pack(fill=tkinter.X)
-        self.ok_button = ttk.Button(buttons, text="Send", bootstyle="primary", command=self.yes)
+        self.ok_button = ttk.Button(buttons, text=yes, bootstyle="primary", command=self.yes)
         self.ok_button.pack(side=tkinter.RIGHT)
         self.cancel_button = ttk.Button(
             buttons, text="Cancel", bootstyle="secondary", command=self.cancel

@@ -274,12 +274,18 @@ class ChatView:
             old.supersede()
         self.sign_in_dialog = SignInDialog(self.root, account, note, error, can_remember, on_answer)
 
-    def confirm(self, question: str, on_answer: ConfirmAnswer) -> None:
+    def confirm(
+        self,
+        question: str,
+        on_answer: ConfirmAnswer,
+        title: str = "Send a long paste?",
+        yes: str = "Send",
+    ) -> None:
         """Ask a yes-or-no question (replacing one still open)."""
         old = self.confirm_dialog
         if old is not None and old.open:
             old.supersede()
-        self.confirm_dialog = ConfirmDialog(self.root, question, on_answer)
+        self.confirm_dialog = ConfirmDialog(self.root, question, on_answer, title, yes)
 
     def set_account(self, account: str) -> None:
         """The account button says whether we are signed in (the status text says as whom)."""

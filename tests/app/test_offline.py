@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import tkinter
 
 import pytest
 
@@ -84,6 +85,38 @@ def test_a_message_typed_while_the_server_is_down_is_sent_once_it_is_back(
     ]
     assert not controller.pending
     carol.close()
+
+
+def test_closing_the_window_with_lines_not_sent_asks_first(make_server, make_chat):
+    server = make_server()
+    controller, view = make_chat(server.port, "alice", sleep=lambda _d: threading.Event().wait(10))
+    pump(view, lambda: view.conversations.current == "#general", what="in #general")
+    server.stop()
+    pump(view, lambda: not controller.model.connected, what="disconnected")
+    press_return(view, "still to say")
+    pump(view, lambda: f"still to say {NOT_SENT}" in transcript(view), what="the line pending")
+    assert controller.model.unsent == 1
+
+    def close_button() -> None:  # as the title bar's close button closes it
+        view.root.tk.eval(view.root.protocol("WM_DELETE_WINDOW"))
+        view.root.update()
+
+    close_button()
+    dialog = view.confirm_dialog
+    assert dialog is not None and dialog.open
+    assert dialog.question_label.cget("text") == (
+        "1 line you wrote is not sent yet. Close anyway and lose them?"
+    )
+    assert dialog.window.title() == "Close Kibitz?" and dialog.ok_button.cget("text") == "Close"
+    dialog.cancel_button.invoke()  # keep the window, and the line
+    view.root.update()
+    assert not controller.closed and view.root.winfo_exists()
+    assert f"still to say {NOT_SENT}" in transcript(view)
+    close_button()
+    view.confirm_dialog.ok_button.invoke()
+    assert controller.closed
+    with pytest.raises(tkinter.TclError):
+        view.root.winfo_exists()  # the window is gone
 
 
 # --- commands typed while not connected (a real model that never connects) ------------------
