@@ -181,6 +181,15 @@ class HistoryStore:
             if len(self._pending) == 1:
                 self._wake.set()
 
+    def add_many(self, records: list[Record]) -> None:
+        """Queue several messages, in order, in one step (a batch of relayed ones)."""
+        with self._written:
+            self._added += len(records)
+            first = not self._pending
+            self._pending.extend(records)
+            if first and records:
+                self._wake.set()
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything added so far is committed."""
         with self._written:

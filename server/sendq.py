@@ -86,6 +86,34 @@ def message_line(
 _cork = threading.local()
 
 
+class Batch(Protocol):
+    """Messages a reader holds back to send as one (see ``Cork.batch``)."""
+
+    def flush(self) -> None:
+        """Send what is held, in order."""
+        ...
+
+
+class Cork(set["SendQueue"]):
+    """A reader's cork: the queues holding bytes until :func:`uncork`, and the batch of
+    consecutive channel messages it is gathering (``batch``), if any."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Channel messages not handed to anyone yet: they go out, all at once, before
+        #: anything else this thread sends (see ``SendQueue.push``) and at uncork.
+        self.batch: Batch | None = None
+
+    def settle(self) -> None:
+        """Send the held batch now (before anything that must come after it)."""
+        batch = self.batch
+        if batch is not None:
+            self.batch = None
+            batch.flush()
+
+
 def cork() -> None:
     """Until :func:`uncork`, sends made by this thread only queue their bytes.
 
@@ -93,17 +121,26 @@ def cork() -> None:
     of them gets one write instead of one per line. Order is kept: the bytes wait in
     the recipient's own buffer, behind whatever other threads queued first.
     """
-    _cork.queues = set()
+    _cork.queues = Cork()
 
 
-def current_cork() -> set[SendQueue] | None:
-    """This thread's cork set (queues with bytes held until :func:`uncork`), or None."""
+def current_cork() -> Cork | None:
+    """This thread's cork (queues with bytes held until :func:`uncork`), or None."""
     return getattr(_cork, "queues", None)
+
+
+def settle() -> None:
+    """Send this thread's held batch of channel messages now, if it has one."""
+    corked = getattr(_cork, "queues", None)
+    if corked is not None and corked.batch is not None:
+        corked.settle()
 
 
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
     queues = getattr(_cork, "queues", None)
+    if queues is not None:
+        queues.settle()
     _cork.queues = None
     if queues:
         for queue in queues:
@@ -203,9 +240,11 @@ class SendQueue:
         #: Whether the flusher is waiting for this socket to become writable.
         self._watched = False
 
-    def push(self, data: bytes, corked: set[SendQueue] | None) -> None:
-        """Queue ``data`` given this thread's cork set (or None); never blocks, never
+    def push(self, data: bytes, corked: Cork | None) -> None:
+        """Queue ``data`` given this thread's cork (or None); never blocks, never
         raises. The one-message-to-many loops look the cork up once, not per recipient."""
+        if corked is not None and corked.batch is not None:
+            corked.settle()  # what this thread held back goes first
         with self._lock:
             if self._dead:
                 return
@@ -423,6 +462,7 @@ class Outgoing:
         tags: dict[str, str] | None = None,
         when: float | None = None,
         account: str | None = None,
+        stamped: bool = True,
     ) -> None:
         self.command = command
         self.params = params
@@ -431,10 +471,16 @@ class Outgoing:
         #: The sender's account (the ``account`` tag), or None when not signed in.
         self.account = account
         #: The relay time, in whole milliseconds: what the ``time`` tag and history say.
-        self.millis = int((time.time() if when is None else when) * 1000)
-        self.time = format_time(self.millis)
+        #: Not ``stamped``: :meth:`stamp` sets it when the message is relayed.
+        self.millis = int((time.time() if when is None else when) * 1000) if stamped else 0
+        self.time = format_time(self.millis) if stamped else ""
         # One slot per tag set (the TAG_* bits of a recipient's ``tag_key``).
         self._cache: list[bytes | None] = [None] * 8
+
+    def stamp(self, millis: int, text: str) -> None:
+        """Set the relay time (``text`` is ``millis`` formatted) before anything is built."""
+        self.millis = millis
+        self.time = text
 
     def for_client(self, client: Recipient) -> bytes:
         """The bytes ``client`` should receive, built at most once per tag set."""

@@ -45,7 +45,16 @@ from .protocol.numerics import (
 from .protocol.tls import TLSSession, server_context
 from .registry import Registry
 from .rooms import RoomStore
-from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
+from .sendq import (
+    Flusher,
+    Outgoing,
+    ResponseBuffer,
+    cork,
+    current_cork,
+    new_batch_id,
+    settle,
+    uncork,
+)
 from .session import Session
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
@@ -55,6 +64,8 @@ log = logging.getLogger("server")
 #: Longest tag section a client may send, the leading '@' and the space included.
 MAX_CLIENT_TAGS = 4096
 _RECV_SIZE = 65536
+#: Commands that may join a batch of channel messages held by the reader (``settle``).
+_BATCHED = frozenset({"PRIVMSG", "NOTICE"})
 
 
 #: Why a connection was refused, by what ``Registry.reserve`` answered.
@@ -554,6 +565,8 @@ class ChatServer(Listener):
                 self._fail(client.direct, "*", "INVALID_UTF8", _NOT_UTF8)
             return
         message.command = message.command.upper()
+        if message.command not in _BATCHED:
+            settle()  # channel messages held back go out before this command runs
         label = message.tags.get("label")
         if "labeled-response" not in client.caps:
             label = None

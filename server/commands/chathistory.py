@@ -15,6 +15,7 @@ from .table import command
 if TYPE_CHECKING:
     from ..channel import Channel
     from ..context import Context
+    from ..sendq import Outgoing
     from ..session import Session
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
@@ -96,6 +97,41 @@ def store(
             b,
         )
     )
+
+
+def store_many(
+    server: Context,
+    client: Session,
+    channel: str,
+    items: list[tuple[Outgoing, dict[str, str], str, bool]],
+    millis: int,
+) -> None:
+    """Record messages ``client`` sent to ``channel`` in a row, relayed at ``millis``
+    (a ``ChannelBatch``: each item's message, tags and text); one hand-off for all."""
+    history = server.history
+    if history is None:
+        return
+    target = casefold(channel)
+    source = client.source
+    account = client.account
+    shown = account.display if account is not None else None
+    records = []
+    for out, tags, text, _ in items:
+        # Most messages carry nothing but their msgid: nothing else to filter then.
+        kept = {} if len(tags) == 1 and "msgid" in tags else stored_tags(tags)
+        records.append(
+            Record(
+                tags.get("msgid", ""),
+                target,
+                millis,
+                source,
+                out.command,
+                (channel, text),
+                kept,
+                shown,
+            )
+        )
+    history.add_many(records)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:
