@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..history import Conversation, Record, dm_target
+from ..history import row as history_row
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
 from ..sendq import ResponseBuffer, new_batch_id
@@ -115,23 +116,15 @@ def store_many(
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
-    records = []
+    rows = []
     for out, tags, text, _ in items:
         # Most messages carry nothing but their msgid: nothing else to filter then.
-        kept = {} if len(tags) == 1 and "msgid" in tags else stored_tags(tags)
-        records.append(
-            Record(
-                tags.get("msgid", ""),
-                target,
-                millis,
-                source,
-                out.command,
-                (channel, text),
-                kept,
-                shown,
-            )
+        kept = {} if len(tags) == 1 else stored_tags(tags)
+        params = (channel, text)
+        rows.append(
+            history_row(tags["msgid"], target, millis, source, shown, out.command, params, kept)
         )
-    history.add_many(records)
+    history.add_rows(rows)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:
