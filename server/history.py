@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii as _quote
+from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -123,7 +123,7 @@ NO_TAGS = "{}"
 
 def params_json(params: tuple[str, ...]) -> str:
     """``json.dumps(list(params))``, without the encoder's per-call setup."""
-    return "[" + ", ".join([_quote(p) for p in params]) + "]"
+    return "[" + ", ".join([quote_json(p) for p in params]) + "]"
 
 
 def row(

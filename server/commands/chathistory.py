@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..history import Conversation, Record, dm_target
+from ..history import NO_TAGS, Conversation, Record, Row, dm_target, quote_json
 from ..history import row as history_row
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
@@ -116,14 +116,24 @@ def store_many(
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
-    rows = []
+    # The rows as the table holds them, the parameters' JSON (channel, text) built
+    # from a prefix shared by the batch: this runs on the relay's path, once a message.
+    head = "[" + quote_json(channel) + ", "
+    rows: list[Row] = []
+    append = rows.append
     for out, tags, text, _ in items:
-        # Most messages carry nothing but their msgid: nothing else to filter then.
-        kept = {} if len(tags) == 1 else stored_tags(tags)
-        params = (channel, text)
-        rows.append(
-            history_row(tags["msgid"], target, millis, source, shown, out.command, params, kept)
-        )
+        if len(tags) == 1:  # most messages carry nothing but their msgid
+            encoded = head + quote_json(text) + "]"
+            msgid = tags["msgid"]
+            append(
+                (msgid, target, millis, source, shown, out.command, encoded, NO_TAGS, None, None)
+            )
+        else:
+            kept = stored_tags(tags)
+            params = (channel, text)
+            append(
+                history_row(tags["msgid"], target, millis, source, shown, out.command, params, kept)
+            )
     history.add_rows(rows)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from server.protocol.codec import Message
+from server.protocol.names import casefold
 from tests.support.ircclient import IRCClient
 
 ECHO = ("echo-message", "server-time", "message-tags")
@@ -156,3 +157,16 @@ def test_concurrent_senders_one_order_for_every_member_and_history(hserver) -> N
     hserver.history.flush()
     stored = [r.params[1] for r in hserver.history.latest("#load", total + 10)]
     assert stored == orders[0]
+
+
+def test_stored_rows_read_back_as_sent(hserver) -> None:
+    alice = _member(hserver, "alice", ("message-tags",), "#Ünï")
+    texts = ['héllo "quoted" \\ back', "emoji 😀 and tab\tend", "plain"]
+    alice.send(*(f"PRIVMSG #Ünï :{t}" for t in texts), "@+draft/reply=x PRIVMSG #Ünï :tagged")
+    alice.sync()
+    hserver.history.flush()
+    stored = hserver.history.latest(casefold("#Ünï"), 10)
+    assert [r.params for r in stored] == [("#Ünï", t) for t in [*texts, "tagged"]]
+    assert [r.tags for r in stored] == [{}, {}, {}, {"+draft/reply": "x"}]
+    assert [r.command for r in stored] == ["PRIVMSG"] * 4
+    assert len({r.msgid for r in stored}) == 4
