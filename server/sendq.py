@@ -231,7 +231,9 @@ class SendQueue:
         # at a time, `_writing`), so a thread queueing bytes for this connection never
         # waits for another thread's system call.
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        # Made when a thread first waits for a write to end (rarely): not every idle
+        # connection carries one.
+        self._idle: threading.Condition | None = None
         self._out: list[bytes] = []
         self._out_size = 0  # bytes queued or being written
         self._writing = False
@@ -294,7 +296,7 @@ class SendQueue:
         while True:
             with self._lock:
                 while wait and self._writing and not self._dead:
-                    self._idle.wait(1.0)
+                    self._waiting().wait(1.0)
                 if self._writing or self._dead or not self._out:
                     return
                 self._writing = True
@@ -309,7 +311,8 @@ class SendQueue:
                 sent, failed = 0, True
             with self._lock:
                 self._writing = False
-                self._idle.notify_all()
+                if self._idle is not None:
+                    self._idle.notify_all()
                 if self._farewell_due:  # a SendQ overflow waited for this write to end
                     self._farewell_due = False
                     self._say_farewell()
@@ -329,6 +332,12 @@ class SendQueue:
                 if not self._out:
                     self._set_watched(False)
                     return
+
+    def _waiting(self) -> threading.Condition:
+        # With _lock held: the condition a thread waits on for the write in flight.
+        if self._idle is None:
+            self._idle = threading.Condition(self._lock)
+        return self._idle
 
     def _set_watched(self, on: bool) -> None:
         if on != self._watched:
@@ -399,7 +408,7 @@ class SendQueue:
             # A write still in its system call holds the descriptor number: closing it
             # first could let a new connection reuse the number and get its bytes.
             while self._writing:
-                self._idle.wait(1.0)
+                self._waiting().wait(1.0)
         self.sock.close()
 
 
