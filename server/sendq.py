@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import secrets
 import selectors
 import socket
@@ -22,7 +23,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .protocol.codec import MAX_LINE, LineError, build, encode, fit_params, format_time
+from .protocol.codec import (
+    MAX_LINE,
+    LineError,
+    build,
+    encode,
+    fit_params,
+    format_tags,
+    format_time,
+)
 from .protocol.numerics import Numeric
 
 if TYPE_CHECKING:
@@ -31,6 +40,8 @@ if TYPE_CHECKING:
     from .protocol.tls import TLSSession
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+#: What no parameter may hold (``build`` refuses it).
+_FORBIDDEN = re.compile("[\r\n\0]")
 
 #: Bits of a recipient's ``tag_key``: which tags it is sent.
 TAG_TIME = 1
@@ -461,7 +472,18 @@ class ResponseBuffer:
 class Outgoing:
     """One message for many recipients, encoded once per distinct set of tags."""
 
-    __slots__ = ("_cache", "account", "command", "millis", "params", "source", "tags", "time")
+    __slots__ = (
+        "_body",
+        "_cache",
+        "account",
+        "command",
+        "millis",
+        "params",
+        "source",
+        "tags",
+        "time",
+        "valid",
+    )
 
     def __init__(
         self,
@@ -472,6 +494,7 @@ class Outgoing:
         when: float | None = None,
         account: str | None = None,
         stamped: bool = True,
+        valid: bool = False,
     ) -> None:
         self.command = command
         self.params = params
@@ -483,6 +506,11 @@ class Outgoing:
         #: Not ``stamped``: :meth:`stamp` sets it when the message is relayed.
         self.millis = int((time.time() if when is None else when) * 1000) if stamped else 0
         self.time = format_time(self.millis) if stamped else ""
+        #: Whether the parameters are known to be valid (a relayed message: a channel's
+        #: name and a text the codec parsed), so the line is formatted without checks.
+        self.valid = valid
+        # The line without tags, CRLF included: the same for every tag set.
+        self._body: bytes | None = None
         # One slot per tag set (the TAG_* bits of a recipient's ``tag_key``).
         self._cache: list[bytes | None] = [None] * 8
 
@@ -505,6 +533,7 @@ class Outgoing:
                     # A relayed reason, topic or away text gains its sender's prefix: cut it.
                     self.params = fit_params(self.command, self.params, self.source)
                     self._cache = [None] * 8
+                    self._body = None
                     return self.for_client(client)
                 self._cache[shown] = data
             self._cache[key] = data
@@ -512,6 +541,11 @@ class Outgoing:
 
     def _build(self, key: int) -> bytes | None:
         """The line for one tag set, or None when its body would pass the line limit."""
+        body = self._body
+        if body is None:
+            body = self._body = self._encode_body()
+        if len(body) > MAX_LINE:
+            return None
         tags: dict[str, str] = {}
         if key & TAG_TIME:
             tags["time"] = self.time
@@ -519,9 +553,20 @@ class Outgoing:
             tags["account"] = self.account
         if key & TAG_CLIENT:
             tags.update(self.tags)
-        data = encode(build(self.command, *self.params, source=self.source, tags=tags))
-        body = len(data) - (data.find(b" ") + 1 if tags else 0)
-        return None if body > MAX_LINE else data
+        if not tags:
+            return body
+        return b"@" + format_tags(tags).encode("utf-8", "surrogateescape") + b" " + body
+
+    def _encode_body(self) -> bytes:
+        params = self.params
+        if self.valid and len(params) == 2 and not _FORBIDDEN.search(params[1]):
+            # What ``build`` makes of them, without its checks of what is known valid.
+            target, text = params
+            if not text or " " in text or text[0] == ":":
+                text = ":" + text
+            line = f":{self.source} {self.command} {target} {text}"
+            return line.encode("utf-8", "surrogateescape") + b"\r\n"
+        return encode(build(self.command, *params, source=self.source))
 
     def deliver(self, recipients: Iterable[Recipient], reply: ResponseBuffer | None = None) -> None:
         """Send to every recipient; the sender's own copy through ``reply`` when given

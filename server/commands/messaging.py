@@ -114,6 +114,7 @@ def relay(
                         source=source,
                         tags=tags,
                         stamped=False,
+                        valid=True,
                         account=client.account_name,
                     )
                     batch.add(out, tags, text, errors)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from server.protocol.codec import Message
+from server.protocol.codec import Message, build, encode
 from server.protocol.names import casefold
+from server.sendq import Outgoing
 from tests.support.ircclient import IRCClient
 
 ECHO = ("echo-message", "server-time", "message-tags")
@@ -170,3 +174,21 @@ def test_stored_rows_read_back_as_sent(hserver) -> None:
     assert [r.tags for r in stored] == [{}, {}, {}, {"+draft/reply": "x"}]
     assert [r.command for r in stored] == ["PRIVMSG"] * 4
     assert len({r.msgid for r in stored}) == 4
+
+
+_TEXT = st.text(st.characters(blacklist_characters="\r\n\0", blacklist_categories=("Cs",)))
+
+
+@given(text=_TEXT, tags=st.dictionaries(st.sampled_from(["+a", "+b/c"]), st.text(max_size=5)))
+def test_a_relayed_line_is_what_the_codec_builds(text: str, tags: dict[str, str]) -> None:
+    source = "nick!user@host"
+    for key in range(8):
+        fast = Outgoing("PRIVMSG", "#chan", text, source=source, tags=dict(tags), valid=True)
+        slow = Outgoing("PRIVMSG", "#chan", text, source=source, tags=dict(tags))
+        for out in (fast, slow):
+            out.stamp(0, "1970-01-01T00:00:00.000Z")
+        recipient = SimpleNamespace(tag_key=key)
+        assert fast.for_client(recipient) == slow.for_client(recipient)  # type: ignore[arg-type]
+    line = ("PRIVMSG", "#chan", text)
+    expected = encode(build(*line, source=source))
+    assert fast.for_client(SimpleNamespace(tag_key=0)) == expected  # type: ignore[arg-type]
