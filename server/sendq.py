@@ -546,6 +546,17 @@ class Outgoing:
             body = self._body = self._encode_body()
         if len(body) > MAX_LINE:
             return None
+        if self.valid and len(self.tags) == 1 and not (key & TAG_ACCOUNT and self.account):
+            msgid = self.tags.get("msgid")  # a relayed message's usual tags: nothing to escape
+            if msgid is not None:
+                if key & TAG_TIME:
+                    time_tag = "@time=" + self.time
+                    head = f"{time_tag};msgid={msgid} " if key & TAG_CLIENT else time_tag + " "
+                elif key & TAG_CLIENT:
+                    head = f"@msgid={msgid} "
+                else:
+                    return body
+                return head.encode() + body
         tags: dict[str, str] = {}
         if key & TAG_TIME:
             tags["time"] = self.time

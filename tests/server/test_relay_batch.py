@@ -179,16 +179,27 @@ def test_stored_rows_read_back_as_sent(hserver) -> None:
 _TEXT = st.text(st.characters(blacklist_characters="\r\n\0", blacklist_categories=("Cs",)))
 
 
-@given(text=_TEXT, tags=st.dictionaries(st.sampled_from(["+a", "+b/c"]), st.text(max_size=5)))
-def test_a_relayed_line_is_what_the_codec_builds(text: str, tags: dict[str, str]) -> None:
+@given(
+    text=_TEXT,
+    tags=st.dictionaries(st.sampled_from(["+a", "+b/c"]), st.text(max_size=5)),
+    account=st.sampled_from([None, "acc"]),
+    msgid=st.sampled_from([None, "0a1b2c"]),
+)
+def test_a_relayed_line_is_what_the_codec_builds(
+    text: str, tags: dict[str, str], account: str | None, msgid: str | None
+) -> None:
     source = "nick!user@host"
+    if msgid is not None:
+        tags = {"msgid": msgid, **tags}
     for key in range(8):
-        fast = Outgoing("PRIVMSG", "#chan", text, source=source, tags=dict(tags), valid=True)
-        slow = Outgoing("PRIVMSG", "#chan", text, source=source, tags=dict(tags))
-        for out in (fast, slow):
+        made = [
+            Outgoing("PRIVMSG", "#c", text, source=source, tags=dict(tags), account=account, **how)
+            for how in ({"valid": True}, {})
+        ]
+        for out in made:
             out.stamp(0, "1970-01-01T00:00:00.000Z")
         recipient = SimpleNamespace(tag_key=key)
-        assert fast.for_client(recipient) == slow.for_client(recipient)  # type: ignore[arg-type]
-    line = ("PRIVMSG", "#chan", text)
-    expected = encode(build(*line, source=source))
-    assert fast.for_client(SimpleNamespace(tag_key=0)) == expected  # type: ignore[arg-type]
+        fast, slow = (out.for_client(recipient) for out in made)  # type: ignore[arg-type]
+        assert fast == slow
+    expected = encode(build("PRIVMSG", "#c", text, source=source))
+    assert made[0].for_client(SimpleNamespace(tag_key=0)) == expected  # type: ignore[arg-type]
