@@ -1,4 +1,5 @@
-# Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test.
+# Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test;
+# `make bench` measures Kibitz against ngIRCd.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
