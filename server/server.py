@@ -43,18 +43,10 @@ from .protocol.numerics import (
     ERR_UNKNOWNCOMMAND,
 )
 from .protocol.tls import TLSSession, server_context
+from .reading import read_some, settle_before
 from .registry import Registry
 from .rooms import RoomStore
-from .sendq import (
-    Flusher,
-    Outgoing,
-    ResponseBuffer,
-    cork,
-    current_cork,
-    new_batch_id,
-    settle,
-    uncork,
-)
+from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
 from .session import Session
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
@@ -63,40 +55,12 @@ log = logging.getLogger("server")
 
 #: Longest tag section a client may send, the leading '@' and the space included.
 MAX_CLIENT_TAGS = 4096
-_RECV_SIZE = 65536
-#: What a reader's blocking ``recv`` asks for: its buffer is held while the connection
-#: idles, so it is small (a bytes object this size fits CPython's small-object pools);
-#: a full one is followed by non-blocking reads up to _RECV_SIZE.
-_WAIT_SIZE = 448
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-#: Commands that may join a batch of channel messages held by the reader (``settle``).
-_BATCHED = frozenset({"PRIVMSG", "NOTICE"})
 
 
 #: Why a connection was refused, by what ``Registry.reserve`` answered.
 _REFUSALS = {"full": "Server is full", "ip": "Too many connections from your address"}
 
 _HTTP_REQUEST = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|OPTIONS|CONNECT|PATCH) \S+ HTTP/")
-
-
-def _read(sock: socket.socket) -> bytes:
-    """Wait for bytes with a small buffer, then take what else has arrived (at most
-    ``_RECV_SIZE`` in all) without waiting: an idle connection holds 448 bytes, not 64 KiB."""
-    data = sock.recv(_WAIT_SIZE)
-    if len(data) < _WAIT_SIZE or not _DONTWAIT:
-        return data
-    parts = [data]
-    got = len(data)
-    while got < _RECV_SIZE:
-        try:
-            more = sock.recv(_RECV_SIZE - got, _DONTWAIT)
-        except OSError:
-            break  # nothing more now (or an error the next blocking read reports)
-        if not more:
-            break  # end of stream: the next read says so
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
 
 
 def _with_tag(line: bytes, tag: bytes) -> bytes:
@@ -162,7 +126,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         server = self.chat
         while not client.closing:
             try:
-                data = _read(sock)
+                data = read_some(sock)
             except OSError as exc:
                 client.quit_reason = client.quit_reason or f"Read error: {exc.strerror or exc}"
                 return
@@ -590,8 +554,7 @@ class ChatServer(Listener):
                 self._fail(client.direct, "*", "INVALID_UTF8", _NOT_UTF8)
             return
         message.command = message.command.upper()
-        if message.command not in _BATCHED:
-            settle()  # channel messages held back go out before this command runs
+        settle_before(message.command)  # held channel messages go out before others
         label = message.tags.get("label")
         if "labeled-response" not in client.caps:
             label = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from server.server import _RECV_SIZE, _WAIT_SIZE, _read
+from server.reading import RECV_SIZE, WAIT_SIZE
+from server.reading import read_some as _read
 
 
 def test_a_short_read_is_returned_as_it_came() -> None:
@@ -23,7 +24,7 @@ def test_a_full_small_read_takes_everything_that_is_waiting() -> None:
         while len(got) < len(data):
             got += _read(b)
         assert got == data
-        assert len(data) > _WAIT_SIZE
+        assert len(data) > WAIT_SIZE
 
 
 def test_one_read_stops_at_its_limit_and_the_end_of_stream_is_kept_for_the_next() -> None:
@@ -31,11 +32,11 @@ def test_one_read_stops_at_its_limit_and_the_end_of_stream_is_kept_for_the_next(
     with a, b:
         b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
-        data = b"x" * (_RECV_SIZE + 1000)
+        data = b"x" * (RECV_SIZE + 1000)
         a.sendall(data)
         a.shutdown(socket.SHUT_WR)
         first = _read(b)
-        assert len(first) <= _RECV_SIZE
+        assert len(first) <= RECV_SIZE
         rest = b""
         while chunk := _read(b):
             rest += chunk
@@ -46,7 +47,7 @@ def test_one_read_stops_at_its_limit_and_the_end_of_stream_is_kept_for_the_next(
 def test_exactly_one_small_read_then_end_of_stream() -> None:
     a, b = socket.socketpair()
     with a, b:
-        a.sendall(b"y" * _WAIT_SIZE)
+        a.sendall(b"y" * WAIT_SIZE)
         a.shutdown(socket.SHUT_WR)
-        assert _read(b) == b"y" * _WAIT_SIZE
+        assert _read(b) == b"y" * WAIT_SIZE
         assert _read(b) == b""
