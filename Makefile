@@ -1,4 +1,5 @@
-# Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test.
+# Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test;
+# `make bench` measures Kibitz against ngIRCd.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd
 PORT   ?= 5000
 
-.PHONY: test demo server lint system-deps screenshots clean
+.PHONY: test demo server lint system-deps screenshots clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,10 @@ lint: $(STAMP)
 	$(PY) -m ruff check app server tests
 	$(PY) -m ruff format --check app server tests
 	$(PY) -m mypy
+
+# Kibitz against ngIRCd (about 6 minutes): one table, as in the README's Performance section.
+bench: $(STAMP) system-deps
+	ulimit -n 20000 2>/dev/null || true; $(PY) -m server.bench_compare $(BENCH_ARGS)
 
 server: $(STAMP)
 	$(PY) -m server -p $(PORT)

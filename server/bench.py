@@ -52,6 +52,8 @@ _MAX_KEPT = 16384
 _JOIN_ERRORS = {b"403", b"405", b"471", b"473", b"474", b"475", b"476", b"477"}
 #: Replies that refuse a nick during registration: pick another one.
 _NICK_ERRORS = {b"431", b"432", b"433", b"436"}
+#: What ``--caps`` requests: the way the Kibitz app and modern clients connect.
+CAPS = ("server-time", "message-tags", "echo-message", "batch")
 
 
 @dataclass
@@ -149,6 +151,15 @@ class Options:
         default=120.0, metadata=option("--setup-timeout", metavar="SECONDS")
     )
     nick_prefix: str = field(default="bn", metadata=option("--nick-prefix"))
+    #: Negotiate the capabilities the app and modern clients use (``CAPS``).
+    caps: bool = field(
+        default=False,
+        metadata=option(
+            "--caps",
+            action="store_true",
+            help="every client requests " + " ".join(CAPS) + " (a server may refuse some)",
+        ),
+    )
 
 
 # Connection states.
@@ -220,6 +231,8 @@ class Bench:
         self.base_ns = time.monotonic_ns()
         self.sample = options.sample or (1 if options.rate > 0 else 10)
         self.errors: dict[str, int] = {}
+        #: The capabilities the server acknowledged (to the first client it answered).
+        self.caps_acked: list[str] | None = None
 
     # --- connections -------------------------------------------------------------
     def _open(self) -> None:
@@ -300,7 +313,11 @@ class Bench:
             conn.state = REGISTERING
             self._want_write(conn, False)
             lines = [f"PASS {self.o.password}"] if self.o.password is not None else []
+            if self.o.caps:
+                lines.append("CAP REQ :" + " ".join(CAPS))
             lines += [f"NICK {conn.nick}", f"USER {conn.nick} 0 * :Kibitz bench"]
+            if self.o.caps:
+                lines.append("CAP END")
             self._write(conn, "".join(line + "\r\n" for line in lines).encode())
             return
         try:
@@ -344,12 +361,11 @@ class Bench:
             self._lines(conn, bytes(buf[:end]))
             return
         lines = buf.count(b"\n", 0, end)
-        if conn.sender is None:
-            messages = buf.count(b" PRIVMSG ", 0, end)
-            if messages:
-                self._count(conn, buf, end, messages)
-        else:
-            messages = 0  # senders only drain what they get
+        messages = buf.count(b" PRIVMSG ", 0, end)
+        if messages and conn.sender is None:
+            self._count(conn, buf, end, messages)
+        # Senders only drain what they get (the others' messages and, with echo-message,
+        # their own); anything but a message takes the slow path.
         if lines != messages:
             self._lines(conn, bytes(buf[:end]), control_only=True)
 
@@ -398,9 +414,16 @@ class Bench:
             elif command in _JOIN_ERRORS and conn.state == JOINING:
                 self._close(conn, f"join refused: {line.decode('utf-8', 'replace')}")
                 return
+            elif command == b"CAP":
+                self._cap(rest.split(b" "))
             elif command == b"464":
                 self._close(conn, "password refused")
                 return
+
+    def _cap(self, params: list[bytes]) -> None:
+        if self.caps_acked is None and len(params) > 2 and params[1] in (b"ACK", b"NAK"):
+            named = b" ".join(params[2:]).lstrip(b":").decode("utf-8", "replace").split()
+            self.caps_acked = named if params[1] == b"ACK" else []
 
     def _other_nick(self, conn: Conn) -> str:
         role = "s" if conn.sender is not None else "r"
@@ -545,6 +568,8 @@ class Bench:
                 "errors": dict(self.errors),
             }
             report["register_seconds"] = round(register_s, 4)
+            if self.o.caps:
+                report["caps_acked"] = self.caps_acked or []
             if self.o.connect_only:
                 self._run_for(self.o.duration)
                 held = sum(1 for c in self.conns if c.state == READY)

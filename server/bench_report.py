@@ -76,6 +76,8 @@ def format_report(report: dict) -> str:
     )
     if clients.get("errors"):
         out.append(f"errors: {clients['errors']}")
+    if "caps_acked" in report:
+        out.append("capabilities acknowledged: " + (" ".join(report["caps_acked"]) or "none"))
     out.append(f"connect+register all: {report.get('register_seconds', 0):.3f} s")
     if "join_seconds" in report:
         out.append(f"connect+register+join all: {report['join_seconds']:.3f} s")

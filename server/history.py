@@ -13,12 +13,14 @@ target's history, so paging by msgid is exact even when two messages share a tim
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -78,6 +80,19 @@ READERS = 4
 _BUDGET_SLACK = 0.9
 
 
+#: Rows inserted by one statement (10 values each: under SQLite's oldest limit of 999).
+_ROWS_PER_INSERT = 99
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _insert_sql(rows: int) -> str:
+    """The statement that inserts ``rows`` rows of :data:`Row` at once."""
+    return (
+        "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
+        " params, tags, party_a, party_b) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * rows)
+    )
+
+
 class HistoryError(Exception):
     """The history database cannot be used (corrupt, unwritable, wrong format)."""
 
@@ -98,6 +113,61 @@ class Record:
     #: A direct message's parties: its sender's and its recipient's (see ``dm_target``).
     party_a: str | None = None
     party_b: str | None = None
+
+
+#: One ``messages`` row as the writer inserts it (the columns after ``id``, in order).
+Row = tuple[str, str, int, str, "str | None", str, str, str, "str | None", "str | None"]
+#: The stored tags of most messages (nothing but their msgid, kept in its own column).
+NO_TAGS = "{}"
+
+
+def params_json(params: tuple[str, ...]) -> str:
+    """``json.dumps(list(params))``, without the encoder's per-call setup."""
+    return "[" + ", ".join([quote_json(p) for p in params]) + "]"
+
+
+def row(
+    msgid: str,
+    target: str,
+    time_ms: int,
+    source: str,
+    account: str | None,
+    command: str,
+    params: tuple[str, ...],
+    tags: dict[str, str],
+    party_a: str | None = None,
+    party_b: str | None = None,
+) -> Row:
+    """A message as a table row: its parameters and tags as JSON."""
+    encoded = json.dumps(tags) if tags else NO_TAGS
+    return (
+        msgid,
+        target,
+        time_ms,
+        source,
+        account,
+        command,
+        params_json(params),
+        encoded,
+        party_a,
+        party_b,
+    )
+
+
+def record_row(r: Record) -> Row:
+    """A :class:`Record` as a table row."""
+    return row(
+        r.msgid,
+        r.target,
+        r.time_ms,
+        r.source,
+        r.account,
+        r.command,
+        r.params,
+        r.tags,
+        r.party_a,
+        r.party_b,
+    )
 
 
 class Conversation(NamedTuple):
@@ -141,7 +211,7 @@ class HistoryStore:
         # Records wait in `_pending` (guarded by the condition's lock) until the writer
         # takes them all at once; it sleeps while there are none (`_wake`).
         self._written = threading.Condition()
-        self._pending: list[Record] = []
+        self._pending: list[Row] = []
         self._wake = threading.Event()
         self._closing = False
         self._added = 0
@@ -175,10 +245,15 @@ class HistoryStore:
     def add(self, record: Record) -> None:
         """Queue a message for storage; returns at once (the writer takes it later, with
         everything else queued by then, so it is not woken once per message)."""
+        self.add_rows([record_row(record)])
+
+    def add_rows(self, rows: list[Row]) -> None:
+        """Queue messages as table rows (see :func:`row`), in order, in one step."""
         with self._written:
-            self._added += 1
-            self._pending.append(record)
-            if len(self._pending) == 1:
+            self._added += len(rows)
+            first = not self._pending
+            self._pending.extend(rows)
+            if first and rows:
                 self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -226,29 +301,15 @@ class HistoryStore:
             if closing:
                 return
 
-    def _insert(self, batch: list[Record]) -> None:
-        rows = [
-            (
-                r.msgid,
-                r.target,
-                r.time_ms,
-                r.source,
-                r.account,
-                r.command,
-                json.dumps(r.params),
-                json.dumps(r.tags),
-                r.party_a,
-                r.party_b,
-            )
-            for r in batch
-        ]
+    def _insert(self, batch: list[Row]) -> None:
         try:
-            self._writer_db.executemany(
-                "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account,"
-                " command, params, tags, party_a, party_b) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
-            self._writer_db.commit()
+            db = self._writer_db
+            # Many rows per statement: SQLite gives the interpreter lock back and takes it
+            # again around every statement it runs, and the relay threads want it too.
+            for start in range(0, len(batch), _ROWS_PER_INSERT):
+                part = batch[start : start + _ROWS_PER_INSERT]
+                db.execute(_insert_sql(len(part)), [value for r in part for value in r])
+            db.commit()
         except sqlite3.Error:
             log.exception("could not store %d messages", len(batch))
         with self._written:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import secrets
 import selectors
 import socket
@@ -22,7 +23,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from .protocol.codec import MAX_LINE, LineError, build, encode, fit_params, format_time
+from .protocol.codec import (
+    MAX_LINE,
+    LineError,
+    build,
+    encode,
+    fit_params,
+    format_tags,
+    format_time,
+)
 from .protocol.numerics import Numeric
 
 if TYPE_CHECKING:
@@ -31,6 +40,8 @@ if TYPE_CHECKING:
     from .protocol.tls import TLSSession
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+#: What no parameter may hold (``build`` refuses it).
+_FORBIDDEN = re.compile("[\r\n\0]")
 
 #: Bits of a recipient's ``tag_key``: which tags it is sent.
 TAG_TIME = 1
@@ -86,6 +97,34 @@ def message_line(
 _cork = threading.local()
 
 
+class Batch(Protocol):
+    """Messages a reader holds back to send as one (see ``Cork.batch``)."""
+
+    def flush(self) -> None:
+        """Send what is held, in order."""
+        ...
+
+
+class Cork(set["SendQueue"]):
+    """A reader's cork: the queues holding bytes until :func:`uncork`, and the batch of
+    consecutive channel messages it is gathering (``batch``), if any."""
+
+    __slots__ = ("batch",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Channel messages not handed to anyone yet: they go out, all at once, before
+        #: anything else this thread sends (see ``SendQueue.push``) and at uncork.
+        self.batch: Batch | None = None
+
+    def settle(self) -> None:
+        """Send the held batch now (before anything that must come after it)."""
+        batch = self.batch
+        if batch is not None:
+            self.batch = None
+            batch.flush()
+
+
 def cork() -> None:
     """Until :func:`uncork`, sends made by this thread only queue their bytes.
 
@@ -93,17 +132,26 @@ def cork() -> None:
     of them gets one write instead of one per line. Order is kept: the bytes wait in
     the recipient's own buffer, behind whatever other threads queued first.
     """
-    _cork.queues = set()
+    _cork.queues = Cork()
 
 
-def current_cork() -> set[SendQueue] | None:
-    """This thread's cork set (queues with bytes held until :func:`uncork`), or None."""
+def current_cork() -> Cork | None:
+    """This thread's cork (queues with bytes held until :func:`uncork`), or None."""
     return getattr(_cork, "queues", None)
+
+
+def settle() -> None:
+    """Send this thread's held batch of channel messages now, if it has one."""
+    corked = getattr(_cork, "queues", None)
+    if corked is not None and corked.batch is not None:
+        corked.settle()
 
 
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
     queues = getattr(_cork, "queues", None)
+    if queues is not None:
+        queues.settle()
     _cork.queues = None
     if queues:
         for queue in queues:
@@ -194,7 +242,9 @@ class SendQueue:
         # at a time, `_writing`), so a thread queueing bytes for this connection never
         # waits for another thread's system call.
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        # Made when a thread first waits for a write to end (rarely): not every idle
+        # connection carries one.
+        self._idle: threading.Condition | None = None
         self._out: list[bytes] = []
         self._out_size = 0  # bytes queued or being written
         self._writing = False
@@ -203,9 +253,11 @@ class SendQueue:
         #: Whether the flusher is waiting for this socket to become writable.
         self._watched = False
 
-    def push(self, data: bytes, corked: set[SendQueue] | None) -> None:
-        """Queue ``data`` given this thread's cork set (or None); never blocks, never
+    def push(self, data: bytes, corked: Cork | None) -> None:
+        """Queue ``data`` given this thread's cork (or None); never blocks, never
         raises. The one-message-to-many loops look the cork up once, not per recipient."""
+        if corked is not None and corked.batch is not None:
+            corked.settle()  # what this thread held back goes first
         with self._lock:
             if self._dead:
                 return
@@ -255,7 +307,7 @@ class SendQueue:
         while True:
             with self._lock:
                 while wait and self._writing and not self._dead:
-                    self._idle.wait(1.0)
+                    self._waiting().wait(1.0)
                 if self._writing or self._dead or not self._out:
                     return
                 self._writing = True
@@ -270,7 +322,8 @@ class SendQueue:
                 sent, failed = 0, True
             with self._lock:
                 self._writing = False
-                self._idle.notify_all()
+                if self._idle is not None:
+                    self._idle.notify_all()
                 if self._farewell_due:  # a SendQ overflow waited for this write to end
                     self._farewell_due = False
                     self._say_farewell()
@@ -290,6 +343,12 @@ class SendQueue:
                 if not self._out:
                     self._set_watched(False)
                     return
+
+    def _waiting(self) -> threading.Condition:
+        # With _lock held: the condition a thread waits on for the write in flight.
+        if self._idle is None:
+            self._idle = threading.Condition(self._lock)
+        return self._idle
 
     def _set_watched(self, on: bool) -> None:
         if on != self._watched:
@@ -360,7 +419,7 @@ class SendQueue:
             # A write still in its system call holds the descriptor number: closing it
             # first could let a new connection reuse the number and get its bytes.
             while self._writing:
-                self._idle.wait(1.0)
+                self._waiting().wait(1.0)
         self.sock.close()
 
 
@@ -413,7 +472,18 @@ class ResponseBuffer:
 class Outgoing:
     """One message for many recipients, encoded once per distinct set of tags."""
 
-    __slots__ = ("_cache", "account", "command", "millis", "params", "source", "tags", "time")
+    __slots__ = (
+        "_body",
+        "_cache",
+        "account",
+        "command",
+        "millis",
+        "params",
+        "source",
+        "tags",
+        "time",
+        "valid",
+    )
 
     def __init__(
         self,
@@ -423,6 +493,8 @@ class Outgoing:
         tags: dict[str, str] | None = None,
         when: float | None = None,
         account: str | None = None,
+        stamped: bool = True,
+        valid: bool = False,
     ) -> None:
         self.command = command
         self.params = params
@@ -431,10 +503,21 @@ class Outgoing:
         #: The sender's account (the ``account`` tag), or None when not signed in.
         self.account = account
         #: The relay time, in whole milliseconds: what the ``time`` tag and history say.
-        self.millis = int((time.time() if when is None else when) * 1000)
-        self.time = format_time(self.millis)
+        #: Not ``stamped``: :meth:`stamp` sets it when the message is relayed.
+        self.millis = int((time.time() if when is None else when) * 1000) if stamped else 0
+        self.time = format_time(self.millis) if stamped else ""
+        #: Whether the parameters are known to be valid (a relayed message: a channel's
+        #: name and a text the codec parsed), so the line is formatted without checks.
+        self.valid = valid
+        # The line without tags, CRLF included: the same for every tag set.
+        self._body: bytes | None = None
         # One slot per tag set (the TAG_* bits of a recipient's ``tag_key``).
         self._cache: list[bytes | None] = [None] * 8
+
+    def stamp(self, millis: int, text: str) -> None:
+        """Set the relay time (``text`` is ``millis`` formatted) before anything is built."""
+        self.millis = millis
+        self.time = text
 
     def for_client(self, client: Recipient) -> bytes:
         """The bytes ``client`` should receive, built at most once per tag set."""
@@ -450,6 +533,7 @@ class Outgoing:
                     # A relayed reason, topic or away text gains its sender's prefix: cut it.
                     self.params = fit_params(self.command, self.params, self.source)
                     self._cache = [None] * 8
+                    self._body = None
                     return self.for_client(client)
                 self._cache[shown] = data
             self._cache[key] = data
@@ -457,6 +541,22 @@ class Outgoing:
 
     def _build(self, key: int) -> bytes | None:
         """The line for one tag set, or None when its body would pass the line limit."""
+        body = self._body
+        if body is None:
+            body = self._body = self._encode_body()
+        if len(body) > MAX_LINE:
+            return None
+        if self.valid and len(self.tags) == 1 and not (key & TAG_ACCOUNT and self.account):
+            msgid = self.tags.get("msgid")  # a relayed message's usual tags: nothing to escape
+            if msgid is not None:
+                if key & TAG_TIME:
+                    time_tag = "@time=" + self.time
+                    head = f"{time_tag};msgid={msgid} " if key & TAG_CLIENT else time_tag + " "
+                elif key & TAG_CLIENT:
+                    head = f"@msgid={msgid} "
+                else:
+                    return body
+                return head.encode() + body
         tags: dict[str, str] = {}
         if key & TAG_TIME:
             tags["time"] = self.time
@@ -464,9 +564,20 @@ class Outgoing:
             tags["account"] = self.account
         if key & TAG_CLIENT:
             tags.update(self.tags)
-        data = encode(build(self.command, *self.params, source=self.source, tags=tags))
-        body = len(data) - (data.find(b" ") + 1 if tags else 0)
-        return None if body > MAX_LINE else data
+        if not tags:
+            return body
+        return b"@" + format_tags(tags).encode("utf-8", "surrogateescape") + b" " + body
+
+    def _encode_body(self) -> bytes:
+        params = self.params
+        if self.valid and len(params) == 2 and not _FORBIDDEN.search(params[1]):
+            # What ``build`` makes of them, without its checks of what is known valid.
+            target, text = params
+            if not text or " " in text or text[0] == ":":
+                text = ":" + text
+            line = f":{self.source} {self.command} {target} {text}"
+            return line.encode("utf-8", "surrogateescape") + b"\r\n"
+        return encode(build(self.command, *params, source=self.source))
 
     def deliver(self, recipients: Iterable[Recipient], reply: ResponseBuffer | None = None) -> None:
         """Send to every recipient; the sender's own copy through ``reply`` when given

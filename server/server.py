@@ -43,6 +43,7 @@ from .protocol.numerics import (
     ERR_UNKNOWNCOMMAND,
 )
 from .protocol.tls import TLSSession, server_context
+from .reading import read_some, settle_before
 from .registry import Registry
 from .rooms import RoomStore
 from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
@@ -54,7 +55,6 @@ log = logging.getLogger("server")
 
 #: Longest tag section a client may send, the leading '@' and the space included.
 MAX_CLIENT_TAGS = 4096
-_RECV_SIZE = 65536
 
 
 #: Why a connection was refused, by what ``Registry.reserve`` answered.
@@ -126,7 +126,7 @@ class ClientHandler(socketserver.BaseRequestHandler):
         server = self.chat
         while not client.closing:
             try:
-                data = sock.recv(_RECV_SIZE)
+                data = read_some(sock)
             except OSError as exc:
                 client.quit_reason = client.quit_reason or f"Read error: {exc.strerror or exc}"
                 return
@@ -554,6 +554,7 @@ class ChatServer(Listener):
                 self._fail(client.direct, "*", "INVALID_UTF8", _NOT_UTF8)
             return
         message.command = message.command.upper()
+        settle_before(message.command)  # held channel messages go out before others
         label = message.tags.get("label")
         if "labeled-response" not in client.caps:
             label = None

@@ -43,6 +43,43 @@ class Session:
     :class:`ResponseBuffer`.
     """
 
+    # Slots: thousands of idle connections each carry one of these. A weak reference
+    # to one keys the failed-login counts of its connection (``server.penalty``).
+    __slots__ = (
+        "__weakref__",
+        "account",
+        "away",
+        "cap_negotiating",
+        "cap_version",
+        "caps",
+        "closing",
+        "connected_at",
+        "direct",
+        "early_lines",
+        "flood",
+        "host",
+        "ip",
+        "key",
+        "last_active",
+        "last_spoke",
+        "modes",
+        "nick",
+        "password_ok",
+        "ping_sent_at",
+        "queue",
+        "quit_reason",
+        "realname",
+        "registered",
+        "sasl",
+        "secure",
+        "server_name",
+        "signon",
+        "tag_key",
+        "token",
+        "user",
+        "wakeup",
+    )
+
     def __init__(
         self,
         sock: socket.socket,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..history import Conversation, Record, dm_target
+from ..history import NO_TAGS, Conversation, Record, Row, dm_target, quote_json
+from ..history import row as history_row
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
 from ..sendq import ResponseBuffer, new_batch_id
@@ -15,6 +16,7 @@ from .table import command
 if TYPE_CHECKING:
     from ..channel import Channel
     from ..context import Context
+    from ..sendq import Outgoing
     from ..session import Session
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
@@ -96,6 +98,43 @@ def store(
             b,
         )
     )
+
+
+def store_many(
+    server: Context,
+    client: Session,
+    channel: str,
+    items: list[tuple[Outgoing, dict[str, str], str, bool]],
+    millis: int,
+) -> None:
+    """Record messages ``client`` sent to ``channel`` in a row, relayed at ``millis``
+    (a ``ChannelBatch``: each item's message, tags and text); one hand-off for all."""
+    history = server.history
+    if history is None:
+        return
+    target = casefold(channel)
+    source = client.source
+    account = client.account
+    shown = account.display if account is not None else None
+    # The rows as the table holds them, the parameters' JSON (channel, text) built
+    # from a prefix shared by the batch: this runs on the relay's path, once a message.
+    head = "[" + quote_json(channel) + ", "
+    rows: list[Row] = []
+    append = rows.append
+    for out, tags, text, _ in items:
+        if len(tags) == 1:  # most messages carry nothing but their msgid
+            encoded = head + quote_json(text) + "]"
+            msgid = tags["msgid"]
+            append(
+                (msgid, target, millis, source, shown, out.command, encoded, NO_TAGS, None, None)
+            )
+        else:
+            kept = stored_tags(tags)
+            params = (channel, text)
+            append(
+                history_row(tags["msgid"], target, millis, source, shown, out.command, params, kept)
+            )
+    history.add_rows(rows)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:

@@ -17,7 +17,8 @@ from ..protocol.numerics import (
     ERR_TOOMANYTARGETS,
     RPL_AWAY,
 )
-from ..sendq import Outgoing, ResponseBuffer, new_msgid
+from ..sendq import Outgoing, ResponseBuffer, current_cork, new_msgid
+from .channel_batch import ChannelBatch
 from .chathistory import store
 from .services import find_service
 from .table import command
@@ -94,6 +95,31 @@ def relay(
                 if errors:
                     reply.numeric(ERR_INPUTTOOLONG)
                 continue
+            corked = current_cork()
+            if corked is not None:
+                if text is not None and not status and reply.lines is None:
+                    batch = corked.batch
+                    if not (
+                        isinstance(batch, ChannelBatch)
+                        and batch.channel is channel
+                        and batch.client is client
+                    ):
+                        corked.settle()
+                        batch = corked.batch = ChannelBatch(server, client, channel, echo)
+                    source = client.source
+                    out = Outgoing(
+                        verb,
+                        channel.name,
+                        text,
+                        source=source,
+                        tags=tags,
+                        stamped=False,
+                        valid=True,
+                        account=client.account_name,
+                    )
+                    batch.add(out, tags, text, errors)
+                    continue
+                corked.settle()  # what came before goes first (and holds no send lock)
             lowest = max((PREFIX_RANK[s] for s in status), default=None)
             with channel.send_lock:
                 recipients = registry.audience(client, channel, lowest)

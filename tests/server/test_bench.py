@@ -265,3 +265,12 @@ def test_a_server_that_is_not_there_counts_as_failed() -> None:
     assert report["clients"]["failed"] == 3
     assert report["clients"]["ready"] == 0
     assert any(key.startswith("connect") for key in report["clients"]["errors"])
+
+
+def test_caps_are_negotiated_and_echoes_are_not_counted_as_deliveries(make_server) -> None:
+    server = make_server(flood_rate=0, autojoin=[])
+    report = run(_quick(server.port, receivers=3, caps=True))
+    assert set(report["caps_acked"]) == set(bench.CAPS)
+    assert report["deliveries_lost"] == 0
+    assert report["deliveries_received"] == report["deliveries_expected"] > 0
+    _check_latencies(report)

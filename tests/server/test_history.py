@@ -3,6 +3,7 @@ join replay, restarts, kill -9 and concurrent readers and writers."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from server.history import HistoryStore, Record, dm_target
+from server.history import HistoryStore, Record, dm_target, params_json
 from server.protocol.codec import format_time, parse_timestamp
 from tests.support.ircclient import IRCClient
 from tests.support.processes import run_server, start_server
@@ -446,3 +449,8 @@ def test_chathistory_with_history_off_fails_cleanly(make_server) -> None:
         alice.sync()
     finally:
         alice.close()
+
+
+@given(st.lists(st.text(), max_size=4))
+def test_stored_parameters_are_the_json_they_always_were(params: list[str]) -> None:
+    assert params_json(tuple(params)) == json.dumps(params)

@@ -1,0 +1,386 @@
+"""`python -m server.bench_compare` (``make bench``): Kibitz against ngIRCd, one table.
+
+Each scenario starts a fresh server for every run (a fresh process, so its peak RSS is
+that scenario's), Kibitz and ngIRCd taking turns run by run so a change in the
+machine's load falls on both, and runs ``server.bench`` against it. Kibitz runs with
+flood control and the per-address limits off (``--flood-rate 0 --exempt 127.0.0.1``),
+history on in a data directory of its own; ngIRCd (Debian's ``/usr/sbin/ngircd``) with
+``MaxConnectionsIP = 0`` and ``MaxPenaltyTime = 0``, from a configuration written to a
+temporary directory. The table gives each server's figures (the median run where a
+scenario runs more than once), the load generator's CPU share while sending (near 100 %
+it, not the server, is the limit) and Kibitz's figure over ngIRCd's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import bench
+
+NGIRCD = shutil.which("ngircd") or "/usr/sbin/ngircd"
+_ROOT = Path(__file__).resolve().parent.parent
+
+_NGIRCD_CONF = """[Global]
+\tName = ngircd.bench
+\tInfo = bench
+\tListen = 127.0.0.1
+\tPorts = {port}
+\tAdminInfo1 = bench
+\tAdminInfo2 = bench
+\tAdminEMail = root@localhost
+[Limits]
+\tMaxConnections = 0
+\tMaxConnectionsIP = 0
+\tMaxJoins = 0
+\tMaxNickLength = 30
+\tMaxPenaltyTime = 0
+\tPingTimeout = 600
+[Options]
+\tDNS = no
+\tIdent = no
+\tPAM = no
+"""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class ServerKind:
+    """How to start one server under test: its name and the command for a port."""
+
+    name: str
+    #: (port, scratch directory) -> argv.
+    command: Callable[[int, Path], list[str]]
+
+
+def kibitz(*extra: str) -> ServerKind:
+    """Kibitz as a process, relaxed limits, history on (unless ``extra`` turns it off)."""
+
+    def command(port: int, scratch: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--name",
+            "kibitz.bench",
+            "--flood-rate",
+            "0",
+            "--exempt",
+            "127.0.0.1",
+            "--max-clients",
+            "0",
+            "--data-dir",
+            str(scratch / "data"),
+            "--log-level",
+            "WARNING",
+            *extra,
+        ]
+
+    return ServerKind("Kibitz", command)
+
+
+def ngircd() -> ServerKind:
+    """ngIRCd, its configuration written to the scratch directory."""
+
+    def command(port: int, scratch: Path) -> list[str]:
+        conf = scratch / "ngircd.conf"
+        conf.write_text(_NGIRCD_CONF.format(port=port))
+        return [NGIRCD, "-n", "-f", str(conf)]
+
+    return ServerKind("ngIRCd", command)
+
+
+@contextlib.contextmanager
+def running(kind: ServerKind, timeout: float = 20.0) -> Iterator[tuple[int, int]]:
+    """Start ``kind`` on a free port; yield (port, pid) once it accepts; stop it after."""
+    with tempfile.TemporaryDirectory(prefix="kibitz-bench-") as tmp:
+        port = free_port()
+        env = dict(os.environ, PYTHONPATH=str(_ROOT))
+        proc = subprocess.Popen(
+            kind.command(port, Path(tmp)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{kind.name} did not start") from None
+                    time.sleep(0.05)  # poll until the server listens
+            yield port, proc.pid
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@dataclass
+class Scenario:
+    """One line of the table: bench options, how many runs, which servers."""
+
+    key: str
+    title: str
+    options: bench.Options
+    runs: int = 1
+    #: Kibitz's extra arguments (its autojoin, say).
+    kibitz_args: tuple[str, ...] = ("--autojoin", "")
+    #: Whether ngIRCd runs it too.
+    with_ngircd: bool = True
+
+
+def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
+    """The issue's scenarios; ``scale`` shortens the durations and client counts (tests)."""
+
+    def opts(**how: object) -> bench.Options:
+        o = bench.Options(duration=10.0 * scale, size=100, **how)  # type: ignore[arg-type]
+        o.settle = min(o.settle, 0.5 * scale + 0.1)
+        return o
+
+    many = max(2, int(1000 * scale))
+    return [
+        Scenario(
+            "fanout",
+            "Fan-out: 100 receivers, 4 senders at max rate, 100-byte messages",
+            opts(receivers=max(2, int(100 * scale)), senders=4),
+            runs,
+        ),
+        Scenario(
+            "fanout-caps",
+            "The same, every client with " + " ".join(bench.CAPS),
+            opts(receivers=max(2, int(100 * scale)), senders=4, caps=True),
+            runs,
+        ),
+        Scenario(
+            "fanout-nohistory",
+            "Fan-out with --no-history (what history costs)",
+            opts(receivers=max(2, int(100 * scale)), senders=4),
+            runs,
+            ("--autojoin", "", "--no-history"),
+            with_ngircd=False,
+        ),
+        Scenario(
+            "many",
+            f"{many:,} receivers, 2 senders at 20 msg/s",
+            opts(receivers=many, senders=2, rate=20.0),
+        ),
+        Scenario(
+            "idle",
+            f"{max(2, int(5000 * scale)):,} idle clients (Kibitz --autojoin '')",
+            replace(
+                opts(receivers=max(2, int(5000 * scale)), senders=0),
+                connect_only=True,
+                duration=3.0 * scale,
+            ),
+        ),
+        Scenario(
+            "default",
+            f"{max(2, int(2000 * scale)):,} clients, default configuration (all in #general)",
+            replace(
+                opts(receivers=max(2, int(2000 * scale)), senders=0),
+                connect_only=True,
+                duration=3.0 * scale,
+            ),
+            kibitz_args=(),
+            with_ngircd=False,
+        ),
+    ]
+
+
+@dataclass
+class Result:
+    """What one scenario gave: each server's reports (one per run)."""
+
+    scenario: Scenario
+    reports: dict[str, list[dict]] = field(default_factory=dict)
+
+
+def run_scenario(scenario: Scenario, log: Callable[[str], None] = lambda _: None) -> Result:
+    """Run ``scenario`` against Kibitz (and ngIRCd), the servers taking turns by run."""
+    kinds = [kibitz(*scenario.kibitz_args)]
+    if scenario.with_ngircd:
+        kinds.append(ngircd())
+    result = Result(scenario)
+    for number in range(scenario.runs):
+        for kind in kinds if number % 2 == 0 else kinds[::-1]:
+            with running(kind) as (port, pid):
+                options = replace(scenario.options, port=port, server_pid=pid)
+                report = bench.run(options)
+            result.reports.setdefault(kind.name, []).append(report)
+            log(f"{scenario.key} run {number + 1} {kind.name}: {summary(report)}")
+    return result
+
+
+def summary(report: dict) -> str:
+    """One run in a few words (the progress lines)."""
+    if report["mode"] == "connect-only":
+        return f"{report['clients']['held']} held, {per_client_kib(report):.1f} KiB/client"
+    lat = report["latency_ms"]
+    return (
+        f"{report['deliveries_per_second']:,.0f} deliveries/s, p99 {lat['p99']:.1f} ms,"
+        f" {report['deliveries_lost']} lost, generator CPU {generator_cpu(report):.0%}"
+    )
+
+
+def per_client_kib(report: dict) -> float:
+    """The server's peak RSS over the clients it held (KiB)."""
+    held = report["clients"].get("held") or 0
+    peak = report.get("server", {}).get("peak_rss_kib", 0)
+    return peak / held if held else 0.0
+
+
+def generator_cpu(report: dict) -> float:
+    """The load generator's CPU share of one core while it sent."""
+    seconds = report.get("send_seconds") or 0
+    return report.get("bench_cpu_seconds_messages", 0) / seconds if seconds else 0.0
+
+
+def median_report(reports: list[dict]) -> dict:
+    """The run with the median figure: deliveries/s, or memory per client."""
+    if reports[0]["mode"] == "connect-only":
+        ordered = sorted(reports, key=per_client_kib)
+    else:
+        ordered = sorted(reports, key=lambda r: r["deliveries_per_second"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+#: A table cell: (label, how to read it from a report, how to print it, higher is better).
+Figure = tuple[str, Callable[[dict], float], str, bool]
+
+_MESSAGES: list[Figure] = [
+    ("deliveries/s", lambda r: r["deliveries_per_second"], "{:,.0f}", True),
+    ("latency p50 / ms", lambda r: r["latency_ms"]["p50"], "{:.1f}", False),
+    ("latency p99 / ms", lambda r: r["latency_ms"]["p99"], "{:.1f}", False),
+    ("lost", lambda r: r["deliveries_lost"], "{:.0f}", False),
+    ("server CPU s / M deliveries", lambda r: cpu_per_million(r), "{:.2f}", False),
+    ("generator CPU", generator_cpu, "{:.0%}", False),
+]
+_CONNECT: list[Figure] = [
+    ("held", lambda r: r["clients"]["held"], "{:,.0f}", True),
+    ("time to register all / s", lambda r: r["register_seconds"], "{:.2f}", False),
+    ("peak RSS / clients, KiB", per_client_kib, "{:.1f}", False),
+]
+
+
+def cpu_per_million(report: dict) -> float:
+    """Server CPU seconds per million deliveries while sending."""
+    got = report.get("deliveries_received") or 0
+    return report.get("server_cpu_seconds_messages", 0) / got * 1e6 if got else 0.0
+
+
+def table(results: list[Result]) -> str:
+    """The markdown table: scenario, figure, Kibitz, ngIRCd, Kibitz / ngIRCd."""
+    out = ["| scenario | figure | Kibitz | ngIRCd | Kibitz / ngIRCd |", "|---|---|---:|---:|---:|"]
+    for result in results:
+        scenario = result.scenario
+        names = list(result.reports)
+        kibitz_name = names[0]
+        mine = median_report(result.reports[kibitz_name])
+        theirs = median_report(result.reports["ngIRCd"]) if "ngIRCd" in result.reports else None
+        figures = _CONNECT if mine["mode"] == "connect-only" else _MESSAGES
+        runs = f" (median of {scenario.runs})" if scenario.runs > 1 else ""
+        title = scenario.title + runs
+        for label, read, fmt, _higher in figures:
+            a = read(mine)
+            b = read(theirs) if theirs is not None else None
+            ratio = f"{a / b:.2f}" if b else "—"
+            out.append(
+                f"| {title} | {label} | {fmt.format(a)} | "
+                f"{fmt.format(b) if b is not None else '—'} | {ratio} |"
+            )
+            title = ""
+        if mine.get("caps_acked") is not None:
+            acked = {n: median_report(r).get("caps_acked") or [] for n, r in result.reports.items()}
+            text = "; ".join(f"{n}: {' '.join(c) or 'none'}" for n, c in acked.items())
+            out.append(f"| | capabilities acknowledged | {text} | | |")
+    extra = _history_share(results)
+    if extra:
+        out.append(extra)
+    return "\n".join(out)
+
+
+def _history_share(results: list[Result]) -> str:
+    """A row saying what share of the relay's CPU history costs, when both runs exist."""
+    by_key = {r.scenario.key: r for r in results}
+    if "fanout" not in by_key or "fanout-nohistory" not in by_key:
+        return ""
+    with_h = median_report(next(iter(by_key["fanout"].reports.values())))
+    without = median_report(next(iter(by_key["fanout-nohistory"].reports.values())))
+    a, b = cpu_per_million(with_h), cpu_per_million(without)
+    if not a:
+        return ""
+    return (
+        f"| History's share of the relay's CPU (fan-out) | CPU per delivery | {1 - b / a:.0%} | | |"
+    )
+
+
+def machine() -> str:
+    """One line about this machine: CPUs, kernel, Python, load."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs ({model or 'unknown'}), Linux {os.uname().release},"
+        f" Python {sys.version.split()[0]}, load average {load}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scenarios (all, or those named) and print the table."""
+    p = argparse.ArgumentParser(prog="python -m server.bench_compare", description=__doc__)
+    p.add_argument("--only", action="append", help="run only this scenario (repeatable)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each fan-out scenario")
+    p.add_argument("--scale", type=float, default=1.0, help="shorter, smaller runs (< 1)")
+    p.add_argument("--json", metavar="FILE", help="also write every report to FILE")
+    a = p.parse_args(argv)
+    if not Path(NGIRCD).exists():
+        p.error(f"{NGIRCD} is missing (Debian: apt-get install ngircd)")
+    chosen = [s for s in scenarios(a.scale, a.runs) if not a.only or s.key in a.only]
+    bench.raise_fd_limit()
+    before = machine()
+    results = []
+    for scenario in chosen:
+        results.append(run_scenario(scenario, lambda line: print(line, file=sys.stderr)))
+    print(f"Machine: {before}")
+    print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(table(results))
+    if a.json:
+        Path(a.json).write_text(json.dumps({r.scenario.key: r.reports for r in results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Consecutive messages from one read to one channel, relayed as one hand-off.
+
+A reader corks while it handles one read's worth of lines (``sendq.cork``). When
+several of those lines are PRIVMSGs or NOTICEs to the same channel, the relay gathers
+them in a :class:`ChannelBatch` on the cork instead of handing each one to every member:
+when the batch is sent, each member gets the messages joined into one buffer, one
+``push`` for all of them, and the channel's send lock, its member list and the clock are
+taken once for the batch.
+
+The relay order is kept: the batch is sent under the channel's ``send_lock``, and its
+messages are stamped, delivered to every member (the sender's echo included) and stored
+in history there, in the order they were read. Nothing else this thread sends can
+overtake it: any other send from this thread sends the batch first (``SendQueue.push``),
+and so does every command that is not a message (``settle`` in the dispatcher).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ..protocol.codec import format_time
+from ..protocol.numerics import ERR_CANNOTSENDTOCHAN
+from ..sendq import Outgoing, current_cork
+from .chathistory import store_many
+
+if TYPE_CHECKING:
+    from ..channel import Channel
+    from ..context import Context
+    from ..session import Session
+
+
+class ChannelBatch:
+    """Messages from ``client`` to ``channel`` read in a row, not yet relayed."""
+
+    __slots__ = ("channel", "client", "echo", "items", "server")
+
+    def __init__(self, server: Context, client: Session, channel: Channel, echo: bool) -> None:
+        self.server = server
+        self.client = client
+        self.channel = channel
+        #: Whether the sender gets its own messages back (echo-message).
+        self.echo = echo
+        #: (message, its tags, its text, whether a refusal is answered) in read order.
+        self.items: list[tuple[Outgoing, dict[str, str], str, bool]] = []
+
+    def add(self, out: Outgoing, tags: dict[str, str], text: str, errors: bool) -> None:
+        """Hold one more message (made with ``stamped=False``)."""
+        self.items.append((out, tags, text, errors))
+
+    def flush(self) -> None:
+        """Relay every held message: stamp, deliver, echo and store, in order."""
+        server, client, channel, items = self.server, self.client, self.channel, self.items
+        with channel.send_lock:
+            recipients = server.registry.audience(client, channel)
+            if recipients is None:
+                for *_, errors in items:
+                    if errors:
+                        client.direct.numeric(ERR_CANNOTSENDTOCHAN, channel.name)
+                return
+            millis = int(time.time() * 1000)
+            stamp = format_time(millis)
+            outs = [item[0] for item in items]
+            for out in outs:
+                out.stamp(millis, stamp)
+            corked = current_cork()
+            # One buffer per distinct set of tags, shared by everyone who gets that set.
+            joined: dict[int, bytes] = {}
+            for recipient in recipients:
+                if recipient is client:
+                    continue
+                key = recipient.tag_key
+                data = joined.get(key)
+                if data is None:
+                    data = joined[key] = b"".join([out.for_client(recipient) for out in outs])
+                recipient.queue.push(data, corked)
+            if self.echo:
+                client.queue.push(b"".join([out.for_client(client) for out in outs]), corked)
+            store_many(server, client, channel.name, items, millis)

@@ -1,0 +1,45 @@
+"""What the reader loop does around its commands: how a connection's bytes are read, and
+when channel messages it holds back (``sendq.Cork.batch``) must go out."""
+
+from __future__ import annotations
+
+import socket
+
+from .sendq import settle
+
+#: The most one read takes.
+RECV_SIZE = 65536
+#: What a reader's blocking ``recv`` asks for: its buffer is held while the connection
+#: idles, so it is small (a bytes object this size fits CPython's small-object pools);
+#: a full one is followed by non-blocking reads up to ``RECV_SIZE``.
+WAIT_SIZE = 448
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+#: Commands that may join a batch of channel messages held by the reader.
+_BATCHED = frozenset({"PRIVMSG", "NOTICE"})
+
+
+def read_some(sock: socket.socket) -> bytes:
+    """Wait for bytes with a small buffer, then take what else has arrived (at most
+    ``RECV_SIZE`` in all) without waiting: an idle connection holds 448 bytes, not 64 KiB."""
+    data = sock.recv(WAIT_SIZE)
+    if len(data) < WAIT_SIZE or not _DONTWAIT:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < RECV_SIZE:
+        try:
+            more = sock.recv(RECV_SIZE - got, _DONTWAIT)
+        except OSError:
+            break  # nothing more now (or an error the next blocking read reports)
+        if not more:
+            break  # end of stream: the next read says so
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def settle_before(command: str) -> None:
+    """Before ``command`` runs, send the channel messages this thread holds back, unless
+    it is one more message that may join them."""
+    if command not in _BATCHED:
+        settle()

@@ -1,0 +1,107 @@
+"""``make bench``'s orchestration: real Kibitz and ngIRCd processes in tiny runs, and the
+table built from reports (no figure is checked, only that each is there and read right)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server import bench, bench_compare
+from server.bench_compare import Result, Scenario, median_report, run_scenario, table
+
+
+def _messages(per_second: float, p99: float = 10.0, caps: list[str] | None = None) -> dict:
+    report = {
+        "mode": "messages",
+        "deliveries_per_second": per_second,
+        "deliveries_received": 1000,
+        "deliveries_lost": 0,
+        "latency_ms": {"p50": 1.0, "p99": p99},
+        "server_cpu_seconds_messages": per_second / 1000,
+        "bench_cpu_seconds_messages": 1.0,
+        "send_seconds": 4.0,
+    }
+    if caps is not None:
+        report["caps_acked"] = caps
+    return report
+
+
+def _held(held: int, peak_kib: int) -> dict:
+    return {
+        "mode": "connect-only",
+        "clients": {"held": held},
+        "register_seconds": 1.5,
+        "server": {"peak_rss_kib": peak_kib},
+    }
+
+
+def _scenario(key: str, runs: int = 3) -> Scenario:
+    return Scenario(key, f"scenario {key}", bench.Options(), runs)
+
+
+def test_the_median_run_is_chosen_by_its_main_figure() -> None:
+    runs = [_messages(300.0), _messages(100.0), _messages(200.0)]
+    assert median_report(runs)["deliveries_per_second"] == 200.0
+    held = [_held(10, 500), _held(10, 100), _held(10, 300)]
+    assert median_report(held)["server"]["peak_rss_kib"] == 300
+    assert median_report(runs[:2])["deliveries_per_second"] == 100.0  # the lower of two
+
+
+def test_the_table_has_each_server_the_ratio_and_the_generator_cpu() -> None:
+    fanout = Result(_scenario("fanout"))
+    fanout.reports["Kibitz"] = [_messages(v, caps=["echo-message"]) for v in (90.0, 110.0, 100.0)]
+    fanout.reports["ngIRCd"] = [_messages(v, caps=[]) for v in (400.0, 200.0, 300.0)]
+    quiet = Result(_scenario("fanout-nohistory"))
+    quiet.reports["Kibitz"] = [_messages(100.0)]
+    quiet.reports["Kibitz"][0]["server_cpu_seconds_messages"] = 0.075  # history: 25 %
+    idle = Result(_scenario("idle", runs=1))
+    idle.reports["Kibitz"] = [_held(1000, 24_000)]
+    idle.reports["ngIRCd"] = [_held(1000, 3_000)]
+    text = table([fanout, quiet, idle])
+    lines = text.splitlines()
+    assert lines[0] == "| scenario | figure | Kibitz | ngIRCd | Kibitz / ngIRCd |"
+    assert "| scenario fanout (median of 3) | deliveries/s | 100 | 300 | 0.33 |" in lines
+    assert "|  | generator CPU | 25% | 25% | 1.00 |" in lines
+    assert "|  | latency p99 / ms | 10.0 | 10.0 | 1.00 |" in lines
+    assert "| | capabilities acknowledged | Kibitz: echo-message; ngIRCd: none | | |" in lines
+    assert "| scenario idle | held | 1,000 | 1,000 | 1.00 |" in lines
+    assert "|  | peak RSS / clients, KiB | 24.0 | 3.0 | 8.00 |" in lines
+    assert "| scenario fanout-nohistory (median of 3) | deliveries/s | 100 | — | — |" in lines
+    assert lines[-1].startswith("| History's share") and "| 25% |" in lines[-1]
+
+
+def test_the_scenarios_are_the_issues() -> None:
+    keys = {s.key: s for s in bench_compare.scenarios()}
+    assert keys["fanout"].options.receivers == 100 and keys["fanout"].options.senders == 4
+    assert keys["fanout"].runs == 3 and not keys["fanout"].options.caps
+    assert keys["fanout-caps"].options.caps
+    assert "--no-history" in keys["fanout-nohistory"].kibitz_args
+    assert keys["many"].options.receivers == 1000 and keys["many"].options.rate == 20.0
+    assert keys["idle"].options.connect_only and keys["idle"].options.receivers == 5000
+    assert keys["idle"].kibitz_args == ("--autojoin", "")
+    assert keys["default"].options.receivers == 2000 and keys["default"].kibitz_args == ()
+
+
+@pytest.mark.skipif(not Path(bench_compare.NGIRCD).exists(), reason="needs ngircd")
+def test_both_servers_run_in_turn_and_lose_nothing() -> None:
+    options = bench.Options(receivers=3, senders=1, duration=0.5, settle=0.1, caps=True)
+    result = run_scenario(Scenario("tiny", "tiny", options, runs=2))
+    assert list(result.reports) == ["Kibitz", "ngIRCd"]
+    for name, reports in result.reports.items():
+        assert len(reports) == 2, name
+        for report in reports:
+            assert report["clients"]["failed"] == 0
+            assert report["deliveries_lost"] == 0 and report["deliveries_received"] > 0
+            assert report["server"]["peak_rss_kib"] > 0
+    assert set(result.reports["Kibitz"][0]["caps_acked"]) == set(bench.CAPS)
+    assert result.reports["ngIRCd"][0]["caps_acked"] == []  # ngIRCd refuses them
+    assert "| tiny (median of 2) | deliveries/s |" in table([result])
+
+
+def test_idle_clients_are_held_on_a_fresh_kibitz_with_its_own_data_dir() -> None:
+    options = bench.Options(receivers=20, senders=0, duration=0.2, connect_only=True)
+    scenario = Scenario("idle", "idle", options, kibitz_args=(), with_ngircd=False)
+    report = run_scenario(scenario).reports["Kibitz"][0]
+    assert report["clients"]["held"] == 20
+    assert bench_compare.per_client_kib(report) > 0
