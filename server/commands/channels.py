@@ -253,12 +253,12 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         except Refused as refusal:
             reply.numeric(*refusal.args)
             return
+        remember_room(server, channel)  # stored before anyone sees it
         out = Outgoing(
             "TOPIC", channel.name, text, source=client.source, account=client.account_name
         )
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
-        remember_room(server, channel)
 
 
 @command("NAMES")

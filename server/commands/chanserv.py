@@ -296,7 +296,7 @@ def _topic(server: Context, client: Session, params: list[str], reply: ResponseB
     text = truncate_utf8(" ".join(params[1:]), server.config.topiclen)
     with channel.send_lock:
         members = server.registry.set_room_topic(channel, text, NICK)
+        remember_room(server, channel)  # the room keeps its topic itself (before it is seen)
         out = Outgoing("TOPIC", channel.name, text, source=services_source(server))
         out.deliver(members)
-        remember_room(server, channel)  # the room keeps its topic itself
     _say(server, client, reply, f"Topic of {channel.name} changed")

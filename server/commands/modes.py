@@ -100,6 +100,9 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
             else:
                 reply.numeric(*answer)
         if done.applied:
+            # Stored before it is announced: whoever sees the change can count on it
+            # surviving a restart.
+            remember_room(server, channel)
             modestring, params = modestring_of(done.applied)
             out = Outgoing(
                 "MODE",
@@ -110,7 +113,6 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
                 account=client.account_name,
             )
             out.deliver(done.members, reply)
-            remember_room(server, channel)
 
 
 def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:
