@@ -20,6 +20,7 @@ class InputRow(ttk.Frame):
         self.fire = fire
         self.own_nick = ""
         self.astral = True  # whether Tk shows characters outside the BMP
+        self._edit_job: str | None = None
         self.create_widgets()
         self.bind_keys()
 
@@ -33,8 +34,10 @@ class InputRow(ttk.Frame):
             self, text="Send", bootstyle="primary", command=lambda: self.fire("send")
         )
         self.send_button.pack(side=tkinter.RIGHT)
-        self.message_entry = ttk.Entry(self)
+        self.message = tkinter.StringVar(self)
+        self.message_entry = ttk.Entry(self, textvariable=self.message)
         self.message_entry.pack(side=tkinter.LEFT, fill=tkinter.X, expand=True, padx=(0, 8))
+        self.message.trace_add("write", self.on_edit)
 
     def bind_keys(self) -> None:
         """The keys of the two entries."""
@@ -49,6 +52,16 @@ class InputRow(ttk.Frame):
         name.bind("<KP_Enter>", lambda e: self.fire("nick") or "break")
         name.bind("<Escape>", self.on_name_abandoned)
         name.bind("<FocusOut>", self.on_name_abandoned)
+
+    def on_edit(self, *_args: object) -> None:
+        """The message box changed: ``typed`` fires once the edit is over (a replaced
+        text is a delete and an insert, one change to whoever listens)."""
+        if self._edit_job is None:
+            self._edit_job = self.after_idle(self._edited)
+
+    def _edited(self) -> None:
+        self._edit_job = None
+        self.fire("typed", self.message_entry.get())
 
     def on_name_abandoned(self, _event: object) -> None:
         """Leaving the name entry unconfirmed puts our nick back."""
