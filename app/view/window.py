@@ -182,6 +182,7 @@ class ChatView:
         self.transcript.restyle(style, dark)
         self.sidebar.restyle(style)
         self.members.restyle(style)
+        self.input_row.restyle(style)
         self.status_bar.restyle(dark)
 
     # --- wiring ----------------------------------------------------------------------------
