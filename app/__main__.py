@@ -220,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     from app.view import ChatView, NoDisplayError
 
     try:
-        view = ChatView(theme=args.theme, show_joins=settings.show_joins)
+        view = ChatView(
+            theme=args.theme, show_joins=settings.show_joins, send_typing=settings.send_typing
+        )
     except NoDisplayError as exc:
         print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)
         return 1

@@ -60,6 +60,7 @@ from app.text import (
     tls_text,
     unsent_question,
 )
+from app.typing_notices import TypingNotices
 from server.protocol.codec import LineError, build, parse
 from server.protocol.names import valid_nick
 
@@ -169,6 +170,7 @@ class ChatController:
             account=self.accounts.ask_account,
             joins=self.remember_joins,
         )
+        self.typing = TypingNotices(model, view, settings)  # sets its own view handlers
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -201,6 +203,7 @@ class ChatController:
             if job is not None:
                 self.view.cancel(job)
         self._job = self._tick_job = None
+        self.typing.close()
         self.model.quit(reason)
         self.save_settings()
 
@@ -244,6 +247,7 @@ class ChatController:
             except queue.Empty:
                 break
             handled += 1
+            self.typing.observe(event)
             handler = self.handlers.get(event.kind)
             if handler is not None:
                 handler(event)

@@ -46,6 +46,7 @@ class Kind:
     ACCOUNT_REFUSED = "account_refused"
     SENDING = "sending"
     PENDING = "pending"
+    TYPING = "typing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,17 @@ class Pending:
 
     kind: ClassVar[str] = Kind.PENDING
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class Typing:
+    """``nick`` tells us they are typing in ``conversation``: ``state`` is ``active``,
+    ``paused`` or ``done`` (the IRCv3 ``+typing`` tag on a TAGMSG)."""
+
+    kind: ClassVar[str] = Kind.TYPING
+    conversation: str
+    nick: str
+    state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,4 +457,5 @@ Event = (
     | AccountRefused
     | Sending
     | Pending
+    | Typing
 )

@@ -28,7 +28,7 @@ class ChatWindow(Protocol):
 
     def set_handlers(self, **handlers: Callable[..., Any]) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account."""
+        focus, older, account, joins, typed, send_typing."""
         ...
 
     def schedule(self, ms: int, func: Callable[[], object]) -> str:
@@ -118,6 +118,10 @@ class ChatWindow(Protocol):
 
     def add_conversation(self, key: str, name: str, select: bool = False) -> None:
         """Open a conversation (if it is not open yet); show it when ``select``."""
+        ...
+
+    def set_typing(self, key: str, text: str) -> None:
+        """Who is typing in ``key`` ("" for nobody), shown while it is open."""
         ...
 
     def remove_conversation(self, key: str) -> None:

@@ -207,6 +207,18 @@ class Roster:
                 self.away.pop(folded, None)  # no AWAY will tell us of it any more
         return chan
 
+    def reaches(self, name: str) -> bool:
+        """Whether a TAGMSG to ``name`` arrives without an error reply: a channel we are in
+        and may speak in (not ``+m``, or we hold a prefix there), or a nick in one with us."""
+        folded = self.host.fold(name)
+        if not self.host.is_channel(name):
+            return self._shares_a_channel(folded)
+        chan = self.channels.get(folded)
+        if chan is None:
+            return False
+        me = next((m for m in chan.members.values() if self.host.is_me(m.nick)), None)
+        return "m" not in chan.flags or (me is not None and bool(me.modes))
+
     def _shares_a_channel(self, folded: str) -> bool:
         return any(folded in chan.members for chan in self.channels.values())
 

@@ -395,6 +395,17 @@ class ChatModel:
                 self.events.put(message)
         return True
 
+    def notify_typing(self, target: str, state: str) -> bool:
+        """Tell ``target`` whether we type (``active``, ``paused``, ``done``): only where the
+        server relays client tags and ``target`` takes a TAGMSG without an error reply."""
+        with self._lock:
+            if not self.registered or "message-tags" not in self.caps:
+                return False
+            if not self.session.roster.reaches(target):
+                return False
+        # Not paced: it is no chat line, and one waiting behind a paste would come stale.
+        return self.send_raw(build("TAGMSG", target, tags={"+typing": state}))
+
     def join(self, channel: str, key: str | None = None) -> bool:
         """Join ``channel`` (and remember it for reconnects); False when not registered yet
         (it is joined once we are)."""

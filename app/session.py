@@ -626,6 +626,15 @@ class Session:
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))
 
-    @handles("PONG", "CHGHOST", "SETNAME", "TAGMSG")
+    @handles("TAGMSG")
+    def _on_tagmsg(self, msg: Message) -> None:
+        state, nick = msg.tags.get("+typing"), msg.nick or ""
+        if state not in ("active", "paused", "done") or not nick or self.is_me(nick):
+            return  # another tag, or our own echo
+        target = msg.param(0).lstrip("".join(self.roster.prefixes.values()))  # @#chan
+        conversation = self.roster.display_name(target) if self.is_channel(target) else nick
+        self.emit(ev.Typing(conversation, nick, state))
+
+    @handles("PONG", "CHGHOST", "SETNAME")
     def _on_ignored(self, msg: Message) -> None:
         """Lines the session does not show (a PONG only proves the link is alive)."""

@@ -67,6 +67,7 @@ class Settings:
     show_joins: bool = True  # joins, parts, quits and renames drawn (folded) in transcripts
     #: What was open at the last close, per "host:port who" (see :mod:`app.restore`).
     conversations: dict[str, Any] = field(default_factory=dict)
+    send_typing: bool = True  # others are told (IRCv3 +typing) while we type to them
 
     def password_of(self, host: str, port: int) -> str | None:
         """The remembered password for ``host:port``, if any."""

@@ -381,3 +381,14 @@ def unsent_question(lines: int) -> str:
 def paste_question(lines: int) -> str:
     """The question before a paste of more than a screenful is sent."""
     return f"Send these {lines} lines? They go out a few a second, so nobody is flooded."
+
+
+def typing_text(nicks: list[str]) -> str:
+    """Who is typing in a conversation: one or two by name, more as "several people"."""
+    if not nicks:
+        return ""
+    if len(nicks) == 1:
+        return f"{nicks[0]} is typing…"
+    if len(nicks) == 2:
+        return f"{nicks[0]} and {nicks[1]} are typing…"
+    return "several people are typing…"

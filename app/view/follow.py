@@ -127,7 +127,8 @@ class Follower:
         elif counted:
             self.unseen += 1
             self.button.configure(text=new_messages_text(self.unseen))
-            self.button.place(relx=0.5, rely=1.0, anchor="s", y=-12)
+            # Over the text's own bottom edge, whatever the frame holds under it.
+            self.button.place(in_=self.text, relx=0.5, rely=1.0, anchor="s", y=-12)
             self.button.lift()
 
     def cancel(self) -> None:

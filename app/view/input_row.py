@@ -1,25 +1,32 @@
-"""The input row: Name, the name entry, the message entry and Send."""
+"""The input row: Name, the name entry, the message entry (a box that grows with
+Shift+Enter, :mod:`app.view.message_box`) and Send."""
 
 from __future__ import annotations
 
 import tkinter
 from collections.abc import Callable
+from tkinter import font as tkfont
+from typing import Any
 
 import ttkbootstrap as ttk
 
 from app.text import sanitize
+from app.ui import style_text
+from app.view.message_box import MessageBox
 
 Fire = Callable[..., None]
 
 
 class InputRow(ttk.Frame):
-    """Enter sends, Up/Down recall sent lines, Tab completes; the name entry changes nick."""
+    """Enter sends, Shift+Enter starts a new line, Up/Down recall sent lines (from the
+    first / last line), Tab completes; the name entry changes nick."""
 
     def __init__(self, master: tkinter.Misc, fire: Fire) -> None:
         super().__init__(master, padding=(10, 8))
         self.fire = fire
         self.own_nick = ""
         self.astral = True  # whether Tk shows characters outside the BMP
+        self._edit_job: str | None = None
         self.create_widgets()
         self.bind_keys()
 
@@ -33,7 +40,8 @@ class InputRow(ttk.Frame):
             self, text="Send", bootstyle="primary", command=lambda: self.fire("send")
         )
         self.send_button.pack(side=tkinter.RIGHT)
-        self.message_entry = ttk.Entry(self)
+        font = tkfont.nametofont("TkDefaultFont", root=self)  # the entries' own font
+        self.message_entry = MessageBox(self, font, self.on_edit)
         self.message_entry.pack(side=tkinter.LEFT, fill=tkinter.X, expand=True, padx=(0, 8))
 
     def bind_keys(self) -> None:
@@ -41,14 +49,39 @@ class InputRow(ttk.Frame):
         entry = self.message_entry
         entry.bind("<Return>", lambda e: self.fire("send") or "break")
         entry.bind("<KP_Enter>", lambda e: self.fire("send") or "break")
-        entry.bind("<Up>", lambda e: self.fire("recall", -1) or "break")
-        entry.bind("<Down>", lambda e: self.fire("recall", 1) or "break")
+        entry.bind("<Up>", lambda e: self.on_recall(-1, entry.on_first_line()))
+        entry.bind("<Down>", lambda e: self.on_recall(1, entry.on_last_line()))
         entry.bind("<Tab>", lambda e: self.fire("complete") or "break")
         name = self.name_entry
         name.bind("<Return>", lambda e: self.fire("nick") or "break")
         name.bind("<KP_Enter>", lambda e: self.fire("nick") or "break")
         name.bind("<Escape>", self.on_name_abandoned)
         name.bind("<FocusOut>", self.on_name_abandoned)
+
+    def on_recall(self, step: int, at_edge: bool) -> str | None:
+        """Up/Down: move between the message's lines; from its first (last) line, recall."""
+        if not at_edge:
+            return None  # the Text moves the cursor
+        self.fire("recall", step)
+        return "break"
+
+    def restyle(self, style: Any) -> None:
+        """The message box in the theme's input colours, outlined as the entries are."""
+        colors = style.colors
+        style_text(self.message_entry, colors)
+        self.message_entry.configure(
+            highlightbackground=colors.border, highlightcolor=colors.primary
+        )
+
+    def on_edit(self, *_args: object) -> None:
+        """The message box changed: ``typed`` fires once the edit is over (a replaced
+        text is a delete and an insert, one change to whoever listens)."""
+        if self._edit_job is None:
+            self._edit_job = self.after_idle(self._edited)
+
+    def _edited(self) -> None:
+        self._edit_job = None
+        self.fire("typed", self.message_entry.get())
 
     def on_name_abandoned(self, _event: object) -> None:
         """Leaving the name entry unconfirmed puts our nick back."""
@@ -60,10 +93,10 @@ class InputRow(ttk.Frame):
 
     def set_message(self, text: str, cursor: int | None = None) -> None:
         """Replace the message entry's text and put the cursor at ``cursor`` (default: end)."""
+        lines = [sanitize(line, astral=self.astral) for line in text.split("\n")]
         self.message_entry.delete(0, "end")
-        self.message_entry.insert(0, sanitize(text, astral=self.astral))
+        self.message_entry.insert(0, "\n".join(lines))
         self.message_entry.icursor("end" if cursor is None else cursor)
-        self.message_entry.xview("end")
 
     def type_char(self, char: str) -> None:
         """Add ``char`` at the end of the message entry and give it the focus."""
@@ -72,7 +105,7 @@ class InputRow(ttk.Frame):
 
     def get_cursor(self) -> int:
         """The cursor position in the message entry."""
-        return int(self.message_entry.index("insert"))
+        return self.message_entry.cursor()
 
     def get_name(self) -> str:
         """What is typed in the name entry."""

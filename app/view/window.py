@@ -34,6 +34,7 @@ from app.view.input_row import InputRow
 from app.view.members import MembersPanel
 from app.view.sidebar import Sidebar
 from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
+from app.view.typing_line import TypingLine
 
 Callback = Callable[..., Any]
 #: Below this window width the member list steps aside (as Slack's and Element's do), so the
@@ -55,6 +56,7 @@ class ChatView:
         scrollback: int = SCROLLBACK,
         size: tuple[int, int] = (1040, 660),
         show_joins: bool = True,
+        send_typing: bool = True,
     ) -> None:
         self.app_title = title
         #: Who we are and where, for the title: our nick and the server's host:port.
@@ -71,6 +73,7 @@ class ChatView:
         self.sign_in_dialog: SignInDialog | None = None
         self.fonts = make_fonts(self.root)
         self.show_joins = show_joins
+        self.send_typing = send_typing
         self.create_panels()
         self.bind_keys()
         self.root.style.on_theme_change(self.on_theme_change)
@@ -120,6 +123,10 @@ class ChatView:
             self.show_joins,
         )
         self.chat_area = self.transcript.chat_area
+        # Under the transcript, and packed before it so a small window never hides it.
+        self.typing_line = TypingLine(self.transcript, self.fonts.small)
+        self.typing_line.pack(side=tkinter.BOTTOM, fill=tkinter.X, before=self.chat_area)
+        self.typing_line.add_choice(self.transcript.menu, self.send_typing, fire)
         self.input_row.astral = self.transcript.astral
         self.members = MembersPanel(panes, self.fonts, fire)
         self.member_list = self.members.member_list
@@ -175,12 +182,14 @@ class ChatView:
         self.transcript.restyle(style, dark)
         self.sidebar.restyle(style)
         self.members.restyle(style)
+        self.input_row.restyle(style)
         self.status_bar.restyle(dark)
 
     # --- wiring ----------------------------------------------------------------------------
     def set_handlers(self, **handlers: Callback) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account, joins (shown or hidden: remember it)."""
+        focus, older, account, joins (shown or hidden: remember it), typed (the message
+        box changed), send_typing (our typing notifications on or off)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -300,6 +309,10 @@ class ChatView:
         if select or self.conversations.current is None:
             self.show_conversation(key)
 
+    def set_typing(self, key: str, text: str) -> None:
+        """Who is typing in ``key``, shown under the transcript while it is open."""
+        self.typing_line.set(key, sanitize(text))
+
     def remove_conversation(self, key: str) -> None:
         """Close a conversation; show a neighbour if it was open."""
         if key not in self.conversations:
@@ -333,6 +346,7 @@ class ChatView:
         self.sidebar.refresh(conversation)
         self.header.show(conversation)
         self.members.show(conversation)
+        self.typing_line.show(key)
         self._update_title()
 
     def cycle_conversation(self, step: int) -> None:

@@ -71,8 +71,8 @@ def appended(view, kind: str | None = None) -> list[Line]:
 
 
 def test_wires_every_view_callback(controller, view):
-    handlers = view.set_handlers.call_args.kwargs
-    assert set(handlers) == {
+    handlers = {name for call in view.set_handlers.call_args_list for name in call.kwargs}
+    assert handlers == {
         "send",
         "nick",
         "select",
@@ -85,6 +85,8 @@ def test_wires_every_view_callback(controller, view):
         "older",
         "account",
         "joins",
+        "typed",
+        "send_typing",
     }
 
 

@@ -37,7 +37,7 @@ def test_the_spec_widgets_exist_with_their_names(make_view):
     assert view.send_button.cget("text") == "Send"
     assert view.chat_area.text.winfo_class() == "Text"
     assert view.name_entry.winfo_class() == "TEntry"
-    assert view.message_entry.winfo_class() == "TEntry"
+    assert view.message_entry.winfo_class() == "Text"  # a box that grows with Shift+Enter
     # The message entry holds the focus when the window opens.
     assert view.root.focus_lastfor() is view.message_entry
     # The transcript is read-only.
