@@ -24,7 +24,6 @@ from app.commands import (
     CommandError,
     Completion,
     complete_step,
-    help_lines,
     parse_input,
 )
 from app.conversations import SERVER
@@ -36,6 +35,7 @@ from app.pending import PendingLines
 from app.recall import Recall
 from app.restore import Reopen, place_of, remember
 from app.settings import Settings
+from app.slash import SlashCommands
 from app.text import (
     Line,
     address_text,
@@ -53,7 +53,6 @@ from app.text import (
     part_line,
     paste_question,
     quit_line,
-    raw_view_text,
     reply_text,
     sending_text,
     status_text,
@@ -61,7 +60,6 @@ from app.text import (
     unsent_question,
 )
 from app.typing_notices import TypingNotices
-from server.protocol.codec import LineError, build, parse
 from server.protocol.names import valid_nick
 
 #: Events handled per tick, and the pause between ticks when the queue is empty.
@@ -106,7 +104,7 @@ class ChatController:
         self._retry_at: float | None = None
         self._status: ev.Status | None = None
         self._online = False
-        self._select_on_join: set[str] = set()
+        self.select_on_join: set[str] = set()
         self.closed = False
         self.handlers: dict[str, Callable[[Any], None]] = {
             Kind.STATUS: self._on_status,
@@ -136,26 +134,8 @@ class ChatController:
             Kind.SENDING: self._on_sending,
             Kind.PENDING: self._on_pending,
         }
-        self.commands: dict[str, Callable[[Command], None]] = {
-            "say": self._cmd_say,
-            "me": self._cmd_me,
-            "msg": self._cmd_msg,
-            "notice": self._cmd_notice,
-            "query": self._cmd_query,
-            "join": self._cmd_join,
-            "part": self._cmd_part,
-            "close": self._cmd_close,
-            "nick": self._cmd_nick,
-            "topic": self._cmd_topic,
-            "away": self._cmd_away,
-            "back": self._cmd_back,
-            "whois": self._cmd_whois,
-            "names": self._cmd_names,
-            "clear": self._cmd_clear,
-            "raw": self._cmd_raw,
-            "quit": self._cmd_quit,
-            "help": self._cmd_help,
-        }
+        #: The slash commands, by name (app/slash.py).
+        self.commands: dict[str, Callable[[Command], None]] = SlashCommands(self).table
         view.set_handlers(
             send=self.send,
             nick=self.change_nick,
@@ -375,8 +355,8 @@ class ChatController:
         if event.own:
             existed = self._is_open(key)
             # One we did not ask for (the server's autojoin) is shown only if nothing is.
-            select = key in self._select_on_join or (not existed and not self.current_name())
-            self._select_on_join.discard(key)
+            select = key in self.select_on_join or (not existed and not self.current_name())
+            self.select_on_join.discard(key)
             self.view.add_conversation(key, event.conversation or "", select=select)
         if self._is_open(key):
             self.view.append(key, join_line(event), count=False)
@@ -505,29 +485,9 @@ class ChatController:
         self.view.set_message("")
         self.view.focus_message()
 
-    def _offline(self, what: str = "Message") -> None:
+    def offline(self, what: str = "Message") -> None:
+        """Say that ``what`` was not sent: no connection."""
         self.note(f"Not connected — {what} not sent. Waiting for the server…", error=True)
-
-    def _cmd_say(self, command: Command) -> None:
-        if not self.model.say(command.target, command.text):
-            self._offline()
-
-    def _cmd_me(self, command: Command) -> None:
-        if not self.model.say(command.target, command.text, action=True):
-            self._offline("action")
-
-    def _cmd_msg(self, command: Command) -> None:
-        if not self.model.say(command.target, command.text):
-            self._offline()
-
-    def _cmd_notice(self, command: Command) -> None:
-        if not self.model.say(command.target, command.text, notice=True):
-            self._offline("notice")
-
-    def _cmd_query(self, command: Command) -> None:
-        self.open_direct(command.target)
-        if command.text and not self.model.say(command.target, command.text):
-            self._offline()
 
     def open_direct(self, nick: str) -> None:
         """Open (and show) a direct conversation with ``nick``."""
@@ -541,39 +501,8 @@ class ChatController:
         self.view.add_conversation(self.key(nick), nick, select=True)
         self.view.focus_message()
 
-    def _cmd_join(self, command: Command) -> None:
-        key = self.key(command.target)
-        if command.target in self.model.joined() or key in map(self.key, self.model.joined()):
-            self.select(key)
-            return
-        self._select_on_join.add(key)
-        if not self.model.join(command.target, command.key or None):
-            self.note(f"Not connected — you join {command.target} once connected.")
-
-    def _cmd_part(self, command: Command) -> None:
-        key = self.key(command.target)
-        joined = key in map(self.key, self.model.joined())
-        if joined and self.model.part(command.target, command.text):
-            return  # closed when the server says we left
-        self.model.forget_channel(command.target)  # not in it: only the tab to close
-        self.view.remove_conversation(key)
-        if not self.model.connected:
-            self.note(f"Not connected — {command.target} is closed and not joined again.")
-
-    def _cmd_close(self, command: Command) -> None:
-        target = command.target
-        if not target:
-            self.note("The server window stays open; use /quit to leave.", error=True)
-        elif self.model.is_channel(target):
-            self._cmd_part(Command("part", target))
-        else:
-            self.model.close_direct(target)
-            self.view.remove_conversation(self.key(target))
-
-    def _cmd_nick(self, command: Command) -> None:
-        self._set_nick(command.target)
-
-    def _set_nick(self, nick: str) -> None:
+    def set_nick(self, nick: str) -> None:
+        """Ask for ``nick`` (or say why it cannot be one; offline, when it will be)."""
         if not valid_nick(nick):
             self.note(
                 f"{nick!r} cannot be a name: use letters, digits and - _ [ ] {{ }} | ^ `, "
@@ -589,60 +518,11 @@ class ChatController:
             self.view.set_nick(nick)
             self.note(f"You will be {nick} when connected.")
 
-    def _cmd_topic(self, command: Command) -> None:
-        if not self.model.set_topic(command.target, command.text or None):
-            self._offline("topic")
-
-    def _cmd_away(self, command: Command) -> None:
-        self.model.away = True
-        if not self.model.set_away(command.text):
-            self.note("Not connected — you are marked away once connected.")
-
-    def _cmd_back(self, command: Command) -> None:
-        self.model.away = False
-        if not self.model.set_away(None):
-            self.note("Not connected — you are not marked away once connected.")
-
-    def _cmd_whois(self, command: Command) -> None:
-        if not self.model.send_raw(build("WHOIS", command.target)):
-            self._offline("whois")
-
-    def _cmd_names(self, command: Command) -> None:
-        if not self.model.send_raw(build("NAMES", command.target)):
-            self._offline("names")
-
-    def _cmd_clear(self, command: Command) -> None:
-        current = self.conversations.current
-        self.view.clear_conversation(current if current is not None else SERVER)
-
-    def _cmd_raw(self, command: Command) -> None:
-        if command.target:  # /raw on|off: the server's raw lines in place of its sentences
-            self.view.show_raw(command.target == "on")
-            self.note(raw_view_text(command.target == "on"))
-            return
-        try:
-            parse(command.text)
-        except LineError:
-            self.note("That is not an IRC line.", error=True)
-            return
-        if self.model.send_raw(command.text):
-            self.note(f"→ {command.text}")
-        else:
-            self._offline("line")
-
-    def _cmd_quit(self, command: Command) -> None:
-        self.close(command.text or "Leaving")
-        self.view.destroy()
-
-    def _cmd_help(self, command: Command) -> None:
-        for line in help_lines(command.text):
-            self.note(line)
-
     def change_nick(self) -> None:
         """The name entry was confirmed: ask the server for that nick."""
         name = self.view.get_name()
         if name and name != self.model.nick:
-            self._set_nick(name)
+            self.set_nick(name)
         self.view.focus_message()
 
     def select(self, key: str) -> None:
