@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
-# Debian packages the tests drive: a virtual X display, a key typist, a real IRC client
-# and another IRC server.
-SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd
+# Debian packages the tests drive: a virtual X display, a key typist, a real IRC client,
+# another IRC server and a D-Bus session bus (releases before Debian 12 ship dbus-daemon in
+# the package dbus).
+SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd \
+	dbus-daemon:dbus-daemon
 PORT   ?= 5000
 
 .PHONY: test demo server lint system-deps screenshots clean bench
@@ -24,11 +26,17 @@ system-deps:
 	$(PY) -c 'import tkinter' 2>/dev/null || missing="$$missing python3-tk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq || exit 1; \
+	    case "$$missing " in *" dbus-daemon "*) apt-cache show dbus-daemon >/dev/null 2>&1 \
+	      || missing=$$(echo "$$missing " | sed 's/ dbus-daemon / dbus /');; esac; \
 	    echo "installing:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
 	    echo "The tests need:$$missing"; \
-	    echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+	    echo "Install them with: sudo apt-get install$$missing"; \
+	    case "$$missing " in *" dbus-daemon "*) \
+	      echo "(on older releases dbus-daemon is in the package dbus)";; esac; \
+	    exit 1; \
 	  fi; \
 	fi
 

@@ -15,6 +15,7 @@ from app import __version__
 from app.controller import ChatController
 from app.interface import ChatWindow
 from app.model import ChatModel
+from app.notifications import DesktopNotifier
 from app.pacing import PACE_BURST, PACE_RATE
 from app.passwords import PasswordStore, account_key, server_key
 from app.restore import Reopen, place_of, reopen_plan
@@ -190,7 +191,10 @@ def build_controller(
     reopen = reopen_of(args, settings)
     model = build_model(args, settings, passwords, reopen)
     account = args.account or ""
-    return ChatController(model, view, settings, passwords, account=account, reopen=reopen)
+    controller = ChatController(model, view, settings, passwords, account=account, reopen=reopen)
+    if sys.platform.startswith("linux"):  # the freedesktop service, on the D-Bus session bus
+        controller.alerts.notifier = DesktopNotifier(model.events)
+    return controller
 
 
 def _run(controller: ChatController) -> None:
@@ -198,6 +202,7 @@ def _run(controller: ChatController) -> None:
 
     def leave() -> None:
         controller.close()
+        controller.alerts.close()
         view.destroy()
 
     def shut_down(_signum: int, _frame: object) -> None:
@@ -208,6 +213,7 @@ def _run(controller: ChatController) -> None:
     signal.signal(signal.SIGINT, shut_down)
     controller.run()
     controller.close()
+    controller.alerts.close()  # the notifier made here is stopped here
     view.destroy()
 
 
@@ -221,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         view = ChatView(
-            theme=args.theme, show_joins=settings.show_joins, send_typing=settings.send_typing
+            theme=args.theme,
+            show_joins=settings.show_joins,
+            send_typing=settings.send_typing,
+            notifications=settings.notifications,
         )
     except NoDisplayError as exc:
         print(f"error: {exc}, or chat from a terminal IRC client such as irssi", file=sys.stderr)

@@ -30,6 +30,7 @@ from app.conversations import SERVER
 from app.events import Kind
 from app.interface import ChatWindow
 from app.model import ChatModel
+from app.notifications import Alerts
 from app.passwords import PasswordStore
 from app.pending import PendingLines
 from app.recall import Recall
@@ -96,6 +97,7 @@ class ChatController:
             passwords if passwords is not None else PasswordStore(),
             account,
         )
+        self.alerts = Alerts(view, settings, self.select)  # its notifier: the caller's to set
         self.recall_lines = Recall()
         self.pending = PendingLines(view)  # said while not connected, shown until sent
         self._completion: Completion | None = None
@@ -133,6 +135,7 @@ class ChatController:
             Kind.ACCOUNT_REFUSED: self.accounts.on_account_refused,
             Kind.SENDING: self._on_sending,
             Kind.PENDING: self._on_pending,
+            Kind.NOTIFICATION_CLICKED: self.alerts.clicked,
         }
         #: The slash commands, by name (app/slash.py).
         self.commands: dict[str, Callable[[Command], None]] = SlashCommands(self).table
@@ -327,6 +330,7 @@ class ChatController:
             line = replace(line, msgid=event.msgid, account=event.account)
         if not (event.own and self.pending.settle(key, event, line)):
             self.view.append(key, line, count=not event.own)
+        self.alerts.message(key, line)
 
     def _on_pending(self, event: ev.Pending) -> None:
         said = event.message

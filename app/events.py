@@ -47,6 +47,7 @@ class Kind:
     SENDING = "sending"
     PENDING = "pending"
     TYPING = "typing"
+    NOTIFICATION_CLICKED = "notification_clicked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,6 +431,14 @@ class Chathistory:
     messages: tuple[ChathistoryLine, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class NotificationClicked:
+    """The user clicked our desktop notification about ``conversation`` (a key)."""
+
+    conversation: str
+    kind: ClassVar[str] = Kind.NOTIFICATION_CLICKED
+
+
 Event = (
     Status
     | TLSUp
@@ -458,4 +467,5 @@ Event = (
     | Sending
     | Pending
     | Typing
+    | NotificationClicked
 )

@@ -28,7 +28,8 @@ class ChatWindow(Protocol):
 
     def set_handlers(self, **handlers: Callable[..., Any]) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account, joins, typed, send_typing."""
+        focus, older, account, joins, typed, send_typing,
+        notifications."""
         ...
 
     def schedule(self, ms: int, func: Callable[[], object]) -> str:
@@ -167,6 +168,18 @@ class ChatWindow(Protocol):
 
     def clear_mentions(self) -> None:
         """The user looks at the open conversation: its mentions are read."""
+        ...
+
+    def has_focus(self) -> bool:
+        """Whether the window has the keyboard focus."""
+        ...
+
+    def set_urgent(self, urgent: bool) -> None:
+        """Ask the desktop for attention (the window's urgency hint), or stop asking."""
+        ...
+
+    def present(self) -> None:
+        """Bring the window forward (de-iconified, raised) with the keyboard focus."""
         ...
 
     def mark_missed(self, key: str) -> None:

@@ -65,6 +65,7 @@ class Settings:
     password: str = ""
     password_for: str = ""  # "host:port": a password is only ever sent where it was given
     show_joins: bool = True  # joins, parts, quits and renames drawn (folded) in transcripts
+    notifications: bool = True  # desktop notifications on a mention or a private message
     #: What was open at the last close, per "host:port who" (see :mod:`app.restore`).
     conversations: dict[str, Any] = field(default_factory=dict)
     send_typing: bool = True  # others are told (IRCv3 +typing) while we type to them

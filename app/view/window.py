@@ -35,6 +35,7 @@ from app.view.members import MembersPanel
 from app.view.sidebar import Sidebar
 from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
 from app.view.typing_line import TypingLine
+from app.view.urgency import UrgencyHint
 
 Callback = Callable[..., Any]
 #: Below this window width the member list steps aside (as Slack's and Element's do), so the
@@ -57,6 +58,7 @@ class ChatView:
         size: tuple[int, int] = (1040, 660),
         show_joins: bool = True,
         send_typing: bool = True,
+        notifications: bool = True,
     ) -> None:
         self.app_title = title
         #: Who we are and where, for the title: our nick and the server's host:port.
@@ -74,7 +76,9 @@ class ChatView:
         self.fonts = make_fonts(self.root)
         self.show_joins = show_joins
         self.send_typing = send_typing
+        self.urgency = UrgencyHint(self.root)
         self.create_panels()
+        self.add_notifications_toggle(notifications)
         self.bind_keys()
         self.root.style.on_theme_change(self.on_theme_change)
         self.on_theme_change(self.root.style)
@@ -136,6 +140,15 @@ class ChatView:
         self.panes = panes
         root.bind("<Configure>", self.on_root_configure, add="+")
 
+    def add_notifications_toggle(self, on: bool) -> None:
+        """Put "Desktop notifications" in the transcript's menu, by "Show joins and parts"."""
+        self.notifications_on = tkinter.BooleanVar(self.root, value=on)
+        self.transcript.menu.add_checkbutton(
+            label="Desktop notifications",
+            variable=self.notifications_on,
+            command=lambda: self._fire("notifications", bool(self.notifications_on.get())),
+        )
+
     def on_root_configure(self, event: tkinter.Event) -> None:
         """The window was resized: fit the panels to its new width."""
         if event.widget is self.root:
@@ -166,7 +179,12 @@ class ChatView:
             widget.bind("<Control-Next>", then_break(lambda: self.cycle_conversation(1)))
         # Typing while the transcript has focus goes to the message entry.
         text.bind("<Key>", self.on_transcript_key)
-        self.root.bind("<FocusIn>", lambda e: self._fire("focus"), add="+")
+        self.root.bind("<FocusIn>", self.on_focus_in, add="+")
+
+    def on_focus_in(self, _event: tkinter.Event) -> None:
+        """The window got the focus: it stops asking for attention; the controller hears."""
+        self.set_urgent(False)
+        self._fire("focus")
 
     def on_transcript_key(self, event: tkinter.Event) -> str | None:
         """A printable key pressed in the transcript is typed into the message entry."""
@@ -189,7 +207,8 @@ class ChatView:
     def set_handlers(self, **handlers: Callback) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
         focus, older, account, joins (shown or hidden: remember it), typed (the message
-        box changed), send_typing (our typing notifications on or off)."""
+        box changed), send_typing (our typing notifications on or off), notifications (desktop
+        notifications on or off: remember it)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -214,6 +233,7 @@ class ChatView:
 
     def destroy(self) -> None:
         """Close the window (idempotent)."""
+        self.urgency.close()
         try:
             self.root.destroy()
         except tkinter.TclError:
@@ -443,6 +463,21 @@ class ChatView:
             if current is not None:
                 self.sidebar.refresh(current)
             self._update_title()
+
+    def has_focus(self) -> bool:
+        """Whether the window has the keyboard focus."""
+        return self._has_focus()
+
+    def set_urgent(self, urgent: bool) -> None:
+        """Set or clear the window's urgency hint (a taskbar shows it wants attention)."""
+        self.urgency.set(urgent)
+
+    def present(self) -> None:
+        """Bring the window forward: de-iconified, raised, with the keyboard focus."""
+        self.root.deiconify()
+        self.root.lift()
+        self.root.focus_force()
+        self.message_entry.focus_set()
 
     def _has_focus(self) -> bool:
         try:

@@ -24,6 +24,13 @@ def _config_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
 
 
 @pytest.fixture(autouse=True)
+def _no_desktop_bus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No window a test opens talks to the desktop's D-Bus session bus (no notification
+    pops up there); the notification tests start a bus of their own."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/kibitz-tests-bus")
+
+
+@pytest.fixture(autouse=True)
 def keyring_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlaintextKeyring]:
     """A real keyring backend (keyrings.alt's file) in a temp dir, never the user's."""
     backend = PlaintextKeyring()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from PIL import ImageGrab
 
+from app.settings import Settings
 from server.config import Config
 from server.server import ChatServer
 from tests.app.helpers import wait_for
@@ -93,6 +94,8 @@ def shoot(screen: Screen, theme: str, out: Path) -> None:
     bob.send("MODE #general +v carol")
     bob.sync()
     with tempfile.TemporaryDirectory() as config:
+        # Its own display, but the desktop's session bus: no notifications on your desktop.
+        Settings(notifications=False).save(Path(config) / "settings.json")
         env = dict(screen.env, KIBITZ_CONFIG_DIR=config)
         app = subprocess.Popen(
             [sys.executable, "-m", "app", "--port", str(port), "--nick", "alice", "--theme", theme],

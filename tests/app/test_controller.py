@@ -87,6 +87,7 @@ def test_wires_every_view_callback(controller, view):
         "joins",
         "typed",
         "send_typing",
+        "notifications",
     }
 
 
@@ -367,3 +368,39 @@ def test_a_join_the_server_makes_does_not_take_the_reopened_conversation_away(mo
     model.events.put(ev.Join("#dev", "alice", True))  # a join the server made for us
     controller.poll()
     view.add_conversation.assert_called_with("#dev", "#dev", select=False)
+
+
+def _said(controller, text: str, conversation: str = "#general", **fields) -> None:
+    when = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    controller.handlers[ev.Kind.MESSAGE](ev.Message(conversation, "bob", text, when, **fields))
+
+
+def test_alerts_only_for_what_someone_else_says_to_us(model, view, mocker):
+    controller = ChatController(model, view, Settings())
+    view.set_handlers.assert_any_call(notifications=controller.alerts.set_enabled)
+    notifier = controller.alerts.notifier = mocker.Mock()
+    view.has_focus.return_value = False
+    _said(controller, "just chatting")
+    _said(controller, "alice: a notice", notice=True)
+    _said(controller, "alice: from me", own=True)
+    notifier.notify.assert_not_called()
+    view.set_urgent.assert_not_called()
+    _said(controller, "alice: you", action=True)
+    notifier.notify.assert_called_once_with("#general", "bob in #general", "* bob alice: you")
+    view.set_urgent.assert_called_once_with(True)
+    controller.alerts.set_enabled(False)
+    _said(controller, "alice: again")
+    assert notifier.notify.call_count == 1
+    assert view.set_urgent.call_count == 2  # the window still asks for attention
+    assert Settings.load().notifications is False
+    controller.alerts.close()
+    notifier.close.assert_called_once_with()
+
+
+def test_a_click_for_a_conversation_gone_only_brings_the_window_forward(model, view, mocker):
+    controller = ChatController(model, view, Settings())
+    controller.handlers[ev.Kind.NOTIFICATION_CLICKED](ev.NotificationClicked("carol"))
+    view.present.assert_called_once_with()
+    view.show_conversation.assert_not_called()
+    controller.handlers[ev.Kind.NOTIFICATION_CLICKED](ev.NotificationClicked("#general"))
+    view.show_conversation.assert_called_once_with("#general")
