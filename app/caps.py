@@ -26,6 +26,7 @@ WANTED_CAPS = (
     "account-notify",
     "extended-join",
     "account-tag",
+    "draft/read-marker",
 )
 
 

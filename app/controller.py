@@ -33,6 +33,7 @@ from app.model import ChatModel
 from app.notifications import Alerts
 from app.passwords import PasswordStore
 from app.pending import PendingLines
+from app.reading import Reading
 from app.recall import Recall
 from app.restore import Reopen, place_of, remember
 from app.settings import Settings
@@ -137,6 +138,7 @@ class ChatController:
             Kind.PENDING: self._on_pending,
             Kind.NOTIFICATION_CLICKED: self.alerts.clicked,
         }
+        self.reading = Reading(model, view, self.handlers)  # its event, its view callback
         #: The slash commands, by name (app/slash.py).
         self.commands: dict[str, Callable[[Command], None]] = SlashCommands(self).table
         view.set_handlers(
@@ -187,6 +189,7 @@ class ChatController:
                 self.view.cancel(job)
         self._job = self._tick_job = None
         self.typing.close()
+        self.reading.close()
         self.model.quit(reason)
         self.save_settings()
 
@@ -264,7 +267,7 @@ class ChatController:
         mention: bool = False,
         own: bool = False,
     ) -> Line:
-        return Line(kind, clock(when), nick, text, mention, own, day=day_of(when))
+        return Line(kind, clock(when), nick, text, mention, own, day=day_of(when), at=when)
 
     def note(self, text: str, error: bool = False, key: str | None = None) -> None:
         """Show a line of local feedback in the open conversation (or ``key``)."""
@@ -345,6 +348,7 @@ class ChatController:
         lines = [chathistory_line(message, self.model.nick) for message in event.messages]
         place = {"before": "older", "after": "missed"}.get(event.place, "latest")
         self.view.insert_chathistory(key, lines, place)
+        self.reading.history_shown(key, event.place)
 
     def load_older(self, key: str | None = None) -> bool:
         """Ask for the chathistory page before the oldest shown of ``key`` (default: the open
@@ -550,7 +554,7 @@ class ChatController:
 
     def on_focus(self) -> None:
         """The window got focus: mentions in the open conversation count as read."""
-        self.view.clear_mentions()
+        self.reading.focused()
 
     # --- recall and completion -------------------------------------------------------
     def recall(self, step: int) -> None:

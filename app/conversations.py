@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.text import Line
 
@@ -41,6 +42,10 @@ class Conversation:
     topic_settable: bool = False
     unread: int = 0
     mentions: int = 0
+    #: The read marker: messages up to this time are read (here, or in another window).
+    read_at: datetime | None = None
+    #: Where the "— new —" line goes: after this time (the marker when last opened).
+    new_after: datetime | None = None
 
 
 class Conversations:
@@ -123,6 +128,8 @@ class Conversations:
         changed = self.current != key
         self.current = key
         conversation.unread = conversation.mentions = 0
+        if changed:
+            conversation.new_after = conversation.read_at
         return conversation, changed
 
     def add_line(self, key: str, line: Line, count: bool, focused: bool) -> bool:
@@ -159,6 +166,31 @@ class Conversations:
                 return True
         return False
 
+    def read_until(self, key: str, when: datetime, here: bool, focused: bool) -> bool:
+        """Messages of ``key`` up to ``when`` are read: read ``here`` (the user looks at
+        them), or in another window, whose reading the counters follow. True when the
+        counters changed."""
+        conversation = self._items.get(key)
+        if conversation is None:
+            return False
+        if conversation.read_at is None or when > conversation.read_at:
+            conversation.read_at = when
+        if here:
+            return False
+        after = conversation.read_at
+        unread = [
+            line
+            for line in conversation.lines
+            if line.kind in SAID and not line.own and line.at is not None and line.at > after
+        ]
+        notable = len([line for line in unread if line.mention or is_direct(conversation.name)])
+        old = (conversation.unread, conversation.mentions)
+        if key != self.current:
+            conversation.unread, conversation.mentions = len(unread), notable
+        elif not focused:
+            conversation.mentions = min(conversation.mentions, notable)
+        return old != (conversation.unread, conversation.mentions)
+
     def read(self) -> bool:
         """The user looks at the current conversation: True when it had anything unread."""
         conversation = self.get(self.current)
@@ -170,3 +202,22 @@ class Conversations:
     def mentions(self) -> int:
         """Unread mentions and private messages in every conversation (the window title)."""
         return sum(c.mentions for c in self._items.values())
+
+
+def first_new(conversation: Conversation) -> Line | None:
+    """The first message after the conversation's "— new —" place, if one is there."""
+    after = conversation.new_after
+    if after is None:
+        return None
+    for line in conversation.lines:
+        if line.kind in SAID and not line.own and line.at is not None and line.at > after:
+            return line
+    return None
+
+
+def last_said(conversation: Conversation) -> datetime | None:
+    """When the newest message of the conversation was said (what reading it marks)."""
+    for line in reversed(conversation.lines):
+        if line.kind in SAID and line.at is not None:
+            return line.at
+    return None

@@ -48,6 +48,7 @@ class Kind:
     PENDING = "pending"
     TYPING = "typing"
     NOTIFICATION_CLICKED = "notification_clicked"
+    READ_MARKER = "read_marker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +440,16 @@ class NotificationClicked:
     kind: ClassVar[str] = Kind.NOTIFICATION_CLICKED
 
 
+@dataclass(frozen=True, slots=True)
+class ReadMarker:
+    """The account's read marker of ``conversation`` moved to ``time`` (another window
+    read it, or the server told us on JOIN)."""
+
+    kind: ClassVar[str] = Kind.READ_MARKER
+    conversation: str
+    time: datetime
+
+
 Event = (
     Status
     | TLSUp
@@ -468,4 +479,5 @@ Event = (
     | Pending
     | Typing
     | NotificationClicked
+    | ReadMarker
 )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from app.conversations import Conversations
@@ -180,6 +181,22 @@ class ChatWindow(Protocol):
 
     def present(self) -> None:
         """Bring the window forward (de-iconified, raised) with the keyboard focus."""
+        ...
+
+    def is_reading(self) -> bool:
+        """Whether the user sees the open conversation's newest lines (focused, at the end)."""
+        ...
+
+    def took_focus(self) -> bool:
+        """Whether the window came into focus since this was last asked."""
+        ...
+
+    def read_until(self, key: str, when: datetime, here: bool = True) -> None:
+        """``key`` is read up to ``when``, here or (``here`` False) in another window."""
+        ...
+
+    def place_new_line(self, key: str, renew: bool = False) -> None:
+        """Put ``key``'s "— new —" line where it goes (``renew``: at the read marker)."""
         ...
 
     def mark_missed(self, key: str) -> None:

@@ -460,6 +460,12 @@ class ChatModel:
         with self._lock:
             self.session.close_direct(nick)
 
+    def mark_read(self, name: str, when: datetime) -> bool:
+        """Tell the server ``name`` is read up to ``when`` (where it keeps read markers)."""
+        with self._lock:
+            queued = self.session.markers.mark(name, when)
+        return queued and self._flush()
+
     def load_older(self, name: str) -> bool:
         """Ask for the page before the oldest message shown of ``name``; False if nothing to ask."""
         with self._lock:

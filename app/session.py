@@ -31,6 +31,8 @@ from app.identity import Identity
 from app.irc import next_nick, strip_formatting, username_of
 from app.members import HANDLERS as ROSTER_HANDLERS
 from app.members import Channel, Roster
+from app.readmarkers import HANDLERS as MARKER_HANDLERS
+from app.readmarkers import ReadMarkers
 from app.replies import Replies
 from app.signin import SignIn
 from server.protocol.codec import LineError, Message, build, parse, parse_server_time
@@ -88,12 +90,14 @@ class Session:
         self.identity = Identity(self, self.capabilities, credentials, plain_allowed)
         self.roster = Roster(self)
         self.replies = Replies(self)
+        self.markers = ReadMarkers(self)
         #: Whose handler table takes a command: the session's, then each part's.
         self._parts: tuple[tuple[Table[Any], object], ...] = (
             (HANDLERS, self),
             (ROSTER_HANDLERS, self.roster),
             (IDENTITY_HANDLERS, self.identity),
             (CAPS_HANDLERS, self.capabilities),
+            (MARKER_HANDLERS, self.markers),
         )
         self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
         self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
@@ -203,6 +207,8 @@ class Session:
         return True
 
     def _catch_up(self, name: str) -> None:
+        if not self.is_channel(name):  # a channel's read marker comes after its JOIN
+            self.markers.ask(name)
         if self.chathistory_available:
             line = self.chathistory.catch_up(name)
             if line is not None:

@@ -153,6 +153,7 @@ class Line:
     change: str = ""
     who: str = ""
     to: str = ""
+    at: datetime | None = None  # when it was said (server-time): what read markers name
 
 
 def _event_line(
@@ -339,6 +340,7 @@ def chathistory_line(message: ChathistoryLine, nick: str) -> Line:
         own=message.own,
         day=day,
         msgid=message.msgid,
+        at=message.time,
     )
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .history import HistoryStore
     from .penalty import LoginFailures
+    from .readmarkers import ReadMarkerStore
     from .registry import Registry
     from .rooms import RoomStore
     from .sendq import ResponseBuffer
@@ -31,6 +32,8 @@ class Context(Protocol):
     accounts: AccountStore | None
     #: The registered rooms (ChanServ), or None when the server has no data directory.
     rooms: RoomStore | None
+    #: The accounts' read markers, or None when the server has no data directory.
+    markers: ReadMarkerStore | None
     #: Monotonic seconds (injected in tests).
     clock: Callable[[], float]
     version: str

@@ -44,6 +44,7 @@ from .protocol.numerics import (
 )
 from .protocol.tls import TLSSession, server_context
 from .reading import read_some, settle_before
+from .readmarkers import ReadMarkerStore
 from .registry import Registry
 from .rooms import RoomStore
 from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
@@ -291,6 +292,7 @@ class ChatServer(Listener):
         self.accounts: AccountStore | None = None
         #: The registered rooms, kept beside the accounts (None without a data directory).
         self.rooms: RoomStore | None = None
+        self.markers: ReadMarkerStore | None = None  #: read markers, beside the accounts
         #: This server's hold on its data directory (None without one).
         self.data_lock: DataDirLock | None = None
         if config.data_dir:
@@ -305,6 +307,7 @@ class ChatServer(Listener):
                     )
                 self.accounts = AccountStore(config.data_dir)
                 self.rooms = RoomStore(config.data_dir)
+                self.markers = ReadMarkerStore(config.data_dir)
             except (DataDirInUse, HistoryError, AccountError):
                 if self.history is not None:
                     self.history.close()
@@ -387,12 +390,9 @@ class ChatServer(Listener):
             self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
-        if self.history is not None:
-            self.history.close()
-        if self.accounts is not None:
-            self.accounts.close()
-        if self.rooms is not None:
-            self.rooms.close()
+        for store in (self.history, self.accounts, self.rooms, self.markers):
+            if store is not None:
+                store.close()
         if self.data_lock is not None:
             self.data_lock.release()  # last: the stores are closed
 

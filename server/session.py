@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .accounts import Account
     from .config import Config
     from .protocol.tls import TLSSession
+    from .readmarkers import Markers
     from .sasl import Exchange
 
 
@@ -68,6 +69,7 @@ class Session:
         "ping_sent_at",
         "queue",
         "quit_reason",
+        "read_markers",
         "realname",
         "registered",
         "sasl",
@@ -115,6 +117,9 @@ class Session:
         self.account: Account | None = None
         #: The SASL exchange in progress (AUTHENTICATE), if any.
         self.sasl: Exchange | None = None
+        #: Its read markers while it is not signed in (an account keeps its own); made
+        #: at its first MARKREAD, so an idle connection costs nothing for them.
+        self.read_markers: Markers | None = None
         #: The away message, or None when here.
         self.away: str | None = None
         self.signon = int(time.time())

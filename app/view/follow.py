@@ -29,8 +29,15 @@ def new_messages_text(count: int) -> str:
 class Follower:
     """Whether ``text`` follows its end, kept through reflows; the new-messages button."""
 
-    def __init__(self, text: tkinter.Text, overlay: tkinter.Misc) -> None:
+    def __init__(
+        self,
+        text: tkinter.Text,
+        overlay: tkinter.Misc,
+        on_end: Callable[[], object] | None = None,
+    ) -> None:
         self.text = text
+        #: Called when the view comes back to the end (what is there is being read).
+        self.on_end = on_end
         #: True while the view stays at the end as lines arrive.
         self.following = True
         #: Messages that arrived while the user was reading older lines.
@@ -89,10 +96,13 @@ class Follower:
         return float(text.yview()[1]) >= 1.0
 
     def _set(self, following: bool) -> None:
+        came_back = following and not self.following
         self.following = following
         if following:
             self.unseen = 0
             self.button.place_forget()
+        if came_back and self.on_end is not None:
+            self.on_end()
 
     # --- keeping to the end -------------------------------------------------------------
     def reflowed(self, last: float) -> None:

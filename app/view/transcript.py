@@ -12,7 +12,7 @@ from typing import Any
 
 import ttkbootstrap as ttk
 
-from app.conversations import Conversation, Conversations
+from app.conversations import Conversation, Conversations, first_new
 from app.folding import Drawn, Folder, fold, folds
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 from app.ui import (
@@ -29,6 +29,8 @@ from app.view.follow import Follower
 from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
+#: The line before the first message not read yet (the read marker's place).
+NEW_LINE = "— new —"
 # Tk marks in the transcript: where missed messages go, and scratch marks for inserts.
 _MISSED_MARK = "kibitz_missed"
 _INSERT_MARK = "kibitz_insert"
@@ -91,9 +93,11 @@ class Transcript(ttk.Frame):
         self._widths: dict[str, int] = {}
         self._layout_job: str | None = None
         self.closed = False
+        #: The line the "— new —" line is drawn before (None: not drawn).
+        self.new_before: Line | None = None
         self.create_text()
         #: Whether the view follows the end: the user's scrolling decides, not a reflow.
-        self.follow = Follower(self.chat_area.text, self)
+        self.follow = Follower(self.chat_area.text, self, lambda: self.fire("reading"))
         self.relayout()
         self.astral = self._probe_astral()
         self.bind("<Destroy>", self.on_destroy, add="+")
@@ -239,6 +243,7 @@ class Transcript(ttk.Frame):
         text.tag_configure("notice", foreground=colors.info if dark else colors.primary)
         text.tag_configure("action", font=fonts.italic)
         text.tag_configure("divider", justify="center", spacing1=8, spacing3=4)
+        text.tag_configure("new_line", foreground=colors.danger, font=fonts.small)
         text.tag_configure(
             "url", foreground=colors.info if dark else colors.primary, underline=True
         )
@@ -257,7 +262,10 @@ class Transcript(ttk.Frame):
         self.rawtip.reset()
         self.widest = 0
         self.folder = Folder(self.show_changes)
+        self.new_before = first_new(conversation)
         for step in fold(conversation.lines, self.folder):
+            if step.item is self.new_before:
+                text.insert("end", NEW_LINE + "\n", ("line", "divider", "new_line"))
             if step.item.kind == "mark":
                 text.mark_set(_MISSED_MARK, "end-1c")
                 text.mark_gravity(_MISSED_MARK, "left")
@@ -266,6 +274,10 @@ class Transcript(ttk.Frame):
         text.configure(state="disabled")
         self.relayout()
         self.follow.reset()
+
+    def new_line_moved(self, conversation: Conversation) -> bool:
+        """Whether the "— new —" line drawn is not where ``conversation`` wants it now."""
+        return first_new(conversation) is not self.new_before
 
     def shows(self, line: Line) -> bool:
         """True when ``line`` is drawn (a join, part or quit is not while they are hidden)."""
@@ -298,6 +310,7 @@ class Transcript(ttk.Frame):
         text.configure(state="disabled")
         self.rawtip.reset()
         self.folder = Folder(self.show_changes)
+        self.new_before = None
         self.widest = 0
         self.relayout()
         self.follow.reset()

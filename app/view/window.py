@@ -12,6 +12,7 @@ import tkinter
 import webbrowser
 from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import ttkbootstrap as ttk
@@ -68,6 +69,8 @@ class ChatView:
         #: Set when the requested theme does not exist (the default is used instead).
         self.theme_error = use_theme(self.root, theme)
         self.handlers: dict[str, Callback] = {}
+        #: Whether the window had the focus when last looked at (:meth:`took_focus`).
+        self._focus_noted = False
         self.conversations = Conversations(scrollback)
         self.open_url: Callable[[str], object] = lambda url: webbrowser.open(url, new=2)
         self.password_dialog: PasswordDialog | None = None
@@ -180,6 +183,7 @@ class ChatView:
         # Typing while the transcript has focus goes to the message entry.
         text.bind("<Key>", self.on_transcript_key)
         self.root.bind("<FocusIn>", self.on_focus_in, add="+")
+        self.root.bind("<FocusOut>", lambda e: self.root.after_idle(self._note_focus), add="+")
 
     def on_focus_in(self, _event: tkinter.Event) -> None:
         """The window got the focus: it stops asking for attention; the controller hears."""
@@ -208,7 +212,8 @@ class ChatView:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
         focus, older, account, joins (shown or hidden: remember it), typed (the message
         box changed), send_typing (our typing notifications on or off), notifications (desktop
-        notifications on or off: remember it)."""
+        notifications on or off: remember it), reading (the user may be reading: a
+        conversation shown, a line added to it, or its end in view again)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -368,6 +373,7 @@ class ChatView:
         self.members.show(conversation)
         self.typing_line.show(key)
         self._update_title()
+        self._fire("reading")
 
     def cycle_conversation(self, step: int) -> None:
         """Open the previous (-1) or next (+1) conversation in the sidebar."""
@@ -441,6 +447,8 @@ class ChatView:
         if changed:
             self.sidebar.refresh(conversation)
             self._update_title()
+        if self._is_current(key):
+            self._fire("reading")  # a line at the end: read if the end is in view
 
     def replace_line(self, key: str, old: Line, new: Line) -> None:
         """Show ``new`` in place of the line ``old`` of ``key`` (at the end if it is gone)."""
@@ -478,6 +486,44 @@ class ChatView:
         self.root.lift()
         self.root.focus_force()
         self.message_entry.focus_set()
+
+    def is_reading(self) -> bool:
+        """Whether the user sees the open conversation's newest lines: the window has the
+        focus and the transcript is at its end."""
+        return self._has_focus() and self.transcript.follow.following
+
+    def read_until(self, key: str, when: datetime, here: bool = True) -> None:
+        """``key`` is read up to ``when``: here, or in another window (then its counters
+        follow, and on screen the "— new —" line moves there)."""
+        if self.conversations.read_until(key, when, here, self._has_focus()):
+            conversation = self.conversations[key]
+            self.sidebar.refresh(conversation)
+            self._update_title()
+        if not here:
+            self.place_new_line(key, renew=True)
+
+    def place_new_line(self, key: str, renew: bool = False) -> None:
+        """Draw ``key``'s "— new —" line again if it is on screen and its place changed
+        (``renew``: it goes to the read marker, as when the conversation is opened)."""
+        conversation = self._is_current(key)
+        if conversation is None:
+            return
+        if renew:
+            conversation.new_after = conversation.read_at
+        if self.transcript.new_line_moved(conversation):
+            self.transcript.show(conversation)
+
+    def took_focus(self) -> bool:
+        """Whether the window came into focus since this was last asked (focus moving
+        between its own widgets does not count)."""
+        now = self._has_focus()
+        gained = now and not self._focus_noted
+        self._focus_noted = now
+        return gained
+
+    def _note_focus(self) -> None:
+        # After a FocusOut settles: still focused when only a widget of ours lost it.
+        self._focus_noted = self._has_focus()
 
     def _has_focus(self) -> bool:
         try:

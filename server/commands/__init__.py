@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     modes,
     nickserv,
     operators,
+    readmarker,
     registration,
     server_queries,
     signin,

@@ -32,6 +32,7 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer, new_msgid
 from .chathistory import replay_on_join, store
+from .readmarker import send_join_marker
 from .rooms import remember_room, restore_room, status_on_join
 from .services import services_source
 from .table import command
@@ -77,6 +78,7 @@ def join_channel(
     topic = server.registry.topic_of(client, channel)
     if topic is not None and topic.text:
         send_topic(reply, channel, topic)
+    send_join_marker(server, client, reply, channel)
     send_names(server, client, reply, channel)
     replay_on_join(server, client, reply, channel)
 

@@ -61,6 +61,7 @@ CAPABILITIES: dict[str, str] = {
     "extended-join": "",
     "extended-monitor": "",
     "draft/extended-monitor": "",  # the same, by its draft name
+    "draft/read-marker": "",
     "invite-notify": "",
     "labeled-response": "",
     "message-tags": "",

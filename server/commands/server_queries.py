@@ -130,6 +130,12 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "Shows how many users, operators, unregistered connections and",
         "channels there are.",
     ),
+    "MARKREAD": (
+        "MARKREAD <target> [timestamp=YYYY-MM-DDThh:mm:ss.sssZ]",
+        "Sets where you stopped reading in <target> (a channel or a nick), or with",
+        "no timestamp asks where that is ('*': nowhere yet). It never moves back;",
+        "every connection of your account is told (IRCv3 draft/read-marker).",
+    ),
     "MODE": (
         "MODE <channel> [<modes> [<arguments>...]] | MODE <nick> [<modes>]",
         "Shows or changes channel modes: +o/+v give operator/voice, +b/+e/+I",

@@ -88,6 +88,7 @@ def test_wires_every_view_callback(controller, view):
         "typed",
         "send_typing",
         "notifications",
+        "reading",
     }
 
 
