@@ -218,9 +218,11 @@ def parse_server_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # Without an offset it is taken as UTC, so it compares with every other time.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def truncate_utf8(text: str, max_bytes: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from server.protocol.codec import (
     escape_tag_value,
     fit_params,
     parse,
+    parse_server_time,
     split_source,
     split_utf8,
     unescape_tag_value,
@@ -181,3 +183,20 @@ def test_the_protocol_layer_stands_alone() -> None:
         and not (name == "server.protocol" or name.startswith("server.protocol."))
     ]
     assert outside == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-01T10:00:00.000Z", "2026-12-01T10:00:00.000+00:00", "2026-12-01T10:00:00.000"],
+)
+def test_a_server_time_is_always_aware_so_times_compare(value):
+    # Another server's time without an offset is read as UTC, not as a naive time that
+    # would raise when compared with the others.
+    moment = parse_server_time(value)
+    assert moment == datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    assert moment.tzinfo is not None
+
+
+@pytest.mark.parametrize("value", [None, "", "yesterday", "2026-13-01T10:00:00Z"])
+def test_a_missing_or_bad_server_time_is_none(value):
+    assert parse_server_time(value) is None
