@@ -56,6 +56,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM, then tell every client and exit 0."""
     args = parse_args(argv)
+    # Records name no thread: a connection's thread is a bare one (see
+    # ``Listener.process_request``), and naming it would make it a Thread object for good.
+    logging.logThreads = False
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -94,7 +94,10 @@ def message_line(
     return encode(build(command, *params, source=source, tags=tags))
 
 
-_cork = threading.local()
+#: Each corked thread's cork, by thread id: a ``threading.local`` would keep a
+#: dictionary for every reader thread that ever corked, idle ones included.
+_corks: dict[int, Cork] = {}
+_thread_id = threading.get_ident
 
 
 class Batch(Protocol):
@@ -132,27 +135,30 @@ def cork() -> None:
     of them gets one write instead of one per line. Order is kept: the bytes wait in
     the recipient's own buffer, behind whatever other threads queued first.
     """
-    _cork.queues = Cork()
+    _corks[_thread_id()] = Cork()
 
 
 def current_cork() -> Cork | None:
     """This thread's cork (queues with bytes held until :func:`uncork`), or None."""
-    return getattr(_cork, "queues", None)
+    return _corks.get(_thread_id())
 
 
 def settle() -> None:
     """Send this thread's held batch of channel messages now, if it has one."""
-    corked = getattr(_cork, "queues", None)
+    corked = _corks.get(_thread_id())
     if corked is not None and corked.batch is not None:
         corked.settle()
 
 
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
-    queues = getattr(_cork, "queues", None)
+    me = _thread_id()
+    queues = _corks.get(me)
     if queues is not None:
-        queues.settle()
-    _cork.queues = None
+        try:
+            queues.settle()
+        finally:
+            del _corks[me]
     if queues:
         for queue in queues:
             queue.write_out()

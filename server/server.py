@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import logging
@@ -203,9 +204,9 @@ class Listener(socketserver.ThreadingTCPServer):
             raise
 
     def process_request(self, request: socket.socket, client_address: tuple) -> None:  # type: ignore[override]  # TCP: always a socket
-        """Start the connection's thread; when none can be started, refuse it."""
+        """Start the connection's bare thread (no Thread object, no wait); none: refuse."""
         try:
-            super().process_request(request, client_address)
+            _thread.start_new_thread(self.process_request_thread, (request, client_address))
         except RuntimeError as exc:  # "can't start new thread"
             ip = str(client_address[0])
             self.chat.registry.release(ip)
