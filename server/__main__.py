@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import ssl
 import sys
 import time
 from pathlib import Path
@@ -86,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, HistoryError, AccountError, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ssl.SSLError as exc:
-        print(f"error: cannot use the certificate or key: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
+        ssl = sys.modules.get("ssl")  # imported only when TLS is configured
+        if ssl is not None and isinstance(exc, ssl.SSLError):
+            print(f"error: cannot use the certificate or key: {exc}", file=sys.stderr)
+            return 2
         print(
             f"error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}",
             file=sys.stderr,

@@ -24,9 +24,7 @@ import argparse
 import base64
 import functools
 import getpass
-import hashlib
-import hmac
-import secrets
+import os
 import sqlite3
 import sys
 import time
@@ -129,13 +127,18 @@ def _unb64(text: str) -> bytes:
 
 def hash_password(password: str) -> str:
     """A self-describing scrypt hash: ``scrypt$N$r$p$salt$key`` (base64 parts)."""
-    salt = secrets.token_bytes(16)
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+
+    salt = os.urandom(16)
     key = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
 def check_password(password: str, stored: str) -> bool:
     """Whether ``password`` matches a hash made by :func:`hash_password` (constant time)."""
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+    import hmac
+
     try:
         kind, n, r, p, salt, key = stored.split("$")
         if kind != "scrypt":
@@ -157,7 +160,9 @@ def check_password(password: str, stored: str) -> bool:
 
 def scram_credentials(password: str, iterations: int = SCRAM_ITERATIONS) -> ScramCredentials:
     """Fresh SCRAM-SHA-256 credentials for ``password`` (a new salt)."""
-    salt = secrets.token_bytes(16)
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+
+    salt = os.urandom(16)
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return ScramCredentials(
         salt=salt,
@@ -369,7 +374,7 @@ class AccountStore:
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to spend the same time on when the account does not exist."""
-    return hash_password(secrets.token_urlsafe(16))
+    return hash_password(os.urandom(16).hex())
 
 
 # --- the admin command ------------------------------------------------------------------

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
-import secrets
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +49,7 @@ TAG_CLIENT = 2
 TAG_ACCOUNT = 4
 
 
-_MSGID_PREFIX = secrets.token_hex(4)
+_MSGID_PREFIX = os.urandom(4).hex()
 _msgids = itertools.count(1)
 
 
@@ -59,9 +58,16 @@ def new_msgid() -> str:
     return f"{_MSGID_PREFIX}{next(_msgids):x}"
 
 
+def with_tag(line: bytes, tag: bytes) -> bytes:
+    """Add one tag to an encoded line."""
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line
+
+
 def new_batch_id() -> str:
     """A batch reference tag, unique on this connection."""
-    return secrets.token_hex(6)
+    return os.urandom(6).hex()
 
 
 def _middle(param: str) -> str:
@@ -270,7 +276,7 @@ class SendQueue:
             if self.tls is not None:
                 try:
                     data = self.tls.encrypt(data)
-                except ssl.SSLError:
+                except OSError:  # ssl.SSLError
                     self._dead = True
                     return
             self._out.append(data)
@@ -392,7 +398,7 @@ class SendQueue:
 
     def _say_farewell(self) -> None:
         # With _lock held and no write in flight: a last ERROR, then the socket is shut.
-        with contextlib.suppress(OSError, ssl.SSLError):
+        with contextlib.suppress(OSError):  # ssl.SSLError too
             farewell = b"ERROR :SendQ exceeded\r\n"
             if self.tls is not None:
                 farewell = self.tls.encrypt(farewell)

@@ -6,7 +6,7 @@ where it is (its channels, invitations and MONITOR list) the registry keeps itse
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -117,7 +117,7 @@ class Session:
         self.modes: frozenset[str] = _NONE
         #: This connection's own random name: the party of its direct conversations
         #: while it is not signed in, so nobody who takes its nick later reads them.
-        self.token = secrets.token_hex(8)
+        self.token = os.urandom(8).hex()
         #: The account this connection is signed in to; only ``Context.sign_in`` and
         #: ``sign_out`` change it (the registry lock guards it).
         self.account: Account | None = None

@@ -3,7 +3,6 @@ and the welcome burst (001-005, LUSERS, MOTD)."""
 
 from __future__ import annotations
 
-import hmac
 import time
 from typing import TYPE_CHECKING
 
@@ -205,6 +204,8 @@ def pass_(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     password = msg.params[0]
     expected = server.config.password
+    import hmac  # OpenSSL's libcrypto: loaded only when used
+
     if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
         client.password_ok = True
         return
