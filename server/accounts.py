@@ -32,7 +32,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dbpool import SQLitePool
+from .dbpool import Offload, SQLitePool
 from .protocol.names import casefold, valid_nick
 from .protocol.sasl import h, hmac_sha256
 
@@ -206,6 +206,7 @@ class AccountStore:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / FILENAME
+        self._lookups = Offload("kibitz-accounts")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
@@ -219,6 +220,7 @@ class AccountStore:
 
     def close(self) -> None:
         """Close the store's connections."""
+        self._lookups.close()
         self._pool.close()
 
     # --- accounts --------------------------------------------------------------------
@@ -252,7 +254,11 @@ class AccountStore:
         return Account(key, name, created)
 
     def find(self, name: str) -> Account | None:
-        """The account called ``name`` (any case), if there is one."""
+        """The account called ``name`` (any case), if there is one (asked on the lookup
+        thread: every registration asks, see :class:`Offload`)."""
+        return self._lookups.run(self._find, name)
+
+    def _find(self, name: str) -> Account | None:
         with self._db() as db:
             row = db.execute(
                 "SELECT name, display, created_at FROM accounts WHERE name = ?",

@@ -65,3 +65,23 @@ def test_an_idle_registered_connection_costs_under_4_kib_of_python_objects(
     # Thread objects, their events, an event per session, a set per session for its
     # modes and capabilities and a thread-local dictionary per reader came to 8 KiB.
     assert per_connection < 4096, per_connection
+
+
+def test_registrations_look_up_accounts_on_one_thread_not_their_own(
+    make_server, sockets, tmp_path, monkeypatch
+) -> None:
+    # SQLite's deep C stack would leave every reader thread's stack a page larger.
+    from server.accounts import AccountStore
+
+    asked_on: list[int] = []
+    find = AccountStore._find
+
+    def recording(self: AccountStore, name: str) -> object:
+        asked_on.append(threading.get_ident())
+        return find(self, name)
+
+    monkeypatch.setattr(AccountStore, "_find", recording)
+    server = make_server(autojoin="", flood_rate=0, data_dir=str(tmp_path))
+    sockets.extend(_register(server.port, f"idle{i}") for i in range(5))
+    assert len(asked_on) >= 5
+    assert len(set(asked_on)) == 1
