@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import ssl
 import sys
 import time
 from pathlib import Path
@@ -56,6 +55,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM, then tell every client and exit 0."""
     args = parse_args(argv)
+    # Records name no thread: a connection's thread is a bare one (see
+    # ``Listener.process_request``), and naming it would make it a Thread object for good.
+    logging.logThreads = False
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -83,10 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, HistoryError, AccountError, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ssl.SSLError as exc:
-        print(f"error: cannot use the certificate or key: {exc}", file=sys.stderr)
-        return 2
     except OSError as exc:
+        ssl = sys.modules.get("ssl")  # imported only when TLS is configured
+        if ssl is not None and isinstance(exc, ssl.SSLError):
+            print(f"error: cannot use the certificate or key: {exc}", file=sys.stderr)
+            return 2
         print(
             f"error: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}",
             file=sys.stderr,

@@ -24,9 +24,7 @@ import argparse
 import base64
 import functools
 import getpass
-import hashlib
-import hmac
-import secrets
+import os
 import sqlite3
 import sys
 import time
@@ -34,7 +32,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dbpool import SQLitePool
+from .dbpool import Offload, SQLitePool
 from .protocol.names import casefold, valid_nick
 from .protocol.sasl import h, hmac_sha256
 
@@ -129,13 +127,18 @@ def _unb64(text: str) -> bytes:
 
 def hash_password(password: str) -> str:
     """A self-describing scrypt hash: ``scrypt$N$r$p$salt$key`` (base64 parts)."""
-    salt = secrets.token_bytes(16)
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+
+    salt = os.urandom(16)
     key = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
 def check_password(password: str, stored: str) -> bool:
     """Whether ``password`` matches a hash made by :func:`hash_password` (constant time)."""
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+    import hmac
+
     try:
         kind, n, r, p, salt, key = stored.split("$")
         if kind != "scrypt":
@@ -157,7 +160,9 @@ def check_password(password: str, stored: str) -> bool:
 
 def scram_credentials(password: str, iterations: int = SCRAM_ITERATIONS) -> ScramCredentials:
     """Fresh SCRAM-SHA-256 credentials for ``password`` (a new salt)."""
-    salt = secrets.token_bytes(16)
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+
+    salt = os.urandom(16)
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return ScramCredentials(
         salt=salt,
@@ -201,6 +206,7 @@ class AccountStore:
 
     def __init__(self, data_dir: str | Path) -> None:
         self.path = Path(data_dir) / FILENAME
+        self._lookups = Offload("kibitz-accounts")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
@@ -214,6 +220,7 @@ class AccountStore:
 
     def close(self) -> None:
         """Close the store's connections."""
+        self._lookups.close()
         self._pool.close()
 
     # --- accounts --------------------------------------------------------------------
@@ -247,7 +254,11 @@ class AccountStore:
         return Account(key, name, created)
 
     def find(self, name: str) -> Account | None:
-        """The account called ``name`` (any case), if there is one."""
+        """The account called ``name`` (any case), if there is one (asked on the lookup
+        thread: every registration asks, see :class:`Offload`)."""
+        return self._lookups.run(self._find, name)
+
+    def _find(self, name: str) -> Account | None:
         with self._db() as db:
             row = db.execute(
                 "SELECT name, display, created_at FROM accounts WHERE name = ?",
@@ -369,7 +380,7 @@ class AccountStore:
 @functools.cache
 def _dummy_hash() -> str:
     """A hash to spend the same time on when the account does not exist."""
-    return hash_password(secrets.token_urlsafe(16))
+    return hash_password(os.urandom(16).hex())
 
 
 # --- the admin command ------------------------------------------------------------------

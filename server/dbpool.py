@@ -7,12 +7,16 @@ threads, and closes them deterministically.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
 
 
 class SQLitePool:
@@ -91,3 +95,65 @@ class SQLitePool:
             idle, self._idle = self._idle, []
         for db in idle:
             db.close()
+
+
+class Offload:
+    """One thread that runs short calls for the others, each caller waiting for its answer.
+
+    SQLite's C stack is deep: a query run on a connection's reader thread leaves that
+    thread's stack a page larger (4 KiB of every idle client, for as long as it is
+    connected). Queries every connection makes, such as registration's accounts
+    lookup, run here instead. The thread starts with the first call; after
+    :meth:`close`, calls run on the caller's thread.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple, list, Any] | None] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on the offload thread: its result, or its exception raised here."""
+        done = _thread.allocate_lock()
+        done.acquire()
+        answer: list[tuple[bool, Any]] = []
+        with self._lock:
+            thread = self._thread
+            here = self._closed or (thread is not None and thread.ident == threading.get_ident())
+            if not here:
+                if thread is None:
+                    self._thread = threading.Thread(
+                        target=self._serve, name=self._name, daemon=True
+                    )
+                    self._thread.start()
+                self._calls.put((fn, args, answer, done))
+        if here:
+            return fn(*args)
+        done.acquire()
+        ok, value = answer[0]
+        if ok:
+            return value
+        raise value
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            fn, args, answer, done = call
+            try:
+                answer.append((True, fn(*args)))
+            except BaseException as exc:  # handed to the caller, raised there
+                answer.append((False, exc))
+            done.release()
+
+    def close(self) -> None:
+        """Stop the thread once the calls already queued have run."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._calls.put(None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()

@@ -187,7 +187,7 @@ class Registry(ChannelTables):
             counted = client.registered and client in self.clients
             if counted:
                 self._count_modes(client, -1)
-            client.modes.symmetric_difference_update(letter)
+            client.modes = client.modes ^ {letter}
             if counted:
                 self._count_modes(client, +1)
             return True
@@ -202,10 +202,10 @@ class Registry(ChannelTables):
             self._unindex_account_locked(client)
             client.account = account
             if account is None:
-                client.modes.discard("r")
+                client.modes = client.modes - {"r"}
             else:
                 self.by_account.setdefault(account.name, set()).add(client)
-                client.modes.add("r")
+                client.modes = client.modes | {"r"}
             return old
 
     def _unindex_account_locked(self, client: Session) -> None:

@@ -8,8 +8,7 @@ arithmetic both share, are in :mod:`server.protocol.sasl`.
 from __future__ import annotations
 
 import base64
-import hmac
-import secrets
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -202,12 +201,12 @@ class ScramServer:
         if credentials is None:
             # Answer as for a real account (a salt, the usual iterations), so that a
             # stranger learns nothing about which names exist; the proof cannot match.
-            salt, iterations = secrets.token_bytes(16), 4096
+            salt, iterations = os.urandom(16), 4096
             self._stored_key, self._server_key = b"\0" * 32, b"\0" * 32
         else:
             salt, iterations = credentials.salt, credentials.iterations
             self._stored_key, self._server_key = credentials.stored_key, credentials.server_key
-        self._nonce = client_nonce + base64.b64encode(secrets.token_bytes(18)).decode()
+        self._nonce = client_nonce + base64.b64encode(os.urandom(18)).decode()
         server_first = f"r={self._nonce},s={base64.b64encode(salt).decode()},i={iterations}"
         self._auth_prefix = f"{bare},{server_first}"
         self._state = "final"
@@ -233,6 +232,8 @@ class ScramServer:
             raise SASLError("a SCRAM-SHA-256 proof is 32 bytes")
         auth_message = f"{self._auth_prefix},{without_proof}".encode()
         client_key = xor(proof, hmac_sha256(self._stored_key, auth_message))
+        import hmac  # OpenSSL's libcrypto: loaded only when used
+
         if not hmac.compare_digest(h(client_key), self._stored_key):
             self._state = "over"
             return Failure(f"wrong password for {self._name}", self._name)

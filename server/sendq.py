@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
-import secrets
 import selectors
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -50,7 +49,7 @@ TAG_CLIENT = 2
 TAG_ACCOUNT = 4
 
 
-_MSGID_PREFIX = secrets.token_hex(4)
+_MSGID_PREFIX = os.urandom(4).hex()
 _msgids = itertools.count(1)
 
 
@@ -59,9 +58,16 @@ def new_msgid() -> str:
     return f"{_MSGID_PREFIX}{next(_msgids):x}"
 
 
+def with_tag(line: bytes, tag: bytes) -> bytes:
+    """Add one tag to an encoded line."""
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line
+
+
 def new_batch_id() -> str:
     """A batch reference tag, unique on this connection."""
-    return secrets.token_hex(6)
+    return os.urandom(6).hex()
 
 
 def _middle(param: str) -> str:
@@ -94,7 +100,10 @@ def message_line(
     return encode(build(command, *params, source=source, tags=tags))
 
 
-_cork = threading.local()
+#: Each corked thread's cork, by thread id: a ``threading.local`` would keep a
+#: dictionary for every reader thread that ever corked, idle ones included.
+_corks: dict[int, Cork] = {}
+_thread_id = threading.get_ident
 
 
 class Batch(Protocol):
@@ -132,27 +141,30 @@ def cork() -> None:
     of them gets one write instead of one per line. Order is kept: the bytes wait in
     the recipient's own buffer, behind whatever other threads queued first.
     """
-    _cork.queues = Cork()
+    _corks[_thread_id()] = Cork()
 
 
 def current_cork() -> Cork | None:
     """This thread's cork (queues with bytes held until :func:`uncork`), or None."""
-    return getattr(_cork, "queues", None)
+    return _corks.get(_thread_id())
 
 
 def settle() -> None:
     """Send this thread's held batch of channel messages now, if it has one."""
-    corked = getattr(_cork, "queues", None)
+    corked = _corks.get(_thread_id())
     if corked is not None and corked.batch is not None:
         corked.settle()
 
 
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
-    queues = getattr(_cork, "queues", None)
+    me = _thread_id()
+    queues = _corks.get(me)
     if queues is not None:
-        queues.settle()
-    _cork.queues = None
+        try:
+            queues.settle()
+        finally:
+            del _corks[me]
     if queues:
         for queue in queues:
             queue.write_out()
@@ -264,7 +276,7 @@ class SendQueue:
             if self.tls is not None:
                 try:
                     data = self.tls.encrypt(data)
-                except ssl.SSLError:
+                except OSError:  # ssl.SSLError
                     self._dead = True
                     return
             self._out.append(data)
@@ -386,7 +398,7 @@ class SendQueue:
 
     def _say_farewell(self) -> None:
         # With _lock held and no write in flight: a last ERROR, then the socket is shut.
-        with contextlib.suppress(OSError, ssl.SSLError):
+        with contextlib.suppress(OSError):  # ssl.SSLError too
             farewell = b"ERROR :SendQ exceeded\r\n"
             if self.tls is not None:
                 farewell = self.tls.encrypt(farewell)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import logging
@@ -9,16 +10,16 @@ import math
 import re
 import socket
 import socketserver
-import ssl
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .accounts import Account, AccountError, AccountStore
 from .commands import COMMANDS, signin
-from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost
+from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
 from .config import Config
 from .datalock import DataDirInUse, DataDirLock
 from .descriptors import Spare, fit_clients, raise_limit
@@ -42,13 +43,24 @@ from .protocol.numerics import (
     ERR_NOTREGISTERED,
     ERR_UNKNOWNCOMMAND,
 )
-from .protocol.tls import TLSSession, server_context
 from .reading import read_some, settle_before
 from .readmarkers import ReadMarkerStore
 from .registry import Registry
 from .rooms import RoomStore
-from .sendq import Flusher, Outgoing, ResponseBuffer, cork, current_cork, new_batch_id, uncork
+from .sendq import (
+    Flusher,
+    Outgoing,
+    ResponseBuffer,
+    cork,
+    current_cork,
+    new_batch_id,
+    uncork,
+    with_tag,
+)
 from .session import Session
+
+if TYPE_CHECKING:
+    import ssl  # loaded only with TLS (with OpenSSL's libcrypto: megabytes)
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
 
@@ -62,19 +74,6 @@ MAX_CLIENT_TAGS = 4096
 _REFUSALS = {"full": "Server is full", "ip": "Too many connections from your address"}
 
 _HTTP_REQUEST = re.compile(rb"^(GET|HEAD|POST|PUT|DELETE|OPTIONS|CONNECT|PATCH) \S+ HTTP/")
-
-
-def _with_tag(line: bytes, tag: bytes) -> bytes:
-    """Add one tag to an encoded line."""
-    if line.startswith(b"@"):
-        return b"@" + tag + b";" + line[1:]
-    return b"@" + tag + b" " + line
-
-
-def _safe_command(command: str) -> str:
-    """A command name fit to echo back in a FAIL reply, or ``*``."""
-    command = command.upper()
-    return command if command.isascii() and command.isalnum() else "*"
 
 
 class ClientHandler(socketserver.BaseRequestHandler):
@@ -99,10 +98,12 @@ class ClientHandler(socketserver.BaseRequestHandler):
             tls = None
             context = self.server.tls_context
             if context is not None:
+                from .protocol.tls import TLSSession
+
                 tls = TLSSession(context)
                 try:
                     tls.handshake(self.request, chat.config.tls_handshake_timeout, chat.clock)
-                except (OSError, ssl.SSLError, ConnectionError) as exc:
+                except OSError as exc:  # ssl.SSLError, ConnectionError
                     log.info("TLS handshake with %s failed: %s", self.client_address[0], exc)
                     return
             client = Session(
@@ -136,8 +137,8 @@ class ClientHandler(socketserver.BaseRequestHandler):
             if client.tls is not None:
                 try:
                     data = client.queue.receive(data)
-                except ssl.SSLError as exc:
-                    client.quit_reason = client.quit_reason or f"TLS error: {exc.reason}"
+                except OSError as exc:  # an ssl.SSLError: receive raises nothing else
+                    client.quit_reason = client.quit_reason or f"TLS error: {exc.reason}"  # type: ignore[attr-defined]
                     return
             client.last_active = server.clock()
             client.ping_sent_at = None
@@ -203,9 +204,9 @@ class Listener(socketserver.ThreadingTCPServer):
             raise
 
     def process_request(self, request: socket.socket, client_address: tuple) -> None:  # type: ignore[override]  # TCP: always a socket
-        """Start the connection's thread; when none can be started, refuse it."""
+        """Start the connection's bare thread (no Thread object, no wait); none: refuse."""
         try:
-            super().process_request(request, client_address)
+            _thread.start_new_thread(self.process_request_thread, (request, client_address))
         except RuntimeError as exc:  # "can't start new thread"
             ip = str(client_address[0])
             self.chat.registry.release(ip)
@@ -265,11 +266,11 @@ class ChatServer(Listener):
         self._descriptors_warned = -math.inf
         # Where accounts exist, the TLS port asks for client certificates (SASL EXTERNAL).
         wants_certs = config.data_dir is not None
-        context = (
-            server_context(config.cert, config.key, wants_certs)
-            if config.cert and config.key
-            else None
-        )
+        context = None
+        if config.cert and config.key:
+            from .protocol.tls import server_context
+
+            context = server_context(config.cert, config.key, wants_certs)
         self.tls_listener: TLSListener | None = None
         if config.tls_only:
             if context is None:
@@ -604,7 +605,7 @@ class ChatServer(Listener):
             entry.handler(self, client, message, reply)
 
     def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
-        reply.send_line("FAIL", _safe_command(command), code, text, source=self.config.name)
+        reply.send_line("FAIL", safe_command(command), code, text, source=self.config.name)
 
     def _send_labeled(self, client: Session, label: str, lines: list[bytes]) -> None:
         """Send a labeled command's replies: ACK, one labeled line, or a batch."""
@@ -613,7 +614,7 @@ class ChatServer(Listener):
         if not lines:
             client.send_line("ACK", source=name, tags={"label": label})
         elif len(lines) == 1:
-            client.send(_with_tag(lines[0], tag))
+            client.send(with_tag(lines[0], tag))
         else:
             batch = new_batch_id()
             client.send_line(
@@ -622,7 +623,7 @@ class ChatServer(Listener):
             outer = b"batch=" + batch.encode()
             for line in lines:
                 nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
-                client.send(line if nested else _with_tag(line, outer))
+                client.send(line if nested else with_tag(line, outer))
             client.send_line("BATCH", "-" + batch, source=name)
 
     # --- leaving ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ where it is (its channels, invitations and MONITOR list) the registry keeps itse
 
 from __future__ import annotations
 
-import secrets
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from .readmarkers import Markers
     from .sasl import Exchange
 
+#: No capabilities, no modes: one object shared by every session that has none.
+_NONE: frozenset[str] = frozenset()
+#: Makes a session's ``wakeup`` once, whichever thread asks first.
+_WAKEUP_LOCK = threading.Lock()
+
 
 class Session:
     """One connection: who it is, what it negotiated, and its :class:`SendQueue`.
@@ -48,6 +53,7 @@ class Session:
     # to one keys the failed-login counts of its connection (``server.penalty``).
     __slots__ = (
         "__weakref__",
+        "_wakeup",
         "account",
         "away",
         "cap_negotiating",
@@ -79,7 +85,6 @@ class Session:
         "tag_key",
         "token",
         "user",
-        "wakeup",
     )
 
     def __init__(
@@ -104,14 +109,15 @@ class Session:
         self.realname = ""
         self.registered = False
         self.password_ok = config.password is None
-        self.caps: set[str] = set()
+        self.caps: frozenset[str] | set[str] = _NONE
         self.cap_version = 0
         self.cap_negotiating = False
         self.tag_key = 0
-        self.modes: set[str] = set()
+        #: User modes, replaced (not changed in place) by the registry.
+        self.modes: frozenset[str] = _NONE
         #: This connection's own random name: the party of its direct conversations
         #: while it is not signed in, so nobody who takes its nick later reads them.
-        self.token = secrets.token_hex(8)
+        self.token = os.urandom(8).hex()
         #: The account this connection is signed in to; only ``Context.sign_in`` and
         #: ``sign_out`` change it (the registry lock guards it).
         self.account: Account | None = None
@@ -132,8 +138,7 @@ class Session:
         self.quit_reason: str | None = None
         #: Set when the connection is ending: the reader stops at its next line.
         self.closing = False
-        #: Set when the connection is ending, so a reader waiting out fake lag wakes.
-        self.wakeup = threading.Event()
+        self._wakeup: threading.Event | None = None
         self.flood = (
             TokenBucket(config.flood_rate, config.flood_burst, config.flood_excess, clock)
             if config.flood_rate > 0
@@ -159,11 +164,23 @@ class Session:
         return account.display if account is not None else None
 
     @property
+    def wakeup(self) -> threading.Event:
+        """Set when the connection is ending, so a reader waiting out fake lag wakes
+        (made on first use: most connections never wait)."""
+        event = self._wakeup
+        if event is None:
+            with _WAKEUP_LOCK:
+                event = self._wakeup
+                if event is None:
+                    event = self._wakeup = threading.Event()
+        return event
+
+    @property
     def tls(self) -> TLSSession | None:
         """The TLS session of a connection made to the TLS port."""
         return self.queue.tls
 
-    def set_caps(self, caps: set[str]) -> None:
+    def set_caps(self, caps: frozenset[str] | set[str]) -> None:
         """Replace the enabled capabilities (and the tags this client gets)."""
         self.caps = caps
         self.tag_key = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from ..channel import Refused
@@ -153,6 +152,8 @@ def _info(server: Context, client: Session, params: list[str], reply: ResponseBu
     room = found[1]
     _say(server, client, reply, f"Channel {room.display} is registered")
     _say(server, client, reply, f"Founder: {_display(server, room.founder)}")
+    from email.utils import formatdate  # rarely needed: not loaded at start
+
     when = formatdate(room.registered_at, usegmt=True)
     _say(server, client, reply, f"Registered at: {when}")
 

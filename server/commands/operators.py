@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 from .. import admin
@@ -27,6 +26,8 @@ def oper(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
     """OPER <name> <password>: become a server operator (``--oper NAME:PASSWORD``)."""
     name, password = msg.params[0], msg.params[1]
     expected = server.config.opers.get(name)
+    import hmac  # OpenSSL's libcrypto: loaded only when used
+
     if expected is None or not hmac.compare_digest(password.encode(), expected.encode()):
         # Every wrong guess costs time, growing per address, and a few cost the
         # connection: guessing must be slow, and visible in the log.

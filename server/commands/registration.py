@@ -3,7 +3,7 @@ and the welcome burst (001-005, LUSERS, MOTD)."""
 
 from __future__ import annotations
 
-import hmac
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from ..protocol.numerics import (
 )
 from ..sasl import MECHANISMS
 from ..sendq import Outgoing, ResponseBuffer
+from .burst import Reply, send_fixed
 from .channels import join_channel
 from .identity import REGISTRATION_CAP, nick_refusal, registration_cap_value, registration_open
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
@@ -121,11 +122,17 @@ def isupport_tokens(server: Context) -> list[str]:
     return tokens
 
 
-def send_isupport(server: Context, reply: ResponseBuffer) -> None:
-    """Send the RPL_ISUPPORT tokens, a dozen per line (the limit is 13)."""
+def isupport_replies(server: Context) -> tuple[Reply, ...]:
+    """The RPL_ISUPPORT replies: the tokens, a dozen per line (the limit is 13)."""
     tokens = isupport_tokens(server)
-    for start in range(0, len(tokens), 12):
-        reply.numeric(RPL_ISUPPORT, *tokens[start : start + 12])
+    return tuple(
+        (RPL_ISUPPORT, tuple(tokens[start : start + 12])) for start in range(0, len(tokens), 12)
+    )
+
+
+def send_isupport(server: Context, reply: ResponseBuffer) -> None:
+    """Send the RPL_ISUPPORT tokens."""
+    send_fixed(reply, server.config.nicklen, isupport_replies(server))
 
 
 # --- capability negotiation ---------------------------------------------------------
@@ -205,6 +212,8 @@ def pass_(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     password = msg.params[0]
     expected = server.config.password
+    import hmac  # OpenSSL's libcrypto: loaded only when used
+
     if expected is not None and hmac.compare_digest(password.encode(), expected.encode()):
         client.password_ok = True
         return
@@ -322,16 +331,22 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
 def welcome(server: Context, client: Session, reply: ResponseBuffer) -> None:
     """The burst a client gets when it registers: 001-005, LUSERS and MOTD."""
     config = server.config
-    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(config.created))
     reply.numeric(RPL_WELCOME, f"Welcome to the {config.network} Network, {client.source}")
-    reply.numeric(RPL_YOURHOST, f"Your host is {config.name}, running version {server.version}")
-    reply.numeric(RPL_CREATED, f"This server was created {created}")
-    reply.numeric(
-        RPL_MYINFO, config.name, server.version, USER_MODES, CHANNEL_MODE_LETTERS, "beIklov"
-    )
+    # The rest but LUSERS reads the same for everyone: each line is built once.
+    send_fixed(reply, config.nicklen, _about_server(config.name, server.version, config.created))
     send_isupport(server, reply)
     send_lusers(server, client, None, reply)
     send_motd(server, client, None, reply)
+
+
+@functools.lru_cache(maxsize=8)
+def _about_server(name: str, version: str, created: float) -> tuple[Reply, ...]:
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(created))
+    return (
+        (RPL_YOURHOST, (f"Your host is {name}, running version {version}",)),
+        (RPL_CREATED, (f"This server was created {when}",)),
+        (RPL_MYINFO, (name, version, USER_MODES, CHANNEL_MODE_LETTERS, "beIklov")),
+    )
 
 
 @command("LUSERS")
@@ -360,10 +375,16 @@ def send_motd(server: Context, client: Session, msg: Message | None, reply: Resp
     if not lines:
         reply.numeric(ERR_NOMOTD)
         return
-    reply.numeric(RPL_MOTDSTART, f"- {server.config.name} Message of the day - ")
-    for line in lines:
-        reply.numeric(RPL_MOTD, f"- {line}" if line else "-")
-    reply.numeric(RPL_ENDOFMOTD)
+    send_fixed(reply, server.config.nicklen, _motd(server.config.name, tuple(lines)))
+
+
+@functools.lru_cache(maxsize=8)
+def _motd(name: str, lines: tuple[str, ...]) -> tuple[Reply, ...]:
+    return (
+        (RPL_MOTDSTART, (f"- {name} Message of the day - ",)),
+        *((RPL_MOTD, (f"- {line}" if line else "-",)) for line in lines),
+        (RPL_ENDOFMOTD, ()),
+    )
 
 
 # --- keep-alive and leaving ------------------------------------------------------------

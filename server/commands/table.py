@@ -85,3 +85,9 @@ def line_cost(raw: bytes) -> int:
             return entry.cost if entry is not None else 1
         position = end
     return 1
+
+
+def safe_command(command: str) -> str:
+    """A command name fit to echo back in a FAIL reply, or ``*``."""
+    command = command.upper()
+    return command if command.isascii() and command.isalnum() else "*"

@@ -5,9 +5,7 @@ SCRAM arithmetic both sides share. Pure: bytes in, bytes out; ``AUTHENTICATE`` f
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import secrets
+import os
 
 #: The most base64 one AUTHENTICATE line carries (IRCv3 sasl-3.1).
 CHUNK = 400
@@ -29,11 +27,15 @@ def authenticate_chunks(data: bytes) -> list[str]:
 
 def h(data: bytes) -> bytes:
     """SCRAM's H(): SHA-256."""
+    import hashlib  # OpenSSL's libcrypto: loaded only when used
+
     return hashlib.sha256(data).digest()
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
     """SCRAM's HMAC() with SHA-256."""
+    import hmac  # OpenSSL's libcrypto: loaded only when used
+
     return hmac.digest(key, data, "sha256")
 
 
@@ -65,7 +67,7 @@ class ScramClient:
     def __init__(self, name: str, password: str, nonce: str | None = None) -> None:
         self._name = name.replace("=", "=3D").replace(",", "=2C")
         self._password = password
-        self._nonce = nonce or base64.b64encode(secrets.token_bytes(18)).decode()
+        self._nonce = nonce or base64.b64encode(os.urandom(18)).decode()
         self._bare = f"n={self._name},r={self._nonce}"
         self._server_signature = b""
 
@@ -80,6 +82,8 @@ class ScramClient:
         nonce, salt, iterations = values.get("r", ""), values.get("s", ""), values.get("i", "")
         if not nonce.startswith(self._nonce) or not salt or not iterations.isdigit():
             raise SASLError("the server's SCRAM challenge is malformed")
+        import hashlib  # OpenSSL's libcrypto: loaded only when used
+
         salted = hashlib.pbkdf2_hmac(
             "sha256", self._password.encode(), base64.b64decode(salt), int(iterations)
         )
@@ -99,4 +103,6 @@ class ScramClient:
             signature = base64.b64decode(text[2:], validate=True)
         except ValueError:
             return False
+        import hmac  # OpenSSL's libcrypto: loaded only when used
+
         return hmac.compare_digest(signature, self._server_signature)
