@@ -458,6 +458,10 @@ class ChatView:
         conversation = self._is_current(key)
         if conversation is None:
             return
+        self._redraw(conversation)
+
+    def _redraw(self, conversation: Conversation) -> None:
+        """Draw the open conversation again, leaving a reader scrolled up where they were."""
         text = self.transcript.chat_area.text
         following, top = self.transcript.follow.following, text.yview()[0]
         self.transcript.show(conversation)  # redrawn: Text indices are not ours to compute
@@ -511,7 +515,7 @@ class ChatView:
         if renew:
             conversation.new_after = conversation.read_at
         if self.transcript.new_line_moved(conversation):
-            self.transcript.show(conversation)
+            self._redraw(conversation)
 
     def took_focus(self) -> bool:
         """Whether the window came into focus since this was last asked (focus moving

@@ -3,6 +3,8 @@ the columns."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 from app.settings import Settings
 from app.text import Line
 from app.view.columns import GAP, NICK_SHARE, TIME_HIDDEN_BELOW
@@ -300,3 +302,25 @@ def test_a_narrow_window_leaves_the_member_list_out_and_a_wide_one_brings_it_bac
     # Back in its place, right of the transcript, and the transcript as wide as before.
     assert [str(p) for p in view.panes.panes()][-1] == str(view.members)
     pump(view, lambda: view.chat_area.text.winfo_width() == wide, what="the old width")
+
+
+def test_the_new_line_moved_by_another_window_leaves_a_reader_scrolled_up_where_they_were(
+    make_view,
+):
+    view = make_view(size=(1040, 700))
+    view.add_conversation("#a", "#a", select=True)
+    start = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    for i in range(80):
+        at = start + timedelta(seconds=i)
+        view.append("#a", Line("message", "10:00", "bob", f"line {i} " + "filler " * 20, at=at))
+    view.root.update()
+    pump(view, lambda: shows_the_end(view), what="the end shown")
+    wheel_up(view, 10)
+    top = view.chat_area.text.yview()[0]
+    assert top < 0.9 and not view.transcript.follow.following
+    # Another window of the account read up to line 70: the "— new —" line moves there.
+    view.read_until("#a", start + timedelta(seconds=70), here=False)
+    view.root.update()
+    assert "— new —" in transcript(view)
+    assert abs(view.chat_area.text.yview()[0] - top) < 0.02  # not thrown to the end
+    assert not shows_the_end(view)
