@@ -27,6 +27,7 @@ WANTED_CAPS = (
     "extended-join",
     "account-tag",
     "draft/read-marker",
+    "draft/multiline",
 )
 
 

@@ -200,7 +200,9 @@ class Connection:
         self.pacer = Pacer(pace_rate, pace_burst, clock)
         # The paced outbox (under _lock): lines accepted but not yet written, kept across
         # connections; sent/total count the lines of the paste now draining.
-        self._outbox: deque[bytes] = deque()
+        #: What waits to be paced out: (bytes, the lines they hold); a multi-line message
+        #: is one entry, sent as one write once the pacer has room for its lines.
+        self._outbox: deque[tuple[bytes, int]] = deque()
         self._outbox_sent = 0
         self._outbox_total = 0
 
@@ -295,8 +297,21 @@ class Connection:
         except UnicodeEncodeError:
             return False
         with self._lock:
-            self._outbox.extend(encoded)
+            self._outbox.extend((data, 1) for data in encoded)
             self._outbox_total += len(encoded)
+        self._wake_writer()
+        return True
+
+    def send_paced_batch(self, lines: list[str]) -> bool:
+        """Accept the lines of one multi-line message for the paced outbox: they go out
+        together, as one entry (see ``send_paced``)."""
+        try:
+            data = b"".join(encode(line) for line in lines)
+        except UnicodeEncodeError:
+            return False
+        with self._lock:
+            self._outbox.append((data, len(lines)))
+            self._outbox_total += 1
         self._wake_writer()
         return True
 
@@ -316,17 +331,18 @@ class Connection:
         with self._lock:
             if not self._outbox or not self._established or not self.connected:
                 return None
-        return self.pacer.delay()
+            lines = self._outbox[0][1]
+        return self.pacer.delay(lines)
 
     def _send_paced_one(self, stream: socket.socket | TLSStream) -> bool:
         """Write the outbox's first line; it leaves the outbox only once written."""
         with self._lock:
-            data = self._outbox[0]
+            data, lines = self._outbox[0]
         try:
             stream.sendall(data)
         except OSError:
             return False
-        self.pacer.spend()
+        self.pacer.spend(lines)
         with self._lock:
             self._outbox.popleft()
             self._outbox_sent += 1

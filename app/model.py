@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import queue
 import random
+import secrets
 import ssl
 import threading
 import time
@@ -22,6 +23,9 @@ from datetime import datetime, timezone
 from app import events as ev
 from app.connection import Connection
 from app.events import Kind
+from app.multiline import CAP as MULTILINE_CAP
+from app.multiline import batch_lines
+from app.multiline import limits as multiline_limits
 from app.pacing import PACE_BURST, PACE_RATE
 from app.session import WANTED_CAPS, Session
 from server.protocol.codec import MAX_LINE, build, split_utf8
@@ -366,6 +370,8 @@ class ChatModel:
         """
         command = "NOTICE" if notice else "PRIVMSG"
         extra = len("\x01ACTION \x01") if action else 0
+        if not (action or notice) and "\n" in text.strip() and self._say_multiline(target, text):
+            return True
         with self._lock:
             pieces = self.split_message(target, text, command, extra)
         if not pieces:
@@ -393,6 +399,27 @@ class ChatModel:
         elif "echo-message" not in self.caps:  # the server will not show it us: we do
             for message in said:
                 self.events.put(message)
+        return True
+
+    def _say_multiline(self, target: str, text: str) -> bool:
+        """Send ``text`` as one draft/multiline message, paced as one unit, when the
+        server takes one and it fits the server's limits (False: send it as lines)."""
+        with self._lock:
+            if not self.session.registered or not {MULTILINE_CAP, "batch"} <= self.caps:
+                return False
+            found = multiline_limits(self.session.capabilities.offered.get(MULTILINE_CAP, ""))
+            if found is None:
+                return False
+            budget = self.budget("PRIVMSG", target)
+            batch = batch_lines(target, text, secrets.token_hex(4), budget, *found)
+            if batch is None or not self.connection.send_paced_batch(batch[0]):
+                return False
+        if not self.is_channel(target):
+            self.open_direct(target)
+        if "echo-message" not in self.caps:  # the server will not show it us: we do
+            self.events.put(
+                ev.Message(target, self.nick, batch[1], datetime.now(timezone.utc), True)
+            )
         return True
 
     def notify_typing(self, target: str, state: str) -> bool:

@@ -39,10 +39,13 @@ class Pacer:
         self._tokens = min(float(self.burst), self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def delay(self) -> float:
-        """Seconds until one more line may go (0.0: now)."""
+    def delay(self, lines: int = 1) -> float:
+        """Seconds until ``lines`` more may go (0.0: now). Lines sent as one unit (a
+        multi-line message) wait for a full bucket at most: more than a burst goes
+        into debt, which holds back whatever follows until it is paid."""
         self._refill()
-        return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+        needed = float(min(lines, self.burst))
+        return 0.0 if self._tokens >= needed else (needed - self._tokens) / self.rate
 
     def spend(self, lines: int = 1) -> None:
         """Count ``lines`` as sent (lines that could not wait, such as a PONG, go into debt)."""

@@ -31,6 +31,7 @@ from app.identity import Identity
 from app.irc import next_nick, strip_formatting, username_of
 from app.members import HANDLERS as ROSTER_HANDLERS
 from app.members import Channel, Roster
+from app.multiline import MultilineBatches
 from app.readmarkers import HANDLERS as MARKER_HANDLERS
 from app.readmarkers import ReadMarkers
 from app.replies import Replies
@@ -106,6 +107,7 @@ class Session:
                 self._wanted[self.fold(name)] = name
         self.password_refused = False  # asked for a password on this connection already
         self.chathistory = ChathistoryState(self.fold, self.is_me)
+        self.multiline = MultilineBatches()
         self._out: list[str] = []
         self._events: list[ev.Event] = []
 
@@ -160,6 +162,7 @@ class Session:
         """The connection ended: no channels are joined now (they are joined again later)."""
         self.registered = False
         self.chathistory.connection_lost()
+        self.multiline.clear()
         self._out = []
         return self.roster.connection_lost()
 
@@ -310,6 +313,11 @@ class Session:
             msg = parse(line)
         except LineError:
             return []
+        taken, whole = self.multiline.feed(msg)
+        if taken:  # a line of a multi-line message: handled once all of it is in
+            if whole is None:
+                return []
+            msg = whole
         if self.chathistory.collects(msg):
             return []  # chathistory is shown as one page, never as live traffic
         self.replies.line_seen(msg)

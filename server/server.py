@@ -556,10 +556,10 @@ class ChatServer(Listener):
             return
         message.command = message.command.upper()
         settle_before(message.command)  # held channel messages go out before others
-        label = message.tags.get("label")
-        if "labeled-response" not in client.caps:
-            label = None
         entry = COMMANDS.get(message.command)
+        label = message.tags.get("label")
+        if "labeled-response" not in client.caps or (entry is not None and entry.own_label):
+            label = None
         metered = entry is not None and entry.metered and self._flood_applies(client)
         if label is None and not metered:
             self._check_and_run(client, message, utf8, "\0" in line, client.direct)

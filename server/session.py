@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from .accounts import Account
     from .config import Config
+    from .multiline import OpenBatch
     from .protocol.tls import TLSSession
     from .readmarkers import Markers
     from .sasl import Exchange
@@ -70,6 +71,7 @@ class Session:
         "last_active",
         "last_spoke",
         "modes",
+        "multiline",
         "nick",
         "password_ok",
         "ping_sent_at",
@@ -115,6 +117,8 @@ class Session:
         self.tag_key = 0
         #: User modes, replaced (not changed in place) by the registry.
         self.modes: frozenset[str] = _NONE
+        #: The draft/multiline batch this client is sending, if one is open.
+        self.multiline: OpenBatch | None = None
         #: This connection's own random name: the party of its direct conversations
         #: while it is not signed in, so nobody who takes its nick later reads them.
         self.token = os.urandom(8).hex()

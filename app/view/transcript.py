@@ -459,7 +459,9 @@ class Transcript(ttk.Frame):
         else:
             body_tags = (*base, "info")
             parts += ["•", (*base, "muted"), "\t", base]
-        body = sanitize(line.text, astral=astral)
+        # A multi-line message is one block: its later lines under the first, in the
+        # text column (one nick, one time).
+        body = "\n\t\t".join(sanitize(text, astral=astral) for text in line.text.split("\n"))
         if self.raw and line.raw:  # each raw line of its own, under the text column
             body = "\n\t\t".join(sanitize(raw, astral=astral) for raw in line.raw.split("\n"))
         start = 0

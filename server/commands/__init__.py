@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     identity,
     messaging,
     modes,
+    multiline,
     nickserv,
     operators,
     readmarker,

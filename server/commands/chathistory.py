@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from ..history import NO_TAGS, Conversation, Record, Row, dm_target, quote_json
 from ..history import row as history_row
+from ..multiline import STORED_TAG
+from ..multiline import replay as replay_multiline
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
 from ..sendq import ResponseBuffer, new_batch_id
@@ -165,7 +167,10 @@ def send_batch(
     if batch is not None:
         reply.send_line("BATCH", "+" + batch, kind, target, source=name)
     for record in records:
-        reply.send(_line_for(client, record, batch))
+        if STORED_TAG in record.tags:  # one multi-line message
+            reply.send(replay_multiline(client, record, batch))
+        else:
+            reply.send(_line_for(client, record, batch))
     if batch is not None:
         reply.send_line("BATCH", "-" + batch, source=name)
 

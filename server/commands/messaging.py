@@ -20,6 +20,7 @@ from ..protocol.numerics import (
 from ..sendq import Outgoing, ResponseBuffer, current_cork, new_msgid
 from .channel_batch import ChannelBatch
 from .chathistory import store
+from .multiline import batch_line
 from .services import find_service
 from .table import command
 
@@ -195,12 +196,18 @@ def params_for(text: str | None) -> tuple[str, ...]:
 @command("PRIVMSG")
 def privmsg(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """PRIVMSG <target>{,<target>} <text>."""
+    if "batch" in msg.tags:
+        batch_line(server, client, msg, reply)  # a line of a multi-line message
+        return
     relay(server, client, msg, reply, errors=True)
 
 
 @command("NOTICE")
 def notice(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
     """NOTICE <target>{,<target>} <text>: like PRIVMSG, but never answered with an error."""
+    if "batch" in msg.tags:
+        batch_line(server, client, msg, reply)  # refused: a batch holds PRIVMSGs only
+        return
     relay(server, client, msg, reply, errors=False)
 
 
@@ -209,5 +216,8 @@ def tagmsg(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     """TAGMSG <target>: client-only tags with no text (IRCv3 message-tags)."""
     if not msg.params:
         reply.numeric(ERR_NEEDMOREPARAMS, "TAGMSG")
+        return
+    if "batch" in msg.tags:
+        batch_line(server, client, msg, reply)  # refused: a batch holds PRIVMSGs only
         return
     relay(server, client, msg, reply, errors=True)

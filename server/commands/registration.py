@@ -7,6 +7,8 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
+from ..multiline import CAP as MULTILINE_CAP
+from ..multiline import CAP_VALUE as MULTILINE_CAP_VALUE
 from ..presence import notify_offline, notify_online
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.names import USERLEN, casefold, valid_nick
@@ -57,6 +59,7 @@ CAPABILITIES: dict[str, str] = {
     "away-notify": "",
     "batch": "",
     "cap-notify": "",
+    MULTILINE_CAP: MULTILINE_CAP_VALUE,
     "chghost": "",
     "echo-message": "",
     "extended-join": "",

@@ -65,6 +65,11 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "Marks you as away with <message>; people who message you or WHOIS you",
         "see it. AWAY with no message marks you as back.",
     ),
+    "BATCH": (
+        "BATCH +<ref> draft/multiline <target> ... BATCH -<ref>",
+        "Sends the PRIVMSG lines tagged batch=<ref> between them as one multi-line",
+        "message (IRCv3 draft/multiline; at most 4096 bytes and 100 lines).",
+    ),
     "CAP": (
         "CAP LS [302] | CAP LIST | CAP REQ :<capabilities> | CAP END",
         "IRCv3 capability negotiation: LS lists what the server offers, REQ",

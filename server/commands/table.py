@@ -36,6 +36,8 @@ METERED: frozenset[str] = frozenset(
     {*COSTS, "MOTD", "HELP", "HELPOP", "INFO", "STATS", "MONITOR", "LUSERS"}
 )
 REPLY_BYTES_PER_TOKEN = 4096
+#: Commands that put a label where their own spec says (see ``Command.own_label``).
+OWN_LABEL: frozenset[str] = frozenset({"BATCH"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Command:
     cost: int = 1
     #: Whether its replies cost tokens too, by their size (after it runs).
     metered: bool = False
+    #: Whether it answers a label itself (BATCH: the label goes on the multi-line
+    #: message's echo, when the batch ends), instead of through ``dispatch``.
+    own_label: bool = False
 
 
 COMMANDS: dict[str, Command] = {}
@@ -62,7 +67,12 @@ def command(name: str, min_params: int = 0, pre_registration: bool = False) -> C
 
     def register(handler: H) -> H:
         COMMANDS[name] = Command(
-            handler, min_params, pre_registration, COSTS.get(name, 1), name in METERED
+            handler,
+            min_params,
+            pre_registration,
+            COSTS.get(name, 1),
+            name in METERED,
+            name in OWN_LABEL,
         )
         return handler
 

@@ -179,7 +179,10 @@ def test_nasty_text_never_raises(make_view):
     shown = transcript(view)
     assert "emoji 😀🎉" in shown
     assert "nul\ufffdbyte" in shown
-    assert len(shown.splitlines()) == len(nasty)
+    # One transcript line each, but for the line feed: it starts a line of the same
+    # message under its text column (a multi-line message), never a line of its own.
+    assert len(shown.splitlines()) == len(nasty) + 1
+    assert "\ttab    and\ufffd\n\t\tnewline\n" in shown
 
 
 def test_scrollback_is_capped_and_autoscroll_only_at_the_bottom(make_view):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import threading
 
+from app.caps import WANTED_CAPS
 from app.events import Sending
 from app.pacing import PACE_BURST, PACE_RATE, Pacer
 from app.text import sending_text
@@ -15,6 +16,9 @@ from tests.app.helpers import pump, wait_for
 from tests.support.ircclient import IRCClient
 
 PASTE = [f"line {n:03d} of the paste" for n in range(1, 151)]
+#: A client that sends a paste line by line, as it does where the server has no
+#: draft/multiline (with it, a paste within the limits goes as one message).
+LINE_BY_LINE = tuple(cap for cap in WANTED_CAPS if cap != "draft/multiline")
 
 
 class Clock:
@@ -90,7 +94,11 @@ def test_lines_queued_across_a_server_restart_arrive(make_server, make_model):
     lines = PASTE[:30]
     carol_in = threading.Event()  # the app reconnects once carol can see the channel
     model, log = make_model(
-        port, pace_rate=5.0, pace_burst=1, sleep=lambda _delay: carol_in.wait(15)
+        port,
+        pace_rate=5.0,
+        pace_burst=1,
+        sleep=lambda _delay: carol_in.wait(15),
+        wanted_caps=LINE_BY_LINE,
     )
     log.expect("status", state="connected")
     bob.expect("JOIN", "#general", where=lambda m: m.nick == "alice")
@@ -113,9 +121,10 @@ def test_lines_queued_across_a_server_restart_arrive(make_server, make_model):
     carol.close()
 
 
-def test_a_paste_longer_than_a_screenful_is_confirmed_first(chat, connect):
+def test_a_paste_longer_than_a_screenful_is_confirmed_first(server, make_chat, connect):
     bob = connect("bob")
-    controller, view = chat()
+    controller, view = make_chat(server.port, wanted_caps=LINE_BY_LINE)
+    pump(view, lambda: controller.model.registered and controller.model.joined(), what="joined")
     text = "\n".join(PASTE[:30])
     # Pasted as a person pastes: through the clipboard into the message entry.
     view.root.clipboard_clear()
