@@ -88,3 +88,15 @@ class Fed:
         lines = self.session.take_lines()
         self.sent += lines
         return lines
+
+
+def press_return(view, text: str) -> None:
+    """Type ``text`` into the window's message box and press Enter, as a user does."""
+    entry = view.message_entry
+    entry.delete(0, "end")
+    entry.insert(0, text)
+    view.root.focus_force()
+    entry.focus_force()
+    view.root.update()
+    entry.event_generate("<Return>")
+    view.root.update()

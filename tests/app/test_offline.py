@@ -20,23 +20,12 @@ from app.settings import Settings
 from app.text import Line
 from app.view import ChatView
 from tests.app.fakeserver import FakeServer
-from tests.app.helpers import pump, wait_for
+from tests.app.helpers import press_return, pump, wait_for
 from tests.support.ircclient import IRCClient
 
 
 def transcript(view) -> str:
     return view.chat_area.get("1.0", "end-1c")
-
-
-def press_return(view, text: str) -> None:
-    entry = view.message_entry
-    entry.delete(0, "end")
-    entry.insert(0, text)
-    view.root.focus_force()
-    entry.focus_force()
-    view.root.update()
-    entry.event_generate("<Return>")
-    view.root.update()
 
 
 def privmsgs(client: IRCClient) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from app.restore import KEPT, Reopen, place_of, remember, reopen_plan
 from app.settings import Settings, settings_path
 from app.view.sidebar import iid_of
 from server.accounts import AccountStore
-from tests.app.helpers import pump
+from tests.app.helpers import press_return, pump
 from tests.support.ircclient import IRCClient
 
 PLACE = place_of("127.0.0.1", 5000, "", "alice")
@@ -87,17 +87,6 @@ def test_only_the_last_servers_are_kept():
 
 
 # --- two real windows, one after the other --------------------------------------------------
-def _type(view, text: str) -> None:
-    entry = view.message_entry
-    entry.delete(0, "end")
-    entry.insert(0, text)
-    view.root.focus_force()
-    entry.focus_force()
-    view.root.update()
-    entry.event_generate("<Return>")
-    view.root.update()
-
-
 def _sidebar(view) -> list[tuple[str, str]]:
     """The sidebar's rows, top to bottom: item and label."""
     tree = view.conversation_list
@@ -122,13 +111,13 @@ def test_the_conversations_open_at_close_come_back_at_the_next_start(
     controller.start()
     pump(view, lambda: "#general" in controller.model.joined(), what="#general")
     pump(view, lambda: controller.model.account == "alice", what="signed in")
-    _type(view, "/join #a")
+    press_return(view, "/join #a")
     pump(view, lambda: view.conversations.current == "#a", what="#a")
-    _type(view, "/join #b")
+    press_return(view, "/join #b")
     pump(view, lambda: view.conversations.current == "#b", what="#b")
-    _type(view, "/query bob")
+    press_return(view, "/query bob")
     pump(view, lambda: view.conversations.current == "bob", what="bob")
-    _type(view, "see you at noon")
+    press_return(view, "see you at noon")
     pump(view, lambda: "see you at noon" in view.transcript_text(), what="the message to bob")
     view.conversation_list.selection_set(iid_of("#b"))  # a click on #b in the sidebar
     pump(view, lambda: view.conversations.current == "#b", what="#b shown")
