@@ -5,15 +5,52 @@ up in :attr:`SlashCommands.table` by name (the parsing and the help live in app/
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from app.commands import Command, help_lines
-from app.conversations import SERVER
+from app.conversations import SERVER, Conversations
+from app.interface import ChatWindow
+from app.model import ChatModel
 from app.text import raw_view_text
 from server.protocol.codec import LineError, build, parse
 
-if TYPE_CHECKING:
-    from app.controller import ChatController
+
+class Controls(Protocol):
+    """What the commands use of the controller (app/controller.py provides it)."""
+
+    model: ChatModel
+    view: ChatWindow
+    conversations: Conversations
+    select_on_join: set[str]
+
+    def key(self, name: str | None) -> str:
+        """The key of a conversation name."""
+        ...
+
+    def note(self, text: str, error: bool = False, key: str | None = None) -> None:
+        """Show a line of local feedback."""
+        ...
+
+    def offline(self, what: str = "Message") -> None:
+        """Say that ``what`` was not sent: no connection."""
+        ...
+
+    def select(self, key: str) -> None:
+        """Open the conversation ``key``."""
+        ...
+
+    def open_direct(self, nick: str) -> None:
+        """Open (and show) a private conversation."""
+        ...
+
+    def set_nick(self, nick: str) -> None:
+        """Ask for ``nick``."""
+        ...
+
+    def close(self, reason: str = "Leaving") -> None:
+        """Leave the server and stop."""
+        ...
+
 
 #: The commands, by the name app/commands.py parses them to.
 NAMES = (
@@ -25,7 +62,7 @@ NAMES = (
 class SlashCommands:
     """What each command does, through the controller's model, view and notes."""
 
-    def __init__(self, controller: ChatController) -> None:
+    def __init__(self, controller: Controls) -> None:
         self.c = controller
         self.table: dict[str, Callable[[Command], None]] = {
             name: getattr(self, name) for name in NAMES
