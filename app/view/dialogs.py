@@ -4,6 +4,7 @@ yes-or-no question (before a long paste is sent)."""
 from __future__ import annotations
 
 import tkinter
+from collections.abc import Callable
 
 import ttkbootstrap as ttk
 
@@ -16,7 +17,40 @@ def _noop(*_args: object) -> None:
     return None
 
 
-class PasswordDialog:
+class Dialog:
+    """What the dialogs share: their window, open until answered, closed once."""
+
+    window: ttk.Toplevel
+
+    @property
+    def open(self) -> bool:
+        """True until the dialog is answered or cancelled."""
+        try:
+            return bool(self.window.winfo_exists())
+        except tkinter.TclError:
+            return False
+
+    def _close(self) -> None:
+        try:
+            self.window.destroy()
+        except tkinter.TclError:
+            pass
+
+
+def answer_row(
+    body: ttk.Frame, ok: str, on_ok: Callable[[], object], on_cancel: Callable[[], object]
+) -> tuple[ttk.Button, ttk.Button]:
+    """A row with the primary button at the right and Cancel left of it."""
+    buttons = ttk.Frame(body)
+    buttons.pack(fill=tkinter.X)
+    ok_button = ttk.Button(buttons, text=ok, bootstyle="primary", command=on_ok)
+    ok_button.pack(side=tkinter.RIGHT)
+    cancel_button = ttk.Button(buttons, text="Cancel", bootstyle="secondary", command=on_cancel)
+    cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+    return ok_button, cancel_button
+
+
+class PasswordDialog(Dialog):
     """A small window asking for the server password; it never blocks the chat window.
 
     Not modal on purpose: the chat keeps running (and tests fill it in and ``invoke()``
@@ -59,24 +93,7 @@ class PasswordDialog:
 
     def create_buttons(self, body: ttk.Frame) -> None:
         """Connect and Cancel."""
-        buttons = ttk.Frame(body)
-        buttons.pack(fill=tkinter.X)
-        self.ok_button = ttk.Button(
-            buttons, text="Connect", bootstyle="primary", command=self.confirm
-        )
-        self.ok_button.pack(side=tkinter.RIGHT)
-        self.cancel_button = ttk.Button(
-            buttons, text="Cancel", bootstyle="secondary", command=self.cancel
-        )
-        self.cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
-
-    @property
-    def open(self) -> bool:
-        """True until the dialog is answered or cancelled."""
-        try:
-            return bool(self.window.winfo_exists())
-        except tkinter.TclError:
-            return False
+        self.ok_button, self.cancel_button = answer_row(body, "Connect", self.confirm, self.cancel)
 
     def confirm(self) -> None:
         """Connect with the typed password (an empty entry only rings the bell)."""
@@ -98,14 +115,8 @@ class PasswordDialog:
         self.on_answer = _noop
         self.cancel()
 
-    def _close(self) -> None:
-        try:
-            self.window.destroy()
-        except tkinter.TclError:
-            pass
 
-
-class SignInDialog:
+class SignInDialog(Dialog):
     """ "Sign in / Create account": the account name, its password, and the sentence that
     says why the last try did not work. Not modal, like :class:`PasswordDialog`."""
 
@@ -183,14 +194,6 @@ class SignInDialog:
         )
         self.cancel_button.pack(side=tkinter.LEFT)
 
-    @property
-    def open(self) -> bool:
-        """True until the dialog is answered or cancelled."""
-        try:
-            return bool(self.window.winfo_exists())
-        except tkinter.TclError:
-            return False
-
     def sign_in(self) -> None:
         """Sign in with what is typed."""
         self._answer("sign-in")
@@ -218,14 +221,8 @@ class SignInDialog:
         self.on_answer = _noop
         self.cancel()
 
-    def _close(self) -> None:
-        try:
-            self.window.destroy()
-        except tkinter.TclError:
-            pass
 
-
-class ConfirmDialog:
+class ConfirmDialog(Dialog):
     """A yes-or-no question, such as "Send these 150 lines?"; not modal, like the others."""
 
     def __init__(
@@ -246,26 +243,11 @@ class ConfirmDialog:
         body.pack(fill=tkinter.BOTH, expand=True)
         self.question_label = ttk.Label(body, text=sanitize(question, 300), wraplength=360)
         self.question_label.pack(anchor="w", pady=(0, 12))
-        buttons = ttk.Frame(body)
-        buttons.pack(fill=tkinter.X)
-        self.ok_button = ttk.Button(buttons, text=yes, bootstyle="primary", command=self.yes)
-        self.ok_button.pack(side=tkinter.RIGHT)
-        self.cancel_button = ttk.Button(
-            buttons, text="Cancel", bootstyle="secondary", command=self.cancel
-        )
-        self.cancel_button.pack(side=tkinter.RIGHT, padx=(0, 8))
+        self.ok_button, self.cancel_button = answer_row(body, yes, self.yes, self.cancel)
         self.window.bind("<Return>", then_break(self.yes))
         self.window.bind("<KP_Enter>", then_break(self.yes))
         self.window.bind("<Escape>", then_break(self.cancel))
         self.ok_button.focus_set()
-
-    @property
-    def open(self) -> bool:
-        """True until the question is answered."""
-        try:
-            return bool(self.window.winfo_exists())
-        except tkinter.TclError:
-            return False
 
     def yes(self) -> None:
         """Answer yes."""
@@ -281,9 +263,3 @@ class ConfirmDialog:
         """A newer question replaces this one: its answer no longer counts."""
         self.on_answer = _noop
         self.cancel()
-
-    def _close(self) -> None:
-        try:
-            self.window.destroy()
-        except tkinter.TclError:
-            pass
