@@ -12,28 +12,36 @@ from pathlib import Path
 from . import __version__
 from .accounts import AccountError
 from .config import Config
+from .configfile import example, load
 from .datalock import DataDirInUse
 from .history import HistoryError
-from .options import add_options, values
+from .options import add_options, given
 from .server import ChatServer
 
 log = logging.getLogger("server")
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(show_defaults: bool = True) -> argparse.ArgumentParser:
     """The command line (``-h`` documents each option): :class:`Config`'s options, then
-    the ones that only steer this program."""
+    the ones that only steer this program. Without ``show_defaults``, what is not on the
+    command line stays out of the parsed namespace (see ``options.given``)."""
     parser = argparse.ArgumentParser(
         prog="python -m server",
         description="Kibitz: a self-hosted chat server that speaks IRC.",
+        epilog="Each option has a key of the same name in a configuration file "
+        "(--max-per-ip is max_per_ip); --print-config writes a file with every key "
+        "and its default.",
     )
-    add_options(parser, Config, Config())
+    add_options(parser, Config, Config() if show_defaults else None)
     parser.add_argument(
-        "--log-level",
-        default="INFO",
-        type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging level (default: %(default)s)",
+        "--config",
+        metavar="FILE",
+        help="read the settings from this TOML file first; the command line overrides it",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="write a configuration file with every key and its default, and exit",
     )
     parser.add_argument(
         "--gui", action="store_true", help="open a window to run and watch the server"
@@ -43,32 +51,35 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The parsed command line."""
-    return make_parser().parse_args(argv)
+    """The parsed command line; ``command_line`` holds the options it gave itself."""
+    args = make_parser().parse_args(argv)
+    args.command_line = given(make_parser(show_defaults=False).parse_args(argv), Config)
+    return args
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """Turn parsed arguments into a :class:`Config`, reading the MOTD file if given."""
-    return Config(**values(Config, args))
+    """The settings: the defaults, the ``--config`` file over them, the command line over
+    that (reading the MOTD file if one is given); ValueError if they are unusable."""
+    return load(args.config, args.command_line)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGINT or SIGTERM, then tell every client and exit 0."""
     args = parse_args(argv)
+    if args.print_config:
+        sys.stdout.write(example())
+        return 0
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # Records name no thread: a connection's thread is a bare one (see
     # ``Listener.process_request``), and naming it would make it a Thread object for good.
     logging.logThreads = False
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        config = config_from_args(args)
-    except OSError as exc:
-        print(f"error: cannot read the MOTD file: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     if not 0 <= config.port <= 65535:
         print(f"error: port {config.port} is not between 0 and 65535", file=sys.stderr)
         return 2
