@@ -36,7 +36,8 @@ def make_parser(show_defaults: bool = True) -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="read the settings from this TOML file first; the command line overrides it",
+        help="read the settings from this TOML file first; the command line overrides "
+        "it, and an operator's REHASH or SIGHUP reads it again",
     )
     parser.add_argument(
         "--print-config",
@@ -106,11 +107,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    # The handler only sets a flag: it runs between two bytecodes of this thread, which
+    # The handlers only set a flag: they run between two bytecodes of this thread, which
     # may hold a lock at that moment (an Event's, say), so taking any lock could deadlock.
     stop_signals: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
+    hangups: list[int] = []
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, lambda signum, _frame: hangups.append(signum))
     server.start()
     log.info("Kibitz %s listening on %s:%d", __version__, config.host, server.port)
     if server.tls_port is not None:
@@ -119,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         log.info("history in %s", server.history.path)
     while not stop_signals:
         time.sleep(0.1)
+        if hangups:
+            hangups.clear()  # a SIGHUP arriving from here on still finds the file read after it
+            log.info("SIGHUP: reading the configuration again")
+            server.rehash()  # logs what it changed and what it could not
     log.info("shutting down")
     server.stop()
     return 0
