@@ -27,11 +27,6 @@ from typing import Any
 from .config import Config
 from .options import Option, declared, field_value, off_name, parser_defaults, value_type
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - the same parser, published for older Pythons
-    import tomli as tomllib
-
 
 class ConfigError(ValueError):
     """Settings that cannot be used; the message names the file, the line and the key."""
@@ -60,6 +55,12 @@ class FileSettings:
 
 def read(path: str) -> FileSettings:
     """Read and check the configuration file at ``path``; ConfigError if it is unusable."""
+    # Imported here: a server started without a file never loads the parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # the same parser, published for older Pythons
+        import tomli as tomllib
+
     try:
         data = Path(path).read_bytes()
     except OSError as exc:

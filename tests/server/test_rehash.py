@@ -26,6 +26,7 @@ StartFromFile = Callable[..., ChatServer]
 BASE = """
 motd = "motd.txt"
 opers = ["root:first"]
+exempt = ["127.0.0.1"]
 """
 
 
@@ -43,7 +44,6 @@ def from_file(tmp_path: Path) -> Iterator[StartFromFile]:
             "host": "127.0.0.1",
             "port": 0,
             "name": "kibitz.test",
-            "exempt": ["127.0.0.1"],
             "data_dir": str(tmp_path / "data"),
             **command_line,
         }
@@ -85,7 +85,7 @@ def test_rehash_gives_the_new_motd_and_the_new_operator_password(
     boss.send("MOTD")
     assert boss.expect("372").params[1] == "- first motd"
     (tmp_path / "motd.txt").write_text("second motd\nline two\n", encoding="utf-8")
-    _rewrite(tmp_path, 'motd = "motd.txt"\nopers = ["root:second"]\n')
+    _rewrite(tmp_path, BASE.replace("root:first", "root:second"))
     params, notices = _rehash(boss)
     assert params == ["boss", str(tmp_path / "kibitz.toml"), "Rehashing"]
     assert notices == ["Applied: motd, opers"]
@@ -124,25 +124,32 @@ def test_rehash_by_a_user_who_is_no_operator_gets_481(
 def test_rehash_updates_the_limits_made_into_objects_at_start(
     from_file: StartFromFile, tmp_path: Path
 ) -> None:
+    base = BASE.replace('exempt = ["127.0.0.1"]', 'exempt = ["127.0.0.1", "127.0.0.4"]')
     server = from_file(BASE + "max_per_ip = 5\nthrottle = 20\n")
     boss = _oper(server.port)
     first = IRCClient(server.port, bind="127.0.0.2")
     first.register("first")
     _rewrite(tmp_path, BASE + "max_per_ip = 1\nthrottle = 20\nflood_burst = 7\n")
     assert _rehash(boss)[1] == ["Applied: flood_burst, max_per_ip"]
+    # A second connection from 127.0.0.2 passes the throttle (20) but not max_per_ip.
     second = IRCClient(server.port, bind="127.0.0.2")
     assert second.wait_closed()[-1].params == [
         "Closing Link: 127.0.0.2 (Too many connections from your address)"
     ]
     # The connections made before the REHASH follow the new flood burst too.
     assert {c.flood.burst for c in server.registry.snapshot() if c.flood} == {7}
-    # The throttle was made at start: it counts by the new limit.
-    _rewrite(tmp_path, BASE + "max_per_ip = 1\nthrottle = 1\nflood_burst = 7\n")
-    assert _rehash(boss)[1] == ["Applied: throttle"]
+    # The throttle, the exempt networks and the login penalties were made at start.
+    limits = "max_per_ip = 1\nthrottle = 1\nflood_burst = 7\n"
+    _rewrite(tmp_path, base + limits + "history_days = 7\nlogin_delay = 0\n")
+    assert _rehash(boss)[1] == ["Applied: history_days, exempt, throttle, login_delay"]
     third = IRCClient(server.port, bind="127.0.0.3")
     third.register("third")
     fourth = IRCClient(server.port, bind="127.0.0.3")
     assert "(Connecting too fast; try again in " in fourth.wait_closed()[-1].params[0]
+    for n in range(3):  # exempt now: neither the throttle nor max_per_ip applies
+        IRCClient(server.port, bind="127.0.0.4").register(f"exempt{n}")
+    assert server.history is not None and server.history.max_days == 7.0
+    assert server.login_failures.delay == server.account_failures.delay == 0.0
 
 
 def test_rehash_reports_each_key_that_needs_a_restart(
@@ -166,7 +173,7 @@ def test_the_command_line_still_overrides_the_file_at_a_rehash(
 ) -> None:
     server = from_file(BASE + "max_channels = 9\n", max_channels=2, opers=["root:first"])
     boss = _oper(server.port)
-    _rewrite(tmp_path, 'motd = "motd.txt"\nopers = ["root:other"]\nmax_channels = 9\nport = 1\n')
+    _rewrite(tmp_path, BASE.replace("first", "other") + "max_channels = 9\nport = 1\n")
     # The file's port and operators lose to the command line's, so nothing changed.
     assert _rehash(boss)[1] == ["No setting changed"]
     boss.send("JOIN #a,#b,#c")
@@ -291,7 +298,7 @@ def test_the_server_window_starts_from_the_file_and_its_form_counts_as_the_comma
     tmp_path: Path, mocker
 ) -> None:
     (tmp_path / "motd.txt").write_text("first motd\n", encoding="utf-8")
-    _rewrite(tmp_path, BASE + 'port = 6001\nmax_channels = 4\nexempt = ["127.0.0.1"]\n')
+    _rewrite(tmp_path, BASE + "port = 6001\nmax_channels = 4\n")
     run = mocker.patch("server.gui.run", return_value=0)
     assert main(["--gui", "--config", str(tmp_path / "kibitz.toml")]) == 0
     base = run.call_args.args[0]
@@ -302,7 +309,7 @@ def test_the_server_window_starts_from_the_file_and_its_form_counts_as_the_comma
     server.start()
     try:
         boss = _oper(server.port)
-        _rewrite(tmp_path, BASE + 'port = 6001\nmax_channels = 5\nexempt = ["127.0.0.1"]\n')
+        _rewrite(tmp_path, BASE + "port = 6001\nmax_channels = 5\n")
         # The form's port and host are not the file's, but they are what the user chose.
         assert _rehash(boss)[1] == ["Applied: max_channels"]
     finally:
