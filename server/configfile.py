@@ -43,14 +43,16 @@ class FileSettings:
 
     def where(self, key: str) -> str:
         """``path:line: key: ``, the start of a message about ``key`` in this file."""
+        # A bare key is shown as it is, any other (quoted in the file) as Python quotes it.
+        shown = key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else repr(key)
         name = re.escape(key)
         quoted = rf"(?:{name}|\"{name}\"|'{name}')"
         pattern = rf"^[ \t]*(?:{quoted}[ \t]*=|\[+[ \t]*{quoted}[ \t]*\])"
         found = re.search(pattern, self.text, re.MULTILINE)
         if found is None:
-            return f"{self.path}: {key}: "
+            return f"{self.path}: {shown}: "
         line = self.text.count("\n", 0, found.start()) + 1
-        return f"{self.path}:{line}: {key}: "
+        return f"{self.path}:{line}: {shown}: "
 
 
 def read(path: str) -> FileSettings:

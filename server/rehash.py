@@ -115,14 +115,20 @@ class Report:
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The report as sentences, one per line (the operator's NOTICEs, the log)."""
+        """The report as sentences, one per line (the operator's NOTICEs, the log), each
+        one line of printable text whatever the file held."""
         out = list(self.problems)
         if self.applied:
             out.append(f"Applied: {', '.join(self.applied)}")
         elif not self.problems:
             out.append("No setting changed")
         out += [f"{key} changed but needs a restart to take effect" for key in self.restart]
-        return out + self.notes
+        return [printable(line) for line in out + self.notes]
+
+
+def printable(text: str) -> str:
+    """``text`` with each control or other unprintable character as U+FFFD."""
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
 
 
 def rehash(server: Live, by: str = "SIGHUP") -> Report:
@@ -130,8 +136,9 @@ def rehash(server: Live, by: str = "SIGHUP") -> Report:
     done (``by`` names who asked, for the log)."""
     with _lock:
         report = _rehash(server)
+    problems = {printable(line) for line in report.problems}
     for line in report.lines():
-        level = logging.WARNING if line in report.problems else logging.INFO
+        level = logging.WARNING if line in problems else logging.INFO
         log.log(level, "REHASH by %s: %s", by, line)
     return report
 
@@ -140,7 +147,7 @@ def _rehash(server: Live) -> Report:
     old = server.config
     path = old.config_file
     motd_file = old.command_line.get("motd")
-    report = Report(path or (str(motd_file) if motd_file is not None else "*"))
+    report = Report(printable(path or (str(motd_file) if motd_file is not None else "*")))
     try:
         new = load(path, old.command_line)
     except ConfigError as exc:

@@ -118,6 +118,8 @@ def test_no_file_and_an_empty_file_give_the_defaults(tmp_path: Path) -> None:
         ('network = "a\\nb"\n', r":1: network: --network must be one line of printable text"),
         ('motd = "absent.txt"\n', r":1: motd: cannot read the file: .*absent\.txt"),
         ('"port" = "x"\n', r":1: port: expected an integer"),
+        # An escape in a quoted key: no line is found for it, but the key is named safely.
+        ('"a\\nb" = 1\n', r"kibitz\.toml: 'a\\nb': unknown key"),
     ],
 )
 def test_each_mistake_names_the_file_the_line_and_the_key(

@@ -193,6 +193,11 @@ def test_a_broken_file_changes_nothing_and_says_why(
             f"{path}:2: max_per_ip: expected an integer, not the string 'ten'"
         ),
         'motd = "motd.txt"\nmotto = "hi"\n': f"{path}:2: motto: unknown key",
+        # A line break in a quoted key never reaches the wire as one.
+        'motd = "motd.txt"\n"a\\r\\nQUIT" = 1\n': f"{path}: 'a\\r\\nQUIT': unknown key",
+        'motd = "motd.txt"\nnetwork = "a\\r\\nb"\n': (
+            f"{path}:2: network: --network must be one line of printable text"
+        ),
     }
     for text, problem in cases.items():
         _rewrite(tmp_path, text)
@@ -312,5 +317,20 @@ def test_the_server_window_starts_from_the_file_and_its_form_counts_as_the_comma
         _rewrite(tmp_path, BASE + "port = 6001\nmax_channels = 5\n")
         # The form's port and host are not the file's, but they are what the user chose.
         assert _rehash(boss)[1] == ["Applied: max_channels"]
+    finally:
+        server.stop()
+
+
+def test_a_file_name_with_control_characters_is_sent_printable(tmp_path: Path) -> None:
+    path = tmp_path / "odd\x01name\x7f.toml"
+    path.write_text('opers = ["root:first"]\nexempt = ["127.0.0.1"]\n', encoding="utf-8")
+    server = ChatServer(load(str(path), {"host": "127.0.0.1", "port": 0, "data_dir": None}))
+    server.start()
+    try:
+        boss = _oper(server.port)
+        path.write_text("opers = [\n", encoding="utf-8")
+        params, notices = _rehash(boss)
+        assert params[1] == str(tmp_path / "odd\ufffdname\ufffd.toml")
+        assert notices[0].startswith(f"{params[1]}: Invalid value")
     finally:
         server.stop()
