@@ -1,7 +1,9 @@
-"""Server settings: one dataclass, filled from the command line or by tests.
+"""Server settings: one dataclass, filled from a configuration file and the command line,
+or by tests.
 
 Each field that is a command-line option declares its flag, help and help group here
-(``server.options``); ``python -m server`` derives its parser from this class.
+(``server.options``); ``python -m server`` derives its parser from this class, and the
+field's name is its key in a configuration file (``server.configfile``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -105,7 +108,11 @@ class Config:
     )
     password: str | None = field(
         default=None,
-        metadata=option("--password", help="connection password clients must send with PASS"),
+        metadata=option(
+            "--password",
+            help="connection password clients must send with PASS",
+            example="secret",
+        ),
     )
     #: Who may create accounts: "open" (anyone, by REGISTER or NickServ) or "closed"
     #: (only the admin command, ``python -m server.accounts``).
@@ -138,6 +145,8 @@ class Config:
             help="file whose lines are the message of the day",
             type=Path,
             convert=_read_lines,
+            path=True,
+            example="motd.txt",
         ),
     )
     autojoin: list[str] = field(
@@ -174,15 +183,28 @@ class Config:
             "--tls-port",
             group="TLS",
             help="also listen for TLS connections on this port (e.g. 6697)",
+            example=6697,
         ),
     )
     cert: str | None = field(
         default=None,
-        metadata=option("--cert", group="TLS", help="certificate chain file (PEM) for TLS"),
+        metadata=option(
+            "--cert",
+            group="TLS",
+            help="certificate chain file (PEM) for TLS",
+            path=True,
+            example="cert.pem",
+        ),
     )
     key: str | None = field(
         default=None,
-        metadata=option("--key", group="TLS", help="private key file (PEM) for TLS"),
+        metadata=option(
+            "--key",
+            group="TLS",
+            help="private key file (PEM) for TLS",
+            path=True,
+            example="key.pem",
+        ),
     )
     tls_only: bool = field(
         default=False,
@@ -206,6 +228,7 @@ class Config:
             help="where the history and accounts databases live (default: %(default)s)",
             # The command line keeps history unless told not to; tests and code, not.
             parser_default=lambda _: platformdirs.user_data_dir("kibitz"),
+            path=True,
         ),
     )
     history: bool = field(
@@ -428,6 +451,17 @@ class Config:
             help="an IRC operator login for OPER (may be given several times)",
             parser_default=lambda _: [],
             convert=_oper_logins,
+            example=["alice:secret"],
+        ),
+    )
+    #: How much the server logs (``python -m server`` sets up logging with it).
+    log_level: str = field(
+        default="INFO",
+        metadata=option(
+            "--log-level",
+            type=str.upper,
+            choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+            help="logging level (default: %(default)s)",
         ),
     )
     nicklen: int = 30
@@ -443,6 +477,11 @@ class Config:
     #: ADMIN replies: where the server is (RPL_ADMINLOC1) and how to reach its admin.
     admin_location: str = "Location not configured"
     admin_email: str = "root@localhost"
+    #: The configuration file these settings were read from (REHASH reads it again).
+    config_file: str | None = None
+    #: What the command line gave, in the parser's form: it overrides the file at every
+    #: reading of it (see ``server.configfile``).
+    command_line: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def info(self) -> str:
         """The server's one-line description: ``description``, or one naming the network."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .penalty import LoginFailures
     from .readmarkers import ReadMarkerStore
     from .registry import Registry
+    from .rehash import Report
     from .rooms import RoomStore
     from .sendq import ResponseBuffer
     from .session import Session
@@ -57,6 +58,11 @@ class Context(Protocol):
 
     def sign_out(self, client: Session, reply: ResponseBuffer | None = None) -> None:
         """Sign ``client`` out of its account, if any (RPL_LOGGEDOUT, -r, ACCOUNT *)."""
+        ...
+
+    def rehash(self, by: str = "SIGHUP") -> Report:
+        """Read the configuration file again, apply what can change while running, and
+        say what was done (``by`` names who asked, for the log)."""
         ...
 
     def end(self, client: Session, reason: str, error: str | None = None) -> None:

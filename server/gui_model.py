@@ -8,6 +8,7 @@ import socket
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 
@@ -46,17 +47,18 @@ def config_from_form(base: Config, form: dict[str, str | bool]) -> Config:
         data_dir = str(form.get("data_dir", "")).strip()
         if not data_dir:
             raise ValueError("Choose a folder for the history, or turn history off.")
-    return replace(
-        base,
-        host=str(form.get("host", "")).strip() or "0.0.0.0",
-        port=port,
-        password=str(form.get("password", "")) or None,
-        tls_port=tls_port,
-        cert=cert,
-        key=key,
-        tls_only=base.tls_only and tls_port is not None,
-        data_dir=data_dir,
-    )
+    chosen: dict[str, Any] = {
+        "host": str(form.get("host", "")).strip() or "0.0.0.0",
+        "port": port,
+        "password": str(form.get("password", "")) or None,
+        "tls_port": tls_port,
+        "cert": cert,
+        "key": key,
+        "tls_only": base.tls_only and tls_port is not None,
+        "data_dir": data_dir,
+    }
+    # The form counts as the command line: a REHASH reads the file again under it.
+    return replace(base, **chosen, command_line={**base.command_line, **chosen})
 
 
 def bind_error(exc: OSError, config: Config) -> str:

@@ -46,6 +46,7 @@ from .protocol.numerics import (
 from .reading import read_some, settle_before
 from .readmarkers import ReadMarkerStore
 from .registry import Registry
+from .rehash import Report, rehash
 from .rooms import RoomStore
 from .sendq import (
     Flusher,
@@ -257,7 +258,7 @@ class ChatServer(Listener):
             self.address_family = socket.AF_INET6
         config = self.config
         config.max_clients = fit_clients(config.max_clients, raise_limit())
-        self._exempt = parse_networks(config.exempt)
+        self.exempt_networks = parse_networks(config.exempt)
         self.throttle = Throttle(config.throttle, config.throttle_window, clock)
         self.login_failures = LoginFailures(config.login_delay, config.login_ban, clock)
         #: Wrong passwords per account: guessing one account from many addresses is slow too.
@@ -416,7 +417,7 @@ class ChatServer(Listener):
         """
         config = self.config
         ip = str(client_address[0]) if client_address else ""
-        exempt = in_networks(ip, self._exempt)
+        exempt = in_networks(ip, self.exempt_networks)
         banned = 0.0 if exempt else self.login_failures.banned(ip)
         if banned:
             reason = f"Too many failed logins; try again in {math.ceil(banned)} seconds"
@@ -492,6 +493,10 @@ class ChatServer(Listener):
     def sign_out(self, client: Session, reply: ResponseBuffer | None = None) -> None:
         """Sign ``client`` out of its account, if it has one (901, -r, account-notify)."""
         signin.sign_out(self, client, reply)
+
+    def rehash(self, by: str = "SIGHUP") -> Report:
+        """Read the configuration file again and apply what can change (REHASH, SIGHUP)."""
+        return rehash(self, by)
 
     @staticmethod
     def _flood_applies(client: Session) -> bool:

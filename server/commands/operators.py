@@ -1,4 +1,4 @@
-"""Server operators: OPER, KILL, WALLOPS."""
+"""Server operators: OPER, KILL, WALLOPS, REHASH."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from ..protocol.numerics import (
     ERR_NOPRIVILEGES,
     ERR_NOSUCHNICK,
     ERR_PASSWDMISMATCH,
+    RPL_REHASHING,
     RPL_YOUREOPER,
 )
 from ..sendq import Outgoing, ResponseBuffer
@@ -70,3 +71,15 @@ def wallops(server: Context, client: Session, msg: Message, reply: ResponseBuffe
     recipients = server.registry.registered_users("w")
     out = Outgoing("WALLOPS", msg.params[0], source=client.source, account=client.account_name)
     out.deliver(recipients, reply)
+
+
+@command("REHASH")
+def rehash(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -> None:
+    """REHASH: an operator has the configuration file read again; RPL_REHASHING, then a
+    NOTICE for each thing done, refused or needing a restart."""
+    if not _require_oper(client, reply):
+        return
+    report = server.rehash(f"{client.nick} ({client.ip})")
+    reply.numeric(RPL_REHASHING, report.file)
+    for line in report.lines():
+        reply.send_line("NOTICE", client.nick, line, source=reply.server_name)

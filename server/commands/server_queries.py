@@ -219,6 +219,11 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "*) and logs you in to it, before or after connecting (IRCv3",
         "draft/account-registration). The e-mail address is optional.",
     ),
+    "REHASH": (
+        "REHASH",
+        "Reads the server's configuration file again and applies what can",
+        "change while it runs; says what needs a restart. IRC operators only.",
+    ),
     "SETNAME": (
         "SETNAME :<realname>",
         "Changes your realname (the setname capability tells others).",

@@ -30,7 +30,14 @@ def test_the_help_keeps_its_groups_in_order() -> None:
     }
     assert list(groups) == ["positional arguments", "options", "TLS", "history", "limits"]
     assert groups["options"][:3] == ["--help", "--host", "--port"]
-    assert groups["options"][-4:] == ["--oper", "--log-level", "--gui", "--version"]
+    assert groups["options"][-6:] == [
+        "--oper",
+        "--log-level",
+        "--config",
+        "--print-config",
+        "--gui",
+        "--version",
+    ]
     assert groups["TLS"] == ["--tls-port", "--cert", "--key", "--tls-only"]
     assert groups["history"][:2] == ["--data-dir", "--no-history"]
     assert groups["limits"][0] == "--sendq" and groups["limits"][-1] == "--registration-timeout"
