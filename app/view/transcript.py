@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import tkinter
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations, first_new
 from app.folding import Drawn, Folder, fold, folds
+from app.reactions import Chip
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 from app.ui import (
     DARK_NICKS,
@@ -26,6 +28,7 @@ from app.ui import (
 )
 from app.view.columns import Columns, columns_for
 from app.view.follow import Follower
+from app.view.line_tags import LineTags
 from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
@@ -40,6 +43,14 @@ _LAST_MARK = "kibitz_last"  # the start of the last line drawn at the end
 _COUNTED = ("message", "action", "notice", "server")
 #: How long a resize settles before the columns are sized again (ms).
 RELAYOUT_DELAY = 80
+#: How long a message jumped to stays highlighted (ms).
+FLASH_MS = 1500
+#: What a reply's quote says when the message it answers is not loaded.
+UNLOADED_QUOTE = "an earlier message"
+#: Characters of the answered message its quote shows.
+QUOTE_CHARS = 80
+#: A line's menu entry: its label, whether it applies to a line, what it does with it.
+LineAction = tuple[str, Callable[[Line], bool], Callable[[Line], None]]
 
 
 def _drawn(_line: Line) -> bool:
@@ -92,6 +103,7 @@ class Transcript(ttk.Frame):
         self.columns: Columns | None = None
         self._widths: dict[str, int] = {}
         self._layout_job: str | None = None
+        self._flash_job: str | None = None
         self.closed = False
         #: The line the "— new —" line is drawn before (None: not drawn).
         self.new_before: Line | None = None
@@ -106,9 +118,10 @@ class Transcript(ttk.Frame):
         """The window closes: no job may outlive it (it would keep the old root alive)."""
         if event.widget is self:
             self.closed = True
-            if self._layout_job is not None:
-                self.winfo_toplevel().after_cancel(self._layout_job)
-                self._layout_job = None
+            for job in (self._layout_job, self._flash_job):
+                if job is not None:
+                    self.winfo_toplevel().after_cancel(job)
+            self._layout_job = self._flash_job = None
             self.follow.cancel()
 
     def create_text(self) -> None:
@@ -138,6 +151,20 @@ class Transcript(ttk.Frame):
         for key in ("<End>", "<Control-End>"):
             text.bind(key, then_break(lambda: self.follow.jump()))
         self.changes_shown = tkinter.BooleanVar(self, value=self.show_changes)
+        self.lines = LineTags(text)
+        #: What a chip's tag stands for: (msgid, emoji).
+        self._chips: dict[str, tuple[str, str]] = {}
+        text.tag_bind("chip", "<Button-1>", self.on_chip_click)
+        text.tag_bind("quote", "<Button-1>", self.on_quote_click)
+        for clickable in ("chip", "quote"):
+            text.tag_bind(clickable, "<Enter>", lambda e: text.configure(cursor="hand2"))
+            text.tag_bind(clickable, "<Leave>", lambda e: text.configure(cursor="arrow"))
+        #: The per-line entries of the menu (:meth:`add_line_action`), and how many of
+        #: them (with their separator) head the menu now.
+        self.line_actions: list[LineAction] = []
+        self._line_entries = 0
+        #: The line the menu was opened on (None: not on a line).
+        self.menu_line: Line | None = None
         self.menu = tkinter.Menu(self, tearoff=False)
         self.menu.add_checkbutton(
             label="Show joins and parts",
@@ -248,6 +275,11 @@ class Transcript(ttk.Frame):
             "url", foreground=colors.info if dark else colors.primary, underline=True
         )
         text.tag_configure("mention", background="#4a3b12" if dark else "#fff3cd")
+        text.tag_configure("quote", foreground=muted, font=fonts.small)
+        text.tag_configure("chips", font=fonts.small, spacing1=0)
+        text.tag_configure("chip", background="#343a40" if dark else "#eceff3")
+        text.tag_configure("chip_own", background="#1d4f7a" if dark else "#cfe2ff")
+        text.tag_configure("flash", background="#5c4a14" if dark else "#fde9a8")
         # A notice from the server itself stands out in any conversation, in either theme.
         text.tag_configure("server_notice", background="#12344d" if dark else "#dcebfb")
         text.tag_raise("url")
@@ -260,6 +292,7 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.delete("1.0", "end")
         self.rawtip.reset()
+        self._forget_lines()
         self.widest = 0
         self.folder = Folder(self.show_changes)
         self.new_before = first_new(conversation)
@@ -298,9 +331,37 @@ class Transcript(ttk.Frame):
         self.fire("joins", shown)
 
     def on_menu(self, event: tkinter.Event) -> str:
-        """Right-click: the transcript's menu."""
+        """Right-click: the transcript's menu, headed by the entries for the line under
+        the pointer."""
+        self.prepare_menu(self.line_at(f"@{event.x},{event.y}"))
         self.menu.tk_popup(event.x_root, event.y_root)
         return "break"
+
+    def add_line_action(
+        self, label: str, applies: Callable[[Line], bool], action: Callable[[Line], None]
+    ) -> None:
+        """Offer ``label`` in the menu opened on a line ``applies`` to; ``action`` gets it."""
+        self.line_actions.append((label, applies, action))
+
+    def prepare_menu(self, line: Line | None) -> None:
+        """Put the entries that apply to ``line`` at the head of the menu."""
+        if self._line_entries:
+            self.menu.delete(0, self._line_entries - 1)
+        self.menu_line = line
+        position = 0
+        if line is not None:
+            for label, applies, action in self.line_actions:
+                if applies(line):
+                    self.menu.insert_command(position, label=label, command=partial(action, line))
+                    position += 1
+        if position:
+            self.menu.insert_separator(position)
+            position += 1
+        self._line_entries = position
+
+    def line_at(self, index: str) -> Line | None:
+        """The line drawn at ``index`` (a Text index such as ``@x,y``), if any."""
+        return self.lines.line_at(index)
 
     def clear(self) -> None:
         """Empty the Text."""
@@ -309,6 +370,7 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self._forget_lines()
         self.folder = Folder(self.show_changes)
         self.new_before = None
         self.widest = 0
@@ -421,7 +483,8 @@ class Transcript(ttk.Frame):
         if line.kind == "mark":
             return []
         self._measure(line)
-        base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
+        tag = self.lines.tag(line)  # on every part: the quote and reactions are the line's
+        base: tuple[str, ...] = ("line", tag, "mention") if line.mention else ("line", tag)
         if line.kind == "server":
             base = (*base, "server_notice")
         if line.raw:
@@ -471,7 +534,114 @@ class Transcript(ttk.Frame):
             parts += [body[url_start:url_end], (*body_tags, "url")]
             start = url_end
         parts += [body[start:] + "\n", body_tags]
+        quote = self._quote_parts(line, ("line", tag)) if line.reply else []
+        return quote + parts + self._chip_parts(line.msgid, tag)
+
+    # --- replies and reactions ----------------------------------------------------------
+    def _shown_conversation(self) -> Conversation | None:
+        return self.conversations.get(self.conversations.current)
+
+    def _quote_parts(self, line: Line, base: tuple[str, ...]) -> list[Any]:
+        """The quoted line above a reply: who said what it answers, shortened."""
+        original = None
+        shown = self._shown_conversation()
+        if shown is not None:
+            original = next((x for x in reversed(shown.lines) if x.msgid == line.reply), None)
+        if original is None:
+            quoted = UNLOADED_QUOTE
+        else:
+            said = " ".join(original.text.split())
+            if len(said) > QUOTE_CHARS:
+                said = said[: QUOTE_CHARS - 1] + "…"
+            quoted = f"{original.nick}: {said}"
+        return ["\t\t↪ " + sanitize(quoted, astral=self.astral) + "\n", (*base, "quote")]
+
+    def _chip_parts(self, msgid: str, tag: str) -> list[Any]:
+        """The reactions under the message ``msgid`` (drawn with tag ``tag``), if any."""
+        shown = self._shown_conversation()
+        chips: tuple[Chip, ...] = shown.reactions.get(msgid, ()) if shown and msgid else ()
+        if not chips:
+            return []
+        row = ("line", tag, "chips", f"chips@{tag}")
+        parts: list[Any] = ["\t\t", row]
+        for number, chip in enumerate(chips):
+            chip_tag = f"chip@{tag}#{number}"
+            self._chips[chip_tag] = (msgid, chip.emoji)
+            style = ("chip", "chip_own") if chip.own else ("chip",)
+            label = f" {sanitize(chip.emoji, 40, self.astral)} {chip.people} "
+            parts += [label, (*row, *style, chip_tag), " ", row]
+        parts[-2] = "\n"
         return parts
+
+    def set_chips(self, msgid: str) -> None:
+        """Draw the reactions under ``msgid`` again (the shown conversation's, if drawn)."""
+        tag = self.lines.tag_of(msgid)
+        if not tag:
+            return
+        text = self.chat_area.text
+        text.configure(state="normal")
+        old = text.tag_ranges(f"chips@{tag}")
+        if old:
+            text.delete(old[0], old[-1])
+        for chip_tag in [t for t in self._chips if t.startswith(f"chip@{tag}#")]:
+            del self._chips[chip_tag]
+        where = text.index(text.tag_ranges(tag)[-1])
+        # Where missed lines go, when it is this line's end, stays after its reactions.
+        held = _MISSED_MARK in text.mark_names() and text.compare(_MISSED_MARK, "==", where)
+        parts = self._chip_parts(msgid, tag)
+        if parts:
+            text.insert(where, *parts)
+        if held:
+            text.mark_set(_MISSED_MARK, text.tag_ranges(tag)[-1])
+        text.configure(state="disabled")
+        if self.follow.following:
+            self.follow.to_end()
+
+    def on_chip_click(self, event: tkinter.Event) -> str:
+        """A reaction under a message was clicked: ours goes, anyone else's is joined."""
+        index = self.chat_area.text.index(f"@{event.x},{event.y}")
+        for tag in self.chat_area.text.tag_names(index):
+            found = self._chips.get(tag)
+            if found is not None:
+                self.fire("react", self.conversations.current, *found)
+                break
+        return "break"
+
+    def on_quote_click(self, event: tkinter.Event) -> str:
+        """A reply's quote was clicked: go to the message it answers."""
+        line = self.line_at(f"@{event.x},{event.y}")
+        if line is not None and line.reply:
+            self.fire("quote", self.conversations.current, line.reply)
+        return "break"
+
+    def jump_to(self, msgid: str) -> bool:
+        """Scroll to the message ``msgid`` and light it up; False when it is not drawn."""
+        tag = self.lines.tag_of(msgid)
+        if not tag:
+            return False
+        text = self.chat_area.text
+        first, last = text.tag_ranges(tag)[0], text.tag_ranges(tag)[-1]
+        text.see(first)  # the user's move: the view stops following the end
+        text.tag_remove("flash", "1.0", "end")
+        text.tag_add("flash", first, last)
+        root = self.winfo_toplevel()
+        if self._flash_job is not None:
+            root.after_cancel(self._flash_job)
+        self._flash_job = root.after(FLASH_MS, self._unflash)
+        return True
+
+    def _unflash(self) -> None:
+        self._flash_job = None
+        self.chat_area.text.tag_remove("flash", "1.0", "end")
+
+    def flashed(self) -> str:
+        """The text lit up by the last jump ("" when none is)."""
+        ranges = self.chat_area.text.tag_ranges("flash")
+        return self.chat_area.text.get(ranges[0], ranges[-1]) if ranges else ""
+
+    def _forget_lines(self) -> None:
+        self.lines.reset()
+        self._chips.clear()
 
     def _nick_tag(self, nick: str) -> str:
         return f"nick{nick_colour_index(nick, len(LIGHT_NICKS))}"

@@ -89,6 +89,11 @@ def test_wires_every_view_callback(controller, view):
         "send_typing",
         "notifications",
         "reading",
+        "react",
+        "pick_reaction",
+        "reply",
+        "cancel_reply",
+        "quote",
     }
 
 
