@@ -15,7 +15,6 @@ import ttkbootstrap as ttk
 
 from app.conversations import Conversation, Conversations, first_new
 from app.folding import Drawn, Folder, fold, folds
-from app.reactions import Chip
 from app.text import Line, day_label, find_urls, nick_colour_index, sanitize, url_target
 from app.ui import (
     DARK_NICKS,
@@ -26,9 +25,9 @@ from app.ui import (
     then_break,
     trim_lines,
 )
+from app.view.annotations import Annotations
 from app.view.columns import Columns, columns_for
 from app.view.follow import Follower
-from app.view.line_tags import LineTags
 from app.view.rawtip import RawTip
 
 CHATHISTORY_SEPARATOR = "— history —"
@@ -45,10 +44,6 @@ _COUNTED = ("message", "action", "notice", "server")
 RELAYOUT_DELAY = 80
 #: How long a message jumped to stays highlighted (ms).
 FLASH_MS = 1500
-#: What a reply's quote says when the message it answers is not loaded.
-UNLOADED_QUOTE = "an earlier message"
-#: Characters of the answered message its quote shows.
-QUOTE_CHARS = 80
 #: A line's menu entry: its label, whether it applies to a line, what it does with it.
 LineAction = tuple[str, Callable[[Line], bool], Callable[[Line], None]]
 
@@ -151,9 +146,9 @@ class Transcript(ttk.Frame):
         for key in ("<End>", "<Control-End>"):
             text.bind(key, then_break(lambda: self.follow.jump()))
         self.changes_shown = tkinter.BooleanVar(self, value=self.show_changes)
-        self.lines = LineTags(text)
-        #: What a chip's tag stands for: (msgid, emoji).
-        self._chips: dict[str, tuple[str, str]] = {}
+        #: Which line is where, the quotes above replies and the reactions under messages.
+        self.notes = Annotations(text, lambda: self.conversations.get(self.conversations.current))
+        self.lines = self.notes.lines
         text.tag_bind("chip", "<Button-1>", self.on_chip_click)
         text.tag_bind("quote", "<Button-1>", self.on_quote_click)
         for clickable in ("chip", "quote"):
@@ -534,45 +529,11 @@ class Transcript(ttk.Frame):
             parts += [body[url_start:url_end], (*body_tags, "url")]
             start = url_end
         parts += [body[start:] + "\n", body_tags]
-        quote = self._quote_parts(line, ("line", tag)) if line.reply else []
-        return quote + parts + self._chip_parts(line.msgid, tag)
+        notes = self.notes
+        quote = notes.quote_parts(line, ("line", tag), astral) if line.reply else []
+        return quote + parts + notes.chip_parts(line.msgid, tag, astral)
 
     # --- replies and reactions ----------------------------------------------------------
-    def _shown_conversation(self) -> Conversation | None:
-        return self.conversations.get(self.conversations.current)
-
-    def _quote_parts(self, line: Line, base: tuple[str, ...]) -> list[Any]:
-        """The quoted line above a reply: who said what it answers, shortened."""
-        original = None
-        shown = self._shown_conversation()
-        if shown is not None:
-            original = next((x for x in reversed(shown.lines) if x.msgid == line.reply), None)
-        if original is None:
-            quoted = UNLOADED_QUOTE
-        else:
-            said = " ".join(original.text.split())
-            if len(said) > QUOTE_CHARS:
-                said = said[: QUOTE_CHARS - 1] + "…"
-            quoted = f"{original.nick}: {said}"
-        return ["\t\t↪ " + sanitize(quoted, astral=self.astral) + "\n", (*base, "quote")]
-
-    def _chip_parts(self, msgid: str, tag: str) -> list[Any]:
-        """The reactions under the message ``msgid`` (drawn with tag ``tag``), if any."""
-        shown = self._shown_conversation()
-        chips: tuple[Chip, ...] = shown.reactions.get(msgid, ()) if shown and msgid else ()
-        if not chips:
-            return []
-        row = ("line", tag, "chips", f"chips@{tag}")
-        parts: list[Any] = ["\t\t", row]
-        for number, chip in enumerate(chips):
-            chip_tag = f"chip@{tag}#{number}"
-            self._chips[chip_tag] = (msgid, chip.emoji)
-            style = ("chip", "chip_own") if chip.own else ("chip",)
-            label = f" {sanitize(chip.emoji, 40, self.astral)} {chip.people} "
-            parts += [label, (*row, *style, chip_tag), " ", row]
-        parts[-2] = "\n"
-        return parts
-
     def set_chips(self, msgid: str) -> None:
         """Draw the reactions under ``msgid`` again (the shown conversation's, if drawn)."""
         tag = self.lines.tag_of(msgid)
@@ -583,12 +544,11 @@ class Transcript(ttk.Frame):
         old = text.tag_ranges(f"chips@{tag}")
         if old:
             text.delete(old[0], old[-1])
-        for chip_tag in [t for t in self._chips if t.startswith(f"chip@{tag}#")]:
-            del self._chips[chip_tag]
+        self.notes.forget_chips(tag)
         where = text.index(text.tag_ranges(tag)[-1])
         # Where missed lines go, when it is this line's end, stays after its reactions.
         held = _MISSED_MARK in text.mark_names() and text.compare(_MISSED_MARK, "==", where)
-        parts = self._chip_parts(msgid, tag)
+        parts = self.notes.chip_parts(msgid, tag, self.astral)
         if parts:
             text.insert(where, *parts)
         if held:
@@ -599,12 +559,9 @@ class Transcript(ttk.Frame):
 
     def on_chip_click(self, event: tkinter.Event) -> str:
         """A reaction under a message was clicked: ours goes, anyone else's is joined."""
-        index = self.chat_area.text.index(f"@{event.x},{event.y}")
-        for tag in self.chat_area.text.tag_names(index):
-            found = self._chips.get(tag)
-            if found is not None:
-                self.fire("react", self.conversations.current, *found)
-                break
+        found = self.notes.chip_at(f"@{event.x},{event.y}")
+        if found is not None:
+            self.fire("react", self.conversations.current, *found)
         return "break"
 
     def on_quote_click(self, event: tkinter.Event) -> str:
@@ -640,8 +597,7 @@ class Transcript(ttk.Frame):
         return self.chat_area.text.get(ranges[0], ranges[-1]) if ranges else ""
 
     def _forget_lines(self) -> None:
-        self.lines.reset()
-        self._chips.clear()
+        self.notes.reset()
 
     def _nick_tag(self, nick: str) -> str:
         return f"nick{nick_colour_index(nick, len(LIGHT_NICKS))}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.caps import WANTED_CAPS
-from app.view.transcript import UNLOADED_QUOTE
+from app.view.annotations import UNLOADED_QUOTE
 from tests.app.helpers import press_return, pump
 from tests.support.ircclient import IRCClient
 
