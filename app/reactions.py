@@ -18,7 +18,7 @@ REPLY = "+draft/reply"
 #: count as another reaction than the one its sender meant.
 MAX_REACTION = 32
 #: What the picker offers before anything is typed.
-COMMON = ("👍", "❤", "😂", "🎉", "😮", "😢", "👀", "✅")
+COMMON = ("👍", "❤", "😂", "🎉", "😮", "😢", "👀", "✔")
 #: Messages per conversation whose reactions are kept (the oldest are forgotten first).
 KEPT = 5000
 
