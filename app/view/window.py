@@ -233,7 +233,10 @@ class ChatView:
         focus, older, account, joins (shown or hidden: remember it), typed (the message
         box changed), send_typing (our typing notifications on or off), notifications (desktop
         notifications on or off: remember it), reading (the user may be reading: a
-        conversation shown, a line added to it, or its end in view again)."""
+        conversation shown, a line added to it, or its end in view again), reply and
+        pick_reaction (the menu on a message: key and line), react (a reaction clicked:
+        key, msgid, emoji), cancel_reply (the reply bar's close button), quote (a reply's
+        quote clicked: key and the msgid it answers)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
