@@ -273,7 +273,10 @@ class Transcript(ttk.Frame):
         text.tag_configure("quote", foreground=muted, font=fonts.small)
         text.tag_configure("chips", font=fonts.small, spacing1=0)
         text.tag_configure("chip", background="#343a40" if dark else "#eceff3")
-        text.tag_configure("chip_own", background="#1d4f7a" if dark else "#cfe2ff")
+        own = "#1d4f7a" if dark else "#cfe2ff"
+        text.tag_configure(
+            "chip_own", background=own, foreground=colors.info if dark else colors.primary
+        )
         text.tag_configure("flash", background="#5c4a14" if dark else "#fde9a8")
         # A notice from the server itself stands out in any conversation, in either theme.
         text.tag_configure("server_notice", background="#12344d" if dark else "#dcebfb")

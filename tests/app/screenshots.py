@@ -32,6 +32,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The virtual screen: room for the window (1040 x 660) and its screenshot.
 SCREEN = "1280x800x24"
+#: Where the reactions under the conversation scene's first message are in the window.
+CHIP = ("336", "124")
+#: Where the message box is in the window.
+MESSAGE_BOX = ("600", "598")
 
 
 @contextmanager
@@ -203,6 +207,11 @@ def shoot_conversation(screen: Screen, out: Path) -> None:
             time.sleep(0.3)
             xdotool("key", "alt+Up")  # back: "— new —" above what came meanwhile
             time.sleep(0.5)
+            # alice joins the reactions to bob's first message (a click on them; the
+            # layout is the same each time), so one is highlighted as hers.
+            xdotool("mousemove", "--window", window, *CHIP, "click", "1")
+            bob.expect("TAGMSG", "#general", where=lambda m: m.nick == "alice", timeout=10)
+            xdotool("mousemove", "--window", window, *MESSAGE_BOX, "click", "1")  # its focus
             carol.send("@+typing=active TAGMSG #general")
             time.sleep(1.0)
             screen.save(window, out)
