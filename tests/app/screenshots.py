@@ -166,6 +166,14 @@ def shoot_conversation(screen: Screen, out: Path) -> None:
         peer.send(f"PRIVMSG #general :{text}")
         return peer.expect("PRIVMSG", "#general", text).tags["msgid"]
 
+    def showing(name: str) -> None:
+        """Wait until the window shows ``name`` (its title begins with it)."""
+        wait_for(
+            lambda: xdotool("getwindowname", window).startswith(f"{name} "),
+            timeout=10,
+            what=f"{name} shown",
+        )
+
     def react(peer: IRCClient, msgid: str, emoji: str) -> None:
         peer.send(f"@+draft/reply={msgid};+draft/react={emoji} TAGMSG #general")
         time.sleep(0.2)
@@ -185,8 +193,9 @@ def shoot_conversation(screen: Screen, out: Path) -> None:
             xdotool("type", "--delay", "20", "/join #dev")
             xdotool("key", "Return")
             carol.expect("JOIN", "#dev", timeout=10)
+            showing("#dev")
             xdotool("key", "alt+Up")
-            time.sleep(0.3)
+            showing("#general")
             green = said(bob, "morning! the build for 2.1 is green")
             react(carol, green, "✔")
             react(dave, green, "✔")
@@ -200,12 +209,13 @@ def shoot_conversation(screen: Screen, out: Path) -> None:
             carol.expect("PRIVMSG", "#general")
             time.sleep(0.5)
             xdotool("key", "alt+Down")  # over to #dev: what #general says next is unread
-            time.sleep(0.5)
+            showing("#dev")
             notes = said(dave, "notes are on https://kibitz.example/notes/2-1")
             react(bob, notes, "☕")
             said(bob, "I'll do the changelog, alice")
             time.sleep(0.3)
             xdotool("key", "alt+Up")  # back: "— new —" above what came meanwhile
+            showing("#general")
             time.sleep(0.5)
             # alice joins the reactions to bob's first message (a click on them; the
             # layout is the same each time), so one is highlighted as hers.
