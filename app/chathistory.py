@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.events import Chathistory, ChathistoryLine
+from app.events import Chathistory, ChathistoryLine, Reaction
 from app.irc import strip_formatting
+from app.reactions import REPLY, reaction_of
 from server.protocol.codec import LineError, Message, build, format_time, parse_server_time
 
 #: Messages asked for per CHATHISTORY request (less when the server's CHATHISTORY says so).
@@ -102,6 +103,12 @@ class ChathistoryState:
             return None
         return self.request(log.name, "before", f"msgid={log.oldest}")
 
+    def around(self, name: str, msgid: str) -> str | None:
+        """The request for the messages around ``msgid`` (one not shown: older than any
+        that is); None if it cannot be sent. The server answers in order: it may follow
+        another request."""
+        return self.request(name, "around", f"msgid={msgid}")
+
     def catch_up(self, name: str) -> str | None:
         """After a (re)join: what was missed since the newest message seen, or the latest."""
         log = self._logs.get(self.fold(name))
@@ -121,6 +128,13 @@ class ChathistoryState:
         log.newest, log.newest_time = msgid, when
         log.oldest = log.oldest or msgid
         return True
+
+    def seen_tag(self, conversation: str, msgid: str) -> bool:
+        """Record a live TAGMSG's id (a reaction); False when a page showed it already.
+        It is no message: paging and catching up do not start from it."""
+        if not msgid or not conversation:
+            return True
+        return self._logs.setdefault(self.fold(conversation), _Log(conversation)).remember(msgid)
 
     def forget(self, name: str) -> None:
         """The conversation is closed: its chathistory starts afresh if it is opened again."""
@@ -171,7 +185,16 @@ class ChathistoryState:
         parsed = [h for h in map(self._line, lines) if h is not None]
         dated = [m for m in lines if m.tags.get("msgid")]
         ids = [m.tags["msgid"] for m in dated]
+        shown_before = len(log.seen)
         fresh = tuple(h for h in parsed if not h.msgid or log.remember(h.msgid))
+        reactions = tuple(r for r in (self._reaction(name, m) for m in lines) if r is not None)
+        if mode == "around":  # what the page holds goes on top: paging goes on from it
+            if ids:
+                log.oldest = ids[0]
+            # None of it shown already: newer messages lie between it and what is.
+            gap = bool(shown_before and fresh) and len(fresh) == len(parsed)
+            around = ref.partition("=")[2]
+            return Chathistory(name, mode, fresh, reactions, around, gap), ""
         if mode in ("latest", "before"):
             if ids:
                 log.oldest = ids[0]
@@ -181,7 +204,7 @@ class ChathistoryState:
                 log.complete = True
         elif ids:
             log.newest, log.newest_time = ids[-1], dated[-1].tags.get("time", "")
-        record = Chathistory(name, mode, fresh)
+        record = Chathistory(name, mode, fresh, reactions)
         if mode == "after" and ids and limit > 0 and len(lines) >= limit:
             # More was missed than one page holds: keep going until none is left.
             return record, self.request(name, "after", f"msgid={ids[-1]}") or ""
@@ -197,6 +220,18 @@ class ChathistoryState:
             if since:
                 return record, self.request(name, "after", f"timestamp={since}") or ""
         return record, ""
+
+    def _reaction(self, name: str, msg: Message) -> Reaction | None:
+        """A TAGMSG of the page as a reaction (None: not one, or shown live already)."""
+        if msg.command.upper() != "TAGMSG":
+            return None
+        found = reaction_of(msg.tags)
+        nick = msg.nick or ""
+        msgid = msg.tags.get("msgid", "")
+        log = self._logs.setdefault(self.fold(name), _Log(name))
+        if found is None or not nick or (msgid and not log.remember(msgid)):
+            return None
+        return Reaction(name, nick, *found, own=self.is_me(nick))
 
     def _line(self, msg: Message) -> ChathistoryLine | None:
         command = msg.command.upper()
@@ -222,6 +257,7 @@ class ChathistoryState:
             own=self.is_me(nick),
             action=action,
             notice=command == "NOTICE",
+            reply=msg.tags.get(REPLY, ""),
         )
 
     def failed(self, params: list[str]) -> None:

@@ -33,6 +33,7 @@ from app.model import ChatModel
 from app.notifications import Alerts
 from app.passwords import PasswordStore
 from app.pending import PendingLines
+from app.reacting import GAP_LINE, Reacting
 from app.reading import Reading
 from app.recall import Recall
 from app.restore import Reopen, place_of, remember
@@ -156,6 +157,7 @@ class ChatController:
             joins=self.remember_joins,
         )
         self.typing = TypingNotices(model, view, settings)  # sets its own view handlers
+        self.reacting = Reacting(model, view)  # so does this
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -234,6 +236,7 @@ class ChatController:
                 break
             handled += 1
             self.typing.observe(event)
+            self.reacting.observe(event)
             handler = self.handlers.get(event.kind)
             if handler is not None:
                 handler(event)
@@ -329,8 +332,8 @@ class ChatController:
         text = message_text(event)
         mention = not event.own and mentions(text, self.model.nick)
         line = self._line(event.time, kind, text, event.nick, mention=mention, own=event.own)
-        if event.msgid or event.account:
-            line = replace(line, msgid=event.msgid, account=event.account)
+        if event.msgid or event.account or event.reply:
+            line = replace(line, msgid=event.msgid, account=event.account, reply=event.reply)
         if not (event.own and self.pending.settle(key, event, line)):
             self.view.append(key, line, count=not event.own)
         self.alerts.message(key, line)
@@ -338,17 +341,23 @@ class ChatController:
     def _on_pending(self, event: ev.Pending) -> None:
         said = event.message
         kind = "action" if said.action else "notice" if said.notice else "message"
-        line = self._line(said.time, kind, said.text, said.nick, own=True)
+        line = replace(
+            self._line(said.time, kind, said.text, said.nick, own=True), reply=said.reply
+        )
         self.pending.show(self._conversation_for(said.conversation), said, line)
 
     def _on_chathistory(self, event: ev.Chathistory) -> None:
         key = self.key(event.conversation)
-        if not event.messages or not self._is_open(key):
+        if not self._is_open(key):
             return
-        lines = [chathistory_line(message, self.model.nick) for message in event.messages]
-        place = {"before": "older", "after": "missed"}.get(event.place, "latest")
-        self.view.insert_chathistory(key, lines, place)
-        self.reading.history_shown(key, event.place)
+        if event.messages:
+            lines = [chathistory_line(message, self.model.nick) for message in event.messages]
+            if event.gap:  # newer messages than these are not loaded: say so under them
+                lines.append(Line("separator", "", text=GAP_LINE))
+            place = {"before": "older", "around": "older", "after": "missed"}
+            self.view.insert_chathistory(key, lines, place.get(event.place, "latest"))
+            self.reading.history_shown(key, event.place)
+        self.reacting.history_shown(event)
 
     def load_older(self, key: str | None = None) -> bool:
         """Ask for the chathistory page before the oldest shown of ``key`` (default: the open
@@ -479,14 +488,21 @@ class ChatController:
             self.view.confirm(paste_question(lines), lambda yes: self._paste(yes, text, command))
             return
         self._sent(text)
-        self.commands[command.name](command)
+        self._run(command)
+
+    def _run(self, command: Command) -> None:
+        sent = self.reacting.say(command)  # a reply under way goes with its tag
+        if sent is None:
+            self.commands[command.name](command)
+        elif not sent:
+            self.offline()
 
     def _paste(self, yes: bool, text: str, command: Command) -> None:
         """The answer about a long paste: send it, or leave it in the message entry."""
         if yes and not self.closed:
             if self.view.get_message() == text:  # else typed on meanwhile: keep that
                 self._sent(text)
-            self.commands[command.name](command)
+            self._run(command)
 
     def _sent(self, text: str) -> None:
         self.recall_lines.remember(text)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.reactions import Chip
 from app.text import Line
 
 #: Transcript lines kept per conversation.
@@ -46,6 +47,8 @@ class Conversation:
     read_at: datetime | None = None
     #: Where the "— new —" line goes: after this time (the marker when last opened).
     new_after: datetime | None = None
+    #: The reactions under its messages, by msgid.
+    reactions: dict[str, tuple[Chip, ...]] = field(default_factory=dict)
 
 
 class Conversations:

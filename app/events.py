@@ -49,6 +49,7 @@ class Kind:
     TYPING = "typing"
     NOTIFICATION_CLICKED = "notification_clicked"
     READ_MARKER = "read_marker"
+    REACTION = "reaction"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,8 @@ class Message:
     ctcp: str = ""
     account: str = ""
     server: bool = False
+    #: The msgid of the message this one answers (its ``+draft/reply`` tag), if any.
+    reply: str = ""
 
     @property
     def target(self) -> str | None:
@@ -416,20 +419,42 @@ class ChathistoryLine:
     action: bool = False
     notice: bool = False
     topic: bool = False
+    reply: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """``nick`` reacted to the message ``msgid`` of ``conversation`` with ``emoji``, or
+    (``removed``) took that reaction back (IRCv3 ``+draft/react`` / ``+draft/unreact``)."""
+
+    kind: ClassVar[str] = Kind.REACTION
+    conversation: str
+    nick: str
+    msgid: str
+    emoji: str
+    removed: bool = False
+    own: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Chathistory:
     """One chathistory batch for ``conversation``, oldest first, none already shown.
 
-    ``place`` says where it belongs: ``latest`` (the first page), ``before`` (older) or
-    ``after`` (what was missed).
+    ``place`` says where it belongs: ``latest`` (the first page), ``before`` (older),
+    ``after`` (what was missed) or ``around`` (the messages around one asked for, older
+    than any shown: they go on top).
     """
 
     kind: ClassVar[str] = Kind.CHATHISTORY
     conversation: str
     place: str
     messages: tuple[ChathistoryLine, ...] = ()
+    #: The reactions among them, in the order they were made.
+    reactions: tuple[Reaction, ...] = ()
+    #: For ``place`` ``around``: the msgid asked about, and whether messages newer than
+    #: the page and older than those shown were left out.
+    around: str = ""
+    gap: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,4 +505,5 @@ Event = (
     | Typing
     | NotificationClicked
     | ReadMarker
+    | Reaction
 )

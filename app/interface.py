@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.conversations import Conversations
+from app.reactions import Chip
 from app.text import Line
 
 #: Called with the password (None when cancelled) and whether to remember it.
@@ -29,8 +30,8 @@ class ChatWindow(Protocol):
 
     def set_handlers(self, **handlers: Callable[..., Any]) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account, joins, typed, send_typing,
-        notifications."""
+        focus, older, account, joins, typed, send_typing, notifications, reply,
+        cancel_reply, pick_reaction, react, quote."""
         ...
 
     def schedule(self, ms: int, func: Callable[[], object]) -> str:
@@ -209,4 +210,24 @@ class ChatWindow(Protocol):
 
     def insert_chathistory(self, key: str, lines: Sequence[Line], place: str) -> None:
         """A page of chathistory at ``place``: older, latest or missed."""
+        ...
+
+    def set_tags_usable(self, on: bool) -> None:
+        """Whether replies and reactions are offered (the server relays client tags)."""
+        ...
+
+    def set_reactions(self, key: str, msgid: str, chips: Sequence[Chip]) -> None:
+        """The reactions under the message ``msgid`` of ``key``."""
+        ...
+
+    def open_picker(self, on_pick: Callable[[str], object]) -> None:
+        """Open the reaction picker; ``on_pick`` gets the emoji chosen."""
+        ...
+
+    def set_reply(self, key: str, quote: str) -> None:
+        """The reply under way in ``key``, quoted above the message box ("" for none)."""
+        ...
+
+    def jump_to(self, key: str, msgid: str) -> bool:
+        """Show the message ``msgid`` of ``key``, lit up; False when it is not drawn."""
         ...

@@ -27,6 +27,7 @@ from app.multiline import CAP as MULTILINE_CAP
 from app.multiline import batch_lines
 from app.multiline import limits as multiline_limits
 from app.pacing import PACE_BURST, PACE_RATE
+from app.reactions import REPLY, reaction_tags
 from app.session import WANTED_CAPS, Session
 from server.protocol.codec import MAX_LINE, build, split_utf8
 
@@ -362,15 +363,27 @@ class ChatModel:
                 pieces.extend(split_utf8(line, budget))
         return pieces
 
-    def say(self, target: str, text: str, *, action: bool = False, notice: bool = False) -> bool:
-        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes.
+    def say(
+        self,
+        target: str,
+        text: str,
+        *,
+        action: bool = False,
+        notice: bool = False,
+        reply: str = "",
+    ) -> bool:
+        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes;
+        the first answers the message ``reply`` (a msgid) where client tags are relayed.
 
         Not connected, it is kept and sent once the server has us again (a
         :class:`~app.events.Pending` says so); False only when it cannot be sent at all.
         """
         command = "NOTICE" if notice else "PRIVMSG"
         extra = len("\x01ACTION \x01") if action else 0
-        if not (action or notice) and "\n" in text.strip() and self._say_multiline(target, text):
+        if reply and "message-tags" not in self.caps:
+            reply = ""  # the tag would be dropped: an ordinary message
+        multiline = not (action or notice or reply) and "\n" in text.strip()
+        if multiline and self._say_multiline(target, text):
             return True
         with self._lock:
             pieces = self.split_message(target, text, command, extra)
@@ -381,15 +394,18 @@ class ChatModel:
         bodies = [f"\x01ACTION {piece}\x01" if action else piece for piece in pieces]
         when = datetime.now(timezone.utc)
         said = [
-            ev.Message(target, self.nick, piece, when, True, action, notice) for piece in pieces
+            ev.Message(target, self.nick, piece, when, True, action, notice, reply=reply)
+            for piece in pieces
         ]
+        tags = [{REPLY: reply} if reply and n == 0 else None for n in range(len(bodies))]
         # Under the lock: registration (which settles what is pending) cannot come between
         # the question and the answer.
         with self._lock:
             offline = not self.session.registered
             # Paced: a long paste drains at a rate the server accepts, and what a lost
             # connection did not send goes out on the next one.
-            if not self.connection.send_paced(build(command, target, body) for body in bodies):
+            lines = (build(command, target, b, tags=t) for b, t in zip(bodies, tags, strict=True))
+            if not self.connection.send_paced(lines):
                 return False
             if offline:
                 self._pending.extend(said)
@@ -503,3 +519,28 @@ class ChatModel:
         with self._lock:
             self.session.chathistory.unsent(name)  # never sent: nothing to wait for
         return False
+
+    def load_around(self, name: str, msgid: str) -> bool:
+        """Ask for the messages around ``msgid`` of ``name`` (one not shown); False if not."""
+        with self._lock:
+            if not self.session.load_around(name, msgid):
+                return False
+        if self._flush():
+            return True
+        with self._lock:
+            self.session.chathistory.unsent(name)
+        return False
+
+    def react(self, target: str, msgid: str, emoji: str, remove: bool = False) -> bool:
+        """React to the message ``msgid`` of ``target`` with ``emoji`` (or take it back):
+        a TAGMSG, where the server relays client tags; False when it cannot go."""
+        with self._lock:
+            if not self.registered or "message-tags" not in self.caps:
+                return False
+            echoed = "echo-message" in self.caps
+        if not self.send_raw(build("TAGMSG", target, tags=reaction_tags(msgid, emoji, remove))):
+            return False
+        if not echoed:  # the server will not show it us: we do
+            own = ev.Reaction(target, self.nick, msgid, emoji, remove, own=True)
+            self.events.put(own)
+        return True

@@ -32,6 +32,7 @@ from app.irc import next_nick, strip_formatting, username_of
 from app.members import HANDLERS as ROSTER_HANDLERS
 from app.members import Channel, Roster
 from app.multiline import MultilineBatches
+from app.reactions import REPLY, reaction_of
 from app.readmarkers import HANDLERS as MARKER_HANDLERS
 from app.readmarkers import ReadMarkers
 from app.replies import Replies
@@ -204,6 +205,16 @@ class Session:
         if not self.chathistory_available:
             return False
         line = self.chathistory.older(name)
+        if line is None:
+            return False
+        self.send(line)
+        return True
+
+    def load_around(self, name: str, msgid: str) -> bool:
+        """Queue the request for the messages around ``msgid`` of ``name``; False if none."""
+        if not self.chathistory_available:
+            return False
+        line = self.chathistory.around(name, msgid)
         if line is None:
             return False
         self.send(line)
@@ -607,6 +618,7 @@ class Session:
                 ctcp=ctcp,
                 account=account,
                 server=notice and server_line and self.registered and conversation == "",
+                reply=msg.tags.get(REPLY, ""),
             )
         )
 
@@ -643,11 +655,22 @@ class Session:
     @handles("TAGMSG")
     def _on_tagmsg(self, msg: Message) -> None:
         state, nick = msg.tags.get("+typing"), msg.nick or ""
-        if state not in ("active", "paused", "done") or not nick or self.is_me(nick):
-            return  # another tag, or our own echo
+        if not nick:
+            return
         target = msg.param(0).lstrip("".join(self.roster.prefixes.values()))  # @#chan
-        conversation = self.roster.display_name(target) if self.is_channel(target) else nick
-        self.emit(ev.Typing(conversation, nick, state))
+        own = self.is_me(nick)
+        if self.is_channel(target):
+            conversation = self.roster.display_name(target)
+        else:
+            conversation = target if own else nick
+        reaction = reaction_of(msg.tags)
+        if reaction is not None:
+            # Our own too (the echo): the server's word that it went out.
+            if self.chathistory.seen_tag(conversation, msg.tags.get("msgid", "")):
+                self.emit(ev.Reaction(conversation, nick, *reaction, own=own))
+            return
+        if state in ("active", "paused", "done") and not own:
+            self.emit(ev.Typing(conversation, nick, state))
 
     @handles("PONG", "CHGHOST", "SETNAME")
     def _on_ignored(self, msg: Message) -> None:

@@ -138,6 +138,7 @@ class Line:
     shown on hover and with ``/raw on``; kind ``server`` is a notice from the server itself.
     Someone else's join, part, quit or rename has ``change`` (``join``, ``part``, ``quit``,
     ``nick``) and ``who`` (their nick; ``to`` is the new one): consecutive ones fold.
+    A reply has ``reply``, the msgid of the message it answers.
     """
 
     kind: str
@@ -154,6 +155,7 @@ class Line:
     who: str = ""
     to: str = ""
     at: datetime | None = None  # when it was said (server-time): what read markers name
+    reply: str = ""  # the msgid of the message it answers (drawn quoted above it)
 
 
 def _event_line(
@@ -341,6 +343,7 @@ def chathistory_line(message: ChathistoryLine, nick: str) -> Line:
         day=day,
         msgid=message.msgid,
         at=message.time,
+        reply=message.reply,
     )
 
 

@@ -466,12 +466,18 @@ class HistoryStore:
         return rows[::-1] if from_high else rows
 
     def latest(
-        self, target: str, limit: int, after: int | None = None, floor: int = 0
+        self,
+        target: str,
+        limit: int,
+        after: int | None = None,
+        floor: int = 0,
+        without: str = "TOPIC",
     ) -> list[Record]:
-        """The ``limit`` newest messages (newer than ``after`` and ``floor``), oldest first."""
+        """The ``limit`` newest messages (newer than ``after`` and ``floor``), oldest first;
+        never a topic change, nor (``without``) the rows of another command."""
         rows = self._rows(
-            "target = ? AND id > ? AND command != 'TOPIC' ORDER BY id DESC LIMIT ?",
-            (target, max(after or 0, floor), limit),
+            "target = ? AND id > ? AND command NOT IN ('TOPIC', ?) ORDER BY id DESC LIMIT ?",
+            (target, max(after or 0, floor), without, limit),
         )
         return rows[::-1]
 

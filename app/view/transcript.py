@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tkinter
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import ttkbootstrap as ttk
@@ -24,6 +25,7 @@ from app.ui import (
     then_break,
     trim_lines,
 )
+from app.view.annotations import Annotations
 from app.view.columns import Columns, columns_for
 from app.view.follow import Follower
 from app.view.rawtip import RawTip
@@ -40,6 +42,10 @@ _LAST_MARK = "kibitz_last"  # the start of the last line drawn at the end
 _COUNTED = ("message", "action", "notice", "server")
 #: How long a resize settles before the columns are sized again (ms).
 RELAYOUT_DELAY = 80
+#: How long a message jumped to stays highlighted (ms).
+FLASH_MS = 1500
+#: A line's menu entry: its label, whether it applies to a line, what it does with it.
+LineAction = tuple[str, Callable[[Line], bool], Callable[[Line], None]]
 
 
 def _drawn(_line: Line) -> bool:
@@ -92,6 +98,7 @@ class Transcript(ttk.Frame):
         self.columns: Columns | None = None
         self._widths: dict[str, int] = {}
         self._layout_job: str | None = None
+        self._flash_job: str | None = None
         self.closed = False
         #: The line the "— new —" line is drawn before (None: not drawn).
         self.new_before: Line | None = None
@@ -106,9 +113,10 @@ class Transcript(ttk.Frame):
         """The window closes: no job may outlive it (it would keep the old root alive)."""
         if event.widget is self:
             self.closed = True
-            if self._layout_job is not None:
-                self.winfo_toplevel().after_cancel(self._layout_job)
-                self._layout_job = None
+            for job in (self._layout_job, self._flash_job):
+                if job is not None:
+                    self.winfo_toplevel().after_cancel(job)
+            self._layout_job = self._flash_job = None
             self.follow.cancel()
 
     def create_text(self) -> None:
@@ -138,6 +146,20 @@ class Transcript(ttk.Frame):
         for key in ("<End>", "<Control-End>"):
             text.bind(key, then_break(lambda: self.follow.jump()))
         self.changes_shown = tkinter.BooleanVar(self, value=self.show_changes)
+        #: Which line is where, the quotes above replies and the reactions under messages.
+        self.notes = Annotations(text, lambda: self.conversations.get(self.conversations.current))
+        self.lines = self.notes.lines
+        text.tag_bind("chip", "<Button-1>", self.on_chip_click)
+        text.tag_bind("quote", "<Button-1>", self.on_quote_click)
+        for clickable in ("chip", "quote"):
+            text.tag_bind(clickable, "<Enter>", lambda e: text.configure(cursor="hand2"))
+            text.tag_bind(clickable, "<Leave>", lambda e: text.configure(cursor="arrow"))
+        #: The per-line entries of the menu (:meth:`add_line_action`), and how many of
+        #: them (with their separator) head the menu now.
+        self.line_actions: list[LineAction] = []
+        self._line_entries = 0
+        #: The line the menu was opened on (None: not on a line).
+        self.menu_line: Line | None = None
         self.menu = tkinter.Menu(self, tearoff=False)
         self.menu.add_checkbutton(
             label="Show joins and parts",
@@ -248,6 +270,14 @@ class Transcript(ttk.Frame):
             "url", foreground=colors.info if dark else colors.primary, underline=True
         )
         text.tag_configure("mention", background="#4a3b12" if dark else "#fff3cd")
+        text.tag_configure("quote", foreground=muted, font=fonts.small)
+        text.tag_configure("chips", font=fonts.small, spacing1=0)
+        text.tag_configure("chip", background="#343a40" if dark else "#eceff3")
+        own = "#1d4f7a" if dark else "#cfe2ff"
+        text.tag_configure(
+            "chip_own", background=own, foreground=colors.info if dark else colors.primary
+        )
+        text.tag_configure("flash", background="#5c4a14" if dark else "#fde9a8")
         # A notice from the server itself stands out in any conversation, in either theme.
         text.tag_configure("server_notice", background="#12344d" if dark else "#dcebfb")
         text.tag_raise("url")
@@ -260,6 +290,7 @@ class Transcript(ttk.Frame):
         text.configure(state="normal")
         text.delete("1.0", "end")
         self.rawtip.reset()
+        self._forget_lines()
         self.widest = 0
         self.folder = Folder(self.show_changes)
         self.new_before = first_new(conversation)
@@ -298,9 +329,37 @@ class Transcript(ttk.Frame):
         self.fire("joins", shown)
 
     def on_menu(self, event: tkinter.Event) -> str:
-        """Right-click: the transcript's menu."""
+        """Right-click: the transcript's menu, headed by the entries for the line under
+        the pointer."""
+        self.prepare_menu(self.line_at(f"@{event.x},{event.y}"))
         self.menu.tk_popup(event.x_root, event.y_root)
         return "break"
+
+    def add_line_action(
+        self, label: str, applies: Callable[[Line], bool], action: Callable[[Line], None]
+    ) -> None:
+        """Offer ``label`` in the menu opened on a line ``applies`` to; ``action`` gets it."""
+        self.line_actions.append((label, applies, action))
+
+    def prepare_menu(self, line: Line | None) -> None:
+        """Put the entries that apply to ``line`` at the head of the menu."""
+        if self._line_entries:
+            self.menu.delete(0, self._line_entries - 1)
+        self.menu_line = line
+        position = 0
+        if line is not None:
+            for label, applies, action in self.line_actions:
+                if applies(line):
+                    self.menu.insert_command(position, label=label, command=partial(action, line))
+                    position += 1
+        if position:
+            self.menu.insert_separator(position)
+            position += 1
+        self._line_entries = position
+
+    def line_at(self, index: str) -> Line | None:
+        """The line drawn at ``index`` (a Text index such as ``@x,y``), if any."""
+        return self.lines.line_at(index)
 
     def clear(self) -> None:
         """Empty the Text."""
@@ -309,6 +368,7 @@ class Transcript(ttk.Frame):
         text.delete("1.0", "end")
         text.configure(state="disabled")
         self.rawtip.reset()
+        self._forget_lines()
         self.folder = Folder(self.show_changes)
         self.new_before = None
         self.widest = 0
@@ -421,7 +481,8 @@ class Transcript(ttk.Frame):
         if line.kind == "mark":
             return []
         self._measure(line)
-        base: tuple[str, ...] = ("line", "mention") if line.mention else ("line",)
+        tag = self.lines.tag(line)  # on every part: the quote and reactions are the line's
+        base: tuple[str, ...] = ("line", tag, "mention") if line.mention else ("line", tag)
         if line.kind == "server":
             base = (*base, "server_notice")
         if line.raw:
@@ -471,7 +532,75 @@ class Transcript(ttk.Frame):
             parts += [body[url_start:url_end], (*body_tags, "url")]
             start = url_end
         parts += [body[start:] + "\n", body_tags]
-        return parts
+        notes = self.notes
+        quote = notes.quote_parts(line, ("line", tag), astral) if line.reply else []
+        return quote + parts + notes.chip_parts(line.msgid, tag, astral)
+
+    # --- replies and reactions ----------------------------------------------------------
+    def set_chips(self, msgid: str) -> None:
+        """Draw the reactions under ``msgid`` again (the shown conversation's, if drawn)."""
+        tag = self.lines.tag_of(msgid)
+        if not tag:
+            return
+        text = self.chat_area.text
+        text.configure(state="normal")
+        old = text.tag_ranges(f"chips@{tag}")
+        if old:
+            text.delete(old[0], old[-1])
+        self.notes.forget_chips(tag)
+        where = text.index(text.tag_ranges(tag)[-1])
+        # Where missed lines go, when it is this line's end, stays after its reactions.
+        held = _MISSED_MARK in text.mark_names() and text.compare(_MISSED_MARK, "==", where)
+        parts = self.notes.chip_parts(msgid, tag, self.astral)
+        if parts:
+            text.insert(where, *parts)
+        if held:
+            text.mark_set(_MISSED_MARK, text.tag_ranges(tag)[-1])
+        text.configure(state="disabled")
+        if self.follow.following:
+            self.follow.to_end()
+
+    def on_chip_click(self, event: tkinter.Event) -> str:
+        """A reaction under a message was clicked: ours goes, anyone else's is joined."""
+        found = self.notes.chip_at(f"@{event.x},{event.y}")
+        if found is not None:
+            self.fire("react", self.conversations.current, *found)
+        return "break"
+
+    def on_quote_click(self, event: tkinter.Event) -> str:
+        """A reply's quote was clicked: go to the message it answers."""
+        line = self.line_at(f"@{event.x},{event.y}")
+        if line is not None and line.reply:
+            self.fire("quote", self.conversations.current, line.reply)
+        return "break"
+
+    def jump_to(self, msgid: str) -> bool:
+        """Scroll to the message ``msgid`` and light it up; False when it is not drawn."""
+        tag = self.lines.tag_of(msgid)
+        if not tag:
+            return False
+        text = self.chat_area.text
+        first, last = text.tag_ranges(tag)[0], text.tag_ranges(tag)[-1]
+        text.see(first)  # the user's move: the view stops following the end
+        text.tag_remove("flash", "1.0", "end")
+        text.tag_add("flash", first, last)
+        root = self.winfo_toplevel()
+        if self._flash_job is not None:
+            root.after_cancel(self._flash_job)
+        self._flash_job = root.after(FLASH_MS, self._unflash)
+        return True
+
+    def _unflash(self) -> None:
+        self._flash_job = None
+        self.chat_area.text.tag_remove("flash", "1.0", "end")
+
+    def flashed(self) -> str:
+        """The text lit up by the last jump ("" when none is)."""
+        ranges = self.chat_area.text.tag_ranges("flash")
+        return self.chat_area.text.get(ranges[0], ranges[-1]) if ranges else ""
+
+    def _forget_lines(self) -> None:
+        self.notes.reset()
 
     def _nick_tag(self, nick: str) -> str:
         return f"nick{nick_colour_index(nick, len(LIGHT_NICKS))}"

@@ -19,6 +19,7 @@ import ttkbootstrap as ttk
 
 from app.conversations import SCROLLBACK, Conversation, Conversations
 from app.interface import AccountAnswer, ConfirmAnswer, PasswordAnswer
+from app.reactions import Chip
 from app.text import Line, sanitize
 from app.ui import (
     StatusBar,
@@ -33,6 +34,8 @@ from app.view.dialogs import ConfirmDialog, PasswordDialog, SignInDialog
 from app.view.header import Header
 from app.view.input_row import InputRow
 from app.view.members import MembersPanel
+from app.view.react_picker import ReactPicker
+from app.view.reply_bar import ReplyBar
 from app.view.sidebar import Sidebar
 from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
 from app.view.typing_line import TypingLine
@@ -135,6 +138,23 @@ class ChatView:
         self.typing_line.pack(side=tkinter.BOTTOM, fill=tkinter.X, before=self.chat_area)
         self.typing_line.add_choice(self.transcript.menu, self.send_typing, fire)
         self.input_row.astral = self.transcript.astral
+        self.reply_bar = ReplyBar(root, self.fonts.small, lambda: fire("cancel_reply"))
+        self.reply_bar.below = self.input_row
+        self.picker: ReactPicker | None = None
+        #: Whether the server relays client tags (else no reply or reaction is offered).
+        self.tags_usable = False
+        said = ("message", "action", "notice")
+
+        def on_message(line: Line) -> bool:
+            return self.tags_usable and bool(line.msgid) and line.kind in said
+
+        current = self.conversations
+        self.transcript.add_line_action(
+            "Reply", on_message, lambda line: fire("reply", current.current, line)
+        )
+        self.transcript.add_line_action(
+            "React…", on_message, lambda line: fire("pick_reaction", current.current, line)
+        )
         self.members = MembersPanel(panes, self.fonts, fire)
         self.member_list = self.members.member_list
         panes.add(self.sidebar, weight=0)
@@ -213,7 +233,10 @@ class ChatView:
         focus, older, account, joins (shown or hidden: remember it), typed (the message
         box changed), send_typing (our typing notifications on or off), notifications (desktop
         notifications on or off: remember it), reading (the user may be reading: a
-        conversation shown, a line added to it, or its end in view again)."""
+        conversation shown, a line added to it, or its end in view again), reply and
+        pick_reaction (the menu on a message: key and line), react (a reaction clicked:
+        key, msgid, emoji), cancel_reply (the reply bar's close button), quote (a reply's
+        quote clicked: key and the msgid it answers)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
@@ -372,6 +395,7 @@ class ChatView:
         self.header.show(conversation)
         self.members.show(conversation)
         self.typing_line.show(key)
+        self.reply_bar.show(key)
         self._update_title()
         self._fire("reading")
 
@@ -575,6 +599,38 @@ class ChatView:
         conversation.lines = deque(items, maxlen=conversation.lines.maxlen)
         if self._is_current(key):
             self.transcript.insert_run(place, lines, previous, following)
+
+    # --- replies and reactions --------------------------------------------------------
+    def set_tags_usable(self, on: bool) -> None:
+        """Whether replies and reactions are offered (the server relays client tags)."""
+        self.tags_usable = on
+
+    def set_reactions(self, key: str, msgid: str, chips: Sequence[Chip]) -> None:
+        """The reactions under the message ``msgid`` of ``key``."""
+        conversation = self.conversations.get(key)
+        if conversation is None:
+            return
+        if chips:
+            conversation.reactions[msgid] = tuple(chips)
+        else:
+            conversation.reactions.pop(msgid, None)
+        if self._is_current(key):
+            self.transcript.set_chips(msgid)
+
+    def open_picker(self, on_pick: Callable[[str], object]) -> None:
+        """Open the reaction picker by the pointer; ``on_pick`` gets the emoji chosen."""
+        if self.picker is not None and self.picker.winfo_exists():
+            self.picker.destroy()
+        at = (self.root.winfo_pointerx() + 8, self.root.winfo_pointery() + 8)
+        self.picker = ReactPicker(self.root, on_pick, self.transcript.astral, at)
+
+    def set_reply(self, key: str, quote: str) -> None:
+        """The reply under way in ``key``, quoted above the message box ("" for none)."""
+        self.reply_bar.set(key, quote)
+
+    def jump_to(self, key: str, msgid: str) -> bool:
+        """Show the message ``msgid`` of ``key`` (the open one), lit up; False if not drawn."""
+        return bool(self._is_current(key)) and self.transcript.jump_to(msgid)
 
     def show_raw(self, on: bool) -> None:
         """Show the server's raw lines in place of their sentences (``on``), or the sentences."""

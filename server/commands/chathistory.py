@@ -29,7 +29,12 @@ SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
 MAX_STORED_TAGS = 512
 #: Client-only tags that keep their meaning in history: when a message carries more
 #: than ``MAX_STORED_TAGS``, only these are stored (those that fit, in this order).
-KNOWN_TAGS = ("+draft/reply", "+draft/react", "+draft/channel-context")
+KNOWN_TAGS = ("+draft/reply", "+draft/react", "+draft/unreact", "+draft/channel-context")
+#: The client-only tags of a reaction (IRCv3 react, with the proposed unreact): a TAGMSG
+#: carrying one of them is kept in history, so reactions survive a restart.
+REACTION_TAGS = ("+draft/react", "+draft/unreact")
+#: The verb of a stored reaction: never replayed to a client without message-tags.
+TAG_ONLY = "TAGMSG"
 
 
 def stored_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -47,6 +52,16 @@ def stored_tags(tags: dict[str, str]) -> dict[str, str]:
             kept[name] = value
             room -= len(name) + len(value) + 2
     return kept
+
+
+def keeps_reaction(tags: dict[str, str]) -> bool:
+    """Whether a TAGMSG with ``tags`` is a reaction worth storing: a reaction (or its
+    removal) with a value, to the msgid ``+draft/reply`` names, both within what history
+    keeps. Any other TAGMSG (``+typing``, a reaction to nothing) is relayed only."""
+    if not tags.get("+draft/reply"):
+        return False
+    kept = stored_tags(tags)
+    return "+draft/reply" in kept and any(kept.get(name) for name in REACTION_TAGS)
 
 
 def party_of(client: Session) -> str:
@@ -166,7 +181,10 @@ def send_batch(
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
         reply.send_line("BATCH", "+" + batch, kind, target, source=name)
+    tagged = "message-tags" in client.caps
     for record in records:
+        if record.command == TAG_ONLY and not tagged:
+            continue  # a client without message-tags never gets a TAGMSG
         if STORED_TAG in record.tags:  # one multi-line message
             reply.send(replay_multiline(client, record, batch))
         else:
@@ -183,7 +201,11 @@ def replay_on_join(
     if server.history is None or count <= 0 or "draft/chathistory" in client.caps:
         return
     server.history.flush()
-    records = server.history.latest(casefold(channel.name), count, floor=channel.history_floor)
+    key, floor = casefold(channel.name), channel.history_floor
+    if "message-tags" in client.caps:  # the messages and the reactions among them
+        records = server.history.latest(key, count, floor=floor)
+    else:  # it would get no reaction: the last ``count`` messages, none crowded out
+        records = server.history.latest(key, count, floor=floor, without=TAG_ONLY)
     if records:
         send_batch(server, client, reply, "chathistory", channel.name, records)
 

@@ -19,7 +19,7 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer, current_cork, new_msgid
 from .channel_batch import ChannelBatch
-from .chathistory import store
+from .chathistory import keeps_reaction, store
 from .multiline import batch_line
 from .services import find_service
 from .table import command
@@ -145,8 +145,12 @@ def relay(
                 )
                 if echo and (not tagmsg or "message-tags" in client.caps):
                     reply.send(out.for_client(client))
-                if text is not None and not status:  # under the lock: relay order
+                # Under the lock: relay order. What only operators got stays out.
+                if text is not None and not status:
                     store(server, client, verb, (channel.name, text), tags, millis=out.millis)
+                elif text is None and not status and keeps_reaction(tags):
+                    # A reaction lasts, like the message it reacts to.
+                    store(server, client, verb, (channel.name,), tags, millis=out.millis)
         else:
             found = find_service(target)
             if found is not None:
@@ -184,6 +188,8 @@ def relay(
                 reply.send(out.for_client(client))
             if text is not None:  # not a TAGMSG
                 store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
+            elif keeps_reaction(tags):
+                store(server, client, verb, (peer.nick,), tags, peer=peer, millis=out.millis)
             if verb == "PRIVMSG" and peer.away:
                 reply.numeric(RPL_AWAY, peer.nick, peer.away)
 

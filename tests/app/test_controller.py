@@ -11,6 +11,7 @@ from app import events as ev
 from app.controller import BATCH, POLL_MS, ChatController
 from app.conversations import Conversations
 from app.model import ChatModel
+from app.reactions import Chip
 from app.restore import Reopen, place_of, reopen_plan
 from app.settings import Settings
 from app.text import Line
@@ -89,6 +90,11 @@ def test_wires_every_view_callback(controller, view):
         "send_typing",
         "notifications",
         "reading",
+        "react",
+        "pick_reaction",
+        "reply",
+        "cancel_reply",
+        "quote",
     }
 
 
@@ -405,3 +411,33 @@ def test_a_click_for_a_conversation_gone_only_brings_the_window_forward(model, v
     view.show_conversation.assert_not_called()
     controller.handlers[ev.Kind.NOTIFICATION_CLICKED](ev.NotificationClicked("#general"))
     view.show_conversation.assert_called_once_with("#general")
+
+
+def test_a_reply_under_way_goes_with_its_msgid_once(controller, model, view):
+    original = Line("message", "10:00", "bob", "who has the keys?", msgid="m1")
+    controller.reacting.start_reply("#general", original)
+    view.set_reply.assert_called_with("#general", "bob: who has the keys?")
+    type_and_send(view, controller, "I do")
+    model.say.assert_called_with("#general", "I do", reply="m1")
+    view.set_reply.assert_called_with("#general", "")
+    type_and_send(view, controller, "and the car")
+    model.say.assert_called_with("#general", "and the car")
+    # A command is no reply: /me goes as it always does, the reply waits.
+    controller.reacting.start_reply("#general", original)
+    type_and_send(view, controller, "/me looks")
+    model.say.assert_called_with("#general", "looks", action=True)
+    # Offline: said so, as for any message.
+    model.say.return_value = False
+    type_and_send(view, controller, "later")
+    model.say.assert_called_with("#general", "later", reply="m1")
+    assert "Not connected" in appended(view, "error")[-1].text
+
+
+def test_a_click_on_a_reaction_toggles_ours(controller, model, view):
+    controller.reacting.toggle("#general", "m1", "👍")
+    model.react.assert_called_with("#general", "m1", "👍", remove=False)
+    model.events.put(ev.Reaction("#general", "alice", "m1", "👍", own=True))
+    controller.poll()
+    view.set_reactions.assert_called_with("#general", "m1", (Chip("👍", 1, True),))
+    controller.reacting.toggle("#general", "m1", "👍")
+    model.react.assert_called_with("#general", "m1", "👍", remove=True)

@@ -51,5 +51,5 @@ def test_the_screenshot_tool_never_touches_the_display_it_is_given(make_view, tm
     assert not strangers, "the tool opened windows on the decoy display"
     assert decoy.get_message() == "", "the tool typed into the decoy window"
     assert tool.returncode == 0, output
-    for name in ("kibitz-light.png", "kibitz-dark.png"):
+    for name in ("kibitz-light.png", "kibitz-dark.png", "kibitz-conversation.png"):
         assert (tmp_path / name).stat().st_size > 10_000, name
