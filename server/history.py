@@ -44,11 +44,12 @@ CREATE TABLE IF NOT EXISTS messages (
     party_b TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, id);
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages (time_ms);
 -- Every query form has an index that bounds its work by what it returns, not by the
 -- size of the table (EXPLAIN QUERY PLAN each one when adding a query):
--- timestamp references and TARGETS by (target, time); private conversations by each
--- party and time; a channel's last topic by a small index of topics only.
+-- timestamp references, TARGETS and pruning by age by (target, time); private
+-- conversations by each party and time; a channel's last topic by a small index of
+-- topics only. Each index costs every insert a B-tree step, so pruning (once a minute)
+-- has none of its own.
 CREATE INDEX IF NOT EXISTS messages_by_target_time ON messages (target, time_ms);
 CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
     WHERE party_a IS NOT NULL;
@@ -64,8 +65,9 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 #: The history schema's version (the ``schema_version`` row ``history``). 1: what
 #: databases written before the table existed hold; 2: a direct conversation is keyed by
-#: its parties' accounts (or their connections), its rows name sender and recipient.
-SCHEMA_VERSION = 2
+#: its parties' accounts (or their connections), its rows name sender and recipient;
+#: 3: no index of time alone (pruning by age goes target by target).
+SCHEMA_VERSION = 3
 #: Where version 1's direct conversations go: keyed by nicks, they belong to nobody
 #: provable, so no query reaches them (whoever holds a nick now is not who held it then).
 LEGACY_DM_PREFIX = "nick-dm:"
@@ -366,8 +368,7 @@ class HistoryStore:
         db = self._writer_db
         try:
             if self.max_days:
-                cutoff = int((time.time() - self.max_days * 86400) * 1000)
-                db.execute("DELETE FROM messages WHERE time_ms < ?", (cutoff,))
+                _prune_by_age(db, int((time.time() - self.max_days * 86400) * 1000))
             if self.max_per_target:
                 db.execute(
                     "DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER()"
@@ -573,6 +574,23 @@ class HistoryStore:
         return rows[0] if rows else None
 
 
+def _prune_by_age(db: sqlite3.Connection, cutoff: int) -> None:
+    """Remove the messages older than ``cutoff`` (ms), one target at a time.
+
+    An index of time alone would cost every insert; this steps from target to target
+    through the (target, time) index instead (each step a search for the next name), and
+    removes each target's old messages by a search of the same index: two bounded
+    searches per target plus what it removes, never a scan of the table.
+    """
+    db.execute(
+        "WITH RECURSIVE targets(name) AS (SELECT MIN(target) FROM messages UNION ALL"
+        " SELECT (SELECT MIN(target) FROM messages WHERE target > name) FROM targets"
+        " WHERE name IS NOT NULL)"
+        " DELETE FROM messages WHERE target IN (SELECT name FROM targets) AND time_ms < ?",
+        (cutoff,),
+    )
+
+
 def _insert_values(db: sqlite3.Connection, values: list[str | int | None]) -> None:
     """Insert whole rows given value after value, :data:`_ROWS_PER_INSERT` a statement."""
     step = 10 * _ROWS_PER_INSERT
@@ -593,6 +611,9 @@ def _migrate(db: sqlite3.Connection) -> None:
             " WHERE target LIKE 'dm:%'",
             (LEGACY_DM_PREFIX,),
         )
+    if version < 3:
+        # Only pruning by age read it, and it cost every insert a B-tree step.
+        db.execute("DROP INDEX IF EXISTS messages_by_time")
     db.execute(
         "INSERT OR REPLACE INTO schema_version (component, version) VALUES ('history', ?)",
         (SCHEMA_VERSION,),
