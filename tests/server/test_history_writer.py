@@ -18,6 +18,7 @@ from server.history import (
     dm_target,
     params_json,
 )
+from tests.support.ircclient import IRCClient
 
 NOW = int(time.time() * 1000)
 OLD = NOW - 10 * 86_400_000  # ten days ago
@@ -169,3 +170,35 @@ def test_pruning_by_age_reaches_every_target_through_an_index(
     plans.close()
     assert not [step for step in plan if step.startswith("SCAN messages")], plan
     assert "SEARCH messages USING INDEX messages_by_target_time (target=? AND time_ms<?)" in plan
+
+
+def test_one_read_of_mixed_messages_is_stored_as_it_was_echoed(make_server, tmp_path: Path) -> None:
+    server = make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[])
+    alice = IRCClient(server.port)
+    alice.register("alice", ("echo-message", "message-tags"))
+    alice.send("JOIN #mix")
+    alice.expect("366")
+    lines = [
+        *(f"PRIVMSG #mix :p{i}" for i in range(5)),  # a group of its own
+        *(f"NOTICE #mix :n{i}" for i in range(5)),  # another verb: another group
+        "@+draft/reply=x PRIVMSG #mix :tagged",  # tags of its own: a row of its own
+        *(f"PRIVMSG #mix :q{i}" for i in range(2)),  # too few for a statement of their own
+        "NOTICE #mix :lone",
+        *(f"PRIVMSG #mix :r{i}" for i in range(150)),  # more than one statement holds
+    ]
+    alice.send(*lines)
+    echoed = [m for m in alice.sync() if m.command in ("PRIVMSG", "NOTICE")]
+    assert server.history.flush()
+    stored = server.history.latest("#mix", 1000)
+    assert [(r.msgid, r.command, r.params, r.tags) for r in stored] == [
+        (
+            m.tags["msgid"],
+            m.command,
+            ("#mix", m.params[1]),
+            {"+draft/reply": "x"} if "+draft/reply" in m.tags else {},
+        )
+        for m in echoed
+    ]
+    assert [r.params[1] for r in stored] == [line.rsplit(":", 1)[1] for line in lines]
+    assert {r.source.split("!")[0] for r in stored} == {"alice"}
+    alice.close()
