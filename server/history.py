@@ -44,11 +44,12 @@ CREATE TABLE IF NOT EXISTS messages (
     party_b TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, id);
-CREATE INDEX IF NOT EXISTS messages_by_time ON messages (time_ms);
 -- Every query form has an index that bounds its work by what it returns, not by the
 -- size of the table (EXPLAIN QUERY PLAN each one when adding a query):
--- timestamp references and TARGETS by (target, time); private conversations by each
--- party and time; a channel's last topic by a small index of topics only.
+-- timestamp references, TARGETS and pruning by age by (target, time); private
+-- conversations by each party and time; a channel's last topic by a small index of
+-- topics only. Each index costs every insert a B-tree step, so pruning (once a minute)
+-- has none of its own.
 CREATE INDEX IF NOT EXISTS messages_by_target_time ON messages (target, time_ms);
 CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
     WHERE party_a IS NOT NULL;
@@ -64,8 +65,9 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 #: The history schema's version (the ``schema_version`` row ``history``). 1: what
 #: databases written before the table existed hold; 2: a direct conversation is keyed by
-#: its parties' accounts (or their connections), its rows name sender and recipient.
-SCHEMA_VERSION = 2
+#: its parties' accounts (or their connections), its rows name sender and recipient;
+#: 3: no index of time alone (pruning by age goes target by target).
+SCHEMA_VERSION = 3
 #: Where version 1's direct conversations go: keyed by nicks, they belong to nobody
 #: provable, so no query reaches them (whoever holds a nick now is not who held it then).
 LEGACY_DM_PREFIX = "nick-dm:"
@@ -82,6 +84,9 @@ _BUDGET_SLACK = 0.9
 
 #: Rows inserted by one statement (10 values each: under SQLite's oldest limit of 999).
 _ROWS_PER_INSERT = 99
+#: A group of at least this many rows goes in a statement of its own, its shared values
+#: bound once; smaller ones are inserted as whole rows, many groups per statement.
+_GROUP_MIN = 4
 
 
 @functools.lru_cache(maxsize=_ROWS_PER_INSERT)
@@ -90,6 +95,17 @@ def _insert_sql(rows: int) -> str:
     return (
         "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
         " params, tags, party_a, party_b) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * rows)
+    )
+
+
+@functools.lru_cache(maxsize=_ROWS_PER_INSERT)
+def _group_sql(rows: int) -> str:
+    """The statement that inserts a :data:`Group` of ``rows`` rows: the eight values
+    they share are ``?1``..``?8``, then each row's msgid and parameters."""
+    values = ",".join(f"(?{9 + 2 * i},?1,?2,?3,?4,?5,?{10 + 2 * i},?6,?7,?8)" for i in range(rows))
+    return (
+        "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
+        " params, tags, party_a, party_b) VALUES " + values
     )
 
 
@@ -117,6 +133,13 @@ class Record:
 
 #: One ``messages`` row as the writer inserts it (the columns after ``id``, in order).
 Row = tuple[str, str, int, str, "str | None", str, str, str, "str | None", "str | None"]
+#: What the rows of a :data:`Group` share: target, time_ms, source, account, command,
+#: tags, party_a, party_b.
+Shared = tuple[str, int, str, "str | None", str, str, "str | None", "str | None"]
+#: Rows that differ only in msgid and parameters (one read's messages to a channel): the
+#: shared values, then each row's msgid and parameters' JSON, alternating. SQLite binds
+#: a value at a cost near a column's whole insert, so a group binds its shared ones once.
+Group = tuple[Shared, list[str]]
 #: The stored tags of most messages (nothing but their msgid, kept in its own column).
 NO_TAGS = "{}"
 
@@ -152,6 +175,11 @@ def row(
         party_a,
         party_b,
     )
+
+
+def row_group(r: Row) -> Group:
+    """One row as a group of its own."""
+    return (r[1], r[2], r[3], r[4], r[5], r[7], r[8], r[9]), [r[0], r[6]]
 
 
 def record_row(r: Record) -> Row:
@@ -211,7 +239,7 @@ class HistoryStore:
         # Records wait in `_pending` (guarded by the condition's lock) until the writer
         # takes them all at once; it sleeps while there are none (`_wake`).
         self._written = threading.Condition()
-        self._pending: list[Row] = []
+        self._pending: list[Group] = []
         self._wake = threading.Event()
         self._closing = False
         self._added = 0
@@ -249,11 +277,16 @@ class HistoryStore:
 
     def add_rows(self, rows: list[Row]) -> None:
         """Queue messages as table rows (see :func:`row`), in order, in one step."""
+        self.add_groups([row_group(r) for r in rows])
+
+    def add_groups(self, groups: list[Group]) -> None:
+        """Queue messages as groups of rows (see :data:`Group`), in order, in one step."""
+        count = sum([len(pairs) for _, pairs in groups]) >> 1
         with self._written:
-            self._added += len(rows)
+            self._added += count
             first = not self._pending
-            self._pending.extend(rows)
-            if first and rows:
+            self._pending.extend(groups)
+            if first and groups:
                 self._wake.set()
 
     def flush(self, timeout: float = 5.0) -> bool:
@@ -301,27 +334,41 @@ class HistoryStore:
             if closing:
                 return
 
-    def _insert(self, batch: list[Row]) -> None:
+    def _insert(self, batch: list[Group]) -> None:
+        count = sum([len(pairs) for _, pairs in batch]) >> 1
         try:
             db = self._writer_db
             # Many rows per statement: SQLite gives the interpreter lock back and takes it
             # again around every statement it runs, and the relay threads want it too.
-            for start in range(0, len(batch), _ROWS_PER_INSERT):
-                part = batch[start : start + _ROWS_PER_INSERT]
-                db.execute(_insert_sql(len(part)), [value for r in part for value in r])
+            loose: list[str | int | None] = []  # rows of small groups, value after value
+            for shared, pairs in batch:
+                if len(pairs) < 2 * _GROUP_MIN:
+                    target, millis, source, account, verb, tags, party_a, party_b = shared
+                    for i in range(0, len(pairs), 2):
+                        loose += (pairs[i], target, millis, source, account, verb)
+                        loose += (pairs[i + 1], tags, party_a, party_b)
+                    continue
+                if loose:
+                    _insert_values(db, loose)
+                    loose = []
+                step = 2 * _ROWS_PER_INSERT
+                for start in range(0, len(pairs), step):
+                    part = pairs[start : start + step]
+                    db.execute(_group_sql(len(part) >> 1), [*shared, *part])
+            if loose:
+                _insert_values(db, loose)
             db.commit()
         except sqlite3.Error:
-            log.exception("could not store %d messages", len(batch))
+            log.exception("could not store %d messages", count)
         with self._written:
-            self._committed += len(batch)
+            self._committed += count
             self._written.notify_all()
 
     def _prune(self) -> None:
         db = self._writer_db
         try:
             if self.max_days:
-                cutoff = int((time.time() - self.max_days * 86400) * 1000)
-                db.execute("DELETE FROM messages WHERE time_ms < ?", (cutoff,))
+                _prune_by_age(db, int((time.time() - self.max_days * 86400) * 1000))
             if self.max_per_target:
                 db.execute(
                     "DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER()"
@@ -533,6 +580,31 @@ class HistoryStore:
         return rows[0] if rows else None
 
 
+def _prune_by_age(db: sqlite3.Connection, cutoff: int) -> None:
+    """Remove the messages older than ``cutoff`` (ms), one target at a time.
+
+    An index of time alone would cost every insert; this steps from target to target
+    through the (target, time) index instead (each step a search for the next name), and
+    removes each target's old messages by a search of the same index: two bounded
+    searches per target plus what it removes, never a scan of the table.
+    """
+    db.execute(
+        "WITH RECURSIVE targets(name) AS (SELECT MIN(target) FROM messages UNION ALL"
+        " SELECT (SELECT MIN(target) FROM messages WHERE target > name) FROM targets"
+        " WHERE name IS NOT NULL)"
+        " DELETE FROM messages WHERE target IN (SELECT name FROM targets) AND time_ms < ?",
+        (cutoff,),
+    )
+
+
+def _insert_values(db: sqlite3.Connection, values: list[str | int | None]) -> None:
+    """Insert whole rows given value after value, :data:`_ROWS_PER_INSERT` a statement."""
+    step = 10 * _ROWS_PER_INSERT
+    for start in range(0, len(values), step):
+        part = values[start : start + step]
+        db.execute(_insert_sql(len(part) // 10), part)
+
+
 def _migrate(db: sqlite3.Connection) -> None:
     """Bring a database written by an earlier version up to ``SCHEMA_VERSION``."""
     row = db.execute("SELECT version FROM schema_version WHERE component = 'history'").fetchone()
@@ -545,6 +617,9 @@ def _migrate(db: sqlite3.Connection) -> None:
             " WHERE target LIKE 'dm:%'",
             (LEGACY_DM_PREFIX,),
         )
+    if version < 3:
+        # Only pruning by age read it, and it cost every insert a B-tree step.
+        db.execute("DROP INDEX IF EXISTS messages_by_time")
     db.execute(
         "INSERT OR REPLACE INTO schema_version (component, version) VALUES ('history', ?)",
         (SCHEMA_VERSION,),

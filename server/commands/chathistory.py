@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..history import NO_TAGS, Conversation, Record, Row, dm_target, quote_json
+from ..history import NO_TAGS, Conversation, Group, Record, Shared, dm_target, quote_json, row_group
 from ..history import row as history_row
 from ..multiline import STORED_TAG
 from ..multiline import replay as replay_multiline
@@ -133,25 +133,36 @@ def store_many(
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
-    # The rows as the table holds them, the parameters' JSON (channel, text) built
-    # from a prefix shared by the batch: this runs on the relay's path, once a message.
+    # Groups of rows that share all but msgid and parameters (see ``Group``), the
+    # parameters' JSON (channel, text) built from a prefix shared by the batch: this runs
+    # on the relay's path, once a message.
     head = "[" + quote_json(channel) + ", "
-    rows: list[Row] = []
-    append = rows.append
+    plain: Shared = (target, millis, source, shown, "PRIVMSG", NO_TAGS, None, None)
+    groups: list[Group] = []
+    pairs: list[str] = []
+    verb = "PRIVMSG"
     for out, tags, text, _ in items:
         if len(tags) == 1:  # most messages carry nothing but their msgid
-            encoded = head + quote_json(text) + "]"
-            msgid = tags["msgid"]
-            append(
-                (msgid, target, millis, source, shown, out.command, encoded, NO_TAGS, None, None)
-            )
+            if out.command != verb:
+                if pairs:
+                    groups.append((plain, pairs))
+                    pairs = []
+                verb = out.command
+                plain = (target, millis, source, shown, verb, NO_TAGS, None, None)
+            pairs += (tags["msgid"], head + quote_json(text) + "]")
         else:
+            if pairs:
+                groups.append((plain, pairs))
+                pairs = []
             kept = stored_tags(tags)
             params = (channel, text)
-            append(
-                history_row(tags["msgid"], target, millis, source, shown, out.command, params, kept)
+            one = history_row(
+                tags["msgid"], target, millis, source, shown, out.command, params, kept
             )
-    history.add_rows(rows)
+            groups.append(row_group(one))
+    if pairs:
+        groups.append((plain, pairs))
+    history.add_groups(groups)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from server.accounts import AccountStore
-from server.history import HistoryStore
+from server.history import SCHEMA_VERSION, HistoryStore
 from server.protocol.codec import format_time
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
@@ -246,6 +246,6 @@ def test_an_old_database_keeps_its_channels_and_hides_nick_keyed_dms(
     reopened.close()
     check = sqlite3.connect(tmp_path / "history.sqlite3")
     version = check.execute("SELECT version FROM schema_version WHERE component='history'")
-    assert version.fetchone()[0] == 2
+    assert version.fetchone()[0] == SCHEMA_VERSION
     assert check.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2
     check.close()
