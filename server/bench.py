@@ -38,11 +38,14 @@ import selectors
 import socket
 import string
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
+from . import bench_ping
+from .bench_options import CAPS, Options
 from .bench_report import format_report, own_cpu, percentile, proc_stats, raise_fd_limit
-from .options import add_options, option, values
+from .options import add_options, values
 
 _RECV_SIZE = 262144
 _NO_LIMIT = 1 << 62
@@ -52,114 +55,6 @@ _MAX_KEPT = 16384
 _JOIN_ERRORS = {b"403", b"405", b"471", b"473", b"474", b"475", b"476", b"477"}
 #: Replies that refuse a nick during registration: pick another one.
 _NICK_ERRORS = {b"431", b"432", b"433", b"436"}
-#: What ``--caps`` requests: the way the Kibitz app and modern clients connect.
-CAPS = ("server-time", "message-tags", "echo-message", "batch")
-
-
-@dataclass
-class Options:
-    """What to run: the command line as a value (tests build one directly). Each field
-    declares its flag; the parser is derived from them (``server.options``)."""
-
-    host: str = field(
-        default="127.0.0.1",
-        metadata=option("--host", help="server address (default: %(default)s)"),
-    )
-    port: int = field(
-        default=6667, metadata=option("--port", help="server port (default: %(default)s)")
-    )
-    password: str | None = field(
-        default=None, metadata=option("--password", help="connection password (PASS)")
-    )
-    receivers: int = field(default=100, metadata=option("--receivers", metavar="N"))
-    senders: int = field(default=4, metadata=option("--senders", metavar="S"))
-    #: Messages per second per sender; 0 means as fast as the window allows.
-    rate: float = field(
-        default=0.0,
-        metadata=option(
-            "--rate",
-            metavar="MSGS_PER_SEC",
-            help="messages per second per sender; 0 = as fast as --window allows (default)",
-        ),
-    )
-    #: Messages per sender not yet received by every receiver (max-rate mode).
-    window: int = field(
-        default=200,
-        metadata=option(
-            "--window",
-            help="max-rate mode: messages per sender not yet received by every receiver "
-            "(default: %(default)s)",
-        ),
-    )
-    #: Bytes of message text.
-    size: int = field(
-        default=100, metadata=option("--size", metavar="BYTES", help="message text size")
-    )
-    duration: float = field(default=10.0, metadata=option("--duration", metavar="SECONDS"))
-    channel: str = field(default="#bench", metadata=option("--channel"))
-    connect_only: bool = field(
-        default=False,
-        metadata=option(
-            "--connect-only",
-            action="store_true",
-            help="only connect and register the clients, hold them for the duration",
-        ),
-    )
-    server_pid: int | None = field(
-        default=None,
-        metadata=option("--server-pid", metavar="PID", help="report this process's CPU and RSS"),
-    )
-    #: Connections being opened or registered at once: below the smallest listen
-    #: backlog in use (ngircd's is 10), so a burst never overflows it.
-    connect_batch: int = field(
-        default=8,
-        metadata=option(
-            "--connect-batch",
-            metavar="N",
-            help="connections opened and registering at once (default: %(default)s)",
-        ),
-    )
-    #: Seconds to wait for the messages still on their way after the duration.
-    drain: float = field(
-        default=5.0,
-        metadata=option(
-            "--drain",
-            metavar="SECONDS",
-            help="wait this long at most for messages still on their way",
-        ),
-    )
-    #: Seconds of quiet after everybody joined, so join traffic is not measured.
-    settle: float = field(
-        default=0.5,
-        metadata=option(
-            "--settle",
-            metavar="SECONDS",
-            help="quiet time after everyone joined, before sending",
-        ),
-    )
-    #: One message in ``sample`` carries a timestamp; 0 chooses (1 with --rate, else 10).
-    sample: int = field(
-        default=0,
-        metadata=option(
-            "--sample",
-            metavar="N",
-            help="time one message in N (default: every one with --rate, else 1 in 10)",
-        ),
-    )
-    #: Seconds allowed to connect, register and join every client.
-    setup_timeout: float = field(
-        default=120.0, metadata=option("--setup-timeout", metavar="SECONDS")
-    )
-    nick_prefix: str = field(default="bn", metadata=option("--nick-prefix"))
-    #: Negotiate the capabilities the app and modern clients use (``CAPS``).
-    caps: bool = field(
-        default=False,
-        metadata=option(
-            "--caps",
-            action="store_true",
-            help="every client requests " + " ".join(CAPS) + " (a server may refuse some)",
-        ),
-    )
 
 
 # Connection states.
@@ -571,7 +466,10 @@ class Bench:
             if self.o.caps:
                 report["caps_acked"] = self.caps_acked or []
             if self.o.connect_only:
-                self._run_for(self.o.duration)
+                if self.o.bystander_pings > 0:
+                    report["bystander"] = self._bystander()
+                else:
+                    self._run_for(self.o.duration)
                 held = sum(1 for c in self.conns if c.state == READY)
                 report["clients"]["held"] = held
                 report["clients"]["errors"] = dict(self.errors)
@@ -602,6 +500,36 @@ class Bench:
             else:
                 report["server"] = {"pid": self.o.server_pid, "error": "cannot read /proc"}
         return report
+
+    def _bystander(self) -> dict:
+        """Hold the clients while one more PINGs (at least for the duration); its figures."""
+        pinger = bench_ping.Pinger(
+            self.o.host,
+            self.o.port,
+            self.o.bystander_pings,
+            self.o.bystander_interval,
+            nick=f"{self.o.nick_prefix}bystander",
+            password=self.o.password,
+        )
+        thread = threading.Thread(target=pinger.run, name="bench-bystander", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + self.o.duration
+        while thread.is_alive() or time.monotonic() < deadline:
+            self._poll(0.05)  # the idle clients still answer the server's PINGs
+        thread.join()
+        trips = sorted(pinger.round_trips)
+        ms = 1e-6
+        figures: dict = {
+            "pings": self.o.bystander_pings,
+            "answered": len(trips),
+            "p50": round(percentile(trips, 0.50) * ms, 3),
+            "p90": round(percentile(trips, 0.90) * ms, 3),
+            "p99": round(percentile(trips, 0.99) * ms, 3),
+            "max": round(trips[-1] * ms, 3) if trips else 0.0,
+        }
+        if pinger.error:
+            figures["error"] = pinger.error
+        return figures
 
     def _measure(self) -> dict:
         """The message phase: send, drain, and the figures."""
@@ -659,6 +587,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
     for name in ("receivers", "senders", "window", "size", "connect_batch"):
         if getattr(a, name) < (0 if name in ("receivers", "senders") else 1):
             p.error(f"--{name.replace('_', '-')} is too small")
+    if a.bystander_pings and not a.connect_only:
+        p.error("--bystander-pings needs --connect-only")
     if not a.connect_only and (a.receivers < 1 or a.senders < 1):
         p.error("need at least one receiver and one sender (or --connect-only)")
     return Options(**values(Options, a)), a.json
@@ -677,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = report["clients"]["failed"] or report.get("deliveries_lost", 0)
     if options.connect_only:
         failed = failed or report["clients"]["held"] < report["clients"]["requested"]
+        bystander = report.get("bystander")
+        failed = failed or (bystander is not None and bystander["answered"] < bystander["pings"])
     return 1 if failed else 0
 
 

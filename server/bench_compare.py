@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -52,6 +53,22 @@ _NGIRCD_CONF = """[Global]
 \tIdent = no
 \tPAM = no
 """
+
+
+#: Clients the held scenario asks for, where the open-file limit allows.
+HELD = 20000
+#: Descriptors each process keeps beside the held clients: the server's own (its
+#: ``RESERVE``), the bystander, the generator's selector and standard streams.
+_FD_MARGIN = 100
+
+
+def held_clients() -> int:
+    """How many idle clients the held scenario holds: 20,000, or as many as this
+    machine's hard open-file limit lets both the server and the generator open."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY:
+        return HELD
+    return max(2, min(HELD, hard - _FD_MARGIN))
 
 
 def free_port() -> int:
@@ -167,6 +184,7 @@ def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
         return o
 
     many = max(2, int(1000 * scale))
+    held = max(2, int(held_clients() * scale))
     return [
         Scenario(
             "fanout",
@@ -200,6 +218,17 @@ def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
                 opts(receivers=max(2, int(5000 * scale)), senders=0),
                 connect_only=True,
                 duration=3.0 * scale,
+            ),
+        ),
+        Scenario(
+            "held",
+            f"{held:,} held idle clients, a bystander's PING round trip (Kibitz --autojoin '')",
+            replace(
+                opts(receivers=held, senders=0),
+                connect_only=True,
+                duration=3.0 * scale,
+                bystander_pings=max(5, int(500 * scale)),
+                setup_timeout=600.0,
             ),
         ),
         Scenario(
@@ -243,7 +272,11 @@ def run_scenario(scenario: Scenario, log: Callable[[str], None] = lambda _: None
 def summary(report: dict) -> str:
     """One run in a few words (the progress lines)."""
     if report["mode"] == "connect-only":
-        return f"{report['clients']['held']} held, {per_client_kib(report):.1f} KiB/client"
+        text = f"{report['clients']['held']} held, {per_client_kib(report):.1f} KiB/client"
+        ping = report.get("bystander")
+        if ping is not None:
+            text += f", bystander PING p50 {ping['p50']:.1f} ms, p99 {ping['p99']:.1f} ms"
+        return text
     lat = report["latency_ms"]
     return (
         f"{report['deliveries_per_second']:,.0f} deliveries/s, p99 {lat['p99']:.1f} ms,"
@@ -289,6 +322,10 @@ _CONNECT: list[Figure] = [
     ("time to register all / s", lambda r: r["register_seconds"], "{:.2f}", False),
     ("peak RSS / clients, KiB", per_client_kib, "{:.1f}", False),
 ]
+_BYSTANDER: list[Figure] = [
+    ("bystander PING p50 / ms", lambda r: r["bystander"]["p50"], "{:.1f}", False),
+    ("bystander PING p99 / ms", lambda r: r["bystander"]["p99"], "{:.1f}", False),
+]
 
 
 def cpu_per_million(report: dict) -> float:
@@ -307,6 +344,8 @@ def table(results: list[Result]) -> str:
         mine = median_report(result.reports[kibitz_name])
         theirs = median_report(result.reports["ngIRCd"]) if "ngIRCd" in result.reports else None
         figures = _CONNECT if mine["mode"] == "connect-only" else _MESSAGES
+        if "bystander" in mine:
+            figures = figures + _BYSTANDER
         runs = f" (median of {scenario.runs})" if scenario.runs > 1 else ""
         title = scenario.title + runs
         for label, read, fmt, _higher in figures:

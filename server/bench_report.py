@@ -95,6 +95,13 @@ def format_report(report: dict) -> str:
         ]
         if "server_cpu_seconds_messages" in report:
             out.append(f"server CPU while sending: {report['server_cpu_seconds_messages']:.2f} s")
+    if "bystander" in report:
+        ping = report["bystander"]
+        out.append(
+            f"bystander PING round trip ms ({ping['answered']} of {ping['pings']} answered):"
+            f" p50 {ping['p50']:.2f}  p90 {ping['p90']:.2f}  p99 {ping['p99']:.2f}"
+            f"  max {ping['max']:.2f}" + (f"  error: {ping['error']}" if "error" in ping else "")
+        )
     if "server_rss_per_client_kib" in report:
         out.append(f"server RSS per client: {report['server_rss_per_client_kib']:.1f} KiB")
     out.append(

@@ -3,8 +3,10 @@
 The message path never waits for the disk: ``HistoryStore.add`` only puts a record on
 a queue. The writer thread commits what has piled up every few milliseconds, so after
 ``kill -9`` at most the last fraction of a second is missing, and after a clean
-``close()`` nothing is. Readers (WAL mode) borrow one of a few pooled connections per
-query, so what reading costs does not grow with the number of handler threads.
+``close()`` nothing is. Reads (WAL mode) run on one thread of the store's, on a pooled
+connection, so what reading costs does not grow with the number of handler threads:
+not in connections, nor in the C stack and allocator cache SQLite would leave on each
+thread that queried (see :class:`~server.dbpool.Offload`).
 
 Order: every row has an increasing ``id``; that, not the timestamp, is the order of a
 target's history, so paging by msgid is exact even when two messages share a time.
@@ -19,12 +21,13 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
-from typing import NamedTuple
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from .dbpool import SQLitePool
+from .dbpool import Offload, SQLitePool
 from .protocol.codec import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -74,8 +77,8 @@ LEGACY_DM_PREFIX = "nick-dm:"
 _COMMIT_EVERY = 0.05  # seconds: the most a kill -9 can lose
 _PRUNE_EVERY = 60.0
 #: Reader connections kept open at most. Each costs two or three descriptors and up to
-#: 2 MB of page cache; handler threads borrow one per query and give it back, so the
-#: cost does not grow with the number of threads that ever read history.
+#: 2 MB of page cache; the reading thread borrows one per query (so one is open while
+#: it runs; handler threads borrow their own only once it has stopped).
 READERS = 4
 #: A budget prune removes messages until the file is this far under its budget, so the
 #: next prunes do not each remove a few rows.
@@ -217,6 +220,22 @@ def dm_target(a: str, b: str) -> tuple[str, str, str]:
     return f"dm:{first}:{second}", first, second
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _offloaded(
+    read: Callable[Concatenate[HistoryStore, P], T],
+) -> Callable[Concatenate[HistoryStore, P], T]:
+    """A read that runs on the store's reading thread, whichever thread asks."""
+
+    @functools.wraps(read)
+    def run(self: HistoryStore, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._reads.run(functools.partial(read, self, *args, **kwargs))
+
+    return run
+
+
 class HistoryStore:
     """A SQLite file of messages; safe to use from every thread."""
 
@@ -232,7 +251,9 @@ class HistoryStore:
         self.max_days = max_days
         #: Size budget of the database in MiB (0: none): past it the oldest messages go.
         self.max_mb = max_mb
-        # Readers borrow a connection for each query; at most READERS exist.
+        # Reads run on one thread: every join reads its replay, and every connection's
+        # thread would otherwise keep SQLite's stack and allocator cache for good.
+        self._reads = Offload("kibitz-history-reads")
         self._readers = SQLitePool(self.path, READERS, setup=_query_only)
         self._prune_asked = 0
         self._pruned = 0
@@ -302,6 +323,7 @@ class HistoryStore:
             self._wake.set()
         self._thread.join(timeout=10)
         self._writer_db.close()
+        self._reads.close()
         self._readers.close()
 
     def prune(self, timeout: float = 5.0) -> bool:
@@ -440,10 +462,15 @@ class HistoryStore:
         """The id of the newest stored message, everything queued so far committed first:
         a channel created now reads only what comes after it (its history floor)."""
         self.flush()
+        return self._max_id()
+
+    @_offloaded
+    def _max_id(self) -> int:
         with self._reading() as db:
             row = db.execute("SELECT MAX(id) FROM messages").fetchone()
         return row[0] or 0
 
+    @_offloaded
     def locate(self, target: str, ref: str, floor: int = 0) -> tuple[int, int] | None:
         """Where a reference (``msgid=...`` or ``timestamp=...``) falls in a target's
         history: ``(b, a)`` such that "before it" is ``id < b`` and "after it" is
@@ -483,6 +510,7 @@ class HistoryStore:
             ).fetchone()
         return (first[0] if first else 1 << 62, last[0] if last else floor)
 
+    @_offloaded
     def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages before ``position`` (after ``floor``), oldest first."""
         rows = self._rows(
@@ -491,6 +519,7 @@ class HistoryStore:
         )
         return rows[::-1]
 
+    @_offloaded
     def after(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages after ``position`` (and ``floor``), oldest first."""
         return self._rows(
@@ -498,6 +527,7 @@ class HistoryStore:
             (target, max(position, floor), limit),
         )
 
+    @_offloaded
     def between(
         self, target: str, low: int, high: int, limit: int, from_high: bool, floor: int = 0
     ) -> list[Record]:
@@ -512,6 +542,7 @@ class HistoryStore:
         )
         return rows[::-1] if from_high else rows
 
+    @_offloaded
     def latest(
         self,
         target: str,
@@ -528,6 +559,7 @@ class HistoryStore:
         )
         return rows[::-1]
 
+    @_offloaded
     def targets(
         self,
         channels: list[str],
@@ -571,6 +603,7 @@ class HistoryStore:
                         )
         return sorted(found.values(), key=lambda entry: entry.newest_ms)[:limit]
 
+    @_offloaded
     def latest_topic(self, target: str, floor: int = 0) -> Record | None:
         """The last topic change stored for a channel (after ``floor``)."""
         rows = self._rows(

@@ -35,7 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from .channel import (
@@ -227,13 +227,13 @@ class Registry(ChannelTables):
         if "o" in client.modes:
             self.opers += step
 
-    def remove(self, client: Session) -> tuple[set[Session], list[Handover]] | None:
-        """Forget a connection; return the clients that shared a channel with it, and
-        the ops the server gave in its place (see ``_hand_over_locked``).
+    def remove(self, client: Session) -> tuple[Collection[Session], list[Handover]] | None:
+        """Forget a connection; return the clients that shared a channel with it (each
+        once), and the ops the server gave in its place (see ``_hand_over_locked``).
 
         Returns ``None`` when the client was already removed.
         """
-        peers: set[Session] = set()
+        peers: Collection[Session] = ()
         handovers: list[Handover] = []
         with self.lock:
             presence = self.clients.pop(client, None)
@@ -249,15 +249,24 @@ class Registry(ChannelTables):
                     self._remember(client)
             self._unmonitor_locked(client, presence, list(presence.monitoring))
             self._unindex_account_locked(client)
+            shared: set[Session] | None = None
             for channel in presence.channels.values():
                 letters = channel.members.pop(client)
-                peers.update(channel.members)
+                if not peers:
+                    # A list made from a dict is sized once; a set of a big channel's
+                    # members is four times its size. When everyone leaves at once,
+                    # each leaver holds its copy while it sends its QUIT.
+                    peers = list(channel.members)
+                elif channel.members:
+                    if shared is None:
+                        shared = set(peers)
+                    shared.update(channel.members)
                 if not channel.members:
                     self._destroy_locked(channel)
                 elif "o" in letters and (handover := self._hand_over_locked(channel)):
                     handovers.append(handover)
             presence.channels.clear()
-        return peers, handovers
+        return (peers if shared is None else shared), handovers
 
     # --- users -----------------------------------------------------------------
     def monitor(self, client: Session, nicks: list[str], limit: int) -> tuple[list[str], int]:

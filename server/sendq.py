@@ -470,6 +470,14 @@ class ResponseBuffer:
         else:
             lines.append(data)
 
+    def send_lines(self, data: bytes) -> None:
+        """Send several encoded replies given as one buffer (held: as its lines)."""
+        lines = self.lines
+        if lines is None:
+            self.client.queue.push(data, current_cork())
+        else:
+            lines.extend(data.splitlines(keepends=True))
+
     def send_line(
         self, command: str, *params: str, source: str | None = None, tags: dict | None = None
     ) -> None:

@@ -664,8 +664,7 @@ class ChatServer(Listener):
         left = self.registry.remove(client)
         if left is None:
             return
-        peers, handovers = left
-        peers.discard(client)
+        peers, handovers = left  # without the client: it has left its channels
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
         if client.registered and not self.stopping:

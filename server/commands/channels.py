@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import admin
 from ..channel import Channel, ChannelRow, JoinRefused, Refused, Topic
+from ..dbpool import Offload
 from ..handover import announce_handover
 from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
@@ -164,27 +165,66 @@ def send_names(
     server: Context, client: Session, reply: ResponseBuffer, channel: Channel, end: bool = True
 ) -> None:
     """RPL_NAMREPLY lines (as many as the names need) and RPL_ENDOFNAMES."""
+    data = _NAMES.run(names_reply, server, client, channel)
+    if data:
+        reply.send_lines(data)
+    if end:
+        reply.numeric(RPL_ENDOFNAMES, channel.name)
+
+
+#: Where NAMES replies are built. A big channel's reply makes lists and strings that
+#: pass through sizes the C allocator caches per thread once freed (it keeps up to seven
+#: blocks of each size up to 1 KiB for the thread that freed them): built on each
+#: joiner's own thread, they left every connection of a 2,000-member channel about
+#: 5 KiB larger for good. Built here, they stay in one thread's cache.
+_NAMES = Offload("kibitz-names")
+
+
+def names_reply(server: Context, client: Session, channel: Channel) -> bytes:
+    """The RPL_NAMREPLY lines ``client`` gets for ``channel``, as one buffer (empty when
+    the channel is hidden from it or shows nobody)."""
     multi = "multi-prefix" in client.caps
     userhost = "userhost-in-names" in client.caps
     seen = server.registry.visible_members(client, channel, multi)
-    if seen is not None:
-        secret, members = seen
-        names = [prefix + (m.source if userhost else m.nick) for m, prefix in members]
-        symbol = "@" if secret else "="
-        head = f":{server.config.name} 353 {client.nick} {symbol} {channel.name} :"
-        budget = MAX_LINE - 2 - len(head.encode())
-        line: list[str] = []
-        size = 0
-        for name in names:
-            if line and size + len(name) + 1 > budget:
-                reply.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
-                line, size = [], 0
-            line.append(name)
-            size += len(name) + 1
-        if line:
-            reply.numeric(RPL_NAMREPLY, symbol, channel.name, " ".join(line))
-    if end:
-        reply.numeric(RPL_ENDOFNAMES, channel.name)
+    if seen is None:
+        return b""
+    secret, members = seen
+    names = [prefix + (m.source if userhost else m.nick) for m, prefix in members]
+    if not names:
+        return b""
+    symbol = "@" if secret else "="
+    head = f":{server.config.name} {RPL_NAMREPLY.code} {client.nick} {symbol} {channel.name} "
+    return names_lines(head, names)
+
+
+def names_lines(head: str, names: list[str]) -> bytes:
+    """``head`` (the line up to the names) and as many names as fit in a line, line
+    after line, encoded as one buffer: one allocation, not a few per line."""
+    budget = MAX_LINE - 2 - len(head.encode()) - 1  # the ':' the names may need
+    parts: list[str] = []
+    line: list[str] = []
+    size = 0
+    for name in names:
+        width = len(name) if name.isascii() else len(name.encode())
+        if line and size + width + 1 > budget:
+            _names_line(parts, head, line)
+            line, size = [], 0
+        line.append(name)
+        size += width + 1
+    if line:
+        _names_line(parts, head, line)
+    return "".join(parts).encode("utf-8", "surrogateescape")
+
+
+def _names_line(parts: list[str], head: str, line: list[str]) -> None:
+    # The names are the last parameter: a ':' before them, unless a lone name needs none
+    # (the way every other line is built).
+    parts.append(head if len(line) == 1 and line[0][:1] != ":" else head + ":")
+    for index, name in enumerate(line):
+        if index:
+            parts.append(" ")
+        parts.append(name)
+    parts.append("\r\n")
 
 
 @command("JOIN", min_params=1)

@@ -95,6 +95,19 @@ def test_connect_only_holds_the_clients(make_server) -> None:
     assert "messages_sent" not in report
 
 
+def test_a_bystander_pings_while_the_held_clients_idle(make_server) -> None:
+    server = make_server(flood_rate=0, autojoin=[])
+    options = _quick(server.port, connect_only=True, receivers=10, senders=0, duration=0.2)
+    options.bystander_pings = 5
+    options.bystander_interval = 0.0
+    report = run(options)
+    assert report["clients"]["held"] == 10
+    ping = report["bystander"]
+    assert ping["pings"] == 5 and ping["answered"] == 5 and "error" not in ping
+    assert 0 < ping["p50"] <= ping["p90"] <= ping["p99"] <= ping["max"]
+    assert "bystander PING round trip ms (5 of 5 answered)" in bench.format_report(report)
+
+
 def test_json_output_parses(make_server, capsys) -> None:
     server = make_server(flood_rate=0, autojoin=[])
     args = ["--port", str(server.port), "--receivers", "3", "--senders", "1"]
@@ -118,6 +131,8 @@ def test_text_output_names_every_figure(make_server, capsys) -> None:
 def test_bad_arguments_are_refused(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--senders", "0"])
+    with pytest.raises(SystemExit):
+        main(["--bystander-pings", "3"])  # only while clients are held
     with pytest.raises(SystemExit):
         main(["--window", "0"])
     assert "error" in capsys.readouterr().err
@@ -200,6 +215,8 @@ class FakeHandler(socketserver.StreamRequestHandler):
             elif command == "PONG":
                 fake.pongs.append(parts[-1].lstrip(":"))
                 self.send(f":fake 001 {nick} :Welcome")
+            elif command == "PING":
+                self.send(f":fake PONG fake :{parts[-1].lstrip(':')}")
             elif command == "JOIN":
                 with fake.lock:
                     fake.members.append(self)
@@ -235,6 +252,16 @@ def test_a_nick_in_use_and_a_ping_before_welcome_are_handled(fake) -> None:
     assert all(p.startswith("check-") and p not in fake.nicks_refused for p in fake.pongs)
     assert report["deliveries_lost"] == 0
     assert report["deliveries_received"] == report["messages_sent"] * 3 > 0
+
+
+def test_the_bystander_takes_another_nick_and_answers_pings_before_its_welcome(fake) -> None:
+    options = _quick(fake.port, connect_only=True, receivers=2, senders=0, duration=0.1)
+    options.bystander_pings = 3
+    options.bystander_interval = 0.0
+    report = run(options)
+    assert report["bystander"]["answered"] == 3
+    assert "bnbystander" in fake.nicks_refused  # refused first, then another one ...
+    assert len(fake.pongs) == 3  # ... and every PING before the welcome answered
 
 
 def test_loss_is_reported_and_fails_the_command() -> None:

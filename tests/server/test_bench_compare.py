@@ -81,6 +81,30 @@ def test_the_scenarios_are_the_issues() -> None:
     assert keys["idle"].options.connect_only and keys["idle"].options.receivers == 5000
     assert keys["idle"].kibitz_args == ("--autojoin", "")
     assert keys["default"].options.receivers == 2000 and keys["default"].kibitz_args == ()
+    held = keys["held"].options
+    assert held.connect_only and held.bystander_pings > 0
+    assert held.receivers == bench_compare.held_clients()
+    assert keys["held"].kibitz_args == ("--autojoin", "") and keys["held"].with_ngircd
+
+
+def test_the_held_scenario_holds_20000_where_the_open_file_limit_allows(monkeypatch) -> None:
+    import resource
+
+    for hard, held in ((resource.RLIM_INFINITY, 20000), (65536, 20000), (20000, 19900)):
+        monkeypatch.setattr(resource, "getrlimit", lambda _which, h=hard: (1024, h))
+        assert bench_compare.held_clients() == held
+
+
+def test_the_held_rows_give_the_bystanders_round_trips() -> None:
+    held = Result(_scenario("held", runs=1))
+    mine, theirs = _held(19900, 600_000), _held(19900, 90_000)
+    mine["bystander"] = {"pings": 500, "answered": 500, "p50": 0.4, "p99": 12.5}
+    theirs["bystander"] = {"pings": 500, "answered": 500, "p50": 0.2, "p99": 2.5}
+    held.reports = {"Kibitz": [mine], "ngIRCd": [theirs]}
+    lines = table([held]).splitlines()
+    assert "|  | bystander PING p50 / ms | 0.4 | 0.2 | 2.00 |" in lines
+    assert "|  | bystander PING p99 / ms | 12.5 | 2.5 | 5.00 |" in lines
+    assert "bystander PING p50 0.4 ms, p99 12.5 ms" in bench_compare.summary(mine)
 
 
 @pytest.mark.skipif(not Path(bench_compare.NGIRCD).exists(), reason="needs ngircd")
