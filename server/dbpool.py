@@ -103,17 +103,19 @@ class Offload:
     SQLite's C stack is deep: a query run on a connection's reader thread leaves that
     thread's stack a page larger (4 KiB of every idle client, for as long as it is
     connected). Queries every connection makes, such as registration's accounts
-    lookup, run here instead. The thread starts with the first call; after
+    lookup, run here instead. ``threads`` threads (started with the first call) take the
+    calls in turn, so one slow call does not hold up the others behind it; after
     :meth:`close`, calls run on the caller's thread.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self._name = name
+        self._size = max(1, threads)
         self._lock = threading.Lock()
         self._calls: queue.SimpleQueue[tuple[Callable[..., Any], tuple, list, Any] | None] = (
             queue.SimpleQueue()
         )
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._closed = False
 
     def run(self, fn: Callable[..., T], *args: object) -> T:
@@ -122,14 +124,14 @@ class Offload:
         done.acquire()
         answer: list[tuple[bool, Any]] = []
         with self._lock:
-            thread = self._thread
-            here = self._closed or (thread is not None and thread.ident == threading.get_ident())
+            me = threading.get_ident()
+            here = self._closed or any(t.ident == me for t in self._threads)
             if not here:
-                if thread is None:
-                    self._thread = threading.Thread(
-                        target=self._serve, name=self._name, daemon=True
-                    )
-                    self._thread.start()
+                if not self._threads:
+                    for _ in range(self._size):
+                        thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                        thread.start()
+                        self._threads.append(thread)
                 self._calls.put((fn, args, answer, done))
         if here:
             return fn(*args)
@@ -149,11 +151,12 @@ class Offload:
             done.release()
 
     def close(self) -> None:
-        """Stop the thread once the calls already queued have run."""
+        """Stop the threads once the calls already queued have run."""
         with self._lock:
             self._closed = True
-            thread = self._thread
-            if thread is not None:
+            threads = list(self._threads)
+            for _ in threads:
                 self._calls.put(None)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()

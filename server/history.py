@@ -251,9 +251,11 @@ class HistoryStore:
         self.max_days = max_days
         #: Size budget of the database in MiB (0: none): past it the oldest messages go.
         self.max_mb = max_mb
-        # Reads run on one thread: every join reads its replay, and every connection's
-        # thread would otherwise keep SQLite's stack and allocator cache for good.
-        self._reads = Offload("kibitz-history-reads")
+        # Reads run on a few threads of their own, one per pooled connection: every join
+        # reads its replay, and every connection's thread would otherwise keep SQLite's
+        # stack and allocator cache for good. More than one, so that a slow query (a wide
+        # CHATHISTORY page, a search) does not hold up the join replays queued behind it.
+        self._reads = Offload("kibitz-history-reads", threads=READERS)
         self._readers = SQLitePool(self.path, READERS, setup=_query_only)
         self._prune_asked = 0
         self._pruned = 0

@@ -1,4 +1,4 @@
-"""Offload: short calls run on one thread for every caller."""
+"""Offload: short calls run on a few threads of their own for every caller."""
 
 from __future__ import annotations
 
@@ -56,3 +56,41 @@ def test_many_threads_calling_at_once_each_get_their_own_answer() -> None:
         thread.join()
     offload.close()
     assert answers == {n: n * n for n in range(20)}
+
+
+def test_a_slow_call_does_not_hold_up_the_calls_behind_it() -> None:
+    offload = Offload("test-offload", threads=2)
+    release = threading.Event()
+    slow_started = threading.Event()
+
+    def slow() -> str:
+        slow_started.set()
+        release.wait(10)
+        return "slow"
+
+    result: list[str] = []
+    caller = threading.Thread(target=lambda: result.append(offload.run(slow)))
+    caller.start()
+    try:
+        assert slow_started.wait(10)
+        # The second thread answers while the first is still inside the slow call.
+        assert offload.run(lambda: "quick") == "quick"
+        assert not result
+    finally:
+        release.set()
+        caller.join()
+        offload.close()
+    assert result == ["slow"]
+
+
+def test_calls_made_on_an_offload_thread_run_there_instead_of_waiting() -> None:
+    offload = Offload("test-offload", threads=2)
+    try:
+        # A call that itself calls the offload would deadlock a full pool if it queued.
+        outer, inner = offload.run(
+            lambda: (threading.get_ident(), offload.run(threading.get_ident))
+        )
+        assert outer == inner
+    finally:
+        offload.close()
+    assert not any(t.name == "test-offload" for t in threading.enumerate())
