@@ -135,14 +135,20 @@ def check_url(url: str) -> str:
 
 
 def redact(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***`` (for logs and errors)."""
+    """``url`` with its password, if any, replaced by ``***`` (for logs and errors): the
+    one after the user name and a ``password=`` parameter alike."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.netloc.rpartition("@")[2]
-        user = parts.username or ""
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
+        if parts.query:
+            query = [
+                f"{key}=***" if key == "password" else f"{key}{sep}{value}"
+                for key, sep, value in (item.partition("=") for item in parts.query.split("&"))
+            ]
+            parts = parts._replace(query="&".join(query))
+        return urlunsplit(parts)
     except ValueError:
         return "<unparsable URL>"
 

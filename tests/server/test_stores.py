@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from server.accounts import AccountError, AccountStore
-from server.database import Component, SchemaError, ensure_schema, open_database
+from server.database import Component, SchemaError, ensure_schema, open_database, redact
 from server.readmarkers import MarkerError, ReadMarkerStore
 from server.rooms import RoomState, RoomStore
 from tests.support.processes import ROOT
@@ -189,3 +189,19 @@ def test_a_store_opened_on_a_postgresql_url_loads_psycopg_and_sqlite_does_not(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == str(is_postgresql(store_place))
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://kibitz:s3cret@db:5433/chat", "postgresql://kibitz:***@db:5433/chat"),
+        ("postgresql://kibitz@db/chat", "postgresql://kibitz@db/chat"),
+        (
+            "postgresql://db/chat?user=k&password=s3cret&sslmode=require",
+            "postgresql://db/chat?user=k&password=***&sslmode=require",
+        ),
+        ("postgresql://k:s3cret@[::1/chat", "<unparsable URL>"),
+    ],
+)
+def test_a_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert redact(url) == shown
