@@ -6,7 +6,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 # Debian packages the tests drive: a virtual X display, a key typist, a real IRC client,
 # another IRC server and a D-Bus session bus (releases before Debian 12 ship dbus-daemon in
-# the package dbus).
+# the package dbus). PostgreSQL and Redis are added when they neither answer on their
+# usual ports nor are installed (tests/support/services.py starts private ones then).
 SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd \
 	dbus-daemon:dbus-daemon
 PORT   ?= 5000
@@ -16,7 +17,7 @@ PORT   ?= 5000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,postgresql]'
 	touch $@
 
 system-deps:
@@ -24,6 +25,8 @@ system-deps:
 	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${pair%%:*} ] || missing="$$missing $${pair#*:}"; \
 	done; \
 	$(PY) -c 'import tkinter' 2>/dev/null || missing="$$missing python3-tk"; \
+	services=$$($(PY) -m tests.support.services missing) || exit 1; \
+	[ -z "$$services" ] || missing="$$missing $$services"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq || exit 1; \

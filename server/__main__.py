@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("TLS on %s:%d", config.host, server.tls_port)
     if server.history is not None:
         log.info("history in %s", server.history.path)
+    if server.accounts is not None:
+        log.info("accounts, read markers and rooms in %s", server.accounts.where)
     while not stop_signals:
         time.sleep(0.1)
         if hangups:

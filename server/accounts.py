@@ -1,4 +1,5 @@
-"""Accounts: who people are, kept in ``accounts.sqlite3`` in the data directory.
+"""Accounts: who people are, kept in ``accounts.sqlite3`` in the data directory or in a
+PostgreSQL database (``--database postgresql://…``, see :mod:`server.database`).
 
 An account has a name (it follows the nick rules; stored casefolded beside its display
 form), a password kept only as a memory-hard hash (scrypt), the SCRAM-SHA-256
@@ -7,9 +8,9 @@ password), and any number of TLS client-certificate fingerprints (SASL EXTERNAL)
 
 Every call reads the database afresh, so the admin command (``python -m server.accounts``)
 may change accounts while a server runs and the server sees the change at once. The
-schema uses only types PostgreSQL shares (TEXT, BIGINT), and a version table records it.
+SQL is the same on both engines, and the ``schema_version`` row ``accounts`` records it.
 
-The admin command::
+The admin command (``--database URL`` instead of ``--data-dir DIR`` for PostgreSQL)::
 
     python -m server.accounts --data-dir DIR add NAME [--password PW]   (prompts if omitted)
     python -m server.accounts --data-dir DIR passwd NAME [--password PW]
@@ -25,24 +26,20 @@ import base64
 import functools
 import getpass
 import os
-import sqlite3
 import sys
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dbpool import Offload, SQLitePool
+from .database import Component, Database, DatabaseError, Transaction, check_url, open_store
+from .dbpool import Offload
 from .protocol.names import casefold, valid_nick
 from .protocol.sasl import h, hmac_sha256
 
 FILENAME = "accounts.sqlite3"
 SCHEMA_VERSION = 1
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version BIGINT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY,
     display TEXT NOT NULL,
@@ -59,9 +56,8 @@ CREATE TABLE IF NOT EXISTS account_certfps (
 );
 CREATE INDEX IF NOT EXISTS account_certfps_by_account ON account_certfps (account);
 """
-
-#: Connections to the database at most (lookups are short; writes take turns anyway).
-POOL_SIZE = 2
+#: The accounts' tables (read markers and rooms refer to them).
+COMPONENT = Component("accounts", SCHEMA_VERSION, _SCHEMA)
 #: scrypt cost: 2**14 x 8 x 128 bytes = 16 MiB of memory per hash, tens of milliseconds.
 SCRYPT_N = 1 << 14
 SCRYPT_R = 8
@@ -72,10 +68,6 @@ SCRAM_ITERATIONS = 4096
 MAX_PASSWORD = 300
 #: Account names are nicks: the server's NICKLEN.
 MAX_NAME = 30
-
-
-def _foreign_keys(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA foreign_keys=ON")
 
 
 class AccountError(Exception):
@@ -202,26 +194,30 @@ def check_new_password(password: str) -> str:
 
 
 class AccountStore:
-    """The accounts of one data directory; safe to use from every thread."""
+    """The accounts of one data directory or PostgreSQL database; safe from every thread.
 
-    def __init__(self, data_dir: str | Path) -> None:
-        self.path = Path(data_dir) / FILENAME
-        self._lookups = Offload("kibitz-accounts")
+    ``where`` is the data directory (``accounts.sqlite3`` in it), a ``postgresql://``
+    URL, or a :class:`~server.database.Database` the server shares between its stores.
+    """
+
+    def __init__(self, where: str | Path | Database) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
-            self._pool.create_schema(_SCHEMA, "accounts", SCHEMA_VERSION)
-        except (OSError, sqlite3.Error) as exc:
-            raise AccountError(f"cannot use the accounts database {self.path}: {exc}") from exc
+            self._pool, self._owned = open_store(where, FILENAME, [COMPONENT])
+        except DatabaseError as exc:
+            raise AccountError(f"cannot use the accounts database: {exc}") from exc
+        #: Where the accounts are: the SQLite file, or the URL without its password.
+        self.where = self._pool.where
+        self._lookups = Offload("kibitz-accounts")
 
-    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _db(self) -> AbstractContextManager[Transaction]:
         """A pooled connection, in a transaction committed on success."""
         return self._pool.transaction()
 
     def close(self) -> None:
-        """Close the store's connections."""
+        """Close the store's connections (a shared database is closed by its owner)."""
         self._lookups.close()
-        self._pool.close()
+        if self._owned:
+            self._pool.close()
 
     # --- accounts --------------------------------------------------------------------
     def create(self, name: str, password: str) -> Account:
@@ -249,7 +245,7 @@ class AccountStore:
                         created,
                     ),
                 )
-            except sqlite3.IntegrityError:
+            except self._pool.IntegrityError:
                 raise AccountExists(f"the account {name} already exists") from None
         return Account(key, name, created)
 
@@ -337,7 +333,7 @@ class AccountStore:
                         "INSERT INTO account_certfps (fingerprint, account) VALUES (?, ?)",
                         (fp, casefold(name)),
                     )
-                except sqlite3.IntegrityError:
+                except self._pool.IntegrityError:
                     raise AccountExists("that certificate already belongs to an account") from None
                 return fp
         raise NoSuchAccount(f"there is no account {name}")
@@ -396,6 +392,11 @@ def _parser() -> argparse.ArgumentParser:
         default=platformdirs.user_data_dir("kibitz"),
         help="the server's data directory (default: %(default)s)",
     )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="the server's PostgreSQL database (its --database), instead of the data directory",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     add = verbs.add_parser("add", help="create an account")
     add.add_argument("name")
@@ -422,9 +423,15 @@ def _ask_password(name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m server.accounts``: add, passwd, remove, list, certfp."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.database is not None:
+        try:
+            check_url(args.database)
+        except ValueError as exc:
+            parser.error(str(exc))
     try:
-        store = AccountStore(args.data_dir)
+        store = AccountStore(args.database or args.data_dir)
         try:
             return _run(store, args)
         finally:

@@ -17,6 +17,7 @@ from typing import Any
 
 import platformdirs
 
+from .database import check_url
 from .options import option
 from .penalty import parse_networks
 
@@ -52,6 +53,10 @@ def _networks(entries: list[str]) -> list[str]:
     except ValueError as exc:
         raise ValueError(f"--exempt: {exc}") from None
     return entries
+
+
+def _database_url(url: str | None) -> str | None:
+    return None if url is None else check_url(url)
 
 
 def _registration_mode(text: str) -> str:
@@ -229,6 +234,21 @@ class Config:
             # The command line keeps history unless told not to; tests and code, not.
             parser_default=lambda _: platformdirs.user_data_dir("kibitz"),
             path=True,
+        ),
+    )
+    #: A PostgreSQL database for the accounts, read markers and registered rooms (None:
+    #: they live in accounts.sqlite3 in the data directory).
+    database: str | None = field(
+        default=None,
+        metadata=option(
+            "--database",
+            group="history",
+            metavar="URL",
+            help="keep the accounts, read markers and registered rooms in this PostgreSQL "
+            "database (postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME) instead of "
+            "accounts.sqlite3 in the data directory",
+            convert=_database_url,
+            example="postgresql://kibitz@db.example.org/kibitz",
         ),
     )
     history: bool = field(

@@ -79,15 +79,6 @@ class SQLitePool:
                 raise
             db.execute("COMMIT")
 
-    def create_schema(self, schema: str, component: str, version: int) -> None:
-        """Run ``schema`` (CREATE … IF NOT EXISTS) and record ``component``'s version."""
-        with self.connection() as db:
-            db.executescript(schema)
-            db.execute(
-                "INSERT OR IGNORE INTO schema_version (component, version) VALUES (?, ?)",
-                (component, version),
-            )
-
     def close(self) -> None:
         """Close the idle connections; those still lent close when given back."""
         with self._lock:

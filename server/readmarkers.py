@@ -1,29 +1,26 @@
-"""Read markers of accounts (IRCv3 draft/read-marker): kept in ``accounts.sqlite3``.
+"""Read markers of accounts (IRCv3 draft/read-marker): kept with the accounts, in
+``accounts.sqlite3`` or the PostgreSQL database.
 
 A marker is the time of the last message an account has read in one conversation (a
 channel, or a nick), in milliseconds since the epoch. It only ever moves forward, and an
 account keeps at most :data:`MAX_MARKERS` of them (the least recently read go first).
 A connection that is not signed in keeps its markers in memory (:class:`Markers`).
 
-Every call reads the database afresh, as the account store does. The schema uses only
-types PostgreSQL shares (TEXT, BIGINT); the ``schema_version`` row ``read_markers``
-records it. A marker goes when its account does.
+Every call reads the database afresh, as the account store does. The SQL is the same
+on both engines; the ``schema_version`` row ``read_markers`` records it. A marker goes
+when its account does.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from . import accounts
 from .accounts import FILENAME, AccountError
-from .dbpool import SQLitePool
+from .database import Component, Database, DatabaseError, open_store
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version BIGINT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS read_markers (
     account TEXT NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
     target TEXT NOT NULL,
@@ -31,7 +28,7 @@ CREATE TABLE IF NOT EXISTS read_markers (
     PRIMARY KEY (account, target)
 );
 """
-POOL_SIZE = 2
+COMPONENT = Component("read_markers", SCHEMA_VERSION, _SCHEMA)
 #: Conversations whose marker an account (or a connection) keeps at most.
 MAX_MARKERS = 500
 
@@ -40,25 +37,21 @@ class MarkerError(AccountError):
     """The read markers cannot be read or written (they live in the accounts database)."""
 
 
-def _foreign_keys(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA foreign_keys=ON")
-
-
 class ReadMarkerStore:
-    """The read markers of the accounts of one data directory; safe from every thread."""
+    """The read markers of the accounts of one data directory or PostgreSQL database
+    (``where`` as for :class:`~server.accounts.AccountStore`); safe from every thread."""
 
-    def __init__(self, data_dir: str | Path) -> None:
-        self.path = Path(data_dir) / FILENAME
+    def __init__(self, where: str | Path | Database) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
-            self._pool.create_schema(_SCHEMA, "read_markers", SCHEMA_VERSION)
-        except (OSError, sqlite3.Error) as exc:
-            raise MarkerError(f"cannot use the read markers in {self.path}: {exc}") from exc
+            # A marker refers to its account: the accounts' tables come first.
+            self._pool, self._owned = open_store(where, FILENAME, [accounts.COMPONENT, COMPONENT])
+        except DatabaseError as exc:
+            raise MarkerError(f"cannot use the read markers: {exc}") from exc
 
     def close(self) -> None:
-        """Close the store's connections."""
-        self._pool.close()
+        """Close the store's connections (a shared database is closed by its owner)."""
+        if self._owned:
+            self._pool.close()
 
     def get(self, account: str, target: str) -> int | None:
         """The marker of ``account`` in ``target`` (both casefolded), or None."""
@@ -68,7 +61,7 @@ class ReadMarkerStore:
                     "SELECT time_ms FROM read_markers WHERE account = ? AND target = ?",
                     (account, target),
                 ).fetchone()
-        except sqlite3.Error as exc:
+        except self._pool.Error as exc:
             raise MarkerError(str(exc)) from exc
         return int(row[0]) if row else None
 
@@ -77,24 +70,27 @@ class ReadMarkerStore:
         whether it moved."""
         try:
             with self._pool.transaction() as db:
-                old = db.execute(
-                    "SELECT time_ms FROM read_markers WHERE account = ? AND target = ?",
-                    (account, target),
-                ).fetchone()
-                if old is not None and int(old[0]) >= time_ms:
-                    return int(old[0]), False
-                db.execute(
+                # One statement decides: two connections advancing at once (two servers
+                # on one PostgreSQL database) can never move it back.
+                moved = db.execute(
                     "INSERT INTO read_markers (account, target, time_ms) VALUES (?, ?, ?)"
-                    " ON CONFLICT (account, target) DO UPDATE SET time_ms = excluded.time_ms",
+                    " ON CONFLICT (account, target) DO UPDATE SET time_ms = excluded.time_ms"
+                    " WHERE read_markers.time_ms < excluded.time_ms",
                     (account, target, time_ms),
-                )
+                ).rowcount
+                if not moved:
+                    row = db.execute(
+                        "SELECT time_ms FROM read_markers WHERE account = ? AND target = ?",
+                        (account, target),
+                    ).fetchone()
+                    return int(row[0]), False
                 db.execute(
                     "DELETE FROM read_markers WHERE account = ? AND target NOT IN"
                     " (SELECT target FROM read_markers WHERE account = ?"
                     " ORDER BY time_ms DESC LIMIT ?)",
                     (account, account, MAX_MARKERS),
                 )
-        except sqlite3.Error as exc:
+        except self._pool.Error as exc:
             raise MarkerError(str(exc)) from exc
         return time_ms, True
 

@@ -1,32 +1,28 @@
-"""Registered rooms (ChanServ): kept in ``accounts.sqlite3`` beside the accounts.
+"""Registered rooms (ChanServ): kept beside the accounts, in ``accounts.sqlite3`` or the
+PostgreSQL database.
 
 A registered room keeps, across emptying and restarts, its founder (an account), its
 access list (accounts that get ``op`` or ``voice`` when they join), its modes (flags,
 key, limit), its +b/+e/+I lists, its topic, and where its history starts (the history
 floor of the life in which it was registered: nothing older is ever served).
 
-Every call reads the database afresh, as the account store does. The schema uses only
-types PostgreSQL shares (TEXT, BIGINT); the ``schema_version`` row ``rooms`` records it.
+Every call reads the database afresh, as the account store does. The SQL is the same on
+both engines; the ``schema_version`` row ``rooms`` records it.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .accounts import FILENAME, AccountError
-from .dbpool import SQLitePool
+from .database import Component, Database, DatabaseError, Transaction, open_store
 from .protocol.names import casefold
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version BIGINT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS rooms (
     name TEXT PRIMARY KEY,
     display TEXT NOT NULL,
@@ -57,7 +53,7 @@ CREATE TABLE IF NOT EXISTS room_access (
 """
 #: Access levels, highest first, with the prefix mode each gives on join.
 LEVELS = {"op": "o", "voice": "v"}
-POOL_SIZE = 2
+COMPONENT = Component("rooms", SCHEMA_VERSION, _SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -102,29 +98,24 @@ class RoomError(AccountError):
     """The rooms database cannot be used (it is the accounts database)."""
 
 
-def _foreign_keys(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA foreign_keys=ON")
-
-
 class RoomStore:
-    """The registered rooms of one data directory; safe to use from every thread."""
+    """The registered rooms of one data directory or PostgreSQL database (``where`` as for
+    :class:`~server.accounts.AccountStore`); safe to use from every thread."""
 
-    def __init__(self, data_dir: str | Path) -> None:
-        self.path = Path(data_dir) / FILENAME
+    def __init__(self, where: str | Path | Database) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._pool = SQLitePool(self.path, POOL_SIZE, setup=_foreign_keys, isolation_level=None)
-            self._pool.create_schema(_SCHEMA, "rooms", SCHEMA_VERSION)
-        except (OSError, sqlite3.Error) as exc:
-            raise RoomError(f"cannot use the rooms database {self.path}: {exc}") from exc
+            self._pool, self._owned = open_store(where, FILENAME, [COMPONENT])
+        except DatabaseError as exc:
+            raise RoomError(f"cannot use the rooms database: {exc}") from exc
 
-    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _db(self) -> AbstractContextManager[Transaction]:
         """A pooled connection, in a transaction committed on success."""
         return self._pool.transaction()
 
     def close(self) -> None:
-        """Close the store's connections."""
-        self._pool.close()
+        """Close the store's connections (a shared database is closed by its owner)."""
+        if self._owned:
+            self._pool.close()
 
     def find(self, name: str) -> Room | None:
         """The registered room called ``name`` (any case), if there is one."""
@@ -173,7 +164,7 @@ class RoomStore:
                     ),
                 )
                 _write_state(db, casefold(name), state)
-        except sqlite3.IntegrityError:
+        except self._pool.IntegrityError:
             return False
         return True
 
@@ -200,13 +191,14 @@ class RoomStore:
                 db.execute("DELETE FROM room_access WHERE room = ? AND account = ?", (key, account))
             else:
                 db.execute(
-                    "INSERT OR REPLACE INTO room_access (room, account, level) VALUES (?,?,?)",
+                    "INSERT INTO room_access (room, account, level) VALUES (?,?,?)"
+                    " ON CONFLICT (room, account) DO UPDATE SET level = excluded.level",
                     (key, account, level),
                 )
             return True
 
 
-def _write_state(db: sqlite3.Connection, key: str, state: RoomState) -> None:
+def _write_state(db: Transaction, key: str, state: RoomState) -> None:
     exists = db.execute(
         "UPDATE rooms SET modes = ?, chan_key = ?, chan_limit = ?, topic = ?, topic_by = ?,"
         " topic_at = ? WHERE name = ?",
@@ -224,7 +216,8 @@ def _write_state(db: sqlite3.Connection, key: str, state: RoomState) -> None:
         return  # dropped meanwhile: nothing to keep
     db.execute("DELETE FROM room_lists WHERE room = ?", (key,))
     db.executemany(
-        "INSERT OR IGNORE INTO room_lists (room, letter, mask, set_by, set_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO room_lists (room, letter, mask, set_by, set_at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT (room, letter, mask) DO NOTHING",
         [
             (key, letter, mask, by, at)
             for letter, entries in state.lists.items()

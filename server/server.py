@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .accounts import Account, AccountError, AccountStore
+from .accounts import FILENAME, Account, AccountError, AccountStore
 from .commands import COMMANDS, signin
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
 from .config import Config
+from .database import Database, DatabaseError, open_database
 from .datalock import DataDirInUse, DataDirLock
 from .descriptors import Spare, fit_clients, raise_limit
 from .handover import announce_handovers
@@ -290,31 +291,41 @@ class ChatServer(Listener):
                     self.server_close()
                     raise
         self.history: HistoryStore | None = None
-        #: The accounts, kept in the data directory (None without one).
+        #: The accounts, kept in the data directory or the PostgreSQL database (None
+        #: with neither).
         self.accounts: AccountStore | None = None
         #: The registered rooms, kept beside the accounts (None without a data directory).
         self.rooms: RoomStore | None = None
         self.markers: ReadMarkerStore | None = None  #: read markers, beside the accounts
         #: This server's hold on its data directory (None without one).
         self.data_lock: DataDirLock | None = None
-        if config.data_dir:
+        #: The PostgreSQL database the account stores share (None: SQLite files).
+        self.database: Database | None = None
+        if config.data_dir or config.database:
             try:
-                self.data_lock = DataDirLock(config.data_dir)
-                if config.history:
+                if config.data_dir:
+                    self.data_lock = DataDirLock(config.data_dir)
+                if config.data_dir and config.history:
                     self.history = HistoryStore(
                         Path(config.data_dir) / "history.sqlite3",
                         max_per_target=config.history_max_per_target,
                         max_days=config.history_days,
                         max_mb=config.history_max_mb,
                     )
-                self.accounts = AccountStore(config.data_dir)
-                self.rooms = RoomStore(config.data_dir)
-                self.markers = ReadMarkerStore(config.data_dir)
+                where: str | Database | None = config.data_dir
+                if config.database:
+                    # One pool for the three stores: a connection each would be idle
+                    # most of the time.
+                    try:
+                        self.database = where = open_database(config.database, FILENAME)
+                    except DatabaseError as exc:
+                        raise AccountError(f"cannot use the accounts database: {exc}") from exc
+                assert where is not None
+                self.accounts = AccountStore(where)
+                self.rooms = RoomStore(where)
+                self.markers = ReadMarkerStore(where)
             except (DataDirInUse, HistoryError, AccountError):
-                if self.history is not None:
-                    self.history.close()
-                if self.data_lock is not None:
-                    self.data_lock.release()
+                self._close_stores()
                 self.server_close()
                 if self.tls_listener is not None:
                     self.tls_listener.server_close()
@@ -392,7 +403,12 @@ class ChatServer(Listener):
             self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
-        for store in (self.history, self.accounts, self.rooms, self.markers):
+        self._close_stores()
+
+    def _close_stores(self) -> None:
+        """Close the stores that are open, then their shared database, then let go of
+        the data directory."""
+        for store in (self.history, self.accounts, self.rooms, self.markers, self.database):
             if store is not None:
                 store.close()
         if self.data_lock is not None:

@@ -10,6 +10,7 @@ import pytest
 
 from server.config import Config
 from server.server import ChatServer
+from tests.support import services
 from tests.support.ircclient import IRCClient
 
 
@@ -93,3 +94,42 @@ def _no_server_tracebacks(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("server")
     ]
     assert not errors, [r.getMessage() for r in errors]
+
+
+# --- PostgreSQL and Redis (see tests/support/services.py) ---------------------------------
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of this test session's own PostgreSQL database, dropped at the end."""
+    with services.postgres_server() as server, services.postgres_database(server) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> Iterator[str]:
+    """A URL whose connections see a schema of this test's own (dropped afterwards)."""
+    with services.postgres_schema(postgres_database) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_place(request: pytest.FixtureRequest, tmp_path) -> str:
+    """Where a store keeps its tables, once per backend: a data directory (SQLite), then
+    a PostgreSQL URL of the test's own."""
+    if request.param == "sqlite":
+        return str(tmp_path)
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def redis_port() -> Iterator[int]:
+    """The port of a Redis server on 127.0.0.1 (the machine's, or one of the session's)."""
+    with services.redis_server() as port:
+        yield port
+
+
+@pytest.fixture
+def redis_prefix(redis_port: int) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"kibitz-test:{os.getpid()}:{os.urandom(4).hex()}:"
+    yield prefix
+    services.delete_keys(redis_port, prefix)

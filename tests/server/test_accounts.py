@@ -1,14 +1,17 @@
-"""The account store and its admin command, on real SQLite files in a temporary directory."""
+"""The account store and its admin command, on both backends: a real SQLite file in a
+temporary directory, and a real PostgreSQL database (a schema of the test's own)."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from server.accounts import (
+    FILENAME,
     AccountError,
     AccountExists,
     AccountStore,
@@ -18,15 +21,30 @@ from server.accounts import (
     check_password,
     hash_password,
 )
+from tests.support.services import free_port
 
 FP = "AB:" * 31 + "AB"
 
 
 @pytest.fixture
-def store(tmp_path):
-    accounts = AccountStore(tmp_path)
+def store(store_place):
+    accounts = AccountStore(store_place)
     yield accounts
     accounts.close()
+
+
+def _column(place: str, sql: str) -> list[object]:
+    """The first column of a query's rows, read straight from the database."""
+    if place.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(place) as db:
+            return [row[0] for row in db.execute(sql)]
+    db = sqlite3.connect(f"{place}/{FILENAME}")
+    try:
+        return [row[0] for row in db.execute(sql)]
+    finally:
+        db.close()
 
 
 def test_an_account_signs_in_with_its_password_only(store):
@@ -51,14 +69,23 @@ def test_names_follow_the_nick_rules_and_are_unique_casefolded(store):
     assert [a.display for a in store.accounts()] == ["Alice"]
 
 
-def test_the_password_is_never_stored_only_a_memory_hard_hash(store, tmp_path):
+def test_the_password_is_never_stored_only_a_memory_hard_hash(store, store_place):
     store.create("alice", "sup3r-secret-pw")
     store.close()
-    raw = (tmp_path / "accounts.sqlite3").read_bytes()
-    assert b"sup3r-secret-pw" not in raw
-    db = sqlite3.connect(tmp_path / "accounts.sqlite3")
-    (stored,) = db.execute("SELECT password_hash FROM accounts").fetchone()
-    db.close()
+    if not store_place.startswith("postgresql://"):
+        assert b"sup3r-secret-pw" not in (Path(store_place) / FILENAME).read_bytes()
+    columns = [
+        "name",
+        "display",
+        "password_hash",
+        "scram_salt",
+        "scram_stored_key",
+        "scram_server_key",
+    ]
+    for column in columns:
+        assert "sup3r-secret-pw" not in _column(store_place, f"SELECT {column} FROM accounts")
+    (stored,) = _column(store_place, "SELECT password_hash FROM accounts")
+    assert isinstance(stored, str)
     assert stored.startswith("scrypt$") and check_password("sup3r-secret-pw", stored)
     assert hash_password("same") != hash_password("same")  # salted
     assert not check_password("x", "md5$abc") and not check_password("x", "garbage")
@@ -93,8 +120,8 @@ def test_certificates_sign_in_and_go_with_their_account(store):
         store.remove("alice")
 
 
-def test_two_stores_on_one_directory_see_each_others_changes(tmp_path):
-    server_side, admin_side = AccountStore(tmp_path), AccountStore(tmp_path)
+def test_two_stores_on_one_database_see_each_others_changes(store_place):
+    server_side, admin_side = AccountStore(store_place), AccountStore(store_place)
     try:
         assert server_side.find("carol") is None
         admin_side.create("carol", "pw")
@@ -106,9 +133,10 @@ def test_two_stores_on_one_directory_see_each_others_changes(tmp_path):
         admin_side.close()
 
 
-def _admin(tmp_path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def _admin(place: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    where = "--database" if place.startswith("postgresql://") else "--data-dir"
     return subprocess.run(
-        [sys.executable, "-m", "server.accounts", "--data-dir", str(tmp_path), *args],
+        [sys.executable, "-m", "server.accounts", where, place, *args],
         capture_output=True,
         text=True,
         input=stdin,
@@ -116,7 +144,8 @@ def _admin(tmp_path, *args: str, stdin: str | None = None) -> subprocess.Complet
     )
 
 
-def test_the_admin_command_adds_lists_changes_and_removes(tmp_path):
+def test_the_admin_command_adds_lists_changes_and_removes(store_place):
+    tmp_path = store_place
     done = _admin(tmp_path, "add", "Dave", "--password", "pw1")
     assert done.returncode == 0 and "Dave" in done.stdout
     again = _admin(tmp_path, "add", "dave", "--password", "x")
@@ -139,5 +168,24 @@ def test_the_admin_command_adds_lists_changes_and_removes(tmp_path):
 
 
 def test_the_admin_command_without_a_password_and_no_terminal_fails_cleanly(tmp_path):
-    done = _admin(tmp_path, "add", "erin", stdin="")
+    done = _admin(str(tmp_path), "add", "erin", stdin="")
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_the_admin_command_refuses_a_database_that_is_no_postgresql_url(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "server.accounts", "--database", "mysql://x@y/z", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--database takes a postgresql://USER@HOST:PORT/DBNAME URL" in done.stderr
+
+
+def test_the_admin_command_names_a_database_it_cannot_reach():
+    port = free_port()  # nothing listens there
+    done = _admin(f"postgresql://kibitz:s3cret@127.0.0.1:{port}/kibitz", "list")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"cannot connect to postgresql://kibitz:***@127.0.0.1:{port}/kibitz" in done.stderr
+    assert "s3cret" not in done.stderr

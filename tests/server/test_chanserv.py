@@ -10,12 +10,13 @@ import pytest
 from server.accounts import AccountStore
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory")
 
 
-def _accounts(data_dir: Path) -> None:
-    store = AccountStore(data_dir)
+def _accounts(place: str | Path) -> None:
+    store = AccountStore(place)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
@@ -105,10 +106,11 @@ def test_chanserv_register_info_and_errors(cserver) -> None:
 
 
 def test_a_registered_room_keeps_its_state_across_emptying_and_a_restart(
-    make_server, tmp_path: Path
+    make_server, tmp_path: Path, store_place: str
 ) -> None:
-    _accounts(tmp_path)
-    first = make_server(data_dir=str(tmp_path), flood_rate=0, autojoin=[], reserve_nicks=False)
+    _accounts(store_place)
+    stores = server_options(store_place, tmp_path)
+    first = make_server(flood_rate=0, autojoin=[], reserve_nicks=False, **stores)
     carol = _client(first, "carol", "carol", FULL)
     carol.send("JOIN #team")
     carol.expect("366")
@@ -148,9 +150,7 @@ def test_a_registered_room_keeps_its_state_across_emptying_and_a_restart(
     for client in (carol, mallory):
         client.close()
 
-    second = make_server(
-        data_dir=str(tmp_path), flood_rate=0, autojoin=[], reserve_nicks=False, port=port
-    )
+    second = make_server(flood_rate=0, autojoin=[], reserve_nicks=False, port=port, **stores)
     dave = _client(second, "dave", "dave")
     dave.send("JOIN #team hush")
     assert dave.expect("473").params[1] == "#team"  # +i kept; voice passes nothing

@@ -39,7 +39,7 @@ def test_the_help_keeps_its_groups_in_order() -> None:
         "--version",
     ]
     assert groups["TLS"] == ["--tls-port", "--cert", "--key", "--tls-only"]
-    assert groups["history"][:2] == ["--data-dir", "--no-history"]
+    assert groups["history"][:3] == ["--data-dir", "--database", "--no-history"]
     assert groups["limits"][0] == "--sendq" and groups["limits"][-1] == "--registration-timeout"
 
 

@@ -16,6 +16,7 @@ from server.protocol.codec import Message, parse_timestamp
 from server.readmarkers import Markers, ReadMarkerStore
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 CAP = "draft/read-marker"
 TS = "2019-01-04T14:33:26.123Z"
@@ -48,8 +49,8 @@ def aserver(make_server, tmp_path: Path) -> ChatServer:
     return make_server(data_dir=str(tmp_path), flood_rate=0)
 
 
-def _accounts(data_dir: Path) -> None:
-    store = AccountStore(data_dir)
+def _accounts(place: str | Path) -> None:
+    store = AccountStore(place)
     for name in ("alice", "bob"):
         if store.find(name) is None:
             store.create(name, "secret")
@@ -277,10 +278,13 @@ def test_every_connection_of_the_account_is_told(aserver, open_to) -> None:
     assert _markers(_join(second, "#test")) == [["#test", f"timestamp={TS}"]]
 
 
-def test_an_account_keeps_its_markers_across_a_restart(make_server, tmp_path, open_to) -> None:
+def test_an_account_keeps_its_markers_across_a_restart(
+    make_server, tmp_path, store_place, open_to
+) -> None:
     # testReadMarkerPersistsAcrossReconnect (Kibitz rejoins #general itself)
-    _accounts(tmp_path)
-    first = make_server(data_dir=str(tmp_path), flood_rate=0)
+    _accounts(store_place)
+    stores = server_options(store_place, tmp_path)
+    first = make_server(flood_rate=0, **stores)
     alice = open_to(first, "alice", password="alice:secret")
     guest = open_to(first, "guest")
     _markread(alice, f"MARKREAD #general timestamp={TS}")
@@ -289,7 +293,7 @@ def test_an_account_keeps_its_markers_across_a_restart(make_server, tmp_path, op
     port = first.port
     first.stop()
 
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, port=port)
+    second = make_server(flood_rate=0, port=port, **stores)
     again = open_to(second, "alice", password="alice:secret")
     assert _markers(again.consumed) == [["#general", f"timestamp={TS}"]]
     assert _markread(again, "MARKREAD guest") == ["MARKREAD", "guest", f"timestamp={LATER}"]
@@ -297,10 +301,12 @@ def test_an_account_keeps_its_markers_across_a_restart(make_server, tmp_path, op
     assert _markers(guest.consumed) == [["#general", "*"]]
 
 
-def test_a_marker_that_cannot_be_stored_fails(aserver, open_to, tmp_path) -> None:
-    alice = open_to(aserver, "alice", password="alice:secret")
+def test_a_marker_that_cannot_be_stored_fails(make_server, open_to, tmp_path, store_place) -> None:
+    _accounts(store_place)
+    server = make_server(flood_rate=0, **server_options(store_place, tmp_path))
+    alice = open_to(server, "alice", password="alice:secret")
     _markread(alice, f"MARKREAD #general timestamp={EARLIER}")
-    store = AccountStore(tmp_path)
+    store = AccountStore(store_place)
     store.remove("alice")  # by the admin command, while alice is signed in
     store.close()
     assert _markread(alice, f"MARKREAD #general timestamp={TS}") == [
@@ -315,10 +321,10 @@ def test_a_marker_that_cannot_be_stored_fails(aserver, open_to, tmp_path) -> Non
 
 
 # --- the bounds ----------------------------------------------------------------------
-def test_an_account_keeps_the_latest_markers_only(tmp_path, monkeypatch) -> None:
+def test_an_account_keeps_the_latest_markers_only(store_place, monkeypatch) -> None:
     monkeypatch.setattr("server.readmarkers.MAX_MARKERS", 3)
-    _accounts(tmp_path)
-    store = ReadMarkerStore(tmp_path)
+    _accounts(store_place)
+    store = ReadMarkerStore(store_place)
     try:
         for n, target in enumerate(["#a", "#b", "#c", "#d"]):
             assert store.advance("alice", target, 1000 + n) == (1000 + n, True)

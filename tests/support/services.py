@@ -1,0 +1,274 @@
+"""PostgreSQL and Redis for the tests: the machine's when they answer, else private ones.
+
+The machine's services are used when they answer (PostgreSQL on 127.0.0.1:5432 with
+trust authentication for the user postgres, Redis on 127.0.0.1:6379). Otherwise a
+private instance is started on a free port in a temporary directory and stopped at the
+end of the session (PostgreSQL as the user postgres when the tests run as root: it
+refuses to run as root). Tests never touch data they did not make: a session has a
+PostgreSQL database of its own (``kibitz_test_<random>``, dropped afterwards), and Redis
+keys under a prefix of their own (deleted afterwards).
+
+``python -m tests.support.services missing`` prints the Debian packages needed for a
+service that neither answers nor can be started here (``make system-deps`` installs them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+#: Seconds a private instance may take to start.
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections at ``host:port``."""
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def _wait_until(ready: object, what: str, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while not ready():  # type: ignore[operator]
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} while starting")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start within {START_TIMEOUT:.0f} s")
+        time.sleep(0.05)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+def postgres_binaries() -> Path | None:
+    """The directory holding ``initdb`` and ``pg_ctl``, if PostgreSQL is installed."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):
+        return Path(candidate).parent
+    return None
+
+
+def _pg_ready(url: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """``command`` run as the user postgres when this is root (postgres refuses root)."""
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's ``postgres`` database: the machine's if it answers,
+    else a private instance started for the duration of the block."""
+    machine = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
+    if answers(PG_HOST, PG_PORT) and _pg_ready(machine):
+        yield machine
+        return
+    binaries = postgres_binaries()
+    if binaries is None:
+        raise RuntimeError(
+            "PostgreSQL neither answers on 127.0.0.1:5432 nor is installed: "
+            "make system-deps installs it (apt-get install postgresql)"
+        )
+    directory = Path(tempfile.mkdtemp(prefix="kibitz-pg-"))
+    data = directory / "data"
+    port = free_port()
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+    # The directory is the postgres user's: the working directory may not be.
+    run = {"check": True, "capture_output": True, "timeout": START_TIMEOUT, "cwd": directory}
+    subprocess.run(
+        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust"]),
+        **run,  # type: ignore[call-overload]
+    )
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = str(binaries / "pg_ctl")
+    log = str(directory / "log")
+    start = [pg_ctl, "-D", str(data), "-o", options, "-l", log, "-w", "start"]
+    subprocess.run(_as_postgres(start), **run)  # type: ignore[call-overload]
+    url = f"postgresql://{PG_USER}@127.0.0.1:{port}/postgres"
+    try:
+        _wait_until(lambda: _pg_ready(url), "PostgreSQL")
+        yield url
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=START_TIMEOUT,
+            cwd=directory,
+        )
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` (a server's URL) naming the database ``name`` instead."""
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new database of its own (``kibitz_test_<random>``) on the server, dropped after
+    the block; its URL."""
+    import psycopg
+
+    name = f"kibitz_test_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def postgres_schema(database_url: str) -> Iterator[str]:
+    """A new schema of its own in the database, dropped after the block; a URL whose
+    connections see only it (their ``search_path``)."""
+    import psycopg
+
+    name = f"t_{secrets.token_hex(4)}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{database_url}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+def is_postgresql(place: str) -> bool:
+    """Whether a store's place (see the ``store_place`` fixture) is a PostgreSQL URL."""
+    return place.startswith("postgresql://")
+
+
+def server_options(place: str, data_dir: object) -> dict[str, object]:
+    """A server's options keeping its accounts at ``place`` (its history in ``data_dir``)."""
+    return {"data_dir": str(data_dir), "database": place if is_postgresql(place) else None}
+
+
+# --- Redis --------------------------------------------------------------------------------
+def redis_command(port: int, *args: str, host: str = REDIS_HOST) -> object:
+    """Send one command to Redis (RESP) and return its answer (bytes, int, list, None);
+    an error reply raises RuntimeError."""
+    request = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(request.encode())
+        reader = sock.makefile("rb")
+        return _resp(reader)
+
+
+def _resp(reader: object) -> object:
+    line = reader.readline()  # type: ignore[attr-defined]
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        size = int(rest)
+        return None if size < 0 else reader.read(size + 2)[:-2]  # type: ignore[attr-defined]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_resp(reader) for _ in range(count)]
+    raise RuntimeError(f"not a RESP reply: {line!r}")
+
+
+def _redis_ready(port: int) -> bool:
+    try:
+        return redis_command(port, "PING") == b"PONG"
+    except (OSError, RuntimeError):
+        return False
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[int]:
+    """The port of a Redis server: the machine's if it answers, else a private instance
+    (nothing saved to disk) for the duration of the block."""
+    if _redis_ready(REDIS_PORT):
+        yield REDIS_PORT
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError(
+            "Redis neither answers on 127.0.0.1:6379 nor is installed: "
+            "make system-deps installs it (apt-get install redis-server)"
+        )
+    directory = tempfile.mkdtemp(prefix="kibitz-redis-")
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--daemonize", "no", "--dir", directory]
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until(lambda: _redis_ready(port), "redis-server", proc)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=START_TIMEOUT)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def delete_keys(port: int, prefix: str) -> int:
+    """Delete every key under ``prefix``; how many there were."""
+    deleted, cursor = 0, "0"
+    while True:
+        cursor_bytes, keys = redis_command(port, "SCAN", cursor, "MATCH", prefix + "*")  # type: ignore[misc]
+        if keys:
+            deleted += int(redis_command(port, "DEL", *(k.decode() for k in keys)))  # type: ignore[call-overload]
+        cursor = cursor_bytes.decode()
+        if cursor == "0":
+            return deleted
+
+
+# --- what make system-deps installs ------------------------------------------------------
+def missing_packages() -> list[str]:
+    """Debian packages for the services that neither answer nor are installed."""
+    missing = []
+    if not answers(PG_HOST, PG_PORT) and postgres_binaries() is None:
+        missing.append("postgresql")
+    if not answers(REDIS_HOST, REDIS_PORT) and shutil.which("redis-server") is None:
+        missing.append("redis-server")
+    return missing
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["missing"]:
+        sys.exit("usage: python -m tests.support.services missing")
+    print(" ".join(missing_packages()))
