@@ -291,7 +291,12 @@ class SearchIndex:
             Record(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7])
             for r in rows
         ]
-        return records if forwards else records[::-1]
+        if not forwards:
+            records.reverse()
+        # Ids follow the order messages reached the writer, which across channels can be
+        # a millisecond off the order they were relayed in: shown in time order.
+        records.sort(key=lambda record: record.time_ms)
+        return records
 
     @staticmethod
     def _conditions(query: Query) -> tuple[list[str], list[object]]:

