@@ -199,22 +199,16 @@ def test_limit_is_at_most_100(sserver) -> None:
 def test_only_messages_and_notices_are_found(sserver) -> None:
     alice = _client(sserver, "alice")
     alice.send("NOTICE #general :notice about lunch", "TOPIC #general :lunch topic")
-    alice.expect("NOTICE")
+    notice = alice.expect("NOTICE")
     alice.expect("TOPIC")
-    history = sserver.history
-    assert history is not None
-    # A reaction, as history keeps one: a TAGMSG has no text to find.
-    history.add(
-        Record(
-            "r1",
-            "#general",
-            int(time.time() * 1000),
-            "bob!b@h",
-            "TAGMSG",
-            ("#general",),
-            {"+draft/react": "lunch"},
-        )
-    )
+    # A reaction, which history keeps (and CHATHISTORY replays): a TAGMSG has no text.
+    msgid = notice.tags["msgid"]
+    alice.send(f"@+draft/react=lunch;+draft/reply={msgid} TAGMSG #general")
+    alice.expect("TAGMSG")
+    assert sserver.history is not None and sserver.history.flush()
+    with sqlite3.connect(sserver.history.path) as db:
+        stored = db.execute("SELECT COUNT(*) FROM messages WHERE command = 'TAGMSG'")
+        assert stored.fetchone()[0] == 1
     batch = _search(alice, "in=#general")
     assert [(m.command, m.params[1]) for m in batch[1:]] == [("NOTICE", "notice about lunch")]
     assert _texts(alice, "text=lunch") == ["notice about lunch"]
