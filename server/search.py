@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dbpool import SQLitePool
+from .dbpool import Offload, SQLitePool
 from .history import HistoryError, Record
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,9 @@ class SearchIndex:
         self.timeout = timeout
         self._writer_busy = writer_busy
         self._lock = threading.Lock()  # one indexer at a time: this thread or a query's
+        # Queries run on one thread of the index's: SQLite's deep C stack would otherwise
+        # stay on every connection's thread that ever searched (as history reads do).
+        self._queries = Offload("kibitz-search-queries")
         self._pool = SQLitePool(self.path, readers)
         try:
             self._db = self._pool.connect()
@@ -247,11 +250,22 @@ class SearchIndex:
         """Stop the background indexer and close the connections."""
         self._stop.set()
         self._thread.join(timeout=10)
+        self._queries.close()
         with self._lock:
             self._db.close()
         self._pool.close()
 
     # --- searching ------------------------------------------------------------------
+    def find(self, query: Query) -> list[Record]:
+        """What :meth:`search` finds once what is committed is indexed (at most
+        ``QUERY_CATCH_UP`` rows first), run on the index's query thread."""
+
+        def run() -> list[Record]:
+            self.catch_up()
+            return self.search(query)
+
+        return self._queries.run(run)
+
     def search(self, query: Query) -> list[Record]:
         """The messages matching ``query``, oldest first: the oldest matches after
         ``after_ms`` when it is given, the newest ones otherwise. Raises

@@ -118,8 +118,7 @@ def search(server: Context, client: Session, msg: Message, reply: ResponseBuffer
         return
     history.flush()
     try:
-        index.catch_up()
-        records = index.search(query)
+        records = index.find(query)
     except SearchTimeout:
         _fail(server, reply, "INTERNAL_ERROR")
         return

@@ -5,6 +5,7 @@ restart, and the index alone (fed in the background, forgetting removed rows).""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -478,3 +479,21 @@ def test_a_signed_in_conversation_is_found_by_account_under_any_nick(make_server
     assert _texts(stranger, "in=dave") == []
     back.close()
     stranger.close()
+
+
+def test_a_search_runs_on_the_index_s_own_thread(sserver, monkeypatch) -> None:
+    index = sserver.search
+    assert index is not None
+    threads: list[str] = []
+    search = index.search
+
+    def recorded(query: Query) -> list[Record]:
+        threads.append(threading.current_thread().name)
+        return search(query)
+
+    monkeypatch.setattr(index, "search", recorded)
+    alice = _client(sserver, "alice")
+    _say(alice, "#general", "on which thread")
+    assert _texts(alice, "text=thread") == ["on which thread"]
+    assert threads == ["kibitz-search-queries"]  # not the connection's reader thread
+    alice.close()
