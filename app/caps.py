@@ -28,6 +28,7 @@ WANTED_CAPS = (
     "account-tag",
     "draft/read-marker",
     "draft/multiline",
+    "soju.im/search",
 )
 
 

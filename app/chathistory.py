@@ -90,6 +90,11 @@ class ChathistoryState:
         self._logs.setdefault(self.fold(name), _Log(name)).pending.append((mode, limit, ref))
         return line
 
+    def waiting(self, name: str) -> bool:
+        """True while a request for ``name`` has not been answered."""
+        log = self._logs.get(self.fold(name))
+        return log is not None and bool(log.pending)
+
     def unsent(self, name: str) -> None:
         """The newest request for ``name`` never went out: nothing to wait for."""
         log = self._logs.get(self.fold(name))

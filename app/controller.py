@@ -28,6 +28,7 @@ from app.commands import (
 )
 from app.conversations import SERVER
 from app.events import Kind
+from app.finder import Finder
 from app.interface import ChatWindow
 from app.model import ChatModel
 from app.notifications import Alerts
@@ -158,6 +159,10 @@ class ChatController:
         )
         self.typing = TypingNotices(model, view, settings)  # sets its own view handlers
         self.reacting = Reacting(model, view)  # so does this
+        # Ctrl+F: the search panel's part, with its own view callbacks too.
+        self.finder = Finder(
+            model, view, self.handlers, self.select, self.open_direct, self.reacting.jump
+        )
 
     # --- lifecycle ---------------------------------------------------------------------
     def start(self) -> None:

@@ -50,6 +50,7 @@ class Kind:
     NOTIFICATION_CLICKED = "notification_clicked"
     READ_MARKER = "read_marker"
     REACTION = "reaction"
+    SEARCH_RESULTS = "search_results"
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +476,31 @@ class ReadMarker:
     time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One message the server found (``soju.im/search``): where, who, when, what."""
+
+    conversation: str  # the channel, or the other party of a direct conversation
+    nick: str
+    text: str
+    time: datetime | None
+    msgid: str = ""
+    own: bool = False
+    action: bool = False
+    notice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """The server's answer to one search: its hits, oldest first, or why it failed
+    (``error``: the FAIL's code, e.g. ``INVALID_PARAMS``)."""
+
+    query: str
+    hits: tuple[SearchHit, ...] = ()
+    error: str = ""
+    kind: ClassVar[str] = Kind.SEARCH_RESULTS
+
+
 Event = (
     Status
     | TLSUp
@@ -506,4 +532,5 @@ Event = (
     | NotificationClicked
     | ReadMarker
     | Reaction
+    | SearchResults
 )

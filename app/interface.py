@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from app.conversations import Conversations
 from app.reactions import Chip
+from app.search import Row
 from app.text import Line
 
 #: Called with the password (None when cancelled) and whether to remember it.
@@ -230,4 +231,8 @@ class ChatWindow(Protocol):
 
     def jump_to(self, key: str, msgid: str) -> bool:
         """Show the message ``msgid`` of ``key``, lit up; False when it is not drawn."""
+        ...
+
+    def show_search_results(self, rows: Sequence[tuple[Row, object]], status: str) -> None:
+        """List a search's results (their texts, each standing for its item)."""
         ...

@@ -509,6 +509,26 @@ class ChatModel:
             queued = self.session.markers.mark(name, when)
         return queued and self._flush()
 
+    @property
+    def search_available(self) -> bool:
+        """True when the server searches its history for us (``soju.im/search``)."""
+        return self.session.search_available
+
+    def search(self, text: str) -> bool:
+        """Ask the server for the messages holding ``text``; False if it cannot be asked."""
+        with self._lock:
+            if not self.session.search_available:
+                return False
+            line = self.session.searches.request(text)
+            if line is None:
+                return False
+            self.session.send(line)
+        if self._flush():
+            return True
+        with self._lock:
+            self.session.searches.unsent()
+        return False
+
     def load_older(self, name: str) -> bool:
         """Ask for the page before the oldest message shown of ``name``; False if nothing to ask."""
         with self._lock:

@@ -36,6 +36,7 @@ from app.reactions import REPLY, reaction_of
 from app.readmarkers import HANDLERS as MARKER_HANDLERS
 from app.readmarkers import ReadMarkers
 from app.replies import Replies
+from app.search import SearchState
 from app.signin import SignIn
 from server.protocol.codec import LineError, Message, build, parse, parse_server_time
 from server.protocol.names import casefold
@@ -109,6 +110,7 @@ class Session:
         self.password_refused = False  # asked for a password on this connection already
         self.chathistory = ChathistoryState(self.fold, self.is_me)
         self.multiline = MultilineBatches()
+        self.searches = SearchState(self.fold, self.is_me, self.is_channel)
         self._out: list[str] = []
         self._events: list[ev.Event] = []
 
@@ -163,6 +165,7 @@ class Session:
         """The connection ended: no channels are joined now (they are joined again later)."""
         self.registered = False
         self.chathistory.connection_lost()
+        self.searches.connection_lost()
         self.multiline.clear()
         self._out = []
         return self.roster.connection_lost()
@@ -199,6 +202,11 @@ class Session:
     def chathistory_available(self) -> bool:
         """True when the server keeps chathistory we can page through (and batches it)."""
         return self.registered and {"draft/chathistory", "batch"} <= self.caps
+
+    @property
+    def search_available(self) -> bool:
+        """True when the server searches its history for us (``soju.im/search``)."""
+        return self.registered and {"soju.im/search", "batch"} <= self.caps
 
     def load_older(self, name: str) -> bool:
         """Queue the request for the page before the oldest shown of ``name``; False if none."""
@@ -329,8 +337,8 @@ class Session:
             if whole is None:
                 return []
             msg = whole
-        if self.chathistory.collects(msg):
-            return []  # chathistory is shown as one page, never as live traffic
+        if self.chathistory.collects(msg) or self.searches.collects(msg):
+            return []  # chathistory and results are shown as pages, never as live traffic
         self.replies.line_seen(msg)
         handler = self._handler_of(msg.command.upper())
         if handler is None:
@@ -637,6 +645,9 @@ class Session:
         record, follow_up = self.chathistory.batch(msg, self._display_name)
         if record is not None:
             self.emit(record)
+        results = self.searches.batch(msg, self._display_name)
+        if results is not None:
+            self.emit(results)
         if follow_up:
             self.send(follow_up)
 
@@ -648,6 +659,10 @@ class Session:
     def _on_fail(self, msg: Message) -> None:
         if msg.param(0).upper() == "REGISTER":
             self.identity.register_failed(msg)
+        elif msg.param(0).upper() == "SEARCH":
+            results = self.searches.failed(msg)
+            if results is not None:
+                self.emit(results)
         elif msg.param(0).upper() == "CHATHISTORY":
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))

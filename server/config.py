@@ -299,6 +299,8 @@ class Config:
         ),
     )
     chathistory_max: int = 100
+    #: Seconds one SEARCH may spend in the database before it fails (INTERNAL_ERROR).
+    search_timeout: float = 2.0
     #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
     sendq: int = field(
         default=1 << 20,

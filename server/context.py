@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .registry import Registry
     from .rehash import Report
     from .rooms import RoomStore
+    from .search import SearchIndex
     from .sendq import ResponseBuffer
     from .session import Session
 
@@ -29,6 +30,8 @@ class Context(Protocol):
     registry: Registry
     #: The message store, or None when history is off.
     history: HistoryStore | None
+    #: The full-text index of the history (``soju.im/search``), or None without history.
+    search: SearchIndex | None
     #: The accounts, or None when the server has no data directory.
     accounts: AccountStore | None
     #: The registered rooms (ChanServ), or None when the server has no data directory.

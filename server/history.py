@@ -318,6 +318,10 @@ class HistoryStore:
             goal = self._added
             return self._written.wait_for(lambda: self._committed >= goal, timeout)
 
+    def busy(self) -> bool:
+        """Whether messages are waiting to be committed (the writer has work)."""
+        return self._added != self._committed
+
     def close(self) -> None:
         """Commit what is queued and stop the writer."""
         with self._written:

@@ -49,6 +49,7 @@ from .readmarkers import ReadMarkerStore
 from .registry import Registry
 from .rehash import Report, rehash
 from .rooms import RoomStore
+from .search import SearchIndex
 from .sendq import (
     Flusher,
     Outgoing,
@@ -291,6 +292,8 @@ class ChatServer(Listener):
                     self.server_close()
                     raise
         self.history: HistoryStore | None = None
+        #: The full-text index of the history (None when history is off).
+        self.search: SearchIndex | None = None
         #: The accounts, kept in the data directory or the PostgreSQL database (None
         #: with neither).
         self.accounts: AccountStore | None = None
@@ -311,6 +314,9 @@ class ChatServer(Listener):
                         max_per_target=config.history_max_per_target,
                         max_days=config.history_days,
                         max_mb=config.history_max_mb,
+                    )
+                    self.search = SearchIndex(
+                        self.history.path, self.history.busy, timeout=config.search_timeout
                     )
                 where: str | Database | None = config.data_dir
                 if config.database:
@@ -408,7 +414,8 @@ class ChatServer(Listener):
     def _close_stores(self) -> None:
         """Close the stores that are open, then their shared database, then let go of
         the data directory."""
-        for store in (self.history, self.accounts, self.rooms, self.markers, self.database):
+        stores = (self.search, self.history, self.accounts, self.rooms, self.markers)
+        for store in (*stores, self.database):
             if store is not None:
                 store.close()
         if self.data_lock is not None:

@@ -20,6 +20,7 @@ import ttkbootstrap as ttk
 from app.conversations import SCROLLBACK, Conversation, Conversations
 from app.interface import AccountAnswer, ConfirmAnswer, PasswordAnswer
 from app.reactions import Chip
+from app.search import Row
 from app.text import Line, sanitize
 from app.ui import (
     StatusBar,
@@ -36,6 +37,7 @@ from app.view.input_row import InputRow
 from app.view.members import MembersPanel
 from app.view.react_picker import ReactPicker
 from app.view.reply_bar import ReplyBar
+from app.view.search_panel import SearchPanel
 from app.view.sidebar import Sidebar
 from app.view.transcript import CHATHISTORY_SEPARATOR, Transcript, day_after, day_before
 from app.view.typing_line import TypingLine
@@ -155,6 +157,7 @@ class ChatView:
         self.transcript.add_line_action(
             "React…", on_message, lambda line: fire("pick_reaction", current.current, line)
         )
+        self.search_panel = SearchPanel(self.transcript, self.fonts, fire)  # Ctrl+F
         self.members = MembersPanel(panes, self.fonts, fire)
         self.member_list = self.members.member_list
         panes.add(self.sidebar, weight=0)
@@ -195,6 +198,8 @@ class ChatView:
         entry.bind("<Prior>", lambda e: self.chat_area.yview_scroll(-1, "pages") or "break")
         entry.bind("<Next>", lambda e: self.chat_area.yview_scroll(1, "pages") or "break")
         entry.bind("<Control-End>", then_break(self.transcript.follow.jump))
+        for widget in (entry, self.name_entry, text, self.conversation_list, self.member_list):
+            widget.bind("<Control-f>", then_break(self.open_search))
         for widget in (entry, self.name_entry, text):
             widget.bind("<Alt-Up>", then_break(lambda: self.cycle_conversation(-1)))
             widget.bind("<Alt-Down>", then_break(lambda: self.cycle_conversation(1)))
@@ -230,7 +235,8 @@ class ChatView:
     # --- wiring ----------------------------------------------------------------------------
     def set_handlers(self, **handlers: Callback) -> None:
         """Set the callbacks: send, nick, select, theme, close, recall, complete, member,
-        focus, older, account, joins (shown or hidden: remember it), typed (the message
+        focus, older, account, search (a query), search_jump (a result chosen),
+        search_closed, joins (shown or hidden: remember it), typed (the message
         box changed), send_typing (our typing notifications on or off), notifications (desktop
         notifications on or off: remember it), reading (the user may be reading: a
         conversation shown, a line added to it, or its end in view again), reply and
@@ -398,6 +404,15 @@ class ChatView:
         self.reply_bar.show(key)
         self._update_title()
         self._fire("reading")
+
+    # --- search ---------------------------------------------------------------------------
+    def open_search(self) -> None:
+        """Show the search panel above the transcript, the cursor in its query."""
+        self.search_panel.open(self.chat_area)
+
+    def show_search_results(self, rows: Sequence[tuple[Row, object]], status: str) -> None:
+        """List a search's results (their texts, each standing for its item)."""
+        self.search_panel.show_results(rows, status)
 
     def cycle_conversation(self, step: int) -> None:
         """Open the previous (-1) or next (+1) conversation in the sidebar."""

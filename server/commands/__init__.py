@@ -12,6 +12,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     operators,
     readmarker,
     registration,
+    search,
     server_queries,
     signin,
     users,

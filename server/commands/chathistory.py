@@ -184,14 +184,16 @@ def send_batch(
     client: Session,
     reply: ResponseBuffer,
     kind: str,
-    target: str,
+    target: str | None,
     records: list[Record],
 ) -> None:
-    """Send records inside a BATCH when the client has ``batch``, bare otherwise."""
+    """Send records inside a BATCH (of ``kind``, about ``target`` if given) when the
+    client has ``batch``, bare otherwise."""
     name = server.config.name
     batch = new_batch_id() if "batch" in client.caps else None
     if batch is not None:
-        reply.send_line("BATCH", "+" + batch, kind, target, source=name)
+        about = (target,) if target is not None else ()
+        reply.send_line("BATCH", "+" + batch, kind, *about, source=name)
     tagged = "message-tags" in client.caps
     for record in records:
         if record.command == TAG_ONLY and not tagged:
@@ -241,7 +243,7 @@ def _limit(server: Context, text: str) -> int | None:
     return min(int(text), server.config.chathistory_max)
 
 
-def _storage_key(server: Context, client: Session, target: str) -> tuple[str, int] | None:
+def storage_key(server: Context, client: Session, target: str) -> tuple[str, int] | None:
     """Where the target's history is kept and the id it starts after, if this client
     may read it: a channel it is in (this life of it only), or its own conversation with
     whoever ``target`` is now."""
@@ -278,7 +280,7 @@ def chathistory(server: Context, client: Session, msg: Message, reply: ResponseB
     if limit is None:
         _fail(server, reply, "INVALID_PARAMS", sub, msg.params[-1])
         return
-    found = _storage_key(server, client, target)
+    found = storage_key(server, client, target)
     if found is None:
         _fail(server, reply, "INVALID_TARGET", sub, target)
         return

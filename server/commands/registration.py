@@ -39,6 +39,7 @@ from ..protocol.numerics import (
     RPL_YOURHOST,
 )
 from ..sasl import MECHANISMS
+from ..search import CAP as SEARCH_CAP
 from ..sendq import Outgoing, ResponseBuffer
 from .burst import Reply, send_fixed
 from .channels import join_channel
@@ -83,6 +84,8 @@ def capabilities(server: Context) -> dict[str, str]:
     offered = CAPABILITIES
     if server.history is not None:
         offered = {**offered, "draft/chathistory": ""}
+    if server.search is not None:
+        offered = {**offered, SEARCH_CAP: ""}
     if sasl_offered(server):
         offered = {**offered, "sasl": ",".join(MECHANISMS)}
     if registration_open(server):

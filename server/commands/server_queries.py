@@ -224,6 +224,12 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "Reads the server's configuration file again and applies what can",
         "change while it runs; says what needs a restart. IRC operators only.",
     ),
+    "SEARCH": (
+        "SEARCH <attributes>",
+        "Finds stored messages of the channels you are in and of your own",
+        "conversations (soju.im/search), as in=<target>;from=<nick>;after=<time>;",
+        "before=<time>;text=<words>;limit=<n> (any of them, at most 100 results).",
+    ),
     "SETNAME": (
         "SETNAME :<realname>",
         "Changes your realname (the setname capability tells others).",

@@ -25,6 +25,7 @@ COSTS: dict[str, int] = {
     "NAMES": 4,
     "LIST": 4,
     "CHATHISTORY": 3,
+    "SEARCH": 3,
     "WHOIS": 2,
     "WHOWAS": 2,
 }

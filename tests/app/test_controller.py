@@ -95,6 +95,9 @@ def test_wires_every_view_callback(controller, view):
         "reply",
         "cancel_reply",
         "quote",
+        "search",
+        "search_jump",
+        "search_closed",
     }
 
 
