@@ -265,6 +265,8 @@ class HistoryStore:
         self._pending: list[Group] = []
         self._wake = threading.Event()
         self._closing = False
+        # Redactions wait here for the writer, as messages do: (target, msgid, result).
+        self._removals: list[tuple[str, str, list[int]]] = []
         self._added = 0
         self._committed = 0
         try:
@@ -322,6 +324,21 @@ class HistoryStore:
         """Whether messages are waiting to be committed (the writer has work)."""
         return self._added != self._committed
 
+    def remove(self, target: str, msgid: str, timeout: float = 5.0) -> int:
+        """Delete a message of ``target`` (and the reactions to it) through the writer,
+        after everything queued before it; the messages removed (0: it was not there,
+        or the writer did not answer within ``timeout``)."""
+        result: list[int] = []
+        with self._written:
+            self._added += 1
+            goal = self._added
+            first = not self._pending and not self._removals
+            self._removals.append((target, msgid, result))
+            if first:
+                self._wake.set()
+            self._written.wait_for(lambda: self._committed >= goal, timeout)
+        return result[0] if result else 0
+
     def close(self) -> None:
         """Commit what is queued and stop the writer."""
         with self._written:
@@ -348,11 +365,14 @@ class HistoryStore:
                 time.sleep(_COMMIT_EVERY)  # let a batch gather: one commit for all of it
             with self._written:
                 batch, self._pending = self._pending, []
+                removals, self._removals = self._removals, []
                 self._wake.clear()
                 closing = self._closing
                 asked = self._prune_asked
             if batch:
                 self._insert(batch)
+            if removals:
+                self._remove(removals)
             if asked > self._pruned or time.monotonic() - last_prune > _PRUNE_EVERY:
                 self._prune()
                 last_prune = time.monotonic()
@@ -390,6 +410,34 @@ class HistoryStore:
             log.exception("could not store %d messages", count)
         with self._written:
             self._committed += count
+            self._written.notify_all()
+
+    def _remove(self, removals: list[tuple[str, str, list[int]]]) -> None:
+        db = self._writer_db
+        for target, msgid, result in removals:
+            try:
+                found = db.execute(
+                    "SELECT id FROM messages WHERE msgid = ? AND target = ?", (msgid, target)
+                ).fetchone()
+                removed = 0
+                if found is not None:
+                    removed = db.execute("DELETE FROM messages WHERE id = ?", found).rowcount
+                    # A reaction (a TAGMSG replying with +draft/react) means nothing without
+                    # its message; replies stay: they are someone else's words. Only rows
+                    # after the message can refer to it, found through (target, id).
+                    removed += db.execute(
+                        "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
+                        " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
+                        " AND json_extract(tags, '$.\"+draft/react\"') IS NOT NULL",
+                        (target, found[0], msgid),
+                    ).rowcount
+                db.commit()
+            except sqlite3.Error:
+                log.exception("could not remove message %s", msgid)
+                removed = 0
+            result.append(removed)
+        with self._written:
+            self._committed += len(removals)
             self._written.notify_all()
 
     def _prune(self) -> None:
@@ -463,6 +511,11 @@ class HistoryStore:
             )
             for row in rows
         ]
+
+    def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
+        """The message ``msgid`` of ``target`` (after ``floor``), if it is stored."""
+        rows = self._rows("msgid = ? AND target = ? AND id > ?", (msgid, target, floor))
+        return rows[0] if rows else None
 
     def last_id(self) -> int:
         """The id of the newest stored message, everything queued so far committed first:

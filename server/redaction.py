@@ -1,0 +1,33 @@
+"""What proves a message is its sender's when it is redacted (IRCv3 message-redaction).
+
+Identity is an account, never a nick: a signed-in sender's messages are its account's
+(history keeps the account with each one). A sender not signed in can prove only that
+it is the same connection, so the connection keeps the ids of the channel messages it
+sent (its direct messages name it in history already), the last ``KEPT`` of them; they
+go with the connection, as the proof does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import Session
+
+#: Channel messages a connection that is not signed in may still redact (its newest).
+KEPT = 256
+
+
+def remember(client: Session, msgid: str) -> None:
+    """Note that ``client``, not signed in, sent the channel message ``msgid``."""
+    sent = client.sent
+    if sent is None:
+        sent = client.sent = {}
+    sent[msgid] = None
+    if len(sent) > KEPT:
+        del sent[next(iter(sent))]  # the oldest: a dict keeps insertion order
+
+
+def sent_here(client: Session, msgid: str) -> bool:
+    """Whether this connection sent the channel message ``msgid`` (see ``remember``)."""
+    return client.sent is not None and msgid in client.sent
