@@ -515,3 +515,35 @@ def test_direct_messages_between_connections_not_signed_in(hserver, open_to) -> 
     other = _say(alice, "carol", "hi", plain)
     assert _answer(alice, f"REDACT carol {other}")[0] == "REDACT"
     assert plain.sync() == []
+
+
+def test_a_multi_line_message_is_deleted_whole(hserver, open_to) -> None:
+    caps = (*FULL, "draft/multiline")
+    alice, bob = open_to(hserver, "alice", caps), open_to(hserver, "bob")
+    _join(alice, bob)
+    alice.send(
+        "BATCH +b1 draft/multiline #chan",
+        "@batch=b1 PRIVMSG #chan :first line",
+        "@batch=b1 PRIVMSG #chan :second line",
+        "BATCH -b1",
+    )
+    msgid = alice.expect("BATCH", where=lambda m: m.params[0].startswith("+")).tags["msgid"]
+    alice.sync(), bob.sync()
+    assert _answer(alice, f"REDACT #chan {msgid}") == ["REDACT", "#chan", msgid]
+    assert _redacts(bob) == [["#chan", msgid]]
+    assert _history(bob, "#chan") == []
+
+
+@pytest.mark.parametrize("msgid", ["", ":colon", "with space"])
+def test_a_msgid_that_cannot_be_one(hserver, open_to, msgid) -> None:
+    alice = open_to(hserver, "alice")
+    _join(alice)
+    answer = _answer(alice, f"REDACT #chan :{msgid}")
+    assert answer == [
+        "FAIL",
+        "REDACT",
+        "UNKNOWN_MSGID",
+        "#chan",
+        "*",  # what cannot stand in the middle of a line is shown as *
+        "This message does not exist or is too old",
+    ]
