@@ -361,7 +361,10 @@ class HistoryStore:
         last_prune = time.monotonic()
         while True:
             self._wake.wait(_PRUNE_EVERY)
-            if not self._closing:
+            with self._written:
+                # A redaction waits for its answer: it goes at once, messages gather.
+                urgent = self._closing or bool(self._removals)
+            if not urgent:
                 time.sleep(_COMMIT_EVERY)  # let a batch gather: one commit for all of it
             with self._written:
                 batch, self._pending = self._pending, []
