@@ -59,6 +59,8 @@ CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
 CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
     WHERE party_b IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
+-- The reactions to a message that is deleted are found among a target's TAGMSGs only.
+CREATE INDEX IF NOT EXISTS messages_tagmsgs ON messages (target, id) WHERE command = 'TAGMSG';
 -- Replaced by the two party indexes above; no query used it.
 DROP INDEX IF EXISTS messages_by_party;
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -110,6 +112,15 @@ def _group_sql(rows: int) -> str:
         "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
         " params, tags, party_a, party_b) VALUES " + values
     )
+
+
+#: Removes the reactions to a deleted message: the TAGMSGs after it in its target that
+#: reply to it with ``+draft/react`` (through the index of TAGMSGs, never the whole target).
+REACTIONS_DELETE = (
+    "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
+    " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
+    " AND json_extract(tags, '$.\"+draft/react\"') IS NOT NULL"
+)
 
 
 class HistoryError(Exception):
@@ -426,14 +437,8 @@ class HistoryStore:
                 if found is not None:
                     removed = db.execute("DELETE FROM messages WHERE id = ?", found).rowcount
                     # A reaction (a TAGMSG replying with +draft/react) means nothing without
-                    # its message; replies stay: they are someone else's words. Only rows
-                    # after the message can refer to it, found through (target, id).
-                    removed += db.execute(
-                        "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
-                        " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
-                        " AND json_extract(tags, '$.\"+draft/react\"') IS NOT NULL",
-                        (target, found[0], msgid),
-                    ).rowcount
+                    # its message; replies stay: they are someone else's words.
+                    removed += db.execute(REACTIONS_DELETE, (target, found[0], msgid)).rowcount
                 db.commit()
             except sqlite3.Error:
                 log.exception("could not remove message %s", msgid)
