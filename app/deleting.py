@@ -3,8 +3,8 @@
 Where the server deletes messages, the transcript's menu offers "Delete…" on the user's
 own messages, and in a channel where the user is an operator on everyone's; a question
 comes first, then ``REDACT`` goes. When the server says a message was deleted (by anyone,
-ours echoed), its line shows "message deleted" with its time and nick; a refusal is a
-line saying why.
+ours echoed), its line shows "message deleted" with its time and nick (and who deleted
+it, when that was not its sender, with the reason given); a refusal is a line saying why.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ class Deleting:
                     key = other
                     break
         if found is not None and not found.deleted:
-            self.view.replace_line(key, found, deleted_line(found))
+            fold = self.model.fold
+            by = "" if fold(event.nick) == fold(found.nick) else event.nick
+            self.view.replace_line(key, found, deleted_line(found, by, event.reason))
 
     def _find(self, key: str, msgid: str) -> Line | None:
         conversation = self.view.conversations.get(key)

@@ -406,9 +406,14 @@ def typing_text(nicks: list[str]) -> str:
 DELETED = "message deleted"
 
 
-def deleted_line(line: Line) -> Line:
-    """``line`` once deleted: its time and nick stay, its text goes (and what it named)."""
-    return replace(line, text=DELETED, deleted=True, mention=False, raw="")
+def deleted_line(line: Line, by: str = "", reason: str = "") -> Line:
+    """``line`` once deleted: its time and nick stay, its text goes (and what it named).
+    Deleted by someone else than its sender (``by``, an operator), it says who: the spec
+    asks clients to keep deletions accountable; a reason given is shown too."""
+    text = DELETED if not by else f"{DELETED} by {by}"
+    if reason:
+        text += f" ({reason})"
+    return replace(line, text=text, deleted=True, mention=False, raw="")
 
 
 def delete_question(line: Line) -> str:

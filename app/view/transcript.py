@@ -522,7 +522,7 @@ class Transcript(ttk.Frame):
             body_tags = (*base, "info")
             parts += ["•", (*base, "muted"), "\t", base]
         if line.deleted:  # muted, and no link or raw line of what it said
-            parts += [line.text + "\n", (*base, "deleted")]
+            parts += [sanitize(line.text, astral=astral) + "\n", (*base, "deleted")]
             return parts
         # A multi-line message is one block: its later lines under the first, in the
         # text column (one nick, one time).

@@ -125,6 +125,7 @@ def test_an_operator_may_delete_anyones(chat, connect) -> None:
     redact = bob.expect("REDACT")
     assert redact.source.startswith("alice!") and redact.params == ["#general", msgid]
     pump(view, lambda: "spam spam" not in view.transcript_text(), what="deleted here too")
+    assert f"\tbob\t{DELETED} by alice\n" in view.transcript_text()  # who did it, said
 
 
 def test_a_peers_deletion_shows_message_deleted(chat, connect) -> None:
@@ -136,7 +137,7 @@ def test_a_peers_deletion_shows_message_deleted(chat, connect) -> None:
     bob.send(f"REDACT #general {msgid} :typo")
     pump(view, lambda: "regret this" not in view.transcript_text(), what="deleted")
     shown = view.transcript_text()
-    assert f"\tbob\t{DELETED}" in shown
+    assert f"\tbob\t{DELETED} (typo)\n" in shown  # his own: no "by", his reason kept
     line = view.conversations["#general"].lines[-1]
     assert line.deleted and line.msgid == msgid
     assert "Delete…" not in _right_click(view, DELETED)  # nothing left to delete
@@ -167,3 +168,14 @@ def test_nothing_is_offered_without_the_capability(make_server, make_chat) -> No
     _say(controller, view, "stays forever")
     assert CAP not in controller.model.caps
     assert "Delete…" not in _right_click(view, "stays forever")
+
+
+def test_a_hostile_reason_is_shown_harmless(chat, connect) -> None:
+    _controller, view = chat("alice")
+    bob = connect("bob", PEER)
+    bob.send("PRIVMSG #general :fine words")
+    msgid = bob.expect("PRIVMSG").tags["msgid"]
+    pump(view, lambda: "fine words" in view.transcript_text(), what="bob's message")
+    bob.send(f"REDACT #general {msgid} :\u202eevil\x07 reason")
+    pump(view, lambda: "fine words" not in view.transcript_text(), what="deleted")
+    assert f"{DELETED} (\ufffdevil\ufffd reason)" in view.transcript_text()

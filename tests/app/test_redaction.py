@@ -91,6 +91,8 @@ def test_a_deleted_line_keeps_time_and_nick() -> None:
     gone = deleted_line(line)
     assert (gone.time, gone.nick, gone.msgid, gone.text) == ("10:00", "bob", "m1", DELETED)
     assert gone.deleted and not gone.mention
+    by_op = deleted_line(line, "chanop", "spam")
+    assert by_op.text == f"{DELETED} by chanop (spam)"
 
 
 def test_the_question_names_whose_message() -> None:
