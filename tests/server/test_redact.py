@@ -322,11 +322,14 @@ def test_another_connection_of_the_account_may_delete(hserver, open_to) -> None:
     assert _redacts(op) == [["#chan", msgid, "wrong window"]]
 
 
-def test_an_account_may_not_delete_what_it_sent_before_signing_in(hserver, open_to) -> None:
-    # Signed in later, the connection is the same: the message is still provably its own.
+def test_what_was_sent_not_signed_in_is_the_connections_not_the_accounts(hserver, open_to) -> None:
     op, alice = open_to(hserver, "op"), open_to(hserver, "alice")
     _join(op, alice)
     msgid = _say(alice, "#chan", "before", op)
+    # The connection signs in later: another connection of the account cannot prove it
+    # sent the message; the connection that did still can.
+    hserver.sign_in(hserver.registry.find_nick("alice"), hserver.accounts.find("alice"))
+    alice.expect("900")
     other = open_to(hserver, "alice2", password="alice:secret")
     _join(other)
     assert _answer(other, f"REDACT #chan {msgid}")[:3] == ["FAIL", "REDACT", "REDACT_FORBIDDEN"]
