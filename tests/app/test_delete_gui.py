@@ -49,7 +49,9 @@ def _right_click(view, text: str) -> list[str]:
     chat.event_generate("<Button-3>", x=x + 2, y=y + 2)
     view.root.update()
     menu = view.transcript.menu
+    # Dismissed as a click elsewhere would: unposted, and the popup's grab let go.
     menu.unpost()
+    menu.grab_release()
     return [
         str(menu.entrycget(i, "label"))
         for i in range(int(menu.index("end")) + 1)
@@ -179,3 +181,21 @@ def test_a_hostile_reason_is_shown_harmless(chat, connect) -> None:
     bob.send(f"REDACT #general {msgid} :\u202eevil\x07 reason")
     pump(view, lambda: "fine words" not in view.transcript_text(), what="deleted")
     assert f"{DELETED} (\ufffdevil\ufffd reason)" in view.transcript_text()
+
+
+def test_delete_your_own_private_message(chat, connect) -> None:
+    controller, view = chat("alice")
+    bob = connect("bob", PEER)
+    bob.send("PRIVMSG alice :psst")
+    pump(view, lambda: "bob" in view.conversations, what="bob's conversation")
+    controller.select("bob")
+    line = _say(controller, view, "meant for carol")
+    assert bob.expect("PRIVMSG", "bob", "meant for carol").tags["msgid"] == line.msgid
+    assert "Delete…" in _right_click(view, "meant for carol")
+    assert "Delete…" not in _right_click(view, "psst")  # only its sender may delete one
+    _right_click(view, "meant for carol")
+    _choose_delete(view)
+    view.confirm_dialog.ok_button.invoke()
+    assert bob.expect("REDACT").params == ["bob", line.msgid]
+    pump(view, lambda: "meant for carol" not in view.transcript_text(), what="deleted")
+    assert f"\talice\t{DELETED}\n" in view.transcript_text()
