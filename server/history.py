@@ -115,11 +115,13 @@ def _group_sql(rows: int) -> str:
 
 
 #: Removes the reactions to a deleted message: the TAGMSGs after it in its target that
-#: reply to it with ``+draft/react`` (through the index of TAGMSGs, never the whole target).
+#: reply to it with ``+draft/react`` or ``+draft/unreact`` (through the index of TAGMSGs,
+#: never the whole target).
 REACTIONS_DELETE = (
     "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
     " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
-    " AND json_extract(tags, '$.\"+draft/react\"') IS NOT NULL"
+    " AND (json_extract(tags, '$.\"+draft/react\"') IS NOT NULL"
+    " OR json_extract(tags, '$.\"+draft/unreact\"') IS NOT NULL)"
 )
 
 
@@ -436,8 +438,8 @@ class HistoryStore:
                 removed = 0
                 if found is not None:
                     removed = db.execute("DELETE FROM messages WHERE id = ?", found).rowcount
-                    # A reaction (a TAGMSG replying with +draft/react) means nothing without
-                    # its message; replies stay: they are someone else's words.
+                    # A reaction (a TAGMSG replying with +draft/react, or taking one back)
+                    # means nothing without its message; replies stay: someone else's words.
                     removed += db.execute(REACTIONS_DELETE, (target, found[0], msgid)).rowcount
                 db.commit()
             except sqlite3.Error:

@@ -136,13 +136,16 @@ def test_a_peers_deletion_shows_message_deleted(chat, connect) -> None:
     bob.send("PRIVMSG #general :regret this")
     msgid = bob.expect("PRIVMSG").tags["msgid"]
     pump(view, lambda: "regret this" in view.transcript_text(), what="bob's message")
+    assert "Reply" in _right_click(view, "regret this")
     bob.send(f"REDACT #general {msgid} :typo")
     pump(view, lambda: "regret this" not in view.transcript_text(), what="deleted")
     shown = view.transcript_text()
     assert f"\tbob\t{DELETED} (typo)\n" in shown  # his own: no "by", his reason kept
     line = view.conversations["#general"].lines[-1]
     assert line.deleted and line.msgid == msgid
-    assert "Delete…" not in _right_click(view, DELETED)  # nothing left to delete
+    offered = _right_click(view, DELETED)
+    # Nothing left to delete, to answer or to react to.
+    assert not {"Delete…", "Reply", "React…"} & set(offered), offered
 
 
 def test_a_refusal_is_shown(connect, chat) -> None:

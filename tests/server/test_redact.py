@@ -453,8 +453,10 @@ def test_the_reactions_to_a_deleted_message_go_with_it(tmp_path: Path) -> None:
         store.add(Record("p1", "#c", now, src, "PRIVMSG", ("#c", "an answer"), reply, "b"))
         other = {"+draft/reply": "m0", "+draft/react": "👍"}
         store.add(Record("r2", "#c", now, src, "TAGMSG", ("#c",), other, "b"))
+        taken_back = {"+draft/reply": "m1", "+draft/unreact": "👍"}
+        store.add(Record("u1", "#c", now, src, "TAGMSG", ("#c",), taken_back, "b"))
         store.flush()
-        assert store.remove("#c", "m1") == 2  # the message and its reaction
+        assert store.remove("#c", "m1") == 3  # the message, its reaction and the unreact
         assert [r.msgid for r in store.latest("#c", 10)] == ["p1", "r2"]
         assert store.remove("#c", "m1") == 0
     finally:
@@ -550,3 +552,23 @@ def test_a_msgid_that_cannot_be_one(hserver, open_to, msgid) -> None:
         "*",  # what cannot stand in the middle of a line is shown as *
         "This message does not exist or is too old",
     ]
+
+
+def test_a_deleted_messages_reactions_leave_chathistory(hserver, open_to) -> None:
+    alice, bob = open_to(hserver, "alice"), open_to(hserver, "bob")
+    _join(alice, bob)
+    kept = _say(alice, "#chan", "kept", bob)
+    gone = _say(alice, "#chan", "gone", bob)
+    for msgid in (kept, gone):
+        bob.send(f"@+draft/reply={msgid};+draft/react=👍 TAGMSG #chan")
+        bob.expect("TAGMSG")
+    bob.send(f"@+draft/reply={gone} PRIVMSG #chan :an answer to it")
+    bob.expect("PRIVMSG")
+    alice.sync()
+    assert _answer(alice, f"REDACT #chan {gone}")[0] == "REDACT"
+    bob.send("CHATHISTORY LATEST #chan * 50")
+    start = bob.expect("BATCH")
+    lines = bob.until("BATCH", "-" + start.params[0][1:])[:-1]
+    left = [(m.command, m.tags.get("+draft/reply", "")) for m in lines]
+    # The reaction to what was deleted goes with it; the answer to it stays.
+    assert left == [("PRIVMSG", ""), ("TAGMSG", kept), ("PRIVMSG", gone)]
