@@ -522,6 +522,7 @@ class HistoryStore:
             for row in rows
         ]
 
+    @_offloaded
     def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
         """The message ``msgid`` of ``target`` (after ``floor``), if it is stored."""
         rows = self._rows("msgid = ? AND target = ? AND id > ?", (msgid, target, floor))

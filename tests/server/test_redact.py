@@ -6,6 +6,7 @@ of irctest's redaction.py are all here (test names say which)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -572,3 +573,20 @@ def test_a_deleted_messages_reactions_leave_chathistory(hserver, open_to) -> Non
     left = [(m.command, m.tags.get("+draft/reply", "")) for m in lines]
     # The reaction to what was deleted goes with it; the answer to it stays.
     assert left == [("PRIVMSG", ""), ("TAGMSG", kept), ("PRIVMSG", gone)]
+
+
+def test_the_message_is_looked_up_on_the_stores_thread(hserver, open_to, monkeypatch) -> None:
+    # As every history read: not on the reader's own thread (SQLite's deep C stack).
+    read_on: list[str] = []
+    rows = HistoryStore._rows
+
+    def recording(self: HistoryStore, sql: str, args: tuple) -> list:
+        read_on.append(threading.current_thread().name)
+        return rows(self, sql, args)
+
+    alice = open_to(hserver, "alice")
+    _join(alice)
+    msgid = _say(alice, "#chan", "hello")
+    monkeypatch.setattr(HistoryStore, "_rows", recording)
+    assert _answer(alice, f"REDACT #chan {msgid}")[0] == "REDACT"
+    assert read_on == ["kibitz-history-reads"]
