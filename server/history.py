@@ -29,6 +29,7 @@ from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from .dbpool import Offload, SQLitePool
 from .protocol.codec import parse_timestamp
+from .redaction import delete_message
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +113,6 @@ def _group_sql(rows: int) -> str:
         "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
         " params, tags, party_a, party_b) VALUES " + values
     )
-
-
-#: Removes the reactions to a deleted message: the TAGMSGs after it in its target that
-#: reply to it with ``+draft/react`` or ``+draft/unreact`` (through the index of TAGMSGs,
-#: never the whole target).
-REACTIONS_DELETE = (
-    "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
-    " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
-    " AND (json_extract(tags, '$.\"+draft/react\"') IS NOT NULL"
-    " OR json_extract(tags, '$.\"+draft/unreact\"') IS NOT NULL)"
-)
 
 
 class HistoryError(Exception):
@@ -432,15 +422,7 @@ class HistoryStore:
         db = self._writer_db
         for target, msgid, result in removals:
             try:
-                found = db.execute(
-                    "SELECT id FROM messages WHERE msgid = ? AND target = ?", (msgid, target)
-                ).fetchone()
-                removed = 0
-                if found is not None:
-                    removed = db.execute("DELETE FROM messages WHERE id = ?", found).rowcount
-                    # A reaction (a TAGMSG replying with +draft/react, or taking one back)
-                    # means nothing without its message; replies stay: someone else's words.
-                    removed += db.execute(REACTIONS_DELETE, (target, found[0], msgid)).rowcount
+                removed = delete_message(db, target, msgid)
                 db.commit()
             except sqlite3.Error:
                 log.exception("could not remove message %s", msgid)
