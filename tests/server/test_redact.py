@@ -590,3 +590,21 @@ def test_the_message_is_looked_up_on_the_stores_thread(hserver, open_to, monkeyp
     monkeypatch.setattr(HistoryStore, "_rows", recording)
     assert _answer(alice, f"REDACT #chan {msgid}")[0] == "REDACT"
     assert read_on == ["kibitz-history-reads"]
+
+
+def test_a_deleted_message_leaves_search_results(hserver, open_to) -> None:
+    caps = (*FULL, "soju.im/search")
+    alice, bob = open_to(hserver, "alice", caps), open_to(hserver, "bob", caps)
+    _join(alice, bob)
+    _say(alice, "#chan", "the launch code is 1234", bob)
+    gone = _say(alice, "#chan", "the launch code is really 5678", bob)
+
+    def found() -> list[str]:
+        bob.send("SEARCH in=#chan;text=launch")
+        start = bob.expect("BATCH")
+        lines = bob.until("BATCH", "-" + start.params[0][1:])[:-1]
+        return [m.params[1] for m in lines if m.command == "PRIVMSG"]
+
+    assert len(found()) == 2  # both indexed (a search catches the index up first)
+    assert _answer(alice, f"REDACT #chan {gone}")[0] == "REDACT"
+    assert found() == ["the launch code is 1234"]
