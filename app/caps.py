@@ -29,6 +29,7 @@ WANTED_CAPS = (
     "draft/read-marker",
     "draft/multiline",
     "soju.im/search",
+    "draft/message-redaction",
 )
 
 

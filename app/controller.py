@@ -27,6 +27,7 @@ from app.commands import (
     parse_input,
 )
 from app.conversations import SERVER
+from app.deleting import Deleting
 from app.events import Kind
 from app.finder import Finder
 from app.interface import ChatWindow
@@ -141,6 +142,7 @@ class ChatController:
             Kind.NOTIFICATION_CLICKED: self.alerts.clicked,
         }
         self.reading = Reading(model, view, self.handlers)  # its event, its view callback
+        self.deleting = Deleting(model, view, self.handlers)  # its events and callbacks
         #: The slash commands, by name (app/slash.py).
         self.commands: dict[str, Callable[[Command], None]] = SlashCommands(self).table
         view.set_handlers(

@@ -51,6 +51,8 @@ class Kind:
     READ_MARKER = "read_marker"
     REACTION = "reaction"
     SEARCH_RESULTS = "search_results"
+    REDACTED = "redacted"
+    REDACT_REFUSED = "redact_refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,6 +503,33 @@ class SearchResults:
     kind: ClassVar[str] = Kind.SEARCH_RESULTS
 
 
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    """``nick`` (perhaps we: ``own``) deleted the message ``msgid`` of ``conversation``,
+    giving ``reason`` (IRCv3 ``REDACT``)."""
+
+    kind: ClassVar[str] = Kind.REDACTED
+    conversation: str
+    msgid: str
+    nick: str
+    reason: str = ""
+    own: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RedactRefused:
+    """The server would not delete ``msgid`` of ``conversation``: ``code`` is the spec's
+    (``REDACT_FORBIDDEN``, ``REDACT_WINDOW_EXPIRED``, ...), ``window`` its seconds when the
+    message was too old, ``text`` the server's own words."""
+
+    kind: ClassVar[str] = Kind.REDACT_REFUSED
+    conversation: str
+    msgid: str
+    code: str
+    text: str = ""
+    window: int = 0
+
+
 Event = (
     Status
     | TLSUp
@@ -533,4 +562,6 @@ Event = (
     | ReadMarker
     | Reaction
     | SearchResults
+    | Redacted
+    | RedactRefused
 )

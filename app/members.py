@@ -145,8 +145,10 @@ class Roster:
     def topic_settable(self, chan: Channel) -> bool:
         """Whether we may set ``chan``'s topic: it is not ``+t``, or we hold op there (or
         a prefix mode ranked above it in ISUPPORT PREFIX, as ``~`` and ``&`` are)."""
-        if "t" not in chan.flags:
-            return True
+        return "t" not in chan.flags or self.is_op(chan)
+
+    def is_op(self, chan: Channel) -> bool:
+        """Whether we hold op in ``chan`` (or a prefix mode ranked above it)."""
         ranked = list(self.prefixes)
         allowed = ranked[: ranked.index("o") + 1] if "o" in ranked else ranked[:1]
         me = next((m for m in chan.members.values() if self.host.is_me(m.nick)), None)

@@ -529,6 +529,24 @@ class ChatModel:
             self.session.searches.unsent()
         return False
 
+    @property
+    def can_redact(self) -> bool:
+        """True when the server deletes messages on request (``draft/message-redaction``)."""
+        with self._lock:
+            return self.session.redactions.available
+
+    def is_op(self, channel: str) -> bool:
+        """Whether we are an operator of ``channel`` (and may delete others' messages)."""
+        with self._lock:
+            chan = self.session.roster.get(channel)
+            return chan is not None and self.session.roster.is_op(chan)
+
+    def redact(self, target: str, msgid: str) -> bool:
+        """Ask the server to delete the message ``msgid`` of ``target``."""
+        with self._lock:
+            queued = self.session.redactions.redact(target, msgid)
+        return queued and self._flush()
+
     def load_older(self, name: str) -> bool:
         """Ask for the page before the oldest message shown of ``name``; False if nothing to ask."""
         with self._lock:

@@ -35,6 +35,8 @@ from app.multiline import MultilineBatches
 from app.reactions import REPLY, reaction_of
 from app.readmarkers import HANDLERS as MARKER_HANDLERS
 from app.readmarkers import ReadMarkers
+from app.redaction import HANDLERS as REDACT_HANDLERS
+from app.redaction import Redactions
 from app.replies import Replies
 from app.search import SearchState
 from app.signin import SignIn
@@ -94,6 +96,7 @@ class Session:
         self.roster = Roster(self)
         self.replies = Replies(self)
         self.markers = ReadMarkers(self)
+        self.redactions = Redactions(self)
         #: Whose handler table takes a command: the session's, then each part's.
         self._parts: tuple[tuple[Table[Any], object], ...] = (
             (HANDLERS, self),
@@ -101,6 +104,7 @@ class Session:
             (IDENTITY_HANDLERS, self.identity),
             (CAPS_HANDLERS, self.capabilities),
             (MARKER_HANDLERS, self.markers),
+            (REDACT_HANDLERS, self.redactions),
         )
         self.directs: dict[str, str] = {}  # direct conversations: folded nick -> nick
         self._wanted: dict[str, str] = {}  # folded channel -> name, joined on (re)connect
@@ -663,6 +667,8 @@ class Session:
             results = self.searches.failed(msg)
             if results is not None:
                 self.emit(results)
+        elif msg.param(0).upper() == "REDACT":
+            self.redactions.failed(msg)
         elif msg.param(0).upper() == "CHATHISTORY":
             self.chathistory.failed(list(msg.params))
             log.debug("chathistory request failed: %s", " ".join(msg.params))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from app.events import (
@@ -21,6 +21,7 @@ from app.events import (
     Part,
     PasswordWanted,
     Quit,
+    RedactRefused,
     Reply,
     Sending,
     SignedIn,
@@ -139,6 +140,7 @@ class Line:
     Someone else's join, part, quit or rename has ``change`` (``join``, ``part``, ``quit``,
     ``nick``) and ``who`` (their nick; ``to`` is the new one): consecutive ones fold.
     A reply has ``reply``, the msgid of the message it answers.
+    A ``deleted`` message keeps its time and nick; its text is :data:`DELETED`.
     """
 
     kind: str
@@ -156,6 +158,7 @@ class Line:
     to: str = ""
     at: datetime | None = None  # when it was said (server-time): what read markers name
     reply: str = ""  # the msgid of the message it answers (drawn quoted above it)
+    deleted: bool = False  # its sender or an operator deleted it: its text is gone
 
 
 def _event_line(
@@ -397,3 +400,51 @@ def typing_text(nicks: list[str]) -> str:
     if len(nicks) == 2:
         return f"{nicks[0]} and {nicks[1]} are typing…"
     return "several people are typing…"
+
+
+#: What a deleted message shows instead of its text.
+DELETED = "message deleted"
+
+
+def deleted_line(line: Line, by: str = "", reason: str = "") -> Line:
+    """``line`` once deleted: its time and nick stay, its text goes (and what it named).
+    Deleted by someone else than its sender (``by``, an operator), it says who: the spec
+    asks clients to keep deletions accountable; a reason given is shown too."""
+    text = DELETED if not by else f"{DELETED} by {by}"
+    if reason:
+        text += f" ({reason})"
+    return replace(line, text=text, deleted=True, mention=False, raw="")
+
+
+def delete_question(line: Line) -> str:
+    """The question before deleting ``line``."""
+    whose = "your message" if line.own else f"this message from {line.nick}"
+    shown = line.text if len(line.text) <= 80 else line.text[:79] + "…"
+    return f"Delete {whose} for everyone?\n\n“{shown}”"
+
+
+def duration_text(seconds: int) -> str:
+    """A span of time in the largest whole unit: "24 hours", "90 seconds"."""
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            if unit == "day" and count == 1:
+                return "24 hours"
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def redact_refused_text(event: RedactRefused) -> str:
+    """Why the server did not delete a message."""
+    if event.code == "REDACT_FORBIDDEN":
+        return "You may not delete that message."
+    if event.code == "REDACT_WINDOW_EXPIRED":
+        if event.window:
+            limit = duration_text(event.window)
+            return f"That message is too old to delete (messages can be deleted for {limit})."
+        return "That message is too old to delete."
+    if event.code == "UNKNOWN_MSGID":
+        return "That message could not be deleted: the server no longer has it."
+    if event.code == "INVALID_TARGET":
+        return f"Messages cannot be deleted in {event.conversation}."
+    return f"The message could not be deleted: {event.text}"

@@ -301,6 +301,18 @@ class Config:
     chathistory_max: int = 100
     #: Seconds one SEARCH may spend in the database before it fails (INTERNAL_ERROR).
     search_timeout: float = 2.0
+    #: How long (seconds) a sender may delete its own message (REDACT); 0: always.
+    #: A channel operator may delete any of the channel's messages, whatever its age.
+    redact_window: int = field(
+        default=86400,
+        metadata=option(
+            "--redact-window",
+            group="history",
+            metavar="SECONDS",
+            help="how long senders may delete their own messages; 0 for no limit "
+            "(default: %(default)s)",
+        ),
+    )
     #: Outbound bytes buffered for one client before it is dropped (SendQ exceeded).
     sendq: int = field(
         default=1 << 20,

@@ -29,6 +29,7 @@ from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from .dbpool import Offload, SQLitePool
 from .protocol.codec import parse_timestamp
+from .redaction import delete_message
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
 CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
     WHERE party_b IS NOT NULL;
 CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
+-- The reactions to a message that is deleted are found among a target's TAGMSGs only.
+CREATE INDEX IF NOT EXISTS messages_tagmsgs ON messages (target, id) WHERE command = 'TAGMSG';
 -- Replaced by the two party indexes above; no query used it.
 DROP INDEX IF EXISTS messages_by_party;
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -265,6 +268,8 @@ class HistoryStore:
         self._pending: list[Group] = []
         self._wake = threading.Event()
         self._closing = False
+        # Redactions wait here for the writer, as messages do: (target, msgid, result).
+        self._removals: list[tuple[str, str, list[int]]] = []
         self._added = 0
         self._committed = 0
         try:
@@ -322,6 +327,21 @@ class HistoryStore:
         """Whether messages are waiting to be committed (the writer has work)."""
         return self._added != self._committed
 
+    def remove(self, target: str, msgid: str, timeout: float = 5.0) -> int:
+        """Delete a message of ``target`` (and the reactions to it) through the writer,
+        after everything queued before it; the messages removed (0: it was not there,
+        or the writer did not answer within ``timeout``)."""
+        result: list[int] = []
+        with self._written:
+            self._added += 1
+            goal = self._added
+            first = not self._pending and not self._removals
+            self._removals.append((target, msgid, result))
+            if first:
+                self._wake.set()
+            self._written.wait_for(lambda: self._committed >= goal, timeout)
+        return result[0] if result else 0
+
     def close(self) -> None:
         """Commit what is queued and stop the writer."""
         with self._written:
@@ -344,15 +364,21 @@ class HistoryStore:
         last_prune = time.monotonic()
         while True:
             self._wake.wait(_PRUNE_EVERY)
-            if not self._closing:
+            with self._written:
+                # A redaction waits for its answer: it goes at once, messages gather.
+                urgent = self._closing or bool(self._removals)
+            if not urgent:
                 time.sleep(_COMMIT_EVERY)  # let a batch gather: one commit for all of it
             with self._written:
                 batch, self._pending = self._pending, []
+                removals, self._removals = self._removals, []
                 self._wake.clear()
                 closing = self._closing
                 asked = self._prune_asked
             if batch:
                 self._insert(batch)
+            if removals:
+                self._remove(removals)
             if asked > self._pruned or time.monotonic() - last_prune > _PRUNE_EVERY:
                 self._prune()
                 last_prune = time.monotonic()
@@ -390,6 +416,20 @@ class HistoryStore:
             log.exception("could not store %d messages", count)
         with self._written:
             self._committed += count
+            self._written.notify_all()
+
+    def _remove(self, removals: list[tuple[str, str, list[int]]]) -> None:
+        db = self._writer_db
+        for target, msgid, result in removals:
+            try:
+                removed = delete_message(db, target, msgid)
+                db.commit()
+            except sqlite3.Error:
+                log.exception("could not remove message %s", msgid)
+                removed = 0
+            result.append(removed)
+        with self._written:
+            self._committed += len(removals)
             self._written.notify_all()
 
     def _prune(self) -> None:
@@ -463,6 +503,12 @@ class HistoryStore:
             )
             for row in rows
         ]
+
+    @_offloaded
+    def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
+        """The message ``msgid`` of ``target`` (after ``floor``), if it is stored."""
+        rows = self._rows("msgid = ? AND target = ? AND id > ?", (msgid, target, floor))
+        return rows[0] if rows else None
 
     def last_id(self) -> int:
         """The id of the newest stored message, everything queued so far committed first:

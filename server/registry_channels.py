@@ -127,6 +127,11 @@ class ChannelTables:
         with self.lock:
             return client in channel.members
 
+    def members(self, channel: Channel) -> list[Session]:
+        """The members of ``channel`` (snapshot)."""
+        with self.lock:
+            return list(channel.members)
+
     def is_op(self, client: Session, channel: Channel) -> bool:
         """Whether ``client`` is an operator in ``channel``."""
         with self.lock:

@@ -47,6 +47,7 @@ LIVE = frozenset(
         "ping_interval",
         "ping_timeout",
         "join_replay",
+        "redact_window",
         "history_max_per_target",
         "history_days",
         "history_max_mb",

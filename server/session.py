@@ -82,6 +82,7 @@ class Session:
         "registered",
         "sasl",
         "secure",
+        "sent",
         "server_name",
         "signon",
         "tag_key",
@@ -130,6 +131,9 @@ class Session:
         #: Its read markers while it is not signed in (an account keeps its own); made
         #: at its first MARKREAD, so an idle connection costs nothing for them.
         self.read_markers: Markers | None = None
+        #: The ids of the channel messages it sent while not signed in (the proof that
+        #: they are its own, for REDACT); made at its first such message.
+        self.sent: dict[str, None] | None = None
         #: The away message, or None when here.
         self.away: str | None = None
         self.signon = int(time.time())

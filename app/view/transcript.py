@@ -264,6 +264,7 @@ class Transcript(ttk.Frame):
         text.tag_configure("error", foreground=colors.danger)
         text.tag_configure("notice", foreground=colors.info if dark else colors.primary)
         text.tag_configure("action", font=fonts.italic)
+        text.tag_configure("deleted", foreground=muted, font=fonts.italic)
         text.tag_configure("divider", justify="center", spacing1=8, spacing3=4)
         text.tag_configure("new_line", foreground=colors.danger, font=fonts.small)
         text.tag_configure(
@@ -520,6 +521,9 @@ class Transcript(ttk.Frame):
         else:
             body_tags = (*base, "info")
             parts += ["•", (*base, "muted"), "\t", base]
+        if line.deleted:  # muted, and no link or raw line of what it said
+            parts += [sanitize(line.text, astral=astral) + "\n", (*base, "deleted")]
+            return parts
         # A multi-line message is one block: its later lines under the first, in the
         # text column (one nick, one time).
         body = "\n\t\t".join(sanitize(text, astral=astral) for text in line.text.split("\n"))

@@ -13,6 +13,7 @@ import webbrowser
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import ttkbootstrap as ttk
@@ -148,7 +149,7 @@ class ChatView:
         said = ("message", "action", "notice")
 
         def on_message(line: Line) -> bool:
-            return self.tags_usable and bool(line.msgid) and line.kind in said
+            return self.tags_usable and bool(line.msgid) and line.kind in said and not line.deleted
 
         current = self.conversations
         self.transcript.add_line_action(
@@ -158,6 +159,10 @@ class ChatView:
             "React…", on_message, lambda line: fire("pick_reaction", current.current, line)
         )
         self.search_panel = SearchPanel(self.transcript, self.fonts, fire)  # Ctrl+F
+        # The controller knows who may delete what (the capability, ours, an operator's).
+        self.transcript.add_line_action(
+            "Delete…", lambda line: bool(self._ask("deletable", line)), partial(fire, "delete")
+        )
         self.members = MembersPanel(panes, self.fonts, fire)
         self.member_list = self.members.member_list
         panes.add(self.sidebar, weight=0)
@@ -242,13 +247,18 @@ class ChatView:
         conversation shown, a line added to it, or its end in view again), reply and
         pick_reaction (the menu on a message: key and line), react (a reaction clicked:
         key, msgid, emoji), cancel_reply (the reply bar's close button), quote (a reply's
-        quote clicked: key and the msgid it answers)."""
+        quote clicked: key and the msgid it answers), deletable (asked: may the user
+        delete this line?), delete (the user chose "Delete…" on one)."""
         self.handlers.update(handlers)
         if "close" in handlers:
             self.root.on_close(handlers["close"])
 
     def _fire(self, name: str, *args: object) -> None:
         self.handlers.get(name, _noop)(*args)
+
+    def _ask(self, name: str, *args: object) -> Any:
+        """The answer of the handler ``name`` (None when there is none)."""
+        return self.handlers.get(name, _noop)(*args)
 
     def schedule(self, ms: int, func: Callable[[], object]) -> str:
         """Run ``func`` on the Tk thread after ``ms`` milliseconds."""

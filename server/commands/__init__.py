@@ -11,6 +11,7 @@ from . import (  # noqa: F401  (each module registers its commands)
     nickserv,
     operators,
     readmarker,
+    redact,
     registration,
     search,
     server_queries,

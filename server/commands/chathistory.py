@@ -12,6 +12,7 @@ from ..multiline import STORED_TAG
 from ..multiline import replay as replay_multiline
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
 from ..protocol.names import casefold
+from ..redaction import remember
 from ..sendq import ResponseBuffer, new_batch_id
 from .table import command
 
@@ -94,13 +95,15 @@ def store(
         return
     msgid = tags.get("msgid", "")
     kept = stored_tags(tags)
+    account = client.account
     if peer is None:
         target, a, b = casefold(params[0]), None, None
+        if account is None and verb != "TOPIC":
+            remember(client, msgid)
     else:
         # Rows name sender and recipient (TARGETS tells them apart); the key is the pair.
         a, b = party_of(client), party_of(peer)
         target = dm_target(a, b)[0]
-    account = client.account
     history.add(
         Record(
             msgid,
@@ -133,6 +136,9 @@ def store_many(
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
+    if account is None:
+        for _, tags, _, _ in items:
+            remember(client, tags["msgid"])
     # Groups of rows that share all but msgid and parameters (see ``Group``), the
     # parameters' JSON (channel, text) built from a prefix shared by the batch: this runs
     # on the relay's path, once a message.

@@ -45,6 +45,7 @@ from .burst import Reply, send_fixed
 from .channels import join_channel
 from .identity import REGISTRATION_CAP, nick_refusal, registration_cap_value, registration_open
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
+from .redact import CAP as REDACT_CAP
 from .signin import abort_unfinished, sasl_offered
 from .table import command
 from .users import MONITOR_LIMIT
@@ -83,7 +84,8 @@ def capabilities(server: Context) -> dict[str, str]:
     sasl where accounts exist, and account registration when it is open."""
     offered = CAPABILITIES
     if server.history is not None:
-        offered = {**offered, "draft/chathistory": ""}
+        # Redaction needs the stored messages to know whose a message is.
+        offered = {**offered, "draft/chathistory": "", REDACT_CAP: ""}
     if server.search is not None:
         offered = {**offered, SEARCH_CAP: ""}
     if sasl_offered(server):

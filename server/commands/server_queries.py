@@ -213,6 +213,12 @@ HELP_TOPICS: dict[str, tuple[str, ...]] = {
         "QUIT [<reason>]",
         "Disconnects from the server; your channels see the reason.",
     ),
+    "REDACT": (
+        "REDACT <target> <msgid> [<reason>]",
+        "Deletes a message from <target> (a channel or a nick) and its history: your",
+        "own within the redaction window, or as a channel operator any of the",
+        "channel's (IRCv3 draft/message-redaction).",
+    ),
     "REGISTER": (
         "REGISTER <account> <email|*> <password>",
         "Creates an account named for your current nick (<account> is that nick or",

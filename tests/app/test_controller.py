@@ -98,6 +98,8 @@ def test_wires_every_view_callback(controller, view):
         "search",
         "search_jump",
         "search_closed",
+        "deletable",
+        "delete",
     }
 
 

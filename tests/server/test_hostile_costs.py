@@ -18,6 +18,7 @@ from server import history as history_module
 from server.__main__ import config_from_args, parse_args
 from server.history import HistoryStore, Record, dm_target
 from server.protocol.codec import format_time
+from server.redaction import REACTIONS_DELETE
 from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
 
@@ -249,6 +250,8 @@ def _query_forms(store: HistoryStore) -> Iterator[str]:
     yield "latest_topic"
     store.targets(["#big"], "me", _BASE, _BASE + _ROWS * 1000, 50)
     yield "targets"
+    store.find("#big", "m100")
+    yield "find (REDACT)"
 
 
 @pytest.mark.parametrize("origin", ["fresh", "old"])
@@ -300,6 +303,14 @@ def test_every_history_query_is_indexed(tmp_path: Path, meter: Meter, origin: st
                 if row[3].startswith("SCAN") and row[3] != "SCAN CONSTANT ROW":
                     scans.append((statement, row[3]))
         assert scans == []
+        # Deleting an old message removes its reactions without reading what came after it.
+        plan = [
+            row[3]
+            for row in plans.execute(
+                "EXPLAIN QUERY PLAN " + REACTIONS_DELETE, ("#big", 100, "m100")
+            )
+        ]
+        assert plan and all("USING INDEX messages_tagmsgs" in step for step in plan), plan
         assert store.latest_topic("#big").params[1] == "the topic"
         # An old database's direct conversations were keyed by nicks: nobody can prove
         # to be their party, so the migration puts them out of every query's reach.

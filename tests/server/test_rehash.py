@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import ssl
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import pytest
 import trustme
 
 from server.__main__ import main
+from server.accounts import AccountStore
 from server.configfile import load
 from server.gui_model import config_from_form
+from server.history import Record
 from server.server import ChatServer
 from tests.server.test_server_gui import free_port
 from tests.server.test_tls import TLSClient
@@ -150,6 +153,31 @@ def test_rehash_updates_the_limits_made_into_objects_at_start(
         IRCClient(server.port, bind="127.0.0.4").register(f"exempt{n}")
     assert server.history is not None and server.history.max_days == 7.0
     assert server.login_failures.delay == server.account_failures.delay == 0.0
+
+
+def test_rehash_changes_the_redaction_window_at_once(
+    from_file: StartFromFile, tmp_path: Path
+) -> None:
+    store = AccountStore(tmp_path / "data")
+    store.create("alice", "secret")
+    store.close()
+    server = from_file(BASE)
+    boss = _oper(server.port)  # first in #general: its operator
+    alice = IRCClient(server.port)
+    alice.register("alice", ("message-tags", "draft/message-redaction"), "alice:secret")
+    # alice said this ten minutes ago (as history holds it).
+    then = int(time.time() * 1000) - 600_000
+    assert server.history is not None
+    server.history.add(
+        Record("old", "#general", then, "alice!a@h", "PRIVMSG", ("#general", "hi"), {}, "alice")
+    )
+    server.history.flush()
+    _rewrite(tmp_path, BASE + "redact_window = 60\n")
+    assert _rehash(boss)[1] == ["Applied: redact_window"]
+    alice.send("REDACT #general old")
+    refused = alice.expect("FAIL")
+    assert refused.params[:5] == ["REDACT", "REDACT_WINDOW_EXPIRED", "#general", "old", "60"]
+    alice.close()
 
 
 def test_rehash_reports_each_key_that_needs_a_restart(
