@@ -13,19 +13,17 @@ import socketserver
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .accounts import FILENAME, Account, AccountError, AccountStore
+from .accounts import Account, AccountError
 from .commands import COMMANDS, signin
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
 from .config import Config
-from .database import Database, DatabaseError, open_database
-from .datalock import DataDirInUse, DataDirLock
+from .datalock import DataDirInUse
 from .descriptors import Spare, fit_clients, raise_limit
 from .handover import announce_handovers
-from .history import HistoryError, HistoryStore
+from .history import HistoryError
 from .penalty import LoginFailures, Throttle, in_networks, parse_networks
 from .presence import notify_offline
 from .protocol.codec import (
@@ -45,11 +43,8 @@ from .protocol.numerics import (
     ERR_UNKNOWNCOMMAND,
 )
 from .reading import read_some, settle_before
-from .readmarkers import ReadMarkerStore
 from .registry import Registry
 from .rehash import Report, rehash
-from .rooms import RoomStore
-from .search import SearchIndex
 from .sendq import (
     Flusher,
     Outgoing,
@@ -61,6 +56,7 @@ from .sendq import (
     with_tag,
 )
 from .session import Session
+from .stores import open_stores
 
 if TYPE_CHECKING:
     import ssl  # loaded only with TLS (with OpenSSL's libcrypto: megabytes)
@@ -291,51 +287,21 @@ class ChatServer(Listener):
                 except OSError:
                     self.server_close()
                     raise
-        self.history: HistoryStore | None = None
-        #: The full-text index of the history (None when history is off).
-        self.search: SearchIndex | None = None
-        #: The accounts, kept in the data directory or the PostgreSQL database (None
-        #: with neither).
-        self.accounts: AccountStore | None = None
-        #: The registered rooms, kept beside the accounts (None without a data directory).
-        self.rooms: RoomStore | None = None
-        self.markers: ReadMarkerStore | None = None  #: read markers, beside the accounts
-        #: This server's hold on its data directory (None without one).
-        self.data_lock: DataDirLock | None = None
-        #: The PostgreSQL database the account stores share (None: SQLite files).
-        self.database: Database | None = None
-        if config.data_dir or config.database:
-            try:
-                if config.data_dir:
-                    self.data_lock = DataDirLock(config.data_dir)
-                if config.data_dir and config.history:
-                    self.history = HistoryStore(
-                        Path(config.data_dir) / "history.sqlite3",
-                        max_per_target=config.history_max_per_target,
-                        max_days=config.history_days,
-                        max_mb=config.history_max_mb,
-                    )
-                    self.search = SearchIndex(
-                        self.history.path, self.history.busy, timeout=config.search_timeout
-                    )
-                where: str | Database | None = config.data_dir
-                if config.database:
-                    # One pool for the three stores: a connection each would be idle
-                    # most of the time.
-                    try:
-                        self.database = where = open_database(config.database, FILENAME)
-                    except DatabaseError as exc:
-                        raise AccountError(f"cannot use the accounts database: {exc}") from exc
-                assert where is not None
-                self.accounts = AccountStore(where)
-                self.rooms = RoomStore(where)
-                self.markers = ReadMarkerStore(where)
-            except (DataDirInUse, HistoryError, AccountError):
-                self._close_stores()
-                self.server_close()
-                if self.tls_listener is not None:
-                    self.tls_listener.server_close()
-                raise
+        try:
+            self.stores = open_stores(config)
+        except (DataDirInUse, HistoryError, AccountError):
+            self.server_close()
+            if self.tls_listener is not None:
+                self.tls_listener.server_close()
+            raise
+        stores = self.stores
+        self.history = stores.history
+        self.search = stores.search
+        self.accounts = stores.accounts
+        self.rooms = stores.rooms
+        self.markers = stores.markers
+        self.data_lock = stores.data_lock
+        self.database = stores.database
         self.flusher = Flusher()
         self._reaper_stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
@@ -409,17 +375,7 @@ class ChatServer(Listener):
             self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
         self.flusher.close()
-        self._close_stores()
-
-    def _close_stores(self) -> None:
-        """Close the stores that are open, then their shared database, then let go of
-        the data directory."""
-        stores = (self.search, self.history, self.accounts, self.rooms, self.markers)
-        for store in (*stores, self.database):
-            if store is not None:
-                store.close()
-        if self.data_lock is not None:
-            self.data_lock.release()  # last: the stores are closed
+        self.stores.close()
 
     @staticmethod
     def _wait(done: Callable[[], bool], deadline: float) -> None:
