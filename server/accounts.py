@@ -23,16 +23,26 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import functools
 import getpass
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .database import Component, Database, DatabaseError, Transaction, check_url, open_store
+from .database import (
+    Component,
+    Database,
+    DatabaseError,
+    Transaction,
+    Unreachable,
+    check_url,
+    open_store,
+)
 from .dbpool import Offload
 from .protocol.names import casefold, valid_nick
 from .protocol.sasl import h, hmac_sha256
@@ -72,6 +82,25 @@ MAX_NAME = 30
 
 class AccountError(Exception):
     """An account operation that cannot be done; ``str()`` says why in a sentence."""
+
+
+class StoreUnavailable(AccountError):
+    """The database cannot be reached now (PostgreSQL down): try again later."""
+
+
+#: What a client is told while the database cannot be reached.
+UNAVAILABLE = "Accounts are temporarily unavailable, try again in a moment"
+
+
+@contextlib.contextmanager
+def guarded(pool: Database) -> Iterator[Transaction]:
+    """``pool.transaction()``, an unreachable database raising :class:`StoreUnavailable`
+    (the stores' one error for an outage, whatever the store)."""
+    try:
+        with pool.transaction() as tx:
+            yield tx
+    except Unreachable as exc:
+        raise StoreUnavailable(str(exc)) from None
 
 
 class AccountExists(AccountError):
@@ -211,7 +240,7 @@ class AccountStore:
 
     def _db(self) -> AbstractContextManager[Transaction]:
         """A pooled connection, in a transaction committed on success."""
-        return self._pool.transaction()
+        return guarded(self._pool)
 
     def close(self) -> None:
         """Close the store's connections (a shared database is closed by its owner)."""

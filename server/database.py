@@ -44,6 +44,11 @@ class SchemaError(DatabaseError):
     """The database holds a schema this code cannot use."""
 
 
+class Unreachable(DatabaseError):
+    """The database server cannot be reached now (down, restarting, network): worth
+    trying again later, unlike a broken query."""
+
+
 class Cursor(Protocol):
     """What a query answers: rows as tuples, and how many rows it changed."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import accounts
-from .accounts import FILENAME, AccountError
+from .accounts import FILENAME, AccountError, guarded
 from .database import Component, Database, DatabaseError, open_store
 
 SCHEMA_VERSION = 1
@@ -56,7 +56,7 @@ class ReadMarkerStore:
     def get(self, account: str, target: str) -> int | None:
         """The marker of ``account`` in ``target`` (both casefolded), or None."""
         try:
-            with self._pool.transaction() as db:
+            with guarded(self._pool) as db:
                 row = db.execute(
                     "SELECT time_ms FROM read_markers WHERE account = ? AND target = ?",
                     (account, target),
@@ -69,7 +69,7 @@ class ReadMarkerStore:
         """Move the marker forward to ``time_ms`` (never back): the stored marker, and
         whether it moved."""
         try:
-            with self._pool.transaction() as db:
+            with guarded(self._pool) as db:
                 # One statement decides: two connections advancing at once (two servers
                 # on one PostgreSQL database) can never move it back.
                 moved = db.execute(

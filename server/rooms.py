@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .accounts import FILENAME, AccountError
+from .accounts import FILENAME, AccountError, guarded
 from .database import Component, Database, DatabaseError, Transaction, open_store
 from .protocol.names import casefold
 
@@ -110,7 +110,7 @@ class RoomStore:
 
     def _db(self) -> AbstractContextManager[Transaction]:
         """A pooled connection, in a transaction committed on success."""
-        return self._pool.transaction()
+        return guarded(self._pool)
 
     def close(self) -> None:
         """Close the store's connections (a shared database is closed by its owner)."""

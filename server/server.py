@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .accounts import Account, AccountError
+from .accounts import Account, AccountError, StoreUnavailable
 from .commands import COMMANDS, signin
+from .commands.outage import unavailable
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
 from .config import Config
 from .datalock import DataDirInUse
@@ -586,7 +587,10 @@ class ChatServer(Listener):
         elif len(message.params) < entry.min_params:
             reply.numeric(ERR_NEEDMOREPARAMS, message.command)
         else:
-            entry.handler(self, client, message, reply)
+            try:
+                entry.handler(self, client, message, reply)
+            except StoreUnavailable:
+                unavailable(self, client, name, reply)
 
     def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
         reply.send_line("FAIL", safe_command(command), code, text, source=self.config.name)

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..accounts import Account, AccountError, AccountExists, InvalidName, InvalidPassword
+from ..accounts import (
+    Account,
+    AccountError,
+    AccountExists,
+    InvalidName,
+    InvalidPassword,
+    StoreUnavailable,
+)
 from ..protocol.codec import Message
 from ..protocol.names import casefold
 from .services import find_service
@@ -49,6 +56,8 @@ def reserved(server: Context, client: Session, nick: str) -> bool:
         return False
     try:
         return server.accounts.find(nick) is not None
+    except StoreUnavailable:
+        raise  # cannot tell: refused (server.py), never handed to someone else
     except AccountError:
         return False  # the store is unreadable: nicks stay usable, as with no accounts
 

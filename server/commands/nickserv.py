@@ -16,7 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..accounts import AccountError, AccountExists, InvalidName, InvalidPassword, NoSuchAccount
+from ..accounts import (
+    AccountError,
+    AccountExists,
+    InvalidName,
+    InvalidPassword,
+    NoSuchAccount,
+    StoreUnavailable,
+)
 from ..protocol.codec import Message
 from ..protocol.names import casefold
 from .identity import registration_open
@@ -166,6 +173,8 @@ def _check_password(
     assert server.accounts is not None
     try:
         account = server.accounts.authenticate(name, password)
+    except StoreUnavailable:
+        raise  # no wrong password: not counted (the service says why, services.py)
     except AccountError:
         account = None
     if account is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..accounts import UNAVAILABLE, StoreUnavailable
 from ..protocol.names import casefold
 
 if TYPE_CHECKING:
@@ -28,7 +29,14 @@ def service(nick: str) -> Callable[[ServiceHandler], ServiceHandler]:
     """Register the decorated function as the service user ``nick``."""
 
     def register(handler: ServiceHandler) -> ServiceHandler:
-        SERVICES[casefold(nick)] = (nick, handler)
+        def answer(server: Context, client: Session, text: str, reply: ResponseBuffer) -> None:
+            try:
+                handler(server, client, text, reply)
+            except StoreUnavailable:
+                # The database is down: the service says so (never a silent drop).
+                notice(server, client, reply, nick, UNAVAILABLE)
+
+        SERVICES[casefold(nick)] = (nick, answer)
         return handler
 
     return register

@@ -87,6 +87,69 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
+class PrivatePostgres:
+    """A PostgreSQL instance of one's own on a free port in a temporary directory, which
+    can be stopped and started again (same port, same data) to play a database outage."""
+
+    def __init__(self) -> None:
+        binaries = postgres_binaries()
+        if binaries is None:
+            raise RuntimeError(
+                "PostgreSQL neither answers on 127.0.0.1:5432 nor is installed: "
+                "make system-deps installs it (apt-get install postgresql)"
+            )
+        self.directory = Path(tempfile.mkdtemp(prefix="kibitz-pg-"))
+        self._data = self.directory / "data"
+        self.port = free_port()
+        self._pg_ctl = str(binaries / "pg_ctl")
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        initdb = [str(binaries / "initdb"), "-D", str(self._data), "-U", PG_USER, "-A", "trust"]
+        self._run(initdb, check=True)
+        #: The URL of its ``postgres`` database.
+        self.url = f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, command: list[str], check: bool) -> None:
+        # The directory is the postgres user's: the working directory may not be.
+        subprocess.run(
+            _as_postgres(command),
+            check=check,
+            capture_output=True,
+            timeout=START_TIMEOUT,
+            cwd=self.directory,
+        )
+
+    def start(self) -> None:
+        """Start it and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
+        options += " -c fsync=off"
+        log = str(self.directory / "log")
+        self._run(
+            [self._pg_ctl, "-D", str(self._data), "-o", options, "-l", log, "-w", "start"], True
+        )
+        _wait_until(lambda: _pg_ready(self.url), "PostgreSQL")
+
+    def stop(self) -> None:
+        """Stop it at once (its clients' connections are cut, as in a crash)."""
+        self._run([self._pg_ctl, "-D", str(self._data), "-m", "immediate", "-w", "stop"], False)
+
+    def remove(self) -> None:
+        """Stop it and delete its directory."""
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started :class:`PrivatePostgres`, removed after the block."""
+    instance = PrivatePostgres()
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.remove()
+
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
     """The URL of a PostgreSQL server's ``postgres`` database: the machine's if it answers,
@@ -95,40 +158,8 @@ def postgres_server() -> Iterator[str]:
     if answers(PG_HOST, PG_PORT) and _pg_ready(machine):
         yield machine
         return
-    binaries = postgres_binaries()
-    if binaries is None:
-        raise RuntimeError(
-            "PostgreSQL neither answers on 127.0.0.1:5432 nor is installed: "
-            "make system-deps installs it (apt-get install postgresql)"
-        )
-    directory = Path(tempfile.mkdtemp(prefix="kibitz-pg-"))
-    data = directory / "data"
-    port = free_port()
-    if os.geteuid() == 0:
-        shutil.chown(directory, "postgres")
-    # The directory is the postgres user's: the working directory may not be.
-    run = {"check": True, "capture_output": True, "timeout": START_TIMEOUT, "cwd": directory}
-    subprocess.run(
-        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", PG_USER, "-A", "trust"]),
-        **run,  # type: ignore[call-overload]
-    )
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
-    pg_ctl = str(binaries / "pg_ctl")
-    log = str(directory / "log")
-    start = [pg_ctl, "-D", str(data), "-o", options, "-l", log, "-w", "start"]
-    subprocess.run(_as_postgres(start), **run)  # type: ignore[call-overload]
-    url = f"postgresql://{PG_USER}@127.0.0.1:{port}/postgres"
-    try:
-        _wait_until(lambda: _pg_ready(url), "PostgreSQL")
-        yield url
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-            timeout=START_TIMEOUT,
-            cwd=directory,
-        )
-        shutil.rmtree(directory, ignore_errors=True)
+    with private_postgres() as instance:
+        yield instance.url
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,0 +1,49 @@
+"""What a client is told when a command needs the accounts database and it cannot be
+reached (PostgreSQL down): a standard reply, never a hang or a dropped line.
+
+Every command gets ``FAIL <command> TEMPORARILY_UNAVAILABLE`` (the code IRCv3's
+account-registration spec gives REGISTER when accounts cannot be saved), and:
+
+- AUTHENTICATE also gets 904 ERR_SASLFAIL, which SASL clients act on (sasl-3.1);
+- a connection that has not registered yet is closed with ``ERROR``: its nick cannot be
+  checked against the accounts, and letting it on could hand someone's reserved nick to
+  anyone. Clients (HexChat, irssi, WeeChat) reconnect after an ``ERROR``, by which time
+  the database may be back.
+
+REGISTER keeps its own FAIL (its context names the account), and the services answer
+with a NOTICE (``commands/services.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..accounts import UNAVAILABLE
+from ..protocol.numerics import ERR_SASLFAIL
+from .table import safe_command
+
+if TYPE_CHECKING:
+    from ..context import Context
+    from ..sendq import ResponseBuffer
+    from ..session import Session
+
+#: Commands that leave an unregistered connection open when they fail this way: the
+#: client can retry them, or register without an account.
+KEEP_OPEN = frozenset({"AUTHENTICATE", "REGISTER"})
+
+
+def unavailable(server: Context, client: Session, command: str, reply: ResponseBuffer) -> None:
+    """Answer ``command``, which needed the unreachable accounts database."""
+    reply.send_line(
+        "FAIL",
+        safe_command(command),
+        "TEMPORARILY_UNAVAILABLE",
+        UNAVAILABLE,
+        source=server.config.name,
+    )
+    if command == "AUTHENTICATE":
+        client.sasl = None
+        reply.numeric(ERR_SASLFAIL)
+        return
+    if not client.registered and command not in KEEP_OPEN:
+        server.end(client, "Accounts temporarily unavailable")
