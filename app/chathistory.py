@@ -236,7 +236,7 @@ class ChathistoryState:
         log = self._logs.setdefault(self.fold(name), _Log(name))
         if found is None or not nick or (msgid and not log.remember(msgid)):
             return None
-        return Reaction(name, nick, *found, own=self.is_me(nick))
+        return Reaction(name, nick, *found, own=self.is_me(nick), tagmsg=msgid)
 
     def _line(self, msg: Message) -> ChathistoryLine | None:
         command = msg.command.upper()

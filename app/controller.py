@@ -141,7 +141,10 @@ class ChatController:
             Kind.PENDING: self._on_pending,
             Kind.NOTIFICATION_CLICKED: self.alerts.clicked,
         }
-        self.reading = Reading(model, view, self.handlers)  # its event, its view callback
+        # Its event and view callback; what is read withdraws its notifications.
+        self.reading = Reading(
+            model, view, self.handlers, looked=self.alerts.looked, read=self.alerts.read
+        )
         self.deleting = Deleting(model, view, self.handlers)  # its events and callbacks
         #: The slash commands, by name (app/slash.py).
         self.commands: dict[str, Callable[[Command], None]] = SlashCommands(self).table

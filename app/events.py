@@ -428,7 +428,8 @@ class ChathistoryLine:
 @dataclass(frozen=True, slots=True)
 class Reaction:
     """``nick`` reacted to the message ``msgid`` of ``conversation`` with ``emoji``, or
-    (``removed``) took that reaction back (IRCv3 ``+draft/react`` / ``+draft/unreact``)."""
+    (``removed``) took that reaction back (IRCv3 ``+draft/react`` / ``+draft/unreact``);
+    ``tagmsg`` is the msgid of the TAGMSG that carried it (a REDACT of it takes it back)."""
 
     kind: ClassVar[str] = Kind.REACTION
     conversation: str
@@ -437,6 +438,7 @@ class Reaction:
     emoji: str
     removed: bool = False
     own: bool = False
+    tagmsg: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,8 +372,9 @@ class ChatModel:
         notice: bool = False,
         reply: str = "",
     ) -> bool:
-        """Send ``text`` to a channel or nick: one message per line, split to fit 512 bytes;
-        the first answers the message ``reply`` (a msgid) where client tags are relayed.
+        """Send ``text`` to a channel or nick: one draft/multiline message where the server
+        takes one, else one message per line, split to fit 512 bytes; it (or the first
+        line) answers the message ``reply`` (a msgid) where client tags are relayed.
 
         Not connected, it is kept and sent once the server has us again (a
         :class:`~app.events.Pending` says so); False only when it cannot be sent at all.
@@ -382,8 +383,8 @@ class ChatModel:
         extra = len("\x01ACTION \x01") if action else 0
         if reply and "message-tags" not in self.caps:
             reply = ""  # the tag would be dropped: an ordinary message
-        multiline = not (action or notice or reply) and "\n" in text.strip()
-        if multiline and self._say_multiline(target, text):
+        multiline = not (action or notice) and "\n" in text.strip()
+        if multiline and self._say_multiline(target, text, reply):
             return True
         with self._lock:
             pieces = self.split_message(target, text, command, extra)
@@ -417,9 +418,10 @@ class ChatModel:
                 self.events.put(message)
         return True
 
-    def _say_multiline(self, target: str, text: str) -> bool:
-        """Send ``text`` as one draft/multiline message, paced as one unit, when the
-        server takes one and it fits the server's limits (False: send it as lines)."""
+    def _say_multiline(self, target: str, text: str, reply: str = "") -> bool:
+        """Send ``text`` as one draft/multiline message (answering ``reply``: the tag on
+        its opening BATCH), paced as one unit, when the server takes one and it fits the
+        server's limits (False: send it as lines)."""
         with self._lock:
             if not self.session.registered or not {MULTILINE_CAP, "batch"} <= self.caps:
                 return False
@@ -427,15 +429,15 @@ class ChatModel:
             if found is None:
                 return False
             budget = self.budget("PRIVMSG", target)
-            batch = batch_lines(target, text, secrets.token_hex(4), budget, *found)
+            tags = {REPLY: reply} if reply else None
+            batch = batch_lines(target, text, secrets.token_hex(4), budget, *found, tags)
             if batch is None or not self.connection.send_paced_batch(batch[0]):
                 return False
         if not self.is_channel(target):
             self.open_direct(target)
         if "echo-message" not in self.caps:  # the server will not show it us: we do
-            self.events.put(
-                ev.Message(target, self.nick, batch[1], datetime.now(timezone.utc), True)
-            )
+            when = datetime.now(timezone.utc)
+            self.events.put(ev.Message(target, self.nick, batch[1], when, True, reply=reply))
         return True
 
     def notify_typing(self, target: str, state: str) -> bool:

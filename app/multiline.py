@@ -34,12 +34,19 @@ def limits(value: str) -> tuple[int, int | None] | None:
 
 
 def batch_lines(
-    target: str, text: str, ref: str, budget: int, max_bytes: int, max_lines: int | None
+    target: str,
+    text: str,
+    ref: str,
+    budget: int,
+    max_bytes: int,
+    max_lines: int | None,
+    tags: dict[str, str] | None = None,
 ) -> tuple[list[str], str] | None:
-    """``text`` as one multi-line batch to ``target``: BATCH +ref, its PRIVMSG lines (each
-    longer line split to ``budget`` bytes, the pieces after the first concatenated), BATCH
-    -ref; and the message as it will show. None when it has a single line, or passes the
-    server's limits."""
+    """``text`` as one multi-line batch to ``target``: BATCH +ref (carrying the message's
+    client tags ``tags``, such as ``+draft/reply``: the spec puts them on the opening BATCH,
+    never on the lines inside), its PRIVMSG lines (each longer line split to ``budget``
+    bytes, the pieces after the first concatenated), BATCH -ref; and the message as it will
+    show. None when it has a single line, or passes the server's limits."""
     lines = text.replace("\0", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and not lines[-1].strip():
         lines.pop()  # trailing blank lines carry nothing
@@ -47,7 +54,7 @@ def batch_lines(
         lines.pop(0)
     if len(lines) < 2:
         return None
-    out = [build("BATCH", "+" + ref, BATCH_TYPE, target)]
+    out = [build("BATCH", "+" + ref, BATCH_TYPE, target, tags=tags or None)]
     size = 0
     for index, line in enumerate(lines):
         pieces = split_utf8(line, budget) if line else [""]

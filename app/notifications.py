@@ -11,8 +11,11 @@ notification (its ``default`` action, the ``ActionInvoked`` signal) comes back a
 drains with ``after()`` like every other event.
 
 A new message in a conversation replaces that conversation's notification
-(``replaces_id``) rather than stacking another. With no session bus or no notification
-service, one log line says so and nothing else changes.
+(``replaces_id``) rather than stacking another. Once the user has read the conversation a
+notification is about (it is open in the focused window, or a read marker from another
+window of the account covers the message), the notification is withdrawn
+(``CloseNotification``): nothing is left asking about what was read. With no session bus
+or no notification service, one log line says so and nothing else changes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,6 +68,10 @@ class Notifier(Protocol):
 
     def notify(self, key: str, title: str, body: str) -> None:
         """Show (or replace) the notification of conversation ``key``; never blocks."""
+        ...
+
+    def withdraw(self, key: str) -> None:
+        """Close the notification of conversation ``key``, if one is shown; never blocks."""
         ...
 
     def close(self) -> None:
@@ -113,7 +121,12 @@ class DesktopNotifier:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
             self._thread.start()
-        self._inbox.put((key, title, body))
+        self._inbox.put(("show", key, title, body))
+
+    def withdraw(self, key: str) -> None:
+        """Queue closing conversation ``key``'s notification (the thread closes it)."""
+        if not self._closed and self._thread is not None:  # nothing shown before the thread
+            self._inbox.put(("withdraw", key))
 
     def close(self) -> None:
         """Stop the thread and close the bus connection."""
@@ -129,8 +142,10 @@ class DesktopNotifier:
                 item = self._inbox.get()
                 if item is None:
                     return
-                if isinstance(item, tuple):
-                    self._show(*item)
+                if isinstance(item, tuple) and item[0] == "show":
+                    self._show(*item[1:])
+                elif isinstance(item, tuple):
+                    self._withdraw(item[1])
                 else:
                     self._signal(item)
         finally:
@@ -172,6 +187,21 @@ class DesktopNotifier:
             self._keys.pop(old, None)
         self._ids[key] = notification
         self._keys[notification] = key
+
+    def _withdraw(self, key: str) -> None:
+        from jeepney.wrappers import DBusErrorResponse
+
+        notification = self._ids.pop(key, None)
+        if notification is None or self._router is None:
+            return  # never shown, already closed, or the bus went with it
+        self._keys.pop(notification, None)
+        try:
+            self._call("CloseNotification", "u", (notification,))
+        except DBusErrorResponse:
+            pass  # the spec's answer when it is gone already (dismissed, expired): done
+        except Exception as exc:
+            self._warn(f"the D-Bus session bus failed ({exc or type(exc).__name__})")
+            self._disconnect()
 
     def _call(self, method: str, signature: str | None = None, args: tuple[Any, ...] = ()) -> Any:
         """Call ``method`` of the notification service; its reply's values."""
@@ -246,6 +276,8 @@ class Alerts:
         self.settings = settings
         self.select = select
         self.enabled = settings.notifications if settings is not None else True
+        #: Conversations with a notification up -> when its message was said.
+        self._shown: dict[str, datetime | None] = {}
         view.set_handlers(notifications=self.set_enabled)  # the window's on/off toggle
 
     def message(self, key: str, line: Line) -> None:
@@ -262,6 +294,27 @@ class Alerts:
             self.view.set_urgent(True)
         if self.enabled and self.notifier is not None:
             self.notifier.notify(key, *notification_text(conversation.name, line))
+            self._shown[key] = line.at
+
+    def looked(self, key: str) -> None:
+        """Conversation ``key`` is open in the window: when the window has the focus, the
+        user sees it, so its notification goes."""
+        if key in self._shown and self.view.has_focus() and key == self.view.conversations.current:
+            self._withdraw(key)
+
+    def read(self, key: str, when: datetime) -> None:
+        """Conversation ``key`` was read up to ``when`` (here or in another window of the
+        account): a notification about a message no later than that goes."""
+        if key not in self._shown:
+            return
+        said = self._shown[key]
+        if said is None or said <= when:
+            self._withdraw(key)
+
+    def _withdraw(self, key: str) -> None:
+        del self._shown[key]
+        if self.notifier is not None:
+            self.notifier.withdraw(key)
 
     def clicked(self, event: ev.NotificationClicked) -> None:
         """A notification was clicked: its conversation, in the window brought forward."""

@@ -43,6 +43,7 @@ class Reacting:
             Kind.CHATHISTORY: self._on_history,
             Kind.REGISTERED: self._on_registered,
             Kind.NICK: self._on_nick,
+            Kind.REDACTED: self._on_redacted,
         }
         view.set_handlers(
             react=self.toggle,
@@ -66,9 +67,23 @@ class Reacting:
         self._apply(self._key(event.conversation), event)
 
     def _apply(self, key: str, event: ev.Reaction) -> None:
-        if self.book.apply(key, event.msgid, event.nick, event.emoji, event.removed):
+        if self.book.apply(key, event.msgid, event.nick, event.emoji, event.removed, event.tagmsg):
             chips = self.book.chips(key, event.msgid, self.model.nick)
             self.view.set_reactions(key, event.msgid, chips)
+
+    def _on_redacted(self, event: ev.Redacted) -> None:
+        """A deleted TAGMSG that carried a reaction: the reaction goes with it."""
+        key = self._key(event.conversation)
+        carried = self.book.carried_by(key, event.msgid)
+        if carried is None:  # as for messages: maybe said by another connection's nick
+            for other in self.conversations.ordered_keys():
+                carried = self.book.carried_by(other, event.msgid)
+                if carried is not None:
+                    key = other
+                    break
+        if carried is not None:
+            msgid, nick, emoji = carried
+            self._apply(key, ev.Reaction(event.conversation, nick, msgid, emoji, removed=True))
 
     def _on_history(self, event: ev.Chathistory) -> None:
         key = self._key(event.conversation)

@@ -3,7 +3,8 @@
 
 A reaction is a TAGMSG whose ``+draft/reply`` names the message it reacts to; as most
 clients do, it belongs to the nick that sent it: a second one of the same emoji adds
-nothing, and ``+draft/unreact`` takes exactly that one back.
+nothing, and ``+draft/unreact`` takes exactly that one back. So does deleting the TAGMSG
+that carried it (``REDACT`` of its msgid, as some clients take a reaction back).
 """
 
 from __future__ import annotations
@@ -67,9 +68,19 @@ class ReactionBook:
         self.fold = fold
         # conversation key -> msgid -> emoji -> folded nicks, each in the order they came.
         self._books: dict[str, dict[str, dict[str, dict[str, None]]]] = {}
+        # conversation key -> msgid of a reaction's TAGMSG -> (msgid, nick, emoji) it made.
+        self._tagmsgs: dict[str, dict[str, tuple[str, str, str]]] = {}
 
-    def apply(self, key: str, msgid: str, nick: str, emoji: str, removed: bool) -> bool:
-        """Record one reaction (or its removal); True when it changed anything."""
+    def apply(
+        self, key: str, msgid: str, nick: str, emoji: str, removed: bool, tagmsg: str = ""
+    ) -> bool:
+        """Record one reaction (or its removal), ``tagmsg`` the msgid of the TAGMSG that
+        carried it; True when it changed anything."""
+        if tagmsg and not removed:
+            carried = self._tagmsgs.setdefault(key, {})
+            carried[tagmsg] = (msgid, nick, emoji)
+            if len(carried) > KEPT:
+                del carried[next(iter(carried))]
         book = self._books.setdefault(key, {})
         emojis = book.get(msgid)
         who = self.fold(nick)
@@ -89,6 +100,11 @@ class ReactionBook:
             return False
         nicks[who] = None
         return True
+
+    def carried_by(self, key: str, tagmsg: str) -> tuple[str, str, str] | None:
+        """``(msgid, nick, emoji)`` of the reaction the TAGMSG ``tagmsg`` of conversation
+        ``key`` made (forgotten here: it was deleted), if it made one."""
+        return self._tagmsgs.get(key, {}).pop(tagmsg, None)
 
     def chips(self, key: str, msgid: str, me: str) -> tuple[Chip, ...]:
         """The reactions to ``msgid``, in the order they were first made; ``me`` our nick."""
@@ -115,7 +131,10 @@ class ReactionBook:
         """A direct conversation follows its peer to a new nick."""
         if key in self._books:
             self._books[new_key] = self._books.pop(key)
+        if key in self._tagmsgs:
+            self._tagmsgs[new_key] = self._tagmsgs.pop(key)
 
     def forget(self, key: str) -> None:
         """A conversation was closed or cleared."""
         self._books.pop(key, None)
+        self._tagmsgs.pop(key, None)

@@ -44,10 +44,16 @@ class Reading:
         view: ChatWindow,
         handlers: dict[str, Callable[[Any], None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        looked: Callable[[str], None] | None = None,
+        read: Callable[[str, datetime], None] | None = None,
     ) -> None:
         self.model = model
         self.view = view
         self.clock = clock
+        # Told when a conversation is on screen, and when it was read up to a time (here or
+        # in another window): the notifications about it go.
+        self.looked = looked or (lambda _key: None)
+        self.read = read or (lambda _key, _when: None)
         # What it answers: the server's markers, and the view saying the user may be reading.
         if handlers is not None:
             handlers[ev.Kind.READ_MARKER] = self.on_marker
@@ -63,6 +69,8 @@ class Reading:
         conversations = self.view.conversations
         key = conversations.current
         conversation = conversations.get(key)
+        if key is not None and conversation is not None:
+            self.looked(key)
         if not key or conversation is None or not self.view.is_reading():
             return
         when = last_said(conversation)
@@ -103,6 +111,7 @@ class Reading:
         key = self.model.fold(event.conversation)
         if key in self.view.conversations:
             self.view.read_until(key, event.time, here=False)
+            self.read(key, event.time)
 
     def history_shown(self, key: str, place: str) -> None:
         """Chathistory came in: it counts as unread after the marker, and may hold the

@@ -687,8 +687,9 @@ class Session:
         reaction = reaction_of(msg.tags)
         if reaction is not None:
             # Our own too (the echo): the server's word that it went out.
-            if self.chathistory.seen_tag(conversation, msg.tags.get("msgid", "")):
-                self.emit(ev.Reaction(conversation, nick, *reaction, own=own))
+            tagmsg = msg.tags.get("msgid", "")
+            if self.chathistory.seen_tag(conversation, tagmsg):
+                self.emit(ev.Reaction(conversation, nick, *reaction, own=own, tagmsg=tagmsg))
             return
         if state in ("active", "paused", "done") and not own:
             self.emit(ev.Typing(conversation, nick, state))

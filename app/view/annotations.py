@@ -15,7 +15,7 @@ from typing import Any
 
 from app.conversations import Conversation
 from app.reactions import Chip
-from app.text import Line, sanitize
+from app.text import DELETED, Line, sanitize
 from app.view.line_tags import LineTags
 
 #: What a reply's quote says when the message it answers is not loaded.
@@ -49,7 +49,9 @@ class Annotations:
         if original is None:
             quoted = UNLOADED_QUOTE
         else:
-            said = " ".join(original.text.split())
+            # A deleted message's quote says only that: who deleted it and why is its own
+            # line's business, not repeated over every reply to it.
+            said = DELETED if original.deleted else " ".join(original.text.split())
             if len(said) > QUOTE_CHARS:
                 said = said[: QUOTE_CHARS - 1] + "…"
             quoted = f"{original.nick}: {said}"

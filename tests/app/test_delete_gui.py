@@ -202,3 +202,17 @@ def test_delete_your_own_private_message(chat, connect) -> None:
     assert bob.expect("REDACT").params == ["bob", line.msgid]
     pump(view, lambda: "meant for carol" not in view.transcript_text(), what="deleted")
     assert f"\talice\t{DELETED}\n" in view.transcript_text()
+
+
+def test_a_reply_to_a_deleted_message_quotes_only_that_it_was_deleted(chat, connect) -> None:
+    _controller, view = chat("alice")
+    bob = connect("bob", PEER)
+    bob.send("PRIVMSG #general :regret this")
+    msgid = bob.expect("PRIVMSG").tags["msgid"]
+    bob.send(f"@+draft/reply={msgid} PRIVMSG #general :and this answers it")
+    pump(view, lambda: "\t\t↪ bob: regret this\n" in view.transcript_text(), what="quoted")
+    bob.send(f"REDACT #general {msgid} :typo")
+    pump(view, lambda: "regret this" not in view.transcript_text(), what="deleted")
+    shown = view.transcript_text()
+    assert f"\t\t↪ bob: {DELETED}\n" in shown  # the quote: no reason repeated
+    assert f"\tbob\t{DELETED} (typo)\n" in shown  # the deleted line keeps it

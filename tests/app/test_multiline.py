@@ -53,6 +53,15 @@ def test_a_message_as_batch_lines() -> None:
     assert batch_lines("#c", "aaaa\nbbbbb", "r", 400, 9, None) is None
     assert batch_lines("#c", "a\nb\nc", "r", 400, 4096, 2) is None
     assert batch_lines("#c", "xxxxxxxx\nb", "r", 4, 4096, 2) is None
+    # A reply's client tag goes on the opening BATCH only.
+    found = batch_lines("#c", "a\nb", "r", 400, 4096, None, {"+draft/reply": "m1"})
+    assert found is not None
+    assert found[0] == [
+        "@+draft/reply=m1 BATCH +r draft/multiline #c",
+        "@batch=r PRIVMSG #c a",
+        "@batch=r PRIVMSG #c b",
+        "BATCH -r",
+    ]
 
 
 def test_a_received_batch_is_one_message() -> None:
@@ -173,3 +182,52 @@ def test_a_server_without_multiline_gets_the_lines(ngircd: int) -> None:  # noqa
         peer.close()
     finally:
         model.stop()
+
+
+def quoted_block(view, quote: str, block: str) -> bool:
+    """Whether the transcript shows ``block`` (nick and lines) right under ``quote``."""
+    shown = view.transcript_text()
+    at = shown.find(f"\t\t↪ {quote}\n")
+    if at < 0:
+        return False
+    under = shown[at:].split("\n", 1)[1]  # the next line: the time, then the block
+    return under.partition("\t")[2].startswith(block)
+
+
+def test_a_reply_of_several_lines_is_one_batch_tagged_on_its_opening(chat, connect):
+    from tests.app.test_reactions_gui import _choose, _menu_labels, _said
+
+    bob, plain = connect("bob", (*ML, "echo-message")), connect("plain")
+    _controller, view = chat("alice")
+    msgid = _said(bob, "who has the keys?")
+    pump(view, lambda: "who has the keys?" in view.transcript_text(), what="bob's question")
+    _menu_labels(view, msgid)
+    _choose(view, "Reply")
+    entry = view.message_entry
+    entry.insert("end", "I do")
+    press(view, "<Shift-Return>")
+    entry.insert("end", "and a spare")
+    press(view, "<Return>")
+    opening = bob.expect("BATCH", where=lambda m: m.nick == "alice")
+    assert opening.params[1:] == ["draft/multiline", "#general"]
+    assert opening.tags["+draft/reply"] == msgid  # the client tag, on the BATCH (the spec)
+    lines = bob.until("BATCH", "-" + opening.params[0][1:])[:-1]
+    assert [m.params[1] for m in lines] == ["I do", "and a spare"]
+    assert not any("+draft/reply" in m.tags for m in lines)
+    assert plain.expect("PRIVMSG", "#general", "I do").nick == "alice"  # the lines, as before
+    assert plain.expect("PRIVMSG").params[1] == "and a spare"
+    # Ours shows as one block under its quote.
+    pump(
+        view, lambda: quoted_block(view, "bob: who has the keys?", "alice\tI do\n\t\tand a spare\n")
+    )
+    pump(view, lambda: view.conversations["#general"].lines[-1].msgid, what="our msgid")
+    ours = view.conversations["#general"].lines[-1]
+    assert ours.reply == msgid
+    # A peer's multi-line reply shows its quote above its block too.
+    bob.send(
+        f"@+draft/reply={ours.msgid} BATCH +r draft/multiline #general",
+        "@batch=r PRIVMSG #general :great",
+        "@batch=r PRIVMSG #general :thanks",
+        "BATCH -r",
+    )
+    pump(view, lambda: quoted_block(view, "alice: I do and a spare", "bob\tgreat\n\t\tthanks\n"))

@@ -5,6 +5,7 @@ what it is asked to show."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -18,6 +19,7 @@ from app.text import Line
 from app.view import ChatView
 from tests.app.helpers import pump
 from tests.support.dbus import NotificationService, SessionBus, start_session_bus
+from tests.support.waiting import wait_for
 from tests.support.x11 import drop_focus, is_urgent
 
 Chat = tuple[ChatController, ChatView, DesktopNotifier]
@@ -312,4 +314,84 @@ def test_the_app_notifies_through_the_session_bus(service, server, make_view, co
         assert service.notified()[0].summary == "bob"
     finally:
         controller.close()
+        controller.alerts.close()
+
+
+def test_reading_the_conversation_withdraws_its_notification(service, notifying_chat, connect):
+    bob = connect("bob")
+    controller, view, _notifier = notifying_chat("alice")
+    unfocus(view)
+    bob.send("PRIVMSG #general :alice: over here", "PRIVMSG alice :and here")
+    pump(view, lambda: len(service.notified()) == 2, what="two notifications")
+    mention, private = service.notified()
+    # The window comes into focus showing #general: the mention is read, bob's is not.
+    focus(view)
+    pump(view, lambda: service.closed() == [mention.id], what="the mention's withdrawn")
+    controller.select("bob")  # opened: read
+    pump(view, lambda: service.closed() == [mention.id, private.id], what="bob's withdrawn")
+    # Nothing is shown any more: reading on withdraws nothing twice.
+    controller.select("#general")
+    controller.select("bob")
+    bob.send("PRIVMSG alice :seen as it comes")
+    pump(view, lambda: "seen as it comes" in transcript(view))
+    assert len(service.notified()) == 2 and len(service.closed()) == 2
+
+
+def test_a_notification_the_user_dismissed_is_not_closed_again(service, notifying_chat, connect):
+    bob = connect("bob")
+    controller, view, _notifier = notifying_chat("alice")
+    unfocus(view)
+    bob.send("PRIVMSG alice :one")
+    pump(view, service.notified, what="a notification")
+    service.dismiss(service.notified()[0].id)
+    bob.send("PRIVMSG alice :two")  # its notification is a new one, after the dismissal
+    pump(view, lambda: len(service.notified()) == 2, what="the second notification")
+    second = service.notified()[1]
+    assert second.replaces_id == 0
+    focus(view)
+    controller.select("bob")
+    pump(view, lambda: service.closed() == [second.id], what="only the shown one closed")
+
+
+def test_a_read_marker_from_another_window_withdraws_what_it_covers(
+    service, make_server, make_chat, tmp_path
+):
+    from server.accounts import AccountStore
+    from server.protocol.codec import format_time
+    from tests.support.ircclient import IRCClient
+
+    store = AccountStore(tmp_path / "data")
+    store.create("alice", "secret")
+    store.close()
+    server = make_server(data_dir=str(tmp_path / "data"), flood_rate=0)
+    controller, view = make_chat(server.port, "alice", account="alice", account_password="secret")
+    controller.alerts.notifier = DesktopNotifier(controller.model.events)
+    try:
+        pump(view, lambda: controller.model.account == "alice" and controller.model.joined())
+        bob = IRCClient(server.port)
+        bob.register("bob")
+        other = IRCClient(server.port)  # another connection of alice's account
+        other.register("alice9", ("draft/read-marker",), password="alice:secret")
+        unfocus(view)
+        bob.send("PRIVMSG #general :alice: first")
+        pump(view, service.notified, what="the first notification")
+        general = view.conversations["#general"]
+        first = general.lines[-1].at
+        assert first is not None
+        wait_for(lambda: time.time() * 1000 > round(first.timestamp() * 1000) + 1)
+        bob.send("PRIVMSG #general :alice: second")
+        pump(view, lambda: len(service.notified()) == 2, what="it is replaced")
+        notification = service.notified()[1].id
+
+        def markread(when) -> None:
+            other.send(f"MARKREAD #general timestamp={format_time(round(when.timestamp() * 1000))}")
+            pump(view, lambda: general.read_at == when, what="the marker followed")
+
+        markread(first)  # read up to the first only: the second is still news
+        assert service.closed() == []
+        markread(general.lines[-1].at)
+        pump(view, lambda: service.closed() == [notification], what="withdrawn")
+        for client in (bob, other):
+            client.close()
+    finally:
         controller.alerts.close()

@@ -162,6 +162,37 @@ def test_reactions_come_back_with_history(chat, connect) -> None:
     pump(view, lambda: _chips(view, msgid) == "❤ 1", what="the reaction from history")
 
 
+REDACTING = (*TAGS, "draft/message-redaction")
+
+
+def _react(client: IRCClient, nick: str, msgid: str, emoji: str) -> str:
+    """``client`` reacts to ``msgid``: the msgid of its TAGMSG, as the server echoed it."""
+    client.send(f"@+draft/reply={msgid};+draft/react={emoji} TAGMSG #general")
+    echo = client.expect(
+        "TAGMSG", "#general", where=lambda m: m.tags.get("+draft/react") == emoji and m.nick == nick
+    )
+    return echo.tags["msgid"]
+
+
+def test_deleting_a_reactions_tagmsg_takes_the_reaction_back(chat, connect) -> None:
+    bob, carol = connect("bob", caps=REDACTING), connect("carol", caps=REDACTING)
+    msgid = _said(bob, "from before")
+    old = _react(carol, "carol", msgid, "❤")  # in the history the window loads
+    _controller, view = chat("alice")
+    _shown(view, "from before")
+    pump(view, lambda: _chips(view, msgid) == "❤ 1", what="the reaction from history")
+    mine = _react(bob, "bob", msgid, "✅")
+    _react(carol, "carol", msgid, "✅")
+    pump(view, lambda: _chips(view, msgid) == "❤ 1   ✅ 2", what="live reactions")
+    bob.send(f"REDACT #general {mine}")  # bob takes his back by deleting it
+    bob.expect("REDACT")
+    pump(view, lambda: _chips(view, msgid) == "❤ 1   ✅ 1", what="counted down")
+    carol.send(f"REDACT #general {old}")
+    carol.expect("REDACT")
+    pump(view, lambda: _chips(view, msgid) == "✅ 1", what="the loaded one gone")
+    assert "from before" in view.transcript_text()  # the message itself stays
+
+
 def test_reply_is_quoted_sent_with_its_tag_and_drawn_under_its_quote(chat, connect) -> None:
     bob = connect("bob", caps=TAGS)
     plain = connect("plain")

@@ -4,9 +4,10 @@
 configuration of its own (a socket in the test's temporary directory, no service
 activation, so nothing on this machine is started behind the test's back).
 :class:`NotificationService` owns ``org.freedesktop.Notifications`` on that bus, answers
-``Notify``, ``GetCapabilities`` and ``GetServerInformation`` as a notification daemon
-does, records every ``Notify`` and can emit ``ActionInvoked`` as a click would and
-``NotificationClosed`` as a dismissal would.
+``Notify``, ``GetCapabilities``, ``GetServerInformation`` and ``CloseNotification`` as a
+notification daemon does (a close emits ``NotificationClosed`` with reason 3, and an id no
+longer shown gets the spec's error), records every ``Notify`` and close, and can emit
+``ActionInvoked`` as a click would and ``NotificationClosed`` as a dismissal would.
 """
 
 from __future__ import annotations
@@ -98,10 +99,13 @@ class NotificationService:
     address: str
     capabilities: list[str] = field(default_factory=lambda: ["body", "actions"])
     calls: list[Notify] = field(default_factory=list)
+    #: The ids CloseNotification was called with, in order.
+    closes: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.connection: DBusConnection = open_dbus_connection(self.address)
         self._next_id = 1
+        self._open: set[int] = set()  # shown, neither closed nor dismissed
         self._lock = threading.Lock()
         serial = next(self.connection.outgoing_serial)
         self.connection.send(message_bus.RequestName(NAME), serial=serial)
@@ -135,7 +139,20 @@ class NotificationService:
                     call.id = self._next_id
                     self._next_id += 1
                 self.calls.append(call)
+                self._open.add(call.id)
             reply = new_method_return(message, "u", (call.id,))
+        elif member == "CloseNotification":
+            (notification,) = message.body
+            with self._lock:
+                self.closes.append(notification)
+                shown = notification in self._open
+                self._open.discard(notification)
+            if not shown:  # "If the notification no longer exists, an empty D-BUS Error"
+                self.connection.send(new_error(message, "org.freedesktop.DBus.Error.Failed"))
+                return
+            self.connection.send(new_method_return(message))
+            self._closed_signal(notification, 3)  # 3: closed by a call to CloseNotification
+            return
         elif member == "GetCapabilities":
             reply = new_method_return(message, "as", (self.capabilities,))
         elif member == "GetServerInformation":
@@ -149,6 +166,16 @@ class NotificationService:
         with self._lock:
             return list(self.calls)
 
+    def closed(self) -> list[int]:
+        """The ids CloseNotification was called with so far."""
+        with self._lock:
+            return list(self.closes)
+
+    def _closed_signal(self, notification: int, reason: int) -> None:
+        emitter = DBusAddress(PATH, interface=NAME)
+        signal = new_signal(emitter, "NotificationClosed", "uu", (notification, reason))
+        self.connection.send(signal)
+
     def click(self, notification: int, action: str = "default") -> None:
         """Emit ActionInvoked for ``notification``, as a click on it does."""
         emitter = DBusAddress(PATH, interface=NAME)
@@ -156,8 +183,9 @@ class NotificationService:
 
     def dismiss(self, notification: int) -> None:
         """Emit NotificationClosed for ``notification`` (reason 2: the user dismissed it)."""
-        emitter = DBusAddress(PATH, interface=NAME)
-        self.connection.send(new_signal(emitter, "NotificationClosed", "uu", (notification, 2)))
+        with self._lock:
+            self._open.discard(notification)
+        self._closed_signal(notification, 2)
 
     def close(self) -> None:
         """Leave the bus."""
