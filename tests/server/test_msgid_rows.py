@@ -220,10 +220,15 @@ def test_every_lookup_by_msgid_reads_the_primary_key_or_the_partial_index(
     assert store.locate("#general", "msgid=" + _OLD_MSGIDS[0]) == (2, 2)
     assert store.locate("#general", "msgid=" + _OLD_MSGIDS[4]) == (5, 5)
     assert store.locate("#general", "msgid=nothing-like-it") is None
+    # REDACT's lookups: the message's record, and its deletion on the writer's thread.
+    found = store.find("#general", msgid)
+    assert found is not None and found.params == ("#general", "new")
+    assert store.remove("#general", _OLD_MSGIDS[3]) == 1
+    assert store.locate("#general", "msgid=" + _OLD_MSGIDS[3]) is None
     store.close()
     lookups = [s for s in trace.statements if s.startswith("SELECT id FROM messages WHERE")]
     lookups = [s for s in lookups if "msgid =" in s]
-    assert len(lookups) == 5, lookups  # the last old msgid: its number, then the index
+    assert len(lookups) == 8, lookups  # the last old msgid: its number, then the index
     plans = sqlite3.connect(path)
     try:
         for statement in lookups:
