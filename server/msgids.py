@@ -9,8 +9,9 @@ reads the primary key (:func:`row_id`) instead of an index of msgids that every 
 would pay for. A message that is not kept takes a number too, which no row gets.
 
 The prefix keeps msgids unique across runs even where a number comes round again: a
-run without history starts at 1, and an id taken but never stored (a typing
-notification, a message lost to ``kill -9``) may be taken again after a restart.
+run without history starts at 1, and the numbers taken in the last fraction of a second
+before a ``kill -9`` were not yet recorded as used (the writer records them with each
+commit), so the next run may take them again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ _counter = itertools.count(1)
 
 
 def new_msgid() -> str:
-    """A unique, opaque message id whose number is its history row's id."""
+    """A unique, opaque message id, for a message history does not keep (a kept one
+    gets its msgid from ``HistoryStore.add_groups``) or when there is no history."""
     # ``next`` on a count is atomic under the interpreter lock: no lock on the hot path.
     return f"{_PREFIX}{next(_counter):x}"
 
