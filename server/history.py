@@ -8,8 +8,13 @@ connection, so what reading costs does not grow with the number of handler threa
 not in connections, nor in the C stack and allocator cache SQLite would leave on each
 thread that queried (see :class:`~server.dbpool.Offload`).
 
-Order: every row has an increasing ``id``; that, not the timestamp, is the order of a
-target's history, so paging by msgid is exact even when two messages share a time.
+Order: every row has an ``id``, the number in its msgid (see :mod:`server.msgids`),
+taken as the row is queued, where the message is relayed, so a target's ids increase
+in its relay order and rows reach the table in id order; that, not the timestamp, is
+the order of a target's history, so paging by msgid is exact even when two messages
+share a time. A msgid is looked up through the primary key (:func:`find_message`);
+there is no index of msgids for every insert to pay for, only a partial one over the
+rows of databases written before msgids held their row's id.
 """
 
 from __future__ import annotations
@@ -27,56 +32,23 @@ from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
+from . import msgids
 from .dbpool import Offload, SQLitePool
+from .history_schema import LEGACY_DM_PREFIX as LEGACY_DM_PREFIX
+from .history_schema import (
+    SCHEMA,
+    find_message,
+    keep_taken,
+    legacy_bound,
+    migrate,
+    used_ids,
+)
+from .history_schema import SCHEMA_VERSION as SCHEMA_VERSION
 from .protocol.codec import parse_timestamp
 from .redaction import delete_message
 
 log = logging.getLogger(__name__)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    msgid TEXT NOT NULL UNIQUE,
-    target TEXT NOT NULL,
-    time_ms INTEGER NOT NULL,
-    source TEXT NOT NULL,
-    account TEXT,
-    command TEXT NOT NULL,
-    params TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    party_a TEXT,
-    party_b TEXT
-);
-CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, id);
--- Every query form has an index that bounds its work by what it returns, not by the
--- size of the table (EXPLAIN QUERY PLAN each one when adding a query):
--- timestamp references, TARGETS and pruning by age by (target, time); private
--- conversations by each party and time; a channel's last topic by a small index of
--- topics only. Each index costs every insert a B-tree step, so pruning (once a minute)
--- has none of its own.
-CREATE INDEX IF NOT EXISTS messages_by_target_time ON messages (target, time_ms);
-CREATE INDEX IF NOT EXISTS messages_by_party_a ON messages (party_a, time_ms)
-    WHERE party_a IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
-    WHERE party_b IS NOT NULL;
-CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
--- The reactions to a message that is deleted are found among a target's TAGMSGs only.
-CREATE INDEX IF NOT EXISTS messages_tagmsgs ON messages (target, id) WHERE command = 'TAGMSG';
--- Replaced by the two party indexes above; no query used it.
-DROP INDEX IF EXISTS messages_by_party;
-CREATE TABLE IF NOT EXISTS schema_version (
-    component TEXT PRIMARY KEY,
-    version BIGINT NOT NULL
-);
-"""
-#: The history schema's version (the ``schema_version`` row ``history``). 1: what
-#: databases written before the table existed hold; 2: a direct conversation is keyed by
-#: its parties' accounts (or their connections), its rows name sender and recipient;
-#: 3: no index of time alone (pruning by age goes target by target).
-SCHEMA_VERSION = 3
-#: Where version 1's direct conversations go: keyed by nicks, they belong to nobody
-#: provable, so no query reaches them (whoever holds a nick now is not who held it then).
-LEGACY_DM_PREFIX = "nick-dm:"
 _COMMIT_EVERY = 0.05  # seconds: the most a kill -9 can lose
 _PRUNE_EVERY = 60.0
 #: Reader connections kept open at most. Each costs two or three descriptors and up to
@@ -88,8 +60,8 @@ READERS = 4
 _BUDGET_SLACK = 0.9
 
 
-#: Rows inserted by one statement (10 values each: under SQLite's oldest limit of 999).
-_ROWS_PER_INSERT = 99
+#: Rows inserted by one statement (11 values each: under SQLite's oldest limit of 999).
+_ROWS_PER_INSERT = 90
 #: A group of at least this many rows goes in a statement of its own, its shared values
 #: bound once; smaller ones are inserted as whole rows, many groups per statement.
 _GROUP_MIN = 4
@@ -99,18 +71,20 @@ _GROUP_MIN = 4
 def _insert_sql(rows: int) -> str:
     """The statement that inserts ``rows`` rows of :data:`Row` at once."""
     return (
-        "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
-        " params, tags, party_a, party_b) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * rows)
+        "INSERT OR IGNORE INTO messages (id, msgid, target, time_ms, source, account, command,"
+        " params, tags, party_a, party_b) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?,?)"] * rows)
     )
 
 
 @functools.lru_cache(maxsize=_ROWS_PER_INSERT)
 def _group_sql(rows: int) -> str:
     """The statement that inserts a :data:`Group` of ``rows`` rows: the eight values
-    they share are ``?1``..``?8``, then each row's msgid and parameters."""
-    values = ",".join(f"(?{9 + 2 * i},?1,?2,?3,?4,?5,?{10 + 2 * i},?6,?7,?8)" for i in range(rows))
+    they share are ``?1``..``?8``, then each row's id, msgid and parameters."""
+    values = ",".join(
+        f"(?{9 + 3 * i},?{10 + 3 * i},?1,?2,?3,?4,?5,?{11 + 3 * i},?6,?7,?8)" for i in range(rows)
+    )
     return (
-        "INSERT OR IGNORE INTO messages (msgid, target, time_ms, source, account, command,"
+        "INSERT OR IGNORE INTO messages (id, msgid, target, time_ms, source, account, command,"
         " params, tags, party_a, party_b) VALUES " + values
     )
 
@@ -137,15 +111,16 @@ class Record:
     party_b: str | None = None
 
 
-#: One ``messages`` row as the writer inserts it (the columns after ``id``, in order).
-Row = tuple[str, str, int, str, "str | None", str, str, str, "str | None", "str | None"]
+#: One ``messages`` row as the writer inserts it (its columns, in order).
+Row = tuple[int, str, str, int, str, "str | None", str, str, str, "str | None", "str | None"]
 #: What the rows of a :data:`Group` share: target, time_ms, source, account, command,
 #: tags, party_a, party_b.
 Shared = tuple[str, int, str, "str | None", str, str, "str | None", "str | None"]
-#: Rows that differ only in msgid and parameters (one read's messages to a channel): the
-#: shared values, then each row's msgid and parameters' JSON, alternating. SQLite binds
-#: a value at a cost near a column's whole insert, so a group binds its shared ones once.
-Group = tuple[Shared, list[str]]
+#: Rows that differ only in id, msgid and parameters (one read's messages to a channel):
+#: the shared values, then each row's id, msgid and parameters' JSON, in turn. SQLite
+#: binds a value at a cost near a column's whole insert, so a group binds its shared ones
+#: once.
+Group = tuple[Shared, "list[int | str]"]
 #: The stored tags of most messages (nothing but their msgid, kept in its own column).
 NO_TAGS = "{}"
 
@@ -167,9 +142,13 @@ def row(
     party_a: str | None = None,
     party_b: str | None = None,
 ) -> Row:
-    """A message as a table row: its parameters and tags as JSON."""
+    """A message as a table row: its parameters and tags as JSON, its id the number in
+    its msgid (a msgid without one gets a new number, and is found by no lookup; an
+    empty one is 0, for ``add_groups`` to number)."""
     encoded = json.dumps(tags) if tags else NO_TAGS
+    number = msgids.row_id(msgid) if msgid else 0
     return (
+        msgids.last_taken() if number is None else number,
         msgid,
         target,
         time_ms,
@@ -185,7 +164,7 @@ def row(
 
 def row_group(r: Row) -> Group:
     """One row as a group of its own."""
-    return (r[1], r[2], r[3], r[4], r[5], r[7], r[8], r[9]), [r[0], r[6]]
+    return (r[2], r[3], r[4], r[5], r[6], r[8], r[9], r[10]), [r[0], r[1], r[7]]
 
 
 def record_row(r: Record) -> Row:
@@ -274,11 +253,15 @@ class HistoryStore:
         self._committed = 0
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer_db = self._connect()
-            self._writer_db.executescript(_SCHEMA)
-            _migrate(self._writer_db)
-            self._writer_db.commit()
-            check = self._writer_db.execute("PRAGMA quick_check").fetchone()[0]
+            self._writer_db = db = self._connect()
+            db.executescript(SCHEMA)
+            migrate(db)
+            db.commit()
+            db.executescript(SCHEMA)  # the indexes of a table the migration rebuilt
+            #: Rows up to this id may have msgids that do not hold their ids (0: none).
+            self._legacy = legacy_bound(db)
+            msgids.start_after(used_ids(db))
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
         except (OSError, sqlite3.Error) as exc:
             raise HistoryError(f"cannot use the history database {self.path}: {exc}") from exc
         if check != "ok":
@@ -307,10 +290,17 @@ class HistoryStore:
         """Queue messages as table rows (see :func:`row`), in order, in one step."""
         self.add_groups([row_group(r) for r in rows])
 
-    def add_groups(self, groups: list[Group]) -> None:
-        """Queue messages as groups of rows (see :data:`Group`), in order, in one step."""
-        count = sum([len(pairs) for _, pairs in groups]) >> 1
+    def add_groups(self, groups: list[Group], number: bool = False) -> None:
+        """Queue messages as groups of rows (see :data:`Group`), in order, in one step;
+        with ``number``, each row gets its id and msgid here (read them back from it)."""
+        count = sum([len(rows) for _, rows in groups]) // 3
         with self._written:
+            if number:
+                # Taken under the queue's lock, so the queue is in id order: rows reach
+                # the table in the order of their ids (the search index relies on it).
+                for _, rows in groups:
+                    for i in range(0, len(rows), 3):
+                        rows[i], rows[i + 1] = msgids.new_numbered()
             self._added += count
             first = not self._pending
             self._pending.extend(groups)
@@ -386,31 +376,33 @@ class HistoryStore:
                     self._pruned = asked
                     self._written.notify_all()
             if closing:
+                self._keep_taken()
                 return
 
     def _insert(self, batch: list[Group]) -> None:
-        count = sum([len(pairs) for _, pairs in batch]) >> 1
+        count = sum([len(rows) for _, rows in batch]) // 3
         try:
             db = self._writer_db
             # Many rows per statement: SQLite gives the interpreter lock back and takes it
             # again around every statement it runs, and the relay threads want it too.
             loose: list[str | int | None] = []  # rows of small groups, value after value
-            for shared, pairs in batch:
-                if len(pairs) < 2 * _GROUP_MIN:
+            for shared, rows in batch:
+                if len(rows) < 3 * _GROUP_MIN:
                     target, millis, source, account, verb, tags, party_a, party_b = shared
-                    for i in range(0, len(pairs), 2):
-                        loose += (pairs[i], target, millis, source, account, verb)
-                        loose += (pairs[i + 1], tags, party_a, party_b)
+                    for i in range(0, len(rows), 3):
+                        loose += (rows[i], rows[i + 1], target, millis, source, account, verb)
+                        loose += (rows[i + 2], tags, party_a, party_b)
                     continue
                 if loose:
                     _insert_values(db, loose)
                     loose = []
-                step = 2 * _ROWS_PER_INSERT
-                for start in range(0, len(pairs), step):
-                    part = pairs[start : start + step]
-                    db.execute(_group_sql(len(part) >> 1), [*shared, *part])
+                step = 3 * _ROWS_PER_INSERT
+                for start in range(0, len(rows), step):
+                    part = rows[start : start + step]
+                    db.execute(_group_sql(len(part) // 3), [*shared, *part])
             if loose:
                 _insert_values(db, loose)
+            keep_taken(db)
             db.commit()
         except sqlite3.Error:
             log.exception("could not store %d messages", count)
@@ -422,7 +414,7 @@ class HistoryStore:
         db = self._writer_db
         for target, msgid, result in removals:
             try:
-                removed = delete_message(db, target, msgid)
+                removed = delete_message(db, self._legacy, target, msgid)
                 db.commit()
             except sqlite3.Error:
                 log.exception("could not remove message %s", msgid)
@@ -431,6 +423,14 @@ class HistoryStore:
         with self._written:
             self._committed += len(removals)
             self._written.notify_all()
+
+    def _keep_taken(self) -> None:
+        """Record the msgid numbers taken so far (see ``keep_taken``) as the writer stops."""
+        try:
+            keep_taken(self._writer_db)
+            self._writer_db.commit()
+        except sqlite3.Error:
+            log.exception("could not record the last msgid number taken")
 
     def _prune(self) -> None:
         db = self._writer_db
@@ -507,20 +507,18 @@ class HistoryStore:
     @_offloaded
     def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
         """The message ``msgid`` of ``target`` (after ``floor``), if it is stored."""
-        rows = self._rows("msgid = ? AND target = ? AND id > ?", (msgid, target, floor))
+        with self._reading() as db:
+            found = find_message(db, self._legacy, msgid, target)
+        if found is None or found <= floor:
+            return None
+        rows = self._rows("id = ?", (found,))
         return rows[0] if rows else None
 
     def last_id(self) -> int:
-        """The id of the newest stored message, everything queued so far committed first:
-        a channel created now reads only what comes after it (its history floor)."""
-        self.flush()
-        return self._max_id()
-
-    @_offloaded
-    def _max_id(self) -> int:
-        with self._reading() as db:
-            row = db.execute("SELECT MAX(id) FROM messages").fetchone()
-        return row[0] or 0
+        """An id above that of every message relayed so far, stored yet or not, and below
+        every later one: a channel created now reads only what comes after it (its
+        history floor)."""
+        return msgids.last_taken()
 
     @_offloaded
     def locate(self, target: str, ref: str, floor: int = 0) -> tuple[int, int] | None:
@@ -539,11 +537,8 @@ class HistoryStore:
         kind, _, value = ref.partition("=")
         if kind == "msgid":
             with self._reading() as db:
-                row = db.execute(
-                    "SELECT id FROM messages WHERE msgid = ? AND target = ? AND id > ?",
-                    (value, target, floor),
-                ).fetchone()
-            return (row[0], row[0]) if row else None
+                found = find_message(db, self._legacy, value, target)
+            return (found, found) if found is not None and found > floor else None
         if kind != "timestamp":
             return None
         millis = parse_timestamp(value)
@@ -684,31 +679,10 @@ def _prune_by_age(db: sqlite3.Connection, cutoff: int) -> None:
 
 def _insert_values(db: sqlite3.Connection, values: list[str | int | None]) -> None:
     """Insert whole rows given value after value, :data:`_ROWS_PER_INSERT` a statement."""
-    step = 10 * _ROWS_PER_INSERT
+    step = 11 * _ROWS_PER_INSERT
     for start in range(0, len(values), step):
         part = values[start : start + step]
-        db.execute(_insert_sql(len(part) // 10), part)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a database written by an earlier version up to ``SCHEMA_VERSION``."""
-    row = db.execute("SELECT version FROM schema_version WHERE component = 'history'").fetchone()
-    version = row[0] if row else 1
-    if version < 2:
-        # Version 1 keyed a direct conversation by the two nicks: whoever took a nick
-        # later read it. Nobody can prove to be one of those parties now.
-        db.execute(
-            "UPDATE messages SET target = ? || target, party_a = NULL, party_b = NULL"
-            " WHERE target LIKE 'dm:%'",
-            (LEGACY_DM_PREFIX,),
-        )
-    if version < 3:
-        # Only pruning by age read it, and it cost every insert a B-tree step.
-        db.execute("DROP INDEX IF EXISTS messages_by_time")
-    db.execute(
-        "INSERT OR REPLACE INTO schema_version (component, version) VALUES ('history', ?)",
-        (SCHEMA_VERSION,),
-    )
+        db.execute(_insert_sql(len(part) // 11), part)
 
 
 def _query_only(db: sqlite3.Connection) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .history_schema import find_message
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -47,15 +49,13 @@ REACTIONS_DELETE = (
 )
 
 
-def delete_message(db: sqlite3.Connection, target: str, msgid: str) -> int:
+def delete_message(db: sqlite3.Connection, legacy: int, target: str, msgid: str) -> int:
     """Delete the message ``msgid`` of ``target`` and the reactions to it (not committed);
-    the rows removed (0: it is not there)."""
-    found = db.execute(
-        "SELECT id FROM messages WHERE msgid = ? AND target = ?", (msgid, target)
-    ).fetchone()
+    the rows removed (0: it is not there). ``legacy``: see :func:`find_message`."""
+    found = find_message(db, legacy, msgid, target)
     if found is None:
         return 0
-    removed = db.execute("DELETE FROM messages WHERE id = ?", found).rowcount
+    removed = db.execute("DELETE FROM messages WHERE id = ?", (found,)).rowcount
     # A reaction (a TAGMSG replying with +draft/react, or taking one back) means nothing
     # without its message; replies stay: they are someone else's words.
-    return removed + db.execute(REACTIONS_DELETE, (target, found[0], msgid)).rowcount
+    return removed + db.execute(REACTIONS_DELETE, (target, found, msgid)).rowcount

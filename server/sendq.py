@@ -12,7 +12,6 @@ reader that stalls can never slow anybody else down.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import re
 import selectors
@@ -47,15 +46,6 @@ TAG_TIME = 1
 TAG_CLIENT = 2
 #: The ``account`` tag (IRCv3 account-tag), on messages from a signed-in user.
 TAG_ACCOUNT = 4
-
-
-_MSGID_PREFIX = os.urandom(4).hex()
-_msgids = itertools.count(1)
-
-
-def new_msgid() -> str:
-    """A unique, opaque message id (IRCv3 ``msgid``)."""
-    return f"{_MSGID_PREFIX}{next(_msgids):x}"
 
 
 def with_tag(line: bytes, tag: bytes) -> bytes:

@@ -8,10 +8,11 @@ when the batch is sent, each member gets the messages joined into one buffer, on
 taken once for the batch.
 
 The relay order is kept: the batch is sent under the channel's ``send_lock``, and its
-messages are stamped, delivered to every member (the sender's echo included) and stored
-in history there, in the order they were read. Nothing else this thread sends can
-overtake it: any other send from this thread sends the batch first (``SendQueue.push``),
-and so does every command that is not a message (``settle`` in the dispatcher).
+messages are stamped, given their msgids, delivered to every member (the sender's echo
+included) and stored in history there, in the order they were read. Nothing else this
+thread sends can overtake it: any other send from this thread sends the batch first
+(``SendQueue.push``), and so does every command that is not a message (``settle`` in the
+dispatcher).
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class ChannelBatch:
             outs = [item[0] for item in items]
             for out in outs:
                 out.stamp(millis, stamp)
+            # Stored first: that gives each message its msgid (its number is the row's
+            # id, taken here in relay order), which the lines below carry.
+            store_many(server, client, channel.name, items, millis)
             corked = current_cork()
             # One buffer per distinct set of tags, shared by everyone who gets that set.
             joined: dict[int, bytes] = {}
@@ -76,4 +80,3 @@ class ChannelBatch:
                 recipient.queue.push(data, corked)
             if self.echo:
                 client.queue.push(b"".join([out.for_client(client) for out in outs]), corked)
-            store_many(server, client, channel.name, items, millis)

@@ -31,7 +31,7 @@ from ..protocol.numerics import (
     RPL_TOPIC,
     RPL_TOPICWHOTIME,
 )
-from ..sendq import Outgoing, ResponseBuffer, new_msgid
+from ..sendq import Outgoing, ResponseBuffer
 from .chathistory import replay_on_join, store
 from .readmarker import send_join_marker
 from .rooms import remember_room, restore_room, status_on_join
@@ -300,7 +300,7 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
             "TOPIC", channel.name, text, source=client.source, account=client.account_name
         )
         out.deliver(members, reply)
-        store(server, client, "TOPIC", (channel.name, text), {"msgid": new_msgid()})
+        store(server, client, "TOPIC", (channel.name, text), {})  # gives it a msgid
 
 
 @command("NAMES")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..history import NO_TAGS, Conversation, Group, Record, Shared, dm_target, quote_json, row_group
 from ..history import row as history_row
+from ..msgids import new_msgid
 from ..multiline import STORED_TAG
 from ..multiline import replay as replay_multiline
 from ..protocol.codec import Message, build, encode, format_time, parse_timestamp, split_source
@@ -88,36 +89,39 @@ def store(
     peer: Session | None = None,
     millis: int | None = None,
 ) -> None:
-    """Record a relayed message: a channel message (``peer`` None) or a direct one,
-    stamped with the time it was relayed with (``millis``)."""
+    """Record a message about to be relayed: a channel message (``peer`` None) or a
+    direct one, stamped with the time it is relayed with (``millis``), and give it its
+    msgid (``tags["msgid"]``, taken as it is queued: its number is the row's id). Called
+    where the relay order is decided (a channel's under its send lock), before sending."""
     history = server.history
     if history is None:
+        tags["msgid"] = new_msgid()
         return
-    msgid = tags.get("msgid", "")
     kept = stored_tags(tags)
-    account = client.account
     if peer is None:
         target, a, b = casefold(params[0]), None, None
-        if account is None and verb != "TOPIC":
-            remember(client, msgid)
     else:
         # Rows name sender and recipient (TARGETS tells them apart); the key is the pair.
         a, b = party_of(client), party_of(peer)
         target = dm_target(a, b)[0]
-    history.add(
-        Record(
-            msgid,
-            target,
-            millis if millis is not None else int(time.time() * 1000),
-            client.source,
-            verb,
-            params,
-            kept,
-            account.display if account is not None else None,
-            a,
-            b,
-        )
+    account = client.account
+    row = history_row(
+        "",
+        target,
+        millis if millis is not None else int(time.time() * 1000),
+        client.source,
+        account.display if account is not None else None,
+        verb,
+        params,
+        kept,
+        a,
+        b,
     )
+    group = row_group(row)
+    history.add_groups([group], number=True)
+    tags["msgid"] = msgid = str(group[1][1])
+    if peer is None and account is None and verb != "TOPIC":
+        remember(client, msgid)
 
 
 def store_many(
@@ -127,48 +131,56 @@ def store_many(
     items: list[tuple[Outgoing, dict[str, str], str, bool]],
     millis: int,
 ) -> None:
-    """Record messages ``client`` sent to ``channel`` in a row, relayed at ``millis``
-    (a ``ChannelBatch``: each item's message, tags and text); one hand-off for all."""
+    """Record messages ``client`` sends to ``channel`` in a row, relayed at ``millis``
+    (a ``ChannelBatch``: each item's message, tags and text), and give each its msgid
+    as :func:`store` does; one hand-off for all."""
     history = server.history
     if history is None:
+        for _, tags, _, _ in items:
+            tags["msgid"] = new_msgid()
         return
     target = casefold(channel)
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
-    if account is None:
-        for _, tags, _, _ in items:
-            remember(client, tags["msgid"])
     # Groups of rows that share all but msgid and parameters (see ``Group``), the
     # parameters' JSON (channel, text) built from a prefix shared by the batch: this runs
     # on the relay's path, once a message.
     head = "[" + quote_json(channel) + ", "
     plain: Shared = (target, millis, source, shown, "PRIVMSG", NO_TAGS, None, None)
     groups: list[Group] = []
-    pairs: list[str] = []
+    rows: list[int | str] = []
+    # Where each item's msgid will be: its group's rows and the row's place in them.
+    places: list[tuple[list[int | str], int]] = []
     verb = "PRIVMSG"
     for out, tags, text, _ in items:
         if len(tags) == 1:  # most messages carry nothing but their msgid
             if out.command != verb:
-                if pairs:
-                    groups.append((plain, pairs))
-                    pairs = []
+                if rows:
+                    groups.append((plain, rows))
+                    rows = []
                 verb = out.command
                 plain = (target, millis, source, shown, verb, NO_TAGS, None, None)
-            pairs += (tags["msgid"], head + quote_json(text) + "]")
+            places.append((rows, len(rows) + 1))
+            rows += (0, "", head + quote_json(text) + "]")
         else:
-            if pairs:
-                groups.append((plain, pairs))
-                pairs = []
+            if rows:
+                groups.append((plain, rows))
+                rows = []
             kept = stored_tags(tags)
             params = (channel, text)
-            one = history_row(
-                tags["msgid"], target, millis, source, shown, out.command, params, kept
+            one = row_group(
+                history_row("", target, millis, source, shown, out.command, params, kept)
             )
-            groups.append(row_group(one))
-    if pairs:
-        groups.append((plain, pairs))
-    history.add_groups(groups)
+            places.append((one[1], 1))
+            groups.append(one)
+    if rows:
+        groups.append((plain, rows))
+    history.add_groups(groups, number=True)
+    for (_, tags, _, _), (numbered, at) in zip(items, places, strict=True):
+        tags["msgid"] = msgid = str(numbered[at])
+        if account is None:
+            remember(client, msgid)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:

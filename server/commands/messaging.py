@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..channel import PREFIXES
+from ..msgids import new_msgid
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
     ERR_CANNOTSENDTOCHAN,
@@ -17,7 +18,7 @@ from ..protocol.numerics import (
     ERR_TOOMANYTARGETS,
     RPL_AWAY,
 )
-from ..sendq import Outgoing, ResponseBuffer, current_cork, new_msgid
+from ..sendq import Outgoing, ResponseBuffer, current_cork
 from .channel_batch import ChannelBatch
 from .chathistory import keeps_reaction, store
 from .multiline import batch_line
@@ -77,8 +78,10 @@ def relay(
     if not tagmsg:
         client.last_spoke = server.clock()
     for target in dict.fromkeys(targets, None):
-        # Server tags first, then the sender's client-only tags (IRCv3 message-tags).
-        tags = {"msgid": new_msgid(), **({"bot": ""} if "B" in client.modes else {})}
+        # Server tags first, then the sender's client-only tags (IRCv3 message-tags). The
+        # msgid is taken where the message is relayed (under a channel's send lock), by
+        # ``store`` when it is kept: its number is the history row's id.
+        tags = {"msgid": "", **({"bot": ""} if "B" in client.modes else {})}
         tags.update(client_tags)
         status = ""
         name = target
@@ -136,6 +139,15 @@ def relay(
                     tags=tags,
                     account=client.account_name,
                 )
+                # Under the lock, before it is sent: relay order. What only operators
+                # got stays out.
+                if text is not None and not status:
+                    store(server, client, verb, (channel.name, text), tags, millis=out.millis)
+                elif text is None and not status and keeps_reaction(tags):
+                    # A reaction lasts, like the message it reacts to.
+                    store(server, client, verb, (channel.name,), tags, millis=out.millis)
+                else:
+                    tags["msgid"] = new_msgid()
                 out.deliver(
                     [
                         r
@@ -145,18 +157,13 @@ def relay(
                 )
                 if echo and (not tagmsg or "message-tags" in client.caps):
                     reply.send(out.for_client(client))
-                # Under the lock: relay order. What only operators got stays out.
-                if text is not None and not status:
-                    store(server, client, verb, (channel.name, text), tags, millis=out.millis)
-                elif text is None and not status and keeps_reaction(tags):
-                    # A reaction lasts, like the message it reacts to.
-                    store(server, client, verb, (channel.name,), tags, millis=out.millis)
         else:
             found = find_service(target)
             if found is not None:
                 # A service answers a PRIVMSG itself; nothing is relayed or stored (what
                 # is said to NickServ carries passwords). The sender still gets its echo.
                 if verb == "PRIVMSG" and text:
+                    tags["msgid"] = new_msgid()
                     if echo:
                         out = Outgoing(verb, found[0], text, source=client.source, tags=tags)
                         reply.send(out.for_client(client))
@@ -179,6 +186,12 @@ def relay(
                 tags=tags,
                 account=client.account_name,
             )
+            if text is not None:  # not a TAGMSG
+                store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
+            elif keeps_reaction(tags):
+                store(server, client, verb, (peer.nick,), tags, peer=peer, millis=out.millis)
+            else:
+                tags["msgid"] = new_msgid()
             if not tagmsg or "message-tags" in peer.caps:
                 # To oneself it arrives as any message does, not as a reply (so on the
                 # queue itself); with echo-message the echo follows, and only the echo
@@ -186,10 +199,6 @@ def relay(
                 peer.send(out.for_client(peer))
             if echo and (not tagmsg or "message-tags" in client.caps):
                 reply.send(out.for_client(client))
-            if text is not None:  # not a TAGMSG
-                store(server, client, verb, (peer.nick, text), tags, peer=peer, millis=out.millis)
-            elif keeps_reaction(tags):
-                store(server, client, verb, (peer.nick,), tags, peer=peer, millis=out.millis)
             if verb == "PRIVMSG" and peer.away:
                 reply.numeric(RPL_AWAY, peer.nick, peer.away)
 

@@ -36,7 +36,7 @@ from ..protocol.numerics import (
     RPL_AWAY,
     Numeric,
 )
-from ..sendq import ResponseBuffer, new_msgid
+from ..sendq import ResponseBuffer
 from .chathistory import store
 from .table import command
 
@@ -155,9 +155,10 @@ def _close(
 def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: OpenBatch) -> None:
     """Relay a complete batch to its target, echo it, store it."""
     registry = server.registry
-    tags = {"msgid": new_msgid(), **({"bot": ""} if "B" in client.modes else {}), **batch.tags}
+    # The msgid is taken where the message is relayed (its number is the history row's
+    # id, and a channel's ids follow its relay order).
+    tags = {"msgid": "", **({"bot": ""} if "B" in client.modes else {}), **batch.tags}
     text = "\n".join(batch.lines)
-    kept = {**tags, STORED_TAG: stored_concat(batch.concat)}
     echo = "echo-message" in client.caps
     server.messages += 1
     client.last_spoke = server.clock()
@@ -176,6 +177,10 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
                 _numeric_fail(reply, batch, ERR_CANNOTSENDTOCHAN, channel.name)
                 return
             millis = int(time.time() * 1000)
+            # Stored before it is sent, under the lock: that gives it its msgid.
+            kept = {**tags, STORED_TAG: stored_concat(batch.concat)}
+            store(server, client, "PRIVMSG", (channel.name, text), kept, millis=millis)
+            tags["msgid"] = kept["msgid"]
             message = Delivery(
                 client.source,
                 channel.name,
@@ -189,7 +194,6 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
                 if recipient is not client:
                     recipient.send(message.for_client(recipient))
             _echo(reply, client, message, batch, echo)
-            store(server, client, "PRIVMSG", (channel.name, text), kept, millis=millis)
         return
     peer = registry.find_nick(name)
     if peer is None:
@@ -199,12 +203,14 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
         _numeric_fail(reply, batch, ERR_INPUTTOOLONG)
         return
     millis = int(time.time() * 1000)
+    kept = {**tags, STORED_TAG: stored_concat(batch.concat)}
+    store(server, client, "PRIVMSG", (peer.nick, text), kept, peer=peer, millis=millis)
+    tags["msgid"] = kept["msgid"]
     message = Delivery(
         client.source, peer.nick, batch.lines, batch.concat, tags, millis, client.account_name
     )
     peer.send(message.for_client(peer))
     _echo(reply, client, message, batch, echo)
-    store(server, client, "PRIVMSG", (peer.nick, text), kept, peer=peer, millis=millis)
     if peer.away:
         reply.numeric(RPL_AWAY, peer.nick, peer.away)
 

@@ -15,10 +15,11 @@ import time
 from typing import TYPE_CHECKING
 
 from ..history import dm_target
+from ..msgids import new_msgid
 from ..protocol.codec import fit_params
 from ..protocol.names import casefold, valid_channel, valid_nick
 from ..redaction import sent_here
-from ..sendq import Outgoing, new_msgid, settle
+from ..sendq import Outgoing, settle
 from .chathistory import party_named, party_of
 from .table import command
 

@@ -13,6 +13,7 @@ from app.text import day_label
 from app.view import CHATHISTORY_SEPARATOR
 from server.accounts import AccountStore
 from server.history import Record, dm_target
+from server.msgids import new_msgid
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import Fed, pump, wait_for
 from tests.support.ircclient import IRCClient
@@ -35,10 +36,9 @@ def millis(when: datetime) -> int:
 
 def store(server, rows: list[tuple[str, datetime]], target: str = "#general") -> None:
     """Write messages from bob straight into the server's history."""
-    for index, (text, when) in enumerate(rows):
-        record = Record(
-            f"old{index}", target, millis(when), "bob!b@h", "PRIVMSG", (target, text), {}
-        )
+    for text, when in rows:
+        # A msgid as the server makes them: its number is the row's id.
+        record = Record(new_msgid(), target, millis(when), "bob!b@h", "PRIVMSG", (target, text), {})
         server.history.add(record)
     assert server.history.flush()
 

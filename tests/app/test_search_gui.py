@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from app.reacting import GAP_LINE
 from server.history import Record
+from server.msgids import new_msgid
 from tests.app.helpers import press_return, pump
 from tests.support.ircclient import IRCClient
 
@@ -21,8 +22,9 @@ def _store(server, texts: list[str], start: datetime) -> None:
     """bob said ``texts`` in #general, a second apart from ``start`` (straight into history)."""
     for index, text in enumerate(texts):
         when = _millis(start + timedelta(seconds=index))
+        # A msgid as the server makes them: its number is the row's id.
         server.history.add(
-            Record(f"old{index}", "#general", when, "bob!b@h", "PRIVMSG", ("#general", text), {})
+            Record(new_msgid(), "#general", when, "bob!b@h", "PRIVMSG", ("#general", text), {})
         )
     assert server.history.flush()
 

@@ -26,9 +26,14 @@ FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-messa
 BASE = int(time.time() * 1000) - 3_600_000  # an hour ago, in milliseconds
 
 
+def _msgid(i: int) -> str:
+    """A msgid of the form the server makes (a prefix, then the row's id in hex)."""
+    return f"feedc0de{i + 1:x}"
+
+
 def _record(i: int, target: str = "#c", when: int | None = None) -> Record:
     return Record(
-        f"id{i}",
+        _msgid(i),
         target,
         when if when is not None else BASE + i,
         "n!u@h",
@@ -54,10 +59,10 @@ def test_store_pages_in_order(store: HistoryStore) -> None:
         store.add(_record(i))
     assert store.flush()
     assert _texts(store.latest("#c", 3)) == ["text 47", "text 48", "text 49"]
-    position = store.locate("#c", "msgid=id20")
+    position = store.locate("#c", "msgid=" + _msgid(20))
     assert _texts(store.before("#c", position[0], 3)) == ["text 17", "text 18", "text 19"]
     assert _texts(store.after("#c", position[1], 2)) == ["text 21", "text 22"]
-    low, high = store.locate("#c", "msgid=id10"), store.locate("#c", "msgid=id15")
+    low, high = store.locate("#c", "msgid=" + _msgid(10)), store.locate("#c", "msgid=" + _msgid(15))
     assert _texts(store.between("#c", low[1], high[0], 10, from_high=False)) == [
         f"text {i}" for i in range(11, 15)
     ]

@@ -32,11 +32,16 @@ def _indexes(path: Path) -> set[str]:
         db.close()
 
 
-def _group(target: str, millis: int, verb: str, texts: list[str], prefix: str) -> Group:
-    pairs: list[str] = []
-    for i, text in enumerate(texts):
-        pairs += (f"{prefix}{i}", params_json((target, text)))
-    return (target, millis, "n!u@h", "Acc", verb, NO_TAGS, None, None), pairs
+def _msgid(number: int) -> str:
+    """A msgid of the form the server makes (a prefix, then the row's id in hex)."""
+    return f"feedc0de{number:x}"
+
+
+def _group(target: str, millis: int, verb: str, texts: list[str], first: int) -> Group:
+    rows: list[int | str] = []
+    for i, text in enumerate(texts, first):
+        rows += (i, _msgid(i), params_json((target, text)))
+    return (target, millis, "n!u@h", "Acc", verb, NO_TAGS, None, None), rows
 
 
 def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
@@ -50,7 +55,7 @@ def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
             NOW + n,
             "NOTICE" if n % 2 else "PRIVMSG",
             [f"{n}.{i}" for i in range(k)],
-            f"g{n}-",
+            1000 * (n + 1),
         )
         for n, k in enumerate(sizes)
     ]
@@ -58,7 +63,7 @@ def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
     store.add_rows(
         [
             history_module.row(
-                "r0", "#c", NOW + 50, "m!u@h", None, "PRIVMSG", ("#c", "row"), {"+x": "1"}
+                _msgid(3500), "#c", NOW + 50, "m!u@h", None, "PRIVMSG", ("#c", "row"), {"+x": "1"}
             )
         ]
     )
@@ -69,10 +74,13 @@ def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
     for n, k in enumerate(sizes):
         verb = "NOTICE" if n % 2 else "PRIVMSG"
         want += [
-            (f"g{n}-{i}", NOW + n, "n!u@h", verb, ("#c", f"{n}.{i}"), {}, "Acc") for i in range(k)
+            (_msgid(1000 * (n + 1) + i), NOW + n, "n!u@h", verb, ("#c", f"{n}.{i}"), {}, "Acc")
+            for i in range(k)
         ]
         if n == 2:
-            want.append(("r0", NOW + 50, "m!u@h", "PRIVMSG", ("#c", "row"), {"+x": "1"}, None))
+            want.append(
+                (_msgid(3500), NOW + 50, "m!u@h", "PRIVMSG", ("#c", "row"), {"+x": "1"}, None)
+            )
     assert [
         (r.msgid, r.time_ms, r.source, r.command, r.params, r.tags, r.account) for r in got
     ] == want
@@ -128,7 +136,7 @@ def test_a_version_2_database_loses_its_index_of_time_and_keeps_its_messages(
     assert {"messages_by_target", "messages_by_target_time"} <= _indexes(path)
     db = sqlite3.connect(path)
     version = db.execute("SELECT version FROM schema_version WHERE component = 'history'")
-    assert version.fetchone()[0] == SCHEMA_VERSION == 3
+    assert version.fetchone()[0] == SCHEMA_VERSION == 4
     db.close()
     assert [r.msgid for r in store.latest("#a", 10)] == ["a-old", "a-new"]
     assert [r.msgid for r in store.latest("#b", 10)] == ["b-new", "b-old"]

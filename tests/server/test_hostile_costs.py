@@ -231,12 +231,17 @@ def meter(monkeypatch: pytest.MonkeyPatch) -> Meter:
     return meter
 
 
-def _query_forms(store: HistoryStore) -> Iterator[str]:
+def _new_msgid(i: int) -> str:
+    """A msgid as the server makes them now: a prefix, then the row's id in hex."""
+    return f"feedc0de{i + 1:x}"
+
+
+def _query_forms(store: HistoryStore, msgid: str) -> Iterator[str]:
     """Run every kind of read the server makes; yield each one's name after it ran."""
     middle = format_time(_BASE + (_ROWS // 2) * 1000)
     where = store.locate("#big", "timestamp=" + middle)
     yield "locate by timestamp"
-    store.locate("#big", "msgid=m100")
+    assert store.locate("#big", "msgid=" + msgid) is not None
     yield "locate by msgid"
     store.before("#big", where[0], 50)
     yield "before"
@@ -265,13 +270,15 @@ def test_every_history_query_is_indexed(tmp_path: Path, meter: Meter, origin: st
         for i in range(_ROWS):
             command, text = ("TOPIC", "the topic") if i == 0 else ("PRIVMSG", f"text {i}")
             store.add(
-                Record(f"m{i}", "#big", _BASE + i * 1000, "n!u@h", command, ("#big", text), {})
+                Record(
+                    _new_msgid(i), "#big", _BASE + i * 1000, "n!u@h", command, ("#big", text), {}
+                )
             )
         key, a, b = dm_target("me", "you")
         for i in range(3):
             store.add(
                 Record(
-                    f"d{i}",
+                    _new_msgid(_ROWS + i),
                     key,
                     _BASE + i * 7000,
                     "me!u@h",
@@ -288,7 +295,7 @@ def test_every_history_query_is_indexed(tmp_path: Path, meter: Meter, origin: st
     try:
         work: dict[str, int] = {}
         meter.on = True
-        for form in _query_forms(store):
+        for form in _query_forms(store, "m100" if origin == "old" else _new_msgid(100)):
             work[form] = meter.steps
             meter.steps = 0
         meter.on = False

@@ -16,6 +16,7 @@ import pytest
 from server.__main__ import parse_args
 from server.accounts import AccountStore
 from server.history import HistoryStore, Record
+from server.msgids import new_msgid
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
 
@@ -342,18 +343,19 @@ def test_too_old_for_its_sender_but_not_for_an_operator(hserver, open_to) -> Non
     op = open_to(hserver, "op")
     alice = open_to(hserver, "alice", password="alice:secret")
     _join(op, alice)
-    _old_message(hserver, "old-1", "alice", "two days ago")
-    assert _answer(alice, "REDACT #chan old-1") == [
+    old = new_msgid()  # as the server makes them: its number is the row's id
+    _old_message(hserver, old, "alice", "two days ago")
+    assert _answer(alice, f"REDACT #chan {old}") == [
         "FAIL",
         "REDACT",
         "REDACT_WINDOW_EXPIRED",
         "#chan",
-        "old-1",
+        old,
         "86400",
         "You can no longer delete this message",
     ]
     assert _history(alice, "#chan") == ["two days ago"]
-    assert _answer(op, "REDACT #chan old-1 :cleanup") == ["REDACT", "#chan", "old-1", "cleanup"]
+    assert _answer(op, f"REDACT #chan {old} :cleanup") == ["REDACT", "#chan", old, "cleanup"]
     assert _history(alice, "#chan") == []
 
 
@@ -363,8 +365,9 @@ def test_a_window_of_zero_has_no_limit(make_server, tmp_path: Path, open_to) -> 
     op = open_to(server, "op")
     alice = open_to(server, "alice", password="alice:secret")
     _join(op, alice)
-    _old_message(server, "old-2", "alice", "two days ago")
-    assert _answer(alice, "REDACT #chan old-2")[0] == "REDACT"
+    old = new_msgid()
+    _old_message(server, old, "alice", "two days ago")
+    assert _answer(alice, f"REDACT #chan {old}")[0] == "REDACT"
 
 
 def test_the_window_is_an_option() -> None:
@@ -447,19 +450,21 @@ def test_the_reactions_to_a_deleted_message_go_with_it(tmp_path: Path) -> None:
     try:
         now = int(time.time() * 1000)
         src = "a!a@h"
-        store.add(Record("m1", "#c", now, src, "PRIVMSG", ("#c", "hi"), {}, "a"))
-        react = {"+draft/reply": "m1", "+draft/react": "👍"}
-        store.add(Record("r1", "#c", now, src, "TAGMSG", ("#c",), react, "b"))
-        reply = {"+draft/reply": "m1"}
-        store.add(Record("p1", "#c", now, src, "PRIVMSG", ("#c", "an answer"), reply, "b"))
-        other = {"+draft/reply": "m0", "+draft/react": "👍"}
-        store.add(Record("r2", "#c", now, src, "TAGMSG", ("#c",), other, "b"))
-        taken_back = {"+draft/reply": "m1", "+draft/unreact": "👍"}
-        store.add(Record("u1", "#c", now, src, "TAGMSG", ("#c",), taken_back, "b"))
+        # Msgids as the server makes them (their numbers are the rows' ids).
+        m0, m1, r1, p1, r2, u1 = (new_msgid() for _ in range(6))
+        store.add(Record(m1, "#c", now, src, "PRIVMSG", ("#c", "hi"), {}, "a"))
+        react = {"+draft/reply": m1, "+draft/react": "👍"}
+        store.add(Record(r1, "#c", now, src, "TAGMSG", ("#c",), react, "b"))
+        reply = {"+draft/reply": m1}
+        store.add(Record(p1, "#c", now, src, "PRIVMSG", ("#c", "an answer"), reply, "b"))
+        other = {"+draft/reply": m0, "+draft/react": "👍"}
+        store.add(Record(r2, "#c", now, src, "TAGMSG", ("#c",), other, "b"))
+        taken_back = {"+draft/reply": m1, "+draft/unreact": "👍"}
+        store.add(Record(u1, "#c", now, src, "TAGMSG", ("#c",), taken_back, "b"))
         store.flush()
-        assert store.remove("#c", "m1") == 3  # the message, its reaction and the unreact
-        assert [r.msgid for r in store.latest("#c", 10)] == ["p1", "r2"]
-        assert store.remove("#c", "m1") == 0
+        assert store.remove("#c", m1) == 3  # the message, its reaction and the unreact
+        assert [r.msgid for r in store.latest("#c", 10)] == [p1, r2]
+        assert store.remove("#c", m1) == 0
     finally:
         store.close()
 

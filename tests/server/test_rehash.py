@@ -18,6 +18,7 @@ from server.accounts import AccountStore
 from server.configfile import load
 from server.gui_model import config_from_form
 from server.history import Record
+from server.msgids import new_msgid
 from server.server import ChatServer
 from tests.server.test_server_gui import free_port
 from tests.server.test_tls import TLSClient
@@ -168,15 +169,16 @@ def test_rehash_changes_the_redaction_window_at_once(
     # alice said this ten minutes ago (as history holds it).
     then = int(time.time() * 1000) - 600_000
     assert server.history is not None
+    old = new_msgid()  # as the server makes them: its number is the row's id
     server.history.add(
-        Record("old", "#general", then, "alice!a@h", "PRIVMSG", ("#general", "hi"), {}, "alice")
+        Record(old, "#general", then, "alice!a@h", "PRIVMSG", ("#general", "hi"), {}, "alice")
     )
     server.history.flush()
     _rewrite(tmp_path, BASE + "redact_window = 60\n")
     assert _rehash(boss)[1] == ["Applied: redact_window"]
-    alice.send("REDACT #general old")
+    alice.send(f"REDACT #general {old}")
     refused = alice.expect("FAIL")
-    assert refused.params[:5] == ["REDACT", "REDACT_WINDOW_EXPIRED", "#general", "old", "60"]
+    assert refused.params[:5] == ["REDACT", "REDACT_WINDOW_EXPIRED", "#general", old, "60"]
     alice.close()
 
 

@@ -370,8 +370,13 @@ def test_a_multiline_message_is_found_and_sent_as_one(sserver) -> None:
 
 
 # --- the index alone ------------------------------------------------------------------------
+def _msgid(i: int) -> str:
+    """A msgid as the server makes them: a prefix, then the row's id (``i``) in hex."""
+    return f"feedc0de{i:x}"
+
+
 def _rec(i: int, text: str) -> Record:
-    return Record(f"id{i}", "#c", 1000 + i, "n!u@h", "PRIVMSG", ("#c", text), {})
+    return Record(_msgid(i), "#c", 1000 + i, "n!u@h", "PRIVMSG", ("#c", text), {})
 
 
 def test_the_index_is_fed_in_the_background_and_forgets_removed_rows(tmp_path: Path) -> None:
@@ -379,19 +384,21 @@ def test_the_index_is_fed_in_the_background_and_forgets_removed_rows(tmp_path: P
     history = HistoryStore(path)
     index = SearchIndex(path, history.busy)
     try:
-        for i in range(1200):  # more than one transaction's worth
+        for i in range(1, 1201):  # more than one transaction's worth
             history.add(_rec(i, f"word{i % 3} shared"))
         assert history.flush()
         wait_for(lambda: index.indexed_through() >= 1200, what="the background indexer")
         assert len(index.search(Query({"#c": 0}, words=["shared"], limit=100))) == 100
         # Removed (retention, or any DELETE) and changed rows leave the index with them.
         with sqlite3.connect(path) as db:
-            db.execute("DELETE FROM messages WHERE msgid IN ('id0', 'id3')")
-            db.execute("""UPDATE messages SET params = '["#c", "gone"]' WHERE msgid = 'id6'""")
+            db.execute("DELETE FROM messages WHERE msgid IN (?, ?)", (_msgid(3), _msgid(6)))
+            db.execute(
+                """UPDATE messages SET params = '["#c", "gone"]' WHERE msgid = ?""", (_msgid(9),)
+            )
             db.execute("INSERT INTO search_index (search_index) VALUES ('integrity-check')")
         found = index.search(Query({"#c": 0}, words=["word0"], limit=5, after_ms=0))
-        assert [r.msgid for r in found] == ["id9", "id12", "id15", "id18", "id21"]
-        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["gone"]))] == ["id6"]
+        assert [r.msgid for r in found] == [_msgid(i) for i in (12, 15, 18, 21, 24)]
+        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["gone"]))] == [_msgid(9)]
     finally:
         index.close()
         history.close()
@@ -410,7 +417,7 @@ def test_an_index_of_another_version_is_built_again(tmp_path: Path) -> None:
     index = SearchIndex(path, history.busy)
     try:
         index.catch_up()
-        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["kept"]))] == ["id1"]
+        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["kept"]))] == [_msgid(1)]
         with sqlite3.connect(path) as db:
             versions = dict(db.execute("SELECT component, version FROM schema_version"))
         assert versions["search"] == 1 and versions["history"] == HISTORY_VERSION
@@ -439,7 +446,7 @@ def test_the_indexer_waits_while_the_writer_has_work(tmp_path: Path) -> None:
         assert index.indexed_through() == 0
         # A query does not wait: it indexes what is missing first.
         assert index.catch_up() == 1
-        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["busy"]))] == ["id1"]
+        assert [r.msgid for r in index.search(Query({"#c": 0}, words=["busy"]))] == [_msgid(1)]
         busy[0] = False
         history.add(_rec(2, "written when idle"))
         assert history.flush()

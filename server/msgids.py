@@ -1,0 +1,71 @@
+"""Message ids (IRCv3 ``msgid``): a per-process random prefix, then a number in hex.
+
+The number is the message's row id in history: the history store starts the counter
+above every id its database has used (``start_after``), a message that is kept takes
+the next one as its row is queued for the writer (``HistoryStore.add_groups``), where
+it is relayed (a channel's under its send lock, so its ids increase in relay order and
+the queue is in id order), and the row is inserted with that id. A lookup by msgid then
+reads the primary key (:func:`row_id`) instead of an index of msgids that every insert
+would pay for. A message that is not kept takes a number too, which no row gets.
+
+The prefix keeps msgids unique across runs even where a number comes round again: a
+run without history starts at 1, and the numbers taken in the last fraction of a second
+before a ``kill -9`` were not yet recorded as used (the writer records them with each
+commit), so the next run may take them again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+
+#: Hex digits of the random prefix (4 bytes).
+PREFIX_LENGTH = 8
+_PREFIX = os.urandom(PREFIX_LENGTH // 2).hex()
+_lock = threading.Lock()  # only around moving the counter forward
+_counter = itertools.count(1)
+
+
+def new_msgid() -> str:
+    """A unique, opaque message id, for a message history does not keep (a kept one
+    gets its msgid from ``HistoryStore.add_groups``) or when there is no history."""
+    # ``next`` on a count is atomic under the interpreter lock: no lock on the hot path.
+    return f"{_PREFIX}{next(_counter):x}"
+
+
+def new_numbered() -> tuple[int, str]:
+    """A new msgid and its number (what :func:`row_id` would read from it)."""
+    number = next(_counter)
+    return number, f"{_PREFIX}{number:x}"
+
+
+def row_id(msgid: str) -> int | None:
+    """The history row id a msgid names if it has the form :func:`new_msgid` makes (any
+    prefix: an earlier run's msgid names its row too), else None. Every lookup by msgid
+    starts here, and then compares the row's msgid too: the number alone may be that
+    of another run's message, and ``int`` reads more than hex digits ("0x", "_")."""
+    digits = msgid[PREFIX_LENGTH:]
+    if not 0 < len(digits) <= 15:  # 15 hex digits: within SQLite's 64-bit integers
+        return None
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
+
+
+def start_after(used: int) -> None:
+    """Make every msgid taken from now on hold a number above ``used``; never moves the
+    counter back (several stores in one process share it). Called as a history store
+    opens, before anything is relayed: a thread taking a msgid at that very moment could
+    still get a number from the counter this replaces."""
+    global _counter
+    with _lock:
+        current = next(_counter)
+        _counter = itertools.count(max(current, used + 1))
+
+
+def last_taken() -> int:
+    """A number above that of every msgid taken so far and below that of every msgid
+    taken later (it is taken from the counter itself, so no message gets it)."""
+    return next(_counter)
