@@ -37,6 +37,7 @@ from .dbpool import Offload, SQLitePool
 from .history_schema import LEGACY_DM_PREFIX as LEGACY_DM_PREFIX
 from .history_schema import (
     SCHEMA,
+    delete_message,
     find_message,
     keep_taken,
     legacy_bound,
@@ -45,7 +46,6 @@ from .history_schema import (
 )
 from .history_schema import SCHEMA_VERSION as SCHEMA_VERSION
 from .protocol.codec import parse_timestamp
-from .redaction import delete_message
 
 log = logging.getLogger(__name__)
 

@@ -181,3 +181,26 @@ def migrate(db: sqlite3.Connection) -> None:
         "INSERT OR REPLACE INTO schema_version (component, version) VALUES ('history', ?)",
         (SCHEMA_VERSION,),
     )
+
+
+#: Removes the reactions to a deleted message: the TAGMSGs after it in its target that
+#: reply to it with ``+draft/react`` or ``+draft/unreact`` (through the index of TAGMSGs,
+#: never the whole target).
+REACTIONS_DELETE = (
+    "DELETE FROM messages WHERE target = ? AND id > ? AND command = 'TAGMSG'"
+    " AND json_extract(tags, '$.\"+draft/reply\"') = ?"
+    " AND (json_extract(tags, '$.\"+draft/react\"') IS NOT NULL"
+    " OR json_extract(tags, '$.\"+draft/unreact\"') IS NOT NULL)"
+)
+
+
+def delete_message(db: sqlite3.Connection, legacy: int, target: str, msgid: str) -> int:
+    """Delete the message ``msgid`` of ``target`` and the reactions to it (not committed);
+    the rows removed (0: it is not there). ``legacy``: see :func:`find_message`."""
+    found = find_message(db, legacy, msgid, target)
+    if found is None:
+        return 0
+    removed = db.execute("DELETE FROM messages WHERE id = ?", (found,)).rowcount
+    # A reaction (a TAGMSG replying with +draft/react, or taking one back) means nothing
+    # without its message; replies stay: they are someone else's words.
+    return removed + db.execute(REACTIONS_DELETE, (target, found, msgid)).rowcount
