@@ -14,13 +14,18 @@ knows, and refuses a database made by a newer version.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from .dbbase import Cursor as Cursor
+from .dbbase import DatabaseError as DatabaseError
+from .dbbase import SchemaError as SchemaError
+from .dbbase import Unreachable as Unreachable
+from .dbbase import redact as redact
 from .dbpool import SQLitePool
 
 #: Connections to an SQLite file per store (lookups are short; writes take turns anyway).
@@ -34,40 +39,6 @@ CREATE TABLE IF NOT EXISTS schema_version (
     version BIGINT NOT NULL
 )
 """
-
-
-class DatabaseError(Exception):
-    """A database that cannot be opened or used; ``str()`` says why."""
-
-
-class SchemaError(DatabaseError):
-    """The database holds a schema this code cannot use."""
-
-
-class Unreachable(DatabaseError):
-    """The database server cannot be reached now (down, restarting, network): worth
-    trying again later, unlike a broken query."""
-
-
-class Cursor(Protocol):
-    """What a query answers: rows as tuples, and how many rows it changed."""
-
-    @property
-    def rowcount(self) -> int:
-        """Rows changed by an INSERT, UPDATE or DELETE."""
-        ...
-
-    def fetchone(self) -> Any:
-        """The next row, or None."""
-        ...
-
-    def fetchall(self) -> list[Any]:
-        """The rows left."""
-        ...
-
-    def __iter__(self) -> Iterator[Any]:
-        """The rows left, one at a time."""
-        ...
 
 
 class Transaction(Protocol):
@@ -137,25 +108,6 @@ def check_url(url: str) -> str:
             f"--database takes a postgresql://USER@HOST:PORT/DBNAME URL, not {redact(url)!r}"
         )
     return url
-
-
-def redact(url: str) -> str:
-    """``url`` with its password, if any, replaced by ``***`` (for logs and errors): the
-    one after the user name and a ``password=`` parameter alike."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is not None:
-            host = parts.netloc.rpartition("@")[2]
-            parts = parts._replace(netloc=f"{parts.username or ''}:***@{host}")
-        if parts.query:
-            query = [
-                f"{key}=***" if key == "password" else f"{key}{sep}{value}"
-                for key, sep, value in (item.partition("=") for item in parts.query.split("&"))
-            ]
-            parts = parts._replace(query="&".join(query))
-        return urlunsplit(parts)
-    except ValueError:
-        return "<unparsable URL>"
 
 
 def open_database(where: str | Path, filename: str) -> Database:

@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
-from .database import Cursor, DatabaseError, Unreachable, redact
+from .dbbase import Cursor, DatabaseError, Unreachable, redact
 
 log = logging.getLogger(__name__)
 # The pool logs a warning for every failed attempt to reconnect (several a second during
