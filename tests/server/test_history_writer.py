@@ -19,6 +19,7 @@ from server.history import (
     params_json,
 )
 from tests.support.ircclient import IRCClient
+from tests.support.sqltrace import SQLTrace
 
 NOW = int(time.time() * 1000)
 OLD = NOW - 10 * 86_400_000  # ten days ago
@@ -143,27 +144,12 @@ def test_a_version_2_database_loses_its_index_of_time_and_keeps_its_messages(
     store.close()
 
 
-class _Trace:
-    """Records the statements the store's connections run on this thread."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.statements: list[str] = []
-        real = sqlite3.connect
-
-        def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
-            db = real(*args, **kwargs)  # type: ignore[arg-type]
-            db.set_trace_callback(self.statements.append)
-            return db
-
-        monkeypatch.setattr(history_module.sqlite3, "connect", connect)
-
-
 def test_pruning_by_age_reaches_every_target_through_an_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "h.sqlite3"
     _version_2_database(path)
-    trace = _Trace(monkeypatch)
+    trace = SQLTrace(monkeypatch)
     # The first prune runs when the store opens, on the thread that opens it.
     store = HistoryStore(path, max_days=7)
     key = dm_target("me", "you")[0]

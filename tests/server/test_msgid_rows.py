@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from server import history as history_module
 from server.history import HistoryStore, Record
 from server.msgids import row_id
 from server.search import Query, SearchIndex
 from tests.support.ircclient import IRCClient
+from tests.support.sqltrace import SQLTrace
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 NOW = int(time.time() * 1000) - 60_000
@@ -191,27 +191,12 @@ def test_a_new_database_has_no_index_of_msgids(tmp_path: Path) -> None:
     assert indexed == []
 
 
-class _Trace:
-    """Records the statements the store's connections run."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.statements: list[str] = []
-        real = sqlite3.connect
-
-        def connect(*args: object, **kwargs: object) -> sqlite3.Connection:
-            db = real(*args, **kwargs)  # type: ignore[arg-type]
-            db.set_trace_callback(self.statements.append)
-            return db
-
-        monkeypatch.setattr(history_module.sqlite3, "connect", connect)
-
-
 def test_every_lookup_by_msgid_reads_the_primary_key_or_the_partial_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "h.sqlite3"
     _schema_3_database(path)
-    trace = _Trace(monkeypatch)
+    trace = SQLTrace(monkeypatch)
     store = HistoryStore(path)
     msgid = "cafef00d" + format(1000, "x")
     store.add(Record(msgid, "#general", NOW, "n!u@h", "PRIVMSG", ("#general", "new"), {}))
