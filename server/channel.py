@@ -251,6 +251,14 @@ class ListBudget:
         self.release([entry])
         return True
 
+    def charge(self, entries: Iterable[ListEntry]) -> None:
+        """Count entries put back (a change undone) against the addresses that set them;
+        an entry restored from a registered room (no address) counts for nobody."""
+        counts = self.per_ip
+        for entry in entries:
+            if entry.ip:
+                counts[entry.ip] = counts.get(entry.ip, 0) + 1
+
     def release(self, entries: Iterable[ListEntry]) -> None:
         """Give back the budget of entries that are gone (their channel ended)."""
         counts = self.per_ip

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import tkinter
+from collections.abc import Callable
 from typing import Any
 
 import platformdirs
@@ -76,6 +77,8 @@ class ServerWindow:
         self._users: dict[str, admin.UserInfo] = {}
         self._user_rows: dict[str, tuple] = {}
         self._channel_rows: dict[str, tuple] = {}
+        #: SIGHUPs not yet acted on: the signal handler only adds to it (see :func:`run`).
+        self.hangups: list[int] = []
         self.records: queue.Queue[logging.LogRecord] = queue.Queue()
         self.log_handler = logging.handlers.QueueHandler(self.records)
         self.root = open_root("Kibitz server", size, (900, 560))
@@ -87,6 +90,8 @@ class ServerWindow:
         self.root.on_close(self._on_close)
         logging.getLogger("server").addHandler(self.log_handler)
         self._show_stopped()
+        # The form is ready to type a port into: Enter starts the server from any field.
+        self.port_entry.focus_set()
         self._job = self.root.after(self.tick_ms, self._tick)
 
     # --- construction ----------------------------------------------------------------------
@@ -405,9 +410,21 @@ class ServerWindow:
         self.broadcast_button.configure(state="normal" if running else "disabled")
 
     # --- the timer -------------------------------------------------------------------------
+    def rehash(self) -> None:
+        """What SIGHUP does: the running server reads its configuration again, as the
+        console server's does (``ChatServer.rehash``, which logs what it changed)."""
+        if self.server is None:
+            log.info("SIGHUP: no server is running, nothing to read again")
+            return
+        log.info("SIGHUP: reading the configuration again")
+        self.server.rehash()
+
     def _tick(self) -> None:
         self._job = None
         try:
+            if self.hangups:
+                self.hangups.clear()  # one arriving from here on still finds a reading after it
+                self.rehash()
             self.drain_logs()
             if self._stopper is not None and not self._stopper.is_alive():
                 self._stopper = None
@@ -642,7 +659,20 @@ def run(config: Config, theme: str | None = None) -> int:
         for window in windows:
             window.root.after(0, window.close)
 
-    previous = {sig: signal.signal(sig, shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
+    def hang_up(signum: int, _frame: object) -> None:
+        # Without a handler SIGHUP ends the process. This one only leaves a note: it runs
+        # between two bytecodes of the Tk thread, which may hold a lock the reading takes;
+        # the window's timer does the reading, as the console server's loop does.
+        for window in windows:
+            window.hangups.append(signum)
+
+    handlers: dict[int, Callable[[int, Any], None]] = {
+        signal.SIGTERM: shut_down,
+        signal.SIGINT: shut_down,
+    }
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        handlers[signal.SIGHUP] = hang_up
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         windows[0].run()
     finally:

@@ -77,6 +77,20 @@ class ModeResult(NamedTuple):
     shown: dict[str, list[ListEntry]]
 
 
+@dataclass(frozen=True, eq=False)
+class RoomSnapshot:
+    """A registered room's channel as it was before a change (copied under the lock):
+    what it stores, and what undoes the change when that cannot be stored."""
+
+    state: RoomState
+    modes: frozenset[str]
+    key: str | None
+    limit: int | None
+    lists: dict[str, dict[str, ListEntry]]
+    #: Each member's prefix letters (a MODE may change them beside what is stored).
+    prefixes: dict[Session, str]
+
+
 class Handover(NamedTuple):
     """Op the server gave when the last operator left one of its own channels: the
     channel, its new operator, and who must hear of it (copied under the lock)."""
@@ -430,18 +444,59 @@ class ChannelTables:
     def room_state(self, channel: Channel) -> RoomState:
         """What a registered room keeps of ``channel`` now (a snapshot)."""
         with self.lock:
-            return RoomState(
-                "".join(sorted(channel.modes - {"r"})),
+            return self._room_state_locked(channel)
+
+    def room_snapshot(self, channel: Channel) -> RoomSnapshot | None:
+        """A registered room's channel before a change (None when it is not registered),
+        for :meth:`roll_back`; hold the send_lock from here until the change is stored."""
+        with self.lock:
+            if "r" not in channel.modes:
+                return None
+            return RoomSnapshot(
+                self._room_state_locked(channel),
+                frozenset(channel.modes),
                 channel.key,
                 channel.limit,
-                {
-                    letter: [(e.mask, e.set_by, e.set_at) for e in entries.values()]
-                    for letter, entries in channel.lists.items()
-                },
-                channel.topic,
-                channel.topic_by,
-                channel.topic_at,
+                {letter: dict(entries) for letter, entries in channel.lists.items()},
+                dict(channel.members),
             )
+
+    def roll_back(self, channel: Channel, before: RoomSnapshot) -> None:
+        """Undo a change that could not be stored: modes, lists, topic and prefixes as in
+        ``before`` (taken under the same send_lock, so nothing else changed them since)."""
+        with self.lock:
+            if channel.destroyed:
+                return  # emptied meanwhile: its lists and their budget are gone already
+            channel.modes = set(before.modes)
+            channel.key, channel.limit = before.key, before.limit
+            for letter, entries in channel.lists.items():
+                old = before.lists.get(letter, {})
+                self.entries.release(e for k, e in entries.items() if k not in old)
+                self.entries.charge(e for k, e in old.items() if k not in entries)
+                channel.lists[letter] = dict(old)
+            state = before.state
+            channel.topic, channel.topic_by, channel.topic_at = (
+                state.topic,
+                state.topic_by,
+                state.topic_at,
+            )
+            for member, letters in before.prefixes.items():
+                if member in channel.members:  # one who left meanwhile stays gone
+                    channel.members[member] = letters
+
+    def _room_state_locked(self, channel: Channel) -> RoomState:
+        return RoomState(
+            "".join(sorted(channel.modes - {"r"})),
+            channel.key,
+            channel.limit,
+            {
+                letter: [(e.mask, e.set_by, e.set_at) for e in entries.values()]
+                for letter, entries in channel.lists.items()
+            },
+            channel.topic,
+            channel.topic_by,
+            channel.topic_at,
+        )
 
     def restore_room(self, channel: Channel, room: Room) -> None:
         """Give a channel made anew, not joined yet, what its registration keeps."""

@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS room_access (
     PRIMARY KEY (room, account)
 );
 """
+#: What a client is told when a change to a registered room cannot be stored now.
+UNSAVED = "The channel's settings cannot be saved now, try again in a moment"
 #: Access levels, highest first, with the prefix mode each gives on join.
 LEVELS = {"op": "o", "voice": "v"}
 COMPONENT = Component("rooms", SCHEMA_VERSION, _SCHEMA)

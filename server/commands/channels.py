@@ -33,6 +33,7 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer
 from .chathistory import replay_on_join, store
+from .outage import unsaved
 from .readmarker import send_join_marker
 from .rooms import remember_room, restore_room, status_on_join
 from .services import services_source
@@ -290,12 +291,15 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     text = truncate_utf8(msg.params[1], server.config.topiclen)
     with channel.send_lock:
+        before = server.registry.room_snapshot(channel)
         try:
             members = server.registry.set_topic(client, channel, text)
         except Refused as refusal:
             reply.numeric(*refusal.args)
             return
-        remember_room(server, channel)  # stored before anyone sees it
+        if not remember_room(server, channel, before):  # stored before anyone sees it
+            unsaved(server, "TOPIC", channel.name, reply)
+            return
         out = Outgoing(
             "TOPIC", channel.name, text, source=client.source, account=client.account_name
         )

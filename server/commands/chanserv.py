@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ..channel import Refused
 from ..protocol.codec import truncate_utf8
 from ..protocol.names import casefold
-from ..rooms import LEVELS
+from ..rooms import LEVELS, UNSAVED
 from ..sendq import Outgoing
 from .rooms import remember_room
 from .services import notice, service, services_source
@@ -296,8 +296,12 @@ def _topic(server: Context, client: Session, params: list[str], reply: ResponseB
         return
     text = truncate_utf8(" ".join(params[1:]), server.config.topiclen)
     with channel.send_lock:
+        before = server.registry.room_snapshot(channel)
         members = server.registry.set_room_topic(channel, text, NICK)
-        remember_room(server, channel)  # the room keeps its topic itself (before it is seen)
+        # The room keeps its topic itself, stored before it is seen (or not set at all).
+        if not remember_room(server, channel, before):
+            _say(server, client, reply, UNSAVED)
+            return
         out = Outgoing("TOPIC", channel.name, text, source=services_source(server))
         out.deliver(members)
     _say(server, client, reply, f"Topic of {channel.name} changed")

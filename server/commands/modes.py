@@ -24,6 +24,7 @@ from ..protocol.numerics import (
     RPL_UMODEIS,
 )
 from ..sendq import Outgoing, ResponseBuffer
+from .outage import unsaved
 from .rooms import remember_room
 from .table import command
 
@@ -93,6 +94,7 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
     steps = read_modes(channel.name, msg.params[1], msg.params[2:], server.config.nicklen)
     limits = (MAX_LIST, server.config.max_list_entries_per_ip)
     with channel.send_lock:
+        before = server.registry.room_snapshot(channel)
         done = server.registry.change_modes(client, channel, steps, MODES_PER_COMMAND, limits)
         for answer in done.replies:
             if isinstance(answer, str):
@@ -101,8 +103,10 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
                 reply.numeric(*answer)
         if done.applied:
             # Stored before it is announced: whoever sees the change can count on it
-            # surviving a restart.
-            remember_room(server, channel)
+            # surviving a restart. One that cannot be stored is undone and refused.
+            if not remember_room(server, channel, before):
+                unsaved(server, "MODE", channel.name, reply)
+                return
             modestring, params = modestring_of(done.applied)
             out = Outgoing(
                 "MODE",

@@ -12,6 +12,12 @@ account-registration spec gives REGISTER when accounts cannot be saved), and:
 
 REGISTER keeps its own FAIL (its context names the account), and the services answer
 with a NOTICE (``commands/services.py``).
+
+A MODE or TOPIC change to a registered room that cannot be stored is refused the same
+way, naming the channel: ``FAIL MODE TEMPORARILY_UNAVAILABLE #room :…`` (see
+``commands/rooms.py``, ``remember_room``). The change is undone rather than kept in
+memory and written later: a restart before the database is back would lose a change
+everyone had been told of.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ..accounts import UNAVAILABLE
 from ..protocol.numerics import ERR_SASLFAIL
+from ..rooms import UNSAVED
 from .table import safe_command
 
 if TYPE_CHECKING:
@@ -47,3 +54,11 @@ def unavailable(server: Context, client: Session, command: str, reply: ResponseB
         return
     if not client.registered and command not in KEEP_OPEN:
         server.end(client, "Accounts temporarily unavailable")
+
+
+def unsaved(server: Context, command: str, channel: str, reply: ResponseBuffer) -> None:
+    """Refuse ``command``'s change to the registered room ``channel``: it could not be
+    stored, and was undone."""
+    reply.send_line(
+        "FAIL", command, "TEMPORARILY_UNAVAILABLE", channel, UNSAVED, source=server.config.name
+    )

@@ -3,11 +3,14 @@ modes, lists, topic and access kept across emptying and a restart, status on joi
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from server.accounts import AccountStore
+from server.rooms import UNSAVED
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
 from tests.support.services import server_options
@@ -245,3 +248,66 @@ def test_without_a_data_dir_there_is_no_registration(make_server) -> None:
     assert _cs(alice, "REGISTER #x") == ["Channel registration is not enabled"]
     assert _cs(alice, "HELP")[0] == "ChanServ lets you register and manage channels."
     alice.close()
+
+
+def test_a_change_the_sqlite_file_cannot_store_is_refused_and_undone(
+    make_server, tmp_path: Path, mocker, caplog
+) -> None:
+    _accounts(tmp_path)
+    server = make_server(
+        data_dir=str(tmp_path),
+        flood_rate=0,
+        autojoin=[],
+        reserve_nicks=False,
+        max_list_entries_per_ip=2,
+    )
+    carol = _client(server, "carol", "carol")
+    dave = _client(server, "dave", "dave")
+    carol.send("JOIN #team", "MODE #team +b a!*@*", "TOPIC #team :kept")
+    carol.expect("TOPIC")
+    _cs(carol, "REGISTER #team")
+    dave.send("JOIN #team")
+    dave.expect("366")
+    carol.sync()
+    # A disk that is full cannot be filled for a test: the store's write fails instead.
+    save = mocker.patch.object(
+        server.rooms, "save", side_effect=sqlite3.OperationalError("database or disk is full")
+    )
+    carol.send("MODE #team +i-b+bb a!*@* b!*@* c!*@*", "MODE #team +mo dave")
+    for _ in range(2):
+        assert carol.expect("FAIL").params == [
+            "MODE",
+            "TEMPORARILY_UNAVAILABLE",
+            "#team",
+            UNSAVED,
+        ]
+    carol.send("TOPIC #team :lost")
+    assert carol.expect("FAIL").params == ["TOPIC", "TEMPORARILY_UNAVAILABLE", "#team", UNSAVED]
+    assert _cs(carol, "TOPIC #team lost again") == [UNSAVED]
+    assert save.call_count == 4
+    assert [m.format() for m in dave.sync()] == []
+    assert _modes(carol, "#team") == ["+nrt"]
+    carol.send("NAMES #team")  # the +o that came with a refused change is undone too
+    assert carol.expect("353").params[3].split() == ["@carol", "dave"]
+    carol.send("TOPIC #team")
+    assert carol.expect("332").params[2] == "kept"
+    carol.send("MODE #team +b")
+    assert [m.params[2] for m in carol.until("368") if m.command == "367"] == ["a!*@*"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert (
+        warnings.count(
+            "could not store the state of #team (database or disk is full): change refused"
+        )
+        == 4
+    )
+
+    # Undone to the entry: the address holds one of its two list entries again.
+    mocker.stopall()
+    carol.send("MODE #team +b b!*@*", "MODE #team +b c!*@*")
+    assert carol.expect("MODE", "#team").params[1:] == ["+b", "b!*@*"]
+    assert carol.expect("478").params[1:3] == ["#team", "b"]
+    stored = server.rooms.find("#team").state
+    assert [mask for mask, _by, _at in stored.lists["b"]] == ["a!*@*", "b!*@*"]
+    assert (stored.modes, stored.topic) == ("nt", "kept")
+    for client in (carol, dave):
+        client.close()

@@ -1,7 +1,9 @@
 """The accounts database going away while the server runs: a PostgreSQL instance of the
 test's own is stopped under a running server and started again. Connections that need
 the accounts get a quick standard reply (never a hang, a drop without a word, or a
-traceback), those already on keep chatting, and all works again once it is back."""
+traceback), those already on keep chatting, and all works again once it is back. A
+registered room's MODE and TOPIC changes that cannot be stored are refused, never
+announced and then lost at a restart."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from server.accounts import UNAVAILABLE
+from server.rooms import UNSAVED
 from tests.conftest import ServerFactory
 from tests.support.ircclient import IRCClient
 from tests.support.services import PrivatePostgres, private_postgres
@@ -119,3 +122,94 @@ def test_an_outage_is_answered_and_survived(
     assert not [r for r in caplog.records if r.exc_info]
     # psycopg's pool says nothing of each failed attempt: the one warning above is enough.
     assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+
+
+def _signed_in(port: int, nick: str, password: str) -> IRCClient:
+    client = IRCClient(port)
+    _sasl_plain(client, nick, password)
+    client.expect("903")
+    client.send("CAP END", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    client.expect("001")
+    client.sync()
+    return client
+
+
+def _room(client: IRCClient, channel: str) -> tuple[list[str], str]:
+    """The channel's modes (RPL_CHANNELMODEIS) and topic text (RPL_TOPIC) as ``client``
+    is told them."""
+    client.send(f"MODE {channel}")
+    modes = client.expect("324").params[2:]
+    client.send(f"TOPIC {channel}")
+    topic = client.expect("332").params[2]
+    client.sync()
+    return modes, topic
+
+
+def test_a_registered_rooms_changes_are_refused_while_they_cannot_be_stored(
+    postgres: PrivatePostgres,
+    make_server: ServerFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    options = {"database": postgres.url, "data_dir": str(tmp_path), "autojoin": []}
+    first = make_server(**options)
+    assert first.accounts is not None
+    first.accounts.create("carol", "pencil")
+    carol = _signed_in(first.port, "carol", "pencil")
+    dave = IRCClient(first.port)
+    clients = [carol, dave]
+    try:
+        dave.register("dave")
+        carol.send("JOIN #team")
+        carol.expect("366")
+        dave.send("JOIN #team")
+        dave.expect("366")
+        carol.send("PRIVMSG ChanServ :REGISTER #team", "TOPIC #team :kept plans")
+        assert carol.expect("NOTICE").params[1] == "Channel #team successfully registered"
+        dave.expect("TOPIC", "#team", "kept plans")
+        postgres.stop()
+
+        # Each change the room would keep is refused, naming the room, and undone: the
+        # other members hear of none of them, and the old state is what everyone sees.
+        carol.send("MODE #team +mk-t hush")
+        assert carol.expect("FAIL").params == ["MODE", "TEMPORARILY_UNAVAILABLE", "#team", UNSAVED]
+        carol.send("MODE #team +b spam!*@*")
+        assert carol.expect("FAIL").params == ["MODE", "TEMPORARILY_UNAVAILABLE", "#team", UNSAVED]
+        carol.send("TOPIC #team :lost plans")
+        assert carol.expect("FAIL").params == [
+            "TOPIC",
+            "TEMPORARILY_UNAVAILABLE",
+            "#team",
+            UNSAVED,
+        ]
+        assert _room(carol, "#team") == (["+nrt"], "kept plans")
+        carol.send("MODE #team +b")
+        assert [m.command for m in carol.until("368")] == ["368"]
+        assert [m.format() for m in dave.sync()] == []
+        dave.send("PRIVMSG #team :not moderated")  # what was refused is not enforced
+        assert carol.expect("PRIVMSG", "#team").params[1] == "not moderated"
+        # A change the room does not keep (a member's status) goes ahead as usual.
+        carol.send("MODE #team +v dave")
+        assert dave.expect("MODE", "#team").params[1:] == ["+v", "dave"]
+
+        postgres.start()
+        # Once the database is back, the same change is stored and announced.
+        carol.send("MODE #team +m")
+        assert dave.expect("MODE", "#team").params[1:] == ["+m"]
+        carol.sync()
+    finally:
+        for client in clients:
+            client.close()
+    first.stop()
+
+    # After a restart the room is what its members were last told: nothing refused
+    # came back, nothing acknowledged was lost.
+    second = make_server(**options)
+    carol = _signed_in(second.port, "carol", "pencil")
+    try:
+        carol.send("JOIN #team")
+        carol.expect("366")
+        assert _room(carol, "#team") == (["+mnrt"], "kept plans")
+    finally:
+        carol.close()
+    assert not [r for r in caplog.records if r.exc_info]

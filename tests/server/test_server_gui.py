@@ -5,7 +5,10 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import tkinter
 from collections.abc import Callable, Iterator
@@ -24,9 +27,10 @@ from server.gui_model import (
     format_uptime,
     parse_port,
 )
+from tests.app.test_e2e import xdotool
 from tests.support.ircclient import IRCClient
-from tests.support.processes import run_without_display
-from tests.support.waiting import pump
+from tests.support.processes import ROOT, run_without_display
+from tests.support.waiting import pump, wait_for
 
 
 def free_port() -> int:
@@ -436,3 +440,65 @@ def test_the_server_window_has_the_kibitz_class_and_its_own_title(make_window) -
     window.root.update()
     assert window.root.winfo_class() == "Kibitz"
     assert window.root.title() == "Kibitz server"
+
+
+def test_sighup_reads_the_file_again_under_the_window(tmp_path) -> None:
+    port = free_port()
+    motd = tmp_path / "motd.txt"
+    motd.write_text("before the hangup\n", encoding="utf-8")
+    config = tmp_path / "kibitz.toml"
+    settings = f'host = "127.0.0.1"\nport = {port}\nhistory = false\nmotd = "motd.txt"\n'
+    config.write_text(settings, encoding="utf-8")
+    env = dict(os.environ, KIBITZ_CONFIG_DIR=str(tmp_path))  # the theme: not the user's
+    command = [sys.executable, "-m", "server", "--gui", "--config", str(config)]
+    window = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    logged: list[str] = []
+    reader = threading.Thread(target=lambda: logged.extend(window.stderr or ()), daemon=True)
+    reader.start()
+
+    def said(text: str) -> bool:
+        return any(text in line for line in logged)
+
+    clients: list[IRCClient] = []
+    try:
+        found = wait_for(
+            lambda: xdotool("search", "--name", "^Kibitz server$").split(), 20, "the window"
+        )
+        xdotool("windowfocus", "--sync", found[0])
+        xdotool("key", "Return")  # in the port field: Start
+        wait_for(lambda: said(f"listening on 127.0.0.1:{port}"), 20, f"listening: {logged}")
+        alice = IRCClient(port)
+        clients.append(alice)
+        alice.register("alice")
+        alice.send("MOTD")
+        assert alice.expect("372").params == ["alice", "- before the hangup"]
+
+        motd.write_text("after the hangup\n", encoding="utf-8")
+        window.send_signal(signal.SIGHUP)
+        rehashed = "REHASH by SIGHUP: Applied: motd"
+        wait_for(lambda: said(rehashed) or window.poll() is not None, 20, f"the rehash: {logged}")
+        assert window.poll() is None, f"SIGHUP ended it ({window.returncode}): {logged}"
+        bob = IRCClient(port)
+        clients.append(bob)
+        bob.register("bob")
+        assert [m.params[1] for m in bob.consumed if m.command == "372"] == ["- after the hangup"]
+        alice.sync()  # still connected
+    finally:
+        for client in clients:
+            client.close()
+        window.send_signal(signal.SIGTERM)  # the window leaves as the close button does
+        try:
+            window.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            window.kill()
+            window.wait()
+        reader.join(timeout=10)
+    assert window.returncode == 0, logged
+    assert not said("Traceback"), logged
+
+
+def test_a_sighup_before_start_reads_nothing(make_window) -> None:
+    window = make_window()
+    window.hangups.append(signal.SIGHUP)  # what the process's SIGHUP handler does
+    pump(window, lambda: "SIGHUP: no server is running" in window.log_text(), what="the note")
+    assert not window.running and window.hangups == []
