@@ -270,6 +270,11 @@ class HistoryStore:
         self._thread = threading.Thread(target=self._write_loop, name="kibitz-history", daemon=True)
         self._thread.start()
 
+    @property
+    def where(self) -> str:
+        """The database file, for the log."""
+        return str(self.path)
+
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")

@@ -70,8 +70,11 @@ class PostgresDatabase:
     Error: type[Exception] = psycopg.Error
     IntegrityError: type[Exception] = psycopg.IntegrityError
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, max_size: int = MAX_SIZE, what: str = "accounts") -> None:
         self.where = redact(url)
+        #: What the log says is unavailable during an outage.
+        self.what = what
+        self._max_size = max_size
         # One connection first, outside the pool: a database that cannot be reached is
         # an error now, with libpq's reason, rather than the pool retrying quietly.
         try:
@@ -88,7 +91,7 @@ class PostgresDatabase:
         return ConnectionPool(
             self._url,
             min_size=MIN_SIZE,
-            max_size=MAX_SIZE,
+            max_size=self._max_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT},
             # A connection idle across a database restart is checked before it is lent,
             # so the restart costs no failed call.
@@ -124,7 +127,7 @@ class PostgresDatabase:
                 return
             self._down = True
         log.warning(
-            "PostgreSQL at %s is unreachable (%s): accounts are unavailable", self.where, why
+            "PostgreSQL at %s is unreachable (%s): %s unavailable", self.where, why, self.what
         )
 
     def _probe(self) -> None:
@@ -141,7 +144,7 @@ class PostgresDatabase:
                 raise Unreachable(f"{self.where} cannot be reached") from None
             old, self._pool = self._pool, self._new_pool()
             self._down = False
-        log.info("PostgreSQL at %s is reachable again: accounts are available", self.where)
+        log.info("PostgreSQL at %s is reachable again: %s available", self.where, self.what)
         old.close(timeout=0)
 
     def lock_schema(self, tx: Any) -> None:
