@@ -185,6 +185,7 @@ class PostgresHistory:
         self._pruned = 0
         #: Whether the writer's last attempt found the database unreachable.
         self._down = False
+        self._prune()
         self._thread = threading.Thread(target=self._write_loop, name="kibitz-history", daemon=True)
         self._thread.start()
 

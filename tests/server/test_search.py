@@ -18,6 +18,7 @@ from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 from tests.support.waiting import wait_for
 
 CAP = "soju.im/search"
@@ -25,9 +26,9 @@ FULL = ("batch", "server-time", "message-tags", "echo-message", CAP)
 
 
 @pytest.fixture
-def sserver(make_server, tmp_path: Path) -> ChatServer:
-    """A server keeping history in a temporary directory."""
-    return make_server(data_dir=str(tmp_path), flood_rate=0)
+def sserver(store_place: str, make_server, tmp_path: Path) -> ChatServer:
+    """A server keeping history in a temporary directory, or in PostgreSQL."""
+    return make_server(flood_rate=0, **server_options(store_place, tmp_path))
 
 
 def _client(server: ChatServer, nick: str, caps=FULL) -> IRCClient:
@@ -208,9 +209,8 @@ def test_only_messages_and_notices_are_found(sserver) -> None:
     alice.send(f"@+draft/react=lunch;+draft/reply={msgid} TAGMSG #general")
     alice.expect("TAGMSG")
     assert sserver.history is not None and sserver.history.flush()
-    with sqlite3.connect(sserver.history.path) as db:
-        stored = db.execute("SELECT COUNT(*) FROM messages WHERE command = 'TAGMSG'")
-        assert stored.fetchone()[0] == 1
+    stored = sserver.history.latest("#general", 10)
+    assert [r.command for r in stored].count("TAGMSG") == 1
     batch = _search(alice, "in=#general")
     assert [(m.command, m.params[1]) for m in batch[1:]] == [("NOTICE", "notice about lunch")]
     assert _texts(alice, "text=lunch") == ["notice about lunch"]
@@ -334,14 +334,14 @@ def test_a_search_out_of_time_fails(make_server, tmp_path: Path) -> None:
 
 
 # --- lasting ------------------------------------------------------------------------------
-def test_found_after_a_restart(make_server, tmp_path: Path) -> None:
-    first = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_found_after_a_restart(store_place: str, make_server, tmp_path: Path) -> None:
+    first = make_server(flood_rate=0, **server_options(store_place, tmp_path))
     alice = _client(first, "alice")
     _say(alice, "#general", "remember the milk")
     port = first.port
     alice.close()
     first.stop()
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, port=port)
+    second = make_server(flood_rate=0, port=port, **server_options(store_place, tmp_path))
     alice = _client(second, "alice")
     _say(alice, "#general", "and the bread")
     assert _texts(alice, "text=the") == ["remember the milk", "and the bread"]
@@ -456,12 +456,15 @@ def test_the_indexer_waits_while_the_writer_has_work(tmp_path: Path) -> None:
         history.close()
 
 
-def test_a_signed_in_conversation_is_found_by_account_under_any_nick(make_server, tmp_path):
-    store = AccountStore(tmp_path)
+def test_a_signed_in_conversation_is_found_by_account_under_any_nick(
+    store_place, make_server, tmp_path
+):
+    store = AccountStore(store_place)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    server = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    stores = server_options(store_place, tmp_path)
+    server = make_server(flood_rate=0, reserve_nicks=False, **stores)
     assert server.accounts is not None
 
     def signed_in(nick: str, account: str) -> IRCClient:
