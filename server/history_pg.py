@@ -129,10 +129,13 @@ class Numbers:
         self.node = node % (1 << NODE_BITS)
         self._last = after >> NODE_BITS
 
-    def take(self) -> int:
-        """The next number: after every one taken before, here and in ``after``."""
-        now = (int(time.time() * 1000) - EPOCH_MS) << SEQ_BITS
-        self._last = last = max(self._last + 1, now)
+    def take(self, millis: int | None = None) -> int:
+        """The next number: after every one taken before, here and in ``after``, and in
+        the millisecond ``millis`` (the message's relay time; default: now) unless a
+        number taken before is already past it."""
+        if millis is None:
+            millis = int(time.time() * 1000)
+        self._last = last = max(self._last + 1, (millis - EPOCH_MS) << SEQ_BITS)
         return last << NODE_BITS | self.node
 
 
@@ -210,9 +213,9 @@ class PostgresHistory:
         with self._written:
             if number:
                 take = self._numbers.take
-                for _, rows in groups:
+                for shared, rows in groups:
                     for i in range(0, len(rows), 3):
-                        rows[i] = n = take()
+                        rows[i] = n = take(shared[1])
                         rows[i + 1] = msgids.numbered(n)
             self._added += count
             first = not self._pending
