@@ -162,7 +162,7 @@ class PostgresHistory:
         self.max_days = max_days
         self.max_mb = max_mb
         try:
-            self.database = PostgresDatabase(url, max_size=READERS + 2, what="history")
+            self.database = PostgresDatabase(url, READERS + 2, "the history is", log)
         except DatabaseError as exc:
             raise HistoryError(f"cannot use the history database: {exc}") from exc
         try:

@@ -70,10 +70,18 @@ class PostgresDatabase:
     Error: type[Exception] = psycopg.Error
     IntegrityError: type[Exception] = psycopg.IntegrityError
 
-    def __init__(self, url: str, max_size: int = MAX_SIZE, what: str = "accounts") -> None:
+    def __init__(
+        self,
+        url: str,
+        max_size: int = MAX_SIZE,
+        what: str = "accounts are",
+        logger: logging.Logger = log,
+    ) -> None:
         self.where = redact(url)
-        #: What the log says is unavailable during an outage.
+        #: What the log says is unavailable during an outage, and the log it goes to (a
+        #: store with a pool of its own logs its outage once, under its own name).
         self.what = what
+        self._log = logger
         self._max_size = max_size
         # One connection first, outside the pool: a database that cannot be reached is
         # an error now, with libpq's reason, rather than the pool retrying quietly.
@@ -126,7 +134,7 @@ class PostgresDatabase:
             if self._down:
                 return
             self._down = True
-        log.warning(
+        self._log.warning(
             "PostgreSQL at %s is unreachable (%s): %s unavailable", self.where, why, self.what
         )
 
@@ -144,7 +152,7 @@ class PostgresDatabase:
                 raise Unreachable(f"{self.where} cannot be reached") from None
             old, self._pool = self._pool, self._new_pool()
             self._down = False
-        log.info("PostgreSQL at %s is reachable again: %s available", self.where, self.what)
+        self._log.info("PostgreSQL at %s is reachable again: %s available", self.where, self.what)
         old.close(timeout=0)
 
     def lock_schema(self, tx: Any) -> None:

@@ -269,11 +269,25 @@ def postgres() -> Iterator[PrivatePostgres]:
         yield instance
 
 
+def _logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "server.history_pg" and r.levelno == level
+    ]
+
+
 def test_an_outage_fails_reads_at_once_and_keeps_the_writes(
-    postgres: PrivatePostgres, make_server: ServerFactory, tmp_path: Path
+    postgres: PrivatePostgres,
+    make_server: ServerFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = _server(make_server, postgres.url, tmp_path)
     alice, bob = _client(server, "alice", SEARCH), _client(server, "bob", SEARCH)
+    dave = _client(server, "dave", ())  # joins get a replay: it cannot ask for history
+    alice.send("JOIN #room")
+    alice.expect("JOIN")
     alice.send("PRIVMSG #general :before the outage")
     alice.expect("PRIVMSG")
     bob.expect("PRIVMSG")
@@ -288,6 +302,10 @@ def test_an_outage_fails_reads_at_once_and_keeps_the_writes(
     assert bob.expect("FAIL").params == ["CHATHISTORY", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
     bob.send("SEARCH text=outage")
     assert bob.expect("FAIL").params == ["SEARCH", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
+    # A join goes ahead, without the replay it cannot read: no FAIL, no waiting.
+    dave.send("JOIN #room")
+    assert [m.command for m in dave.sync() if m.command in ("JOIN", "FAIL", "BATCH")] == ["JOIN"]
+    assert len(_logged(caplog, logging.WARNING)) == 1
     postgres.start()
     # Back: what was queued is stored, in order, without a restart.
     wait_for(server.history.flush, timeout=15, what="the queued messages to be stored")
@@ -295,8 +313,10 @@ def test_an_outage_fails_reads_at_once_and_keeps_the_writes(
         "before the outage",
         "during the outage",
     ]
-    alice.close()
-    bob.close()
+    assert len(_logged(caplog, logging.WARNING)) == 1  # one outage, logged once each way
+    assert len(_logged(caplog, logging.INFO)) == 1
+    for client in (alice, bob, dave):
+        client.close()
 
 
 def test_the_queue_is_bounded_during_an_outage(
