@@ -54,8 +54,8 @@ SEQ_BITS = 9
 NODE_BITS = 10
 _COMMIT_EVERY = 0.05  # seconds a batch gathers (the most a kill -9 can lose)
 _PRUNE_EVERY = 60.0
-#: Rows kept queued at most while the database cannot be reached (about 300 bytes each).
-MAX_BACKLOG = 200_000
+#: Rows kept queued at most while the database cannot be reached (some 500 bytes each).
+MAX_BACKLOG = 100_000
 #: Pauses between the writer's attempts during an outage: doubling up to the last.
 _RETRY_FIRST = 0.25
 _RETRY_MOST = 5.0
