@@ -229,6 +229,7 @@ class HistoryStore:
         max_mb: float = 0,
     ) -> None:
         self.path = Path(path)
+        self.where = str(self.path)  #: for the log
         self.max_per_target = max_per_target
         self.max_days = max_days
         #: Size budget of the database in MiB (0: none): past it the oldest messages go.
@@ -269,11 +270,6 @@ class HistoryStore:
         self._prune()
         self._thread = threading.Thread(target=self._write_loop, name="kibitz-history", daemon=True)
         self._thread.start()
-
-    @property
-    def where(self) -> str:
-        """The database file, for the log."""
-        return str(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)

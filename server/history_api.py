@@ -37,10 +37,8 @@ class History(Protocol):
     max_days: float
     max_mb: float
 
-    @property
-    def where(self) -> str:
-        """The file or the database (its URL without password), for the log."""
-        ...
+    #: The file or the database (its URL without password), for the log.
+    where: str
 
     def add(self, record: Record) -> None:
         """Queue one message for storage; returns at once."""

@@ -173,6 +173,7 @@ class PostgresHistory:
         except (DatabaseError, self.database.Error) as exc:
             self.database.close()
             raise HistoryError(f"cannot use the history database: {exc}") from exc
+        self.where = self.database.where  #: the URL without its password
         self._numbers = Numbers(node, int(newest))
         self._reads = Offload("kibitz-history-reads", threads=READERS)
         # Rows wait in `_pending` (guarded by the condition's lock) until the writer takes
@@ -191,11 +192,6 @@ class PostgresHistory:
         self._prune()
         self._thread = threading.Thread(target=self._write_loop, name="kibitz-history", daemon=True)
         self._thread.start()
-
-    @property
-    def where(self) -> str:
-        """The database's URL without its password."""
-        return self.database.where
 
     # --- writing ------------------------------------------------------------------
     def add(self, record: Record) -> None:

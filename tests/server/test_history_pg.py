@@ -23,6 +23,7 @@ from server.msgids import row_id
 from tests.conftest import ServerFactory
 from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient
+from tests.support.processes import start_server
 from tests.support.services import PrivatePostgres, private_postgres
 from tests.support.waiting import wait_for
 
@@ -149,6 +150,58 @@ def test_history_lasts_in_the_database_not_the_data_directory(
     assert _texts(alice, "CHATHISTORY LATEST #general * 10") == ["remember me"]
     assert not (tmp_path / "second" / "history.sqlite3").exists()
     alice.close()
+
+
+def test_a_stopped_server_stores_everything_it_echoed(postgres_url: str, tmp_path: Path) -> None:
+    proc, port = start_server(
+        "--flood-rate", "0", "--database", postgres_url, "--data-dir", str(tmp_path / "a")
+    )
+    try:
+        alice = IRCClient(port)
+        alice.register("alice", ("echo-message",))
+        for i in range(300):
+            alice.send(f"PRIVMSG #general :line {i}")
+        for _ in range(300):
+            alice.expect("PRIVMSG")
+    finally:
+        proc.terminate()  # SIGTERM: the writer stores what is queued before the exit
+        assert proc.wait(timeout=30) == 0
+    alice.close()
+    proc, port = start_server("--database", postgres_url, "--data-dir", str(tmp_path / "b"))
+    try:
+        reader = IRCClient(port)
+        reader.register("reader", FULL)
+        stored: list[str] = []
+        page = _batch(reader, "CHATHISTORY LATEST #general * 100")
+        while page:
+            stored = [m.params[1] for m in page] + stored
+            page = _batch(reader, f"CHATHISTORY BEFORE #general msgid={page[0].tags['msgid']} 100")
+        assert stored == [f"line {i}" for i in range(300)]
+        reader.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_size_budget_removes_the_oldest_messages(
+    postgres_url: str, make_server, tmp_path: Path
+) -> None:
+    server = _server(make_server, postgres_url, tmp_path, history_max_mb=0.25)
+    sender = _client(server, "sender")
+    for start in range(0, 1000, 100):
+        sender.send(*(f"PRIVMSG #general :{i} {'y' * 400}" for i in range(start, start + 100)))
+        sender.sync()
+    assert server.history is not None and server.history.flush()
+    assert server.history.prune()
+    with psycopg.connect(postgres_url) as db:
+        size = db.execute("SELECT SUM(pg_column_size(m.*)) FROM history_messages m").fetchone()
+        kept = [r[0] for r in db.execute("SELECT params FROM history_messages ORDER BY id")]
+    assert size[0] <= 0.25 * 1024 * 1024
+    assert 100 < len(kept) < 1000
+    assert '"0 ' not in kept[0]  # the oldest went first...
+    newest = _batch(sender, "CHATHISTORY LATEST #general * 1")
+    assert newest[0].params[1].startswith("999 ")  # ...and the newest stayed
+    sender.close()
 
 
 # --- privacy ----------------------------------------------------------------------------------
