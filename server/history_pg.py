@@ -2,8 +2,8 @@
 answers, shared by every server pointed at the database.
 
 Writes leave the relay path as they do on SQLite: ``add_groups`` queues rows, and one
-writer thread inserts what has piled up every few milliseconds, several hundred rows per
-multi-row ``INSERT``, one transaction per batch. ``close()`` inserts what is queued.
+writer thread inserts what has piled up every few milliseconds with one ``COPY``, one
+transaction per batch. ``close()`` inserts what is queued.
 While the database cannot be reached the writer keeps its rows and tries again with a
 growing pause; past :data:`MAX_BACKLOG` rows the oldest are dropped (and counted in the
 log), so an outage costs bounded memory. Reads meanwhile fail at once with
@@ -144,6 +144,9 @@ def _records(rows: Iterable[Any]) -> list[Record]:
         Record(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), *r[7:])
         for r in rows
     ]
+
+
+_COPY_SQL = f"COPY {_TABLE} ({_COLUMNS}, words) FROM STDIN"
 
 
 @functools.lru_cache(maxsize=8)
@@ -332,12 +335,21 @@ class PostgresHistory:
 
     def _insert(self, rows: list[tuple[object, ...]]) -> bool:
         """Insert ``rows`` in one transaction: True when they are stored, or cannot ever
-        be (logged); False while the database is unreachable (try again later)."""
+        be (logged); False while the database is unreachable (try again later).
+
+        COPY first (several times faster than INSERT); a row whose id is stored already
+        (a message given with its msgid twice) fails all of it, so the batch goes again
+        as INSERTs that skip such rows, as SQLite's INSERT OR IGNORE does.
+        """
         try:
-            with self.database.transaction() as tx:
-                for start in range(0, len(rows), _ROWS_PER_INSERT):
-                    part = rows[start : start + _ROWS_PER_INSERT]
-                    tx.execute(_insert_sql(len(part)), [v for r in part for v in r])
+            try:
+                with self.database.transaction() as tx:
+                    tx.copy(_COPY_SQL, rows)
+            except self.database.IntegrityError:
+                with self.database.transaction() as tx:
+                    for start in range(0, len(rows), _ROWS_PER_INSERT):
+                        part = rows[start : start + _ROWS_PER_INSERT]
+                        tx.execute(_insert_sql(len(part)), [v for r in part for v in r])
         except Unreachable:
             with self._written:
                 self._down = True

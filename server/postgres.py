@@ -11,7 +11,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -53,6 +53,12 @@ class _Transaction:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
         """Run one statement."""
         return self._conn.execute(placeholders(sql), tuple(parameters))
+
+    def copy(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run ``COPY … FROM STDIN``, sending ``rows`` (the fastest way to insert many)."""
+        with self._conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def executemany(self, sql: str, parameters: Any, /) -> object:
         """Run one statement for each parameter sequence."""

@@ -16,7 +16,7 @@ import pytest
 
 from server import history_pg
 from server.accounts import AccountStore
-from server.history import HistoryError, Record
+from server.history import HistoryError, Record, record_row
 from server.history_api import HistoryUnavailable
 from server.history_pg import NODE_BITS, Numbers, PostgresHistory
 from server.msgids import row_id
@@ -301,6 +301,25 @@ def test_two_stores_of_one_database_number_apart(postgres_url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_message_stored_twice_is_kept_once_and_its_batch_with_it(postgres_url: str) -> None:
+    store = open_history(postgres_url)
+    try:
+        now = int(time.time() * 1000)
+        first = Record("feedc0de1", "#c", now, "n!u@h", "PRIVMSG", ("#c", "once"), {})
+        store.add(first)
+        assert store.flush()
+        store.add_rows(
+            [
+                record_row(first),
+                record_row(Record("feedc0de2", "#c", now, "n!u@h", "PRIVMSG", ("#c", "new"), {})),
+            ]
+        )
+        assert store.flush()
+        assert [r.params[1] for r in store.latest("#c", 10)] == ["once", "new"]
+    finally:
+        store.close()
 
 
 # --- the schema ---------------------------------------------------------------------------------
