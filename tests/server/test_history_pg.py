@@ -265,6 +265,19 @@ def test_a_re_created_room_shows_nothing_of_its_past(postgres_url: str, make_ser
     alice.close()
 
 
+def test_a_search_out_of_time_fails(postgres_url: str, make_server, tmp_path: Path) -> None:
+    server = _server(make_server, postgres_url, tmp_path, search_timeout=0.2)
+    alice = _client(server, "alice", SEARCH)
+    # Another session holds the table (as a long migration would): the search waits on
+    # it until its statement timeout ends it.
+    with psycopg.connect(postgres_url) as other:
+        other.execute("LOCK TABLE history_messages IN ACCESS EXCLUSIVE MODE")
+        alice.send("SEARCH text=anything")
+        fail = alice.expect("FAIL")
+    assert fail.params == ["SEARCH", "INTERNAL_ERROR", "The search could not be run"]
+    alice.close()
+
+
 # --- msgids -----------------------------------------------------------------------------------
 def test_numbers_grow_and_carry_their_node() -> None:
     numbers = Numbers(node=3 + (1 << NODE_BITS))  # the sequence wraps round the node bits
