@@ -17,6 +17,7 @@ from server.history import HistoryStore, Record, row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
 from server.server import ChatServer
+from tests.support.histories import open_history, open_search
 from tests.support.ircclient import IRCClient
 from tests.support.services import server_options
 from tests.support.waiting import wait_for
@@ -507,3 +508,55 @@ def test_a_search_runs_on_the_index_s_own_thread(sserver, monkeypatch) -> None:
     assert _texts(alice, "text=thread") == ["on which thread"]
     assert threads == ["kibitz-search-queries"]  # not the connection's reader thread
     alice.close()
+
+
+def test_the_search_alone_on_either_backend(store_place: str) -> None:
+    history = open_history(store_place)
+    search = open_search(history)
+
+    def found(channels: dict[str, int] | None = None, **query) -> list[str]:
+        where = {"#c": 0} if channels is None else channels
+        return [r.params[1] for r in search.find(Query(where, **query))]
+
+    try:
+        texts = ["Café au lait", "the LAUNCH code", "\x01ACTION waves\x01", "e-mail me@x.org"]
+        for i, text in enumerate(texts, 1):
+            history.add(Record(_msgid(i), "#c", 1000 + i, f"n{i}!u@h", "PRIVMSG", ("#c", text), {}))
+        history.add(Record(_msgid(5), "#c", 1005, "n!u@h", "TOPIC", ("#c", "topic words"), {}))
+        history.add(Record(_msgid(6), "#c", 1006, "bob!u@h", "NOTICE", ("#c", "bob's note"), {}))
+        dm = Record(
+            _msgid(7),
+            "dm:carol:dave",
+            1007,
+            "carol!u@h",
+            "PRIVMSG",
+            ("dave", "a secret"),
+            {},
+            "carol",
+            "carol",
+            "dave",
+        )
+        history.add(dm)
+        assert history.flush()
+        assert found(words=["cafe"]) == ["Café au lait"]  # case and accents do not count
+        assert found(words=["LAUN", "code"]) == ["the LAUNCH code"]  # each word a prefix
+        assert found(words=["action"]) == [] and found(words=["waves"]) == ["\x01ACTION waves\x01"]
+        assert found(words=["mail", "org"]) == ["e-mail me@x.org"]  # punctuation splits
+        assert found(words=["topic"]) == []  # only messages and notices
+        assert found(nick="bob") == ["bob's note"]
+        assert found(after_ms=1002, before_ms=1003) == ["the LAUNCH code", "\x01ACTION waves\x01"]
+        assert found(limit=1) == ["bob's note"]  # the newest, without after_ms
+        assert found(after_ms=0, limit=1) == ["Café au lait"]  # the oldest, with it
+        assert found(channels={"#c": 2}) == [
+            "\x01ACTION waves\x01",
+            "e-mail me@x.org",
+            "bob's note",
+        ]
+        assert found(channels={}, party="dave", words=["secret"]) == ["a secret"]
+        assert found(channels={}, party="mallory", words=["secret"]) == []
+        assert found(channels={}, conversation="dm:carol:dave") == ["a secret"]
+        assert history.remove("#c", _msgid(1)) == 1
+        assert found(words=["cafe"]) == []  # a deleted message is found no more
+    finally:
+        search.close()
+        history.close()
