@@ -374,7 +374,7 @@ def test_an_outage_fails_reads_at_once_and_keeps_the_writes(
     alice.send("JOIN #room")
     alice.expect("JOIN")
     alice.send("PRIVMSG #general :before the outage")
-    alice.expect("PRIVMSG")
+    kept = alice.expect("PRIVMSG").tags["msgid"]
     bob.expect("PRIVMSG")
     assert server.history is not None and server.history.flush()
     postgres.stop()
@@ -389,6 +389,8 @@ def test_an_outage_fails_reads_at_once_and_keeps_the_writes(
     assert fail.params == ["CHATHISTORY", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
     bob.send("SEARCH text=outage")
     assert bob.expect("FAIL").params == ["SEARCH", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
+    alice.send(f"REDACT #general {kept}")  # its message cannot be looked up: not deleted
+    assert alice.expect("FAIL").params == ["REDACT", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
     # A join goes ahead, without the replay it cannot read: no FAIL, no waiting.
     dave.send("JOIN #room")
     assert [m.command for m in dave.sync() if m.command in ("JOIN", "FAIL", "BATCH")] == ["JOIN"]
