@@ -5,9 +5,10 @@ Writes leave the relay path as they do on SQLite: ``add_groups`` queues rows, an
 writer thread inserts what has piled up every few milliseconds with one ``COPY``, one
 transaction per batch. ``close()`` inserts what is queued.
 While the database cannot be reached the writer keeps its rows and tries again with a
-growing pause; past :data:`MAX_BACKLOG` rows the oldest are dropped (and counted in the
-log), so an outage costs bounded memory. Reads meanwhile fail at once with
-:class:`~server.history_api.HistoryUnavailable` (``FAIL … TEMPORARILY_UNAVAILABLE``).
+growing pause; past :data:`MAX_BACKLOG` rows waiting the oldest are dropped (and counted
+in the log), so an outage, or a database slower than the relay, costs bounded memory.
+Reads meanwhile fail at once with :class:`~server.history_api.HistoryUnavailable`
+(``FAIL … TEMPORARILY_UNAVAILABLE``).
 
 msgids: a row's id is still the number in its msgid (a lookup by msgid reads the primary
 key), but several servers now take numbers at once, so a number is built to be unique
@@ -54,7 +55,8 @@ SEQ_BITS = 9
 NODE_BITS = 10
 _COMMIT_EVERY = 0.05  # seconds a batch gathers (the most a kill -9 can lose)
 _PRUNE_EVERY = 60.0
-#: Rows kept queued at most while the database cannot be reached (some 500 bytes each).
+#: Rows kept queued at most (some 500 bytes each): reached while the database cannot be
+#: reached, or stays slower than the relay; the oldest go first.
 MAX_BACKLOG = 100_000
 #: Pauses between the writer's attempts during an outage: doubling up to the last.
 _RETRY_FIRST = 0.25
