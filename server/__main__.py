@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if server.tls_port is not None:
         log.info("TLS on %s:%d", config.host, server.tls_port)
     if server.history is not None:
-        log.info("history in %s", server.history.path)
+        log.info("history in %s", server.history.where)
     if server.accounts is not None:
         log.info("accounts, read markers and rooms in %s", server.accounts.where)
     while not stop_signals:

@@ -87,9 +87,12 @@ class AccountError(Exception):
 class StoreUnavailable(AccountError):
     """The database cannot be reached now (PostgreSQL down): try again later."""
 
+    #: What the client is told (``FAIL … TEMPORARILY_UNAVAILABLE``).
+    text = "Accounts are temporarily unavailable, try again in a moment"
+
 
 #: What a client is told while the database cannot be reached.
-UNAVAILABLE = "Accounts are temporarily unavailable, try again in a moment"
+UNAVAILABLE = StoreUnavailable.text
 
 
 @contextlib.contextmanager

@@ -236,17 +236,18 @@ class Config:
             path=True,
         ),
     )
-    #: A PostgreSQL database for the accounts, read markers and registered rooms (None:
-    #: they live in accounts.sqlite3 in the data directory).
+    #: A PostgreSQL database for the accounts, read markers, registered rooms and the
+    #: history (None: they live in accounts.sqlite3 and history.sqlite3 in the data
+    #: directory).
     database: str | None = field(
         default=None,
         metadata=option(
             "--database",
             group="history",
             metavar="URL",
-            help="keep the accounts, read markers and registered rooms in this PostgreSQL "
-            "database (postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME) instead of "
-            "accounts.sqlite3 in the data directory",
+            help="keep the accounts, read markers, registered rooms and history in this "
+            "PostgreSQL database (postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME) instead "
+            "of the data directory",
             convert=_database_url,
             example="postgresql://kibitz@db.example.org/kibitz",
         ),

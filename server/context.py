@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from .accounts import Account, AccountStore
     from .config import Config
-    from .history import HistoryStore
+    from .history_api import History, Search
     from .penalty import LoginFailures
     from .readmarkers import ReadMarkerStore
     from .registry import Registry
     from .rehash import Report
     from .rooms import RoomStore
-    from .search import SearchIndex
     from .sendq import ResponseBuffer
     from .session import Session
 
@@ -29,9 +28,9 @@ class Context(Protocol):
     config: Config
     registry: Registry
     #: The message store, or None when history is off.
-    history: HistoryStore | None
+    history: History | None
     #: The full-text index of the history (``soju.im/search``), or None without history.
-    search: SearchIndex | None
+    search: Search | None
     #: The accounts, or None when the server has no data directory.
     accounts: AccountStore | None
     #: The registered rooms (ChanServ), or None when the server has no data directory.

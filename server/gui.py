@@ -353,7 +353,7 @@ class ServerWindow:
         if server.tls_port is not None:
             log.info("TLS on %s:%d", config.host, server.tls_port)
         if server.history is not None:
-            log.info("history in %s", server.history.path)
+            log.info("history in %s", server.history.where)
         self._sync_form_state()
         self._refresh()
         return True

@@ -229,6 +229,7 @@ class HistoryStore:
         max_mb: float = 0,
     ) -> None:
         self.path = Path(path)
+        self.where = str(self.path)  #: for the log
         self.max_per_target = max_per_target
         self.max_days = max_days
         #: Size budget of the database in MiB (0: none): past it the oldest messages go.

@@ -40,6 +40,12 @@ def new_numbered() -> tuple[int, str]:
     return number, f"{_PREFIX}{number:x}"
 
 
+def numbered(number: int) -> str:
+    """The msgid of this process holding ``number`` (a store that numbers its own rows,
+    such as the PostgreSQL one, makes its msgids with this)."""
+    return f"{_PREFIX}{number:x}"
+
+
 def row_id(msgid: str) -> int | None:
     """The history row id a msgid names if it has the form :func:`new_msgid` makes (any
     prefix: an earlier run's msgid names its row too), else None. Every lookup by msgid

@@ -11,7 +11,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -54,6 +54,12 @@ class _Transaction:
         """Run one statement."""
         return self._conn.execute(placeholders(sql), tuple(parameters))
 
+    def copy(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run ``COPY … FROM STDIN``, sending ``rows`` (the fastest way to insert many)."""
+        with self._conn.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def executemany(self, sql: str, parameters: Any, /) -> object:
         """Run one statement for each parameter sequence."""
         rows = list(parameters)
@@ -70,8 +76,19 @@ class PostgresDatabase:
     Error: type[Exception] = psycopg.Error
     IntegrityError: type[Exception] = psycopg.IntegrityError
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        max_size: int = MAX_SIZE,
+        what: str = "accounts are",
+        logger: logging.Logger = log,
+    ) -> None:
         self.where = redact(url)
+        #: What the log says is unavailable during an outage, and the log it goes to (a
+        #: store with a pool of its own logs its outage once, under its own name).
+        self.what = what
+        self._log = logger
+        self._max_size = max_size
         # One connection first, outside the pool: a database that cannot be reached is
         # an error now, with libpq's reason, rather than the pool retrying quietly.
         try:
@@ -88,7 +105,7 @@ class PostgresDatabase:
         return ConnectionPool(
             self._url,
             min_size=MIN_SIZE,
-            max_size=MAX_SIZE,
+            max_size=self._max_size,
             kwargs={"connect_timeout": CONNECT_TIMEOUT},
             # A connection idle across a database restart is checked before it is lent,
             # so the restart costs no failed call.
@@ -123,8 +140,8 @@ class PostgresDatabase:
             if self._down:
                 return
             self._down = True
-        log.warning(
-            "PostgreSQL at %s is unreachable (%s): accounts are unavailable", self.where, why
+        self._log.warning(
+            "PostgreSQL at %s is unreachable (%s): %s unavailable", self.where, why, self.what
         )
 
     def _probe(self) -> None:
@@ -141,7 +158,7 @@ class PostgresDatabase:
                 raise Unreachable(f"{self.where} cannot be reached") from None
             old, self._pool = self._pool, self._new_pool()
             self._down = False
-        log.info("PostgreSQL at %s is reachable again: accounts are available", self.where)
+        self._log.info("PostgreSQL at %s is reachable again: %s available", self.where, self.what)
         old.close(timeout=0)
 
     def lock_schema(self, tx: Any) -> None:

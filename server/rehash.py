@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import ssl
 
     from .config import Config
-    from .history import HistoryStore
+    from .history_api import History
     from .penalty import LoginFailures, Throttle
     from .registry import Registry
 
@@ -88,7 +88,7 @@ class Live(Port, Protocol):
     config: Config
     registry: Registry
     clock: Callable[[], float]
-    history: HistoryStore | None
+    history: History | None
     throttle: Throttle
     login_failures: LoginFailures
     account_failures: LoginFailures

@@ -270,7 +270,7 @@ class SearchIndex:
         """The messages matching ``query``, oldest first: the oldest matches after
         ``after_ms`` when it is given, the newest ones otherwise. Raises
         :class:`SearchTimeout` when the query takes longer than ``timeout``."""
-        where, args = self._conditions(query)
+        where, args = conditions(query)
         if not where:
             return []  # nowhere this client may read
         sql = f"SELECT {_COLUMNS} FROM "
@@ -312,31 +312,31 @@ class SearchIndex:
         records.sort(key=lambda record: record.time_ms)
         return records
 
-    @staticmethod
-    def _conditions(query: Query) -> tuple[list[str], list[object]]:
-        """The WHERE terms of ``query`` (empty when it may read nowhere) and their
-        arguments."""
-        places: list[str] = []
-        args: list[object] = []
-        for key, floor in query.channels.items():
-            places.append("(m.target = ? AND m.id > ?)")
-            args += [key, floor]
-        if query.conversation is not None:
-            places.append("m.target = ?")
-            args.append(query.conversation)
-        elif query.party is not None:
-            places.append("((m.party_a = ? OR m.party_b = ?) AND m.target LIKE 'dm:%')")
-            args += [query.party, query.party]
-        if not places:
-            return [], []
-        where = ["(" + " OR ".join(places) + ")", f"m.command IN {_KINDS}"]
-        if query.nick is not None:
-            where.append("m.source LIKE ? ESCAPE '\\'")
-            args.append(_like_escape(query.nick) + "!%")
-        if query.after_ms is not None:
-            where.append("m.time_ms >= ?")
-            args.append(query.after_ms)
-        if query.before_ms is not None:
-            where.append("m.time_ms <= ?")
-            args.append(query.before_ms)
-        return where, args
+
+def conditions(query: Query) -> tuple[list[str], list[object]]:
+    """The WHERE terms of ``query`` over ``messages m`` (empty when it may read nowhere)
+    and their arguments, in the SQL both backends speak (``?`` placeholders)."""
+    places: list[str] = []
+    args: list[object] = []
+    for key, floor in query.channels.items():
+        places.append("(m.target = ? AND m.id > ?)")
+        args += [key, floor]
+    if query.conversation is not None:
+        places.append("m.target = ?")
+        args.append(query.conversation)
+    elif query.party is not None:
+        places.append("((m.party_a = ? OR m.party_b = ?) AND m.target LIKE 'dm:%')")
+        args += [query.party, query.party]
+    if not places:
+        return [], []
+    where = ["(" + " OR ".join(places) + ")", f"m.command IN {_KINDS}"]
+    if query.nick is not None:
+        where.append("m.source LIKE ? ESCAPE '\\'")
+        args.append(_like_escape(query.nick) + "!%")
+    if query.after_ms is not None:
+        where.append("m.time_ms >= ?")
+        args.append(query.after_ms)
+    if query.before_ms is not None:
+        where.append("m.time_ms <= ?")
+        args.append(query.before_ms)
+    return where, args

@@ -589,8 +589,8 @@ class ChatServer(Listener):
         else:
             try:
                 entry.handler(self, client, message, reply)
-            except StoreUnavailable:
-                unavailable(self, client, name, reply)
+            except StoreUnavailable as exc:
+                unavailable(self, client, name, reply, exc.text)
 
     def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
         reply.send_line("FAIL", safe_command(command), code, text, source=self.config.name)

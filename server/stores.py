@@ -2,6 +2,11 @@
 
 Opened together from a :class:`Config` and closed together, in an order that matters:
 the stores before the database they share, the data directory's lock last.
+
+The history lives beside the accounts: in ``history.sqlite3`` in the data directory,
+or, with ``--database``, in the PostgreSQL database (:mod:`server.history_pg`, loaded
+only then), where every server given that database shares it. Both backends are a
+:class:`~server.history_api.History` and a :class:`~server.history_api.Search`.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from .config import Config
 from .database import Database, DatabaseError, open_database
 from .datalock import DataDirInUse, DataDirLock
 from .history import HistoryError, HistoryStore
+from .history_api import History, Search
 from .readmarkers import ReadMarkerStore
 from .rooms import RoomStore
 from .search import SearchIndex
@@ -23,9 +29,9 @@ from .search import SearchIndex
 class Stores:
     """The stores a server has open; each None when its configuration has none."""
 
-    history: HistoryStore | None = None
-    #: The full-text index of the history (None when history is off).
-    search: SearchIndex | None = None
+    history: History | None = None
+    #: The full-text search of the history (None when history is off).
+    search: Search | None = None
     #: The accounts, kept in the data directory or the PostgreSQL database.
     accounts: AccountStore | None = None
     rooms: RoomStore | None = None  #: the registered rooms, kept beside the accounts
@@ -55,16 +61,10 @@ def open_stores(config: Config) -> Stores:
     try:
         if config.data_dir:
             stores.data_lock = DataDirLock(config.data_dir)
-        if config.data_dir and config.history:
-            stores.history = HistoryStore(
-                Path(config.data_dir) / "history.sqlite3",
-                max_per_target=config.history_max_per_target,
-                max_days=config.history_days,
-                max_mb=config.history_max_mb,
-            )
-            stores.search = SearchIndex(
-                stores.history.path, stores.history.busy, timeout=config.search_timeout
-            )
+        # The history opens first in the data directory and after the accounts in a
+        # database, so a database that cannot be reached is reported as the accounts'.
+        if config.history and not config.database:
+            stores.history, stores.search = _open_history(config)
         where: str | Database | None = config.data_dir
         if config.database:
             # One pool for the three stores: a connection each would be idle most of the time.
@@ -76,7 +76,36 @@ def open_stores(config: Config) -> Stores:
         stores.accounts = AccountStore(where)
         stores.rooms = RoomStore(where)
         stores.markers = ReadMarkerStore(where)
+        if config.history and config.database:
+            stores.history, stores.search = _open_history(config)
     except (DataDirInUse, HistoryError, AccountError):
         stores.close()
         raise
     return stores
+
+
+def _open_history(config: Config) -> tuple[History | None, Search | None]:
+    """The history and its search where ``config`` keeps them (PostgreSQL with
+    ``--database``, else the data directory); raises :class:`HistoryError`."""
+    # Messages per target, days, MiB: what both stores take after their place.
+    retention = (config.history_max_per_target, config.history_days, config.history_max_mb)
+    if config.database:
+        try:
+            from .history_pg import PostgresHistory  # psycopg: loaded only where it is used
+            from .search_pg import PostgresSearch
+        except ImportError as exc:
+            raise HistoryError(
+                f"PostgreSQL needs psycopg and psycopg_pool ({exc}): "
+                "pip install 'kibitz[postgresql]'"
+            ) from None
+        shared = PostgresHistory(config.database, *retention)
+        return shared, PostgresSearch(shared.database, timeout=config.search_timeout)
+    if not config.data_dir:
+        return None, None
+    history = HistoryStore(Path(config.data_dir) / "history.sqlite3", *retention)
+    try:
+        search = SearchIndex(history.path, history.busy, timeout=config.search_timeout)
+    except HistoryError:
+        history.close()
+        raise
+    return history, search

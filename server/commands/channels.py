@@ -10,6 +10,7 @@ from .. import admin
 from ..channel import Channel, ChannelRow, JoinRefused, Refused, Topic
 from ..dbpool import Offload
 from ..handover import announce_handover
+from ..history_api import HistoryUnavailable
 from ..protocol.codec import MAX_LINE, Message, split_source, truncate_utf8
 from ..protocol.names import casefold, compile_mask, is_glob, valid_channel
 from ..protocol.numerics import (
@@ -103,7 +104,10 @@ def set_up_channel(server: Context, channel: Channel) -> None:
         # Not in the table yet, so nobody else sees it: the registry's lock is not needed.
         channel.history_floor = history.last_id()
         return
-    record = history.latest_topic(folded, channel.history_floor)
+    try:
+        record = history.latest_topic(folded, channel.history_floor)
+    except HistoryUnavailable:
+        return  # the database is down: the room starts without its remembered topic
     if record is None or len(record.params) < 2 or not record.params[1]:
         return
     by = split_source(record.source)[0] or record.source

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..history import NO_TAGS, Conversation, Group, Record, Shared, dm_target, quote_json, row_group
 from ..history import row as history_row
+from ..history_api import HistoryUnavailable
 from ..msgids import new_msgid
 from ..multiline import STORED_TAG
 from ..multiline import replay as replay_multiline
@@ -233,10 +234,13 @@ def replay_on_join(
         return
     server.history.flush()
     key, floor = casefold(channel.name), channel.history_floor
-    if "message-tags" in client.caps:  # the messages and the reactions among them
-        records = server.history.latest(key, count, floor=floor)
-    else:  # it would get no reaction: the last ``count`` messages, none crowded out
-        records = server.history.latest(key, count, floor=floor, without=TAG_ONLY)
+    try:
+        if "message-tags" in client.caps:  # the messages and the reactions among them
+            records = server.history.latest(key, count, floor=floor)
+        else:  # it would get no reaction: the last ``count`` messages, none crowded out
+            records = server.history.latest(key, count, floor=floor, without=TAG_ONLY)
+    except HistoryUnavailable:
+        return  # the join is done; only its replay is missing (the database is down)
     if records:
         send_batch(server, client, reply, "chathistory", channel.name, records)
 

@@ -1,5 +1,6 @@
-"""What a client is told when a command needs the accounts database and it cannot be
-reached (PostgreSQL down): a standard reply, never a hang or a dropped line.
+"""What a client is told when a command needs the database and it cannot be reached
+(PostgreSQL down: the accounts, or the history kept there): a standard reply, never a
+hang or a dropped line.
 
 Every command gets ``FAIL <command> TEMPORARILY_UNAVAILABLE`` (the code IRCv3's
 account-registration spec gives REGISTER when accounts cannot be saved), and:
@@ -9,6 +10,9 @@ account-registration spec gives REGISTER when accounts cannot be saved), and:
   checked against the accounts, and letting it on could hand someone's reserved nick to
   anyone. Clients (HexChat, irssi, WeeChat) reconnect after an ``ERROR``, by which time
   the database may be back.
+
+A history read (CHATHISTORY, SEARCH, REDACT) gets the same FAIL, its text naming the
+history. A JOIN goes ahead without its replay or its remembered topic.
 
 REGISTER keeps its own FAIL (its context names the account), and the services answer
 with a NOTICE (``commands/services.py``).
@@ -39,13 +43,16 @@ if TYPE_CHECKING:
 KEEP_OPEN = frozenset({"AUTHENTICATE", "REGISTER"})
 
 
-def unavailable(server: Context, client: Session, command: str, reply: ResponseBuffer) -> None:
-    """Answer ``command``, which needed the unreachable accounts database."""
+def unavailable(
+    server: Context, client: Session, command: str, reply: ResponseBuffer, text: str = UNAVAILABLE
+) -> None:
+    """Answer ``command``, which needed the unreachable database (``text`` says which
+    of its stores)."""
     reply.send_line(
         "FAIL",
         safe_command(command),
         "TEMPORARILY_UNAVAILABLE",
-        UNAVAILABLE,
+        text,
         source=server.config.name,
     )
     if command == "AUTHENTICATE":

@@ -13,6 +13,7 @@ import logging
 import sqlite3
 from typing import TYPE_CHECKING
 
+from ..history_api import SearchFailed
 from ..protocol.codec import LineError, Message, parse_tags, parse_timestamp
 from ..protocol.names import casefold
 from ..protocol.numerics import ERR_NEEDMOREPARAMS, ERR_UNKNOWNCOMMAND
@@ -122,7 +123,7 @@ def search(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     except SearchTimeout:
         _fail(server, reply, "INTERNAL_ERROR")
         return
-    except sqlite3.Error:
+    except (sqlite3.Error, SearchFailed):
         log.exception("search failed")
         _fail(server, reply, "INTERNAL_ERROR")
         return

@@ -1,5 +1,7 @@
-"""History: the SQLite store alone, CHATHISTORY over real sockets, labeled-response,
-join replay, restarts, kill -9 and concurrent readers and writers."""
+"""History: the store alone, CHATHISTORY over real sockets, labeled-response, join
+replay, restarts, kill -9 and concurrent readers and writers. The store and the
+protocol run on both backends (``store_place``: SQLite in a data directory, PostgreSQL);
+what is SQLite's own (a damaged file, kill -9 of a process) runs on SQLite."""
 
 from __future__ import annotations
 
@@ -15,10 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.history import HistoryStore, Record, dm_target, params_json
+from server.history import Record, dm_target, params_json
+from server.history_api import History
 from server.protocol.codec import format_time, parse_timestamp
+from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient
 from tests.support.processes import run_server, start_server
+from tests.support.services import server_options
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 
@@ -44,8 +49,8 @@ def _record(i: int, target: str = "#c", when: int | None = None) -> Record:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    history = HistoryStore(tmp_path / "h.sqlite3")
+def store(store_place: str):
+    history = open_history(store_place)
     yield history
     history.close()
 
@@ -54,7 +59,7 @@ def _texts(records: list[Record]) -> list[str]:
     return [r.params[1] for r in records]
 
 
-def test_store_pages_in_order(store: HistoryStore) -> None:
+def test_store_pages_in_order(store: History) -> None:
     for i in range(50):
         store.add(_record(i))
     assert store.flush()
@@ -74,15 +79,15 @@ def test_store_pages_in_order(store: HistoryStore) -> None:
     assert store.latest("#other", 10) == []
 
 
-def test_store_retention(tmp_path: Path) -> None:
-    history = HistoryStore(tmp_path / "r.sqlite3")
+def test_store_retention(store_place: str) -> None:
+    history = open_history(store_place)
     old = int((time.time() - 10 * 86400) * 1000)
     for i in range(30):
         history.add(_record(i, "#a"))
     history.add(_record(100, "#b", when=old))
     history.add(_record(101, "#b"))
     history.close()
-    pruned = HistoryStore(tmp_path / "r.sqlite3", max_per_target=5, max_days=7)
+    pruned = open_history(store_place, max_per_target=5, max_days=7)
     assert _texts(pruned.latest("#a", 100)) == [f"text {i}" for i in range(25, 30)]
     assert _texts(pruned.latest("#b", 100)) == ["text 101"]
     pruned.close()
@@ -109,8 +114,8 @@ def test_an_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
 
 # --- over the wire ---------------------------------------------------------------------
 @pytest.fixture
-def hserver(make_server, tmp_path: Path):
-    return make_server(data_dir=str(tmp_path), flood_rate=0)
+def hserver(store_place: str, make_server, tmp_path: Path):
+    return make_server(flood_rate=0, **server_options(store_place, tmp_path))
 
 
 def _client(server, nick: str, caps=FULL) -> IRCClient:
@@ -340,15 +345,15 @@ def test_a_labeled_quit_still_gets_its_error_before_the_close(hserver) -> None:
     bob.close()
 
 
-def test_history_survives_a_restart(make_server, tmp_path: Path) -> None:
-    first = make_server(data_dir=str(tmp_path))
+def test_history_survives_a_restart(store_place: str, make_server, tmp_path: Path) -> None:
+    first = make_server(**server_options(store_place, tmp_path))
     alice = _client(first, "alice")
     alice.send("TOPIC #general :kept", "PRIVMSG #general :remember me")
     original = alice.expect("PRIVMSG")
     port = first.port
     first.stop()
     alice.close()
-    second = make_server(data_dir=str(tmp_path), port=port)
+    second = make_server(port=port, **server_options(store_place, tmp_path))
     alice = IRCClient(second.port)
     alice.send("NICK alice", "USER alice 0 * :Alice")
     assert alice.expect("332").params[1:] == ["#general", "kept"]  # the topic came back

@@ -11,6 +11,7 @@ import pytest
 from server.protocol.codec import Message
 from tests.support.fake_time import FakeTime
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 BASE = ("message-tags", "batch", "echo-message", "server-time", "labeled-response")
 ML = (*BASE, "draft/multiline")
@@ -327,8 +328,10 @@ def test_a_full_batch_costs_its_lines_in_flood_tokens(make_server) -> None:
     bob.close()
 
 
-def test_history_keeps_one_message_and_replays_it_both_ways(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_history_keeps_one_message_and_replays_it_both_ways(
+    store_place, make_server, tmp_path: Path
+) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice, bob = IRCClient(server.port), IRCClient(server.port)
     alice.register("alice", ML)
     bob.register("bob", (*HISTORY, "draft/multiline"))

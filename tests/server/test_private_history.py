@@ -14,20 +14,22 @@ from server.history import SCHEMA_VERSION, HistoryStore
 from server.protocol.codec import format_time
 from server.server import ChatServer
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 EVER = "timestamp=2000-01-01T00:00:00.000Z"
 
 
 @pytest.fixture
-def hserver(make_server, tmp_path: Path) -> ChatServer:
-    """A server keeping history and accounts in a temporary directory; a stranger may
-    take an account's nick here (no nick reservation), to show history stays private."""
-    store = AccountStore(tmp_path)
+def hserver(store_place: str, make_server, tmp_path: Path) -> ChatServer:
+    """A server keeping history and accounts in a temporary directory (or PostgreSQL); a
+    stranger may take an account's nick here (no nick reservation), to show history
+    stays private."""
+    store = AccountStore(store_place)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    return make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    return make_server(flood_rate=0, reserve_nicks=False, **server_options(store_place, tmp_path))
 
 
 def _client(server: ChatServer, nick: str, caps=FULL, account: str | None = None) -> IRCClient:
@@ -125,12 +127,15 @@ def test_a_signed_in_dm_belongs_to_the_accounts_under_any_nick(hserver) -> None:
     back.close()
 
 
-def test_dm_history_after_a_restart_is_keyed_by_account(make_server, tmp_path: Path) -> None:
-    store = AccountStore(tmp_path)
+def test_dm_history_after_a_restart_is_keyed_by_account(
+    store_place: str, make_server, tmp_path: Path
+) -> None:
+    store = AccountStore(store_place)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    first = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    stores = server_options(store_place, tmp_path)
+    first = make_server(flood_rate=0, reserve_nicks=False, **stores)
     carol = _client(first, "carol", account="carol")
     dave = _client(first, "dave", account="dave")
     carol.send("PRIVMSG dave :before the restart")
@@ -138,7 +143,7 @@ def test_dm_history_after_a_restart_is_keyed_by_account(make_server, tmp_path: P
     first.stop()
     carol.close()
     dave.close()
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    second = make_server(flood_rate=0, reserve_nicks=False, **stores)
     stranger = _client(second, "dave")
     assert _texts(_batch(stranger, "CHATHISTORY LATEST carol * 10")) == []
     _quit(stranger)

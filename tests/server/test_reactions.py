@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 #: A client that fetches history but takes no client tags.
@@ -49,8 +50,10 @@ def _shape(lines: list) -> list[tuple[str, str]]:
     ]
 
 
-def test_a_reaction_reaches_members_with_message_tags_only(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_a_reaction_reaches_members_with_message_tags_only(
+    store_place, make_server, tmp_path: Path
+) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice = _client(server, "alice", ("message-tags", "echo-message"))
     bob = _client(server, "bob", FULL)
     carol = _client(server, "carol", ())  # no message-tags: never a TAGMSG, nor an empty line
@@ -72,8 +75,8 @@ def test_a_reaction_reaches_members_with_message_tags_only(make_server, tmp_path
         client.close()
 
 
-def test_a_reply_is_relayed_to_everyone_and_kept(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_a_reply_is_relayed_to_everyone_and_kept(store_place, make_server, tmp_path: Path) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice, bob = _client(server, "alice"), _client(server, "bob")
     plain = IRCClient(server.port)
     plain.register("plain")
@@ -97,8 +100,10 @@ def test_a_reply_is_relayed_to_everyone_and_kept(make_server, tmp_path: Path) ->
         client.close()
 
 
-def test_reactions_are_kept_and_replayed_by_chathistory(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_reactions_are_kept_and_replayed_by_chathistory(
+    store_place, make_server, tmp_path: Path
+) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice, bob = _client(server, "alice"), _client(server, "bob")
     first = _said(alice, "one")
     bob.send(f"@+draft/reply={first};+draft/react=🎉 TAGMSG #general")
@@ -140,9 +145,9 @@ def test_reactions_are_kept_and_replayed_by_chathistory(make_server, tmp_path: P
 
 
 def test_the_join_replay_carries_reactions_to_those_who_take_them(
-    make_server, tmp_path: Path
+    store_place, make_server, tmp_path: Path
 ) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0, join_replay=3)
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0, join_replay=3)
     alice = _client(server, "alice")
     msgids = [_said(alice, text) for text in ("a", "b", "c")]
     for msgid in msgids:
@@ -169,8 +174,8 @@ def test_the_join_replay_carries_reactions_to_those_who_take_them(
         client.close()
 
 
-def test_reactions_survive_a_restart(make_server, tmp_path: Path) -> None:
-    first = make_server(data_dir=str(tmp_path))
+def test_reactions_survive_a_restart(store_place, make_server, tmp_path: Path) -> None:
+    first = make_server(**server_options(store_place, tmp_path))
     alice = _client(first, "alice")
     msgid = _said(alice, "remember me")
     alice.send(f"@+draft/reply={msgid};+draft/react=👀 TAGMSG #general")
@@ -178,7 +183,7 @@ def test_reactions_survive_a_restart(make_server, tmp_path: Path) -> None:
     port = first.port
     first.stop()
     alice.close()
-    second = make_server(data_dir=str(tmp_path), port=port)
+    second = make_server(**server_options(store_place, tmp_path), port=port)
     alice = _client(second, "alice")
     lines = _history(alice, "CHATHISTORY LATEST #general * 10")
     assert _shape(lines) == [("PRIVMSG", "remember me"), ("TAGMSG", "👀")]
@@ -188,8 +193,10 @@ def test_reactions_survive_a_restart(make_server, tmp_path: Path) -> None:
     alice.close()
 
 
-def test_a_direct_reaction_is_kept_for_the_two_parties_only(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_a_direct_reaction_is_kept_for_the_two_parties_only(
+    store_place, make_server, tmp_path: Path
+) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice, bob, carol = (_client(server, nick) for nick in ("alice", "bob", "carol"))
     msgid = _said(alice, "just us", "bob")
     bob.expect("PRIVMSG", "bob", "just us")
@@ -204,8 +211,8 @@ def test_a_direct_reaction_is_kept_for_the_two_parties_only(make_server, tmp_pat
         client.close()
 
 
-def test_what_is_relayed_but_never_kept(make_server, tmp_path: Path) -> None:
-    server = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_what_is_relayed_but_never_kept(store_place, make_server, tmp_path: Path) -> None:
+    server = make_server(**server_options(store_place, tmp_path), flood_rate=0)
     alice, bob = _client(server, "alice"), _client(server, "bob")
     msgid = _said(alice, "hello")
     bob.expect("PRIVMSG", "#general", "hello")

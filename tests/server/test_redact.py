@@ -15,10 +15,12 @@ import pytest
 
 from server.__main__ import parse_args
 from server.accounts import AccountStore
-from server.history import HistoryStore, Record
+from server.history import Record, row, row_group
 from server.msgids import new_msgid
 from server.server import ChatServer
+from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 
 CAP = "draft/message-redaction"
 FULL = (
@@ -35,8 +37,8 @@ PLAIN = tuple(c for c in FULL if c != CAP)
 DAY_MS = 86_400_000
 
 
-def _accounts(data_dir: Path) -> None:
-    store = AccountStore(data_dir)
+def _accounts(place: str) -> None:
+    store = AccountStore(place)
     for name in ("alice", "bob", "carol"):
         if store.find(name) is None:
             store.create(name, "secret")
@@ -44,10 +46,11 @@ def _accounts(data_dir: Path) -> None:
 
 
 @pytest.fixture
-def hserver(make_server, tmp_path: Path) -> ChatServer:
-    """A server keeping history and accounts (alice, bob, carol) in a temporary dir."""
-    _accounts(tmp_path)
-    return make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+def hserver(store_place: str, make_server, tmp_path: Path) -> ChatServer:
+    """A server keeping history and accounts (alice, bob, carol) in a temporary dir, or
+    in PostgreSQL."""
+    _accounts(store_place)
+    return make_server(flood_rate=0, reserve_nicks=False, **server_options(store_place, tmp_path))
 
 
 @pytest.fixture
@@ -113,14 +116,17 @@ def _history(client: IRCClient, target: str) -> list[str]:
         texts.append(message.params[-1])
 
 
-def _old_message(server: ChatServer, msgid: str, account: str, text: str) -> None:
-    """Store a message ``account`` sent to #chan two days ago (as history would hold it)."""
+def _old_message(server: ChatServer, account: str, text: str) -> str:
+    """Store a message ``account`` sent to #chan two days ago (as history would hold it,
+    numbered by the store as the relay's are); its msgid."""
     assert server.history is not None
     then = int(time.time() * 1000) - 2 * DAY_MS
     params = ("#chan", text)
     source = f"{account}!{account}@127.0.0.1"
-    server.history.add(Record(msgid, "#chan", then, source, "PRIVMSG", params, {}, account))
+    group = row_group(row("", "#chan", then, source, account, "PRIVMSG", params, {}))
+    server.history.add_groups([group], number=True)
     server.history.flush()
+    return str(group[1][1])
 
 
 # --- the capability -------------------------------------------------------------------------
@@ -343,8 +349,7 @@ def test_too_old_for_its_sender_but_not_for_an_operator(hserver, open_to) -> Non
     op = open_to(hserver, "op")
     alice = open_to(hserver, "alice", password="alice:secret")
     _join(op, alice)
-    old = new_msgid()  # as the server makes them: its number is the row's id
-    _old_message(hserver, old, "alice", "two days ago")
+    old = _old_message(hserver, "alice", "two days ago")
     assert _answer(alice, f"REDACT #chan {old}") == [
         "FAIL",
         "REDACT",
@@ -359,14 +364,14 @@ def test_too_old_for_its_sender_but_not_for_an_operator(hserver, open_to) -> Non
     assert _history(alice, "#chan") == []
 
 
-def test_a_window_of_zero_has_no_limit(make_server, tmp_path: Path, open_to) -> None:
-    _accounts(tmp_path)
-    server = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False, redact_window=0)
+def test_a_window_of_zero_has_no_limit(store_place, make_server, tmp_path: Path, open_to) -> None:
+    _accounts(store_place)
+    stores = server_options(store_place, tmp_path)
+    server = make_server(flood_rate=0, reserve_nicks=False, redact_window=0, **stores)
     op = open_to(server, "op")
     alice = open_to(server, "alice", password="alice:secret")
     _join(op, alice)
-    old = new_msgid()
-    _old_message(server, old, "alice", "two days ago")
+    old = _old_message(server, "alice", "two days ago")
     assert _answer(alice, f"REDACT #chan {old}")[0] == "REDACT"
 
 
@@ -405,7 +410,8 @@ def test_a_long_reason_is_cut_to_fit_the_line(hserver, open_to) -> None:
     alice, bob = open_to(hserver, "alice"), open_to(hserver, "bob")
     _join(alice, bob)
     msgid = _say(alice, "#chan", "hello", bob)
-    alice.send(f"REDACT #chan {msgid} :" + "é" * 240)
+    head = f"REDACT #chan {msgid} :"
+    alice.send(head + "é" * ((510 - len(head)) // 2))  # the longest line a client may send
     relayed = bob.expect("REDACT")
     assert relayed.params[:2] == ["#chan", msgid]
     assert relayed.params[2] == "é" * len(relayed.params[2]) and len(relayed.params[2]) > 100
@@ -426,9 +432,12 @@ def test_a_deleted_message_is_not_replayed_on_join(hserver, open_to) -> None:
     assert texts == ["first"]
 
 
-def test_a_deleted_message_stays_gone_after_a_restart(make_server, tmp_path: Path, open_to) -> None:
-    _accounts(tmp_path)
-    first = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+def test_a_deleted_message_stays_gone_after_a_restart(
+    store_place, make_server, tmp_path: Path, open_to
+) -> None:
+    _accounts(store_place)
+    stores = server_options(store_place, tmp_path)
+    first = make_server(flood_rate=0, reserve_nicks=False, **stores)
     alice = open_to(first, "alice", password="alice:secret")
     bob = open_to(first, "bob", password="bob:secret")
     bob.sync()
@@ -439,14 +448,14 @@ def test_a_deleted_message_stays_gone_after_a_restart(make_server, tmp_path: Pat
     assert _answer(alice, f"REDACT #general {gone}")[0] == "REDACT"
     assert _answer(alice, f"REDACT bob {dm}")[0] == "REDACT"
     first.stop()
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    second = make_server(flood_rate=0, reserve_nicks=False, **stores)
     alice = open_to(second, "alice", password="alice:secret")
     assert _history(alice, "#general") == ["kept"]
     assert _history(alice, "bob") == []
 
 
-def test_the_reactions_to_a_deleted_message_go_with_it(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "history.sqlite3")
+def test_the_reactions_to_a_deleted_message_go_with_it(store_place: str) -> None:
+    store = open_history(store_place)
     try:
         now = int(time.time() * 1000)
         src = "a!a@h"
@@ -583,16 +592,17 @@ def test_a_deleted_messages_reactions_leave_chathistory(hserver, open_to) -> Non
 def test_the_message_is_looked_up_on_the_stores_thread(hserver, open_to, monkeypatch) -> None:
     # As every history read: not on the reader's own thread (SQLite's deep C stack).
     read_on: list[str] = []
-    rows = HistoryStore._rows
+    store = type(hserver.history)  # either backend's
+    rows = store._rows
 
-    def recording(self: HistoryStore, sql: str, args: tuple) -> list:
+    def recording(self: object, sql: str, args: tuple) -> list:
         read_on.append(threading.current_thread().name)
         return rows(self, sql, args)
 
     alice = open_to(hserver, "alice")
     _join(alice)
     msgid = _say(alice, "#chan", "hello")
-    monkeypatch.setattr(HistoryStore, "_rows", recording)
+    monkeypatch.setattr(store, "_rows", recording)
     assert _answer(alice, f"REDACT #chan {msgid}")[0] == "REDACT"
     assert read_on == ["kibitz-history-reads"]
 

@@ -17,7 +17,9 @@ from server.history import HistoryStore, Record, row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
 from server.server import ChatServer
+from tests.support.histories import open_history, open_search
 from tests.support.ircclient import IRCClient
+from tests.support.services import server_options
 from tests.support.waiting import wait_for
 
 CAP = "soju.im/search"
@@ -25,9 +27,9 @@ FULL = ("batch", "server-time", "message-tags", "echo-message", CAP)
 
 
 @pytest.fixture
-def sserver(make_server, tmp_path: Path) -> ChatServer:
-    """A server keeping history in a temporary directory."""
-    return make_server(data_dir=str(tmp_path), flood_rate=0)
+def sserver(store_place: str, make_server, tmp_path: Path) -> ChatServer:
+    """A server keeping history in a temporary directory, or in PostgreSQL."""
+    return make_server(flood_rate=0, **server_options(store_place, tmp_path))
 
 
 def _client(server: ChatServer, nick: str, caps=FULL) -> IRCClient:
@@ -208,9 +210,8 @@ def test_only_messages_and_notices_are_found(sserver) -> None:
     alice.send(f"@+draft/react=lunch;+draft/reply={msgid} TAGMSG #general")
     alice.expect("TAGMSG")
     assert sserver.history is not None and sserver.history.flush()
-    with sqlite3.connect(sserver.history.path) as db:
-        stored = db.execute("SELECT COUNT(*) FROM messages WHERE command = 'TAGMSG'")
-        assert stored.fetchone()[0] == 1
+    stored = sserver.history.latest("#general", 10)
+    assert [r.command for r in stored].count("TAGMSG") == 1
     batch = _search(alice, "in=#general")
     assert [(m.command, m.params[1]) for m in batch[1:]] == [("NOTICE", "notice about lunch")]
     assert _texts(alice, "text=lunch") == ["notice about lunch"]
@@ -334,14 +335,14 @@ def test_a_search_out_of_time_fails(make_server, tmp_path: Path) -> None:
 
 
 # --- lasting ------------------------------------------------------------------------------
-def test_found_after_a_restart(make_server, tmp_path: Path) -> None:
-    first = make_server(data_dir=str(tmp_path), flood_rate=0)
+def test_found_after_a_restart(store_place: str, make_server, tmp_path: Path) -> None:
+    first = make_server(flood_rate=0, **server_options(store_place, tmp_path))
     alice = _client(first, "alice")
     _say(alice, "#general", "remember the milk")
     port = first.port
     alice.close()
     first.stop()
-    second = make_server(data_dir=str(tmp_path), flood_rate=0, port=port)
+    second = make_server(flood_rate=0, port=port, **server_options(store_place, tmp_path))
     alice = _client(second, "alice")
     _say(alice, "#general", "and the bread")
     assert _texts(alice, "text=the") == ["remember the milk", "and the bread"]
@@ -456,12 +457,15 @@ def test_the_indexer_waits_while_the_writer_has_work(tmp_path: Path) -> None:
         history.close()
 
 
-def test_a_signed_in_conversation_is_found_by_account_under_any_nick(make_server, tmp_path):
-    store = AccountStore(tmp_path)
+def test_a_signed_in_conversation_is_found_by_account_under_any_nick(
+    store_place, make_server, tmp_path
+):
+    store = AccountStore(store_place)
     for name in ("carol", "dave"):
         store.create(name, "secret")
     store.close()
-    server = make_server(data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    stores = server_options(store_place, tmp_path)
+    server = make_server(flood_rate=0, reserve_nicks=False, **stores)
     assert server.accounts is not None
 
     def signed_in(nick: str, account: str) -> IRCClient:
@@ -504,3 +508,55 @@ def test_a_search_runs_on_the_index_s_own_thread(sserver, monkeypatch) -> None:
     assert _texts(alice, "text=thread") == ["on which thread"]
     assert threads == ["kibitz-search-queries"]  # not the connection's reader thread
     alice.close()
+
+
+def test_the_search_alone_on_either_backend(store_place: str) -> None:
+    history = open_history(store_place)
+    search = open_search(history)
+
+    def found(channels: dict[str, int] | None = None, **query) -> list[str]:
+        where = {"#c": 0} if channels is None else channels
+        return [r.params[1] for r in search.find(Query(where, **query))]
+
+    try:
+        texts = ["Café au lait", "the LAUNCH code", "\x01ACTION waves\x01", "e-mail me@x.org"]
+        for i, text in enumerate(texts, 1):
+            history.add(Record(_msgid(i), "#c", 1000 + i, f"n{i}!u@h", "PRIVMSG", ("#c", text), {}))
+        history.add(Record(_msgid(5), "#c", 1005, "n!u@h", "TOPIC", ("#c", "topic words"), {}))
+        history.add(Record(_msgid(6), "#c", 1006, "bob!u@h", "NOTICE", ("#c", "bob's note"), {}))
+        dm = Record(
+            _msgid(7),
+            "dm:carol:dave",
+            1007,
+            "carol!u@h",
+            "PRIVMSG",
+            ("dave", "a secret"),
+            {},
+            "carol",
+            "carol",
+            "dave",
+        )
+        history.add(dm)
+        assert history.flush()
+        assert found(words=["cafe"]) == ["Café au lait"]  # case and accents do not count
+        assert found(words=["LAUN", "code"]) == ["the LAUNCH code"]  # each word a prefix
+        assert found(words=["action"]) == [] and found(words=["waves"]) == ["\x01ACTION waves\x01"]
+        assert found(words=["mail", "org"]) == ["e-mail me@x.org"]  # punctuation splits
+        assert found(words=["topic"]) == []  # only messages and notices
+        assert found(nick="bob") == ["bob's note"]
+        assert found(after_ms=1002, before_ms=1003) == ["the LAUNCH code", "\x01ACTION waves\x01"]
+        assert found(limit=1) == ["bob's note"]  # the newest, without after_ms
+        assert found(after_ms=0, limit=1) == ["Café au lait"]  # the oldest, with it
+        assert found(channels={"#c": 2}) == [
+            "\x01ACTION waves\x01",
+            "e-mail me@x.org",
+            "bob's note",
+        ]
+        assert found(channels={}, party="dave", words=["secret"]) == ["a secret"]
+        assert found(channels={}, party="mallory", words=["secret"]) == []
+        assert found(channels={}, conversation="dm:carol:dave") == ["a secret"]
+        assert history.remove("#c", _msgid(1)) == 1
+        assert found(words=["cafe"]) == []  # a deleted message is found no more
+    finally:
+        search.close()
+        history.close()
