@@ -8,7 +8,9 @@ history on in a data directory of its own; ngIRCd (Debian's ``/usr/sbin/ngircd``
 ``MaxConnectionsIP = 0`` and ``MaxPenaltyTime = 0``, from a configuration written to a
 temporary directory. The table gives each server's figures (the median run where a
 scenario runs more than once), the load generator's CPU share while sending (near 100 %
-it, not the server, is the limit) and Kibitz's figure over ngIRCd's.
+it, not the server, is the limit) and Kibitz's figure over ngIRCd's. A scenario that
+measures Kibitz against itself (``fanout-nohistory``, what history costs) takes its
+turns within the runs of the one it is compared with, so both see the same load.
 """
 
 from __future__ import annotations
@@ -173,6 +175,9 @@ class Scenario:
     kibitz_args: tuple[str, ...] = ("--autojoin", "")
     #: Whether ngIRCd runs it too.
     with_ngircd: bool = True
+    #: The scenario this one is compared with (its key): when both run, their runs
+    #: take turns, so a change in the machine's load falls on both alike.
+    paired_with: str | None = None
 
 
 def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
@@ -205,6 +210,7 @@ def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
             runs,
             ("--autojoin", "", "--no-history"),
             with_ngircd=False,
+            paired_with="fanout",
         ),
         Scenario(
             "many",
@@ -255,18 +261,48 @@ class Result:
 
 def run_scenario(scenario: Scenario, log: Callable[[str], None] = lambda _: None) -> Result:
     """Run ``scenario`` against Kibitz (and ngIRCd), the servers taking turns by run."""
-    kinds = [kibitz(*scenario.kibitz_args)]
-    if scenario.with_ngircd:
-        kinds.append(ngircd())
-    result = Result(scenario)
-    for number in range(scenario.runs):
-        for kind in kinds if number % 2 == 0 else kinds[::-1]:
+    return run_together([scenario], log)[0]
+
+
+def run_together(
+    together: list[Scenario], log: Callable[[str], None] = lambda _: None
+) -> list[Result]:
+    """Run scenarios of as many runs each with their runs in turn: run 1 of every
+    scenario's every server, then run 2 in the reverse order, and so on."""
+    results = [Result(scenario) for scenario in together]
+    turns: list[tuple[Result, ServerKind]] = []
+    for result in results:
+        turns.append((result, kibitz(*result.scenario.kibitz_args)))
+        if result.scenario.with_ngircd:
+            turns.append((result, ngircd()))
+    for number in range(max(s.runs for s in together)):
+        for result, kind in turns if number % 2 == 0 else turns[::-1]:
+            scenario = result.scenario
+            if number >= scenario.runs:
+                continue
             with running(kind) as (port, pid):
                 options = replace(scenario.options, port=port, server_pid=pid)
                 report = bench.run(options)
             result.reports.setdefault(kind.name, []).append(report)
             log(f"{scenario.key} run {number + 1} {kind.name}: {summary(report)}")
-    return result
+    return results
+
+
+def run_all(chosen: list[Scenario], log: Callable[[str], None] = lambda _: None) -> list[Result]:
+    """Run every chosen scenario, a paired one together with its partner (when that is
+    chosen too); the results in the order chosen."""
+    keys = {s.key for s in chosen}
+    partners: dict[str, list[Scenario]] = {}
+    for s in chosen:
+        if s.paired_with in keys and s.paired_with != s.key:
+            partners.setdefault(s.paired_with, []).append(s)
+    done: dict[str, Result] = {}
+    for s in chosen:
+        if s.key in done or (s.paired_with in keys and s.paired_with != s.key):
+            continue
+        for result in run_together([s, *partners.get(s.key, [])], log):
+            done[result.scenario.key] = result
+    return [done[s.key] for s in chosen]
 
 
 def summary(report: dict) -> str:
@@ -368,18 +404,24 @@ def table(results: list[Result]) -> str:
 
 
 def _history_share(results: list[Result]) -> str:
-    """A row saying what share of the relay's CPU history costs, when both runs exist."""
+    """A row saying what share of the relay's CPU history costs, when both runs exist:
+    the medians of Kibitz's CPU per delivery with and without history."""
     by_key = {r.scenario.key: r for r in results}
     if "fanout" not in by_key or "fanout-nohistory" not in by_key:
         return ""
-    with_h = median_report(next(iter(by_key["fanout"].reports.values())))
-    without = median_report(next(iter(by_key["fanout-nohistory"].reports.values())))
-    a, b = cpu_per_million(with_h), cpu_per_million(without)
+    a = _median_cpu(next(iter(by_key["fanout"].reports.values())))
+    b = _median_cpu(next(iter(by_key["fanout-nohistory"].reports.values())))
     if not a:
         return ""
     return (
         f"| History's share of the relay's CPU (fan-out) | CPU per delivery | {1 - b / a:.0%} | | |"
     )
+
+
+def _median_cpu(reports: list[dict]) -> float:
+    """The median of the runs' server CPU per million deliveries."""
+    figures = sorted(cpu_per_million(r) for r in reports)
+    return figures[(len(figures) - 1) // 2] if figures else 0.0
 
 
 def machine() -> str:
@@ -410,9 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [s for s in scenarios(a.scale, a.runs) if not a.only or s.key in a.only]
     bench.raise_fd_limit()
     before = machine()
-    results = []
-    for scenario in chosen:
-        results.append(run_scenario(scenario, lambda line: print(line, file=sys.stderr)))
+    results = run_all(chosen, lambda line: print(line, file=sys.stderr))
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(table(results))

@@ -3,6 +3,7 @@ table built from reports (no figure is checked, only that each is there and read
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,46 @@ def test_idle_clients_are_held_on_a_fresh_kibitz_with_its_own_data_dir() -> None
     report = run_scenario(scenario).reports["Kibitz"][0]
     assert report["clients"]["held"] == 20
     assert bench_compare.per_client_kib(report) > 0
+
+
+def test_a_paired_scenario_takes_its_turns_within_its_partners_runs() -> None:
+    options = bench.Options(receivers=2, senders=1, duration=0.3, settle=0.1)
+    fanout = Scenario("fanout", "with history", options, 2, with_ngircd=False)
+    quiet = Scenario(
+        "fanout-nohistory",
+        "without",
+        options,
+        2,
+        ("--autojoin", "", "--no-history"),
+        with_ngircd=False,
+        paired_with="fanout",
+    )
+    other = Scenario("idle", "idle", replace(options, connect_only=True), with_ngircd=False)
+    order: list[str] = []
+    results = bench_compare.run_all([other, quiet, fanout], lambda line: order.append(line))
+    assert [r.scenario.key for r in results] == ["idle", "fanout-nohistory", "fanout"]
+    runs = [line.split(":")[0] for line in order]
+    assert runs == [
+        "idle run 1 Kibitz",
+        "fanout run 1 Kibitz",
+        "fanout-nohistory run 1 Kibitz",
+        "fanout-nohistory run 2 Kibitz",
+        "fanout run 2 Kibitz",
+    ]
+    for result in results[1:]:
+        for report in result.reports["Kibitz"]:
+            assert report["deliveries_lost"] == 0 and report["deliveries_received"] > 0
+    assert table(results).splitlines()[-1].startswith("| History's share")
+
+
+def test_the_history_share_compares_the_medians_of_cpu_per_delivery() -> None:
+    fanout = Result(_scenario("fanout"))
+    # The median run by deliveries/s (200) is not the one with the median CPU (0.3).
+    fanout.reports["Kibitz"] = [_messages(v) for v in (100.0, 200.0, 300.0)]
+    for report, cpu in zip(fanout.reports["Kibitz"], (0.4, 0.1, 0.3), strict=True):
+        report["server_cpu_seconds_messages"] = cpu
+    quiet = Result(_scenario("fanout-nohistory"))
+    quiet.reports["Kibitz"] = [_messages(100.0) for _ in range(3)]
+    for report, cpu in zip(quiet.reports["Kibitz"], (0.27, 0.2, 0.5), strict=True):
+        report["server_cpu_seconds_messages"] = cpu
+    assert table([fanout, quiet]).splitlines()[-1].endswith("| CPU per delivery | 10% | | |")
