@@ -11,17 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import unused_port as free_port
 from tests.support.waiting import wait_for
 from tests.support.x11 import ask_to_close
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def listening(port: int) -> bool:

@@ -29,15 +29,9 @@ from server.gui_model import (
 )
 from tests.app.test_e2e import xdotool
 from tests.support.ircclient import IRCClient
+from tests.support.ports import unused_port as free_port
 from tests.support.processes import ROOT, run_without_display
 from tests.support.waiting import pump, wait_for
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now (the window refuses port 0)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -27,6 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.ports import unused_port
+
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 #: Seconds a private instance may take to start.
@@ -34,10 +36,8 @@ START_TIMEOUT = 60.0
 
 
 def free_port() -> int:
-    """A TCP port nothing listens on now, on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port nothing listens on now, on loopback (for a private instance)."""
+    return unused_port()
 
 
 def answers(host: str, port: int) -> bool:
