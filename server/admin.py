@@ -190,6 +190,8 @@ def kick_member(
         out.deliver(recipients, reply)
         if handover is not None:
             announce_handover(server.config.name, handover, reply)
+    if server.cluster is not None:
+        server.cluster.parted(member, channel, "KICK", reason, source)
     return member
 
 

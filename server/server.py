@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .accounts import Account, AccountError, StoreUnavailable
+from .clustering import ClusterUnavailable
 from .commands import COMMANDS, signin
 from .commands.outage import unavailable
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
@@ -61,6 +62,8 @@ from .stores import open_stores
 
 if TYPE_CHECKING:
     import ssl  # loaded only with TLS (with OpenSSL's libcrypto: megabytes)
+
+    from .clustering import ClusterHook
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
 
@@ -304,11 +307,30 @@ class ChatServer(Listener):
         self.data_lock = stores.data_lock
         self.database = stores.database
         self.flusher = Flusher()
+        #: This node's place in a network of nodes (``--cluster``), or None.
+        self.cluster: ClusterHook | None = None
+        if config.cluster:
+            self._join_network()
         self._reaper_stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
         self._serve_thread: threading.Thread | None = None
         self._serving = False
         self._tls_thread: threading.Thread | None = None
+
+    def _join_network(self) -> None:
+        from .cluster import join_network  # redis-py is loaded only for a network
+
+        try:
+            node = join_network(self, self.config.host, self.port)
+        except ClusterUnavailable:
+            self.flusher.close()
+            self.stores.close()
+            self.server_close()
+            if self.tls_listener is not None:
+                self.tls_listener.server_close()
+            raise
+        self.cluster = node
+        self.registry.claims = node.claims
 
     @property
     def port(self) -> int:
@@ -353,6 +375,8 @@ class ChatServer(Listener):
             return
         self.stopping = True
         self._reaper_stop.set()
+        if self.cluster is not None:
+            self.cluster.stop()  # the others see this node's users quit at once
         if self._serving:
             self.shutdown()
         self.server_close()
@@ -651,6 +675,8 @@ class ChatServer(Listener):
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
         if client.registered and not self.stopping:
+            if self.cluster is not None:
+                self.cluster.left(client, client.quit_reason or "Connection closed")
             if peers:
                 text = client.quit_reason or "Connection closed"
                 out = Outgoing("QUIT", text, source=client.source, account=client.account_name)

@@ -78,6 +78,10 @@ def join_channel(
                     announce_status(server, client, reply, channel, status, members)
     if members is None:
         return  # already a member: nothing happens
+    if server.cluster is not None:
+        # After the send lock: subscribing waits for Redis, whose messages the
+        # subscriber thread delivers under that lock.
+        server.cluster.joined(client, channel)
     topic = server.registry.topic_of(client, channel)
     if topic is not None and topic.text:
         send_topic(reply, channel, topic)
@@ -262,6 +266,8 @@ def part_channel(
         out.deliver(recipients, reply)
         if handover is not None:
             announce_handover(server.config.name, handover)
+    if server.cluster is not None:
+        server.cluster.parted(client, channel, "PART", reason)
 
 
 @command("PART", min_params=1)
@@ -309,6 +315,8 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         )
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {})  # gives it a msgid
+    if server.cluster is not None:
+        server.cluster.channel_changed(channel, client.source, "TOPIC")
 
 
 @command("NAMES")

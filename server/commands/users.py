@@ -270,6 +270,8 @@ def away(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         reply.numeric(RPL_UNAWAY)
         out = Outgoing("AWAY", source=client.source, account=client.account_name)
     tell_presence(server, client, out, "away-notify")
+    if server.cluster is not None:
+        server.cluster.changed(client)
 
 
 @command("SETNAME", min_params=1)
@@ -290,6 +292,8 @@ def setname(server: Context, client: Session, msg: Message, reply: ResponseBuffe
     if "setname" in client.caps:
         reply.send(out.for_client(client))
     tell_presence(server, client, out, "setname")
+    if server.cluster is not None:
+        server.cluster.changed(client)
 
 
 # --- MONITOR -------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+"""Channel messages and direct messages across the network.
+
+A message to a channel is published once, on the channel's own Redis channel, where
+every node with members there is subscribed: Redis is the sequencer, so every member on
+every node sees the channel's messages in one order. The origin node delivers its own
+users' messages too only as they come back (the sender's echo with them), having given
+the msgid and time once, before publishing; the sender's command waits for that, within
+``cluster_echo_wait``, so its labeled response holds the echo.
+
+A direct message goes to the inbox of the recipient's node, which delivers it with the
+recipient's capabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from ..channel import PREFIX_RANK_OF
+from ..protocol.codec import format_time
+from ..protocol.names import casefold
+from ..sendq import Outgoing
+
+if TYPE_CHECKING:
+    from ..channel import Channel
+    from ..context import Context
+    from ..sendq import ResponseBuffer
+    from ..session import Session
+    from .keys import Keys
+    from .link import Link
+
+log = logging.getLogger("server.cluster")
+
+
+class Echo:
+    """One channel message of a local sender, on its way through Redis."""
+
+    __slots__ = ("client", "data", "done", "echo", "lock", "timeout", "waiting")
+
+    def __init__(self, client: Session, echo: bool, timeout: float) -> None:
+        self.client = client
+        self.echo = echo
+        self.timeout = timeout
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.waiting = True
+        self.data: bytes | None = None
+
+    def arrived(self, data: bytes | None) -> None:
+        """The message came back: hand the echo to the waiting command, or send it."""
+        with self.lock:
+            if self.waiting:
+                self.data = data
+                self.done.set()
+                return
+        if data is not None:
+            self.client.send(data)
+
+    def finish(self, reply: ResponseBuffer) -> None:
+        """Wait until the message came back (bounded), then answer with the echo."""
+        self.done.wait(self.timeout)
+        with self.lock:
+            self.waiting = False
+            data = self.data
+        if data is not None:
+            reply.send(data)
+
+
+class NoEcho:
+    """A message that was not published (Redis unreachable): nothing comes back."""
+
+    def finish(self, reply: ResponseBuffer) -> None:
+        """Nothing to wait for."""
+
+
+class Fanout:
+    """This node's subscriptions to channels, its senders' echoes, and delivery."""
+
+    def __init__(self, server: Context, link: Link, keys: Keys, node: str) -> None:
+        self.server = server
+        self.link = link
+        self.keys = keys
+        self.node = node
+        self._lock = threading.Lock()
+        #: Messages sent from here not yet back, by msgid.
+        self._echoes: dict[str, Echo] = {}
+        #: Casefolded names of the channels subscribed to.
+        self.subscribed: set[str] = set()
+
+    # --- subscriptions -------------------------------------------------------------
+    def follow(self, key: str) -> None:
+        """Receive channel ``key``'s messages (a local member is in it)."""
+        with self._lock:
+            if key in self.subscribed:
+                return
+            self.subscribed.add(key)
+        self.link.subscribe(self.keys.channel(key))
+
+    def prune(self) -> None:
+        """Stop receiving the channels that no longer have local members."""
+        registry = self.server.registry
+        with self._lock:
+            followed = list(self.subscribed)
+        for key in followed:
+            channel = registry.find_channel(key)
+            if channel is None or not registry.has_local_members(channel):
+                with self._lock:
+                    self.subscribed.discard(key)
+                self.link.unsubscribe(self.keys.channel(key))
+
+    # --- channel messages ------------------------------------------------------------
+    def publish(
+        self, client: Session, channel: Channel, out: Outgoing, status: str, echo: bool
+    ) -> Echo | NoEcho:
+        """Publish a local user's message to ``channel`` (its send lock held)."""
+        msgid = out.tags.get("msgid", "")
+        waiter = Echo(client, echo, self.server.config.cluster_echo_wait)
+        with self._lock:
+            self._echoes[msgid] = waiter
+        message = {
+            "t": "msg",
+            "n": self.node,
+            "verb": out.command,
+            "status": status,
+            "params": list(out.params),
+            "src": out.source,
+            "acct": out.account,
+            "tags": out.tags,
+            "ms": out.millis,
+        }
+        try:
+            self.link.publish(self.keys.channel(casefold(channel.name)), message)
+        except redis.RedisError as exc:
+            log.warning("cannot publish to %s: %s", channel.name, exc)
+            with self._lock:
+                self._echoes.pop(msgid, None)
+            self.link.down()
+            return NoEcho()
+        return waiter
+
+    def deliver(self, key: str, message: dict[str, Any]) -> None:
+        """A message to channel ``key`` came back from Redis: deliver it to the local
+        members (in the order Redis gives), the echo to its sender if it is here."""
+        registry = self.server.registry
+        channel = registry.find_channel(key)
+        waiter = None
+        if message.get("n") == self.node:
+            with self._lock:
+                waiter = self._echoes.pop(message["tags"].get("msgid", ""), None)
+        if channel is None:
+            if waiter is not None:
+                waiter.arrived(None)
+            return
+        verb = message["verb"]
+        status = message.get("status", "")
+        lowest = max((PREFIX_RANK_OF[_LETTER[s]] for s in status if s in _LETTER), default=None)
+        out = Outgoing(
+            verb,
+            *message["params"],
+            source=message["src"],
+            tags=message["tags"],
+            account=message.get("acct"),
+            stamped=False,
+        )
+        millis = int(message["ms"])
+        out.stamp(millis, format_time(millis))
+        sender = waiter.client if waiter is not None else None
+        with channel.send_lock:
+            members = registry.local_members(channel, lowest)
+            out.deliver(
+                [
+                    m
+                    for m in members
+                    if m is not sender and (verb != "TAGMSG" or "message-tags" in m.caps)
+                ]
+            )
+        if waiter is not None:
+            shown = waiter.echo and (verb != "TAGMSG" or "message-tags" in waiter.client.caps)
+            waiter.arrived(out.for_client(waiter.client) if shown else None)
+
+    def forget_echoes(self) -> None:
+        """The link went down: nothing sent before comes back; stop waiting for it."""
+        with self._lock:
+            echoes, self._echoes = self._echoes, {}
+        for waiter in echoes.values():
+            waiter.arrived(None)
+
+    # --- direct messages ---------------------------------------------------------------
+    def direct(self, peer: Session, out: Outgoing) -> None:
+        """Send a direct message to ``peer``, a user of another node."""
+        message = {
+            "t": "dm",
+            "n": self.node,
+            "to": peer.key,
+            "tok": peer.token,
+            "verb": out.command,
+            "params": list(out.params),
+            "src": out.source,
+            "acct": out.account,
+            "tags": out.tags,
+            "ms": out.millis,
+        }
+        try:
+            self.link.publish(self.keys.inbox(peer.node), message)  # type: ignore[attr-defined]
+        except redis.RedisError as exc:
+            log.warning("cannot send to %s: %s", peer.nick, exc)
+            self.link.down()
+
+    def arrived(self, message: dict[str, Any]) -> None:
+        """A direct message for a local user came to this node's inbox."""
+        user = self.server.registry.find_nick(message["to"])
+        if user is None or user.remote or user.token != message.get("tok"):
+            return  # gone (or someone else by now): like a message to a user who left
+        verb = message["verb"]
+        if verb == "TAGMSG" and "message-tags" not in user.caps:
+            return
+        out = Outgoing(
+            verb,
+            *message["params"],
+            source=message["src"],
+            tags=message["tags"],
+            account=message.get("acct"),
+            stamped=False,
+        )
+        millis = int(message["ms"])
+        out.stamp(millis, format_time(millis))
+        user.send(out.for_client(user))
+
+
+#: Membership symbol -> its mode letter (``@`` -> ``o``).
+_LETTER = {"@": "o", "+": "v"}
