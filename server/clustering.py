@@ -103,6 +103,11 @@ class ClusterHook(Protocol):
         as it comes back from Redis; the sender's echo (``echo``) comes with it."""
         ...
 
+    def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:
+        """A local member invited ``target``, a user of another node (``out``: the
+        INVITE line it is to get)."""
+        ...
+
     def direct(self, peer: Session, out: Outgoing) -> None:
         """Send a PRIVMSG, NOTICE or TAGMSG to a user of another node."""
         ...

@@ -131,6 +131,16 @@ class RemoteTables:
                 and (lowest is None or (letters and PREFIX_RANK_OF[letters[0]] <= lowest))
             ]
 
+    def invited(self, client: Session, channel: Channel) -> bool:
+        """Record that an operator on another node invited local ``client`` to this
+        life of ``channel``; False when it is gone or already a member."""
+        with self.lock:
+            presence = self.clients.get(client)
+            if presence is None or client in channel.members:
+                return False
+            presence.invites[casefold(channel.name)] = channel.serial
+            return True
+
     # --- what a node shares ------------------------------------------------------
     def memberships(self, client: Session) -> dict[str, list[str]]:
         """``client``'s channels: casefolded name -> [name, prefix letters]."""

@@ -73,7 +73,7 @@ class Events:
         if self._user(event) is not None:
             self.user(event)
             return
-        user = RemoteSession(state, self.server.config.name, self.server.clock())
+        user = RemoteSession(state, self.server.clock())
         if not self.server.registry.add_remote(user):
             log.warning("nick %s of node %s is held here too", user.nick, user.node)
             return

@@ -189,10 +189,11 @@ class Fanout:
             waiter.arrived(None)
 
     # --- direct messages ---------------------------------------------------------------
-    def direct(self, peer: Session, out: Outgoing) -> None:
-        """Send a direct message to ``peer``, a user of another node."""
+    def direct(self, peer: Session, out: Outgoing, kind: str = "dm") -> None:
+        """Send a direct message (or an INVITE: ``kind``) to ``peer``, a user of
+        another node."""
         message = {
-            "t": "dm",
+            "t": kind,
             "n": self.node,
             "to": peer.key,
             "tok": peer.token,
@@ -217,6 +218,10 @@ class Fanout:
         verb = message["verb"]
         if verb == "TAGMSG" and "message-tags" not in user.caps:
             return
+        if message["t"] == "invite":
+            channel = self.server.registry.find_channel(message["params"][1])
+            if channel is None or not self.server.registry.invited(user, channel):
+                return
         out = Outgoing(
             verb,
             *message["params"],

@@ -204,6 +204,10 @@ class Node:
         """A direct message to a user of another node."""
         self.fanout.direct(peer, out)
 
+    def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:
+        """An invitation for a user of another node: its node records it and tells it."""
+        self.fanout.direct(target, out, kind="invite")
+
     def _kicked_here(self, client: Session) -> None:
         self._save({"t": "user"}, client)
         self.fanout.prune()
@@ -213,7 +217,7 @@ class Node:
         if channel == self.keys.events:
             self.events.apply(message)
         elif channel == self.keys.inbox(self.name):
-            if message.get("t") == "dm":
+            if message.get("t") in ("dm", "invite"):
                 self.fanout.arrived(message)
         elif channel.startswith(self.keys.prefix + "chan:"):
             self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], message)

@@ -49,6 +49,7 @@ def user_state(client: Session, node: str) -> dict[str, Any]:
     account = client.account
     return {
         "node": node,
+        "server": client.server_name,
         "nick": client.nick,
         "user": client.user or "*",
         "host": client.host,
@@ -70,11 +71,12 @@ class RemoteSession(Session):
     __slots__ = ("node",)
     remote = True
 
-    def __init__(self, state: dict[str, Any], server_name: str, now: float) -> None:
+    def __init__(self, state: dict[str, Any], now: float) -> None:
         # Not Session.__init__: there is no socket, no flood bucket, no timeouts.
         self.node: str = state["node"]
         self.queue = _NO_QUEUE  # type: ignore[assignment]
-        self.server_name = server_name
+        #: The server (node) it is connected to, as WHOIS and WHO show it.
+        self.server_name: str = state.get("server") or self.node
         self.ip = f"{self.node}.remote"
         self.key = casefold(state["nick"])
         self.registered = True
@@ -92,7 +94,7 @@ class RemoteSession(Session):
         self._wakeup: threading.Event | None = None
         self.flood = None
         self.early_lines = 0
-        self.direct = ResponseBuffer(self, server_name)
+        self.direct = ResponseBuffer(self, self.server_name)
         self.account: Account | None = account_of(state)
         self.modes = frozenset(state.get("modes", ""))
         self.update(state)

@@ -400,7 +400,10 @@ def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     out = Outgoing(
         "INVITE", target.nick, channel.name, source=client.source, account=client.account_name
     )
-    target.send(out.for_client(target))
+    if target.remote and server.cluster is not None:
+        server.cluster.invited(target, channel, out)  # its node lets it in, and tells it
+    else:
+        target.send(out.for_client(target))
     out.deliver(notify)
     if target.away:
         reply.numeric(RPL_AWAY, target.nick, target.away)

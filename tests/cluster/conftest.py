@@ -28,7 +28,7 @@ def make_node(
     """Start a node of the test's network: ``make_node("a", **options)``."""
 
     def start(name: str, **options: object) -> ChatServer:
-        settings = {**LEASE, **options}
+        settings = {**LEASE, "name": f"{name}.test", **options}
         return make_server(cluster=cluster_url, node=name, cluster_prefix=redis_prefix, **settings)
 
     return start
