@@ -3,6 +3,8 @@ every node sees a channel's messages in one order, with one msgid and one time."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from tests.support.waiting import wait_for
@@ -20,11 +22,11 @@ def pair(make_node, client_of):
     bob.send("JOIN #room")
     assert alice.expect("JOIN", "#room").source.startswith("bob!")
     bob.expect("366")
-    return a, b, alice, bob
+    return SimpleNamespace(a=a, b=b, alice=alice, bob=bob)
 
 
 def test_join_names_list_and_who_see_members_of_both_nodes(pair) -> None:
-    a, b, alice, bob = pair
+    bob = pair.bob
     bob.send("NAMES #room")
     assert bob.expect("353").params[3] == "@alice bob"
     bob.send("LIST #room")
@@ -38,7 +40,7 @@ def test_join_names_list_and_who_see_members_of_both_nodes(pair) -> None:
 
 
 def test_channel_messages_carry_one_msgid_and_time_everywhere(pair) -> None:
-    a, b, alice, bob = pair
+    alice, bob = pair.alice, pair.bob
     alice.send("@label=l1 PRIVMSG #room :hello")
     echo = alice.expect("PRIVMSG", "#room")
     assert echo.tags["label"] == "l1"  # the echo answers the labeled command
@@ -50,7 +52,7 @@ def test_channel_messages_carry_one_msgid_and_time_everywhere(pair) -> None:
 
 
 def test_part_kick_and_topic_cross_nodes(pair, client_of) -> None:
-    a, b, alice, bob = pair
+    b, alice, bob = pair.b, pair.alice, pair.bob
     alice.send("TOPIC #room :plans")
     topic = bob.expect("TOPIC")
     assert (topic.source, topic.params) == ("alice!~alice@127.0.0.1", ["#room", "plans"])
@@ -71,7 +73,7 @@ def test_part_kick_and_topic_cross_nodes(pair, client_of) -> None:
 
 
 def test_modes_set_on_one_node_hold_on_the_other(pair, client_of) -> None:
-    a, b, alice, bob = pair
+    b, alice, bob = pair.b, pair.alice, pair.bob
     alice.send("MODE #room +m")
     assert bob.expect("MODE").params == ["#room", "+m"]
     bob.send("PRIVMSG #room :may I?")
@@ -97,7 +99,7 @@ def test_modes_set_on_one_node_hold_on_the_other(pair, client_of) -> None:
 
 
 def test_an_invitation_from_one_node_lets_a_user_of_the_other_in(pair, client_of) -> None:
-    a, b, alice, bob = pair
+    a, b, alice, bob = pair.a, pair.b, pair.alice, pair.bob
     alice.send("MODE #room +i")
     bob.expect("MODE", "#room", "+i")
     carol = client_of(b, "carol")
@@ -114,7 +116,7 @@ def test_an_invitation_from_one_node_lets_a_user_of_the_other_in(pair, client_of
 
 
 def test_a_new_node_loads_the_channels_state(pair, make_node, client_of) -> None:
-    a, b, alice, bob = pair
+    alice, bob = pair.alice, pair.bob
     alice.send("MODE #room +k sesame", "TOPIC #room :loaded")
     bob.expect("TOPIC")
     c = make_node("c")
