@@ -96,11 +96,18 @@ class ClusterHook(Protocol):
         ...
 
     def channel_message(
-        self, client: Session, channel: Channel, out: Outgoing, status: str, echo: bool
+        self,
+        client: Session,
+        channel: Channel,
+        out: Outgoing,
+        status: str,
+        echo: bool,
+        held: bool,
     ) -> Echo:
         """Send a message to a channel through the network's order (its send lock held,
         its msgid given): every node, this one included, delivers it to its own members
-        as it comes back from Redis; the sender's echo (``echo``) comes with it."""
+        as it comes back from Redis; the sender's echo (``echo``) comes with it, into
+        the command's replies when they are ``held`` (a labeled command)."""
         ...
 
     def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:

@@ -38,11 +38,14 @@ log = logging.getLogger("server.cluster")
 class Echo:
     """One channel message of a local sender, on its way through Redis."""
 
-    __slots__ = ("client", "data", "done", "echo", "lock", "timeout", "waiting")
+    __slots__ = ("client", "data", "done", "echo", "held", "lock", "timeout", "waiting")
 
-    def __init__(self, client: Session, echo: bool, timeout: float) -> None:
+    def __init__(self, client: Session, echo: bool, held: bool, timeout: float) -> None:
         self.client = client
         self.echo = echo
+        #: Whether the command's replies are held (labeled-response): the echo joins
+        #: them. Otherwise it is queued where it arrives, in the channel's order.
+        self.held = held
         self.timeout = timeout
         self.done = threading.Event()
         self.lock = threading.Lock()
@@ -51,6 +54,11 @@ class Echo:
 
     def arrived(self, data: bytes | None) -> None:
         """The message came back: hand the echo to the waiting command, or send it."""
+        if not self.held:
+            if data is not None:
+                self.client.send(data)
+            self.done.set()
+            return
         with self.lock:
             if self.waiting:
                 self.data = data
@@ -113,11 +121,17 @@ class Fanout:
 
     # --- channel messages ------------------------------------------------------------
     def publish(
-        self, client: Session, channel: Channel, out: Outgoing, status: str, echo: bool
+        self,
+        client: Session,
+        channel: Channel,
+        out: Outgoing,
+        status: str,
+        echo: bool,
+        held: bool,
     ) -> Echo | NoEcho:
         """Publish a local user's message to ``channel`` (its send lock held)."""
         msgid = out.tags.get("msgid", "")
-        waiter = Echo(client, echo, self.server.config.cluster_echo_wait)
+        waiter = Echo(client, echo, held, self.server.config.cluster_echo_wait)
         with self._lock:
             self._echoes[msgid] = waiter
         message = {

@@ -195,10 +195,16 @@ class Node:
         self._save(event, channel=channel)
 
     def channel_message(
-        self, client: Session, channel: Channel, out: Outgoing, status: str, echo: bool
+        self,
+        client: Session,
+        channel: Channel,
+        out: Outgoing,
+        status: str,
+        echo: bool,
+        held: bool,
     ) -> Echo | NoEcho:
         """Publish a local user's channel message (see ``fanout``)."""
-        return self.fanout.publish(client, channel, out, status, echo)
+        return self.fanout.publish(client, channel, out, status, echo, held)
 
     def direct(self, peer: Session, out: Outgoing) -> None:
         """A direct message to a user of another node."""

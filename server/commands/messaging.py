@@ -152,7 +152,8 @@ def relay(
                 if cluster is not None:
                     # Delivered here too as it comes back: the network's one order.
                     shown = echo and (not tagmsg or "message-tags" in client.caps)
-                    sent = cluster.channel_message(client, channel, out, status, shown)
+                    held = reply.lines is not None
+                    sent = cluster.channel_message(client, channel, out, status, shown, held)
                 else:
                     out.deliver(
                         [
