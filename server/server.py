@@ -675,7 +675,7 @@ class ChatServer(Listener):
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
         if client.registered and not self.stopping:
-            if self.cluster is not None:
+            if self.cluster is not None and not client.remote:
                 self.cluster.left(client, client.quit_reason or "Connection closed")
             if peers:
                 text = client.quit_reason or "Connection closed"

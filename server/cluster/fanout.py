@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from ..channel import PREFIX_RANK_OF
+from ..clustering import SPLIT_TEXT
 from ..protocol.codec import format_time
 from ..protocol.names import casefold
 from ..sendq import Outgoing
@@ -78,10 +79,19 @@ class Echo:
 
 
 class NoEcho:
-    """A message that was not published (Redis unreachable): nothing comes back."""
+    """A message that could not be published (Redis unreachable): nobody gets it, and
+    the sender is told so."""
+
+    __slots__ = ("server_name", "verb")
+
+    def __init__(self, verb: str, server_name: str) -> None:
+        self.verb = verb
+        self.server_name = server_name
 
     def finish(self, reply: ResponseBuffer) -> None:
-        """Nothing to wait for."""
+        """Answer FAIL <verb> TEMPORARILY_UNAVAILABLE."""
+        code = "TEMPORARILY_UNAVAILABLE"
+        reply.send_line("FAIL", self.verb, code, SPLIT_TEXT, source=self.server_name)
 
 
 class Fanout:
@@ -130,6 +140,8 @@ class Fanout:
         held: bool,
     ) -> Echo | NoEcho:
         """Publish a local user's message to ``channel`` (its send lock held)."""
+        if not self.link.up():
+            return NoEcho(out.command, self.server.config.name)
         msgid = out.tags.get("msgid", "")
         waiter = Echo(client, echo, held, self.server.config.cluster_echo_wait)
         with self._lock:
@@ -152,7 +164,7 @@ class Fanout:
             with self._lock:
                 self._echoes.pop(msgid, None)
             self.link.down()
-            return NoEcho()
+            return NoEcho(out.command, self.server.config.name)
         return waiter
 
     def deliver(self, key: str, message: dict[str, Any]) -> None:

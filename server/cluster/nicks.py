@@ -55,9 +55,11 @@ class Nicks:
         #: A callable: whether the link is up (no claim is tried while it is down).
         self._link_up = link_up
 
-    def claim(self, key: str) -> bool:
-        """Claim ``key`` for this node; raises ClusterUnavailable without Redis."""
-        if not self._link_up():  # type: ignore[operator]
+    def claim(self, key: str, resync: bool = False) -> bool:
+        """Claim ``key`` for this node; raises ClusterUnavailable without Redis (or,
+        but for the claims made again as the link comes back, ``resync``, before it is
+        whole again)."""
+        if not resync and not self._link_up():  # type: ignore[operator]
             raise ClusterUnavailable
         try:
             return bool(self._claim(keys=[self._key], args=[key, self._node]))

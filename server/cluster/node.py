@@ -283,7 +283,7 @@ class Node:
         for client in registry.snapshot():
             if not client.registered or client.key is None:
                 continue
-            if not self.claims.claim(client.key):
+            if not self.claims.claim(client.key, resync=True):
                 self._rename_guest(client)
             else:
                 self._save({"t": "intro"}, client)

@@ -28,8 +28,8 @@ def make_node(
     """Start a node of the test's network: ``make_node("a", **options)``."""
 
     def start(name: str, **options: object) -> ChatServer:
-        settings = {**LEASE, "name": f"{name}.test", **options}
-        return make_server(cluster=cluster_url, node=name, cluster_prefix=redis_prefix, **settings)
+        settings = {**LEASE, "name": f"{name}.test", "cluster": cluster_url, **options}
+        return make_server(node=name, cluster_prefix=redis_prefix, **settings)
 
     return start
 

@@ -19,6 +19,8 @@ def pair(make_node, client_of):
     bob = client_of(b, "bob", caps=("message-tags", "server-time"))
     alice.send("JOIN #room")
     alice.expect("366")
+    # Node b has heard of #room before bob joins it (else both nodes would make it).
+    wait_for(lambda: b.registry.find_channel("#room") is not None, what="#room known on b")
     bob.send("JOIN #room")
     assert alice.expect("JOIN", "#room").source.startswith("bob!")
     bob.expect("366")
