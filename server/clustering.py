@@ -77,6 +77,16 @@ class ClusterHook(Protocol):
         """A local registered client left the network."""
         ...
 
+    def entering(self, client: Session, name: str) -> bool | None:
+        """A local client is about to join channel ``name``: enter it in the network's
+        table of members; whether it is the channel's first member anywhere (None:
+        cannot say, the link is down)."""
+        ...
+
+    def not_entered(self, client: Session, name: str) -> None:
+        """The join :meth:`entering` announced was refused: take the entry back."""
+        ...
+
     def joined(self, client: Session, channel: Channel) -> None:
         """A local client joined ``channel``."""
         ...

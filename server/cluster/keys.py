@@ -29,6 +29,10 @@ class Keys:
         """Hash: casefolded nick -> JSON state of each user of ``node``."""
         return f"{self.prefix}users:{node}"
 
+    def members(self, key: str) -> str:
+        """Hash: connection token -> node, of every member of channel ``key``."""
+        return f"{self.prefix}members:{key}"
+
     def reaping(self, node: str) -> str:
         """String set NX by the one node that clears a dead ``node`` away."""
         return f"{self.prefix}reap:{node}"

@@ -71,11 +71,8 @@ class Lease:
 
     def leave(self) -> None:
         """Take this node out of the network's tables now (a clean shutdown)."""
-        with self._link.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._keys.lease(self._node), self._keys.users(self._node))
-            pipe.hdel(self._keys.nodes, self._node)
-            pipe.execute()
-        self._nicks.release_all(self._node)
+        self._link.redis.delete(self._keys.lease(self._node))
+        clear_node(self._link, self._keys, self._nicks, self._node)
 
     def _run(self) -> None:
         while not self._stop.wait(self._refresh):
@@ -104,9 +101,15 @@ class Lease:
 
 
 def clear_node(link: Link, keys: Keys, nicks: Nicks, node: str) -> None:
-    """Release a node's nicks, forget its users and tell every node it is gone."""
+    """Release a node's nicks and memberships, forget its users and tell every node
+    it is gone."""
     nicks.release_all(node)
+    users = link.redis.hgetall(keys.users(node))
     with link.redis.pipeline(transaction=True) as pipe:
+        for text in users.values():
+            state = json.loads(text)
+            for channel in state.get("channels", {}):
+                pipe.hdel(keys.members(channel), state["token"])
         pipe.delete(keys.users(node))
         pipe.hdel(keys.nodes, node)
         pipe.execute()

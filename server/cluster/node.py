@@ -36,6 +36,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("server.cluster")
 
+#: Enter ARGV[1] (a connection's token) of node ARGV[2] in the members of a channel;
+#: 1 when it is the first member of the whole network.
+_ENTER = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HLEN', KEYS[1]) == 1 then return 1 end
+return 0
+"""
+
 #: Seconds a new node waits for Redis before it gives up starting.
 START_TIMEOUT = 5.0
 
@@ -66,6 +74,7 @@ class Node:
         )
         self.fanout = Fanout(server, self.link, self.keys, self.name)
         self.events = Events(server, self.name, self._kicked_here)
+        self._enter = self.link.redis.register_script(_ENTER)
         self._synced = False
         self._stopped = False
 
@@ -87,8 +96,7 @@ class Node:
         self._stopped = True
         self.lease.stop()
         try:
-            self.lease.leave()
-            self.link.publish(self.keys.events, {"t": "split", "n": self.name})
+            self.lease.leave()  # the others see this node's split
         except redis.RedisError as exc:
             log.warning("left the network without telling it (%s): the lease runs out", exc)
         self.link.stop()
@@ -155,8 +163,39 @@ class Node:
     def left(self, client: Session, reason: str) -> None:
         """A local registered client left the network."""
         if client.key is not None:
+            try:
+                saved = self.link.redis.hget(self.keys.users(self.name), client.key)
+            except redis.RedisError:
+                saved = None
+            if saved is not None:
+                self._leave_channels(client.token, list(json.loads(saved).get("channels", {})))
             self._save({"t": "quit", "k": client.key, "reason": reason}, gone=client.key)
         self.fanout.prune()
+
+    def entering(self, client: Session, name: str) -> bool | None:
+        """Enter a local client in channel ``name``'s members across the network;
+        whether it is the first (None when Redis cannot say)."""
+        try:
+            return bool(
+                self._enter(
+                    keys=[self.keys.members(casefold(name))], args=[client.token, self.name]
+                )
+            )
+        except redis.RedisError:
+            return None
+
+    def not_entered(self, client: Session, name: str) -> None:
+        """Take back the entry of a refused join."""
+        self._leave_channels(client.token, [casefold(name)])
+
+    def _leave_channels(self, token: str, keys: list[str]) -> None:
+        try:
+            with self.link.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hdel(self.keys.members(key), token)
+                pipe.execute()
+        except redis.RedisError:
+            pass  # the lease's end, or the resync, puts it right
 
     def joined(self, client: Session, channel: Channel) -> None:
         """A local client joined ``channel``: follow its messages, tell the others."""
@@ -170,6 +209,7 @@ class Node:
         self, client: Session, channel: Channel, verb: str, reason: str, by: str = ""
     ) -> None:
         """A client left ``channel`` by PART, or a local operator kicked it."""
+        self._leave_channels(client.token, [casefold(channel.name)])
         if verb == "KICK":
             event = {"t": "kick", "c": channel.name, "target": client.key, "by": by}
             event["reason"] = reason
@@ -287,6 +327,8 @@ class Node:
                 self._rename_guest(client)
             else:
                 self._save({"t": "intro"}, client)
+            for key in registry.memberships(client):
+                self._enter(keys=[self.keys.members(key)], args=[client.token, self.name])
 
     def _rename_guest(self, client: Session) -> None:
         registry = self.server.registry

@@ -62,22 +62,27 @@ def join_channel(
     # The JOIN goes out under the channel's send_lock, so no message to the channel
     # can reach the joiner before its own JOIN does.
     members: list[Session] | None = []
+    cluster = server.cluster
+    # In a network, who is first in the channel is decided across the nodes.
+    first = None if cluster is None else cluster.entering(client, name)
     while members == []:
         channel = server.registry.channel_for_join(name)
         set_up_channel(server, channel)
         status = status_on_join(server, client, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, key, status)
+                members = server.registry.join(client, channel, key, status, first)
             except JoinRefused as refusal:
                 reply.numeric(*refusal.args)
+                if cluster is not None:
+                    cluster.not_entered(client, name)
                 return
             if members:
                 announce_join(client, reply, channel, members)
                 if status:
                     announce_status(server, client, reply, channel, status, members)
     if members is None:
-        return  # already a member: nothing happens
+        return  # already a member: nothing happens (and it was in the nodes' table)
     if server.cluster is not None:
         # After the send lock: subscribing waits for Redis, whose messages the
         # subscriber thread delivers under that lock.

@@ -3,6 +3,7 @@ every node sees a channel's messages in one order, with one msgid and one time."
 
 from __future__ import annotations
 
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -128,3 +129,36 @@ def test_a_new_node_loads_the_channels_state(pair, make_node, client_of) -> None
     carol.send("JOIN #room sesame")
     assert carol.expect("332").params[2] == "loaded"
     assert carol.expect("353").params[3] == "@alice bob carol"
+
+
+def test_two_nodes_making_one_channel_at_once_give_op_to_one_member(make_node, client_of) -> None:
+    a, b = make_node("a"), make_node("b")
+    alice, bob = client_of(a, "alice"), client_of(b, "bob")
+    for n in range(5):
+        name = f"#new{n}"
+        start = threading.Barrier(2)
+
+        def join(client, channel=name, barrier=start) -> None:
+            barrier.wait()
+            client.send(f"JOIN {channel}")
+
+        threads = [threading.Thread(target=join, args=(c,)) for c in (alice, bob)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        for client in (alice, bob):
+            client.expect("366", client.nick, name)  # the end of its own JOIN's names
+        for node in (a, b):
+            wait_for(lambda c=name, node=node: _members(node, c) == 2, what=f"both in {name}")
+        shown = []
+        for client in (alice, bob):
+            client.send(f"NAMES {name}")
+            shown.append(sorted(client.expect("353").params[3].split()))
+        assert shown[0] == shown[1], shown
+        assert sum(nick.startswith("@") for nick in shown[0]) == 1, shown
+
+
+def _members(node, name: str) -> int:
+    channel = node.registry.find_channel(name)
+    return 0 if channel is None else len(node.registry.members(channel))
