@@ -125,8 +125,9 @@ class ClusterHook(Protocol):
         INVITE line it is to get)."""
         ...
 
-    def direct(self, peer: Session, out: Outgoing) -> None:
-        """Send a PRIVMSG, NOTICE or TAGMSG to a user of another node."""
+    def direct(self, peer: Session, out: Outgoing) -> bool:
+        """Send a PRIVMSG, NOTICE or TAGMSG to a user of another node; False when the
+        network cannot be reached."""
         ...
 
     def stop(self) -> None:

@@ -533,8 +533,8 @@ class Config:
             "--node",
             group="cluster",
             metavar="NAME",
-            help="this node's name in the network, unique among its nodes "
-            "(default: the server name)",
+            help="this node's name in the network, unique among its nodes; without it, "
+            "the server name (--name)",
             convert=lambda text: None if text is None else _node_name(text),
             example="node1",
         ),

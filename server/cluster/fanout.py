@@ -215,9 +215,11 @@ class Fanout:
             waiter.arrived(None)
 
     # --- direct messages ---------------------------------------------------------------
-    def direct(self, peer: Session, out: Outgoing, kind: str = "dm") -> None:
+    def direct(self, peer: Session, out: Outgoing, kind: str = "dm") -> bool:
         """Send a direct message (or an INVITE: ``kind``) to ``peer``, a user of
-        another node."""
+        another node; False when Redis cannot be reached."""
+        if not self.link.up():
+            return False
         message = {
             "t": kind,
             "n": self.node,
@@ -235,6 +237,8 @@ class Fanout:
         except redis.RedisError as exc:
             log.warning("cannot send to %s: %s", peer.nick, exc)
             self.link.down()
+            return False
+        return True
 
     def arrived(self, message: dict[str, Any]) -> None:
         """A direct message for a local user came to this node's inbox."""

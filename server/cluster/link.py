@@ -4,7 +4,8 @@ pub/sub read by one subscriber thread, which reconnects with capped exponential 
 The subscriber thread blocks in its read (woken at most every ``idle`` seconds, to see
 whether it should stop); every message is handed to ``on_message`` in the order Redis
 sent it, on that thread. ``on_state`` is told when the link goes down and when it is up
-again (after the channels wanted are subscribed once more).
+again (after the channels wanted are subscribed once more, before anything else is read
+through it), ``on_live`` once the link counts as up again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Link:
         url: str,
         on_message: Callable[[str, dict[str, Any]], None],
         on_state: Callable[[bool], None],
+        on_live: Callable[[], None],
         retry: tuple[float, float],
         idle: float,
     ) -> None:
@@ -45,6 +47,7 @@ class Link:
         self._url = url
         self._on_message = on_message
         self._on_state = on_state
+        self._on_live = on_live
         self._retry = retry
         self._idle = idle
         self._lock = threading.Lock()
@@ -167,6 +170,7 @@ class Link:
             if not self._up.is_set():
                 self._on_state(True)
                 self._up.set()
+                self._on_live()
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=self._idle)
                 if message is not None:

@@ -58,7 +58,12 @@ class Node:
         self.name = config.node_name
         self.keys = Keys(config.cluster_prefix)
         self.link = Link(
-            config.cluster, self._message, self._state, config.cluster_retry, config.cluster_refresh
+            config.cluster,
+            self._message,
+            self._state,
+            self._live,
+            config.cluster_retry,
+            config.cluster_refresh,
         )
         self.claims = Nicks(self.link.redis, self.keys, self.name, self.link.up)
         about = {"host": host, "port": port, "started": time.time(), "pid": os.getpid()}
@@ -246,9 +251,9 @@ class Node:
         """Publish a local user's channel message (see ``fanout``)."""
         return self.fanout.publish(client, channel, out, status, echo, held)
 
-    def direct(self, peer: Session, out: Outgoing) -> None:
-        """A direct message to a user of another node."""
-        self.fanout.direct(peer, out)
+    def direct(self, peer: Session, out: Outgoing) -> bool:
+        """A direct message to a user of another node; False when Redis is unreachable."""
+        return self.fanout.direct(peer, out)
 
     def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:
         """An invitation for a user of another node: its node records it and tells it."""
@@ -280,6 +285,8 @@ class Node:
             log.warning("cannot load the network's state: %s", exc)
             self.link.down()
             return
+
+    def _live(self) -> None:
         if self._synced:
             self._tell_locals("The network is whole again")
         self._synced = True

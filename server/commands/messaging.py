@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..channel import PREFIXES
+from ..clustering import SPLIT_TEXT
 from ..msgids import new_msgid
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
@@ -202,7 +203,11 @@ def relay(
             else:
                 tags["msgid"] = new_msgid()
             if peer.remote and server.cluster is not None:
-                server.cluster.direct(peer, out)  # its node checks its capabilities
+                # Its node checks its capabilities.
+                if not server.cluster.direct(peer, out):
+                    code = "TEMPORARILY_UNAVAILABLE"
+                    reply.send_line("FAIL", verb, code, SPLIT_TEXT, source=server.config.name)
+                    continue
             elif not tagmsg or "message-tags" in peer.caps:
                 # To oneself it arrives as any message does, not as a reply (so on the
                 # queue itself); with echo-message the echo follows, and only the echo

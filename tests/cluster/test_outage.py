@@ -39,8 +39,10 @@ def test_nodes_survive_a_redis_restart(redis_instance, make_node, client_of) -> 
     assert fail.params == ["*", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT]
     assert newcomer.expect("ERROR").params[0].endswith("(Network temporarily unavailable)")
     # A message that cannot reach the network is refused, not lost in silence.
-    alice.send("PRIVMSG #general :anyone?")
+    alice.send("PRIVMSG #general :anyone?", "NOTICE bob :still there?", "NICK alicia")
     assert alice.expect("FAIL").params == ["PRIVMSG", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT]
+    assert alice.expect("FAIL").params == ["NOTICE", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT]
+    assert alice.expect("FAIL").params == ["NICK", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT]
 
     redis_instance.start()
     assert alice.expect("NOTICE", timeout=10).params == ["alice", "The network is whole again"]
