@@ -75,6 +75,15 @@ def _redis_url(url: str | None) -> str | None:
     return url
 
 
+def _positive(flag: str) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"{flag} must be more than 0, not {value}")
+        return value
+
+    return check
+
+
 def _node_name(text: str) -> str:
     # A node's name is part of Redis keys and channel names: no spaces, no separators.
     if not text or not all(c.isalnum() or c in "-_." for c in text):
@@ -549,11 +558,20 @@ class Config:
             "(default: %(default)s)",
         ),
     )
-    #: Seconds a node's lease lives unless renewed, and how often it is renewed (the
-    #: others' leases are checked as often): a node that stops renewing is gone from
-    #: the network within ``cluster_lease`` plus one check.
-    cluster_lease: float = 10.0
-    cluster_refresh: float = 3.0
+    #: Seconds a node's lease lives unless renewed (see ``cluster_refresh``): a node
+    #: that stops renewing is gone from the network within that and one check more.
+    cluster_lease: float = field(
+        default=10.0,
+        metadata=option(
+            "--cluster-lease",
+            group="cluster",
+            metavar="SECONDS",
+            type=float,
+            help="how long a node that stops answering stays in the network before the "
+            "others show its users quitting; renewed every 0.3 of it (default: %(default)s)",
+            convert=_positive("--cluster-lease"),
+        ),
+    )
     #: How long a sender's command waits for its channel message to come back from
     #: Redis (the network's order) before it finishes anyway.
     cluster_echo_wait: float = 2.0
@@ -587,6 +605,12 @@ class Config:
     #: What the command line gave, in the parser's form: it overrides the file at every
     #: reading of it (see ``server.configfile``).
     command_line: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def cluster_refresh(self) -> float:
+        """How often a node renews its lease and checks the others' (0.3 of a lease:
+        two renewals may fail before it runs out)."""
+        return self.cluster_lease * 0.3
 
     @property
     def node_name(self) -> str:

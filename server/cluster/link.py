@@ -56,6 +56,11 @@ class Link:
         self._confirmed: dict[str, threading.Event] = {}
         self._pubsub: Any = None
         self._stop = threading.Event()
+        #: Set when a command found Redis gone: the subscriber starts over. (Its
+        #: connection is never closed under it from another thread.)
+        self._broken = threading.Event()
+        #: Where a message wakes the subscriber thread (this node's own inbox).
+        self._wake: str | None = None
         self._up = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kibitz-cluster", daemon=True)
 
@@ -65,8 +70,9 @@ class Link:
 
     def start(self, channels: list[str], timeout: float) -> None:
         """Subscribe to ``channels`` and start reading; raises ConnectionError when
-        Redis does not answer within ``timeout``."""
+        Redis does not answer within ``timeout``. The last channel wakes the reader."""
         self.redis.ping()  # fails fast (RedisError) with a clear reason
+        self._wake = channels[-1]
         with self._lock:
             self._wanted.update(channels)
         self._thread.start()
@@ -109,19 +115,22 @@ class Link:
                 pass  # gone with the connection
 
     def down(self) -> None:
-        """A command failed for want of Redis: the subscriber reconnects."""
-        with self._lock:
-            pubsub = self._pubsub
-        if pubsub is not None:
+        """A command failed for want of Redis: the subscriber starts over."""
+        self._broken.set()
+        self._nudge()
+
+    def _nudge(self) -> None:
+        """Wake the subscriber thread from its read (it also wakes every ``idle`` s)."""
+        if self._wake is not None and self._up.is_set():
             try:
-                pubsub.connection.disconnect()
-            except (redis.RedisError, OSError, AttributeError):
-                pass
+                self.redis.publish(self._wake, "{}")
+            except redis.RedisError:
+                pass  # the read fails by itself then
 
     def stop(self) -> None:
         """Stop the subscriber thread and close the connections."""
         self._stop.set()
-        self.down()
+        self._nudge()
         if self._thread.is_alive():
             self._thread.join(timeout=self._idle + COMMAND_TIMEOUT + 1)
         self.redis.close()
@@ -132,8 +141,7 @@ class Link:
             try:
                 self._serve()
                 delay = self._retry[0]
-            except (redis.RedisError, OSError, ValueError) as exc:
-                # ValueError: the connection was closed under the read (``down``).
+            except (redis.RedisError, OSError) as exc:
                 if self._stop.is_set():
                     break
                 log.warning("Redis link down (%s); again in %.1f s", exc, delay)
@@ -171,14 +179,17 @@ class Link:
                 self._on_state(True)
                 self._up.set()
                 self._on_live()
+            self._broken.clear()
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=self._idle)
                 if message is not None:
                     self._handle(message, None)
+                if self._broken.is_set():
+                    raise redis.ConnectionError("a command could not reach Redis")
         finally:
             try:
                 pubsub.close()
-            except (redis.RedisError, OSError, ValueError):
+            except (redis.RedisError, OSError):
                 pass
 
     def _handle(self, message: dict[str, Any], pending: set[str] | None) -> None:
@@ -198,6 +209,8 @@ class Link:
         except (TypeError, ValueError):
             log.warning("not a message of this network on %s", channel)
             return
+        if not data:
+            return  # a wake-up (``_nudge``)
         try:
             self._on_message(channel, data)
         except Exception:

@@ -12,7 +12,7 @@ from tests.conftest import ServerFactory
 from tests.support.ircclient import IRCClient
 
 #: Short leases, so a lost node is noticed within a test's patience.
-LEASE = {"cluster_lease": 2.0, "cluster_refresh": 0.5}
+LEASE = {"cluster_lease": 2.0}
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ def test_a_killed_node_s_users_quit_elsewhere_and_its_nicks_are_freed(
     alice = client_of(a, "alice")
     proc, port = start_server(
         "--cluster", cluster_url, "--node", "b", "--cluster-prefix", redis_prefix,
-        "--data-dir", str(tmp_path), "--name", "b.test",
+        "--data-dir", str(tmp_path), "--name", "b.test", "--cluster-lease", "3",
     )  # fmt: skip
     try:
         alice.send("JOIN #room")
@@ -30,7 +30,7 @@ def test_a_killed_node_s_users_quit_elsewhere_and_its_nicks_are_freed(
         alice.expect("JOIN", "#room", where=lambda m: m.source.startswith("bob!"))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        # The lease (10 s) runs out, node a reaps b: within 15 s of the kill.
+        # The lease (3 s) runs out, node a reaps b: within its lease and one check.
         gone = alice.expect("QUIT", timeout=15)
         assert (gone.source, gone.params) == ("bob!~bob@127.0.0.1", ["*.net *.split"])
         alice.send("NAMES #room")

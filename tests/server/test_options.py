@@ -48,7 +48,7 @@ def test_the_help_keeps_its_groups_in_order() -> None:
     assert groups["TLS"] == ["--tls-port", "--cert", "--key", "--tls-only"]
     assert groups["history"][:3] == ["--data-dir", "--database", "--no-history"]
     assert groups["limits"][0] == "--sendq" and groups["limits"][-1] == "--registration-timeout"
-    assert groups["cluster"] == ["--cluster", "--node", "--cluster-prefix"]
+    assert groups["cluster"] == ["--cluster", "--node", "--cluster-prefix", "--cluster-lease"]
 
 
 def test_the_special_options_convert(tmp_path: Path) -> None:
