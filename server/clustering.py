@@ -125,6 +125,11 @@ class ClusterHook(Protocol):
         INVITE line it is to get)."""
         ...
 
+    def kill(self, target: Session, reason: str, source: str, by: str) -> None:
+        """An operator here KILLs ``target``, a user of another node (its node ends
+        the connection, and every node sees the QUIT)."""
+        ...
+
     def direct(self, peer: Session, out: Outgoing) -> bool:
         """Send a PRIVMSG, NOTICE or TAGMSG to a user of another node; False when the
         network cannot be reached."""
@@ -132,4 +137,8 @@ class ClusterHook(Protocol):
 
     def stop(self) -> None:
         """Leave the network: give back this node's nicks and tell the others."""
+        ...
+
+    def close(self) -> None:
+        """Let go of Redis, once no connection of this server is left to use it."""
         ...

@@ -34,7 +34,6 @@ from .protocol.codec import (
     LineReader,
     Message,
     Overlong,
-    escape_tag_value,
     parse,
 )
 from .protocol.names import casefold
@@ -53,9 +52,8 @@ from .sendq import (
     ResponseBuffer,
     cork,
     current_cork,
-    new_batch_id,
+    send_labeled,
     uncork,
-    with_tag,
 )
 from .session import Session
 from .stores import open_stores
@@ -399,6 +397,8 @@ class ChatServer(Listener):
         for client in self.registry.snapshot():
             self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
+        if self.cluster is not None:
+            self.cluster.close()
         self.flusher.close()
         self.stores.close()
 
@@ -581,7 +581,7 @@ class ChatServer(Listener):
             self._check_and_run(client, message, utf8, "\0" in line, reply)
         finally:
             if label is not None:
-                self._send_labeled(client, label, replies)
+                send_labeled(client, self.config.name, label, replies)
             else:
                 for data in replies:
                     client.send(data)
@@ -618,25 +618,6 @@ class ChatServer(Listener):
 
     def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
         reply.send_line("FAIL", safe_command(command), code, text, source=self.config.name)
-
-    def _send_labeled(self, client: Session, label: str, lines: list[bytes]) -> None:
-        """Send a labeled command's replies: ACK, one labeled line, or a batch."""
-        name = self.config.name
-        tag = b"label=" + escape_tag_value(label).encode()
-        if not lines:
-            client.send_line("ACK", source=name, tags={"label": label})
-        elif len(lines) == 1:
-            client.send(with_tag(lines[0], tag))
-        else:
-            batch = new_batch_id()
-            client.send_line(
-                "BATCH", "+" + batch, "labeled-response", source=name, tags={"label": label}
-            )
-            outer = b"batch=" + batch.encode()
-            for line in lines:
-                nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
-                client.send(line if nested else with_tag(line, outer))
-            client.send_line("BATCH", "-" + batch, source=name)
 
     # --- leaving ----------------------------------------------------------------------
     def end(self, client: Session, reason: str, error: str | None = None) -> None:

@@ -25,6 +25,7 @@ def join_network(server: Context, host: str, port: int) -> Node:
         node.start()
     except (redis.RedisError, OSError) as exc:
         node.link.stop()
+        node.link.close()
         raise ClusterUnavailable(
             f"cannot join the network at {server.config.cluster}: {exc}"
         ) from exc

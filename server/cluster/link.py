@@ -128,11 +128,14 @@ class Link:
                 pass  # the read fails by itself then
 
     def stop(self) -> None:
-        """Stop the subscriber thread and close the connections."""
+        """Stop the subscriber thread (the command connections stay: see close)."""
         self._stop.set()
         self._nudge()
         if self._thread.is_alive():
             self._thread.join(timeout=self._idle + COMMAND_TIMEOUT + 1)
+
+    def close(self) -> None:
+        """Close the command connections (once no thread may use them any more)."""
         self.redis.close()
 
     def _run(self) -> None:

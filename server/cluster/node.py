@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from ..admin import kill_user
 from ..clustering import SPLIT_TEXT
 from ..commands.modes import modestring_of
 from ..protocol.names import casefold
@@ -105,6 +106,10 @@ class Node:
         except redis.RedisError as exc:
             log.warning("left the network without telling it (%s): the lease runs out", exc)
         self.link.stop()
+
+    def close(self) -> None:
+        """Close the connections to Redis: every connection of this server has ended."""
+        self.link.close()
 
     def up(self) -> bool:
         """Whether the link is up."""
@@ -255,6 +260,20 @@ class Node:
         """A direct message to a user of another node; False when Redis is unreachable."""
         return self.fanout.direct(peer, out)
 
+    def kill(self, target: Session, reason: str, source: str, by: str) -> None:
+        """Ask ``target``'s node to KILL it."""
+        event = {"t": "kill", "n": self.name, "to": target.key, "tok": target.token}
+        event.update(reason=reason, src=source, by=by)
+        try:
+            self.link.publish(self.keys.inbox(target.node), event)  # type: ignore[attr-defined]
+        except redis.RedisError as exc:
+            log.warning("cannot ask for the KILL of %s: %s", target.nick, exc)
+
+    def _killed(self, event: dict[str, Any]) -> None:
+        user = self.server.registry.find_nick(event["to"])
+        if user is not None and not user.remote and user.token == event.get("tok"):
+            kill_user(self.server, user, event["reason"], event["src"], event["by"])
+
     def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:
         """An invitation for a user of another node: its node records it and tells it."""
         self.fanout.direct(target, out, kind="invite")
@@ -270,6 +289,8 @@ class Node:
         elif channel == self.keys.inbox(self.name):
             if message.get("t") in ("dm", "invite"):
                 self.fanout.arrived(message)
+            elif message.get("t") == "kill":
+                self._killed(message)
         elif channel.startswith(self.keys.prefix + "chan:"):
             self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], message)
 

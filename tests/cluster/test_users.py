@@ -89,3 +89,29 @@ def test_a_new_node_loads_the_users_already_there(make_node, client_of) -> None:
     lines = bob.until("366")
     assert any(m.command == "301" and m.params[2] == "brb" for m in lines)
     assert [m.params[3] for m in lines if m.command == "353"] == ["@alice bob"]
+
+
+def test_an_operator_kills_a_user_of_another_node(make_node, client_of) -> None:
+    a = make_node("a", opers={"root": "secret"})
+    b = make_node("b")
+    oper = client_of(a, "oper")
+    oper.send("OPER root secret")
+    oper.expect("381")
+    victim = client_of(b, "victim")
+    witness = client_of(b, "witness")
+    wait_for(lambda: a.registry.find_nick("victim") is not None, what="victim known on a")
+    oper.send("KILL victim :spam")
+    lines = victim.wait_closed()
+    assert [m.command for m in lines][-2:] == ["KILL", "ERROR"]
+    quit_ = witness.expect("QUIT")
+    assert quit_.source.startswith("victim!") and quit_.params == ["Killed (oper (spam))"]
+    assert oper.expect("QUIT").params == ["Killed (oper (spam))"]
+
+
+def test_user_modes_of_another_node_show_in_whois_and_lusers(make_node, client_of) -> None:
+    a, b = make_node("a"), make_node("b")
+    client_of(a, "alice").send("MODE alice +i")
+    bob = client_of(b, "bob")
+    wait_for(lambda: "i" in b.registry.find_nick("alice").modes, what="+i known on b")
+    bob.send("LUSERS")
+    assert bob.expect("251").params[1] == "There are 1 users and 1 invisible on 2 servers"
