@@ -54,12 +54,13 @@ class Nicks:
         self._release_all = client.register_script(_RELEASE_ALL)
         #: A callable: whether the link is up (no claim is tried while it is down).
         self._link_up = link_up
+        #: Set while the node claims its users' nicks again after a split.
+        self.resyncing = False
 
-    def claim(self, key: str, resync: bool = False) -> bool:
-        """Claim ``key`` for this node; raises ClusterUnavailable without Redis (or,
-        but for the claims made again as the link comes back, ``resync``, before it is
-        whole again)."""
-        if not resync and not self._link_up():  # type: ignore[operator]
+    def claim(self, key: str) -> bool:
+        """Claim ``key`` for this node; raises ClusterUnavailable without Redis (and
+        while the link comes back, but for the node's own claims then: ``resyncing``)."""
+        if not self.resyncing and not self._link_up():  # type: ignore[operator]
             raise ClusterUnavailable
         try:
             return bool(self._claim(keys=[self._key], args=[key, self._node]))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from ..admin import kill_user
-from ..clustering import SPLIT_TEXT
+from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..commands.modes import modestring_of
 from ..protocol.names import casefold
 from ..sendq import Outgoing
@@ -302,7 +302,7 @@ class Node:
             return
         try:
             self._sync()
-        except redis.RedisError as exc:
+        except (redis.RedisError, ClusterUnavailable) as exc:
             log.warning("cannot load the network's state: %s", exc)
             self.link.down()
             return
@@ -323,7 +323,11 @@ class Node:
         after a split claim this node's users' nicks and publish them again."""
         registry, keys, redis_ = self.server.registry, self.keys, self.link.redis
         if self._synced:
-            self._reclaim()
+            self.claims.resyncing = True
+            try:
+                self._reclaim()
+            finally:
+                self.claims.resyncing = False
         self.lease.renew()
         live = {
             node
@@ -351,7 +355,7 @@ class Node:
         for client in registry.snapshot():
             if not client.registered or client.key is None:
                 continue
-            if not self.claims.claim(client.key, resync=True):
+            if not self.claims.claim(client.key):
                 self._rename_guest(client)
             else:
                 self._save({"t": "intro"}, client)
@@ -368,9 +372,9 @@ class Node:
         else:
             self.server.end(client, "Nick collision")
             return
-        text = f"Your nick was taken elsewhere during a split; you are now {client.nick}"
-        client.send_line("NOTICE", client.nick, text, source=self.server.config.name)
         recipients = registry.peers(client)
         recipients.add(client)
         Outgoing("NICK", client.nick, source=old_source).deliver(recipients)
+        text = f"Your nick was taken elsewhere during a split; you are now {client.nick}"
+        client.send_line("NOTICE", client.nick, text, source=self.server.config.name)
         self._save({"t": "intro"}, client)

@@ -8,6 +8,7 @@ import pytest
 
 from server.clustering import SPLIT_TEXT
 from tests.support.services import private_redis
+from tests.support.tcpproxy import TCPProxy
 from tests.support.waiting import wait_for
 
 #: Quick retries, so the test does not wait out a long backoff.
@@ -63,3 +64,37 @@ def test_nodes_survive_a_redis_restart(redis_instance, make_node, client_of) -> 
     late = client_of(b)
     late.send("NICK alice", "USER l 0 * :l")
     assert late.expect("433").params[1] == "alice"
+
+
+def test_a_node_cut_off_gives_up_a_nick_taken_meanwhile(
+    make_node, client_of, redis_port, cluster_url
+) -> None:
+    proxy = TCPProxy(redis_port)
+    try:
+        a = make_node("a", cluster=f"redis://127.0.0.1:{proxy.port}/0", **RETRY)
+        b = make_node("b")
+        alice = client_of(a, "alice")
+        bob = client_of(b, "bob")
+        wait_for(lambda: b.registry.find_nick("alice") is not None, what="alice known on b")
+
+        proxy.cut()  # node a alone loses Redis; b reaps it once its lease runs out
+        assert alice.expect("NOTICE").params == ["alice", SPLIT_TEXT]
+        gone = bob.expect("QUIT", timeout=10)
+        assert (gone.source, gone.params) == ("alice!~alice@127.0.0.1", ["*.net *.split"])
+        client_of(b, "alice")  # the nick is free on the network: someone on b takes it
+
+        proxy.restore()
+        renamed = alice.expect("NICK", timeout=10)
+        assert renamed.source == "alice!~alice@127.0.0.1"
+        guest = renamed.params[0]
+        assert guest.startswith("Guest")
+        told = alice.expect("NOTICE")
+        assert (
+            told.params[1] == f"Your nick was taken elsewhere during a split; you are now {guest}"
+        )
+        assert alice.expect("NOTICE").params[1] == "The network is whole again"
+        # Node b knows the renamed user again: it joins #general there.
+        bob.expect("JOIN", "#general", timeout=10, where=lambda m: m.source.startswith(guest))
+        assert b.registry.find_nick(guest).node == "a"
+    finally:
+        proxy.close()
