@@ -8,7 +8,7 @@ nick table (rule 3 of ``server/registry.py``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .channel import Change, Channel
@@ -40,8 +40,9 @@ class NickClaims(Protocol):
 class Echo(Protocol):
     """A channel message on its way through the network."""
 
-    def finish(self, reply: ResponseBuffer) -> None:
-        """Wait (bounded) until the message has come back, then answer with its echo."""
+    def finish(self, reply: ResponseBuffer) -> bool:
+        """Wait (bounded) until the message has come back, then answer with its echo;
+        False when it could not be sent at all (the sender was told so)."""
         ...
 
 
@@ -118,6 +119,20 @@ class ClusterHook(Protocol):
         its msgid given): every node, this one included, delivers it to its own members
         as it comes back from Redis; the sender's echo (``echo``) comes with it, into
         the command's replies when they are ``held`` (a labeled command)."""
+        ...
+
+    def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
+        """Show ``out`` (delivered here already) to the members of ``channel`` on the
+        other nodes that have capability ``cap`` (REDACT)."""
+        ...
+
+    def multiline(self, client: Session, channel: Channel, fields: dict[str, Any]) -> Echo:
+        """Send a multi-line message (``multiline.Delivery.fields``) to a channel through
+        the network's order (its send lock held); the sender's echo is the caller's."""
+        ...
+
+    def direct_multiline(self, peer: Session, fields: dict[str, Any]) -> bool:
+        """Send a multi-line message to a user of another node."""
         ...
 
     def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:

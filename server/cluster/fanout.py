@@ -21,6 +21,7 @@ import redis
 
 from ..channel import PREFIX_RANK_OF
 from ..clustering import SPLIT_TEXT
+from ..multiline import Delivery
 from ..protocol.codec import format_time
 from ..protocol.names import casefold
 from ..sendq import Outgoing
@@ -68,7 +69,7 @@ class Echo:
         if data is not None:
             self.client.send(data)
 
-    def finish(self, reply: ResponseBuffer) -> None:
+    def finish(self, reply: ResponseBuffer) -> bool:
         """Wait until the message came back (bounded), then answer with the echo."""
         self.done.wait(self.timeout)
         with self.lock:
@@ -76,6 +77,7 @@ class Echo:
             data = self.data
         if data is not None:
             reply.send(data)
+        return True
 
 
 class NoEcho:
@@ -88,10 +90,11 @@ class NoEcho:
         self.verb = verb
         self.server_name = server_name
 
-    def finish(self, reply: ResponseBuffer) -> None:
+    def finish(self, reply: ResponseBuffer) -> bool:
         """Answer FAIL <verb> TEMPORARILY_UNAVAILABLE."""
         code = "TEMPORARILY_UNAVAILABLE"
         reply.send_line("FAIL", self.verb, code, SPLIT_TEXT, source=self.server_name)
+        return False
 
 
 class Fanout:
@@ -167,11 +170,79 @@ class Fanout:
             return NoEcho(out.command, self.server.config.name)
         return waiter
 
+    def publish_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
+        """Publish a line the other nodes show to their members of ``channel`` that
+        have ``cap`` (this node delivered it already)."""
+        message = {
+            "t": "line",
+            "n": self.node,
+            "verb": out.command,
+            "params": list(out.params),
+            "src": out.source,
+            "acct": out.account,
+            "tags": out.tags,
+            "ms": out.millis,
+            "cap": cap,
+        }
+        try:
+            self.link.publish(self.keys.channel(casefold(channel.name)), message)
+        except redis.RedisError as exc:
+            log.warning("cannot publish to %s: %s", channel.name, exc)
+            self.link.down()
+
+    def publish_multiline(
+        self, client: Session, channel: Channel, fields: dict[str, Any]
+    ) -> Echo | NoEcho:
+        """Publish a local user's multi-line message to ``channel`` (send lock held)."""
+        if not self.link.up():
+            return NoEcho("BATCH", self.server.config.name)
+        msgid = fields["tags"].get("msgid", "")
+        waiter = Echo(client, False, False, self.server.config.cluster_echo_wait)
+        with self._lock:
+            self._echoes[msgid] = waiter
+        message = {"t": "ml", "n": self.node, "fields": fields}
+        try:
+            self.link.publish(self.keys.channel(casefold(channel.name)), message)
+        except redis.RedisError as exc:
+            log.warning("cannot publish to %s: %s", channel.name, exc)
+            with self._lock:
+                self._echoes.pop(msgid, None)
+            self.link.down()
+            return NoEcho("BATCH", self.server.config.name)
+        return waiter
+
+    def _deliver_multiline(self, channel: Channel | None, message: dict[str, Any]) -> None:
+        fields = message["fields"]
+        waiter = None
+        if message.get("n") == self.node:
+            with self._lock:
+                waiter = self._echoes.pop(fields["tags"].get("msgid", ""), None)
+        if channel is not None:
+            delivery = Delivery(**fields)
+            sender = waiter.client if waiter is not None else None
+            with channel.send_lock:
+                for member in self.server.registry.local_members(channel):
+                    if member is not sender:
+                        member.send(delivery.for_client(member))
+        if waiter is not None:
+            waiter.arrived(None)
+
     def deliver(self, key: str, message: dict[str, Any]) -> None:
         """A message to channel ``key`` came back from Redis: deliver it to the local
         members (in the order Redis gives), the echo to its sender if it is here."""
         registry = self.server.registry
         channel = registry.find_channel(key)
+        if message.get("t") == "ml":
+            self._deliver_multiline(channel, message)
+            return
+        if message.get("t") == "line":
+            if channel is not None and message.get("n") != self.node:
+                out = _outgoing(message)
+                cap = message["cap"]
+                with channel.send_lock:
+                    members = registry.local_members(channel)
+                    out.deliver([m for m in members if cap in m.caps])
+            return
         waiter = None
         if message.get("n") == self.node:
             with self._lock:
@@ -183,16 +254,7 @@ class Fanout:
         verb = message["verb"]
         status = message.get("status", "")
         lowest = max((PREFIX_RANK_OF[_LETTER[s]] for s in status if s in _LETTER), default=None)
-        out = Outgoing(
-            verb,
-            *message["params"],
-            source=message["src"],
-            tags=message["tags"],
-            account=message.get("acct"),
-            stamped=False,
-        )
-        millis = int(message["ms"])
-        out.stamp(millis, format_time(millis))
+        out = _outgoing(message)
         sender = waiter.client if waiter is not None else None
         with channel.send_lock:
             members = registry.local_members(channel, lowest)
@@ -218,8 +280,6 @@ class Fanout:
     def direct(self, peer: Session, out: Outgoing, kind: str = "dm") -> bool:
         """Send a direct message (or an INVITE: ``kind``) to ``peer``, a user of
         another node; False when Redis cannot be reached."""
-        if not self.link.up():
-            return False
         message = {
             "t": kind,
             "n": self.node,
@@ -232,6 +292,14 @@ class Fanout:
             "tags": out.tags,
             "ms": out.millis,
         }
+        return self.send_inbox(peer, message)
+
+    def send_inbox(self, peer: Session, message: dict[str, Any]) -> bool:
+        """Publish ``message`` to the inbox of ``peer``'s node (``to``/``tok`` name
+        the user there); False when Redis cannot be reached."""
+        if not self.link.up():
+            return False
+        message = {"n": self.node, "to": peer.key, "tok": peer.token, **message}
         try:
             self.link.publish(self.keys.inbox(peer.node), message)  # type: ignore[attr-defined]
         except redis.RedisError as exc:
@@ -245,6 +313,9 @@ class Fanout:
         user = self.server.registry.find_nick(message["to"])
         if user is None or user.remote or user.token != message.get("tok"):
             return  # gone (or someone else by now): like a message to a user who left
+        if message["t"] == "mldm":
+            user.send(Delivery(**message["fields"]).for_client(user))
+            return
         verb = message["verb"]
         if verb == "TAGMSG" and "message-tags" not in user.caps:
             return
@@ -252,17 +323,23 @@ class Fanout:
             channel = self.server.registry.find_channel(message["params"][1])
             if channel is None or not self.server.registry.invited(user, channel):
                 return
-        out = Outgoing(
-            verb,
-            *message["params"],
-            source=message["src"],
-            tags=message["tags"],
-            account=message.get("acct"),
-            stamped=False,
-        )
-        millis = int(message["ms"])
-        out.stamp(millis, format_time(millis))
+        out = _outgoing(message)
         user.send(out.for_client(user))
+
+
+def _outgoing(message: dict[str, Any]) -> Outgoing:
+    """The line a published message carries, with its origin's time."""
+    out = Outgoing(
+        message["verb"],
+        *message["params"],
+        source=message["src"],
+        tags=message["tags"],
+        account=message.get("acct"),
+        stamped=False,
+    )
+    millis = int(message["ms"])
+    out.stamp(millis, format_time(millis))
+    return out
 
 
 #: Membership symbol -> its mode letter (``@`` -> ``o``).

@@ -256,6 +256,18 @@ class Node:
         """Publish a local user's channel message (see ``fanout``)."""
         return self.fanout.publish(client, channel, out, status, echo, held)
 
+    def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
+        """Show a line to the members of ``channel`` on the other nodes with ``cap``."""
+        self.fanout.publish_line(channel, out, cap)
+
+    def multiline(self, client: Session, channel: Channel, fields: dict[str, Any]) -> Echo | NoEcho:
+        """Publish a local user's multi-line message to ``channel``."""
+        return self.fanout.publish_multiline(client, channel, fields)
+
+    def direct_multiline(self, peer: Session, fields: dict[str, Any]) -> bool:
+        """A multi-line message to a user of another node."""
+        return self.fanout.send_inbox(peer, {"t": "mldm", "fields": fields})
+
     def direct(self, peer: Session, out: Outgoing) -> bool:
         """A direct message to a user of another node; False when Redis is unreachable."""
         return self.fanout.direct(peer, out)
@@ -287,7 +299,7 @@ class Node:
         if channel == self.keys.events:
             self.events.apply(message)
         elif channel == self.keys.inbox(self.name):
-            if message.get("t") in ("dm", "invite"):
+            if message.get("t") in ("dm", "invite", "mldm"):
                 self.fanout.arrived(message)
             elif message.get("t") == "kill":
                 self._killed(message)

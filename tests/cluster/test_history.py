@@ -4,6 +4,8 @@ history (``--database``) all read every message of the network, each once."""
 
 from __future__ import annotations
 
+from tests.support.waiting import wait_for
+
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 
 
@@ -37,3 +39,19 @@ def test_nodes_sharing_a_history_store_each_message_once(
         assert [m.params[1] for m in found] == ["from a", "from b"]
         assert found[0].tags["msgid"] == live.tags["msgid"]
         assert found[0].tags["time"] == live.tags["time"]
+
+
+def test_a_redact_reaches_the_members_of_other_nodes(
+    make_node, client_of, postgres_url, tmp_path
+) -> None:
+    caps = (*FULL, "draft/message-redaction")
+    a = make_node("a", database=postgres_url, data_dir=str(tmp_path / "a"), flood_rate=0)
+    b = make_node("b", database=postgres_url, data_dir=str(tmp_path / "b"), flood_rate=0)
+    alice, bob = client_of(a, "alice", caps), client_of(b, "bob", caps)
+    wait_for(lambda: a.registry.find_nick("bob") is not None, what="bob known on a")
+    alice.send("PRIVMSG #general :oops")
+    msgid = alice.expect("PRIVMSG", "#general").tags["msgid"]
+    assert bob.expect("PRIVMSG", "#general").tags["msgid"] == msgid
+    alice.send(f"REDACT #general {msgid} :typo")
+    gone = bob.expect("REDACT")
+    assert (gone.source, gone.params) == ("alice!~alice@127.0.0.1", ["#general", msgid, "typo"])
