@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .channel import Change, Channel
+    from .channel import Channel
     from .sendq import Outgoing, ResponseBuffer
     from .session import Session
 
@@ -99,11 +99,9 @@ class ClusterHook(Protocol):
         KICK by a local operator (``by`` is the kicker's source)."""
         ...
 
-    def channel_changed(
-        self, channel: Channel, source: str, verb: str, changes: list[Change] | None = None
-    ) -> None:
-        """A local client changed ``channel``'s topic (``TOPIC``) or modes (``MODE``,
-        with the ``changes`` applied)."""
+    def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
+        """``source`` changed ``channel``'s topic (``TOPIC``, ``args`` its text) or modes
+        (``MODE``, ``args`` the modestring and its parameters) here."""
         ...
 
     def channel_message(

@@ -88,8 +88,11 @@ class Events:
             return
         state = event["state"]
         registry = self.server.registry
-        old_away = user.away
+        old_away, old_realname = user.away, user.realname
         user.update(state)
+        if user.realname != old_realname:
+            out = Outgoing("SETNAME", user.realname, source=user.source, account=user.account_name)
+            tell_presence(self.server, user, out, "setname")
         modes = frozenset(state.get("modes", ""))
         if modes != user.modes:
             registry.set_remote_modes(user, modes)

@@ -19,7 +19,6 @@ import redis
 
 from ..admin import kill_user
 from ..clustering import SPLIT_TEXT, ClusterUnavailable
-from ..commands.modes import modestring_of
 from ..protocol.names import casefold
 from ..sendq import Outgoing
 from .events import SPLIT_REASON, Events
@@ -31,7 +30,7 @@ from .nicks import Nicks
 from .remote import RemoteSession, user_state
 
 if TYPE_CHECKING:
-    from ..channel import Change, Channel
+    from ..channel import Channel
     from ..context import Context
     from ..session import Session
 
@@ -230,17 +229,8 @@ class Node:
             self._save({"t": "part", "c": channel.name, "reason": reason}, client, channel=channel)
         self.fanout.prune()
 
-    def channel_changed(
-        self, channel: Channel, source: str, verb: str, changes: list[Change] | None = None
-    ) -> None:
-        """A local client changed ``channel``'s topic or modes."""
-        if verb == "TOPIC":
-            args = [channel.topic]
-        else:
-            if not changes:
-                return
-            letters, params = modestring_of(changes)
-            args = [letters, *params]
+    def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
+        """A channel's topic or modes changed here: tell the others (with its state)."""
         event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
         self._save(event, channel=channel)
 

@@ -321,7 +321,7 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {})  # gives it a msgid
     if server.cluster is not None:
-        server.cluster.channel_changed(channel, client.source, "TOPIC")
+        server.cluster.channel_changed(channel, client.source, "TOPIC", [text])
 
 
 @command("NAMES")

@@ -118,7 +118,8 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
             )
             out.deliver(done.members, reply)
     if done.applied and server.cluster is not None:
-        server.cluster.channel_changed(channel, client.source, "MODE", done.applied)
+        modestring, params = modestring_of(done.applied)
+        server.cluster.channel_changed(channel, client.source, "MODE", [modestring, *params])
 
 
 def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:

@@ -115,3 +115,15 @@ def test_user_modes_of_another_node_show_in_whois_and_lusers(make_node, client_o
     wait_for(lambda: "i" in b.registry.find_nick("alice").modes, what="+i known on b")
     bob.send("LUSERS")
     assert bob.expect("251").params[1] == "There are 1 users and 1 invisible on 2 servers"
+
+
+def test_setname_on_one_node_is_shown_on_the_other(make_node, client_of) -> None:
+    a, b = make_node("a"), make_node("b")
+    alice = client_of(a, "alice", caps=("setname",))
+    bob = client_of(b, "bob", caps=("setname",))
+    wait_for(lambda: b.registry.find_nick("alice") is not None, what="alice known on b")
+    alice.send("SETNAME :Alice Liddell")
+    changed = bob.expect("SETNAME")
+    assert (changed.source, changed.params) == ("alice!~alice@127.0.0.1", ["Alice Liddell"])
+    bob.send("WHOIS alice")
+    assert bob.expect("311").params[5] == "Alice Liddell"
