@@ -158,7 +158,7 @@ class Events:
         """A user of another node joined a channel."""
         user = self._user(event)
         if user is not None:
-            self._join(user, event["c"], event.get("l", ""), event.get("state"))
+            self._join(user, event["c"], event.get("l", ""), event.get("room"))
 
     def _join(self, user: RemoteSession, name: str, letters: str, state: Any) -> None:
         registry = self.server.registry

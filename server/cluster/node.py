@@ -134,7 +134,8 @@ class Node:
         gone: str | None = None,
         channel: Channel | None = None,
     ) -> None:
-        """Save a local change and publish its event, in one transaction."""
+        """Save a local change and publish its event, in one transaction: the event
+        carries the user's whole state (``state``) or else the channel's."""
         event["n"] = self.name
         if self._stopped:
             return
@@ -148,7 +149,8 @@ class Node:
                     pipe.hset(self.keys.users(self.name), user.key, json.dumps(state))
                 if channel is not None:
                     room = self.server.registry.channel_state(channel)
-                    event.setdefault("state", room) if user is None else None
+                    if user is None:
+                        event.setdefault("state", room)
                     pipe.hset(self.keys.rooms, casefold(channel.name), json.dumps(room))
                 pipe.publish(self.keys.events, json.dumps(event, separators=(",", ":")))
                 pipe.execute()

@@ -162,3 +162,15 @@ def test_two_nodes_making_one_channel_at_once_give_op_to_one_member(make_node, c
 def _members(node, name: str) -> int:
     channel = node.registry.find_channel(name)
     return 0 if channel is None else len(node.registry.members(channel))
+
+
+def test_a_channel_made_on_one_node_has_its_modes_on_the_other(make_node, client_of) -> None:
+    a, b = make_node("a"), make_node("b")
+    alice, bob = client_of(a, "alice"), client_of(b, "bob")
+    alice.send("MODE alice +i", "JOIN #fresh")
+    alice.expect("366")
+    wait_for(lambda: b.registry.find_channel("#fresh") is not None, what="#fresh known on b")
+    bob.send("MODE #fresh", "TOPIC #fresh :outsider", "PRIVMSG #fresh :from outside")
+    assert bob.expect("324").params[1:] == ["#fresh", "+nt"]
+    assert bob.expect("442").params[1] == "#fresh"  # +t: not a member
+    assert bob.expect("404").params[1] == "#fresh"  # +n: no messages from outside
