@@ -70,8 +70,11 @@ class Events:
     def intro(self, event: dict[str, Any]) -> None:
         """A user registered on another node (or is known again after a split)."""
         state = event["state"]
-        if self._user(event) is not None:
+        known = self._user(event)
+        if known is not None:
+            # Known already (a split healed): what changed meanwhile is put right.
             self.user(event)
+            self._rejoin(known, state.get("channels", {}))
             return
         user = RemoteSession(state, self.server.clock())
         if not self.server.registry.add_remote(user):
@@ -79,6 +82,14 @@ class Events:
             return
         notify_online(self.server.registry, user)
         for name, letters in state.get("channels", {}).values():
+            self._join(user, name, letters, None)
+
+    def _rejoin(self, user: RemoteSession, channels: dict[str, list[str]]) -> None:
+        """Make ``user``'s channels here those its node says it is in."""
+        registry = self.server.registry
+        for key in set(registry.memberships(user)) - set(channels):
+            self.part({"t": "part", "n": user.node, "k": user.key, "c": key})
+        for name, letters in channels.values():
             self._join(user, name, letters, None)
 
     def user(self, event: dict[str, Any]) -> None:
