@@ -57,6 +57,8 @@ class Lease:
         with self._link.redis.pipeline(transaction=True) as pipe:
             pipe.set(self._keys.lease(self._node), json.dumps(about), px=self._ttl_ms)
             pipe.hset(self._keys.nodes, self._node, json.dumps(about))
+            # Alive again after being reaped: the next death is reaped too.
+            pipe.delete(self._keys.reaping(self._node))
             pipe.execute()
 
     def start(self) -> None:
