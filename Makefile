@@ -17,7 +17,7 @@ PORT   ?= 5000
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,postgresql]'
+	$(PY) -m pip install --quiet -e '.[test,postgresql,cluster]'
 	touch $@
 
 system-deps:

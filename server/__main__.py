@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__
 from .accounts import AccountError
+from .clustering import ClusterUnavailable
 from .config import Config
 from .configfile import example, load
 from .datalock import DataDirInUse
@@ -97,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, HistoryError, AccountError, DataDirInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ClusterUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         ssl = sys.modules.get("ssl")  # imported only when TLS is configured
         if ssl is not None and isinstance(exc, ssl.SSLError):

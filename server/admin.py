@@ -190,6 +190,8 @@ def kick_member(
         out.deliver(recipients, reply)
         if handover is not None:
             announce_handover(server.config.name, handover, reply)
+    if server.cluster is not None:
+        server.cluster.parted(member, channel, "KICK", reason, source)
     return member
 
 
@@ -210,6 +212,9 @@ def kick(server: Context, target: Session | str, channel_name: str, reason: str 
 def kill_user(server: Context, target: Session, reason: str, source: str, by: str) -> None:
     """Disconnect ``target`` as KILL does: it gets KILL (from ``source``) and ERROR, its
     channels see the QUIT; ``by`` names the killer in the reason."""
+    if target.remote and server.cluster is not None:
+        server.cluster.kill(target, reason, source, by)  # its own node ends it
+        return
     if target.registered:
         target.send_line("KILL", target.nick, reason, source=source)
     why = f"Killed ({by} ({reason}))"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -57,6 +58,37 @@ def _networks(entries: list[str]) -> list[str]:
 
 def _database_url(url: str | None) -> str | None:
     return None if url is None else check_url(url)
+
+
+def _redis_url(url: str | None) -> str | None:
+    # Checked without redis-py: it is imported only once a server joins a network.
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"--cluster takes redis://HOST[:PORT][/DB], not {url!r}")
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+        int(parts.path.strip("/") or 0)
+    except ValueError:
+        raise ValueError(f"--cluster takes redis://HOST[:PORT][/DB], not {url!r}") from None
+    return url
+
+
+def _positive(flag: str) -> Callable[[float], float]:
+    def check(value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"{flag} must be more than 0, not {value}")
+        return value
+
+    return check
+
+
+def _node_name(text: str) -> str:
+    # A node's name is part of Redis keys and channel names: no spaces, no separators.
+    if not text or not all(c.isalnum() or c in "-_." for c in text):
+        raise ValueError(f"--node takes letters, digits, '-', '_' and '.', not {text!r}")
+    return text
 
 
 def _registration_mode(text: str) -> str:
@@ -489,6 +521,62 @@ class Config:
             example=["alice:secret"],
         ),
     )
+    #: The Redis server through which several nodes form one network (None: this
+    #: server is a network of its own), this node's name in it, and the prefix of
+    #: every Redis key and pub/sub channel the network uses.
+    cluster: str | None = field(
+        default=None,
+        metadata=option(
+            "--cluster",
+            group="cluster",
+            metavar="URL",
+            help="form one network with the other nodes using this Redis server "
+            "(redis://HOST[:PORT][/DB])",
+            convert=_redis_url,
+            example="redis://127.0.0.1:6379/0",
+        ),
+    )
+    node: str | None = field(
+        default=None,
+        metadata=option(
+            "--node",
+            group="cluster",
+            metavar="NAME",
+            help="this node's name in the network, unique among its nodes; without it, "
+            "the server name (--name)",
+            convert=lambda text: None if text is None else _node_name(text),
+            example="node1",
+        ),
+    )
+    cluster_prefix: str = field(
+        default="kibitz:",
+        metadata=option(
+            "--cluster-prefix",
+            group="cluster",
+            metavar="PREFIX",
+            help="what every Redis key and channel of the network starts with "
+            "(default: %(default)s)",
+        ),
+    )
+    #: Seconds a node's lease lives unless renewed (see ``cluster_refresh``): a node
+    #: that stops renewing is gone from the network within that and one check more.
+    cluster_lease: float = field(
+        default=10.0,
+        metadata=option(
+            "--cluster-lease",
+            group="cluster",
+            metavar="SECONDS",
+            type=float,
+            help="how long a node that stops answering stays in the network before the "
+            "others show its users quitting; renewed every 0.3 of it (default: %(default)s)",
+            convert=_positive("--cluster-lease"),
+        ),
+    )
+    #: How long a sender's command waits for its channel message to come back from
+    #: Redis (the network's order) before it finishes anyway.
+    cluster_echo_wait: float = 2.0
+    #: How often a node whose Redis link is down tries again, first and at most.
+    cluster_retry: tuple[float, float] = (0.5, 15.0)
     #: How much the server logs (``python -m server`` sets up logging with it).
     log_level: str = field(
         default="INFO",
@@ -517,6 +605,17 @@ class Config:
     #: What the command line gave, in the parser's form: it overrides the file at every
     #: reading of it (see ``server.configfile``).
     command_line: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def cluster_refresh(self) -> float:
+        """How often a node renews its lease and checks the others' (0.3 of a lease:
+        two renewals may fail before it runs out)."""
+        return self.cluster_lease * 0.3
+
+    @property
+    def node_name(self) -> str:
+        """This node's name in the network: ``node``, else the server name."""
+        return self.node or self.name
 
     def info(self) -> str:
         """The server's one-line description: ``description``, or one naming the network."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .accounts import Account, AccountStore
+    from .clustering import ClusterHook
     from .config import Config
     from .history_api import History, Search
     from .penalty import LoginFailures
@@ -37,6 +38,8 @@ class Context(Protocol):
     rooms: RoomStore | None
     #: The accounts' read markers, or None when the server has no data directory.
     markers: ReadMarkerStore | None
+    #: This server's place in a network of nodes, or None when it is alone.
+    cluster: ClusterHook | None
     #: Monotonic seconds (injected in tests).
     clock: Callable[[], float]
     version: str

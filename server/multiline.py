@@ -116,6 +116,16 @@ class Delivery:
         millis: int,
         account: str | None,
     ) -> None:
+        #: What makes it, JSON-ready: the same message on another node of a network.
+        self.fields = {
+            "source": source,
+            "target": target,
+            "lines": lines,
+            "concat": concat,
+            "tags": tags,
+            "millis": millis,
+            "account": account,
+        }
         stamp = format_time(millis)
         self.ref = new_batch_id()
         opening = ("+" + self.ref, BATCH_TYPE, target)

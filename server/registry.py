@@ -14,9 +14,14 @@ Rules (the whole server keeps them):
    For the same reason masks are matched outside it (``who_candidates``, LIST rows).
 3. Keys are casefolded (casemapping ``ascii``); the display name is kept beside them.
    A nick is checked and claimed in one step (``claim_nick``, ``register``), so two
-   clients can never win the same nick. Only registered clients are in ``nicks``: a
-   connection that has not registered yet holds its nick on itself, so nobody can see
-   it, message it or be refused its nick because of it.
+   clients can never win the same nick. In a network of nodes that step also claims it
+   in the network's nick table (``claims``, one Redis round trip, the only I/O ever
+   made under the lock), so two nodes can never give out the same nick either; users
+   of other nodes (``Session.remote``) are entries here too, added and removed only
+   as their own node says (``add_remote``, ``remove``), never claimed here. Only
+   registered clients are in ``nicks``: a connection that has not registered yet holds
+   its nick on itself, so nobody can see it, message it or be refused its nick
+   because of it.
 4. A channel exists from its first join to its last part; the first member is op.
    Creating it and its first join are one step (``join``), and a client that has left
    the registry can join nothing, so no channel is ever left without members. The
@@ -45,13 +50,15 @@ from .channel import (
 )
 from .protocol.names import casefold
 from .registry_channels import WHOWAS_SIZE, ChannelTables, Handover, Presence, WhowasEntry
+from .registry_remote import RemoteTables
 
 if TYPE_CHECKING:
     from .accounts import Account
+    from .clustering import NickClaims
     from .session import Session
 
 
-class Registry(ChannelTables):
+class Registry(ChannelTables, RemoteTables):
     """All connections, nicks and channels of one server; see the module rules."""
 
     def __init__(self, server_owned: Iterable[str] = ()) -> None:
@@ -77,6 +84,10 @@ class Registry(ChannelTables):
         self.whowas: deque[WhowasEntry] = deque(maxlen=WHOWAS_SIZE)
         #: The connections signed in to each account, by its casefolded name.
         self.by_account: dict[str, set[Session]] = {}
+        #: Registered users of other nodes (counted in ``registered`` too).
+        self.remotes = 0
+        #: The network's nick table when this server is a node of one (None: alone).
+        self.claims: NickClaims | None = None
 
     # --- connections -----------------------------------------------------------
     def reserve(self, ip: str, max_clients: int, max_per_ip: int) -> str | None:
@@ -150,8 +161,13 @@ class Registry(ChannelTables):
             holder = self.nicks.get(key)
             if holder is not None and holder is not client:
                 return False
+            claims = self.claims
+            if claims is not None and client.key != key and not claims.claim(key):
+                return False
             if client.key is not None and client.key != key:
                 del self.nicks[client.key]
+                if claims is not None:
+                    claims.release(client.key)
             self._remember(client)
             self.nicks[key] = client
             client.key = key
@@ -168,7 +184,7 @@ class Registry(ChannelTables):
             key = casefold(client.nick)
             if client not in self.clients or client.registered:
                 return False
-            if key in self.nicks:
+            if key in self.nicks or (self.claims is not None and not self.claims.claim(key)):
                 client.nick = "*"
                 return False
             self.nicks[key] = client
@@ -242,11 +258,16 @@ class Registry(ChannelTables):
             if client.registered:
                 self.registered -= 1
                 self._count_modes(client, -1)
-            self._uncount_ip(client.ip)
+            if client.remote:
+                self.remotes -= 1
+            else:
+                self._uncount_ip(client.ip)
             if client.key is not None and self.nicks.get(client.key) is client:
                 del self.nicks[client.key]
                 if client.registered:
                     self._remember(client)
+                if self.claims is not None and not client.remote:
+                    self.claims.release(client.key)
             self._unmonitor_locked(client, presence, list(presence.monitoring))
             self._unindex_account_locked(client)
             shared: set[Session] | None = None
@@ -346,9 +367,9 @@ class Registry(ChannelTables):
         return found
 
     def snapshot(self) -> list[Session]:
-        """A snapshot of every connection."""
+        """A snapshot of every connection (to this node: not the users of others)."""
         with self.lock:
-            return list(self.clients)
+            return [c for c in self.clients if not c.remote]
 
     def connections(self) -> list[tuple[Session, tuple[str, ...]]]:
         """Every connection with the names of its channels, sorted (the server window)."""
@@ -356,6 +377,7 @@ class Registry(ChannelTables):
             return [
                 (client, tuple(sorted((c.name for c in p.channels.values()), key=casefold)))
                 for client, p in self.clients.items()
+                if not client.remote
             ]
 
     def registered_users(self, mode: str = "") -> list[Session]:
@@ -388,6 +410,7 @@ class Registry(ChannelTables):
                 "opers": self.opers,
                 "unknown": len(self.clients) + self.reserved - self.registered,
                 "channels": len(self.channels),
-                "clients": self.registered,
+                "clients": self.registered - self.remotes,
+                "global": self.registered,
                 "max": self.max_users,
             }

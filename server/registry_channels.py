@@ -249,9 +249,17 @@ class ChannelTables:
         return Channel(name) if channel is None else channel
 
     def join(
-        self, client: Session, channel: Channel, key: str = "", status: str = ""
+        self,
+        client: Session,
+        channel: Channel,
+        key: str = "",
+        status: str = "",
+        first: bool | None = None,
     ) -> list[Session] | None:
         """Add ``client`` to ``channel`` (the first member is op); hold its send_lock.
+
+        ``first`` says whether the client is the channel's first member in the whole
+        network of nodes (its nodes' table decided it); None: alone, first here.
 
         A channel that has members checks its modes first (+i, +b, +k with ``key``,
         +l) and raises :class:`JoinRefused`. A registered (+r) one checks them even
@@ -280,7 +288,8 @@ class ChannelTables:
             if registered:
                 channel.members[client] = "".join(m for m in PREFIXES if m in status)
             else:
-                channel.members[client] = "" if channel.members else "o"
+                founder = not channel.members if first is None else first
+                channel.members[client] = "o" if founder else ""
             presence.channels[folded] = channel
             presence.invites.pop(folded, None)
             return list(channel.members)

@@ -26,6 +26,7 @@ from .protocol.codec import (
     LineError,
     build,
     encode,
+    escape_tag_value,
     fit_params,
     format_tags,
     format_time,
@@ -431,6 +432,29 @@ class Recipient(Protocol):
     nick: str
     tag_key: int
     queue: SendQueue
+
+
+def send_labeled(client: Recipient, server_name: str, label: str, lines: list[bytes]) -> None:
+    """Send a labeled command's replies: ACK, one labeled line, or a labeled-response
+    batch (IRCv3 labeled-response)."""
+    corked = current_cork()
+    tag = b"label=" + escape_tag_value(label).encode()
+    if not lines:
+        client.queue.push(message_line("ACK", (), server_name, {"label": label}), corked)
+        return
+    if len(lines) == 1:
+        client.queue.push(with_tag(lines[0], tag), corked)
+        return
+    batch = new_batch_id()
+    head = ("+" + batch, "labeled-response")
+    out = [message_line("BATCH", head, server_name, {"label": label})]
+    outer = b"batch=" + batch.encode()
+    for line in lines:
+        nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
+        out.append(line if nested else with_tag(line, outer))
+    out.append(message_line("BATCH", ("-" + batch,), server_name, None))
+    for data in out:
+        client.queue.push(data, corked)
 
 
 class ResponseBuffer:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .accounts import Account, AccountError, StoreUnavailable
+from .clustering import ClusterUnavailable
 from .commands import COMMANDS, signin
 from .commands.outage import unavailable
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
@@ -33,7 +34,6 @@ from .protocol.codec import (
     LineReader,
     Message,
     Overlong,
-    escape_tag_value,
     parse,
 )
 from .protocol.names import casefold
@@ -52,15 +52,16 @@ from .sendq import (
     ResponseBuffer,
     cork,
     current_cork,
-    new_batch_id,
+    send_labeled,
     uncork,
-    with_tag,
 )
 from .session import Session
 from .stores import open_stores
 
 if TYPE_CHECKING:
     import ssl  # loaded only with TLS (with OpenSSL's libcrypto: megabytes)
+
+    from .clustering import ClusterHook
 
 _NOT_UTF8 = "Message rejected, your IRC software MUST use UTF-8"
 
@@ -304,11 +305,30 @@ class ChatServer(Listener):
         self.data_lock = stores.data_lock
         self.database = stores.database
         self.flusher = Flusher()
+        #: This node's place in a network of nodes (``--cluster``), or None.
+        self.cluster: ClusterHook | None = None
+        if config.cluster:
+            self._join_network()
         self._reaper_stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap, name="kibitz-reaper", daemon=True)
         self._serve_thread: threading.Thread | None = None
         self._serving = False
         self._tls_thread: threading.Thread | None = None
+
+    def _join_network(self) -> None:
+        from .cluster import join_network  # redis-py is loaded only for a network
+
+        try:
+            node = join_network(self, self.config.host, self.port)
+        except ClusterUnavailable:
+            self.flusher.close()
+            self.stores.close()
+            self.server_close()
+            if self.tls_listener is not None:
+                self.tls_listener.server_close()
+            raise
+        self.cluster = node
+        self.registry.claims = node.claims
 
     @property
     def port(self) -> int:
@@ -353,6 +373,8 @@ class ChatServer(Listener):
             return
         self.stopping = True
         self._reaper_stop.set()
+        if self.cluster is not None:
+            self.cluster.stop()  # the others see this node's users quit at once
         if self._serving:
             self.shutdown()
         self.server_close()
@@ -375,6 +397,8 @@ class ChatServer(Listener):
         for client in self.registry.snapshot():
             self._cut(client)
         self._wait(lambda: not self.registry.snapshot(), start + grace)
+        if self.cluster is not None:
+            self.cluster.close()
         self.flusher.close()
         self.stores.close()
 
@@ -557,7 +581,7 @@ class ChatServer(Listener):
             self._check_and_run(client, message, utf8, "\0" in line, reply)
         finally:
             if label is not None:
-                self._send_labeled(client, label, replies)
+                send_labeled(client, self.config.name, label, replies)
             else:
                 for data in replies:
                     client.send(data)
@@ -594,25 +618,6 @@ class ChatServer(Listener):
 
     def _fail(self, reply: ResponseBuffer, command: str, code: str, text: str) -> None:
         reply.send_line("FAIL", safe_command(command), code, text, source=self.config.name)
-
-    def _send_labeled(self, client: Session, label: str, lines: list[bytes]) -> None:
-        """Send a labeled command's replies: ACK, one labeled line, or a batch."""
-        name = self.config.name
-        tag = b"label=" + escape_tag_value(label).encode()
-        if not lines:
-            client.send_line("ACK", source=name, tags={"label": label})
-        elif len(lines) == 1:
-            client.send(with_tag(lines[0], tag))
-        else:
-            batch = new_batch_id()
-            client.send_line(
-                "BATCH", "+" + batch, "labeled-response", source=name, tags={"label": label}
-            )
-            outer = b"batch=" + batch.encode()
-            for line in lines:
-                nested = line.startswith(b"@") and b"batch=" in line.split(b" ", 1)[0]
-                client.send(line if nested else with_tag(line, outer))
-            client.send_line("BATCH", "-" + batch, source=name)
 
     # --- leaving ----------------------------------------------------------------------
     def end(self, client: Session, reason: str, error: str | None = None) -> None:
@@ -651,6 +656,8 @@ class ChatServer(Listener):
         # While stopping, everyone is leaving: telling each of them about all the others
         # would cost N*N sends for nothing.
         if client.registered and not self.stopping:
+            if self.cluster is not None and not client.remote:
+                self.cluster.left(client, client.quit_reason or "Connection closed")
             if peers:
                 text = client.quit_reason or "Connection closed"
                 out = Outgoing("QUIT", text, source=client.source, account=client.account_name)

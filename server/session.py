@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from .flood import TokenBucket
 from .protocol.numerics import Numeric
@@ -89,6 +89,9 @@ class Session:
         "token",
         "user",
     )
+
+    #: A user of another node of the network (``server.cluster.remote``), not a connection.
+    remote: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -62,22 +62,31 @@ def join_channel(
     # The JOIN goes out under the channel's send_lock, so no message to the channel
     # can reach the joiner before its own JOIN does.
     members: list[Session] | None = []
+    cluster = server.cluster
+    # In a network, who is first in the channel is decided across the nodes.
+    first = None if cluster is None else cluster.entering(client, name)
     while members == []:
         channel = server.registry.channel_for_join(name)
         set_up_channel(server, channel)
         status = status_on_join(server, client, channel)
         with channel.send_lock:
             try:
-                members = server.registry.join(client, channel, key, status)
+                members = server.registry.join(client, channel, key, status, first)
             except JoinRefused as refusal:
                 reply.numeric(*refusal.args)
+                if cluster is not None:
+                    cluster.not_entered(client, name)
                 return
             if members:
                 announce_join(client, reply, channel, members)
                 if status:
                     announce_status(server, client, reply, channel, status, members)
     if members is None:
-        return  # already a member: nothing happens
+        return  # already a member: nothing happens (and it was in the nodes' table)
+    if server.cluster is not None:
+        # After the send lock: subscribing waits for Redis, whose messages the
+        # subscriber thread delivers under that lock.
+        server.cluster.joined(client, channel)
     topic = server.registry.topic_of(client, channel)
     if topic is not None and topic.text:
         send_topic(reply, channel, topic)
@@ -262,6 +271,8 @@ def part_channel(
         out.deliver(recipients, reply)
         if handover is not None:
             announce_handover(server.config.name, handover)
+    if server.cluster is not None:
+        server.cluster.parted(client, channel, "PART", reason)
 
 
 @command("PART", min_params=1)
@@ -309,6 +320,8 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         )
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {})  # gives it a msgid
+    if server.cluster is not None:
+        server.cluster.channel_changed(channel, client.source, "TOPIC", [text])
 
 
 @command("NAMES")
@@ -392,7 +405,10 @@ def invite(server: Context, client: Session, msg: Message, reply: ResponseBuffer
     out = Outgoing(
         "INVITE", target.nick, channel.name, source=client.source, account=client.account_name
     )
-    target.send(out.for_client(target))
+    if target.remote and server.cluster is not None:
+        server.cluster.invited(target, channel, out)  # its node lets it in, and tells it
+    else:
+        target.send(out.for_client(target))
     out.deliver(notify)
     if target.away:
         reply.numeric(RPL_AWAY, target.nick, target.away)

@@ -93,7 +93,10 @@ def _room(
 
 
 def _announce(server: Context, channel: Channel, members: list, modes: str, *params: str) -> None:
-    Outgoing("MODE", channel.name, modes, *params, source=services_source(server)).deliver(members)
+    source = services_source(server)
+    Outgoing("MODE", channel.name, modes, *params, source=source).deliver(members)
+    if server.cluster is not None:
+        server.cluster.channel_changed(channel, source, "MODE", [modes, *params])
 
 
 @_subcommand("REGISTER", "REGISTER #channel")
@@ -304,4 +307,6 @@ def _topic(server: Context, client: Session, params: list[str], reply: ResponseB
             return
         out = Outgoing("TOPIC", channel.name, text, source=services_source(server))
         out.deliver(members)
+    if server.cluster is not None:
+        server.cluster.channel_changed(channel, out.source, "TOPIC", [text])
     _say(server, client, reply, f"Topic of {channel.name} changed")

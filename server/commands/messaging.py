@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..channel import PREFIXES
+from ..clustering import SPLIT_TEXT
 from ..msgids import new_msgid
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
@@ -100,8 +101,9 @@ def relay(
                     reply.numeric(ERR_INPUTTOOLONG)
                 continue
             corked = current_cork()
+            cluster = server.cluster
             if corked is not None:
-                if text is not None and not status and reply.lines is None:
+                if text is not None and not status and reply.lines is None and cluster is None:
                     batch = corked.batch
                     if not (
                         isinstance(batch, ChannelBatch)
@@ -148,15 +150,23 @@ def relay(
                     store(server, client, verb, (channel.name,), tags, millis=out.millis)
                 else:
                     tags["msgid"] = new_msgid()
-                out.deliver(
-                    [
-                        r
-                        for r in recipients
-                        if r is not client and (not tagmsg or "message-tags" in r.caps)
-                    ]
-                )
-                if echo and (not tagmsg or "message-tags" in client.caps):
-                    reply.send(out.for_client(client))
+                if cluster is not None:
+                    # Delivered here too as it comes back: the network's one order.
+                    shown = echo and (not tagmsg or "message-tags" in client.caps)
+                    held = reply.lines is not None
+                    sent = cluster.channel_message(client, channel, out, status, shown, held)
+                else:
+                    out.deliver(
+                        [
+                            r
+                            for r in recipients
+                            if r is not client and (not tagmsg or "message-tags" in r.caps)
+                        ]
+                    )
+                    if echo and (not tagmsg or "message-tags" in client.caps):
+                        reply.send(out.for_client(client))
+            if cluster is not None:
+                sent.finish(reply)  # the send lock is free: the subscriber may deliver
         else:
             found = find_service(target)
             if found is not None:
@@ -192,7 +202,13 @@ def relay(
                 store(server, client, verb, (peer.nick,), tags, peer=peer, millis=out.millis)
             else:
                 tags["msgid"] = new_msgid()
-            if not tagmsg or "message-tags" in peer.caps:
+            if peer.remote and server.cluster is not None:
+                # Its node checks its capabilities.
+                if not server.cluster.direct(peer, out):
+                    code = "TEMPORARILY_UNAVAILABLE"
+                    reply.send_line("FAIL", verb, code, SPLIT_TEXT, source=server.config.name)
+                    continue
+            elif not tagmsg or "message-tags" in peer.caps:
                 # To oneself it arrives as any message does, not as a reply (so on the
                 # queue itself); with echo-message the echo follows, and only the echo
                 # answers a labeled command.

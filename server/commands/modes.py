@@ -117,6 +117,9 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
                 account=client.account_name,
             )
             out.deliver(done.members, reply)
+    if done.applied and server.cluster is not None:
+        modestring, params = modestring_of(done.applied)
+        server.cluster.channel_changed(channel, client.source, "MODE", [modestring, *params])
 
 
 def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:
@@ -207,5 +210,7 @@ def user_mode(server: Context, client: Session, msg: Message, reply: ResponseBuf
     if applied:
         modestring, _ = modestring_of(applied)
         reply.send_line("MODE", client.nick, modestring, source=client.source)
+        if server.cluster is not None:
+            server.cluster.changed(client)
     if unknown:
         reply.numeric(ERR_UMODEUNKNOWNFLAG)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..clustering import SPLIT_TEXT
 from ..multiline import (
     BATCH_TYPE,
     CAP,
@@ -190,10 +191,17 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
                 millis,
                 client.account_name,
             )
-            for recipient in recipients:
-                if recipient is not client:
-                    recipient.send(message.for_client(recipient))
-            _echo(reply, client, message, batch, echo)
+            cluster = server.cluster
+            if cluster is None:
+                for recipient in recipients:
+                    if recipient is not client:
+                        recipient.send(message.for_client(recipient))
+            else:
+                # Through the network's order, as a single line is (``channel_message``).
+                sent = cluster.multiline(client, channel, message.fields)
+        if cluster is not None and not sent.finish(reply):
+            return  # the network cannot be reached: refused (FAIL), nobody got it
+        _echo(reply, client, message, batch, echo)
         return
     peer = registry.find_nick(name)
     if peer is None:
@@ -209,7 +217,13 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
     message = Delivery(
         client.source, peer.nick, batch.lines, batch.concat, tags, millis, client.account_name
     )
-    peer.send(message.for_client(peer))
+    if peer.remote and server.cluster is not None:
+        if not server.cluster.direct_multiline(peer, message.fields):
+            code = "TEMPORARILY_UNAVAILABLE"
+            reply.send_line("FAIL", "BATCH", code, SPLIT_TEXT, source=server.config.name)
+            return
+    else:
+        peer.send(message.for_client(peer))
     _echo(reply, client, message, batch, echo)
     if peer.away:
         reply.numeric(RPL_AWAY, peer.nick, peer.away)

@@ -113,6 +113,8 @@ def redact(server: Context, client: Session, msg: Message, reply: ResponseBuffer
             audience = registry.members(channel)
             out.deliver([m for m in audience if m is not client and CAP in m.caps])
             _echo(client, out, reply)
+        if server.cluster is not None:
+            server.cluster.channel_line(channel, out, CAP)  # the members of other nodes
         return
     parties = set(_parties(server, record, holder))
     parties.discard(client)

@@ -7,6 +7,7 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
+from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..multiline import CAP as MULTILINE_CAP
 from ..multiline import CAP_VALUE as MULTILINE_CAP_VALUE
 from ..presence import notify_offline, notify_online
@@ -272,9 +273,21 @@ def nick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         try_register(server, client, reply)
         return
     old_source = client.source
-    if not server.registry.claim_nick(client, new):
+    old_key = client.key
+    try:
+        claimed = server.registry.claim_nick(client, new)
+    except ClusterUnavailable:
+        reply.send_line(
+            "FAIL", "NICK", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT, source=server.config.name
+        )
+        return
+    if not claimed:
         reply.numeric(ERR_NICKNAMEINUSE, new)
         return
+    if server.cluster is not None and old_key is not None and old_key != client.key:
+        server.cluster.renamed(client, old_key)
+    elif server.cluster is not None:
+        server.cluster.changed(client)  # the same nick in another case
     recipients = server.registry.peers(client)
     recipients.add(client)
     Outgoing("NICK", new, source=old_source, account=client.account_name).deliver(recipients, reply)
@@ -326,10 +339,24 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
         server.registry.drop_held_nick(client)
         reply.numeric(ERR_NICKRESERVED, nick)
         return
-    if not server.registry.register(client):
+    cluster = server.cluster
+    try:
+        if cluster is not None and not cluster.up():
+            raise ClusterUnavailable
+        registered = server.registry.register(client)
+    except ClusterUnavailable:
+        # Split from the network: its nick table cannot say whether the nick is free.
+        reply.send_line(
+            "FAIL", "*", "TEMPORARILY_UNAVAILABLE", SPLIT_TEXT, source=server.config.name
+        )
+        server.end(client, "Network temporarily unavailable")
+        return
+    if not registered:
         # Someone registered this nick first: the client may choose another one.
         reply.numeric(ERR_NICKNAMEINUSE, nick)
         return
+    if cluster is not None:
+        cluster.introduced(client)  # before its autojoins: the others know who joins
     welcome(server, client, reply)
     notify_online(server.registry, client)
     for channel in server.config.autojoin:
@@ -363,17 +390,19 @@ def send_lusers(
 ) -> None:
     """LUSERS: how many users, operators, unknown connections and channels there are."""
     n = server.registry.counts()
+    servers = 1 if server.cluster is None else server.cluster.servers()
     reply.numeric(
         RPL_LUSERCLIENT,
-        f"There are {n['users']} users and {n['invisible']} invisible on 1 servers",
+        f"There are {n['users']} users and {n['invisible']} invisible on {servers} servers",
     )
     reply.numeric(RPL_LUSEROP, str(n["opers"]))
     reply.numeric(RPL_LUSERUNKNOWN, str(n["unknown"]))
     reply.numeric(RPL_LUSERCHANNELS, str(n["channels"]))
-    reply.numeric(RPL_LUSERME, f"I have {n['clients']} clients and 0 servers")
+    reply.numeric(RPL_LUSERME, f"I have {n['clients']} clients and {servers - 1} servers")
     current, top = str(n["clients"]), str(n["max"])
     reply.numeric(RPL_LOCALUSERS, current, top, f"Current local users {current}, max {top}")
-    reply.numeric(RPL_GLOBALUSERS, current, top, f"Current global users {current}, max {top}")
+    every = str(n["global"])
+    reply.numeric(RPL_GLOBALUSERS, every, top, f"Current global users {every}, max {top}")
 
 
 @command("MOTD")

@@ -73,6 +73,8 @@ def _notify(server: Context, client: Session, name: str, reply: ResponseBuffer) 
         recipients.add(client)
     if recipients:
         Outgoing("ACCOUNT", name, source=client.source).deliver(recipients, reply)
+    if server.cluster is not None:
+        server.cluster.changed(client)
 
 
 # --- AUTHENTICATE (IRCv3 sasl-3.1 and 3.2) ---------------------------------------------

@@ -93,7 +93,6 @@ def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -
     if opers_only:
         rows = [row for row in rows if "o" in row[0].modes]
     replies = [(member, channel, _flags(member, prefix)) for member, channel, prefix in rows]
-    name = server.config.name
     now = server.clock()
     for member, channel, flags in replies:
         channel_name = channel.name if channel is not None else "*"
@@ -103,7 +102,7 @@ def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -
                 channel_name,
                 member.user or "*",
                 member.host,
-                name,
+                member.server_name,
                 member.nick,
                 flags,
                 f"0 {member.realname}",
@@ -116,7 +115,7 @@ def who(server: Context, client: Session, msg: Message, reply: ResponseBuffer) -
             "u": member.user or "*",
             "i": member.ip,
             "h": member.host,
-            "s": name,
+            "s": member.server_name,
             "n": member.nick,
             "f": flags,
             "d": "0",
@@ -154,7 +153,9 @@ def whois(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
     channels = server.registry.whois_channels(client, target, multi)
     config = server.config
     reply.numeric(RPL_WHOISUSER, target.nick, target.user or "*", target.host, "*", target.realname)
-    reply.numeric(RPL_WHOISSERVER, target.nick, config.name, config.info())
+    # A user of another node of the network is on that node's server.
+    about = config.info() if not target.remote else f"A node of the {config.network} network"
+    reply.numeric(RPL_WHOISSERVER, target.nick, target.server_name, about)
     if "o" in target.modes:
         reply.numeric(RPL_WHOISOPERATOR, target.nick)
     if "B" in target.modes:
@@ -270,6 +271,8 @@ def away(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         reply.numeric(RPL_UNAWAY)
         out = Outgoing("AWAY", source=client.source, account=client.account_name)
     tell_presence(server, client, out, "away-notify")
+    if server.cluster is not None:
+        server.cluster.changed(client)
 
 
 @command("SETNAME", min_params=1)
@@ -290,6 +293,8 @@ def setname(server: Context, client: Session, msg: Message, reply: ResponseBuffe
     if "setname" in client.caps:
         reply.send(out.for_client(client))
     tell_presence(server, client, out, "setname")
+    if server.cluster is not None:
+        server.cluster.changed(client)
 
 
 # --- MONITOR -------------------------------------------------------------------------

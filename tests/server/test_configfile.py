@@ -170,6 +170,7 @@ def test_print_config_writes_every_key_with_its_default(
     assert '# opers = ["alice:secret"]' in text and "# tls_port = 6697" in text
     # Uncommented, it is a valid file; where it gives a default, the default.
     examples = {"password", "motd", "tls_port", "cert", "key", "opers", "database"}
+    examples |= {"cluster", "node"}
     lines = [
         line[2:]
         for line in text.splitlines()

@@ -28,7 +28,14 @@ def test_the_help_keeps_its_groups_in_order() -> None:
     groups = {
         g.title: [a.option_strings[-1] for a in g._group_actions] for g in parser._action_groups
     }
-    assert list(groups) == ["positional arguments", "options", "TLS", "history", "limits"]
+    assert list(groups) == [
+        "positional arguments",
+        "options",
+        "TLS",
+        "history",
+        "limits",
+        "cluster",
+    ]
     assert groups["options"][:3] == ["--help", "--host", "--port"]
     assert groups["options"][-6:] == [
         "--oper",
@@ -41,6 +48,7 @@ def test_the_help_keeps_its_groups_in_order() -> None:
     assert groups["TLS"] == ["--tls-port", "--cert", "--key", "--tls-only"]
     assert groups["history"][:3] == ["--data-dir", "--database", "--no-history"]
     assert groups["limits"][0] == "--sendq" and groups["limits"][-1] == "--registration-timeout"
+    assert groups["cluster"] == ["--cluster", "--node", "--cluster-prefix", "--cluster-lease"]
 
 
 def test_the_special_options_convert(tmp_path: Path) -> None:

@@ -245,6 +245,55 @@ def _redis_ready(port: int) -> bool:
         return False
 
 
+class PrivateRedis:
+    """A redis-server of one's own on a free port in a temporary directory (nothing
+    saved to disk), which can be stopped and started again on the same port to play a
+    Redis outage."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(
+                "Redis neither answers on 127.0.0.1:6379 nor is installed: "
+                "make system-deps installs it (apt-get install redis-server)"
+            )
+        self.directory = tempfile.mkdtemp(prefix="kibitz-redis-")
+        self.port = free_port()
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._command += ["--appendonly", "no", "--daemonize", "no", "--dir", self.directory]
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Start it and wait until it answers."""
+        self._proc = subprocess.Popen(
+            self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_until(lambda: _redis_ready(self.port), "redis-server", self._proc)
+
+    def stop(self) -> None:
+        """Stop it at once (SIGKILL: its clients' connections are cut, as in a crash)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=START_TIMEOUT)
+            self._proc = None
+
+    def remove(self) -> None:
+        """Stop it and delete its directory."""
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[PrivateRedis]:
+    """A started :class:`PrivateRedis`, removed after the block."""
+    instance = PrivateRedis()
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.remove()
+
+
 @contextlib.contextmanager
 def redis_server() -> Iterator[int]:
     """The port of a Redis server: the machine's if it answers, else a private instance
@@ -252,28 +301,8 @@ def redis_server() -> Iterator[int]:
     if _redis_ready(REDIS_PORT):
         yield REDIS_PORT
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError(
-            "Redis neither answers on 127.0.0.1:6379 nor is installed: "
-            "make system-deps installs it (apt-get install redis-server)"
-        )
-    directory = tempfile.mkdtemp(prefix="kibitz-redis-")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-    command += ["--appendonly", "no", "--daemonize", "no", "--dir", directory]
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_until(lambda: _redis_ready(port), "redis-server", proc)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=START_TIMEOUT)
-        shutil.rmtree(directory, ignore_errors=True)
+    with private_redis() as instance:
+        yield instance.port
 
 
 def delete_keys(port: int, prefix: str) -> int:

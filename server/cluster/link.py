@@ -1,0 +1,220 @@
+"""The node's connections to Redis: one for commands (a pool, any thread), one for
+pub/sub read by one subscriber thread, which reconnects with capped exponential backoff.
+
+The subscriber thread blocks in its read (woken at most every ``idle`` seconds, to see
+whether it should stop); every message is handed to ``on_message`` in the order Redis
+sent it, on that thread. ``on_state`` is told when the link goes down and when it is up
+again (after the channels wanted are subscribed once more, before anything else is read
+through it), ``on_live`` once the link counts as up again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+log = logging.getLogger("server.cluster")
+
+#: Seconds a Redis command may take before the link counts as down.
+COMMAND_TIMEOUT = 2.0
+
+
+class Link:
+    """Redis for one node: ``redis`` for commands, and the subscriptions."""
+
+    def __init__(
+        self,
+        url: str,
+        on_message: Callable[[str, dict[str, Any]], None],
+        on_state: Callable[[bool], None],
+        on_live: Callable[[], None],
+        retry: tuple[float, float],
+        idle: float,
+    ) -> None:
+        # Any: redis-py's annotations mix its blocking and its asyncio answers.
+        self.redis: Any = redis.Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=COMMAND_TIMEOUT,
+            socket_connect_timeout=COMMAND_TIMEOUT,
+            health_check_interval=0,
+        )
+        self._url = url
+        self._on_message = on_message
+        self._on_state = on_state
+        self._on_live = on_live
+        self._retry = retry
+        self._idle = idle
+        self._lock = threading.Lock()
+        #: The channels this node wants, and those Redis confirmed.
+        self._wanted: set[str] = set()
+        self._confirmed: dict[str, threading.Event] = {}
+        self._pubsub: Any = None
+        self._stop = threading.Event()
+        #: Set when a command found Redis gone: the subscriber starts over. (Its
+        #: connection is never closed under it from another thread.)
+        self._broken = threading.Event()
+        #: Where a message wakes the subscriber thread (this node's own inbox).
+        self._wake: str | None = None
+        self._up = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kibitz-cluster", daemon=True)
+
+    def up(self) -> bool:
+        """Whether the subscriptions are live (and Redis answered last time)."""
+        return self._up.is_set()
+
+    def start(self, channels: list[str], timeout: float) -> None:
+        """Subscribe to ``channels`` and start reading; raises ConnectionError when
+        Redis does not answer within ``timeout``. The last channel wakes the reader."""
+        self.redis.ping()  # fails fast (RedisError) with a clear reason
+        self._wake = channels[-1]
+        with self._lock:
+            self._wanted.update(channels)
+        self._thread.start()
+        if not self._up.wait(timeout):
+            raise redis.ConnectionError(f"no subscription from {self._url}")
+
+    def publish(self, channel: str, message: dict[str, Any]) -> None:
+        """Publish one message (JSON); raises redis.RedisError when Redis is unreachable."""
+        self.redis.publish(channel, json.dumps(message, separators=(",", ":")))
+
+    def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
+        """Subscribe to ``channel`` (kept across reconnections) and wait until Redis
+        confirms it, so what is published there from now on arrives here."""
+        with self._lock:
+            if channel in self._wanted:
+                return
+            self._wanted.add(channel)
+            event = self._confirmed.setdefault(channel, threading.Event())
+            pubsub = self._pubsub
+        if pubsub is None:
+            return  # subscribed on reconnection
+        try:
+            pubsub.subscribe(channel)
+        except (redis.RedisError, OSError, AttributeError):
+            return  # the subscriber thread reconnects and subscribes again
+        event.wait(timeout)
+
+    def unsubscribe(self, channel: str) -> None:
+        """Stop receiving ``channel``."""
+        with self._lock:
+            if channel not in self._wanted:
+                return
+            self._wanted.discard(channel)
+            self._confirmed.pop(channel, None)
+            pubsub = self._pubsub
+        if pubsub is not None:
+            try:
+                pubsub.unsubscribe(channel)
+            except (redis.RedisError, OSError, AttributeError):
+                pass  # gone with the connection
+
+    def down(self) -> None:
+        """A command failed for want of Redis: the subscriber starts over."""
+        self._broken.set()
+        self._nudge()
+
+    def _nudge(self) -> None:
+        """Wake the subscriber thread from its read (it also wakes every ``idle`` s)."""
+        if self._wake is not None and self._up.is_set():
+            try:
+                self.redis.publish(self._wake, "{}")
+            except redis.RedisError:
+                pass  # the read fails by itself then
+
+    def stop(self) -> None:
+        """Stop the subscriber thread (the command connections stay: see close)."""
+        self._stop.set()
+        self._nudge()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self._idle + COMMAND_TIMEOUT + 1)
+
+    def close(self) -> None:
+        """Close the command connections (once no thread may use them any more)."""
+        self.redis.close()
+
+    def _run(self) -> None:
+        delay = self._retry[0]
+        while not self._stop.is_set():
+            try:
+                self._serve()
+                delay = self._retry[0]
+            except (redis.RedisError, OSError) as exc:
+                if self._stop.is_set():
+                    break
+                log.warning("Redis link down (%s); again in %.1f s", exc, delay)
+            with self._lock:
+                self._pubsub = None
+            if self._up.is_set():
+                self._up.clear()
+                self._on_state(False)
+            if self._stop.wait(delay):
+                break
+            delay = min(delay * 2, self._retry[1])
+
+    def _serve(self) -> None:
+        """Subscribe to what is wanted and read until the connection fails or stop."""
+        pubsub = self.redis.pubsub()
+        try:
+            with self._lock:
+                wanted = list(self._wanted)
+                for name in wanted:
+                    self._confirmed.setdefault(name, threading.Event()).clear()
+            pubsub.subscribe(*wanted)
+            pending = set(wanted)
+            while pending:
+                message = pubsub.get_message(timeout=COMMAND_TIMEOUT)
+                if message is None:
+                    raise redis.ConnectionError("Redis did not confirm the subscriptions")
+                self._handle(message, pending)
+            with self._lock:
+                self._pubsub = pubsub
+                # What was asked for while reconnecting.
+                late = self._wanted - set(wanted)
+            if late:
+                pubsub.subscribe(*late)
+            if not self._up.is_set():
+                self._on_state(True)
+                self._up.set()
+                self._on_live()
+            self._broken.clear()
+            while not self._stop.is_set():
+                message = pubsub.get_message(timeout=self._idle)
+                if message is not None:
+                    self._handle(message, None)
+                if self._broken.is_set():
+                    raise redis.ConnectionError("a command could not reach Redis")
+        finally:
+            try:
+                pubsub.close()
+            except (redis.RedisError, OSError):
+                pass
+
+    def _handle(self, message: dict[str, Any], pending: set[str] | None) -> None:
+        kind, channel = message["type"], message["channel"]
+        if kind == "subscribe":
+            if pending is not None:
+                pending.discard(channel)
+            with self._lock:
+                event = self._confirmed.get(channel)
+            if event is not None:
+                event.set()
+            return
+        if kind != "message":
+            return
+        try:
+            data = json.loads(message["data"])
+        except (TypeError, ValueError):
+            log.warning("not a message of this network on %s", channel)
+            return
+        if not data:
+            return  # a wake-up (``_nudge``)
+        try:
+            self._on_message(channel, data)
+        except Exception:
+            log.exception("failed to apply a message from %s", channel)

@@ -1,0 +1,384 @@
+"""This server as one node of a network: the :class:`~server.clustering.ClusterHook`
+the core and the commands call, joining link, lease, nick table, events and fan-out.
+
+Every local change is saved where a node joining later reads it (``users:{node}``
+and the ``channels`` hash, in one transaction with its event) and published once on
+the events channel. A new node, and a node whose link comes back, reads the others'
+users and channels before it goes on (``_sync``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from ..admin import kill_user
+from ..clustering import SPLIT_TEXT, ClusterUnavailable
+from ..protocol.names import casefold
+from ..sendq import Outgoing
+from .events import SPLIT_REASON, Events
+from .fanout import Echo, Fanout, NoEcho
+from .keys import Keys
+from .lease import Lease, clear_node
+from .link import Link
+from .nicks import Nicks
+from .remote import RemoteSession, user_state
+
+if TYPE_CHECKING:
+    from ..channel import Channel
+    from ..context import Context
+    from ..session import Session
+
+log = logging.getLogger("server.cluster")
+
+#: Enter ARGV[1] (a connection's token) of node ARGV[2] in the members of a channel;
+#: 1 when it is the first member of the whole network.
+_ENTER = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HLEN', KEYS[1]) == 1 then return 1 end
+return 0
+"""
+
+#: Seconds a new node waits for Redis before it gives up starting.
+START_TIMEOUT = 5.0
+
+
+class Node:
+    """This server's place in the network (``ChatServer.cluster``)."""
+
+    def __init__(self, server: Context, host: str, port: int) -> None:
+        config = server.config
+        assert config.cluster is not None
+        self.server = server
+        self.name = config.node_name
+        self.keys = Keys(config.cluster_prefix)
+        self.link = Link(
+            config.cluster,
+            self._message,
+            self._state,
+            self._live,
+            config.cluster_retry,
+            config.cluster_refresh,
+        )
+        self.claims = Nicks(self.link.redis, self.keys, self.name, self.link.up)
+        about = {"host": host, "port": port, "started": time.time(), "pid": os.getpid()}
+        self.lease = Lease(
+            self.link,
+            self.keys,
+            self.claims,
+            self.name,
+            about,
+            config.cluster_lease,
+            config.cluster_refresh,
+            self.link.down,
+        )
+        self.fanout = Fanout(server, self.link, self.keys, self.name)
+        self.events = Events(server, self.name, self._kicked_here)
+        self._enter = self.link.redis.register_script(_ENTER)
+        self._synced = False
+        self._stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        """Join the network: clear what an earlier run of this node left, take the
+        lease, load the others' state; raises redis.RedisError when Redis cannot be used."""
+        redis_ = self.link.redis
+        if redis_.hexists(self.keys.nodes, self.name) or redis_.exists(self.keys.users(self.name)):
+            clear_node(self.link, self.keys, self.claims, self.name)
+        self.lease.renew()
+        self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
+        self.lease.start()
+
+    def stop(self) -> None:
+        """Leave the network: the others see this node's users quit (``*.net *.split``)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.lease.stop()
+        try:
+            self.lease.leave()  # the others see this node's split
+        except redis.RedisError as exc:
+            log.warning("left the network without telling it (%s): the lease runs out", exc)
+        self.link.stop()
+
+    def close(self) -> None:
+        """Close the connections to Redis: every connection of this server has ended."""
+        self.link.close()
+
+    def up(self) -> bool:
+        """Whether the link is up."""
+        return self.link.up() and not self._stopped
+
+    def servers(self) -> int:
+        """How many nodes the network has (this one included)."""
+        try:
+            return max(1, int(self.link.redis.hlen(self.keys.nodes)))
+        except redis.RedisError:
+            return 1
+
+    # --- local changes ----------------------------------------------------------------
+    def _state_of(self, client: Session) -> dict[str, Any]:
+        state = user_state(client, self.name)
+        state["channels"] = self.server.registry.memberships(client)
+        return state
+
+    def _save(
+        self,
+        event: dict[str, Any],
+        user: Session | None = None,
+        gone: str | None = None,
+        channel: Channel | None = None,
+    ) -> None:
+        """Save a local change and publish its event, in one transaction: the event
+        carries the user's whole state (``state``) or else the channel's."""
+        event["n"] = self.name
+        if self._stopped:
+            return
+        try:
+            with self.link.redis.pipeline(transaction=True) as pipe:
+                if gone is not None:
+                    pipe.hdel(self.keys.users(self.name), gone)
+                if user is not None and user.key is not None:
+                    state = event.setdefault("state", self._state_of(user))
+                    event["k"] = event.get("k", user.key)
+                    pipe.hset(self.keys.users(self.name), user.key, json.dumps(state))
+                if channel is not None:
+                    room = self.server.registry.channel_state(channel)
+                    if user is None:
+                        event.setdefault("state", room)
+                    pipe.hset(self.keys.rooms, casefold(channel.name), json.dumps(room))
+                pipe.publish(self.keys.events, json.dumps(event, separators=(",", ":")))
+                pipe.execute()
+        except redis.RedisError as exc:
+            log.warning("cannot tell the network (%s): it is told again on reconnection", exc)
+            self.link.down()
+
+    def introduced(self, client: Session) -> None:
+        """A local client registered."""
+        self._save({"t": "intro"}, client)
+
+    def renamed(self, client: Session, old_key: str) -> None:
+        """A local client changed its nick."""
+        self._save({"t": "nick", "k": old_key}, client, gone=old_key)
+
+    def changed(self, client: Session) -> None:
+        """A local client's away text, account, modes or realname changed."""
+        if client.registered:
+            self._save({"t": "user"}, client)
+
+    def left(self, client: Session, reason: str) -> None:
+        """A local registered client left the network."""
+        if client.key is not None:
+            try:
+                saved = self.link.redis.hget(self.keys.users(self.name), client.key)
+            except redis.RedisError:
+                saved = None
+            if saved is not None:
+                self._leave_channels(client.token, list(json.loads(saved).get("channels", {})))
+            self._save({"t": "quit", "k": client.key, "reason": reason}, gone=client.key)
+        self.fanout.prune()
+
+    def entering(self, client: Session, name: str) -> bool | None:
+        """Enter a local client in channel ``name``'s members across the network;
+        whether it is the first (None when Redis cannot say)."""
+        try:
+            return bool(
+                self._enter(
+                    keys=[self.keys.members(casefold(name))], args=[client.token, self.name]
+                )
+            )
+        except redis.RedisError:
+            return None
+
+    def not_entered(self, client: Session, name: str) -> None:
+        """Take back the entry of a refused join."""
+        self._leave_channels(client.token, [casefold(name)])
+
+    def _leave_channels(self, token: str, keys: list[str]) -> None:
+        try:
+            with self.link.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.hdel(self.keys.members(key), token)
+                pipe.execute()
+        except redis.RedisError:
+            pass  # the lease's end, or the resync, puts it right
+
+    def joined(self, client: Session, channel: Channel) -> None:
+        """A local client joined ``channel``: follow its messages, tell the others."""
+        self.fanout.follow(casefold(channel.name))
+        letters = self.server.registry.memberships(client).get(casefold(channel.name))
+        event: dict[str, Any] = {"t": "join", "c": channel.name, "l": letters[1] if letters else ""}
+        event["room"] = self.server.registry.channel_state(channel)
+        self._save(event, client, channel=channel)
+
+    def parted(
+        self, client: Session, channel: Channel, verb: str, reason: str, by: str = ""
+    ) -> None:
+        """A client left ``channel`` by PART, or a local operator kicked it."""
+        self._leave_channels(client.token, [casefold(channel.name)])
+        if verb == "KICK":
+            event = {"t": "kick", "c": channel.name, "target": client.key, "by": by}
+            event["reason"] = reason
+            self._save(event, None if client.remote else client, channel=channel)
+            if client.remote:
+                return
+        else:
+            self._save({"t": "part", "c": channel.name, "reason": reason}, client, channel=channel)
+        self.fanout.prune()
+
+    def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
+        """A channel's topic or modes changed here: tell the others (with its state)."""
+        event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
+        self._save(event, channel=channel)
+
+    def channel_message(
+        self,
+        client: Session,
+        channel: Channel,
+        out: Outgoing,
+        status: str,
+        echo: bool,
+        held: bool,
+    ) -> Echo | NoEcho:
+        """Publish a local user's channel message (see ``fanout``)."""
+        return self.fanout.publish(client, channel, out, status, echo, held)
+
+    def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
+        """Show a line to the members of ``channel`` on the other nodes with ``cap``."""
+        self.fanout.publish_line(channel, out, cap)
+
+    def multiline(self, client: Session, channel: Channel, fields: dict[str, Any]) -> Echo | NoEcho:
+        """Publish a local user's multi-line message to ``channel``."""
+        return self.fanout.publish_multiline(client, channel, fields)
+
+    def direct_multiline(self, peer: Session, fields: dict[str, Any]) -> bool:
+        """A multi-line message to a user of another node."""
+        return self.fanout.send_inbox(peer, {"t": "mldm", "fields": fields})
+
+    def direct(self, peer: Session, out: Outgoing) -> bool:
+        """A direct message to a user of another node; False when Redis is unreachable."""
+        return self.fanout.direct(peer, out)
+
+    def kill(self, target: Session, reason: str, source: str, by: str) -> None:
+        """Ask ``target``'s node to KILL it."""
+        event = {"t": "kill", "n": self.name, "to": target.key, "tok": target.token}
+        event.update(reason=reason, src=source, by=by)
+        try:
+            self.link.publish(self.keys.inbox(target.node), event)  # type: ignore[attr-defined]
+        except redis.RedisError as exc:
+            log.warning("cannot ask for the KILL of %s: %s", target.nick, exc)
+
+    def _killed(self, event: dict[str, Any]) -> None:
+        user = self.server.registry.find_nick(event["to"])
+        if user is not None and not user.remote and user.token == event.get("tok"):
+            kill_user(self.server, user, event["reason"], event["src"], event["by"])
+
+    def invited(self, target: Session, channel: Channel, out: Outgoing) -> None:
+        """An invitation for a user of another node: its node records it and tells it."""
+        self.fanout.direct(target, out, kind="invite")
+
+    def _kicked_here(self, client: Session) -> None:
+        self._save({"t": "user"}, client)
+        self.fanout.prune()
+
+    # --- what comes from Redis (the subscriber thread) -------------------------------
+    def _message(self, channel: str, message: dict[str, Any]) -> None:
+        if channel == self.keys.events:
+            self.events.apply(message)
+        elif channel == self.keys.inbox(self.name):
+            if message.get("t") in ("dm", "invite", "mldm"):
+                self.fanout.arrived(message)
+            elif message.get("t") == "kill":
+                self._killed(message)
+        elif channel.startswith(self.keys.prefix + "chan:"):
+            self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], message)
+
+    def _state(self, up: bool) -> None:
+        if not up:
+            self.fanout.forget_echoes()
+            if not self._stopped:
+                self._tell_locals(SPLIT_TEXT)
+            return
+        try:
+            self._sync()
+        except (redis.RedisError, ClusterUnavailable) as exc:
+            log.warning("cannot load the network's state: %s", exc)
+            self.link.down()
+            return
+
+    def _live(self) -> None:
+        if self._synced:
+            self._tell_locals("The network is whole again")
+        self._synced = True
+
+    def _tell_locals(self, text: str) -> None:
+        name = self.server.config.name
+        for client in self.server.registry.snapshot():
+            if client.registered:
+                client.send_line("NOTICE", client.nick, text, source=name)
+
+    def _sync(self) -> None:
+        """Load the others' users and channels (a new node, or after a split), and
+        after a split claim this node's users' nicks and publish them again."""
+        registry, keys, redis_ = self.server.registry, self.keys, self.link.redis
+        if self._synced:
+            self.claims.resyncing = True
+            try:
+                self._reclaim()
+            finally:
+                self.claims.resyncing = False
+        self.lease.renew()
+        live = {
+            node
+            for node in redis_.hkeys(keys.nodes)
+            if node != self.name and redis_.exists(keys.lease(node))
+        }
+        seen: set[tuple[str, str]] = set()
+        for node in sorted(live):
+            for key, text in redis_.hgetall(keys.users(node)).items():
+                state = json.loads(text)
+                seen.add((node, key))
+                self.events.intro({"t": "intro", "n": node, "k": key, "state": state})
+        for user in registry.remote_users():
+            if isinstance(user, RemoteSession) and (user.node, user.key) not in seen:
+                self.events.drop(user, SPLIT_REASON)
+        for key, text in redis_.hgetall(keys.rooms).items():
+            channel = registry.find_channel(key)
+            if channel is not None and not registry.has_local_members(channel):
+                registry.restore_channel_state(channel, json.loads(text), prefixes=False)
+
+    def _reclaim(self) -> None:
+        """After a split: claim every local user's nick again; one taken meanwhile by
+        another node is resolved by renaming the local user to a guest nick."""
+        registry = self.server.registry
+        for client in registry.snapshot():
+            if not client.registered or client.key is None:
+                continue
+            if not self.claims.claim(client.key):
+                self._rename_guest(client)
+            else:
+                self._save({"t": "intro"}, client)
+            for key in registry.memberships(client):
+                self._enter(keys=[self.keys.members(key)], args=[client.token, self.name])
+
+    def _rename_guest(self, client: Session) -> None:
+        registry = self.server.registry
+        old_source = client.source
+        for _ in range(10):
+            guest = f"Guest{int.from_bytes(os.urandom(3), 'big') % 100000}"
+            if registry.claim_nick(client, guest):
+                break
+        else:
+            self.server.end(client, "Nick collision")
+            return
+        recipients = registry.peers(client)
+        recipients.add(client)
+        Outgoing("NICK", client.nick, source=old_source).deliver(recipients)
+        text = f"Your nick was taken elsewhere during a split; you are now {client.nick}"
+        client.send_line("NOTICE", client.nick, text, source=self.server.config.name)
+        self._save({"t": "intro"}, client)
