@@ -1,0 +1,378 @@
+"""`python -m server.bench_cluster` (``make bench-cluster``): the bench against a network
+of two Kibitz nodes, next to one node alone, in the same run.
+
+Each scenario runs ``server.bench`` twice: against one Kibitz (no ``--cluster``), then
+against two nodes sharing one Redis (``--ports A,B``: receivers split over the nodes,
+senders on both). Every server is a fresh process with flood control and the
+per-address limits off (``--flood-rate 0 --exempt 127.0.0.1``) and history on in a data
+directory of its own. Redis is a private ``redis-server`` on a free port (nothing saved
+to disk), or an existing one given with ``--redis HOST:PORT``, whose keys the nodes make
+under a prefix of their own are deleted afterwards.
+
+The table gives, for one node and for two: deliveries per second (and those that crossed
+from one node to the other), latency, loss, the CPU seconds of each node and of Redis
+while sending, and the PUBLISH commands Redis served (per second, and its own
+microseconds per call, from ``INFO commandstats``). Below it, the publish rate Redis
+sustains on this machine, measured with ``redis-benchmark`` when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import bench
+from .bench_compare import ServerKind, free_port, generator_cpu, kibitz, machine, running
+
+#: Seconds a private redis-server may take to answer.
+_REDIS_START = 20.0
+
+
+@dataclass
+class Redis:
+    """The Redis the network uses: where it is, its process, and the key prefix."""
+
+    host: str
+    port: int
+    pid: int
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        """The nodes' ``--cluster`` URL."""
+        return f"redis://{self.host}:{self.port}/0"
+
+    def client(self) -> Any:
+        """A redis-py client (imported here: only this tool needs it)."""
+        import redis
+
+        return redis.Redis(host=self.host, port=self.port, socket_timeout=10)
+
+    def publishes(self) -> tuple[int, int]:
+        """PUBLISH commands served so far, and the microseconds Redis spent on them."""
+        stats = self.client().info("commandstats").get("cmdstat_publish", {})
+        return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+    def delete_keys(self) -> int:
+        """Delete every key under the prefix; how many there were."""
+        client = self.client()
+        keys = list(client.scan_iter(match=self.prefix + "*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+
+
+def redis_pid(host: str, port: int) -> int:
+    """The process id of the Redis server at ``host:port`` (its ``INFO server``)."""
+    import redis
+
+    # Any: redis-py's annotations mix its blocking and its asyncio answers.
+    client: Any = redis.Redis(host=host, port=port, socket_timeout=10)
+    return int(client.info("server")["process_id"])
+
+
+@contextlib.contextmanager
+def private_redis() -> Iterator[Redis]:
+    """A redis-server of its own on a free port (no persistence), stopped afterwards."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
+    with tempfile.TemporaryDirectory(prefix="kibitz-bench-redis-") as tmp:
+        port = free_port()
+        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--daemonize", "no", "--dir", tmp]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + _REDIS_START
+            while True:
+                try:
+                    redis_pid("127.0.0.1", port)
+                    break
+                except Exception:  # not answering yet: any redis-py error
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("redis-server did not start") from None
+                    time.sleep(0.05)  # poll until it answers
+            yield Redis("127.0.0.1", port, proc.pid, "kibitz-bench:")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+
+
+@contextlib.contextmanager
+def existing_redis(host: str, port: int, prefix: str | None = None) -> Iterator[Redis]:
+    """A Redis that already runs, the nodes' keys under ``prefix`` (default: one of this
+    run's own), deleted afterwards."""
+    prefix = prefix or f"kibitz-bench:{os.getpid()}:{os.urandom(4).hex()}:"
+    place = Redis(host, port, redis_pid(host, port), prefix)
+    try:
+        yield place
+    finally:
+        place.delete_keys()
+
+
+def node(name: str, redis: Redis) -> ServerKind:
+    """A Kibitz node of the network on ``redis``, named ``name``."""
+    kind = kibitz(
+        "--autojoin",
+        "",
+        "--name",
+        f"{name}.bench",
+        "--cluster",
+        redis.url,
+        "--node",
+        name,
+        "--cluster-prefix",
+        redis.prefix,
+    )
+    return replace(kind, name=f"node {name}")
+
+
+@dataclass
+class Scenario:
+    """One part of the table: what the bench runs, alone and on two nodes."""
+
+    key: str
+    title: str
+    options: bench.Options
+
+
+def scenarios(scale: float = 1.0) -> list[Scenario]:
+    """Scaled for a 2-core machine; ``scale`` shortens and shrinks them (tests)."""
+
+    def opts(**how: Any) -> bench.Options:
+        o = bench.Options(duration=10.0 * scale, size=100, **how)
+        o.settle = min(o.settle, 0.5 * scale + 0.1)
+        return o
+
+    fanout, paced = max(2, int(100 * scale)), max(2, int(200 * scale))
+    return [
+        Scenario(
+            "fanout",
+            f"{fanout} receivers, 4 senders at max rate",
+            opts(receivers=fanout, senders=4),
+        ),
+        Scenario(
+            "paced",
+            f"{paced} receivers, 2 senders at 20 msg/s",
+            opts(receivers=paced, senders=2, rate=20.0),
+        ),
+    ]
+
+
+@dataclass
+class Result:
+    """One scenario's two reports, and what Redis did during the two-node one."""
+
+    scenario: Scenario
+    single: dict = field(default_factory=dict)
+    network: dict = field(default_factory=dict)
+    #: PUBLISH calls and Redis's microseconds on them while the network's bench ran.
+    publishes: int = 0
+    publish_usec: int = 0
+
+
+def run_scenario(
+    scenario: Scenario, redis: Redis, log: Callable[[str], None] = lambda _: None
+) -> Result:
+    """Run ``scenario`` on one Kibitz, then on two nodes sharing ``redis``."""
+    result = Result(scenario)
+    with running(kibitz("--autojoin", "")) as (port, pid):
+        result.single = bench.run(replace(scenario.options, port=port, server_pid=pid))
+    log(f"{scenario.key} one node: {_summary(result.single)}")
+    with running(node("a", redis)) as (port_a, pid_a), running(node("b", redis)) as (port_b, pid_b):
+        options = replace(
+            scenario.options,
+            ports=[port_a, port_b],
+            server_pid=pid_a,
+            watch_pids=[pid_b, redis.pid],
+        )
+        calls, usec = redis.publishes()
+        result.network = bench.run(options)
+        after_calls, after_usec = redis.publishes()
+    result.publishes, result.publish_usec = after_calls - calls, after_usec - usec
+    log(f"{scenario.key} two nodes: {_summary(result.network)}")
+    return result
+
+
+def _summary(report: dict) -> str:
+    lat = report["latency_ms"]
+    return (
+        f"{report['deliveries_per_second']:,.0f} deliveries/s, p99 {lat['p99']:.1f} ms,"
+        f" {report['deliveries_lost']} lost"
+    )
+
+
+def cpu(report: dict, which: str) -> float | None:
+    """CPU seconds while sending: ``node a`` (the server), ``node b`` or ``redis`` (the
+    watched pids, in that order); None when the report has no such process."""
+    if which == "node a":
+        return report.get("server_cpu_seconds_messages")
+    watched = list(report.get("watched_cpu_seconds_messages", {}).values())
+    index = {"node b": 0, "redis": 1}[which]
+    return watched[index] if index < len(watched) else None
+
+
+def cpu_per_million(report: dict) -> float:
+    """CPU seconds of every server process (nodes and Redis) per million deliveries."""
+    total = sum(cpu(report, w) or 0.0 for w in ("node a", "node b", "redis"))
+    got = report.get("deliveries_received") or 0
+    return total / got * 1e6 if got else 0.0
+
+
+def table(results: list[Result]) -> str:
+    """The markdown table: scenario, figure, one node, two nodes."""
+    out = ["| scenario | figure | one node | two nodes |", "|---|---|---:|---:|"]
+    for result in results:
+        one, two = result.single, result.network
+        cross = two.get("cross_node", {})
+        seconds = two.get("send_seconds") or 0
+        rows: list[tuple[str, str, str]] = [
+            ("deliveries/s", f"{one['deliveries_per_second']:,.0f}", _n(two, "deliveries")),
+            ("of which cross-node /s", "—", f"{cross.get('deliveries_per_second', 0):,.0f}"),
+            ("latency p50 / ms", _ms(one, "p50"), _ms(two, "p50")),
+            ("latency p99 / ms", _ms(one, "p99"), _ms(two, "p99")),
+            ("cross-node latency p99 / ms", "—", f"{cross['latency_ms']['p99']:.1f}"),
+            (
+                "lost (cross-node)",
+                f"{one['deliveries_lost']}",
+                f"{two['deliveries_lost']} ({cross.get('deliveries_lost', 0)})",
+            ),
+            ("CPU s, node a", _cpu(one, "node a"), _cpu(two, "node a")),
+            ("CPU s, node b", "—", _cpu(two, "node b")),
+            ("CPU s, Redis", "—", _cpu(two, "redis")),
+            (
+                "server CPU s / M deliveries",
+                f"{cpu_per_million(one):.2f}",
+                f"{cpu_per_million(two):.2f}",
+            ),
+            (
+                "Redis PUBLISH /s (µs each)",
+                "—",
+                f"{result.publishes / seconds:,.0f} ({_per_call(result)})" if seconds else "—",
+            ),
+            ("generator CPU", f"{generator_cpu(one):.0%}", f"{generator_cpu(two):.0%}"),
+        ]
+        title = result.scenario.title
+        for label, a, b in rows:
+            out.append(f"| {title} | {label} | {a} | {b} |")
+            title = ""
+    return "\n".join(out)
+
+
+def _n(report: dict, what: str) -> str:
+    return f"{report[f'{what}_per_second']:,.0f}"
+
+
+def _ms(report: dict, which: str) -> str:
+    return f"{report['latency_ms'][which]:.1f}"
+
+
+def _cpu(report: dict, which: str) -> str:
+    seconds = cpu(report, which)
+    return "—" if seconds is None else f"{seconds:.2f}"
+
+
+def _per_call(result: Result) -> str:
+    return f"{result.publish_usec / result.publishes:.1f}" if result.publishes else "—"
+
+
+def publish_rate(redis: Redis, size: int = 300, requests: int = 100_000) -> dict[str, float]:
+    """PUBLISH commands per second ``redis-benchmark`` gets from this Redis with two
+    subscribers (a two-node network's fan-out), one command per round trip on 8
+    connections and pipelined 16 deep; empty when redis-benchmark is not installed."""
+    tool, cli = shutil.which("redis-benchmark"), shutil.which("redis-cli")
+    if tool is None or cli is None:
+        return {}
+    channel = redis.prefix + "bench-publish"
+    where = ["-h", redis.host, "-p", str(redis.port)]
+    subscribers = [
+        subprocess.Popen(
+            [cli, *where, "SUBSCRIBE", channel],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    rates: dict[str, float] = {}
+    try:
+        payload = "x" * size
+        for label, pipeline in (("one at a time", "1"), ("pipelined 16", "16")):
+            args = [tool, *where, "-q", "-n", str(requests), "-c", "8", "-P", pipeline]
+            done = subprocess.run(
+                [*args, "PUBLISH", channel, payload],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            found = re.findall(r"([\d.]+) requests per second", done.stdout)
+            if found:
+                rates[label] = float(found[-1])
+    finally:
+        for proc in subscribers:
+            proc.terminate()
+            proc.wait(timeout=15)
+    return rates
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scenarios and print the table; exit 1 when a delivery was lost."""
+    p = argparse.ArgumentParser(prog="python -m server.bench_cluster", description=__doc__)
+    p.add_argument("--only", action="append", help="run only this scenario (repeatable)")
+    p.add_argument("--scale", type=float, default=1.0, help="shorter, smaller runs (< 1)")
+    p.add_argument(
+        "--redis",
+        metavar="HOST:PORT",
+        help="use this Redis (keys under a prefix of the run's own, deleted afterwards) "
+        "instead of a private redis-server",
+    )
+    p.add_argument("--prefix", help="with --redis: the key prefix (default: one of the run's own)")
+    p.add_argument(
+        "--publish-requests",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="PUBLISH commands each redis-benchmark run sends; 0 skips it",
+    )
+    p.add_argument("--json", metavar="FILE", help="also write every report to FILE")
+    a = p.parse_args(argv)
+    chosen = [s for s in scenarios(a.scale) if not a.only or s.key in a.only]
+    bench.raise_fd_limit()
+    if a.redis:
+        host, _, port = a.redis.rpartition(":")
+        if not port.isdigit():
+            p.error(f"--redis takes HOST:PORT, not {a.redis!r}")
+        place = existing_redis(host or "127.0.0.1", int(port), a.prefix)
+    else:
+        place = private_redis()
+    before = machine()
+    with place as redis:
+        results = [run_scenario(s, redis, lambda t: print(t, file=sys.stderr)) for s in chosen]
+        rates = publish_rate(redis, requests=a.publish_requests) if a.publish_requests else {}
+    print(f"Machine: {before}")
+    print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(table(results))
+    if rates:
+        text = ", ".join(f"{rate:,.0f}/s {label}" for label, rate in rates.items())
+        print(f"\nredis-benchmark PUBLISH (300 bytes, 2 subscribers, 8 connections): {text}")
+    if a.json:
+        data = {r.scenario.key: {"one": r.single, "two": r.network} for r in results}
+        Path(a.json).write_text(json.dumps({**data, "redis_benchmark": rates}, indent=1))
+    lost = any(r.single["deliveries_lost"] or r.network["deliveries_lost"] for r in results)
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
