@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from . import bench
-from .bench_compare import ServerKind, free_port, generator_cpu, kibitz, machine, running
+from .bench_report import generator_cpu
+from .bench_servers import ServerKind, free_port, kibitz, machine, running
 
 #: Seconds a private redis-server may take to answer.
 _REDIS_START = 20.0
@@ -327,6 +328,53 @@ def publish_rate(redis: Redis, size: int = 300, requests: int = 100_000) -> dict
     return rates
 
 
+def redis_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``:PORT`` for 127.0.0.1) as a pair; ValueError if it is not one."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"--redis takes HOST:PORT, not {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def run_all(
+    scale: float = 1.0,
+    only: list[str] | None = None,
+    redis_at: tuple[str, int] | None = None,
+    prefix: str | None = None,
+    publish_requests: int = 100_000,
+    log: Callable[[str], None] = lambda _: None,
+) -> tuple[list[Result], dict[str, float]]:
+    """Run the scenarios (all, or those named ``only``) on a private redis-server, or on
+    the one at ``redis_at`` under ``prefix``; their results, and redis-benchmark's rates."""
+    chosen = [s for s in scenarios(scale) if not only or s.key in only]
+    place = existing_redis(*redis_at, prefix) if redis_at is not None else private_redis()
+    with place as redis:
+        results = [run_scenario(s, redis, log) for s in chosen]
+        rates = publish_rate(redis, requests=publish_requests) if publish_requests else {}
+    return results, rates
+
+
+def report(results: list[Result], rates: dict[str, float]) -> str:
+    """The table, and the publish rate redis-benchmark measured (when it ran)."""
+    text = table(results)
+    if rates:
+        figures = ", ".join(f"{rate:,.0f}/s {label}" for label, rate in rates.items())
+        text += f"\n\nredis-benchmark PUBLISH (300 bytes, 2 subscribers, 8 connections): {figures}"
+    return text
+
+
+def reports(results: list[Result], rates: dict[str, float]) -> dict:
+    """Every report, by scenario (``one`` node and ``two``), and redis-benchmark's rates."""
+    data: dict = {r.scenario.key: {"one": r.single, "two": r.network} for r in results}
+    data["redis_benchmark"] = rates
+    return data
+
+
+def lost(results: list[Result]) -> bool:
+    """Whether any run lost a delivery."""
+    return any(r.single["deliveries_lost"] or r.network["deliveries_lost"] for r in results)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios and print the table; exit 1 when a delivery was lost."""
     p = argparse.ArgumentParser(prog="python -m server.bench_cluster", description=__doc__)
@@ -348,30 +396,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--json", metavar="FILE", help="also write every report to FILE")
     a = p.parse_args(argv)
-    chosen = [s for s in scenarios(a.scale) if not a.only or s.key in a.only]
+    try:
+        redis_at = redis_address(a.redis) if a.redis else None
+    except ValueError as exc:
+        p.error(str(exc))
     bench.raise_fd_limit()
-    if a.redis:
-        host, _, port = a.redis.rpartition(":")
-        if not port.isdigit():
-            p.error(f"--redis takes HOST:PORT, not {a.redis!r}")
-        place = existing_redis(host or "127.0.0.1", int(port), a.prefix)
-    else:
-        place = private_redis()
     before = machine()
-    with place as redis:
-        results = [run_scenario(s, redis, lambda t: print(t, file=sys.stderr)) for s in chosen]
-        rates = publish_rate(redis, requests=a.publish_requests) if a.publish_requests else {}
+    results, rates = run_all(
+        a.scale, a.only, redis_at, a.prefix, a.publish_requests, lambda t: print(t, file=sys.stderr)
+    )
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(table(results))
-    if rates:
-        text = ", ".join(f"{rate:,.0f}/s {label}" for label, rate in rates.items())
-        print(f"\nredis-benchmark PUBLISH (300 bytes, 2 subscribers, 8 connections): {text}")
+    print(report(results, rates))
     if a.json:
-        data = {r.scenario.key: {"one": r.single, "two": r.network} for r in results}
-        Path(a.json).write_text(json.dumps({**data, "redis_benchmark": rates}, indent=1))
-    lost = any(r.single["deliveries_lost"] or r.network["deliveries_lost"] for r in results)
-    return 1 if lost else 0
+        Path(a.json).write_text(json.dumps(reports(results, rates), indent=1))
+    return 1 if lost(results) else 0
 
 
 if __name__ == "__main__":

@@ -124,6 +124,12 @@ def node_figures(
     }
 
 
+def generator_cpu(report: dict) -> float:
+    """The load generator's CPU share of one core while it sent."""
+    seconds = report.get("send_seconds") or 0
+    return report.get("bench_cpu_seconds_messages", 0) / seconds if seconds else 0.0
+
+
 def raise_fd_limit() -> int:
     """Raise this process's open-file soft limit to its hard limit; return the new limit."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
