@@ -45,7 +45,7 @@ def test_the_example_is_accepted_and_gives_what_it_says(tmp_path) -> None:
     here = tmp_path / "kibitz1"
     assert (config.node, config.port, config.host) == ("kibitz1", 6667, "0.0.0.0")
     assert config.cluster == "redis://10.0.0.5:6379/0"
-    assert config.cluster_prefix == "kibitz:"
+    assert (config.cluster_prefix, config.cluster_lease) == ("kibitz:", 10.0)
     assert config.database == "postgresql://kibitz:change-me@10.0.0.5:5432/kibitz"
     assert (config.network, config.description) == ("ExampleCorp", "ExampleCorp chat")
     assert config.motd == ["Welcome to ExampleCorp chat"]  # read from the file's directory
