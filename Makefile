@@ -57,7 +57,8 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	ulimit -n 20000 2>/dev/null || true; $(PY) -m server.bench_compare $(BENCH_ARGS)
 
-# Two Kibitz nodes sharing a private Redis, next to one node (about 2 minutes).
+# Two Kibitz nodes sharing a private Redis, next to one node (about a minute a run;
+# BENCH_ARGS="--runs 3" for medians).
 bench-cluster: $(STAMP) system-deps
 	ulimit -n 20000 2>/dev/null || true; $(PY) -m server.bench_cluster $(BENCH_ARGS)
 

@@ -174,24 +174,55 @@ def scenarios(scale: float = 1.0) -> list[Scenario]:
 
 @dataclass
 class Result:
-    """One scenario's two reports, and what Redis did during the two-node one."""
+    """One scenario's reports, run by run: on one node, and on two (each of those with
+    ``redis_publishes``: the PUBLISH calls Redis served during it and its microseconds)."""
 
     scenario: Scenario
-    single: dict = field(default_factory=dict)
-    network: dict = field(default_factory=dict)
-    #: PUBLISH calls and Redis's microseconds on them while the network's bench ran.
-    publishes: int = 0
-    publish_usec: int = 0
+    singles: list[dict] = field(default_factory=list)
+    networks: list[dict] = field(default_factory=list)
+
+    @property
+    def single(self) -> dict:
+        """The median run on one node."""
+        return median(self.singles)
+
+    @property
+    def network(self) -> dict:
+        """The median run on two nodes."""
+        return median(self.networks)
+
+
+def median(reports: list[dict]) -> dict:
+    """The run with the median main figure: p99 latency at a fixed rate (every run
+    delivers the same then), else deliveries per second."""
+    if reports[0]["options"]["rate"] > 0:
+        ordered = sorted(reports, key=lambda r: r["latency_ms"]["p99"])
+    else:
+        ordered = sorted(reports, key=lambda r: r["deliveries_per_second"])
+    return ordered[(len(ordered) - 1) // 2]
 
 
 def run_scenario(
-    scenario: Scenario, redis: Redis, log: Callable[[str], None] = lambda _: None
+    scenario: Scenario, redis: Redis, log: Callable[[str], None] = lambda _: None, runs: int = 1
 ) -> Result:
-    """Run ``scenario`` on one Kibitz, then on two nodes sharing ``redis``."""
+    """Run ``scenario`` ``runs`` times on one Kibitz and on two nodes sharing ``redis``,
+    taking turns (one node first in odd runs), so a change in the machine's load falls
+    on both."""
     result = Result(scenario)
-    with running(kibitz("--autojoin", "")) as (port, pid):
-        result.single = bench.run(replace(scenario.options, port=port, server_pid=pid))
-    log(f"{scenario.key} one node: {_summary(result.single)}")
+    for number in range(runs):
+        for two in (False, True) if number % 2 == 0 else (True, False):
+            if two:
+                result.networks.append(_on_two_nodes(scenario, redis))
+                log(f"{scenario.key} run {number + 1} two nodes: {_summary(result.networks[-1])}")
+            else:
+                with running(kibitz("--autojoin", "")) as (port, pid):
+                    options = replace(scenario.options, port=port, server_pid=pid)
+                    result.singles.append(bench.run(options))
+                log(f"{scenario.key} run {number + 1} one node: {_summary(result.singles[-1])}")
+    return result
+
+
+def _on_two_nodes(scenario: Scenario, redis: Redis) -> dict:
     with running(node("a", redis)) as (port_a, pid_a), running(node("b", redis)) as (port_b, pid_b):
         options = replace(
             scenario.options,
@@ -200,11 +231,10 @@ def run_scenario(
             watch_pids=[pid_b, redis.pid],
         )
         calls, usec = redis.publishes()
-        result.network = bench.run(options)
+        report = bench.run(options)
         after_calls, after_usec = redis.publishes()
-    result.publishes, result.publish_usec = after_calls - calls, after_usec - usec
-    log(f"{scenario.key} two nodes: {_summary(result.network)}")
-    return result
+    report["redis_publishes"] = {"calls": after_calls - calls, "usec": after_usec - usec}
+    return report
 
 
 def _summary(report: dict) -> str:
@@ -239,6 +269,7 @@ def table(results: list[Result]) -> str:
         one, two = result.single, result.network
         cross = two.get("cross_node", {})
         seconds = two.get("send_seconds") or 0
+        calls = two.get("redis_publishes", {}).get("calls", 0)
         rows: list[tuple[str, str, str]] = [
             ("deliveries/s", f"{one['deliveries_per_second']:,.0f}", _n(two, "deliveries")),
             ("of which cross-node /s", "—", f"{cross.get('deliveries_per_second', 0):,.0f}"),
@@ -261,11 +292,12 @@ def table(results: list[Result]) -> str:
             (
                 "Redis PUBLISH /s (µs each)",
                 "—",
-                f"{result.publishes / seconds:,.0f} ({_per_call(result)})" if seconds else "—",
+                f"{calls / seconds:,.0f} ({_per_call(two)})" if seconds else "—",
             ),
             ("generator CPU", f"{generator_cpu(one):.0%}", f"{generator_cpu(two):.0%}"),
         ]
-        title = result.scenario.title
+        runs = len(result.singles)
+        title = result.scenario.title + (f" (median of {runs})" if runs > 1 else "")
         for label, a, b in rows:
             out.append(f"| {title} | {label} | {a} | {b} |")
             title = ""
@@ -285,8 +317,10 @@ def _cpu(report: dict, which: str) -> str:
     return "—" if seconds is None else f"{seconds:.2f}"
 
 
-def _per_call(result: Result) -> str:
-    return f"{result.publish_usec / result.publishes:.1f}" if result.publishes else "—"
+def _per_call(report: dict) -> str:
+    publishes = report.get("redis_publishes", {})
+    calls = publishes.get("calls", 0)
+    return f"{publishes['usec'] / calls:.1f}" if calls else "—"
 
 
 def publish_rate(redis: Redis, size: int = 300, requests: int = 100_000) -> dict[str, float]:
@@ -343,13 +377,14 @@ def run_all(
     prefix: str | None = None,
     publish_requests: int = 100_000,
     log: Callable[[str], None] = lambda _: None,
+    runs: int = 1,
 ) -> tuple[list[Result], dict[str, float]]:
     """Run the scenarios (all, or those named ``only``) on a private redis-server, or on
     the one at ``redis_at`` under ``prefix``; their results, and redis-benchmark's rates."""
     chosen = [s for s in scenarios(scale) if not only or s.key in only]
     place = existing_redis(*redis_at, prefix) if redis_at is not None else private_redis()
     with place as redis:
-        results = [run_scenario(s, redis, log) for s in chosen]
+        results = [run_scenario(s, redis, log, runs) for s in chosen]
         rates = publish_rate(redis, requests=publish_requests) if publish_requests else {}
     return results, rates
 
@@ -365,14 +400,14 @@ def report(results: list[Result], rates: dict[str, float]) -> str:
 
 def reports(results: list[Result], rates: dict[str, float]) -> dict:
     """Every report, by scenario (``one`` node and ``two``), and redis-benchmark's rates."""
-    data: dict = {r.scenario.key: {"one": r.single, "two": r.network} for r in results}
+    data: dict = {r.scenario.key: {"one": r.singles, "two": r.networks} for r in results}
     data["redis_benchmark"] = rates
     return data
 
 
 def lost(results: list[Result]) -> bool:
     """Whether any run lost a delivery."""
-    return any(r.single["deliveries_lost"] or r.network["deliveries_lost"] for r in results)
+    return any(report["deliveries_lost"] for r in results for report in r.singles + r.networks)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +415,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m server.bench_cluster", description=__doc__)
     p.add_argument("--only", action="append", help="run only this scenario (repeatable)")
     p.add_argument("--scale", type=float, default=1.0, help="shorter, smaller runs (< 1)")
+    p.add_argument(
+        "--runs", type=int, default=1, help="runs of each scenario; the table shows the median"
+    )
     p.add_argument(
         "--redis",
         metavar="HOST:PORT",
@@ -403,7 +441,13 @@ def main(argv: list[str] | None = None) -> int:
     bench.raise_fd_limit()
     before = machine()
     results, rates = run_all(
-        a.scale, a.only, redis_at, a.prefix, a.publish_requests, lambda t: print(t, file=sys.stderr)
+        a.scale,
+        a.only,
+        redis_at,
+        a.prefix,
+        a.publish_requests,
+        lambda t: print(t, file=sys.stderr),
+        max(1, a.runs),
     )
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")

@@ -377,7 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(chosen, _progress)
     network = None
     if cluster:
-        network = bench_cluster.run_all(a.scale, None, redis_at, a.prefix, log=_progress)
+        network = bench_cluster.run_all(
+            a.scale, None, redis_at, a.prefix, log=_progress, runs=max(1, a.runs)
+        )
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     if results:
