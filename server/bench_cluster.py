@@ -1,13 +1,14 @@
 """`python -m server.bench_cluster` (``make bench-cluster``): the bench against a network
 of two Kibitz nodes, next to one node alone, in the same run.
 
-Each scenario runs ``server.bench`` twice: against one Kibitz (no ``--cluster``), then
-against two nodes sharing one Redis (``--ports A,B``: receivers split over the nodes,
-senders on both). Every server is a fresh process with flood control and the
-per-address limits off (``--flood-rate 0 --exempt 127.0.0.1``) and history on in a data
-directory of its own. Redis is a private ``redis-server`` on a free port (nothing saved
-to disk), or an existing one given with ``--redis HOST:PORT``, whose keys the nodes make
-under a prefix of their own are deleted afterwards.
+Each scenario runs ``server.bench`` against one Kibitz (no ``--cluster``) and against two
+nodes sharing one Redis (``--ports A,B``: receivers split over the nodes, senders on
+both), ``--runs`` times each, taking turns. Every server is a fresh process with flood
+control and the per-address limits off (``--flood-rate 0 --exempt 127.0.0.1``) and
+history on in a data directory of its own (or, with ``--database``, in one PostgreSQL
+database the nodes share). Redis is a private ``redis-server`` on a free port (nothing
+saved to disk), or an existing one given with ``--redis HOST:PORT``, whose keys the nodes
+make under a prefix of their own are deleted afterwards.
 
 The table gives, for one node and for two: deliveries per second (and those that crossed
 from one node to the other), latency, loss, the CPU seconds of each node and of Redis
@@ -123,8 +124,9 @@ def existing_redis(host: str, port: int, prefix: str | None = None) -> Iterator[
         place.delete_keys()
 
 
-def node(name: str, redis: Redis) -> ServerKind:
-    """A Kibitz node of the network on ``redis``, named ``name``."""
+def node(name: str, redis: Redis, *extra: str) -> ServerKind:
+    """A Kibitz node of the network on ``redis``, named ``name`` (``extra``: more
+    options)."""
     kind = kibitz(
         "--autojoin",
         "",
@@ -136,6 +138,7 @@ def node(name: str, redis: Redis) -> ServerKind:
         name,
         "--cluster-prefix",
         redis.prefix,
+        *extra,
     )
     return replace(kind, name=f"node {name}")
 
@@ -203,27 +206,33 @@ def median(reports: list[dict]) -> dict:
 
 
 def run_scenario(
-    scenario: Scenario, redis: Redis, log: Callable[[str], None] = lambda _: None, runs: int = 1
+    scenario: Scenario,
+    redis: Redis,
+    log: Callable[[str], None] = lambda _: None,
+    runs: int = 1,
+    database: str | None = None,
 ) -> Result:
     """Run ``scenario`` ``runs`` times on one Kibitz and on two nodes sharing ``redis``,
     taking turns (one node first in odd runs), so a change in the machine's load falls
-    on both."""
+    on both; with ``database``, every server keeps its history (and accounts) there."""
+    extra = ("--database", database) if database else ()
     result = Result(scenario)
     for number in range(runs):
         for two in (False, True) if number % 2 == 0 else (True, False):
             if two:
-                result.networks.append(_on_two_nodes(scenario, redis))
+                result.networks.append(_on_two_nodes(scenario, redis, extra))
                 log(f"{scenario.key} run {number + 1} two nodes: {_summary(result.networks[-1])}")
             else:
-                with running(kibitz("--autojoin", "")) as (port, pid):
+                with running(kibitz("--autojoin", "", *extra)) as (port, pid):
                     options = replace(scenario.options, port=port, server_pid=pid)
                     result.singles.append(bench.run(options))
                 log(f"{scenario.key} run {number + 1} one node: {_summary(result.singles[-1])}")
     return result
 
 
-def _on_two_nodes(scenario: Scenario, redis: Redis) -> dict:
-    with running(node("a", redis)) as (port_a, pid_a), running(node("b", redis)) as (port_b, pid_b):
+def _on_two_nodes(scenario: Scenario, redis: Redis, extra: tuple[str, ...]) -> dict:
+    a, b = node("a", redis, *extra), node("b", redis, *extra)
+    with running(a) as (port_a, pid_a), running(b) as (port_b, pid_b):
         options = replace(
             scenario.options,
             ports=[port_a, port_b],
@@ -378,13 +387,14 @@ def run_all(
     publish_requests: int = 100_000,
     log: Callable[[str], None] = lambda _: None,
     runs: int = 1,
+    database: str | None = None,
 ) -> tuple[list[Result], dict[str, float]]:
     """Run the scenarios (all, or those named ``only``) on a private redis-server, or on
     the one at ``redis_at`` under ``prefix``; their results, and redis-benchmark's rates."""
     chosen = [s for s in scenarios(scale) if not only or s.key in only]
     place = existing_redis(*redis_at, prefix) if redis_at is not None else private_redis()
     with place as redis:
-        results = [run_scenario(s, redis, log, runs) for s in chosen]
+        results = [run_scenario(s, redis, log, runs, database) for s in chosen]
         rates = publish_rate(redis, requests=publish_requests) if publish_requests else {}
     return results, rates
 
@@ -432,6 +442,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="PUBLISH commands each redis-benchmark run sends; 0 skips it",
     )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="every server keeps its history and accounts in this PostgreSQL database "
+        "(the nodes share it) instead of a data directory of its own",
+    )
     p.add_argument("--json", metavar="FILE", help="also write every report to FILE")
     a = p.parse_args(argv)
     try:
@@ -448,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         a.publish_requests,
         lambda t: print(t, file=sys.stderr),
         max(1, a.runs),
+        a.database,
     )
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")

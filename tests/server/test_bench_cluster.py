@@ -87,3 +87,20 @@ def test_the_median_run_is_chosen_by_the_scenarios_main_figure() -> None:
     assert bench_cluster.median(flat_out)["deliveries_per_second"] == 200.0
     paced = [run(20, 80.0, 9.0), run(20, 80.0, 30.0), run(20, 80.0, 12.0)]
     assert bench_cluster.median(paced)["latency_ms"]["p99"] == 12.0
+
+
+def test_with_a_database_the_nodes_share_one_history(
+    redis_port, redis_prefix, postgres_url
+) -> None:
+    import psycopg
+
+    paced = next(s for s in scenarios(scale=0.03) if s.key == "paced")
+    with existing_redis("127.0.0.1", redis_port, redis_prefix) as redis:
+        result = run_scenario(paced, redis, database=postgres_url)
+    one, two = result.single, result.network
+    assert one["deliveries_lost"] == two["deliveries_lost"] == 0
+    assert two["cross_node"]["deliveries_received"] > 0
+    # Each message stored once, by its sender's server, in the one history.
+    with psycopg.connect(postgres_url) as db:
+        (stored,) = db.execute("SELECT count(*) FROM history_messages").fetchone()  # type: ignore[misc]
+    assert stored == one["messages_sent"] + two["messages_sent"] > 0
