@@ -1,5 +1,5 @@
 # Kibitz: `make demo` runs a server and two chat windows; `make test` runs every test;
-# `make bench` measures Kibitz against ngIRCd.
+# `make bench` measures Kibitz against ngIRCd, `make bench-cluster` two nodes against one.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -12,7 +12,7 @@ SYSTEM_TOOLS := Xvfb:xvfb xdotool:xdotool irssi:irssi tmux:tmux ngircd:ngircd \
 	dbus-daemon:dbus-daemon
 PORT   ?= 5000
 
-.PHONY: test demo server lint system-deps screenshots clean bench
+.PHONY: test demo server lint system-deps screenshots clean bench bench-cluster
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ lint: $(STAMP)
 # Kibitz against ngIRCd (about 6 minutes): one table, as in the README's Performance section.
 bench: $(STAMP) system-deps
 	ulimit -n 20000 2>/dev/null || true; $(PY) -m server.bench_compare $(BENCH_ARGS)
+
+# Two Kibitz nodes sharing a private Redis, next to one node (about a minute a run;
+# BENCH_ARGS="--runs 3" for medians).
+bench-cluster: $(STAMP) system-deps
+	ulimit -n 20000 2>/dev/null || true; $(PY) -m server.bench_cluster $(BENCH_ARGS)
 
 server: $(STAMP)
 	$(PY) -m server -p $(PORT)

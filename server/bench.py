@@ -16,6 +16,12 @@ its way and reports deliveries expected vs received (loss is visible), deliverie
 messages per second, latency percentiles, its own CPU time (so one can see whether it was
 the bottleneck) and, given ``--server-pid``, the server's CPU seconds and peak RSS.
 
+With ``--ports A,B`` the clients are spread over the nodes of one network (senders in
+turn, receivers in turn), and each sender's padding byte names its node, so the report
+also gives each node's figures and the deliveries that crossed from one node to another
+(counted, lost, per second, and the latency of the sampled ones); ``--watch-pid`` adds
+the CPU seconds of more processes (the other nodes, Redis) while sending.
+
 ``--connect-only`` connects and registers the clients (no channel), holds them for the
 duration and reports how many stayed, how long registering took and, given
 ``--server-pid``, the server's resident memory per client.
@@ -44,7 +50,16 @@ from dataclasses import asdict
 
 from . import bench_ping
 from .bench_options import CAPS, Options
-from .bench_report import format_report, own_cpu, percentile, proc_stats, raise_fd_limit
+from .bench_report import (
+    cpu_between,
+    format_report,
+    latency_figures,
+    node_figures,
+    own_cpu,
+    percentile,
+    proc_stats,
+    raise_fd_limit,
+)
 from .options import add_options, values
 
 _RECV_SIZE = 262144
@@ -57,6 +72,9 @@ _JOIN_ERRORS = {b"403", b"405", b"471", b"473", b"474", b"475", b"476", b"477"}
 _NICK_ERRORS = {b"431", b"432", b"433", b"436"}
 
 
+#: Padding bytes: node 0's is ``x`` (a single server's payload is unchanged).
+_PADS = b"xyzwvutsrqponmlkjihgfedcba"
+
 # Connection states.
 CONNECTING, REGISTERING, JOINING, READY, CLOSED = range(5)
 
@@ -68,6 +86,7 @@ class Conn:
         "error",
         "index",
         "nick",
+        "node",
         "rbuf",
         "sender",
         "sent",
@@ -78,12 +97,16 @@ class Conn:
         "writing",
     )
 
-    def __init__(self, sock: socket.socket, index: int, sender: int | None, nick: str) -> None:
+    def __init__(
+        self, sock: socket.socket, index: int, sender: int | None, nick: str, node: int = 0
+    ) -> None:
         self.sock = sock
         self.index = index
         #: The sender number, or None for a receiver.
         self.sender = sender
         self.nick = nick
+        #: Which of ``--ports`` it is connected to (0 with one server).
+        self.node = node
         self.state = CONNECTING
         self.rbuf = b""
         self.wbuf = bytearray()
@@ -128,6 +151,16 @@ class Bench:
         self.errors: dict[str, int] = {}
         #: The capabilities the server acknowledged (to the first client it answered).
         self.caps_acked: list[str] | None = None
+        self.ports = options.ports or [options.port]
+        #: A sender's padding names its node (the last byte before CRLF), so a receiver
+        #: counts what came from each node with one ``bytes.count`` per node.
+        self.pads = bytes(_PADS[n % len(_PADS)] for n in range(len(self.ports)))
+        self.ends = [bytes([pad]) + b"\r\n" for pad in self.pads]
+        self.node_of_pad = {pad: n for n, pad in enumerate(self.pads)}
+        #: from_node[r][o]: messages receivers on node r counted from senders on node o.
+        self.from_node = [[0] * len(self.ports) for _ in self.ports]
+        #: Latencies of the sampled messages that crossed from one node to another.
+        self.cross_latencies: list[int] = []
 
     # --- connections -------------------------------------------------------------
     def _open(self) -> None:
@@ -143,14 +176,16 @@ class Bench:
         # The tool's own writes must not wait for delayed ACKs (Nagle): only the
         # server's behaviour should show in the latencies.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = Conn(sock, index, sender, nick)
+        # Each role in turn over the nodes: both get senders and receivers.
+        node = (index if sender is not None else index - self.o.senders) % len(self.ports)
+        conn = Conn(sock, index, sender, nick, node)
         self.conns.append(conn)
         self.in_setup += 1
         if sender is not None:
             self.senders.append(conn)
         else:
             self.receivers.append(conn)
-        err = sock.connect_ex((self.o.host, self.o.port))
+        err = sock.connect_ex((self.o.host, self.ports[node]))
         if err not in (0, errno.EINPROGRESS, errno.EAGAIN):
             self._close(conn, f"connect: {os.strerror(err)}")
             return
@@ -271,6 +306,17 @@ class Bench:
         conn.total += got
         self.received += got
         self.totals[conn.index - self.o.senders] = conn.total
+        here = conn.node
+        several = len(self.ports) > 1
+        if several:
+            counts = self.from_node[here]
+            others = 0
+            for origin, ending in enumerate(self.ends):
+                if origin != here:
+                    found = buf.count(ending, 0, end)
+                    counts[origin] += found
+                    others += found
+            counts[here] += got - others
         append = self.latencies.append
         find = buf.find
         pos = find(b"|T ", 0, end)
@@ -278,7 +324,10 @@ class Bench:
             start = pos + 3
             start = find(b" ", start, end) + 1  # skip the sequence number
             stop = find(b" ", start, end)
-            append(now - int(buf[start:stop]))
+            latency = now - int(buf[start:stop])
+            append(latency)
+            if several and self.node_of_pad.get(buf[find(b"\r", stop, end) - 1]) != here:
+                self.cross_latencies.append(latency)
             pos = find(b"|T ", stop, end)
 
     # --- the slow path: registration, joining, PING, errors -------------------------
@@ -377,12 +426,13 @@ class Bench:
         s = sender.sender
         timed = seq % self.sample == 0
         text = f"{s}|T {seq} {now_ns} " if timed else f"{s}|u {seq} "
+        pad = self.pads[sender.node : sender.node + 1]
         return (
             b"PRIVMSG "
             + self.channel
             + b" :"
             + text.encode()
-            + b"x" * max(1, self.o.size - len(text))
+            + pad * max(1, self.o.size - len(text))
             + b"\r\n"
         )
 
@@ -505,7 +555,7 @@ class Bench:
         """Hold the clients while one more PINGs (at least for the duration); its figures."""
         pinger = bench_ping.Pinger(
             self.o.host,
-            self.o.port,
+            self.ports[0],
             self.o.bystander_pings,
             self.o.bystander_interval,
             nick=f"{self.o.nick_prefix}bystander",
@@ -540,6 +590,7 @@ class Bench:
         cpu_start = own_cpu()
         pid = self.o.server_pid
         server_start = proc_stats(pid) if pid else None
+        watched_start = {p: proc_stats(p) for p in self.o.watch_pids}
         start_ns = time.monotonic_ns() - self.base_ns
         send_s = self._send_phase()
         sent = sum(c.sent for c in senders)
@@ -547,9 +598,9 @@ class Bench:
         self._drain(expected)
         cpu = own_cpu() - cpu_start
         server_end = proc_stats(pid) if pid else None
+        watched = cpu_between(watched_start)
         active_s = max(1e-9, (self.last_delivery_ns - start_ns) / 1e9)
         lat = sorted(self.latencies)
-        ms = 1e-6
         figures: dict = {
             "send_seconds": round(send_s, 3),
             "messages_sent": sent,
@@ -558,18 +609,17 @@ class Bench:
             "deliveries_received": self.received,
             "deliveries_lost": expected - self.received,
             "deliveries_per_second": round(self.received / active_s, 1) if self.received else 0,
-            "latency_ms": {
-                "samples": len(lat),
-                "p50": round(percentile(lat, 0.50) * ms, 3),
-                "p90": round(percentile(lat, 0.90) * ms, 3),
-                "p99": round(percentile(lat, 0.99) * ms, 3),
-                "max": round(lat[-1] * ms, 3) if lat else 0.0,
-            },
+            "latency_ms": latency_figures(lat),
             "bench_cpu_seconds_messages": round(cpu, 3),
         }
         if server_start and server_end:
             server_cpu = server_end.cpu_seconds - server_start.cpu_seconds
             figures["server_cpu_seconds_messages"] = round(server_cpu, 3)
+        if watched:
+            figures["watched_cpu_seconds_messages"] = watched
+        if len(self.ports) > 1:
+            figures.update(node_figures(self.ports, senders, receivers, self.from_node, active_s))
+            figures["cross_node"]["latency_ms"] = latency_figures(sorted(self.cross_latencies))
         return figures
 
 
@@ -591,7 +641,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, bool]:
         p.error("--bystander-pings needs --connect-only")
     if not a.connect_only and (a.receivers < 1 or a.senders < 1):
         p.error("need at least one receiver and one sender (or --connect-only)")
-    return Options(**values(Options, a)), a.json
+    try:
+        options = Options(**values(Options, a))
+    except ValueError as exc:
+        p.error(str(exc))
+    return options, a.json
 
 
 def run(options: Options) -> dict:

@@ -11,29 +11,27 @@ scenario runs more than once), the load generator's CPU share while sending (nea
 it, not the server, is the limit) and Kibitz's figure over ngIRCd's. A scenario that
 measures Kibitz against itself (``fanout-nohistory``, what history costs) takes its
 turns within the runs of the one it is compared with, so both see the same load.
+``--only cluster`` runs ``server.bench_cluster``'s two nodes against one (after the
+others, when more scenarios are named).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import bench
+from . import bench, bench_cluster
+from .bench_report import generator_cpu
+from .bench_servers import ServerKind, kibitz, machine, running
 
 NGIRCD = shutil.which("ngircd") or "/usr/sbin/ngircd"
-_ROOT = Path(__file__).resolve().parent.parent
 
 _NGIRCD_CONF = """[Global]
 \tName = ngircd.bench
@@ -73,52 +71,6 @@ def held_clients() -> int:
     return max(2, min(HELD, hard - _FD_MARGIN))
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class ServerKind:
-    """How to start one server under test: its name and the command for a port."""
-
-    name: str
-    #: (port, scratch directory) -> argv.
-    command: Callable[[int, Path], list[str]]
-
-
-def kibitz(*extra: str) -> ServerKind:
-    """Kibitz as a process, relaxed limits, history on (unless ``extra`` turns it off)."""
-
-    def command(port: int, scratch: Path) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "server",
-            "-H",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--name",
-            "kibitz.bench",
-            "--flood-rate",
-            "0",
-            "--exempt",
-            "127.0.0.1",
-            "--max-clients",
-            "0",
-            "--data-dir",
-            str(scratch / "data"),
-            "--log-level",
-            "WARNING",
-            *extra,
-        ]
-
-    return ServerKind("Kibitz", command)
-
-
 def ngircd() -> ServerKind:
     """ngIRCd, its configuration written to the scratch directory."""
 
@@ -128,39 +80,6 @@ def ngircd() -> ServerKind:
         return [NGIRCD, "-n", "-f", str(conf)]
 
     return ServerKind("ngIRCd", command)
-
-
-@contextlib.contextmanager
-def running(kind: ServerKind, timeout: float = 20.0) -> Iterator[tuple[int, int]]:
-    """Start ``kind`` on a free port; yield (port, pid) once it accepts; stop it after."""
-    with tempfile.TemporaryDirectory(prefix="kibitz-bench-") as tmp:
-        port = free_port()
-        env = dict(os.environ, PYTHONPATH=str(_ROOT))
-        proc = subprocess.Popen(
-            kind.command(port, Path(tmp)),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=tmp,
-        )
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"{kind.name} did not start") from None
-                    time.sleep(0.05)  # poll until the server listens
-            yield port, proc.pid
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 @dataclass
@@ -327,12 +246,6 @@ def per_client_kib(report: dict) -> float:
     return peak / held if held else 0.0
 
 
-def generator_cpu(report: dict) -> float:
-    """The load generator's CPU share of one core while it sent."""
-    seconds = report.get("send_seconds") or 0
-    return report.get("bench_cpu_seconds_messages", 0) / seconds if seconds else 0.0
-
-
 def median_report(reports: list[dict]) -> dict:
     """The run with the median figure: deliveries/s, or memory per client."""
     if reports[0]["mode"] == "connect-only":
@@ -424,41 +337,61 @@ def _median_cpu(reports: list[dict]) -> float:
     return figures[(len(figures) - 1) // 2] if figures else 0.0
 
 
-def machine() -> str:
-    """One line about this machine: CPUs, kernel, Python, load."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs ({model or 'unknown'}), Linux {os.uname().release},"
-        f" Python {sys.version.split()[0]}, load average {load}"
-    )
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios (all, or those named) and print the table."""
     p = argparse.ArgumentParser(prog="python -m server.bench_compare", description=__doc__)
-    p.add_argument("--only", action="append", help="run only this scenario (repeatable)")
+    p.add_argument(
+        "--only",
+        action="append",
+        help="run only this scenario (repeatable); cluster: two nodes against one",
+    )
     p.add_argument("--runs", type=int, default=3, help="runs of each fan-out scenario")
     p.add_argument("--scale", type=float, default=1.0, help="shorter, smaller runs (< 1)")
+    p.add_argument(
+        "--redis",
+        metavar="HOST:PORT",
+        help="with --only cluster: use this Redis instead of a private redis-server",
+    )
+    p.add_argument("--prefix", help="with --redis: the key prefix (default: one of the run's own)")
     p.add_argument("--json", metavar="FILE", help="also write every report to FILE")
     a = p.parse_args(argv)
-    if not Path(NGIRCD).exists():
+    # "cluster": make bench-cluster's two nodes against one (server.bench_cluster), only
+    # when named.
+    cluster = a.only is not None and "cluster" in a.only
+    named = [key for key in a.only or [] if key != "cluster"]
+    chosen = [s for s in scenarios(a.scale, a.runs) if not named or s.key in named]
+    if cluster and not named:
+        chosen = []
+    if chosen and not Path(NGIRCD).exists():
         p.error(f"{NGIRCD} is missing (Debian: apt-get install ngircd)")
-    chosen = [s for s in scenarios(a.scale, a.runs) if not a.only or s.key in a.only]
+    try:
+        redis_at = bench_cluster.redis_address(a.redis) if a.redis else None
+    except ValueError as exc:
+        p.error(str(exc))
     bench.raise_fd_limit()
     before = machine()
-    results = run_all(chosen, lambda line: print(line, file=sys.stderr))
+    results = run_all(chosen, _progress)
+    network = None
+    if cluster:
+        network = bench_cluster.run_all(
+            a.scale, None, redis_at, a.prefix, log=_progress, runs=max(1, a.runs)
+        )
     print(f"Machine: {before}")
     print(f"After: load average {' / '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(table(results))
+    if results:
+        print(table(results))
+    if network is not None:
+        print(("\n" if results else "") + bench_cluster.report(*network))
     if a.json:
-        Path(a.json).write_text(json.dumps({r.scenario.key: r.reports for r in results}, indent=1))
-    return 0
+        data: dict = {r.scenario.key: r.reports for r in results}
+        if network is not None:
+            data["cluster"] = bench_cluster.reports(*network)
+        Path(a.json).write_text(json.dumps(data, indent=1))
+    return 1 if network is not None and bench_cluster.lost(network[0]) else 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 
 from .options import option
 
+
+def _ports(text: str) -> list[int]:
+    """``--ports A,B``: the ports, each a number."""
+    try:
+        ports = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise ValueError(f"--ports takes comma-separated port numbers, not {text!r}") from None
+    return ports
+
+
 #: What ``--caps`` requests: the way the Kibitz app and modern clients connect.
 CAPS = ("server-time", "message-tags", "echo-message", "batch")
 
@@ -22,6 +32,21 @@ class Options:
     )
     port: int = field(
         default=6667, metadata=option("--port", help="server port (default: %(default)s)")
+    )
+    #: Several servers of one network: clients go to them in turn, each role on its own
+    #: (sender s to ``ports[s % n]``, receiver r to ``ports[r % n]``); empty: ``port``.
+    ports: list[int] = field(
+        default_factory=list,
+        metadata=option(
+            "--ports",
+            metavar="A,B,...",
+            type=str,
+            help="spread the clients over these ports (the nodes of one network), senders "
+            "and receivers each in turn; the report gives each node's figures and the "
+            "cross-node deliveries",
+            parser_default=lambda ports: ",".join(str(p) for p in ports),
+            convert=_ports,
+        ),
     )
     password: str | None = field(
         default=None, metadata=option("--password", help="connection password (PASS)")
@@ -63,6 +88,17 @@ class Options:
     server_pid: int | None = field(
         default=None,
         metadata=option("--server-pid", metavar="PID", help="report this process's CPU and RSS"),
+    )
+    #: More processes whose CPU the report gives (the other nodes, Redis).
+    watch_pids: list[int] = field(
+        default_factory=list,
+        metadata=option(
+            "--watch-pid",
+            metavar="PID",
+            action="append",
+            help="also report this process's CPU seconds while sending (may be given "
+            "several times: the other nodes of a network, Redis)",
+        ),
     )
     #: Connections being opened or registered at once: below the smallest listen
     #: backlog in use (ngircd's is 10), so a burst never overflows it.

@@ -163,11 +163,14 @@ class FakeIRC(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, drop_every: int = 0) -> None:
+    def __init__(self, drop_every: int = 0, hub: FakeIRC | None = None) -> None:
         super().__init__(("127.0.0.1", 0), FakeHandler)
         self.drop_every = drop_every
-        self.lock = threading.Lock()
-        self.members: list[FakeHandler] = []
+        # A hub's servers relay to each other's members: one network of several nodes.
+        self.lock = hub.lock if hub is not None else threading.Lock()
+        self.members: list[FakeHandler] = hub.members if hub is not None else []
+        #: Drop every message that would cross to another server of the hub.
+        self.drop_crossing = False
         self.nicks_refused: list[str] = []
         self.pongs: list[str] = []
         self.relayed = 0
@@ -227,7 +230,11 @@ class FakeHandler(socketserver.StreamRequestHandler):
                 with fake.lock:
                     fake.relayed += 1
                     drop = fake.drop_every and fake.relayed % fake.drop_every == 0
-                    members = [m for m in fake.members if m is not self]
+                    members = [
+                        m
+                        for m in fake.members
+                        if m is not self and not (fake.drop_crossing and m.server is not fake)
+                    ]
                 if not drop:
                     line = f":{nick}!u@h " + raw.decode().rstrip("\r\n")
                     for member in members:
@@ -301,3 +308,84 @@ def test_caps_are_negotiated_and_echoes_are_not_counted_as_deliveries(make_serve
     assert report["deliveries_lost"] == 0
     assert report["deliveries_received"] == report["deliveries_expected"] > 0
     _check_latencies(report)
+
+
+# --- several nodes of one network: --ports --------------------------------------------------
+@pytest.fixture
+def network() -> Iterator[tuple[FakeIRC, FakeIRC]]:
+    """Two scripted servers relaying to each other's members."""
+    first = FakeIRC()
+    second = FakeIRC(hub=first)
+    for server in (first, second):
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield first, second
+    for server in (first, second):
+        server.shutdown()
+        server.server_close()
+
+
+def test_clients_are_spread_over_the_ports_and_cross_node_deliveries_counted(network) -> None:
+    first, second = network
+    options = _quick(first.port, ports=[first.port, second.port], receivers=5, senders=2)
+    options.rate = 20.0
+    report = run(options)
+    assert report["deliveries_lost"] == 0
+    by_port = {n["port"]: n for n in report["nodes"]}
+    assert (by_port[first.port]["senders"], by_port[first.port]["receivers"]) == (1, 3)
+    assert (by_port[second.port]["senders"], by_port[second.port]["receivers"]) == (1, 2)
+    assert len(first.members) == 7  # every client joined, on one server or the other
+    sent = {port: n["messages_sent"] for port, n in by_port.items()}
+    assert sent[first.port] > 0 and sent[second.port] > 0
+    # A receiver gets the other node's sender's messages from across.
+    assert by_port[first.port]["cross_node_expected"] == sent[second.port] * 3
+    assert by_port[second.port]["cross_node_expected"] == sent[first.port] * 2
+    for n in by_port.values():
+        assert n["cross_node_received"] == n["cross_node_expected"]
+        assert n["deliveries_received"] == report["messages_sent"] * n["receivers"]
+    cross = report["cross_node"]
+    assert cross["deliveries_expected"] == sent[second.port] * 3 + sent[first.port] * 2
+    assert cross["deliveries_received"] == cross["deliveries_expected"]
+    assert cross["deliveries_lost"] == 0 and cross["deliveries_per_second"] > 0
+    # At a fixed rate every message is timed: the crossing ones are timed apart.
+    assert cross["latency_ms"]["samples"] == cross["deliveries_received"]
+    assert "cross-node deliveries: " in bench.format_report(report)
+
+
+def test_what_is_lost_between_nodes_is_reported_as_cross_node_loss(network) -> None:
+    first, second = network
+    first.drop_crossing = second.drop_crossing = True
+    options = _quick(first.port, ports=[first.port, second.port], receivers=4, senders=2)
+    options.rate, options.drain = 20.0, 0.3
+    report = run(options)
+    cross = report["cross_node"]
+    assert cross["deliveries_received"] == 0 and cross["deliveries_expected"] > 0
+    assert report["deliveries_lost"] == cross["deliveries_lost"] == cross["deliveries_expected"]
+    assert all(n["deliveries_received"] == n["messages_sent"] * 2 for n in report["nodes"])
+
+
+def test_a_single_server_report_has_no_node_figures(fake) -> None:
+    report = run(_quick(fake.port, receivers=2, senders=1, rate=10.0, duration=0.3))
+    assert "nodes" not in report and "cross_node" not in report
+    assert (
+        bench.Bench(_quick(fake.port))
+        ._message(bench.Conn(None, 0, 0, "x"), 1, 0)
+        .endswith(  # type: ignore[arg-type]
+            b"x\r\n"
+        )
+    )
+
+
+def test_watched_processes_have_their_cpu_while_sending(make_server, capsys) -> None:
+    server = make_server(flood_rate=0, autojoin=[])
+    args = ["--port", str(server.port), "--receivers", "2", "--senders", "1", "--rate", "20"]
+    args += ["--duration", "0.3", "--settle", "0.1", "--watch-pid", str(os.getpid())]
+    assert main([*args, "--watch-pid", "1", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    watched = report["watched_cpu_seconds_messages"]
+    assert set(watched) == {str(os.getpid()), "1"} and watched[str(os.getpid())] >= 0
+
+
+def test_ports_must_be_numbers(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--ports", "6667,x"])
+    assert "--ports takes comma-separated port numbers" in capsys.readouterr().err

@@ -3,6 +3,7 @@ table built from reports (no figure is checked, only that each is there and read
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -173,3 +174,20 @@ def test_the_history_share_compares_the_medians_of_cpu_per_delivery() -> None:
     for report, cpu in zip(quiet.reports["Kibitz"], (0.27, 0.2, 0.5), strict=True):
         report["server_cpu_seconds_messages"] = cpu
     assert table([fanout, quiet]).splitlines()[-1].endswith("| CPU per delivery | 10% | | |")
+
+
+def test_only_cluster_runs_two_nodes_against_one_and_no_ngircd(
+    redis_port, redis_prefix, tmp_path, capsys
+) -> None:
+    out = tmp_path / "reports.json"
+    args = ["--only", "cluster", "--scale", "0.03", "--runs", "1"]
+    args += ["--redis", f"127.0.0.1:{redis_port}"]
+    assert bench_compare.main([*args, "--prefix", redis_prefix, "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| scenario | figure | one node | two nodes |" in text
+    assert "ngIRCd" not in text
+    reports = json.loads(out.read_text())
+    assert list(reports) == ["cluster"]
+    assert set(reports["cluster"]) == {"fanout", "paced", "redis_benchmark"}
+    for key in ("fanout", "paced"):
+        assert reports["cluster"][key]["two"][0]["cross_node"]["deliveries_lost"] == 0
