@@ -236,6 +236,11 @@ class Node:
         event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
         self._save(event, channel=channel)
 
+    @property
+    def sequenced(self) -> bool:
+        """Whether channel messages take their msgid and time from the network's order."""
+        return self.fanout.sequenced
+
     def channel_message(
         self,
         client: Session,
