@@ -138,6 +138,15 @@ class Fanout:
         server = self.server
         return server.history is not None and server.config.database is not None
 
+    def raise_sequence(self) -> None:
+        """Make the network's next position follow every message of the shared history
+        (a Redis that restarted empty, or whose clock is behind, must not give a stored
+        message's number again: that row would be kept and the new one dropped). Called
+        as the link comes up; raises redis.RedisError."""
+        history = self.server.history
+        if self.sequenced and history is not None:
+            self.link.raise_counter(self.keys.sequence, history.last_id() >> msgids.NODE_BITS)
+
     def _publish(self, channel: Channel, message: dict[str, Any], waiter: Echo) -> int | None:
         """Publish ``message`` to ``channel`` (sequenced when the history is shared),
         its echo awaited by ``waiter``; the position given (None: not sequenced). Raises

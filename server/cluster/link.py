@@ -38,6 +38,11 @@ redis.call('SET', KEYS[1], text)
 redis.call('PUBLISH', KEYS[2], string.sub(ARGV[1], 1, -2) .. ',"seq":' .. text .. '}')
 return seq
 """
+# KEYS: the counter; ARGV: the least value it may hold.
+_RAISE = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+"""
 
 
 class Link:
@@ -111,6 +116,11 @@ class Link:
         body = json.dumps(message, separators=(",", ":"))
         args = [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS]
         return int(self._sequence(keys=[counter, channel], args=args))
+
+    def raise_counter(self, counter: str, least: int) -> None:
+        """Make the counter of ``publish_sequenced`` at least ``least``; raises
+        redis.RedisError."""
+        self.redis.eval(_RAISE, 1, counter, least)
 
     def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
         """Subscribe to ``channel`` (kept across reconnections) and wait until Redis

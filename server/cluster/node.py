@@ -338,6 +338,7 @@ class Node:
             finally:
                 self.claims.resyncing = False
         self.lease.renew()
+        self.fanout.raise_sequence()
         live = {
             node
             for node in redis_.hkeys(keys.nodes)

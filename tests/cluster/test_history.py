@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 
+import redis
+
 from server import msgids
 from tests.support.ircclient import IRCClient
 
@@ -185,3 +187,21 @@ def test_the_shared_history_survives_restarting_both_nodes(
         reader = client_of(node, "r" + node.config.name[0], FULL)
         found = _batch(reader, "CHATHISTORY LATEST #general * 10")
         assert _shown(found) == _shown(seen)
+
+
+def test_the_network_order_starts_after_the_stored_history(
+    make_node, client_of, postgres_url, tmp_path, cluster_url, redis_prefix
+) -> None:
+    a, _ = _shared(make_node, postgres_url, tmp_path)
+    alice = client_of(a, "alice", FULL)
+    alice.send("PRIVMSG #general :stored")
+    stored = alice.expect("PRIVMSG", "#general").tags["msgid"]
+    alice.close()
+    a.stop()
+    counter = redis.Redis.from_url(cluster_url)
+    counter.delete(redis_prefix + "sequence")  # as a Redis restarted empty has it
+    make_node("a", database=postgres_url, data_dir=str(tmp_path / "a"))
+    number = msgids.row_id(stored)
+    assert number is not None
+    assert int(counter.get(redis_prefix + "sequence") or 0) > number >> msgids.NODE_BITS
+    counter.close()
