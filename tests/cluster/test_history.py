@@ -12,6 +12,7 @@ import redis
 
 from server import msgids
 from tests.support.ircclient import IRCClient
+from tests.support.waiting import wait_for
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
 
@@ -99,6 +100,21 @@ def test_concurrent_senders_on_two_nodes_are_stored_once_in_the_order_members_sa
     for reader in readers:
         stored = _shown(_batch(reader, f"CHATHISTORY LATEST #general * {4 * count}"))
         assert stored == received[0]  # each once, in that order, as shown live
+
+
+def test_a_redact_reaches_the_members_of_other_nodes(
+    make_node, client_of, postgres_url, tmp_path
+) -> None:
+    caps = (*FULL, "draft/message-redaction")
+    a, b = _shared(make_node, postgres_url, tmp_path)
+    alice, bob = client_of(a, "alice", caps), client_of(b, "bob", caps)
+    wait_for(lambda: a.registry.find_nick("bob") is not None, what="bob known on a")
+    alice.send("PRIVMSG #general :oops")
+    msgid = alice.expect("PRIVMSG", "#general").tags["msgid"]
+    assert bob.expect("PRIVMSG", "#general").tags["msgid"] == msgid
+    alice.send(f"REDACT #general {msgid} :typo")
+    gone = bob.expect("REDACT")
+    assert (gone.source, gone.params) == ("alice!~alice@127.0.0.1", ["#general", msgid, "typo"])
 
 
 def test_a_redact_on_one_node_removes_the_row_for_every_node(
