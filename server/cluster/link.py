@@ -26,8 +26,10 @@ log = logging.getLogger("server.cluster")
 COMMAND_TIMEOUT = 2.0
 # KEYS: the counter, the pub/sub channel; ARGV: the message (a JSON object), the epoch,
 # the step. Lua numbers are doubles: exact up to 2^53, and a position stays below 2^50
-# for 69 years; "%d" writes it without an exponent.
+# for 69 years; "%d" writes it without an exponent. TIME before a write needs effects
+# replication (the default since Redis 5; asked for where the call exists).
 _SEQUENCE = """
+if redis.replicate_commands then redis.replicate_commands() end
 local now = redis.call('TIME')
 local millis = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local seq = (millis - tonumber(ARGV[2])) * tonumber(ARGV[3])
