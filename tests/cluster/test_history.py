@@ -221,3 +221,20 @@ def test_the_network_order_starts_after_the_stored_history(
     assert number is not None
     assert int(counter.get(redis_prefix + "sequence") or 0) > number >> msgids.NODE_BITS
     counter.close()
+
+
+def test_a_network_msgid_is_a_reference_and_found_by_search_on_every_node(
+    make_node, client_of, postgres_url, tmp_path
+) -> None:
+    caps = (*FULL, "soju.im/search")
+    a, b = _shared(make_node, postgres_url, tmp_path)
+    alice, bob = client_of(a, "alice", caps), client_of(b, "bob", caps)
+    alice.send("PRIVMSG #general :first words", "PRIVMSG #general :second words")
+    first = bob.expect("PRIVMSG", "#general")
+    bob.expect("PRIVMSG", "#general")
+    _flush(a)
+    for reader in (bob, alice):
+        after = _batch(reader, f"CHATHISTORY AFTER #general msgid={first.tags['msgid']} 10")
+        assert [m.params[1] for m in after] == ["second words"]
+        found = _batch(reader, "SEARCH text=first")
+        assert _shown(found) == _shown([first])
