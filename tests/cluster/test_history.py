@@ -238,3 +238,16 @@ def test_a_network_msgid_is_a_reference_and_found_by_search_on_every_node(
         assert [m.params[1] for m in after] == ["second words"]
         found = _batch(reader, "SEARCH text=first")
         assert _shown(found) == _shown([first])
+
+
+def test_a_private_message_to_another_node_is_stored_once(
+    make_node, client_of, postgres_url, tmp_path
+) -> None:
+    a, b = _shared(make_node, postgres_url, tmp_path)
+    alice, bob = client_of(a, "alice", FULL), client_of(b, "bob", FULL)
+    wait_for(lambda: a.registry.find_nick("bob") is not None, what="bob known on a")
+    alice.send("PRIVMSG bob :just for you")
+    live = bob.expect("PRIVMSG", "bob")
+    _flush(a, b)
+    assert _shown(_batch(bob, "CHATHISTORY LATEST alice * 10")) == _shown([live])
+    assert _shown(_batch(alice, "CHATHISTORY LATEST bob * 10")) == _shown([live])
