@@ -40,6 +40,9 @@ class NickClaims(Protocol):
 class Echo(Protocol):
     """A channel message on its way through the network."""
 
+    #: Whether it was published (False: Redis could not be reached; nobody gets it).
+    published: bool
+
     def finish(self, reply: ResponseBuffer) -> bool:
         """Wait (bounded) until the message has come back, then answer with its echo;
         False when it could not be sent at all (the sender was told so)."""
@@ -56,6 +59,13 @@ class ClusterHook(Protocol):
 
     def up(self) -> bool:
         """Whether the link to the network is up (new registrations wait otherwise)."""
+        ...
+
+    @property
+    def sequenced(self) -> bool:
+        """Whether channel messages take their msgid and time from the network's order
+        as they are published (the nodes share one history): the caller stores such a
+        message after :meth:`channel_message` or :meth:`multiline`, with them."""
         ...
 
     def servers(self) -> int:
@@ -114,9 +124,10 @@ class ClusterHook(Protocol):
         held: bool,
     ) -> Echo:
         """Send a message to a channel through the network's order (its send lock held,
-        its msgid given): every node, this one included, delivers it to its own members
-        as it comes back from Redis; the sender's echo (``echo``) comes with it, into
-        the command's replies when they are ``held`` (a labeled command)."""
+        its msgid given unless :attr:`sequenced`, which gives it here): every node, this
+        one included, delivers it to its own members as it comes back from Redis; the
+        sender's echo (``echo``) comes with it, into the command's replies when they are
+        ``held`` (a labeled command)."""
         ...
 
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:

@@ -23,7 +23,9 @@ number of writers: a position is one number, and every message has its own. Cloc
 the servers are assumed to agree to within the time between two messages of one target
 sent on different servers. A store starts after the largest id in the table, so a clock
 set back across a restart does not reuse numbers. Two servers running at once get the
-same node number only after 1024 servers started in between (the sequence wraps).
+same node number only after 1023 servers started in between (the sequence wraps round
+1023: the last node number is kept for the nodes of a network, whose channel messages
+take their numbers from the network's order, see :mod:`server.cluster.fanout`).
 """
 
 from __future__ import annotations
@@ -47,12 +49,10 @@ from .search_pg import tsvector
 
 log = logging.getLogger(__name__)
 
-#: The numbering of msgids (see the module's docstring): 41 bits of milliseconds since
-#: 2025-01-01 (69 years), 9 of sequence, 10 of node: 60 bits, 15 hex digits, the most
-#: :func:`server.msgids.row_id` reads.
-EPOCH_MS = 1_735_689_600_000
-SEQ_BITS = 9
-NODE_BITS = 10
+#: The numbering of msgids (see the module's docstring and :mod:`server.msgids`).
+EPOCH_MS = msgids.EPOCH_MS
+SEQ_BITS = msgids.SEQ_BITS
+NODE_BITS = msgids.NODE_BITS
 _COMMIT_EVERY = 0.05  # seconds a batch gathers (the most a kill -9 can lose)
 _PRUNE_EVERY = 60.0
 #: Rows kept queued at most (some 500 bytes each): reached while the database cannot be
@@ -128,7 +128,8 @@ class Numbers:
     store takes them under its queue's lock."""
 
     def __init__(self, node: int, after: int = 0) -> None:
-        self.node = node % (1 << NODE_BITS)
+        # The last node number is the network's (channel messages of a cluster).
+        self.node = node % msgids.NETWORK_NODE
         self._last = after >> NODE_BITS
 
     def take(self, millis: int | None = None) -> int:

@@ -22,7 +22,18 @@ import threading
 
 #: Hex digits of the random prefix (4 bytes).
 PREFIX_LENGTH = 8
-_PREFIX = os.urandom(PREFIX_LENGTH // 2).hex()
+#: This process's prefix.
+PREFIX = _PREFIX = os.urandom(PREFIX_LENGTH // 2).hex()
+
+#: The numbering of servers sharing one database (see :mod:`server.history_pg`): 41 bits
+#: of milliseconds since 2025-01-01 (69 years), 9 of sequence, 10 of node: 60 bits, 15
+#: hex digits, the most :func:`row_id` reads.
+EPOCH_MS = 1_735_689_600_000
+SEQ_BITS = 9
+NODE_BITS = 10
+#: The node bits of the numbers a network of nodes gives its channel messages (its
+#: sequencer, see :mod:`server.cluster.fanout`); no store takes this node number.
+NETWORK_NODE = (1 << NODE_BITS) - 1
 _lock = threading.Lock()  # only around moving the counter forward
 _counter = itertools.count(1)
 
@@ -75,3 +86,14 @@ def last_taken() -> int:
     """A number above that of every msgid taken so far and below that of every msgid
     taken later (it is taken from the counter itself, so no message gets it)."""
     return next(_counter)
+
+
+def network_number(position: int) -> int:
+    """The msgid number of the channel message at ``position`` in the network's order
+    (milliseconds and sequence, as a store's numbers have them, and :data:`NETWORK_NODE`)."""
+    return position << NODE_BITS | NETWORK_NODE
+
+
+def position_millis(position: int) -> int:
+    """The time (ms since the Unix epoch) of the message at network ``position``."""
+    return (position >> SEQ_BITS) + EPOCH_MS

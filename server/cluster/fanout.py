@@ -3,9 +3,21 @@
 A message to a channel is published once, on the channel's own Redis channel, where
 every node with members there is subscribed: Redis is the sequencer, so every member on
 every node sees the channel's messages in one order. The origin node delivers its own
-users' messages too only as they come back (the sender's echo with them), having given
-the msgid and time once, before publishing; the sender's command waits for that, within
-``cluster_echo_wait``, so its labeled response holds the echo.
+users' messages too only as they come back (the sender's echo with them); the sender's
+command waits for that, within ``cluster_echo_wait``, so its labeled response holds the
+echo.
+
+The msgid and time every node shows are given once. With a history of its own (SQLite
+in each data directory) the origin gives them before publishing, as a server alone
+does, and stores the message. Nodes sharing one history (``--database``) take them
+from the network's order instead: one Lua script gives the message the next position
+of the network (a counter in Redis: Redis's clock in milliseconds and a sequence, as
+the store's numbers are made) and publishes it with it, atomically, so positions grow
+in the order every subscriber receives the messages, concurrent senders on several
+nodes included. Each node makes the msgid (:func:`~server.msgids.network_number`, under
+the origin's msgid prefix) and the time from the position; the origin stores the
+message with them once the script has answered, under the channel's send lock. The
+history's order (its ids) is then the order every member saw.
 
 A direct message goes to the inbox of the recipient's node, which delivers it with the
 recipient's capabilities.
@@ -13,12 +25,14 @@ recipient's capabilities.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
 import redis
 
+from .. import msgids
 from ..channel import PREFIX_RANK_OF
 from ..clustering import SPLIT_TEXT
 from ..multiline import Delivery
@@ -41,6 +55,9 @@ class Echo:
     """One channel message of a local sender, on its way through Redis."""
 
     __slots__ = ("client", "data", "done", "echo", "held", "lock", "timeout", "waiting")
+
+    #: It was published (see ``clustering.Echo``).
+    published = True
 
     def __init__(self, client: Session, echo: bool, held: bool, timeout: float) -> None:
         self.client = client
@@ -86,6 +103,8 @@ class NoEcho:
 
     __slots__ = ("server_name", "verb")
 
+    published = False
+
     def __init__(self, verb: str, server_name: str) -> None:
         self.verb = verb
         self.server_name = server_name
@@ -106,10 +125,54 @@ class Fanout:
         self.keys = keys
         self.node = node
         self._lock = threading.Lock()
-        #: Messages sent from here not yet back, by msgid.
-        self._echoes: dict[str, Echo] = {}
+        #: Messages sent from here not yet back, by the token each carries (``k``).
+        self._echoes: dict[int, Echo] = {}
+        self._tokens = itertools.count(1)
         #: Casefolded names of the channels subscribed to.
         self.subscribed: set[str] = set()
+
+    @property
+    def sequenced(self) -> bool:
+        """Whether channel messages take their msgid and time from the network's order
+        (the nodes share one history, see the module's docstring)."""
+        server = self.server
+        return server.history is not None and server.config.database is not None
+
+    def raise_sequence(self) -> None:
+        """Make the network's next position follow every message of the shared history
+        (a Redis that restarted empty, or whose clock is behind, must not give a stored
+        message's number again: that row would be kept and the new one dropped). Called
+        as the link comes up; raises redis.RedisError."""
+        history = self.server.history
+        if self.sequenced and history is not None:
+            self.link.raise_counter(self.keys.sequence, history.last_id() >> msgids.NODE_BITS)
+
+    def _publish(self, channel: Channel, message: dict[str, Any], waiter: Echo) -> int | None:
+        """Publish ``message`` to ``channel`` (sequenced when the history is shared),
+        its echo awaited by ``waiter``; the position given (None: not sequenced). Raises
+        redis.RedisError."""
+        token = next(self._tokens)
+        message["k"] = token
+        with self._lock:
+            self._echoes[token] = waiter
+        try:
+            name = self.keys.channel(casefold(channel.name))
+            if not self.sequenced:
+                self.link.publish(name, message)
+                return None
+            message["pfx"] = msgids.PREFIX
+            return self.link.publish_sequenced(name, self.keys.sequence, message)
+        except redis.RedisError:
+            with self._lock:
+                self._echoes.pop(token, None)
+            raise
+
+    def _waiter(self, message: dict[str, Any]) -> Echo | None:
+        """The echo awaited here for ``message``, if it was sent from here."""
+        if message.get("n") != self.node:
+            return None
+        with self._lock:
+            return self._echoes.pop(message.get("k", 0), None)
 
     # --- subscriptions -------------------------------------------------------------
     def follow(self, key: str) -> None:
@@ -142,13 +205,11 @@ class Fanout:
         echo: bool,
         held: bool,
     ) -> Echo | NoEcho:
-        """Publish a local user's message to ``channel`` (its send lock held)."""
+        """Publish a local user's message to ``channel`` (its send lock held). When
+        :attr:`sequenced`, ``out`` takes its msgid and time from the network here."""
         if not self.link.up():
             return NoEcho(out.command, self.server.config.name)
-        msgid = out.tags.get("msgid", "")
         waiter = Echo(client, echo, held, self.server.config.cluster_echo_wait)
-        with self._lock:
-            self._echoes[msgid] = waiter
         message = {
             "t": "msg",
             "n": self.node,
@@ -161,13 +222,15 @@ class Fanout:
             "ms": out.millis,
         }
         try:
-            self.link.publish(self.keys.channel(casefold(channel.name)), message)
+            position = self._publish(channel, message, waiter)
         except redis.RedisError as exc:
             log.warning("cannot publish to %s: %s", channel.name, exc)
-            with self._lock:
-                self._echoes.pop(msgid, None)
             self.link.down()
             return NoEcho(out.command, self.server.config.name)
+        if position is not None:
+            msgid, millis = _sequenced(msgids.PREFIX, position)
+            out.tags["msgid"] = msgid
+            out.stamp(millis, format_time(millis))
         return waiter
 
     def publish_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
@@ -193,30 +256,27 @@ class Fanout:
     def publish_multiline(
         self, client: Session, channel: Channel, fields: dict[str, Any]
     ) -> Echo | NoEcho:
-        """Publish a local user's multi-line message to ``channel`` (send lock held)."""
+        """Publish a local user's multi-line message to ``channel`` (send lock held).
+        When :attr:`sequenced`, ``fields`` take their msgid and time from the network."""
         if not self.link.up():
             return NoEcho("BATCH", self.server.config.name)
-        msgid = fields["tags"].get("msgid", "")
         waiter = Echo(client, False, False, self.server.config.cluster_echo_wait)
-        with self._lock:
-            self._echoes[msgid] = waiter
         message = {"t": "ml", "n": self.node, "fields": fields}
         try:
-            self.link.publish(self.keys.channel(casefold(channel.name)), message)
+            position = self._publish(channel, message, waiter)
         except redis.RedisError as exc:
             log.warning("cannot publish to %s: %s", channel.name, exc)
-            with self._lock:
-                self._echoes.pop(msgid, None)
             self.link.down()
             return NoEcho("BATCH", self.server.config.name)
+        if position is not None:
+            fields["tags"]["msgid"], fields["millis"] = _sequenced(msgids.PREFIX, position)
         return waiter
 
     def _deliver_multiline(self, channel: Channel | None, message: dict[str, Any]) -> None:
         fields = message["fields"]
-        waiter = None
-        if message.get("n") == self.node:
-            with self._lock:
-                waiter = self._echoes.pop(fields["tags"].get("msgid", ""), None)
+        if "seq" in message:
+            fields["tags"]["msgid"], fields["millis"] = _sequenced(message["pfx"], message["seq"])
+        waiter = self._waiter(message)
         if channel is not None:
             delivery = Delivery(**fields)
             sender = waiter.client if waiter is not None else None
@@ -243,10 +303,7 @@ class Fanout:
                     members = registry.local_members(channel)
                     out.deliver([m for m in members if cap in m.caps])
             return
-        waiter = None
-        if message.get("n") == self.node:
-            with self._lock:
-                waiter = self._echoes.pop(message["tags"].get("msgid", ""), None)
+        waiter = self._waiter(message)
         if channel is None:
             if waiter is not None:
                 waiter.arrived(None)
@@ -327,8 +384,18 @@ class Fanout:
         user.send(out.for_client(user))
 
 
+def _sequenced(prefix: str, position: int) -> tuple[str, int]:
+    """The msgid and time (ms) of the channel message at network ``position``, sent from
+    the node whose msgids have ``prefix``."""
+    return prefix + f"{msgids.network_number(position):x}", msgids.position_millis(position)
+
+
 def _outgoing(message: dict[str, Any]) -> Outgoing:
-    """The line a published message carries, with its origin's time."""
+    """The line a published message carries, with the time (and msgid) given once: by
+    its origin, or by its position in the network's order."""
+    if "seq" in message:
+        msgid, millis = _sequenced(message["pfx"], message["seq"])
+        message["tags"]["msgid"], message["ms"] = msgid, millis
     out = Outgoing(
         message["verb"],
         *message["params"],

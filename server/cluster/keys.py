@@ -8,7 +8,7 @@ from __future__ import annotations
 class Keys:
     """The names of one network's keys and channels."""
 
-    __slots__ = ("events", "nicks", "nodes", "prefix", "rooms")
+    __slots__ = ("events", "nicks", "nodes", "prefix", "rooms", "sequence")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -20,6 +20,8 @@ class Keys:
         self.rooms = prefix + "channels"
         #: Pub/sub: every node's state changes (users, memberships, channel state).
         self.events = prefix + "events"
+        #: String: the last position given in the network's order of channel messages.
+        self.sequence = prefix + "sequence"
 
     def lease(self, node: str) -> str:
         """String with a TTL: ``node`` is alive while it exists."""

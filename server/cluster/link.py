@@ -18,10 +18,33 @@ from typing import Any
 
 import redis
 
+from .. import msgids
+
 log = logging.getLogger("server.cluster")
 
 #: Seconds a Redis command may take before the link counts as down.
 COMMAND_TIMEOUT = 2.0
+# KEYS: the counter, the pub/sub channel; ARGV: the message (a JSON object), the epoch,
+# the step. Lua numbers are doubles: exact up to 2^53, and a position stays below 2^50
+# for 69 years; "%d" writes it without an exponent. TIME before a write needs effects
+# replication (the default since Redis 5; asked for where the call exists).
+_SEQUENCE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+local millis = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local seq = (millis - tonumber(ARGV[2])) * tonumber(ARGV[3])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq <= last then seq = last + 1 end
+local text = string.format('%d', seq)
+redis.call('SET', KEYS[1], text)
+redis.call('PUBLISH', KEYS[2], string.sub(ARGV[1], 1, -2) .. ',"seq":' .. text .. '}')
+return seq
+"""
+# KEYS: the counter; ARGV: the least value it may hold.
+_RAISE = """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if last < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+"""
 
 
 class Link:
@@ -63,6 +86,7 @@ class Link:
         self._wake: str | None = None
         self._up = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kibitz-cluster", daemon=True)
+        self._sequence: Any = None  # the script of publish_sequenced, registered on use
 
     def up(self) -> bool:
         """Whether the subscriptions are live (and Redis answered last time)."""
@@ -82,6 +106,23 @@ class Link:
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         """Publish one message (JSON); raises redis.RedisError when Redis is unreachable."""
         self.redis.publish(channel, json.dumps(message, separators=(",", ":")))
+
+    def publish_sequenced(self, channel: str, counter: str, message: dict[str, Any]) -> int:
+        """Publish one message with the network's next position (its ``seq`` field, also
+        returned): a number above every earlier one and at least Redis's clock in
+        milliseconds since ``msgids.EPOCH_MS``, times ``2**msgids.SEQ_BITS``. Both
+        happen in one script, so the positions increase in the order the channel's
+        subscribers receive the messages. Raises redis.RedisError."""
+        if self._sequence is None:
+            self._sequence = self.redis.register_script(_SEQUENCE)
+        body = json.dumps(message, separators=(",", ":"))
+        args = [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS]
+        return int(self._sequence(keys=[counter, channel], args=args))
+
+    def raise_counter(self, counter: str, least: int) -> None:
+        """Make the counter of ``publish_sequenced`` at least ``least``; raises
+        redis.RedisError."""
+        self.redis.eval(_RAISE, 1, counter, least)
 
     def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
         """Subscribe to ``channel`` (kept across reconnections) and wait until Redis

@@ -236,6 +236,11 @@ class Node:
         event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
         self._save(event, channel=channel)
 
+    @property
+    def sequenced(self) -> bool:
+        """Whether channel messages take their msgid and time from the network's order."""
+        return self.fanout.sequenced
+
     def channel_message(
         self,
         client: Session,
@@ -333,6 +338,7 @@ class Node:
             finally:
                 self.claims.resyncing = False
         self.lease.renew()
+        self.fanout.raise_sequence()
         live = {
             node
             for node in redis_.hkeys(keys.nodes)

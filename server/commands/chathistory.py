@@ -89,11 +89,14 @@ def store(
     tags: dict[str, str],
     peer: Session | None = None,
     millis: int | None = None,
+    given: bool = False,
 ) -> None:
     """Record a message about to be relayed: a channel message (``peer`` None) or a
     direct one, stamped with the time it is relayed with (``millis``), and give it its
     msgid (``tags["msgid"]``, taken as it is queued: its number is the row's id). Called
-    where the relay order is decided (a channel's under its send lock), before sending."""
+    where the relay order is decided (a channel's under its send lock), before sending;
+    ``given``: the msgid is in ``tags`` already, from the network's order (the message
+    is published, and its number is the row's id)."""
     history = server.history
     if history is None:
         tags["msgid"] = new_msgid()
@@ -107,7 +110,7 @@ def store(
         target = dm_target(a, b)[0]
     account = client.account
     row = history_row(
-        "",
+        tags["msgid"] if given else "",
         target,
         millis if millis is not None else int(time.time() * 1000),
         client.source,
@@ -119,7 +122,7 @@ def store(
         b,
     )
     group = row_group(row)
-    history.add_groups([group], number=True)
+    history.add_groups([group], number=not given)
     tags["msgid"] = msgid = str(group[1][1])
     if peer is None and account is None and verb != "TOPIC":
         remember(client, msgid)

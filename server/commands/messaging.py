@@ -142,19 +142,24 @@ def relay(
                     account=client.account_name,
                 )
                 # Under the lock, before it is sent: relay order. What only operators
-                # got stays out.
-                if text is not None and not status:
-                    store(server, client, verb, (channel.name, text), tags, millis=out.millis)
-                elif text is None and not status and keeps_reaction(tags):
-                    # A reaction lasts, like the message it reacts to.
-                    store(server, client, verb, (channel.name,), tags, millis=out.millis)
-                else:
+                # got stays out; a reaction lasts, like the message it reacts to.
+                kept = not status and (text is not None or keeps_reaction(tags))
+                sequenced = cluster is not None and cluster.sequenced
+                if kept and not sequenced:
+                    stored = (channel.name, *params_for(text))
+                    store(server, client, verb, stored, tags, millis=out.millis)
+                elif not sequenced:
                     tags["msgid"] = new_msgid()
                 if cluster is not None:
                     # Delivered here too as it comes back: the network's one order.
                     shown = echo and (not tagmsg or "message-tags" in client.caps)
                     held = reply.lines is not None
                     sent = cluster.channel_message(client, channel, out, status, shown, held)
+                    if kept and sequenced and sent.published:
+                        # Its msgid and time came from the network's order: so does
+                        # its place in the shared history.
+                        stored = (channel.name, *params_for(text))
+                        store(server, client, verb, stored, tags, millis=out.millis, given=True)
                 else:
                     out.deliver(
                         [

@@ -11,7 +11,7 @@ its lines. Each line is a line read, so it costs the flood tokens any line does.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ..clustering import SPLIT_TEXT
 from ..multiline import (
@@ -178,10 +178,14 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
                 _numeric_fail(reply, batch, ERR_CANNOTSENDTOCHAN, channel.name)
                 return
             millis = int(time.time() * 1000)
-            # Stored before it is sent, under the lock: that gives it its msgid.
+            cluster = server.cluster
+            sequenced = cluster is not None and cluster.sequenced
+            # Stored before it is sent, under the lock: that gives it its msgid (unless
+            # the network's order gives it, as it is published).
             kept = {**tags, STORED_TAG: stored_concat(batch.concat)}
-            store(server, client, "PRIVMSG", (channel.name, text), kept, millis=millis)
-            tags["msgid"] = kept["msgid"]
+            if not sequenced:
+                store(server, client, "PRIVMSG", (channel.name, text), kept, millis=millis)
+                tags["msgid"] = kept["msgid"]
             message = Delivery(
                 client.source,
                 channel.name,
@@ -191,7 +195,6 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
                 millis,
                 client.account_name,
             )
-            cluster = server.cluster
             if cluster is None:
                 for recipient in recipients:
                     if recipient is not client:
@@ -199,6 +202,21 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
             else:
                 # Through the network's order, as a single line is (``channel_message``).
                 sent = cluster.multiline(client, channel, message.fields)
+                if sequenced and sent.published:
+                    # The fields (and ``tags``) hold the network's msgid and time now.
+                    millis = cast(int, message.fields["millis"])
+                    message = Delivery(
+                        client.source,
+                        channel.name,
+                        batch.lines,
+                        batch.concat,
+                        tags,
+                        millis,
+                        client.account_name,
+                    )
+                    kept["msgid"] = tags["msgid"]
+                    stored = (channel.name, text)
+                    store(server, client, "PRIVMSG", stored, kept, millis=millis, given=True)
         if cluster is not None and not sent.finish(reply):
             return  # the network cannot be reached: refused (FAIL), nobody got it
         _echo(reply, client, message, batch, echo)

@@ -19,7 +19,7 @@ from server.accounts import AccountStore
 from server.history import HistoryError, Record, record_row
 from server.history_api import HistoryUnavailable
 from server.history_pg import NODE_BITS, Numbers, PostgresHistory
-from server.msgids import row_id
+from server.msgids import NETWORK_NODE, row_id
 from tests.conftest import ServerFactory
 from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient
@@ -280,7 +280,7 @@ def test_a_search_out_of_time_fails(postgres_url: str, make_server, tmp_path: Pa
 
 # --- msgids -----------------------------------------------------------------------------------
 def test_numbers_grow_and_carry_their_node() -> None:
-    numbers = Numbers(node=3 + (1 << NODE_BITS))  # the sequence wraps round the node bits
+    numbers = Numbers(node=3 + NETWORK_NODE)  # the sequence wraps below the network's
     taken = [numbers.take() for _ in range(5000)]  # more than one millisecond's sequence
     assert taken == sorted(set(taken))
     assert {n % (1 << NODE_BITS) for n in taken} == {3}
