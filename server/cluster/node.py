@@ -91,6 +91,7 @@ class Node:
         if redis_.hexists(self.keys.nodes, self.name) or redis_.exists(self.keys.users(self.name)):
             clear_node(self.link, self.keys, self.claims, self.name)
         self.lease.renew()
+        self.fanout.outbox.start()
         self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
         self.lease.start()
 
@@ -100,6 +101,7 @@ class Node:
             return
         self._stopped = True
         self.lease.stop()
+        self.fanout.outbox.stop()  # what was sent before goes out before the split
         try:
             self.lease.leave()  # the others see this node's split
         except redis.RedisError as exc:
@@ -253,6 +255,12 @@ class Node:
         """Publish a local user's channel message (see ``fanout``)."""
         return self.fanout.publish(client, channel, out, status, echo, held)
 
+    def channel_batch(
+        self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
+    ) -> Echo | NoEcho:
+        """Publish a local user's messages to ``channel`` sent in a row, as one."""
+        return self.fanout.publish_batch(client, channel, outs, echo)
+
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
         """Show a line to the members of ``channel`` on the other nodes with ``cap``."""
         self.fanout.publish_line(channel, out, cap)
@@ -292,16 +300,19 @@ class Node:
         self.fanout.prune()
 
     # --- what comes from Redis (the subscriber thread) -------------------------------
-    def _message(self, channel: str, message: dict[str, Any]) -> None:
-        if channel == self.keys.events:
-            self.events.apply(message)
-        elif channel == self.keys.inbox(self.name):
-            if message.get("t") in ("dm", "invite", "mldm"):
-                self.fanout.arrived(message)
-            elif message.get("t") == "kill":
-                self._killed(message)
-        elif channel.startswith(self.keys.prefix + "chan:"):
-            self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], message)
+    def _message(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        if channel.startswith(self.keys.prefix + "chan:"):
+            # A run of one channel's messages: delivered as one (see ``fanout``).
+            self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], messages)
+            return
+        for message in messages:
+            if channel == self.keys.events:
+                self.events.apply(message)
+            elif channel == self.keys.inbox(self.name):
+                if message.get("t") in ("dm", "invite", "mldm"):
+                    self.fanout.arrived(message)
+                elif message.get("t") == "kill":
+                    self._killed(message)
 
     def _state(self, up: bool) -> None:
         if not up:
