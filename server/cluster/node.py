@@ -21,6 +21,7 @@ from ..admin import kill_user
 from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..protocol.names import casefold
 from ..sendq import Outgoing
+from . import rooms
 from .events import SPLIT_REASON, Events
 from .fanout import Echo, Fanout, NoEcho
 from .keys import Keys
@@ -153,7 +154,8 @@ class Node:
                     room = self.server.registry.channel_state(channel)
                     if user is None:
                         event.setdefault("state", room)
-                    pipe.hset(self.keys.rooms, casefold(channel.name), json.dumps(room))
+                    key = casefold(channel.name)
+                    rooms.save(pipe, self.keys.members(key), self.keys.rooms, key, json.dumps(room))
                 pipe.publish(self.keys.events, json.dumps(event, separators=(",", ":")))
                 pipe.execute()
         except redis.RedisError as exc:
@@ -205,7 +207,7 @@ class Node:
         try:
             with self.link.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    pipe.hdel(self.keys.members(key), token)
+                    rooms.leave(pipe, self.keys.members(key), self.keys.rooms, key, token)
                 pipe.execute()
         except redis.RedisError:
             pass  # the lease's end, or the resync, puts it right
