@@ -93,7 +93,11 @@ class Node:
             clear_node(self.link, self.keys, self.claims, self.name)
         self.lease.renew()
         self.fanout.outbox.start()
-        self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
+        try:
+            self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
+        except redis.RedisError:
+            self.fanout.outbox.stop()  # this node does not start: nor stays its thread
+            raise
         self.lease.start()
 
     def stop(self) -> None:
