@@ -124,10 +124,19 @@ class ClusterHook(Protocol):
         held: bool,
     ) -> Echo:
         """Send a message to a channel through the network's order (its send lock held,
-        its msgid given unless :attr:`sequenced`, which gives it here): every node, this
+        its msgid given unless :attr:`sequenced`, which gives it here; unless sequenced,
+        it is only queued, and the node's publisher thread publishes it): every node, this
         one included, delivers it to its own members as it comes back from Redis; the
         sender's echo (``echo``) comes with it, into the command's replies when they are
         ``held`` (a labeled command)."""
+        ...
+
+    def channel_batch(
+        self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
+    ) -> Echo:
+        """Send messages ``client`` sent to a channel in a row (stamped, their msgids
+        given, its send lock held; never when :attr:`sequenced`) through the network's
+        order as one; the echoes come with them (``echo``)."""
         ...
 
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:

@@ -67,7 +67,9 @@ class Registry(ChannelTables, RemoteTables):
         self.clients: dict[Session, Presence] = {}
         self.nicks: dict[str, Session] = {}
         self.channels: dict[str, Channel] = {}
+        #: The most registered users seen at once: of the network, and of this server.
         self.max_users = 0
+        self.max_local = 0
         #: Registered users, and how many of them are invisible (+i) or operators (+o).
         self.registered = 0
         self.invisible = 0
@@ -193,6 +195,7 @@ class Registry(ChannelTables, RemoteTables):
             self.registered += 1
             self._count_modes(client, +1)
             self.max_users = max(self.max_users, self.registered)
+            self.max_local = max(self.max_local, self.registered - self.remotes)
             return True
 
     def set_user_mode(self, client: Session, letter: str, on: bool) -> bool:
@@ -413,4 +416,5 @@ class Registry(ChannelTables, RemoteTables):
                 "clients": self.registered - self.remotes,
                 "global": self.registered,
                 "max": self.max_users,
+                "local_max": self.max_local,
             }

@@ -19,6 +19,15 @@ the origin's msgid prefix) and the time from the position; the origin stores the
 message with them once the script has answered, under the channel's send lock. The
 history's order (its ids) is then the order every member saw.
 
+Unless the history is shared (sequenced), a sender only queues its message under the
+channel's send lock (``outbox``: that fixes its msgid and its place); the node's
+publisher thread publishes it, so no send lock is held across a round trip to Redis and
+the subscriber thread, which takes that lock to deliver, never waits on one; the
+messages one read brought to one channel (a ``ChannelBatch``) are one publish. The
+subscriber thread reads everything that has arrived before it delivers, and delivers a
+run of one channel's messages as one: the send lock and the member list taken once, one
+push per member for the run, the senders' echoes in their places.
+
 A direct message goes to the inbox of the recipient's node, which delivers it with the
 recipient's capabilities.
 """
@@ -28,7 +37,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
 
@@ -39,6 +48,7 @@ from ..multiline import Delivery
 from ..protocol.codec import format_time
 from ..protocol.names import casefold
 from ..sendq import Outgoing
+from .outbox import Outbox
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -54,13 +64,37 @@ log = logging.getLogger("server.cluster")
 class Echo:
     """One channel message of a local sender, on its way through Redis."""
 
-    __slots__ = ("client", "data", "done", "echo", "held", "lock", "timeout", "waiting")
+    __slots__ = (
+        "client",
+        "data",
+        "done",
+        "echo",
+        "held",
+        "lock",
+        "lost",
+        "server_name",
+        "timeout",
+        "verb",
+        "waiting",
+    )
 
-    #: It was published (see ``clustering.Echo``).
+    #: It was published, or queued to be (see ``clustering.Echo``).
     published = True
 
-    def __init__(self, client: Session, echo: bool, held: bool, timeout: float) -> None:
+    def __init__(
+        self,
+        client: Session,
+        echo: bool,
+        held: bool,
+        timeout: float,
+        verb: str,
+        server_name: str,
+    ) -> None:
         self.client = client
+        self.verb = verb
+        self.server_name = server_name
+        #: Set when it could not be published: the sender is told, nobody got it.
+        self.lost = False
         self.echo = echo
         #: Whether the command's replies are held (labeled-response): the echo joins
         #: them. Otherwise it is queued where it arrives, in the channel's order.
@@ -86,12 +120,21 @@ class Echo:
         if data is not None:
             self.client.send(data)
 
+    def failed(self) -> None:
+        """It could not be published (Redis unreachable): nothing comes back."""
+        self.lost = True
+        self.done.set()
+
     def finish(self, reply: ResponseBuffer) -> bool:
-        """Wait until the message came back (bounded), then answer with the echo."""
+        """Wait until the message came back (bounded; the send lock released), then
+        answer with the echo; False (FAIL) when it could not be published."""
         self.done.wait(self.timeout)
         with self.lock:
             self.waiting = False
             data = self.data
+        if self.lost:
+            NoEcho(self.verb, self.server_name).finish(reply)
+            return False
         if data is not None:
             reply.send(data)
         return True
@@ -130,6 +173,21 @@ class Fanout:
         self._tokens = itertools.count(1)
         #: Casefolded names of the channels subscribed to.
         self.subscribed: set[str] = set()
+        #: Channel messages queued under their send lock, published after it.
+        self.outbox = Outbox(link, lambda waiter: waiter.failed())
+
+    def _new_echo(self, client: Session, echo: bool, held: bool, verb: str) -> Echo:
+        config = self.server.config
+        return Echo(client, echo, held, config.cluster_echo_wait, verb, config.name)
+
+    def _queue(self, channel: Channel, message: dict[str, Any], waiter: Echo) -> None:
+        """Queue ``message`` for the publisher thread (the send lock held), its echo
+        awaited by ``waiter`` under the token it carries."""
+        token = next(self._tokens)
+        message["k"] = token
+        with self._lock:
+            self._echoes[token] = waiter
+        self.outbox.put(self.keys.channel(casefold(channel.name)), message, waiter)
 
     @property
     def sequenced(self) -> bool:
@@ -206,10 +264,12 @@ class Fanout:
         held: bool,
     ) -> Echo | NoEcho:
         """Publish a local user's message to ``channel`` (its send lock held). When
-        :attr:`sequenced`, ``out`` takes its msgid and time from the network here."""
+        :attr:`sequenced`, ``out`` takes its msgid and time from the network here (one
+        round trip under the lock); else the message is only queued, and the publisher
+        thread publishes it (``outbox``), the sender waiting in ``finish``."""
         if not self.link.up():
             return NoEcho(out.command, self.server.config.name)
-        waiter = Echo(client, echo, held, self.server.config.cluster_echo_wait)
+        waiter = self._new_echo(client, echo, held, out.command)
         message = {
             "t": "msg",
             "n": self.node,
@@ -221,6 +281,9 @@ class Fanout:
             "tags": out.tags,
             "ms": out.millis,
         }
+        if not self.sequenced:
+            self._queue(channel, message, waiter)
+            return waiter
         try:
             position = self._publish(channel, message, waiter)
         except redis.RedisError as exc:
@@ -231,6 +294,27 @@ class Fanout:
             msgid, millis = _sequenced(msgids.PREFIX, position)
             out.tags["msgid"] = msgid
             out.stamp(millis, format_time(millis))
+        return waiter
+
+    def publish_batch(
+        self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
+    ) -> Echo | NoEcho:
+        """Queue messages a local user sent to ``channel`` in a row (a ``ChannelBatch``,
+        stamped and given their msgids under its send lock, which is held) as one; never
+        when :attr:`sequenced`."""
+        if not self.link.up():
+            return NoEcho(outs[0].command, self.server.config.name)
+        waiter = self._new_echo(client, echo, False, outs[0].command)
+        first = outs[0]
+        message = {
+            "t": "batch",
+            "n": self.node,
+            "src": first.source,
+            "acct": first.account,
+            "ms": first.millis,
+            "items": [[out.command, list(out.params), out.tags] for out in outs],
+        }
+        self._queue(channel, message, waiter)
         return waiter
 
     def publish_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
@@ -247,21 +331,21 @@ class Fanout:
             "ms": out.millis,
             "cap": cap,
         }
-        try:
-            self.link.publish(self.keys.channel(casefold(channel.name)), message)
-        except redis.RedisError as exc:
-            log.warning("cannot publish to %s: %s", channel.name, exc)
-            self.link.down()
+        self.outbox.put(self.keys.channel(casefold(channel.name)), message, None)
 
     def publish_multiline(
         self, client: Session, channel: Channel, fields: dict[str, Any]
     ) -> Echo | NoEcho:
         """Publish a local user's multi-line message to ``channel`` (send lock held).
-        When :attr:`sequenced`, ``fields`` take their msgid and time from the network."""
+        When :attr:`sequenced`, ``fields`` take their msgid and time from the network
+        (one round trip under the lock); else it is queued, as ``publish`` does."""
         if not self.link.up():
             return NoEcho("BATCH", self.server.config.name)
-        waiter = Echo(client, False, False, self.server.config.cluster_echo_wait)
+        waiter = self._new_echo(client, False, False, "BATCH")
         message = {"t": "ml", "n": self.node, "fields": fields}
+        if not self.sequenced:
+            self._queue(channel, message, waiter)
+            return waiter
         try:
             position = self._publish(channel, message, waiter)
         except redis.RedisError as exc:
@@ -287,44 +371,123 @@ class Fanout:
         if waiter is not None:
             waiter.arrived(None)
 
-    def deliver(self, key: str, message: dict[str, Any]) -> None:
-        """A message to channel ``key`` came back from Redis: deliver it to the local
-        members (in the order Redis gives), the echo to its sender if it is here."""
-        registry = self.server.registry
-        channel = registry.find_channel(key)
-        if message.get("t") == "ml":
-            self._deliver_multiline(channel, message)
-            return
-        if message.get("t") == "line":
-            if channel is not None and message.get("n") != self.node:
-                out = _outgoing(message)
-                cap = message["cap"]
-                with channel.send_lock:
-                    members = registry.local_members(channel)
-                    out.deliver([m for m in members if cap in m.caps])
-            return
-        waiter = self._waiter(message)
-        if channel is None:
-            if waiter is not None:
-                waiter.arrived(None)
-            return
-        verb = message["verb"]
+    def deliver(self, key: str, messages: list[dict[str, Any]]) -> None:
+        """Messages to channel ``key`` came back from Redis, in a row: deliver them to
+        the local members (in the order Redis gives), the echoes to their senders if
+        they are here. Consecutive channel messages go as one run: one push per member."""
+        run: list[Entry] = []
+        for message in messages:
+            kind = message.get("t")
+            if kind == "msg":
+                run.append(self._entry(message))
+            elif kind == "batch":
+                run.extend(self._batch_entries(message))
+            else:
+                if run:
+                    self._deliver_run(key, run)
+                    run = []
+                if kind == "ml":
+                    self._deliver_multiline(self.server.registry.find_channel(key), message)
+                elif kind == "line":
+                    self._deliver_line(key, message)
+        if run:
+            self._deliver_run(key, run)
+
+    def _entry(self, message: dict[str, Any]) -> Entry:
         status = message.get("status", "")
         lowest = max((PREFIX_RANK_OF[_LETTER[s]] for s in status if s in _LETTER), default=None)
-        out = _outgoing(message)
-        sender = waiter.client if waiter is not None else None
+        return Entry(_outgoing(message), lowest, self._waiter(message))
+
+    def _batch_entries(self, message: dict[str, Any]) -> list[Entry]:
+        items = message["items"]
+        waiter = self._waiter(message)
+        entries = []
+        for verb, params, tags in items:
+            out = _outgoing(message, {"verb": verb, "params": params, "tags": tags})
+            entries.append(Entry(out, None, waiter))
+        return entries
+
+    def _deliver_line(self, key: str, message: dict[str, Any]) -> None:
+        registry = self.server.registry
+        channel = registry.find_channel(key)
+        if channel is not None and message.get("n") != self.node:
+            out = _outgoing(message)
+            cap = message["cap"]
+            with channel.send_lock:
+                members = registry.local_members(channel)
+                out.deliver([m for m in members if cap in m.caps])
+
+    def _deliver_run(self, key: str, run: list[Entry]) -> None:
+        """Deliver consecutive messages of one channel: each local member gets those
+        meant for it joined into one push, the senders' echoes in their place."""
+        registry = self.server.registry
+        channel = registry.find_channel(key)
+        waiters = list(dict.fromkeys(e.waiter for e in run if e.waiter is not None))
+        if channel is None:
+            for waiter in waiters:
+                waiter.arrived(None)
+            return
+        senders = {w.client for w in waiters}
+        plain = all(e.lowest is None and e.out.command != "TAGMSG" for e in run)
+        inline: set[Echo] = set()
         with channel.send_lock:
-            members = registry.local_members(channel, lowest)
-            out.deliver(
-                [
-                    m
-                    for m in members
-                    if m is not sender and (verb != "TAGMSG" or "message-tags" in m.caps)
+            members = registry.local_members(channel)
+            ranked: dict[int, set[Session]] = {}
+            shared: dict[int, bytes] = {}
+            for member in members:
+                if plain and member not in senders:
+                    # Everyone but a sender here gets every message: built once per tag set.
+                    data = shared.get(member.tag_key)
+                    if data is None:
+                        data = b"".join([e.out.for_client(member) for e in run])
+                        shared[member.tag_key] = data
+                else:
+                    data = b"".join(self._meant_for(member, run, ranked, channel, inline))
+                if data:
+                    member.queue.push(data, None)
+        for waiter in waiters:
+            if waiter in inline:
+                waiter.arrived(None)  # its echo went with the others, in its place
+            else:
+                # Held for a labeled reply, or its sender is no member here any more.
+                client = waiter.client
+                tagged = "message-tags" in client.caps
+                echoes = [
+                    e.out.for_client(client)
+                    for e in run
+                    if e.waiter is waiter and (e.out.command != "TAGMSG" or tagged)
                 ]
-            )
-        if waiter is not None:
-            shown = waiter.echo and (verb != "TAGMSG" or "message-tags" in waiter.client.caps)
-            waiter.arrived(out.for_client(waiter.client) if shown else None)
+                waiter.arrived(b"".join(echoes) if waiter.echo and echoes else None)
+
+    def _meant_for(
+        self,
+        member: Session,
+        run: list[Entry],
+        ranked: dict[int, set[Session]],
+        channel: Channel,
+        inline: set[Echo],
+    ) -> list[bytes]:
+        """The lines of ``run`` that ``member`` gets (send lock held)."""
+        parts = []
+        tagged = "message-tags" in member.caps
+        for entry in run:
+            out, waiter = entry.out, entry.waiter
+            if out.command == "TAGMSG" and not tagged:
+                continue
+            if waiter is not None and waiter.client is member:
+                if waiter.echo and not waiter.held:
+                    parts.append(out.for_client(member))
+                    inline.add(waiter)
+                continue
+            if entry.lowest is not None:
+                allowed = ranked.get(entry.lowest)
+                if allowed is None:
+                    members = self.server.registry.local_members(channel, entry.lowest)
+                    allowed = ranked[entry.lowest] = set(members)
+                if member not in allowed:
+                    continue
+            parts.append(out.for_client(member))
+        return parts
 
     def forget_echoes(self) -> None:
         """The link went down: nothing sent before comes back; stop waiting for it."""
@@ -390,17 +553,29 @@ def _sequenced(prefix: str, position: int) -> tuple[str, int]:
     return prefix + f"{msgids.network_number(position):x}", msgids.position_millis(position)
 
 
-def _outgoing(message: dict[str, Any]) -> Outgoing:
-    """The line a published message carries, with the time (and msgid) given once: by
-    its origin, or by its position in the network's order."""
+class Entry(NamedTuple):
+    """One channel message of a run being delivered."""
+
+    out: Outgoing
+    #: The lowest rank that gets it (a message to ``@#chan``), or None: every member.
+    lowest: int | None
+    #: Its sender's wait, when the sender is a user of this node.
+    waiter: Echo | None
+
+
+def _outgoing(message: dict[str, Any], item: dict[str, Any] | None = None) -> Outgoing:
+    """The line a published message carries (``item``: one of its lines, by default the
+    message itself), with the time (and msgid) given once: by its origin, or by its
+    position in the network's order."""
+    item = message if item is None else item
     if "seq" in message:
         msgid, millis = _sequenced(message["pfx"], message["seq"])
-        message["tags"]["msgid"], message["ms"] = msgid, millis
+        item["tags"]["msgid"], message["ms"] = msgid, millis
     out = Outgoing(
-        message["verb"],
-        *message["params"],
+        item["verb"],
+        *item["params"],
         source=message["src"],
-        tags=message["tags"],
+        tags=item["tags"],
         account=message.get("acct"),
         stamped=False,
     )

@@ -16,7 +16,8 @@ class Keys:
         self.nicks = prefix + "nicks"
         #: Hash: node -> JSON {host, port, started} of every node that joined.
         self.nodes = prefix + "nodes"
-        #: Hash: casefolded channel name -> JSON of its modes, lists and topic.
+        #: Hash: casefolded channel name -> JSON of its modes, lists and topic, of each
+        #: channel someone in the network is in (``rooms``).
         self.rooms = prefix + "channels"
         #: Pub/sub: every node's state changes (users, memberships, channel state).
         self.events = prefix + "events"

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from . import rooms
+
 if TYPE_CHECKING:
     from .keys import Keys
     from .link import Link
@@ -103,15 +105,15 @@ class Lease:
 
 
 def clear_node(link: Link, keys: Keys, nicks: Nicks, node: str) -> None:
-    """Release a node's nicks and memberships, forget its users and tell every node
-    it is gone."""
+    """Release a node's nicks and memberships (the channels nobody is left in go from
+    the channels hash), forget its users and tell every node it is gone."""
     nicks.release_all(node)
     users = link.redis.hgetall(keys.users(node))
     with link.redis.pipeline(transaction=True) as pipe:
         for text in users.values():
             state = json.loads(text)
             for channel in state.get("channels", {}):
-                pipe.hdel(keys.members(channel), state["token"])
+                rooms.leave(pipe, keys.members(channel), keys.rooms, channel, state["token"])
         pipe.delete(keys.users(node))
         pipe.hdel(keys.nodes, node)
         pipe.execute()

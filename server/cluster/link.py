@@ -3,9 +3,11 @@ pub/sub read by one subscriber thread, which reconnects with capped exponential 
 
 The subscriber thread blocks in its read (woken at most every ``idle`` seconds, to see
 whether it should stop); every message is handed to ``on_message`` in the order Redis
-sent it, on that thread. ``on_state`` is told when the link goes down and when it is up
-again (after the channels wanted are subscribed once more, before anything else is read
-through it), ``on_live`` once the link counts as up again.
+sent it, on that thread: all that has arrived is read before any is handed on, the
+messages in a row to one channel in one list (one run). ``on_state`` is told when the
+link goes down and when it is up again (after the channels wanted are subscribed once
+more, before anything else is read through it), ``on_live`` once the link counts as up
+again.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if last < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 """
 
+#: Most messages the subscriber thread reads before it delivers them (what has
+#: arrived already, in a row, up to this many: a burst is delivered in runs).
+DRAIN = 500
+
 
 class Link:
     """Redis for one node: ``redis`` for commands, and the subscriptions."""
@@ -53,7 +59,7 @@ class Link:
     def __init__(
         self,
         url: str,
-        on_message: Callable[[str, dict[str, Any]], None],
+        on_message: Callable[[str, list[dict[str, Any]]], None],
         on_state: Callable[[bool], None],
         on_live: Callable[[], None],
         retry: tuple[float, float],
@@ -123,6 +129,17 @@ class Link:
         """Make the counter of ``publish_sequenced`` at least ``least``; raises
         redis.RedisError."""
         self.redis.eval(_RAISE, 1, counter, least)
+
+    def publish_many(self, messages: list[tuple[str, str]]) -> None:
+        """Publish (channel, JSON text) pairs in this order, in one round trip; raises
+        redis.RedisError when Redis is unreachable."""
+        if len(messages) == 1:
+            self.redis.publish(*messages[0])
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for channel, data in messages:
+            pipe.publish(channel, data)
+        pipe.execute()
 
     def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
         """Subscribe to ``channel`` (kept across reconnections) and wait until Redis
@@ -227,7 +244,7 @@ class Link:
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=self._idle)
                 if message is not None:
-                    self._handle(message, None)
+                    self._handle_all(self._drain(pubsub, message))
                 if self._broken.is_set():
                     raise redis.ConnectionError("a command could not reach Redis")
         finally:
@@ -236,7 +253,47 @@ class Link:
             except (redis.RedisError, OSError):
                 pass
 
+    @staticmethod
+    def _drain(pubsub: Any, first: dict[str, Any]) -> list[dict[str, Any]]:
+        """``first`` and whatever else has arrived already (read without waiting)."""
+        messages = [first]
+        while len(messages) < DRAIN:
+            message = pubsub.get_message(timeout=0)
+            if message is None:
+                break
+            messages.append(message)
+        return messages
+
+    def _handle_all(self, messages: list[dict[str, Any]]) -> None:
+        """Hand on what was read, the messages in a row to one channel as one run."""
+        run: list[dict[str, Any]] = []
+        channel = ""
+        for message in messages:
+            data = self._decode(message, None)
+            if data is None:
+                continue
+            if message["channel"] != channel and run:
+                self._apply(channel, run)
+                run = []
+            channel = str(message["channel"])
+            run.append(data)
+        if run:
+            self._apply(channel, run)
+
+    def _apply(self, channel: str, run: list[dict[str, Any]]) -> None:
+        try:
+            self._on_message(channel, run)
+        except Exception:
+            log.exception("failed to apply a message from %s", channel)
+
     def _handle(self, message: dict[str, Any], pending: set[str] | None) -> None:
+        data = self._decode(message, pending)
+        if data is not None:
+            self._apply(message["channel"], [data])
+
+    def _decode(self, message: dict[str, Any], pending: set[str] | None) -> dict[str, Any] | None:
+        """A message's data; None for what is no message (confirmations, wake-ups),
+        having noted a confirmed subscription."""
         kind, channel = message["type"], message["channel"]
         if kind == "subscribe":
             if pending is not None:
@@ -245,17 +302,14 @@ class Link:
                 event = self._confirmed.get(channel)
             if event is not None:
                 event.set()
-            return
+            return None
         if kind != "message":
-            return
+            return None
         try:
             data = json.loads(message["data"])
         except (TypeError, ValueError):
             log.warning("not a message of this network on %s", channel)
-            return
+            return None
         if not data:
-            return  # a wake-up (``_nudge``)
-        try:
-            self._on_message(channel, data)
-        except Exception:
-            log.exception("failed to apply a message from %s", channel)
+            return None  # a wake-up (``_nudge``)
+        return data

@@ -21,6 +21,7 @@ from ..admin import kill_user
 from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..protocol.names import casefold
 from ..sendq import Outgoing
+from . import rooms
 from .events import SPLIT_REASON, Events
 from .fanout import Echo, Fanout, NoEcho
 from .keys import Keys
@@ -91,7 +92,12 @@ class Node:
         if redis_.hexists(self.keys.nodes, self.name) or redis_.exists(self.keys.users(self.name)):
             clear_node(self.link, self.keys, self.claims, self.name)
         self.lease.renew()
-        self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
+        self.fanout.outbox.start()
+        try:
+            self.link.start([self.keys.events, self.keys.inbox(self.name)], START_TIMEOUT)
+        except redis.RedisError:
+            self.fanout.outbox.stop()  # this node does not start: nor stays its thread
+            raise
         self.lease.start()
 
     def stop(self) -> None:
@@ -100,6 +106,7 @@ class Node:
             return
         self._stopped = True
         self.lease.stop()
+        self.fanout.outbox.stop()  # what was sent before goes out before the split
         try:
             self.lease.leave()  # the others see this node's split
         except redis.RedisError as exc:
@@ -151,7 +158,8 @@ class Node:
                     room = self.server.registry.channel_state(channel)
                     if user is None:
                         event.setdefault("state", room)
-                    pipe.hset(self.keys.rooms, casefold(channel.name), json.dumps(room))
+                    key = casefold(channel.name)
+                    rooms.save(pipe, self.keys.members(key), self.keys.rooms, key, json.dumps(room))
                 pipe.publish(self.keys.events, json.dumps(event, separators=(",", ":")))
                 pipe.execute()
         except redis.RedisError as exc:
@@ -203,7 +211,7 @@ class Node:
         try:
             with self.link.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    pipe.hdel(self.keys.members(key), token)
+                    rooms.leave(pipe, self.keys.members(key), self.keys.rooms, key, token)
                 pipe.execute()
         except redis.RedisError:
             pass  # the lease's end, or the resync, puts it right
@@ -253,6 +261,12 @@ class Node:
         """Publish a local user's channel message (see ``fanout``)."""
         return self.fanout.publish(client, channel, out, status, echo, held)
 
+    def channel_batch(
+        self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
+    ) -> Echo | NoEcho:
+        """Publish a local user's messages to ``channel`` sent in a row, as one."""
+        return self.fanout.publish_batch(client, channel, outs, echo)
+
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
         """Show a line to the members of ``channel`` on the other nodes with ``cap``."""
         self.fanout.publish_line(channel, out, cap)
@@ -292,16 +306,19 @@ class Node:
         self.fanout.prune()
 
     # --- what comes from Redis (the subscriber thread) -------------------------------
-    def _message(self, channel: str, message: dict[str, Any]) -> None:
-        if channel == self.keys.events:
-            self.events.apply(message)
-        elif channel == self.keys.inbox(self.name):
-            if message.get("t") in ("dm", "invite", "mldm"):
-                self.fanout.arrived(message)
-            elif message.get("t") == "kill":
-                self._killed(message)
-        elif channel.startswith(self.keys.prefix + "chan:"):
-            self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], message)
+    def _message(self, channel: str, messages: list[dict[str, Any]]) -> None:
+        if channel.startswith(self.keys.prefix + "chan:"):
+            # A run of one channel's messages: delivered as one (see ``fanout``).
+            self.fanout.deliver(channel[len(self.keys.prefix) + 5 :], messages)
+            return
+        for message in messages:
+            if channel == self.keys.events:
+                self.events.apply(message)
+            elif channel == self.keys.inbox(self.name):
+                if message.get("t") in ("dm", "invite", "mldm"):
+                    self.fanout.arrived(message)
+                elif message.get("t") == "kill":
+                    self._killed(message)
 
     def _state(self, up: bool) -> None:
         if not up:

@@ -13,6 +13,11 @@ included) and stored in history there, in the order they were read. Nothing else
 thread sends can overtake it: any other send from this thread sends the batch first
 (``SendQueue.push``), and so does every command that is not a message (``settle`` in the
 dispatcher).
+
+In a network (``--cluster``) the batch is stamped, numbered and stored the same way, then
+published as one message through the network's order; every node, this one included,
+delivers it to its own members as it comes back, and the sender waits for that (bounded)
+before it reads on.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from .chathistory import store_many
 
 if TYPE_CHECKING:
     from ..channel import Channel
+    from ..clustering import Echo
     from ..context import Context
     from ..session import Session
 
@@ -67,16 +73,30 @@ class ChannelBatch:
             # Stored first: that gives each message its msgid (its number is the row's
             # id, taken here in relay order), which the lines below carry.
             store_many(server, client, channel.name, items, millis)
-            corked = current_cork()
-            # One buffer per distinct set of tags, shared by everyone who gets that set.
-            joined: dict[int, bytes] = {}
-            for recipient in recipients:
-                if recipient is client:
-                    continue
-                key = recipient.tag_key
-                data = joined.get(key)
-                if data is None:
-                    data = joined[key] = b"".join([out.for_client(recipient) for out in outs])
-                recipient.queue.push(data, corked)
-            if self.echo:
-                client.queue.push(b"".join([out.for_client(client) for out in outs]), corked)
+            cluster = server.cluster
+            sent: Echo | None = None
+            if cluster is not None:
+                # One publish for the batch; every node, this one too, delivers it as it
+                # comes back (the network's order), after the send lock is released.
+                sent = cluster.channel_batch(client, channel, outs, self.echo)
+            else:
+                self._deliver(recipients, outs)
+        if sent is not None:
+            sent.finish(client.direct)
+
+    def _deliver(self, recipients: list[Session], outs: list[Outgoing]) -> None:
+        """Hand the batch to every local member (the send lock held)."""
+        client = self.client
+        corked = current_cork()
+        # One buffer per distinct set of tags, shared by everyone who gets that set.
+        joined: dict[int, bytes] = {}
+        for recipient in recipients:
+            if recipient is client:
+                continue
+            key = recipient.tag_key
+            data = joined.get(key)
+            if data is None:
+                data = joined[key] = b"".join([out.for_client(recipient) for out in outs])
+            recipient.queue.push(data, corked)
+        if self.echo:
+            client.queue.push(b"".join([out.for_client(client) for out in outs]), corked)

@@ -399,9 +399,10 @@ def send_lusers(
     reply.numeric(RPL_LUSERUNKNOWN, str(n["unknown"]))
     reply.numeric(RPL_LUSERCHANNELS, str(n["channels"]))
     reply.numeric(RPL_LUSERME, f"I have {n['clients']} clients and {servers - 1} servers")
-    current, top = str(n["clients"]), str(n["max"])
-    reply.numeric(RPL_LOCALUSERS, current, top, f"Current local users {current}, max {top}")
-    every = str(n["global"])
+    # 265 is this server's own count and peak; 266 the network's.
+    current, most = str(n["clients"]), str(n["local_max"])
+    reply.numeric(RPL_LOCALUSERS, current, most, f"Current local users {current}, max {most}")
+    every, top = str(n["global"]), str(n["max"])
     reply.numeric(RPL_GLOBALUSERS, every, top, f"Current global users {every}, max {top}")
 
 

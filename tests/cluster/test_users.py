@@ -127,3 +127,18 @@ def test_setname_on_one_node_is_shown_on_the_other(make_node, client_of) -> None
     assert (changed.source, changed.params) == ("alice!~alice@127.0.0.1", ["Alice Liddell"])
     bob.send("WHOIS alice")
     assert bob.expect("311").params[5] == "Alice Liddell"
+
+
+def test_lusers_gives_this_nodes_own_count_and_peak_next_to_the_networks(
+    make_node, client_of
+) -> None:
+    a, b = make_node("a"), make_node("b")
+    alice = client_of(a, "alice")
+    client_of(b, "bob")
+    client_of(b, "carol")
+    wait_for(lambda: a.registry.find_nick("carol") is not None, what="carol known on a")
+    alice.send("LUSERS")
+    local = alice.expect("265")
+    assert local.params[1:] == ["1", "1", "Current local users 1, max 1"]
+    every = alice.expect("266")
+    assert every.params[1:] == ["3", "3", "Current global users 3, max 3"]
