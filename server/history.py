@@ -50,6 +50,8 @@ from .protocol.codec import parse_timestamp
 log = logging.getLogger(__name__)
 
 _COMMIT_EVERY = 0.05  # seconds: the most a kill -9 can lose
+#: Seconds without a new message before the writer counts as idle (``busy``).
+QUIET = 0.5
 _PRUNE_EVERY = 60.0
 #: Reader connections kept open at most. Each costs two or three descriptors and up to
 #: 2 MB of page cache; the reading thread borrows one per query (so one is open while
@@ -227,8 +229,10 @@ class HistoryStore:
         max_per_target: int = 0,
         max_days: float = 0,
         max_mb: float = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
+        self._clock = clock
         self.where = str(self.path)  #: for the log
         self.max_per_target = max_per_target
         self.max_days = max_days
@@ -252,6 +256,7 @@ class HistoryStore:
         self._removals: list[tuple[str, str, list[int]]] = []
         self._added = 0
         self._committed = 0
+        self._last_taken = float("-inf")  # when the writer last took messages (``busy``)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer_db = db = self._connect()
@@ -315,8 +320,10 @@ class HistoryStore:
             return self._written.wait_for(lambda: self._committed >= goal, timeout)
 
     def busy(self) -> bool:
-        """Whether messages are waiting to be committed (the writer has work)."""
-        return self._added != self._committed
+        """Whether the writer has work: messages waiting to be committed, or taken in the
+        last ``QUIET`` seconds (at full rate the queue is empty for a moment after every
+        commit, and the search index indexing then took the write lock from the writer)."""
+        return self._added != self._committed or self._clock() - self._last_taken < QUIET
 
     def remove(self, target: str, msgid: str, timeout: float = 5.0) -> int:
         """Delete a message of ``target`` (and the reactions to it) through the writer,
@@ -362,6 +369,8 @@ class HistoryStore:
                 time.sleep(_COMMIT_EVERY)  # let a batch gather: one commit for all of it
             with self._written:
                 batch, self._pending = self._pending, []
+                if batch:
+                    self._last_taken = self._clock()
                 removals, self._removals = self._removals, []
                 self._wake.clear()
                 closing = self._closing

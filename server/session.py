@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -136,7 +137,7 @@ class Session:
         self.read_markers: Markers | None = None
         #: The ids of the channel messages it sent while not signed in (the proof that
         #: they are its own, for REDACT); made at its first such message.
-        self.sent: dict[str, None] | None = None
+        self.sent: deque[str] | None = None
         #: The away message, or None when here.
         self.away: str | None = None
         self.signon = int(time.time())

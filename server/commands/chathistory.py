@@ -125,7 +125,7 @@ def store(
     history.add_groups([group], number=not given)
     tags["msgid"] = msgid = str(group[1][1])
     if peer is None and account is None and verb != "TOPIC":
-        remember(client, msgid)
+        remember(client, (msgid,))
 
 
 def store_many(
@@ -181,10 +181,12 @@ def store_many(
     if rows:
         groups.append((plain, rows))
     history.add_groups(groups, number=True)
+    sent: list[str] = []
     for (_, tags, _, _), (numbered, at) in zip(items, places, strict=True):
         tags["msgid"] = msgid = str(numbered[at])
-        if account is None:
-            remember(client, msgid)
+        sent.append(msgid)
+    if account is None:
+        remember(client, sent)
 
 
 def _line_for(client: Session, record: Record, batch: str | None) -> bytes:

@@ -17,6 +17,7 @@ from server.__main__ import parse_args
 from server.accounts import AccountStore
 from server.history import Record, row, row_group
 from server.msgids import new_msgid
+from server.redaction import KEPT
 from server.server import ChatServer
 from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient
@@ -207,6 +208,32 @@ def test_a_member_may_not_delete_anothers(hserver, open_to) -> None:
     ]
     assert chanop.sync() == []
     assert _history(user, "#chan") == ["hello there"]
+
+
+def test_a_connection_not_signed_in_may_delete_its_newest_messages_only(hserver, open_to) -> None:
+    """The proof a connection keeps is its last ``KEPT`` channel messages, however they
+    were read (one read's messages are relayed and noted together)."""
+    chanop, user = open_to(hserver, "chanop"), open_to(hserver, "user")
+    _join(chanop, user)
+    user.send(*[f"PRIVMSG #chan :line {i}" for i in range(KEPT + 1)])
+    msgids = [user.expect("PRIVMSG", "#chan").tags["msgid"] for _ in range(KEPT + 1)]
+    assert _answer(user, f"REDACT #chan {msgids[0]} :oops")[:3] == [
+        "FAIL",
+        "REDACT",
+        "REDACT_FORBIDDEN",
+    ]
+    assert _answer(user, f"REDACT #chan {msgids[1]} :oops") == [
+        "REDACT",
+        "#chan",
+        msgids[1],
+        "oops",
+    ]
+    assert _answer(user, f"REDACT #chan {msgids[-1]} :oops") == [
+        "REDACT",
+        "#chan",
+        msgids[-1],
+        "oops",
+    ]
 
 
 def test_an_unknown_msgid(hserver, open_to) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from server.accounts import AccountStore
+from server.history import QUIET, HistoryStore, Record, row
 from server.history import SCHEMA_VERSION as HISTORY_VERSION
-from server.history import HistoryStore, Record, row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
 from server.server import ChatServer
@@ -454,6 +454,24 @@ def test_the_indexer_waits_while_the_writer_has_work(tmp_path: Path) -> None:
         wait_for(lambda: index.indexed_through() >= 2, what="the background indexer")
     finally:
         index.close()
+        history.close()
+
+
+def test_the_writer_counts_as_busy_until_messages_stop_arriving(tmp_path: Path) -> None:
+    """At full rate the writer's queue is empty for a moment after every commit; the
+    background indexer waits until no message has come for ``QUIET`` seconds."""
+    now = [100.0]
+    history = HistoryStore(tmp_path / "h.sqlite3", clock=lambda: now[0])
+    try:
+        assert not history.busy()  # nothing has come yet
+        history.add(_rec(1, "one"))
+        assert history.flush()
+        assert history.busy()  # committed, but taken just now: more may follow
+        now[0] += QUIET / 2
+        assert history.busy()
+        now[0] += QUIET / 2
+        assert not history.busy()
+    finally:
         history.close()
 
 
