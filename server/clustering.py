@@ -112,7 +112,8 @@ class ClusterHook(Protocol):
 
     def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
         """The server (ChanServ) changed ``channel``'s topic (``TOPIC``, ``args`` its
-        text) or modes (``MODE``, ``args`` the modestring and its parameters) here: its
+        text) or modes (``MODE``, ``args`` the modestring and its parameters) here, its
+        send_lock held: its
         state becomes the network's next version, whatever the version before. With
         no ``args``, the state alone: a change undone here is undone everywhere."""
         ...

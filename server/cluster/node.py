@@ -187,14 +187,14 @@ class Node:
                 if channel is None:
                     pipe.publish(self.keys.events, _dumps(event))
                 else:
-                    self._commit_in(pipe, channel, False, event, field)
+                    room, _ = self._commit_in(pipe, channel, False, event, field)
                 done = pipe.execute()
         except redis.RedisError as exc:
             log.warning("cannot tell the network (%s): it is told again on reconnection", exc)
             self.link.down()
             return
         if channel is not None:
-            self._committed(channel, done[-1][1])
+            self._committed(channel, room, done[-1][1])
 
     def _commit_in(
         self,
@@ -203,22 +203,22 @@ class Node:
         checked: bool,
         event: dict[str, Any],
         field: str = "state",
-    ) -> Any:
+    ) -> tuple[dict[str, Any], Any]:
         """Run the commit script for ``channel``'s state now (on ``client``, a pipeline
         or the connection): as the version after the one held here when ``checked``
-        (refused if another came first), else as the next, whatever it is."""
+        (refused if another came first), else as the next, whatever it is. The state
+        sent, and what the script answered (a pipeline's: when it is executed)."""
         room = self.server.registry.channel_state(channel)
         base = room.pop("v")  # the script gives the new one
         key = casefold(channel.name)
         keys = [self.keys.rooms, self.keys.versions, self.keys.events]
         args = [key, base if checked else "", _dumps(room), _dumps(event), field]
-        return self._commit(keys=keys, args=args, client=client)
+        return room, self._commit(keys=keys, args=args, client=client)
 
-    def _committed(self, channel: Channel, version: int) -> None:
-        """This node's change to ``channel`` is the network's version ``version``."""
-        self.server.registry.adopt_channel_state(
-            channel, self.server.registry.channel_state(channel) | {"v": int(version)}
-        )
+    def _committed(self, channel: Channel, room: dict[str, Any], version: int) -> None:
+        """The state ``room`` of ``channel`` sent from here is the network's version
+        ``version``: held here as that version (unless a newer one came meanwhile)."""
+        self.server.registry.adopt_channel_state(channel, room | {"v": int(version)})
 
     def introduced(self, client: Session) -> None:
         """A local client registered."""
@@ -322,13 +322,13 @@ class Node:
         try:
             if self._stopped:
                 raise redis.ConnectionError("left the network")
-            done = self._commit_in(None, channel, True, event)
+            room, done = self._commit_in(None, channel, True, event)
         except redis.RedisError as exc:
             log.warning("cannot change %s across the network (%s): refused", channel.name, exc)
             registry.roll_back(channel, before)
             return None
         if done[0]:
-            self._committed(channel, done[1])
+            self._committed(channel, room, done[1])
             return True
         registry.roll_back(channel, before)
         if done[2]:
@@ -476,9 +476,9 @@ class Node:
                 event = {"t": "mode", "verb": "MODE", "c": channel.name, "by": "", "args": []}
                 event["n"] = self.name
                 with channel.send_lock:
-                    done = self._commit_in(None, channel, True, event)
+                    room, done = self._commit_in(None, channel, True, event)
                     if done[0]:
-                        self._committed(channel, done[1])
+                        self._committed(channel, room, done[1])
 
     def _reclaim(self) -> None:
         """After a split: claim every local user's nick again; one taken meanwhile by
