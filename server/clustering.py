@@ -119,13 +119,25 @@ class ClusterHook(Protocol):
         ...
 
     def commit_channel(
-        self, channel: Channel, before: RoomSnapshot, source: str, verb: str, args: list[str]
+        self,
+        channel: Channel,
+        before: RoomSnapshot,
+        source: str,
+        verb: str,
+        args: list[str],
+        insist: bool = False,
     ) -> bool | None:
         """Make a user's change to ``channel`` (as :meth:`channel_changed`; ``before``:
         the channel before it, its send_lock still held) the network's next version, if
         no other node changed the channel first. True: done, announce it. False: another
         change came first; the change is undone and the network's state taken: apply
-        it again. None: the network cannot be reached; the change is undone: refuse it."""
+        it again (``insist`` once it lost several times: it gets the next turn). None:
+        the network cannot be reached; the change is undone: refuse it."""
+        ...
+
+    def gave_up(self, channel: Channel) -> None:
+        """A change that asked for its turn (``insist``) ended without being committed
+        (nothing left to change, or refused): give the turn back."""
         ...
 
     def channel_message(

@@ -50,3 +50,8 @@ class Keys:
     def channel(self, key: str) -> str:
         """Pub/sub: the messages to the channel of casefolded name ``key``, in order."""
         return f"{self.prefix}chan:{key}"
+
+    def turn(self, key: str) -> str:
+        """String with a TTL: the node whose MODE or TOPIC change to channel ``key`` goes
+        next, having lost the race for it several times (see ``node``)."""
+        return f"{self.prefix}turn:{key}"

@@ -53,13 +53,25 @@ return 0
 #: and the events' order are the same. A Redis behind ARGV[2] lost its data (restarted
 #: empty): the state goes on from there. Returns {1, version} or, when another change
 #: came first, {0, version, stored state}.
+#:
+#: Fairness: a node that lost the race several times asks for its turn (ARGV[7] '1'),
+#: the channel's KEYS[4] set to its name (ARGV[6]) for a moment; while another node has
+#: the turn, a checked change is refused as though another came first, so the one that
+#: kept losing gets through next, and gives the turn back as it does.
 _COMMIT = """
 local v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local turn = redis.call('GET', KEYS[4])
 if ARGV[2] ~= '' then
   local base = tonumber(ARGV[2])
-  if v > base then return {0, v, redis.call('HGET', KEYS[1], ARGV[1]) or ''} end
+  if v > base or (turn and turn ~= ARGV[6]) then
+    if ARGV[7] == '1' and not turn then
+      redis.call('SET', KEYS[4], ARGV[6], 'PX', 1000)
+    end
+    return {0, v, redis.call('HGET', KEYS[1], ARGV[1]) or ''}
+  end
   v = base
 end
+if turn == ARGV[6] then redis.call('DEL', KEYS[4]) end
 v = v + 1
 local room = string.sub(ARGV[3], 1, -2) .. ',"v":' .. v .. '}'
 redis.call('HSET', KEYS[2], ARGV[1], v)
@@ -67,6 +79,12 @@ redis.call('HSET', KEYS[1], ARGV[1], room)
 local event = string.sub(ARGV[4], 1, -2) .. ',"v":' .. v .. ',"' .. ARGV[5] .. '":' .. room .. '}'
 redis.call('PUBLISH', KEYS[3], event)
 return {1, v}
+"""
+
+#: Delete KEYS[1] if it holds ARGV[1] (a turn given back by the node that held it).
+_GIVE_BACK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 #: Seconds a new node waits for Redis before it gives up starting.
@@ -106,6 +124,7 @@ class Node:
         self.events = Events(server, self.name, self._kicked_here)
         self._enter = self.link.redis.register_script(_ENTER)
         self._commit = self.link.redis.register_script(_COMMIT)
+        self._give_back = self.link.redis.register_script(_GIVE_BACK)
         #: Channels a local client is entering first in the whole network: its join
         #: starts the channel's state anew (``joined``).
         self._fresh: set[tuple[str, str]] = set()
@@ -203,16 +222,19 @@ class Node:
         checked: bool,
         event: dict[str, Any],
         field: str = "state",
+        insist: bool = False,
     ) -> tuple[dict[str, Any], Any]:
         """Run the commit script for ``channel``'s state now (on ``client``, a pipeline
         or the connection): as the version after the one held here when ``checked``
-        (refused if another came first), else as the next, whatever it is. The state
-        sent, and what the script answered (a pipeline's: when it is executed)."""
+        (refused if another came first; ``insist``: ask for the turn then), else as the
+        next, whatever it is. The state sent, and what the script answered (a
+        pipeline's: when it is executed)."""
         room = self.server.registry.channel_state(channel)
         base = room.pop("v")  # the script gives the new one
         key = casefold(channel.name)
-        keys = [self.keys.rooms, self.keys.versions, self.keys.events]
+        keys = [self.keys.rooms, self.keys.versions, self.keys.events, self.keys.turn(key)]
         args = [key, base if checked else "", _dumps(room), _dumps(event), field]
+        args += [self.name, "1" if insist else ""]
         return room, self._commit(keys=keys, args=args, client=client)
 
     def _committed(self, channel: Channel, room: dict[str, Any], version: int) -> None:
@@ -312,7 +334,13 @@ class Node:
         self._save(event, channel=channel)
 
     def commit_channel(
-        self, channel: Channel, before: RoomSnapshot, source: str, verb: str, args: list[str]
+        self,
+        channel: Channel,
+        before: RoomSnapshot,
+        source: str,
+        verb: str,
+        args: list[str],
+        insist: bool = False,
     ) -> bool | None:
         """A local user changed a channel's topic or modes: commit it as the version
         after the one this node holds (see ``ClusterHook.commit_channel``)."""
@@ -322,7 +350,7 @@ class Node:
         try:
             if self._stopped:
                 raise redis.ConnectionError("left the network")
-            room, done = self._commit_in(None, channel, True, event)
+            room, done = self._commit_in(None, channel, True, event, insist=insist)
         except redis.RedisError as exc:
             log.warning("cannot change %s across the network (%s): refused", channel.name, exc)
             registry.roll_back(channel, before)
@@ -334,6 +362,13 @@ class Node:
         if done[2]:
             registry.adopt_channel_state(channel, json.loads(done[2]))
         return False
+
+    def gave_up(self, channel: Channel) -> None:
+        """Give back the turn a change asked for (see ``_COMMIT``)."""
+        try:
+            self._give_back(keys=[self.keys.turn(casefold(channel.name))], args=[self.name])
+        except redis.RedisError:
+            pass  # it runs out by itself in a moment
 
     @property
     def sequenced(self) -> bool:

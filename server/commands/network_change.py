@@ -20,8 +20,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: Times a change is applied again when another node changed the channel first (each
-#: time, a change of another node went ahead: the network as a whole makes progress).
+#: time, a change of another node went ahead, or one that had waited for its turn).
 COMMIT_TRIES = 20
+#: Failed tries after which a change asks for the channel's next turn, so a node whose
+#: changes keep losing to a busier one's gets through (``ClusterHook.commit_channel``).
+INSIST_AFTER = 2
 
 
 def change_channel(
@@ -37,21 +40,29 @@ def change_channel(
     parameters, None: nothing changed) and commit it to the network: what it returned
     and the registered room before it (``Registry.room_snapshot``), or None when it
     was refused (and answered)."""
-    registry = server.registry
-    for _ in range(COMMIT_TRIES):
+    registry, cluster = server.registry, server.cluster
+    if cluster is None:
         before = registry.room_snapshot(channel)
-        if server.cluster is None:
-            return change(), before
-        shared = registry.channel_snapshot(channel)
-        result = change()
-        args = args_of(result)
-        if args is None:
-            return result, before
-        committed = server.cluster.commit_channel(channel, shared, client.source, verb, args)
-        if committed:
-            return result, before
-        if committed is None:
-            break
+        return change(), before
+    insisted = False
+    try:
+        for attempt in range(COMMIT_TRIES):
+            before = registry.room_snapshot(channel)
+            shared = registry.channel_snapshot(channel)
+            result = change()
+            args = args_of(result)
+            if args is None:
+                return result, before
+            insisted = insisted or attempt >= INSIST_AFTER
+            committed = cluster.commit_channel(channel, shared, client.source, verb, args, insisted)
+            if committed:
+                insisted = False  # the commit gave the turn back
+                return result, before
+            if committed is None:
+                break
+    finally:
+        if insisted:  # it ends without being committed: the others need not wait
+            cluster.gave_up(channel)
     unreachable(server, verb, channel.name, reply)
     return None
 

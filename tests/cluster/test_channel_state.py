@@ -9,6 +9,7 @@ import json
 import pytest
 import redis
 
+from server.accounts import AccountStore
 from server.clustering import SPLIT_TEXT
 from tests.support.ircclient import IRCClient
 from tests.support.services import private_redis
@@ -30,14 +31,12 @@ def _state(client: IRCClient) -> tuple[list[str], str, list[str]]:
     return modes, topic, bans
 
 
-def _settled(client: IRCClient, other: str) -> None:
-    """Read until ``client``'s own AWAY is done (306) and ``other``'s AWAY has come."""
-    waiting = {"306", "AWAY"}
+def _seen(client: IRCClient, *commands: str) -> None:
+    """Read until each of ``commands`` has come, in whatever order."""
+    waiting = set(commands)
     while waiting:
         message = client.next(5.0)
         assert message is not None, f"still waiting for {waiting}"
-        if message.command == "AWAY":
-            assert message.source.startswith(other + "!")
         waiting.discard(message.command)
 
 
@@ -69,8 +68,8 @@ def test_concurrent_changes_on_two_nodes_leave_one_state(
             lines += [f"MODE #room +b {side}{i}!*@*"]
         client.send(*lines, "AWAY :done")
     # Each side's AWAY is published after all its changes: whoever sees it has seen them.
-    _settled(alice, "bob")
-    _settled(bob, "alice")
+    _seen(alice, "306", "AWAY")
+    _seen(bob, "306", "AWAY")
     on_a, on_b = _state(alice), _state(bob)
     assert on_a == on_b
     assert on_a == _stored(cluster_url, redis_prefix)
@@ -135,3 +134,31 @@ def test_a_change_during_an_outage_is_refused_and_the_state_outlives_a_restart(
     bob.send("MODE #room +m")
     assert alice.expect("MODE", "#room", "+m").source.startswith("bob!")
     assert _state(alice) == _state(bob) == _stored(url, a.config.cluster_prefix)
+
+
+def test_chanserv_changes_are_versions_of_the_shared_state_too(
+    make_node, client_of, cluster_url, redis_prefix, tmp_path
+) -> None:
+    store = AccountStore(tmp_path)
+    store.create("carol", "secret")
+    store.close()
+    a = make_node("a", data_dir=str(tmp_path), flood_rate=0, reserve_nicks=False)
+    b = make_node("b", flood_rate=0)
+    carol, bob = client_of(a, "carol"), client_of(b, "bob")
+    a.sign_in(a.registry.find_nick("carol"), a.accounts.find("carol"))
+    carol.expect("900")
+    carol.send("JOIN #room")
+    carol.expect("366")
+    wait_for(lambda: b.registry.find_channel("#room") is not None, what="#room known on b")
+    bob.send("JOIN #room")
+    assert carol.expect("JOIN", "#room").source.startswith("bob!")
+    carol.send("MODE #room +o bob", "PRIVMSG ChanServ :REGISTER #room")
+    registered = bob.expect("MODE", "#room", "+r")
+    assert registered.source.startswith("ChanServ!")
+    carol.expect("MODE", "#room", "+r")
+    # ChanServ's topic on a and bob's key on b at once: one order, the same everywhere.
+    carol.send("PRIVMSG ChanServ :TOPIC #room from chanserv")
+    bob.send("MODE #room +k fromb")
+    _seen(carol, "TOPIC", "MODE")
+    _seen(bob, "TOPIC", "MODE")
+    assert _state(carol) == _state(bob) == _stored(cluster_url, redis_prefix)
