@@ -13,6 +13,7 @@ from server.accounts import AccountStore
 from server.clustering import SPLIT_TEXT
 from tests.support.ircclient import IRCClient
 from tests.support.services import private_redis
+from tests.support.tcpproxy import TCPProxy
 from tests.support.waiting import wait_for
 
 #: Conflicting changes each side sends at once.
@@ -162,3 +163,31 @@ def test_chanserv_changes_are_versions_of_the_shared_state_too(
     _seen(carol, "TOPIC", "MODE")
     _seen(bob, "TOPIC", "MODE")
     assert _state(carol) == _state(bob) == _stored(cluster_url, redis_prefix)
+
+
+def test_a_node_cut_off_takes_the_changes_made_meanwhile_from_redis(
+    make_node, client_of, redis_port, redis_prefix
+) -> None:
+    proxy = TCPProxy(redis_port)
+    try:
+        a = make_node("a", cluster=f"redis://127.0.0.1:{proxy.port}/0", **RETRY)
+        b = make_node("b")
+        alice, bob = client_of(a, "alice"), client_of(b, "bob")
+        bob.send("JOIN #room", "TOPIC #room :before")
+        bob.expect("TOPIC", "#room")
+        wait_for(lambda: a.registry.find_channel("#room") is not None, what="#room known on a")
+        alice.send("JOIN #room")
+        alice.expect("366")
+
+        proxy.cut()  # node a alone loses Redis; its channel keeps its member alice
+        assert alice.expect("NOTICE").params == ["alice", SPLIT_TEXT]
+        bob.send("MODE #room +k meanwhile", "TOPIC #room :meanwhile")
+        bob.expect("TOPIC", "#room")
+
+        proxy.restore()
+        assert alice.expect("NOTICE", timeout=10).params[1] == "The network is whole again"
+        url = f"redis://127.0.0.1:{redis_port}/0"
+        assert _state(alice) == _state(bob) == _stored(url, redis_prefix)
+        assert _state(alice)[:2] == (["+ntk", "meanwhile"], "meanwhile")
+    finally:
+        proxy.close()
