@@ -50,7 +50,9 @@ return 0
 #: ARGV[1] unless a version after ARGV[2] (the one the state was changed from; '':
 #: whatever it is) was committed, and publish event ARGV[4] with that state under field
 #: ARGV[5], both given the version ``v``: one step, so the versions, the stored states
-#: and the events' order are the same. A Redis behind ARGV[2] lost its data (restarted
+#: and the events' order are the same. The state is stored only while the channel has
+#: members in the network (KEYS[5], see ``rooms``); its version stays, so a later life
+#: of the channel goes on counting from it. A Redis behind ARGV[2] lost its data (restarted
 #: empty): the state goes on from there. Returns {1, version} or, when another change
 #: came first, {0, version, stored state}.
 #:
@@ -75,7 +77,11 @@ if turn == ARGV[6] then redis.call('DEL', KEYS[4]) end
 v = v + 1
 local room = string.sub(ARGV[3], 1, -2) .. ',"v":' .. v .. '}'
 redis.call('HSET', KEYS[2], ARGV[1], v)
-redis.call('HSET', KEYS[1], ARGV[1], room)
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], room)
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
 local event = string.sub(ARGV[4], 1, -2) .. ',"v":' .. v .. ',"' .. ARGV[5] .. '":' .. room .. '}'
 redis.call('PUBLISH', KEYS[3], event)
 return {1, v}
@@ -233,6 +239,7 @@ class Node:
         base = room.pop("v")  # the script gives the new one
         key = casefold(channel.name)
         keys = [self.keys.rooms, self.keys.versions, self.keys.events, self.keys.turn(key)]
+        keys.append(self.keys.members(key))
         args = [key, base if checked else "", _dumps(room), _dumps(event), field]
         args += [self.name, "1" if insist else ""]
         return room, self._commit(keys=keys, args=args, client=client)
@@ -498,8 +505,8 @@ class Node:
                 self.events.drop(user, SPLIT_REASON)
         # Every channel known here takes the network's state (a newer version), its
         # members' prefixes coming with their users (``intro``).
-        rooms = redis_.hgetall(keys.rooms)
-        for key, text in rooms.items():
+        stored = redis_.hgetall(keys.rooms)
+        for key, text in stored.items():
             channel = registry.find_channel(key)
             if channel is not None:
                 with channel.send_lock:
@@ -507,7 +514,7 @@ class Node:
         # A channel Redis has lost (restarted empty) gets its state back from a node
         # that has members in it (the first one to commit it; the others are stale).
         for channel in registry.channels_of_this_node():
-            if casefold(channel.name) not in rooms:
+            if casefold(channel.name) not in stored:
                 event = {"t": "mode", "verb": "MODE", "c": channel.name, "by": "", "args": []}
                 event["n"] = self.name
                 with channel.send_lock:
