@@ -106,6 +106,9 @@ class Channel:
     #: The history this life of the channel may read starts after this message id: an
     #: unregistered channel made anew inherits nothing of an earlier one of its name.
     history_floor: int = 0
+    #: In a network of nodes: the version of the modes, lists and topic held here, as
+    #: Redis numbered it (each change there makes the next one; the highest wins).
+    version: int = 0
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def in_list(self, letter: str, source: str) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .channel import Channel
+    from .registry_channels import RoomSnapshot
     from .sendq import Outgoing, ResponseBuffer
     from .session import Session
 
@@ -110,8 +111,33 @@ class ClusterHook(Protocol):
         ...
 
     def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
-        """``source`` changed ``channel``'s topic (``TOPIC``, ``args`` its text) or modes
-        (``MODE``, ``args`` the modestring and its parameters) here."""
+        """The server (ChanServ) changed ``channel``'s topic (``TOPIC``, ``args`` its
+        text) or modes (``MODE``, ``args`` the modestring and its parameters) here, its
+        send_lock held: its
+        state becomes the network's next version, whatever the version before. With
+        no ``args``, the state alone: a change undone here is undone everywhere."""
+        ...
+
+    def commit_channel(
+        self,
+        channel: Channel,
+        before: RoomSnapshot,
+        source: str,
+        verb: str,
+        args: list[str],
+        insist: bool = False,
+    ) -> bool | None:
+        """Make a user's change to ``channel`` (as :meth:`channel_changed`; ``before``:
+        the channel before it, its send_lock still held) the network's next version, if
+        no other node changed the channel first. True: done, announce it. False: another
+        change came first; the change is undone and the network's state taken: apply
+        it again (``insist`` once it lost several times: it gets the next turn). None:
+        the network cannot be reached; the change is undone: refuse it."""
+        ...
+
+    def gave_up(self, channel: Channel) -> None:
+        """A change that asked for its turn (``insist``) ended without being committed
+        (nothing left to change, or refused): give the turn back."""
         ...
 
     def channel_message(

@@ -461,14 +461,23 @@ class ChannelTables:
         with self.lock:
             if "r" not in channel.modes:
                 return None
-            return RoomSnapshot(
-                self._room_state_locked(channel),
-                frozenset(channel.modes),
-                channel.key,
-                channel.limit,
-                {letter: dict(entries) for letter, entries in channel.lists.items()},
-                dict(channel.members),
-            )
+            return self._snapshot_locked(channel)
+
+    def channel_snapshot(self, channel: Channel) -> RoomSnapshot:
+        """Any channel before a change, for :meth:`roll_back` (a change the network
+        refused); hold the send_lock from here until the change is committed."""
+        with self.lock:
+            return self._snapshot_locked(channel)
+
+    def _snapshot_locked(self, channel: Channel) -> RoomSnapshot:
+        return RoomSnapshot(
+            self._room_state_locked(channel),
+            frozenset(channel.modes),
+            channel.key,
+            channel.limit,
+            {letter: dict(entries) for letter, entries in channel.lists.items()},
+            dict(channel.members),
+        )
 
     def roll_back(self, channel: Channel, before: RoomSnapshot) -> None:
         """Undo a change that could not be stored: modes, lists, topic and prefixes as in

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .channel import PREFIX_RANK_OF, PREFIXES, Channel, ListEntry
+from .channel import PREFIX_RANK_OF, PREFIXES, Channel, ListBudget, ListEntry
 from .protocol.names import casefold
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ class RemoteTables:
     registered: int
     remotes: int
     max_users: int
+    entries: ListBudget
 
     if TYPE_CHECKING:
 
@@ -120,6 +121,11 @@ class RemoteTables:
         with self.lock:
             return any(not m.remote for m in channel.members)
 
+    def channels_of_this_node(self) -> list[Channel]:
+        """Every channel a user of this node is in."""
+        with self.lock:
+            return [c for c in self.channels.values() if any(not m.remote for m in c.members)]
+
     def local_members(self, channel: Channel, lowest: int | None = None) -> list[Session]:
         """The members of ``channel`` on this node (ranked ``lowest`` or higher, when
         given: a message to ``@#chan``)."""
@@ -152,7 +158,8 @@ class RemoteTables:
 
     def channel_state(self, channel: Channel) -> dict[str, Any]:
         """What every node must know of ``channel`` besides its members: modes, key,
-        limit, lists, topic and the prefix letters of its members by nick."""
+        limit, lists, topic, the prefix letters of its members by nick, and the version
+        of that state (``v``, see :meth:`adopt_channel_state`)."""
         with self.lock:
             return {
                 "name": channel.name,
@@ -166,31 +173,44 @@ class RemoteTables:
                 },
                 "topic": [channel.topic, channel.topic_by, channel.topic_at],
                 "prefixes": {m.key: letters for m, letters in channel.members.items() if m.key},
+                "v": channel.version,
             }
 
-    def restore_channel_state(
-        self, channel: Channel, state: dict[str, Any], prefixes: bool = True
-    ) -> None:
-        """Make ``channel`` hold what another node says it holds (see
-        :meth:`channel_state`); with ``prefixes``, its members' prefix letters too."""
+    def adopt_channel_state(
+        self, channel: Channel, state: dict[str, Any], prefixes: bool = True, force: bool = False
+    ) -> bool:
+        """Make ``channel`` hold the network's state ``state`` (see :meth:`channel_state`)
+        when its version is newer than the one held here (or ``force``: a change made
+        here is undone); with ``prefixes``, its members' prefix letters too. Whether it
+        was taken: every node takes the highest version it sees, so all hold the same."""
         with self.lock:
+            version = int(state.get("v", 0))
+            if version <= channel.version and not force:
+                return False
+            channel.version = max(version, channel.version)
             channel.modes = set(state["modes"])
             channel.key = state.get("key")
             channel.limit = state.get("limit")
             for letter, entries in state.get("lists", {}).items():
-                if letter in channel.lists:
-                    # Set elsewhere: the entries count against no local address.
-                    channel.lists[letter] = {
-                        casefold(entry[0]): ListEntry(entry[0], entry[1], int(entry[2]), "")
-                        for entry in entries
-                    }
+                held = channel.lists.get(letter)
+                if held is None:
+                    continue
+                # An entry set here keeps counting against its address; one set
+                # elsewhere counts against none, one gone gives its budget back.
+                lists = {
+                    casefold(e[0]): held.get(casefold(e[0])) or ListEntry(e[0], e[1], int(e[2]), "")
+                    for e in entries
+                }
+                self.entries.release(e for k, e in held.items() if k not in lists)
+                channel.lists[letter] = lists
             text, by, at = state.get("topic", ["", "", 0])
             channel.topic, channel.topic_by, channel.topic_at = text, by, int(at)
             channel.created = float(state.get("created", channel.created))
             if not prefixes:
-                return
+                return True
             shown = state.get("prefixes", {})
             for member in channel.members:
                 letters = shown.get(member.key)
                 if letters is not None:
                     channel.members[member] = "".join(m for m in PREFIXES if m in letters)
+            return True

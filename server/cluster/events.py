@@ -181,8 +181,10 @@ class Events:
             if joined is None:
                 return
             channel, members = joined
-            if state is not None and created:
-                registry.restore_channel_state(channel, state, prefixes=False)
+            if state is not None:
+                # The joiner's node's state of the channel (a new life's first version,
+                # when it was the first member): taken when newer than the one here.
+                registry.adopt_channel_state(channel, state, prefixes=False, force=created)
             local = [m for m in members if not m.remote or m is user]
             announce_join(user, ResponseBuffer(user, self.server.config.name), channel, local)
 
@@ -225,13 +227,17 @@ class Events:
             self._on_local_kick(target)
 
     def channel_state(self, event: dict[str, Any]) -> None:
-        """A channel's topic or modes changed on another node."""
+        """A channel's topic or modes changed on another node: its state is taken when
+        its version is newer than the one here (one taken from Redis first is not), and
+        the change announced."""
         registry = self.server.registry
         channel = registry.find_channel(event["c"])
         if channel is None:
             return
         with channel.send_lock:
-            registry.restore_channel_state(channel, event["state"], prefixes=True)
+            registry.adopt_channel_state(channel, event["state"], prefixes=True)
+            if not event["args"]:
+                return  # a change undone (a registered room could not store it)
             members = registry.local_members(channel)
             out = Outgoing(event["verb"], channel.name, *event["args"], source=event["by"])
             out.deliver(members)

@@ -8,7 +8,7 @@ from __future__ import annotations
 class Keys:
     """The names of one network's keys and channels."""
 
-    __slots__ = ("events", "nicks", "nodes", "prefix", "rooms", "sequence")
+    __slots__ = ("events", "nicks", "nodes", "prefix", "rooms", "sequence", "versions")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -19,6 +19,9 @@ class Keys:
         #: Hash: casefolded channel name -> JSON of its modes, lists and topic, of each
         #: channel someone in the network is in (``rooms``).
         self.rooms = prefix + "channels"
+        #: Hash: casefolded channel name -> the version of its state in ``rooms``, which
+        #: only the commit script (``node``) writes, one more for each change.
+        self.versions = prefix + "channel-versions"
         #: Pub/sub: every node's state changes (users, memberships, channel state).
         self.events = prefix + "events"
         #: String: the last position given in the network's order of channel messages.
@@ -47,3 +50,8 @@ class Keys:
     def channel(self, key: str) -> str:
         """Pub/sub: the messages to the channel of casefolded name ``key``, in order."""
         return f"{self.prefix}chan:{key}"
+
+    def turn(self, key: str) -> str:
+        """String with a TTL: the node whose MODE or TOPIC change to channel ``key`` goes
+        next, having lost the race for it several times (see ``node``)."""
+        return f"{self.prefix}turn:{key}"

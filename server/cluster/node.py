@@ -33,6 +33,7 @@ from .remote import RemoteSession, user_state
 if TYPE_CHECKING:
     from ..channel import Channel
     from ..context import Context
+    from ..registry_channels import RoomSnapshot
     from ..session import Session
 
 log = logging.getLogger("server.cluster")
@@ -42,6 +43,53 @@ log = logging.getLogger("server.cluster")
 _ENTER = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if redis.call('HLEN', KEYS[1]) == 1 then return 1 end
+return 0
+"""
+
+#: Commit a channel's state (ARGV[3], a JSON object) as the next version of channel
+#: ARGV[1] unless a version after ARGV[2] (the one the state was changed from; '':
+#: whatever it is) was committed, and publish event ARGV[4] with that state under field
+#: ARGV[5], both given the version ``v``: one step, so the versions, the stored states
+#: and the events' order are the same. The state is stored only while the channel has
+#: members in the network (KEYS[5], see ``rooms``); its version stays, so a later life
+#: of the channel goes on counting from it. A Redis behind ARGV[2] lost its data (restarted
+#: empty): the state goes on from there. Returns {1, version} or, when another change
+#: came first, {0, version, stored state}.
+#:
+#: Fairness: a node that lost the race several times asks for its turn (ARGV[7] '1'),
+#: the channel's KEYS[4] set to its name (ARGV[6]) for a moment; while another node has
+#: the turn, a checked change is refused as though another came first, so the one that
+#: kept losing gets through next, and gives the turn back as it does.
+_COMMIT = """
+local v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local turn = redis.call('GET', KEYS[4])
+if ARGV[2] ~= '' then
+  local base = tonumber(ARGV[2])
+  if v > base or (turn and turn ~= ARGV[6]) then
+    if ARGV[7] == '1' and not turn then
+      redis.call('SET', KEYS[4], ARGV[6], 'PX', 1000)
+    end
+    return {0, v, redis.call('HGET', KEYS[1], ARGV[1]) or ''}
+  end
+  v = base
+end
+if turn == ARGV[6] then redis.call('DEL', KEYS[4]) end
+v = v + 1
+local room = string.sub(ARGV[3], 1, -2) .. ',"v":' .. v .. '}'
+redis.call('HSET', KEYS[2], ARGV[1], v)
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], room)
+else
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+local event = string.sub(ARGV[4], 1, -2) .. ',"v":' .. v .. ',"' .. ARGV[5] .. '":' .. room .. '}'
+redis.call('PUBLISH', KEYS[3], event)
+return {1, v}
+"""
+
+#: Delete KEYS[1] if it holds ARGV[1] (a turn given back by the node that held it).
+_GIVE_BACK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 """
 
@@ -81,6 +129,11 @@ class Node:
         self.fanout = Fanout(server, self.link, self.keys, self.name)
         self.events = Events(server, self.name, self._kicked_here)
         self._enter = self.link.redis.register_script(_ENTER)
+        self._commit = self.link.redis.register_script(_COMMIT)
+        self._give_back = self.link.redis.register_script(_GIVE_BACK)
+        #: Channels a local client is entering first in the whole network: its join
+        #: starts the channel's state anew (``joined``).
+        self._fresh: set[tuple[str, str]] = set()
         self._synced = False
         self._stopped = False
 
@@ -140,9 +193,11 @@ class Node:
         user: Session | None = None,
         gone: str | None = None,
         channel: Channel | None = None,
+        field: str = "state",
     ) -> None:
         """Save a local change and publish its event, in one transaction: the event
-        carries the user's whole state (``state``) or else the channel's."""
+        carries the user's whole state (``state``); with ``channel``, the channel's
+        state becomes its next version too (under ``field`` of the event)."""
         event["n"] = self.name
         if self._stopped:
             return
@@ -154,17 +209,45 @@ class Node:
                     state = event.setdefault("state", self._state_of(user))
                     event["k"] = event.get("k", user.key)
                     pipe.hset(self.keys.users(self.name), user.key, json.dumps(state))
-                if channel is not None:
-                    room = self.server.registry.channel_state(channel)
-                    if user is None:
-                        event.setdefault("state", room)
-                    key = casefold(channel.name)
-                    rooms.save(pipe, self.keys.members(key), self.keys.rooms, key, json.dumps(room))
-                pipe.publish(self.keys.events, json.dumps(event, separators=(",", ":")))
-                pipe.execute()
+                if channel is None:
+                    pipe.publish(self.keys.events, _dumps(event))
+                else:
+                    room, _ = self._commit_in(pipe, channel, False, event, field)
+                done = pipe.execute()
         except redis.RedisError as exc:
             log.warning("cannot tell the network (%s): it is told again on reconnection", exc)
             self.link.down()
+            return
+        if channel is not None:
+            self._committed(channel, room, done[-1][1])
+
+    def _commit_in(
+        self,
+        client: Any,
+        channel: Channel,
+        checked: bool,
+        event: dict[str, Any],
+        field: str = "state",
+        insist: bool = False,
+    ) -> tuple[dict[str, Any], Any]:
+        """Run the commit script for ``channel``'s state now (on ``client``, a pipeline
+        or the connection): as the version after the one held here when ``checked``
+        (refused if another came first; ``insist``: ask for the turn then), else as the
+        next, whatever it is. The state sent, and what the script answered (a
+        pipeline's: when it is executed)."""
+        room = self.server.registry.channel_state(channel)
+        base = room.pop("v")  # the script gives the new one
+        key = casefold(channel.name)
+        keys = [self.keys.rooms, self.keys.versions, self.keys.events, self.keys.turn(key)]
+        keys.append(self.keys.members(key))
+        args = [key, base if checked else "", _dumps(room), _dumps(event), field]
+        args += [self.name, "1" if insist else ""]
+        return room, self._commit(keys=keys, args=args, client=client)
+
+    def _committed(self, channel: Channel, room: dict[str, Any], version: int) -> None:
+        """The state ``room`` of ``channel`` sent from here is the network's version
+        ``version``: held here as that version (unless a newer one came meanwhile)."""
+        self.server.registry.adopt_channel_state(channel, room | {"v": int(version)})
 
     def introduced(self, client: Session) -> None:
         """A local client registered."""
@@ -195,16 +278,20 @@ class Node:
         """Enter a local client in channel ``name``'s members across the network;
         whether it is the first (None when Redis cannot say)."""
         try:
-            return bool(
+            first = bool(
                 self._enter(
                     keys=[self.keys.members(casefold(name))], args=[client.token, self.name]
                 )
             )
         except redis.RedisError:
             return None
+        if first:
+            self._fresh.add((client.token, casefold(name)))
+        return first
 
     def not_entered(self, client: Session, name: str) -> None:
         """Take back the entry of a refused join."""
+        self._fresh.discard((client.token, casefold(name)))
         self._leave_channels(client.token, [casefold(name)])
 
     def _leave_channels(self, token: str, keys: list[str]) -> None:
@@ -221,8 +308,16 @@ class Node:
         self.fanout.follow(casefold(channel.name))
         letters = self.server.registry.memberships(client).get(casefold(channel.name))
         event: dict[str, Any] = {"t": "join", "c": channel.name, "l": letters[1] if letters else ""}
+        fresh = (client.token, casefold(channel.name))
+        if fresh in self._fresh:
+            # A new life of the channel: its state (a registered room's, or the
+            # defaults) is the next version, whatever an earlier life left in Redis.
+            self._fresh.discard(fresh)
+            with channel.send_lock:
+                self._save(event, client, channel=channel, field="room")
+            return
         event["room"] = self.server.registry.channel_state(channel)
-        self._save(event, client, channel=channel)
+        self._save(event, client)
 
     def parted(
         self, client: Session, channel: Channel, verb: str, reason: str, by: str = ""
@@ -232,17 +327,55 @@ class Node:
         if verb == "KICK":
             event = {"t": "kick", "c": channel.name, "target": client.key, "by": by}
             event["reason"] = reason
-            self._save(event, None if client.remote else client, channel=channel)
+            self._save(event, None if client.remote else client)
             if client.remote:
                 return
         else:
-            self._save({"t": "part", "c": channel.name, "reason": reason}, client, channel=channel)
+            self._save({"t": "part", "c": channel.name, "reason": reason}, client)
         self.fanout.prune()
 
     def channel_changed(self, channel: Channel, source: str, verb: str, args: list[str]) -> None:
-        """A channel's topic or modes changed here: tell the others (with its state)."""
+        """The server changed a channel's topic or modes here: its state is the next
+        version, and the others are told (with it)."""
         event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
         self._save(event, channel=channel)
+
+    def commit_channel(
+        self,
+        channel: Channel,
+        before: RoomSnapshot,
+        source: str,
+        verb: str,
+        args: list[str],
+        insist: bool = False,
+    ) -> bool | None:
+        """A local user changed a channel's topic or modes: commit it as the version
+        after the one this node holds (see ``ClusterHook.commit_channel``)."""
+        event = {"t": verb.lower(), "verb": verb, "c": channel.name, "by": source, "args": args}
+        event["n"] = self.name
+        registry = self.server.registry
+        try:
+            if self._stopped:
+                raise redis.ConnectionError("left the network")
+            room, done = self._commit_in(None, channel, True, event, insist=insist)
+        except redis.RedisError as exc:
+            log.warning("cannot change %s across the network (%s): refused", channel.name, exc)
+            registry.roll_back(channel, before)
+            return None
+        if done[0]:
+            self._committed(channel, room, done[1])
+            return True
+        registry.roll_back(channel, before)
+        if done[2]:
+            registry.adopt_channel_state(channel, json.loads(done[2]))
+        return False
+
+    def gave_up(self, channel: Channel) -> None:
+        """Give back the turn a change asked for (see ``_COMMIT``)."""
+        try:
+            self._give_back(keys=[self.keys.turn(casefold(channel.name))], args=[self.name])
+        except redis.RedisError:
+            pass  # it runs out by itself in a moment
 
     @property
     def sequenced(self) -> bool:
@@ -370,10 +503,24 @@ class Node:
         for user in registry.remote_users():
             if isinstance(user, RemoteSession) and (user.node, user.key) not in seen:
                 self.events.drop(user, SPLIT_REASON)
-        for key, text in redis_.hgetall(keys.rooms).items():
+        # Every channel known here takes the network's state (a newer version), its
+        # members' prefixes coming with their users (``intro``).
+        stored = redis_.hgetall(keys.rooms)
+        for key, text in stored.items():
             channel = registry.find_channel(key)
-            if channel is not None and not registry.has_local_members(channel):
-                registry.restore_channel_state(channel, json.loads(text), prefixes=False)
+            if channel is not None:
+                with channel.send_lock:
+                    registry.adopt_channel_state(channel, json.loads(text), prefixes=False)
+        # A channel Redis has lost (restarted empty) gets its state back from a node
+        # that has members in it (the first one to commit it; the others are stale).
+        for channel in registry.channels_of_this_node():
+            if casefold(channel.name) not in stored:
+                event = {"t": "mode", "verb": "MODE", "c": channel.name, "by": "", "args": []}
+                event["n"] = self.name
+                with channel.send_lock:
+                    room, done = self._commit_in(None, channel, True, event)
+                    if done[0]:
+                        self._committed(channel, room, done[1])
 
     def _reclaim(self) -> None:
         """After a split: claim every local user's nick again; one taken meanwhile by
@@ -405,3 +552,8 @@ class Node:
         text = f"Your nick was taken elsewhere during a split; you are now {client.nick}"
         client.send_line("NOTICE", client.nick, text, source=self.server.config.name)
         self._save({"t": "intro"}, client)
+
+
+def _dumps(event: dict[str, Any]) -> str:
+    """An event or a state as compact JSON (an object: the script appends to it)."""
+    return json.dumps(event, separators=(",", ":"))

@@ -1,7 +1,8 @@
 """The channels hash (``Keys.rooms``) holds a channel's state only while someone in the
 network is in it: its entry is written only while the channel's members hash has a
 member, and removed in the same step as the last member of the network leaves (a PART,
-a QUIT, a KICK, a node stopping or reaped). Both are Lua scripts, so a join on one node
+a QUIT, a KICK, a node stopping or reaped; ``node``'s commit script, which stores each
+new version of a channel's state, keeps the same rule). Both are Lua scripts, so a join on one node
 racing the last part on another either keeps the entry or makes it afresh."""
 
 from __future__ import annotations

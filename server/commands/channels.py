@@ -34,6 +34,7 @@ from ..protocol.numerics import (
 )
 from ..sendq import Outgoing, ResponseBuffer
 from .chathistory import replay_on_join, store
+from .network_change import change_channel, unsaved_in_network
 from .outage import unsaved
 from .readmarker import send_join_marker
 from .rooms import remember_room, restore_room, status_on_join
@@ -306,13 +307,24 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         return
     text = truncate_utf8(msg.params[1], server.config.topiclen)
     with channel.send_lock:
-        before = server.registry.room_snapshot(channel)
         try:
-            members = server.registry.set_topic(client, channel, text)
+            changed = change_channel(
+                server,
+                client,
+                channel,
+                "TOPIC",
+                lambda: server.registry.set_topic(client, channel, text),
+                lambda _: [text],
+                reply,
+            )
         except Refused as refusal:
             reply.numeric(*refusal.args)
             return
+        if changed is None:
+            return
+        members, before = changed
         if not remember_room(server, channel, before):  # stored before anyone sees it
+            unsaved_in_network(server, channel, client.source, "TOPIC")
             unsaved(server, "TOPIC", channel.name, reply)
             return
         out = Outgoing(
@@ -320,8 +332,6 @@ def topic(server: Context, client: Session, msg: Message, reply: ResponseBuffer)
         )
         out.deliver(members, reply)
         store(server, client, "TOPIC", (channel.name, text), {})  # gives it a msgid
-    if server.cluster is not None:
-        server.cluster.channel_changed(channel, client.source, "TOPIC", [text])
 
 
 @command("NAMES")

@@ -307,6 +307,6 @@ def _topic(server: Context, client: Session, params: list[str], reply: ResponseB
             return
         out = Outgoing("TOPIC", channel.name, text, source=services_source(server))
         out.deliver(members)
-    if server.cluster is not None:
-        server.cluster.channel_changed(channel, out.source, "TOPIC", [text])
+        if server.cluster is not None:  # under the send_lock, as every channel change
+            server.cluster.channel_changed(channel, out.source, "TOPIC", [text])
     _say(server, client, reply, f"Topic of {channel.name} changed")

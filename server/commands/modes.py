@@ -24,6 +24,7 @@ from ..protocol.numerics import (
     RPL_UMODEIS,
 )
 from ..sendq import Outgoing, ResponseBuffer
+from .network_change import change_channel, unsaved_in_network
 from .outage import unsaved
 from .rooms import remember_room
 from .table import command
@@ -94,8 +95,18 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
     steps = read_modes(channel.name, msg.params[1], msg.params[2:], server.config.nicklen)
     limits = (MAX_LIST, server.config.max_list_entries_per_ip)
     with channel.send_lock:
-        before = server.registry.room_snapshot(channel)
-        done = server.registry.change_modes(client, channel, steps, MODES_PER_COMMAND, limits)
+        changed = change_channel(
+            server,
+            client,
+            channel,
+            "MODE",
+            lambda: server.registry.change_modes(client, channel, steps, MODES_PER_COMMAND, limits),
+            lambda done: _args(done.applied),
+            reply,
+        )
+        if changed is None:
+            return
+        done, before = changed
         for answer in done.replies:
             if isinstance(answer, str):
                 send_list(reply, channel, answer, done.shown[answer])
@@ -105,6 +116,7 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
             # Stored before it is announced: whoever sees the change can count on it
             # surviving a restart. One that cannot be stored is undone and refused.
             if not remember_room(server, channel, before):
+                unsaved_in_network(server, channel, client.source, "MODE")
                 unsaved(server, "MODE", channel.name, reply)
                 return
             modestring, params = modestring_of(done.applied)
@@ -117,9 +129,14 @@ def channel_mode(server: Context, client: Session, msg: Message, reply: Response
                 account=client.account_name,
             )
             out.deliver(done.members, reply)
-    if done.applied and server.cluster is not None:
-        modestring, params = modestring_of(done.applied)
-        server.cluster.channel_changed(channel, client.source, "MODE", [modestring, *params])
+
+
+def _args(applied: list[Change]) -> list[str] | None:
+    """A MODE change's modestring and parameters (None: nothing changed)."""
+    if not applied:
+        return None
+    modestring, params = modestring_of(applied)
+    return [modestring, *params]
 
 
 def read_modes(name: str, modestring: str, args: list[str], nicklen: int) -> list[ModeStep]:

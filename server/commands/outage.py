@@ -17,6 +17,11 @@ history. A JOIN goes ahead without its replay or its remembered topic.
 REGISTER keeps its own FAIL (its context names the account), and the services answer
 with a NOTICE (``commands/services.py``).
 
+In a network of nodes, a MODE or TOPIC change the network's Redis server cannot take
+is refused the same way (``FAIL MODE TEMPORARILY_UNAVAILABLE #chan :…``, see
+``unreachable`` and ``commands/network_change.py``): every node holds a channel's state
+as Redis numbered it, so a change made here alone would leave the nodes disagreeing.
+
 A MODE or TOPIC change to a registered room that cannot be stored is refused the same
 way, naming the channel: ``FAIL MODE TEMPORARILY_UNAVAILABLE #room :…`` (see
 ``commands/rooms.py``, ``remember_room``). The change is undone rather than kept in
@@ -29,6 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..accounts import UNAVAILABLE
+from ..clustering import SPLIT_TEXT
 from ..protocol.numerics import ERR_SASLFAIL
 from ..rooms import UNSAVED
 from .table import safe_command
@@ -68,4 +74,12 @@ def unsaved(server: Context, command: str, channel: str, reply: ResponseBuffer) 
     stored, and was undone."""
     reply.send_line(
         "FAIL", command, "TEMPORARILY_UNAVAILABLE", channel, UNSAVED, source=server.config.name
+    )
+
+
+def unreachable(server: Context, command: str, channel: str, reply: ResponseBuffer) -> None:
+    """Refuse ``command``'s change to ``channel``: the network could not take it (its
+    Redis server unreachable), and it was undone."""
+    reply.send_line(
+        "FAIL", command, "TEMPORARILY_UNAVAILABLE", channel, SPLIT_TEXT, source=server.config.name
     )
