@@ -24,6 +24,10 @@ from .. import msgids
 
 log = logging.getLogger("server.cluster")
 
+#: What a read or write of a lost connection raises: redis-py's errors, the socket's,
+#: and ValueError from a socket file that was closed as the connection went down.
+_BROKEN = (redis.RedisError, OSError, ValueError)
+
 #: Seconds a Redis command may take before the link counts as down.
 COMMAND_TIMEOUT = 2.0
 # KEYS: the counter, the pub/sub channel; ARGV: the message (a JSON object), the epoch,
@@ -154,7 +158,7 @@ class Link:
             return  # subscribed on reconnection
         try:
             pubsub.subscribe(channel)
-        except (redis.RedisError, OSError, AttributeError):
+        except (*_BROKEN, AttributeError):
             return  # the subscriber thread reconnects and subscribes again
         event.wait(timeout)
 
@@ -169,7 +173,7 @@ class Link:
         if pubsub is not None:
             try:
                 pubsub.unsubscribe(channel)
-            except (redis.RedisError, OSError, AttributeError):
+            except (*_BROKEN, AttributeError):
                 pass  # gone with the connection
 
     def down(self) -> None:
@@ -202,7 +206,7 @@ class Link:
             try:
                 self._serve()
                 delay = self._retry[0]
-            except (redis.RedisError, OSError) as exc:
+            except _BROKEN as exc:
                 if self._stop.is_set():
                     break
                 log.warning("Redis link down (%s); again in %.1f s", exc, delay)
