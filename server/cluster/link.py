@@ -96,7 +96,7 @@ class Link:
         self._wake: str | None = None
         self._up = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kibitz-cluster", daemon=True)
-        self._sequence: Any = None  # the script of publish_sequenced, registered on use
+        self._sequence: Any = None  # the sequencing script, registered on use
 
     def up(self) -> bool:
         """Whether the subscriptions are live (and Redis answered last time)."""
@@ -117,33 +117,43 @@ class Link:
         """Publish one message (JSON); raises redis.RedisError when Redis is unreachable."""
         self.redis.publish(channel, json.dumps(message, separators=(",", ":")))
 
-    def publish_sequenced(self, channel: str, counter: str, message: dict[str, Any]) -> int:
-        """Publish one message with the network's next position (its ``seq`` field, also
-        returned): a number above every earlier one and at least Redis's clock in
-        milliseconds since ``msgids.EPOCH_MS``, times ``2**msgids.SEQ_BITS``. Both
-        happen in one script, so the positions increase in the order the channel's
-        subscribers receive the messages. Raises redis.RedisError."""
+    def _script(self) -> Any:
+        """The sequencing script (registered on first use)."""
         if self._sequence is None:
             self._sequence = self.redis.register_script(_SEQUENCE)
-        body = json.dumps(message, separators=(",", ":"))
-        args = [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS]
-        return int(self._sequence(keys=[counter, channel], args=args))
+        return self._sequence
+
+    @staticmethod
+    def _sequence_args(body: str) -> list[Any]:
+        return [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS]
 
     def raise_counter(self, counter: str, least: int) -> None:
-        """Make the counter of ``publish_sequenced`` at least ``least``; raises
+        """Make the counter of the sequencing script at least ``least``; raises
         redis.RedisError."""
         self.redis.eval(_RAISE, 1, counter, least)
 
-    def publish_many(self, messages: list[tuple[str, str]]) -> None:
-        """Publish (channel, JSON text) pairs in this order, in one round trip; raises
-        redis.RedisError when Redis is unreachable."""
-        if len(messages) == 1:
-            self.redis.publish(*messages[0])
-            return
+    def publish_many(self, messages: list[tuple[str, str, str | None]]) -> list[Any]:
+        """Publish (channel, JSON text, counter) triples in this order, in one round
+        trip: with a counter, through the sequencing script, which publishes the message
+        with the network's next position (its ``seq`` field): a number above every
+        earlier one and at least Redis's clock in milliseconds since
+        ``msgids.EPOCH_MS``, times ``2**msgids.SEQ_BITS``; both happen in one script,
+        so the positions increase in the order the channel's subscribers receive the
+        messages. Redis's answers, in order: a sequenced message's position, or the
+        error that refused it. Raises redis.RedisError when Redis is unreachable."""
+        if len(messages) == 1 and messages[0][2] is None:
+            channel, data, _ = messages[0]
+            return [self.redis.publish(channel, data)]
         pipe = self.redis.pipeline(transaction=False)
-        for channel, data in messages:
-            pipe.publish(channel, data)
-        pipe.execute()
+        script = None
+        for channel, data, counter in messages:
+            if counter is None:
+                pipe.publish(channel, data)
+            else:
+                script = script or self._script()
+                script(keys=[counter, channel], args=self._sequence_args(data), client=pipe)
+        answers: list[Any] = pipe.execute(raise_on_error=False)
+        return answers
 
     def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
         """Subscribe to ``channel`` (kept across reconnections) and wait until Redis
