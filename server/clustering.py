@@ -171,8 +171,9 @@ class ClusterHook(Protocol):
         self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
     ) -> Echo:
         """Send messages ``client`` sent to a channel in a row (stamped, their msgids
-        given, its send lock held; never when :attr:`sequenced`) through the network's
-        order as one; the echoes come with them (``echo``)."""
+        given unless :attr:`sequenced`, which gives them, one position each, as
+        :meth:`channel_message` does; its send lock held) through the network's order
+        as one; the echoes come with them (``echo``)."""
         ...
 
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:

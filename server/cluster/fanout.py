@@ -234,20 +234,29 @@ class Fanout:
         message: dict[str, Any],
         waiter: Echo,
         numbered: Numbered | None = None,
+        count: int = 1,
     ) -> None:
         """Queue ``message`` for the publisher thread (the send lock held), its echo
-        awaited by ``waiter`` under the token it carries; ``numbered``: see ``Outbox``."""
+        awaited by ``waiter`` under the token it carries; ``numbered``, ``count``: see
+        ``Outbox``."""
         token = next(self._tokens)
         message["k"] = waiter.token = token
         with self._lock:
             self._echoes[token] = waiter
-        self.outbox.put(self.keys.channel(casefold(channel.name)), message, waiter, numbered)
+        key = self.keys.channel(casefold(channel.name))
+        self.outbox.put(key, message, waiter, numbered, count)
 
     def _sequence(
-        self, channel: Channel, message: dict[str, Any], waiter: Echo, given: Numbered
+        self,
+        channel: Channel,
+        message: dict[str, Any],
+        waiter: Echo,
+        given: Numbered,
+        count: int = 1,
     ) -> None:
-        """Make ``message`` one the network numbers: queued by ``waiter.keep``, which
-        says how it is stored; ``given`` is handed its position first."""
+        """Make ``message`` one the network numbers (``count`` positions): queued by
+        ``waiter.keep``, which says how it is stored; ``given`` is handed its first
+        position first."""
         message["pfx"] = msgids.PREFIX
         waiter.stored.clear()
 
@@ -257,7 +266,7 @@ class Fanout:
                 if store is not None:
                     store()
 
-            self._queue(channel, message, waiter, numbered)
+            self._queue(channel, message, waiter, numbered, count)
 
         waiter.pending = queue
 
@@ -275,6 +284,7 @@ class Fanout:
         as the link comes up; raises redis.RedisError."""
         history = self.server.history
         if self.sequenced and history is not None:
+            self.link.load_scripts()
             self.link.raise_counter(self.keys.sequence, history.last_id() >> msgids.NODE_BITS)
 
     def _waiter(self, message: dict[str, Any]) -> Echo | None:
@@ -349,8 +359,9 @@ class Fanout:
         self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
     ) -> Echo | NoEcho:
         """Queue messages a local user sent to ``channel`` in a row (a ``ChannelBatch``,
-        stamped and given their msgids under its send lock, which is held) as one; never
-        when :attr:`sequenced`."""
+        stamped and given their msgids under its send lock, which is held) as one; when
+        :attr:`sequenced`, queued by the echo's ``keep``, the batch taking one position
+        of the network per line, which gives each its msgid and time there."""
         if not self.link.up():
             return NoEcho(outs[0].command, self.server.config.name)
         waiter = self._new_echo(client, echo, False, outs[0].command)
@@ -363,7 +374,17 @@ class Fanout:
             "ms": first.millis,
             "items": [[out.command, list(out.params), out.tags] for out in outs],
         }
-        self._queue(channel, message, waiter)
+        if not self.sequenced:
+            self._queue(channel, message, waiter)
+            return waiter
+
+        def given(position: int) -> None:
+            for offset, out in enumerate(outs):
+                msgid, millis = _sequenced(msgids.PREFIX, position + offset)
+                out.tags["msgid"] = msgid
+                out.stamp(millis, format_time(millis))
+
+        self._sequence(channel, message, waiter, given, len(outs))
         return waiter
 
     def publish_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
@@ -450,8 +471,9 @@ class Fanout:
         items = message["items"]
         waiter = self._waiter(message)
         entries = []
-        for verb, params, tags in items:
-            out = _outgoing(message, {"verb": verb, "params": params, "tags": tags})
+        for offset, (verb, params, tags) in enumerate(items):
+            item = {"verb": verb, "params": params, "tags": tags}
+            out = _outgoing(message, item, offset)
             entries.append(Entry(out, None, waiter))
         return entries
 
@@ -613,13 +635,15 @@ class Entry(NamedTuple):
     waiter: Echo | None
 
 
-def _outgoing(message: dict[str, Any], item: dict[str, Any] | None = None) -> Outgoing:
-    """The line a published message carries (``item``: one of its lines, by default the
-    message itself), with the time (and msgid) given once: by its origin, or by its
-    position in the network's order."""
+def _outgoing(
+    message: dict[str, Any], item: dict[str, Any] | None = None, offset: int = 0
+) -> Outgoing:
+    """The line a published message carries (``item``: one of its lines, the
+    ``offset``-th, by default the message itself), with the time (and msgid) given once:
+    by its origin, or by its position in the network's order."""
     item = message if item is None else item
     if "seq" in message:
-        msgid, millis = _sequenced(message["pfx"], message["seq"])
+        msgid, millis = _sequenced(message["pfx"], message["seq"] + offset)
         item["tags"]["msgid"], message["ms"] = msgid, millis
     out = Outgoing(
         item["verb"],

@@ -49,9 +49,10 @@ class Waiter(Protocol):
 
 #: Given a sequenced message's position in the network's order (on this thread).
 Numbered = Callable[[int], None]
-#: One queued message: the Redis channel, the message, its sender's wait, and for a
-#: message the network numbers, what to do with its position (None: a plain PUBLISH).
-Item = tuple[str, dict[str, Any], Waiter | None, Numbered | None]
+#: One queued message: the Redis channel, the message, its sender's wait, for a message
+#: the network numbers what to do with its (first) position (None: a plain PUBLISH),
+#: and how many positions it takes (a batch takes one per line).
+Item = tuple[str, dict[str, Any], Waiter | None, Numbered | None, int]
 
 
 class Outbox:
@@ -78,12 +79,14 @@ class Outbox:
         message: dict[str, Any],
         waiter: Waiter | None,
         numbered: Numbered | None = None,
+        count: int = 1,
     ) -> None:
         """Queue ``message`` for Redis channel ``channel`` (no I/O: a send lock may be
-        held); with ``numbered``, it is published by the sequencing script, and
-        ``numbered`` is given its position (then ``waiter.numbered`` is called)."""
+        held); with ``numbered``, it is published by the sequencing script, taking
+        ``count`` positions, and ``numbered`` is given the first (then
+        ``waiter.numbered`` is called)."""
         with self._ready:
-            self._queue.append((channel, message, waiter, numbered))
+            self._queue.append((channel, message, waiter, numbered, count))
             if len(self._queue) == 1:
                 # It waits only on an empty queue; otherwise it takes this one next.
                 self._ready.notify()
@@ -115,10 +118,11 @@ class Outbox:
                     (
                         name,
                         json.dumps(message, separators=compact),
-                        None if numbered is None else self.counter,
+                        0 if numbered is None else count,
                     )
-                    for name, message, _, numbered in items
-                ]
+                    for name, message, _, numbered, count in items
+                ],
+                self.counter,
             )
         except redis.RedisError as exc:
             log.warning("cannot publish %d channel messages: %s", len(items), exc)
@@ -130,7 +134,7 @@ class Outbox:
             self._fail(items)
             return
         # In the order Redis answered: the network's order, so the history's too.
-        for (name, _, waiter, numbered), answer in zip(items, answers, strict=True):
+        for (name, _, waiter, numbered, _), answer in zip(items, answers, strict=True):
             if numbered is None:
                 continue
             if isinstance(answer, Exception):
@@ -146,6 +150,6 @@ class Outbox:
                 waiter.numbered()
 
     def _fail(self, items: list[Item]) -> None:
-        for _, _, waiter, _ in items:
+        for _, _, waiter, _, _ in items:
             if waiter is not None:
                 self._on_failure(waiter)

@@ -104,12 +104,7 @@ def relay(
             corked = current_cork()
             cluster = server.cluster
             if corked is not None:
-                if (
-                    text is not None
-                    and not status
-                    and reply.lines is None
-                    and (cluster is None or not cluster.sequenced)  # else each is numbered by Redis
-                ):
+                if text is not None and not status and reply.lines is None:
                     batch = corked.batch
                     if not (
                         isinstance(batch, ChannelBatch)

@@ -156,6 +156,7 @@ def test_reactions_and_multiline_messages_are_stored_once_as_shown(
     msgid = opening.tags["msgid"]
     bob.send(f"@+draft/reply={msgid};+draft/react=👍 TAGMSG #general")
     reaction = alice.expect("TAGMSG", "#general")
+    bob.expect("TAGMSG", "#general")  # its echo: stored by b before b shows it
     _flush(a, b)
     for reader in (alice, bob):
         reader.send("CHATHISTORY LATEST #general * 10")
@@ -232,6 +233,8 @@ def test_a_network_msgid_is_a_reference_and_found_by_search_on_every_node(
     alice.send("PRIVMSG #general :first words", "PRIVMSG #general :second words")
     first = bob.expect("PRIVMSG", "#general")
     bob.expect("PRIVMSG", "#general")
+    # Stored by the sender's node before it shows them: another node may be first.
+    alice.expect("PRIVMSG", "#general", where=lambda m: m.params[1] == "second words")
     _flush(a)
     for reader in (bob, alice):
         after = _batch(reader, f"CHATHISTORY AFTER #general msgid={first.tags['msgid']} 10")
@@ -294,6 +297,9 @@ def test_messages_sent_in_a_row_are_stored_in_the_order_the_network_gave(
     alice.send(*(f"PRIVMSG #general :{text}" for text in texts))
     live = [bob.expect("PRIVMSG", "#general") for _ in texts]
     assert [m.params[1] for m in live] == texts
+    # Node a shows its users' messages (the echoes too) once their rows are stored.
+    echoed = [alice.expect("PRIVMSG", "#general") for _ in texts]
+    assert _shown(echoed) == _shown(live)
     _flush(a, b)
     found = _batch(bob, "CHATHISTORY LATEST #general * 50")
     assert _shown(found) == _shown(live)
