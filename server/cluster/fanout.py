@@ -22,10 +22,11 @@ saw.
 
 A sender only queues its message under the channel's send lock (``outbox``: that fixes
 its place, and its msgid unless the network gives it); the node's publisher thread
-publishes what is queued as one pipeline (a script call for each message the network
-numbers), so no send lock is held across a round trip to Redis and the subscriber
-thread, which takes that lock to deliver, never waits on one; without a shared history
-the messages one read brought to one channel (a ``ChannelBatch``) are one publish. The
+publishes what is queued as one pipeline (a script call for each message, or batch,
+the network numbers), so no send lock is held across a round trip to Redis and the
+subscriber thread, which takes that lock to deliver, never waits on one; the messages
+one read brought to one channel (a ``ChannelBatch``) are one publish (or one script
+call, taking a position for each). The
 subscriber thread reads everything that has arrived before it delivers, and delivers a
 run of one channel's messages as one: the send lock and the member list taken once, one
 push per member for the run, the senders' echoes in their places.
