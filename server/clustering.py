@@ -8,6 +8,7 @@ nick table (rule 3 of ``server/registry.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -44,6 +45,13 @@ class Echo(Protocol):
     #: Whether it was published (False: Redis could not be reached; nobody gets it).
     published: bool
 
+    def keep(self, store: Callable[[], None] | None) -> None:
+        """For a message the network numbers (:attr:`ClusterHook.sequenced`), called
+        once under its send lock: send it, and call ``store`` (not under any send lock,
+        in the network's order) once its msgid and time are given; ``store`` is not
+        called when the network refused it. Nothing for any other message."""
+        ...
+
     def finish(self, reply: ResponseBuffer) -> bool:
         """Wait (bounded) until the message has come back, then answer with its echo;
         False when it could not be sent at all (the sender was told so)."""
@@ -65,8 +73,9 @@ class ClusterHook(Protocol):
     @property
     def sequenced(self) -> bool:
         """Whether channel messages take their msgid and time from the network's order
-        as they are published (the nodes share one history): the caller stores such a
-        message after :meth:`channel_message` or :meth:`multiline`, with them."""
+        as they are published (the nodes share one history): the caller says how such a
+        message is stored (``Echo.keep``) after :meth:`channel_message` or
+        :meth:`multiline`, and it is stored with them."""
         ...
 
     def servers(self) -> int:
@@ -150,9 +159,10 @@ class ClusterHook(Protocol):
         held: bool,
     ) -> Echo:
         """Send a message to a channel through the network's order (its send lock held,
-        its msgid given unless :attr:`sequenced`, which gives it here; unless sequenced,
-        it is only queued, and the node's publisher thread publishes it): every node, this
-        one included, delivers it to its own members as it comes back from Redis; the
+        its msgid given unless :attr:`sequenced`, which gives it on the node's publisher
+        thread; it is only queued, at once or, when sequenced, by ``Echo.keep``, and the
+        publisher thread publishes it): every node, this one included, delivers it to
+        its own members as it comes back from Redis; the
         sender's echo (``echo``) comes with it, into the command's replies when they are
         ``held`` (a labeled command)."""
         ...
@@ -161,8 +171,9 @@ class ClusterHook(Protocol):
         self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
     ) -> Echo:
         """Send messages ``client`` sent to a channel in a row (stamped, their msgids
-        given, its send lock held; never when :attr:`sequenced`) through the network's
-        order as one; the echoes come with them (``echo``)."""
+        given unless :attr:`sequenced`, which gives them, one position each, as
+        :meth:`channel_message` does; its send lock held) through the network's order
+        as one; the echoes come with them (``echo``)."""
         ...
 
     def channel_line(self, channel: Channel, out: Outgoing, cap: str) -> None:

@@ -16,14 +16,17 @@ the store's numbers are made) and publishes it with it, atomically, so positions
 in the order every subscriber receives the messages, concurrent senders on several
 nodes included. Each node makes the msgid (:func:`~server.msgids.network_number`, under
 the origin's msgid prefix) and the time from the position; the origin stores the
-message with them once the script has answered, under the channel's send lock. The
-history's order (its ids) is then the order every member saw.
+message with them once the script has answered, on the publisher thread, in the order
+the positions were given. The history's order (its ids) is then the order every member
+saw.
 
-Unless the history is shared (sequenced), a sender only queues its message under the
-channel's send lock (``outbox``: that fixes its msgid and its place); the node's
-publisher thread publishes it, so no send lock is held across a round trip to Redis and
-the subscriber thread, which takes that lock to deliver, never waits on one; the
-messages one read brought to one channel (a ``ChannelBatch``) are one publish. The
+A sender only queues its message under the channel's send lock (``outbox``: that fixes
+its place, and its msgid unless the network gives it); the node's publisher thread
+publishes what is queued as one pipeline (a script call for each message, or batch,
+the network numbers), so no send lock is held across a round trip to Redis and the
+subscriber thread, which takes that lock to deliver, never waits on one; the messages
+one read brought to one channel (a ``ChannelBatch``) are one publish (or one script
+call, taking a position for each). The
 subscriber thread reads everything that has arrived before it delivers, and delivers a
 run of one channel's messages as one: the send lock and the member list taken once, one
 push per member for the run, the senders' echoes in their places.
@@ -37,6 +40,8 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
@@ -48,7 +53,7 @@ from ..multiline import Delivery
 from ..protocol.codec import format_time
 from ..protocol.names import casefold
 from ..sendq import Outgoing
-from .outbox import Outbox
+from .outbox import Numbered, Outbox, Waiter
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -72,8 +77,11 @@ class Echo:
         "held",
         "lock",
         "lost",
+        "pending",
         "server_name",
+        "stored",
         "timeout",
+        "token",
         "verb",
         "waiting",
     )
@@ -104,6 +112,32 @@ class Echo:
         self.lock = threading.Lock()
         self.waiting = True
         self.data: bytes | None = None
+        #: Set once the network numbered it and its row is stored (at once unless the
+        #: history is shared), or when it could not be published.
+        self.stored = threading.Event()
+        self.stored.set()
+        #: Its token among the echoes awaited (0: not queued yet).
+        self.token = 0
+        #: Queues a message the network numbers, given what to do once it is (``keep``).
+        self.pending: Callable[[Callable[[], None] | None], None] | None = None
+
+    def keep(self, store: Callable[[], None] | None) -> None:
+        """Queue a message the network numbers (its send lock held), ``store`` called
+        on the publisher thread once it has its msgid and time, in the network's order;
+        nothing for any other message."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending(store)
+
+    def numbered(self) -> None:
+        """The network numbered it, and it is stored: ``finish`` may answer."""
+        self.stored.set()
+
+    def wait_stored(self) -> None:
+        """Wait (bounded) until it is stored, as it came back: this node shows a message
+        of its own users only once it is in history (the publisher thread stores it as
+        Redis answers, which the subscriber thread may read first). No lock is held."""
+        self.stored.wait(self.timeout)
 
     def arrived(self, data: bytes | None) -> None:
         """The message came back: hand the echo to the waiting command, or send it."""
@@ -124,11 +158,16 @@ class Echo:
         """It could not be published (Redis unreachable): nothing comes back."""
         self.lost = True
         self.done.set()
+        self.stored.set()
 
     def finish(self, reply: ResponseBuffer) -> bool:
-        """Wait until the message came back (bounded; the send lock released), then
-        answer with the echo; False (FAIL) when it could not be published."""
+        """Wait until the message came back and is stored (bounded; the send lock
+        released), then answer with the echo; False (FAIL) when it could not be
+        published."""
+        deadline = time.monotonic() + self.timeout
         self.done.wait(self.timeout)
+        # Stored before the sender reads on: its next command finds the row.
+        self.stored.wait(max(0.0, deadline - time.monotonic()))
         with self.lock:
             self.waiting = False
             data = self.data
@@ -152,6 +191,9 @@ class NoEcho:
         self.verb = verb
         self.server_name = server_name
 
+    def keep(self, store: Callable[[], None] | None) -> None:
+        """Nothing is stored: nobody got it."""
+
     def finish(self, reply: ResponseBuffer) -> bool:
         """Answer FAIL <verb> TEMPORARILY_UNAVAILABLE."""
         code = "TEMPORARILY_UNAVAILABLE"
@@ -174,20 +216,60 @@ class Fanout:
         #: Casefolded names of the channels subscribed to.
         self.subscribed: set[str] = set()
         #: Channel messages queued under their send lock, published after it.
-        self.outbox = Outbox(link, lambda waiter: waiter.failed())
+        self.outbox = Outbox(link, keys.sequence, self._failed)
 
     def _new_echo(self, client: Session, echo: bool, held: bool, verb: str) -> Echo:
         config = self.server.config
         return Echo(client, echo, held, config.cluster_echo_wait, verb, config.name)
 
-    def _queue(self, channel: Channel, message: dict[str, Any], waiter: Echo) -> None:
+    def _failed(self, waiter: Waiter) -> None:
+        """``waiter``'s message was not published: nothing comes back for it."""
+        if isinstance(waiter, Echo):
+            with self._lock:
+                self._echoes.pop(waiter.token, None)
+        waiter.failed()
+
+    def _queue(
+        self,
+        channel: Channel,
+        message: dict[str, Any],
+        waiter: Echo,
+        numbered: Numbered | None = None,
+        count: int = 1,
+    ) -> None:
         """Queue ``message`` for the publisher thread (the send lock held), its echo
-        awaited by ``waiter`` under the token it carries."""
+        awaited by ``waiter`` under the token it carries; ``numbered``, ``count``: see
+        ``Outbox``."""
         token = next(self._tokens)
-        message["k"] = token
+        message["k"] = waiter.token = token
         with self._lock:
             self._echoes[token] = waiter
-        self.outbox.put(self.keys.channel(casefold(channel.name)), message, waiter)
+        key = self.keys.channel(casefold(channel.name))
+        self.outbox.put(key, message, waiter, numbered, count)
+
+    def _sequence(
+        self,
+        channel: Channel,
+        message: dict[str, Any],
+        waiter: Echo,
+        given: Numbered,
+        count: int = 1,
+    ) -> None:
+        """Make ``message`` one the network numbers (``count`` positions): queued by
+        ``waiter.keep``, which says how it is stored; ``given`` is handed its first
+        position first."""
+        message["pfx"] = msgids.PREFIX
+        waiter.stored.clear()
+
+        def queue(store: Callable[[], None] | None) -> None:
+            def numbered(position: int) -> None:
+                given(position)
+                if store is not None:
+                    store()
+
+            self._queue(channel, message, waiter, numbered, count)
+
+        waiter.pending = queue
 
     @property
     def sequenced(self) -> bool:
@@ -203,27 +285,8 @@ class Fanout:
         as the link comes up; raises redis.RedisError."""
         history = self.server.history
         if self.sequenced and history is not None:
+            self.link.load_scripts()
             self.link.raise_counter(self.keys.sequence, history.last_id() >> msgids.NODE_BITS)
-
-    def _publish(self, channel: Channel, message: dict[str, Any], waiter: Echo) -> int | None:
-        """Publish ``message`` to ``channel`` (sequenced when the history is shared),
-        its echo awaited by ``waiter``; the position given (None: not sequenced). Raises
-        redis.RedisError."""
-        token = next(self._tokens)
-        message["k"] = token
-        with self._lock:
-            self._echoes[token] = waiter
-        try:
-            name = self.keys.channel(casefold(channel.name))
-            if not self.sequenced:
-                self.link.publish(name, message)
-                return None
-            message["pfx"] = msgids.PREFIX
-            return self.link.publish_sequenced(name, self.keys.sequence, message)
-        except redis.RedisError:
-            with self._lock:
-                self._echoes.pop(token, None)
-            raise
 
     def _waiter(self, message: dict[str, Any]) -> Echo | None:
         """The echo awaited here for ``message``, if it was sent from here."""
@@ -263,10 +326,10 @@ class Fanout:
         echo: bool,
         held: bool,
     ) -> Echo | NoEcho:
-        """Publish a local user's message to ``channel`` (its send lock held). When
-        :attr:`sequenced`, ``out`` takes its msgid and time from the network here (one
-        round trip under the lock); else the message is only queued, and the publisher
-        thread publishes it (``outbox``), the sender waiting in ``finish``."""
+        """Queue a local user's message to ``channel`` (its send lock held): the
+        publisher thread publishes it (``outbox``), the sender waiting in ``finish``.
+        When :attr:`sequenced`, it is queued by the echo's ``keep``, and ``out`` takes
+        its msgid and time from the network on the publisher thread."""
         if not self.link.up():
             return NoEcho(out.command, self.server.config.name)
         waiter = self._new_echo(client, echo, held, out.command)
@@ -284,24 +347,22 @@ class Fanout:
         if not self.sequenced:
             self._queue(channel, message, waiter)
             return waiter
-        try:
-            position = self._publish(channel, message, waiter)
-        except redis.RedisError as exc:
-            log.warning("cannot publish to %s: %s", channel.name, exc)
-            self.link.down()
-            return NoEcho(out.command, self.server.config.name)
-        if position is not None:
+
+        def given(position: int) -> None:
             msgid, millis = _sequenced(msgids.PREFIX, position)
             out.tags["msgid"] = msgid
             out.stamp(millis, format_time(millis))
+
+        self._sequence(channel, message, waiter, given)
         return waiter
 
     def publish_batch(
         self, client: Session, channel: Channel, outs: list[Outgoing], echo: bool
     ) -> Echo | NoEcho:
         """Queue messages a local user sent to ``channel`` in a row (a ``ChannelBatch``,
-        stamped and given their msgids under its send lock, which is held) as one; never
-        when :attr:`sequenced`."""
+        stamped and given their msgids under its send lock, which is held) as one; when
+        :attr:`sequenced`, queued by the echo's ``keep``, the batch taking one position
+        of the network per line, which gives each its msgid and time there."""
         if not self.link.up():
             return NoEcho(outs[0].command, self.server.config.name)
         waiter = self._new_echo(client, echo, False, outs[0].command)
@@ -314,7 +375,17 @@ class Fanout:
             "ms": first.millis,
             "items": [[out.command, list(out.params), out.tags] for out in outs],
         }
-        self._queue(channel, message, waiter)
+        if not self.sequenced:
+            self._queue(channel, message, waiter)
+            return waiter
+
+        def given(position: int) -> None:
+            for offset, out in enumerate(outs):
+                msgid, millis = _sequenced(msgids.PREFIX, position + offset)
+                out.tags["msgid"] = msgid
+                out.stamp(millis, format_time(millis))
+
+        self._sequence(channel, message, waiter, given, len(outs))
         return waiter
 
     def publish_line(self, channel: Channel, out: Outgoing, cap: str) -> None:
@@ -336,9 +407,9 @@ class Fanout:
     def publish_multiline(
         self, client: Session, channel: Channel, fields: dict[str, Any]
     ) -> Echo | NoEcho:
-        """Publish a local user's multi-line message to ``channel`` (send lock held).
-        When :attr:`sequenced`, ``fields`` take their msgid and time from the network
-        (one round trip under the lock); else it is queued, as ``publish`` does."""
+        """Queue a local user's multi-line message to ``channel`` (send lock held), as
+        ``publish`` does; when :attr:`sequenced`, ``fields`` take their msgid and time
+        from the network on the publisher thread."""
         if not self.link.up():
             return NoEcho("BATCH", self.server.config.name)
         waiter = self._new_echo(client, False, False, "BATCH")
@@ -346,14 +417,11 @@ class Fanout:
         if not self.sequenced:
             self._queue(channel, message, waiter)
             return waiter
-        try:
-            position = self._publish(channel, message, waiter)
-        except redis.RedisError as exc:
-            log.warning("cannot publish to %s: %s", channel.name, exc)
-            self.link.down()
-            return NoEcho("BATCH", self.server.config.name)
-        if position is not None:
+
+        def given(position: int) -> None:
             fields["tags"]["msgid"], fields["millis"] = _sequenced(msgids.PREFIX, position)
+
+        self._sequence(channel, message, waiter, given)
         return waiter
 
     def _deliver_multiline(self, channel: Channel | None, message: dict[str, Any]) -> None:
@@ -361,6 +429,8 @@ class Fanout:
         if "seq" in message:
             fields["tags"]["msgid"], fields["millis"] = _sequenced(message["pfx"], message["seq"])
         waiter = self._waiter(message)
+        if waiter is not None:
+            waiter.wait_stored()
         if channel is not None:
             delivery = Delivery(**fields)
             sender = waiter.client if waiter is not None else None
@@ -402,8 +472,9 @@ class Fanout:
         items = message["items"]
         waiter = self._waiter(message)
         entries = []
-        for verb, params, tags in items:
-            out = _outgoing(message, {"verb": verb, "params": params, "tags": tags})
+        for offset, (verb, params, tags) in enumerate(items):
+            item = {"verb": verb, "params": params, "tags": tags}
+            out = _outgoing(message, item, offset)
             entries.append(Entry(out, None, waiter))
         return entries
 
@@ -423,6 +494,8 @@ class Fanout:
         registry = self.server.registry
         channel = registry.find_channel(key)
         waiters = list(dict.fromkeys(e.waiter for e in run if e.waiter is not None))
+        for waiter in waiters:
+            waiter.wait_stored()
         if channel is None:
             for waiter in waiters:
                 waiter.arrived(None)
@@ -563,13 +636,15 @@ class Entry(NamedTuple):
     waiter: Echo | None
 
 
-def _outgoing(message: dict[str, Any], item: dict[str, Any] | None = None) -> Outgoing:
-    """The line a published message carries (``item``: one of its lines, by default the
-    message itself), with the time (and msgid) given once: by its origin, or by its
-    position in the network's order."""
+def _outgoing(
+    message: dict[str, Any], item: dict[str, Any] | None = None, offset: int = 0
+) -> Outgoing:
+    """The line a published message carries (``item``: one of its lines, the
+    ``offset``-th, by default the message itself), with the time (and msgid) given once:
+    by its origin, or by its position in the network's order."""
     item = message if item is None else item
     if "seq" in message:
-        msgid, millis = _sequenced(message["pfx"], message["seq"])
+        msgid, millis = _sequenced(message["pfx"], message["seq"] + offset)
         item["tags"]["msgid"], message["ms"] = msgid, millis
     out = Outgoing(
         item["verb"],

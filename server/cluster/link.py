@@ -31,8 +31,9 @@ _BROKEN = (redis.RedisError, OSError, ValueError)
 #: Seconds a Redis command may take before the link counts as down.
 COMMAND_TIMEOUT = 2.0
 # KEYS: the counter, the pub/sub channel; ARGV: the message (a JSON object), the epoch,
-# the step. Lua numbers are doubles: exact up to 2^53, and a position stays below 2^50
-# for 69 years; "%d" writes it without an exponent. TIME before a write needs effects
+# the step, how many positions it takes (a batch: its first is returned and published).
+# Lua numbers are doubles: exact up to 2^53, and a position stays below 2^50 for 69
+# years; "%d" writes it without an exponent. TIME before a write needs effects
 # replication (the default since Redis 5; asked for where the call exists).
 _SEQUENCE = """
 if redis.replicate_commands then redis.replicate_commands() end
@@ -42,7 +43,7 @@ local seq = (millis - tonumber(ARGV[2])) * tonumber(ARGV[3])
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seq <= last then seq = last + 1 end
 local text = string.format('%d', seq)
-redis.call('SET', KEYS[1], text)
+redis.call('SET', KEYS[1], string.format('%d', seq + tonumber(ARGV[4]) - 1))
 redis.call('PUBLISH', KEYS[2], string.sub(ARGV[1], 1, -2) .. ',"seq":' .. text .. '}')
 return seq
 """
@@ -96,7 +97,7 @@ class Link:
         self._wake: str | None = None
         self._up = threading.Event()
         self._thread = threading.Thread(target=self._run, name="kibitz-cluster", daemon=True)
-        self._sequence: Any = None  # the script of publish_sequenced, registered on use
+        self._sequence: Any = None  # the sequencing script, registered on use
 
     def up(self) -> bool:
         """Whether the subscriptions are live (and Redis answered last time)."""
@@ -117,33 +118,52 @@ class Link:
         """Publish one message (JSON); raises redis.RedisError when Redis is unreachable."""
         self.redis.publish(channel, json.dumps(message, separators=(",", ":")))
 
-    def publish_sequenced(self, channel: str, counter: str, message: dict[str, Any]) -> int:
-        """Publish one message with the network's next position (its ``seq`` field, also
-        returned): a number above every earlier one and at least Redis's clock in
-        milliseconds since ``msgids.EPOCH_MS``, times ``2**msgids.SEQ_BITS``. Both
-        happen in one script, so the positions increase in the order the channel's
-        subscribers receive the messages. Raises redis.RedisError."""
+    def _script(self) -> Any:
+        """The sequencing script (registered on first use)."""
         if self._sequence is None:
             self._sequence = self.redis.register_script(_SEQUENCE)
-        body = json.dumps(message, separators=(",", ":"))
-        args = [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS]
-        return int(self._sequence(keys=[counter, channel], args=args))
+        return self._sequence
+
+    def load_scripts(self) -> None:
+        """Load the sequencing script into Redis (as the link comes up: a pipeline
+        calls it by its digest without asking first); raises redis.RedisError."""
+        self.redis.script_load(self._script().script)
+
+    @staticmethod
+    def _sequence_args(body: str, count: int) -> list[Any]:
+        return [body, msgids.EPOCH_MS, 1 << msgids.SEQ_BITS, count]
 
     def raise_counter(self, counter: str, least: int) -> None:
-        """Make the counter of ``publish_sequenced`` at least ``least``; raises
+        """Make the counter of the sequencing script at least ``least``; raises
         redis.RedisError."""
         self.redis.eval(_RAISE, 1, counter, least)
 
-    def publish_many(self, messages: list[tuple[str, str]]) -> None:
-        """Publish (channel, JSON text) pairs in this order, in one round trip; raises
-        redis.RedisError when Redis is unreachable."""
-        if len(messages) == 1:
-            self.redis.publish(*messages[0])
-            return
+    def publish_many(self, messages: list[tuple[str, str, int]], counter: str) -> list[Any]:
+        """Publish (channel, JSON text, positions) triples in this order, in one round
+        trip: with positions (not 0), through the sequencing script, which takes that
+        many of the network's next positions from ``counter`` and publishes the message
+        with the first (its ``seq`` field): a number above every
+        earlier one and at least Redis's clock in milliseconds since
+        ``msgids.EPOCH_MS``, times ``2**msgids.SEQ_BITS``; both happen in one script,
+        so the positions increase in the order the channel's subscribers receive the
+        messages. Redis's answers, in order: a sequenced message's first position, or
+        the error that refused it. Raises redis.RedisError when Redis is unreachable."""
+        if len(messages) == 1 and not messages[0][2]:
+            channel, data, _ = messages[0]
+            return [self.redis.publish(channel, data)]
         pipe = self.redis.pipeline(transaction=False)
-        for channel, data in messages:
-            pipe.publish(channel, data)
-        pipe.execute()
+        digest = self._script().sha
+        for channel, data, count in messages:
+            if not count:
+                pipe.publish(channel, data)
+            else:
+                pipe.evalsha(digest, 2, counter, channel, *self._sequence_args(data, count))
+        answers: list[Any] = pipe.execute(raise_on_error=False)
+        if any(isinstance(answer, redis.exceptions.NoScriptError) for answer in answers):
+            # Redis lost its scripts (SCRIPT FLUSH): those messages were refused (not
+            # run at all); the next ones find it again.
+            self.load_scripts()
+        return answers
 
     def subscribe(self, channel: str, timeout: float = COMMAND_TIMEOUT) -> None:
         """Subscribe to ``channel`` (kept across reconnections) and wait until Redis

@@ -17,7 +17,9 @@ dispatcher).
 In a network (``--cluster``) the batch is stamped, numbered and stored the same way, then
 published as one message through the network's order; every node, this one included,
 delivers it to its own members as it comes back, and the sender waits for that (bounded)
-before it reads on.
+before it reads on. When the nodes share one history, the network's order numbers the
+batch instead (one position per message, in one call) and its rows are stored once it
+has (``Echo.keep``), not under the send lock.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 from ..protocol.codec import format_time
 from ..protocol.numerics import ERR_CANNOTSENDTOCHAN
 from ..sendq import Outgoing, current_cork
-from .chathistory import store_many
+from .chathistory import store_many, store_numbered
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -70,15 +72,20 @@ class ChannelBatch:
             outs = [item[0] for item in items]
             for out in outs:
                 out.stamp(millis, stamp)
-            # Stored first: that gives each message its msgid (its number is the row's
-            # id, taken here in relay order), which the lines below carry.
-            store_many(server, client, channel.name, items, millis)
             cluster = server.cluster
+            sequenced = cluster is not None and cluster.sequenced
+            if not sequenced:
+                # Stored first: that gives each message its msgid (its number is the
+                # row's id, taken here in relay order), which the lines below carry.
+                store_many(server, client, channel.name, items, millis)
             sent: Echo | None = None
             if cluster is not None:
                 # One publish for the batch; every node, this one too, delivers it as it
                 # comes back (the network's order), after the send lock is released.
                 sent = cluster.channel_batch(client, channel, outs, self.echo)
+                if sequenced:
+                    name = channel.name
+                    sent.keep(lambda: store_numbered(server, client, name, items))
             else:
                 self._deliver(recipients, outs)
         if sent is not None:

@@ -128,6 +128,40 @@ def store(
         remember(client, (msgid,))
 
 
+def store_numbered(
+    server: Context,
+    client: Session,
+    channel: str,
+    items: list[tuple[Outgoing, dict[str, str], str, bool]],
+) -> None:
+    """Record messages ``client`` sent to ``channel`` in a row whose msgids and times
+    the network's order gave (in each item's tags and message); one hand-off for all."""
+    history = server.history
+    if history is None:
+        return
+    target = casefold(channel)
+    account = client.account
+    shown = account.display if account is not None else None
+    groups = [
+        row_group(
+            history_row(
+                tags["msgid"],
+                target,
+                out.millis,
+                client.source,
+                shown,
+                out.command,
+                (channel, text),
+                stored_tags(tags),
+            )
+        )
+        for out, tags, text, _ in items
+    ]
+    history.add_groups(groups, number=False)
+    if account is None:
+        remember(client, tuple(str(group[1][1]) for group in groups))
+
+
 def store_many(
     server: Context,
     client: Session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..channel import PREFIXES
@@ -103,12 +104,7 @@ def relay(
             corked = current_cork()
             cluster = server.cluster
             if corked is not None:
-                if (
-                    text is not None
-                    and not status
-                    and reply.lines is None
-                    and (cluster is None or not cluster.sequenced)  # else each is numbered by Redis
-                ):
+                if text is not None and not status and reply.lines is None:
                     batch = corked.batch
                     if not (
                         isinstance(batch, ChannelBatch)
@@ -160,11 +156,11 @@ def relay(
                     shown = echo and (not tagmsg or "message-tags" in client.caps)
                     held = reply.lines is not None
                     sent = cluster.channel_message(client, channel, out, status, shown, held)
-                    if kept and sequenced and sent.published:
-                        # Its msgid and time came from the network's order: so does
-                        # its place in the shared history.
+                    if sequenced:
+                        # Its msgid and time come from the network's order: so does
+                        # its place in the shared history (stored once they are given).
                         stored = (channel.name, *params_for(text))
-                        store(server, client, verb, stored, tags, millis=out.millis, given=True)
+                        sent.keep(_keeper(server, client, verb, stored, out) if kept else None)
                 else:
                     out.deliver(
                         [
@@ -262,3 +258,14 @@ def tagmsg(server: Context, client: Session, msg: Message, reply: ResponseBuffer
         batch_line(server, client, msg, reply)  # refused: a batch holds PRIVMSGs only
         return
     relay(server, client, msg, reply, errors=True)
+
+
+def _keeper(
+    server: Context, client: Session, verb: str, params: tuple[str, ...], out: Outgoing
+) -> Callable[[], None]:
+    """Store channel message ``out`` with the msgid and time the network gave it."""
+
+    def keep() -> None:
+        store(server, client, verb, params, out.tags, millis=out.millis, given=True)
+
+    return keep

@@ -11,6 +11,7 @@ its lines. Each line is a line read, so it costs the flood tokens any line does.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from ..clustering import SPLIT_TEXT
@@ -202,23 +203,23 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
             else:
                 # Through the network's order, as a single line is (``channel_message``).
                 sent = cluster.multiline(client, channel, message.fields)
-                if sequenced and sent.published:
-                    # The fields (and ``tags``) hold the network's msgid and time now.
-                    millis = cast(int, message.fields["millis"])
-                    message = Delivery(
-                        client.source,
-                        channel.name,
-                        batch.lines,
-                        batch.concat,
-                        tags,
-                        millis,
-                        client.account_name,
-                    )
-                    kept["msgid"] = tags["msgid"]
-                    stored = (channel.name, text)
-                    store(server, client, "PRIVMSG", stored, kept, millis=millis, given=True)
+                if sequenced:
+                    # Stored once the network gave it its msgid and time (and place).
+                    sent.keep(_keeper(server, client, (channel.name, text), kept, message))
         if cluster is not None and not sent.finish(reply):
             return  # the network cannot be reached: refused (FAIL), nobody got it
+        if sequenced:
+            # The fields (and ``tags``) hold the network's msgid and time now.
+            millis = cast(int, message.fields["millis"])
+            message = Delivery(
+                client.source,
+                channel.name,
+                batch.lines,
+                batch.concat,
+                tags,
+                millis,
+                client.account_name,
+            )
         _echo(reply, client, message, batch, echo)
         return
     peer = registry.find_nick(name)
@@ -266,3 +267,22 @@ def _numeric_fail(reply: ResponseBuffer, batch: OpenBatch, numeric: Numeric, *pa
     ResponseBuffer(reply.client, reply.server_name, held).numeric(numeric, *params)
     for line in held:
         reply.send(with_label(line, batch.label))
+
+
+def _keeper(
+    server: Context,
+    client: Session,
+    params: tuple[str, str],
+    kept: dict[str, str],
+    message: Delivery,
+) -> Callable[[], None]:
+    """Store multi-line channel message ``message`` (its stored tags ``kept``) with the
+    msgid and time the network gave it."""
+
+    def keep() -> None:
+        fields = message.fields
+        kept["msgid"] = cast(dict[str, str], fields["tags"])["msgid"]
+        millis = cast(int, fields["millis"])
+        store(server, client, "PRIVMSG", params, kept, millis=millis, given=True)
+
+    return keep

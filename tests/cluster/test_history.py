@@ -156,6 +156,7 @@ def test_reactions_and_multiline_messages_are_stored_once_as_shown(
     msgid = opening.tags["msgid"]
     bob.send(f"@+draft/reply={msgid};+draft/react=👍 TAGMSG #general")
     reaction = alice.expect("TAGMSG", "#general")
+    bob.expect("TAGMSG", "#general")  # its echo: stored by b before b shows it
     _flush(a, b)
     for reader in (alice, bob):
         reader.send("CHATHISTORY LATEST #general * 10")
@@ -232,6 +233,8 @@ def test_a_network_msgid_is_a_reference_and_found_by_search_on_every_node(
     alice.send("PRIVMSG #general :first words", "PRIVMSG #general :second words")
     first = bob.expect("PRIVMSG", "#general")
     bob.expect("PRIVMSG", "#general")
+    # Stored by the sender's node before it shows them: another node may be first.
+    alice.expect("PRIVMSG", "#general", where=lambda m: m.params[1] == "second words")
     _flush(a)
     for reader in (bob, alice):
         after = _batch(reader, f"CHATHISTORY AFTER #general msgid={first.tags['msgid']} 10")
@@ -251,3 +254,54 @@ def test_a_private_message_to_another_node_is_stored_once(
     _flush(a, b)
     assert _shown(_batch(bob, "CHATHISTORY LATEST alice * 10")) == _shown([live])
     assert _shown(_batch(alice, "CHATHISTORY LATEST bob * 10")) == _shown([live])
+
+
+def test_a_message_the_network_refuses_is_refused_alone_and_stored_nowhere(
+    make_node, client_of, postgres_url, tmp_path, cluster_url, redis_prefix
+) -> None:
+    a, b = _shared(make_node, postgres_url, tmp_path)
+    alice, bob = client_of(a, "alice", FULL), client_of(b, "bob", FULL)
+    alice.send("PRIVMSG #general :before")
+    bob.expect("PRIVMSG", "#general", where=lambda m: m.params[1] == "before")
+    alice.expect("PRIVMSG", "#general")
+    redis_client = redis.Redis.from_url(cluster_url)
+    key = redis_prefix + "sequence"
+    position = redis_client.get(key)
+    assert position is not None
+    redis_client.set(key, "not a position")  # the sequencing script fails on it
+    try:
+        alice.send("PRIVMSG #general :refused")
+        alice.expect("FAIL", "PRIVMSG", "TEMPORARILY_UNAVAILABLE")
+    finally:
+        redis_client.set(key, position)
+        redis_client.close()
+    # Only that message was refused: the link stayed up, nobody was told of a split,
+    # and the next message goes through at once, in the same order for everyone.
+    alice.send("PRIVMSG #general :after")
+    seen = alice.until("PRIVMSG", "#general")
+    assert [m.params[-1] for m in seen if m.command in ("PRIVMSG", "NOTICE")] == ["after"]
+    assert bob.expect("PRIVMSG", "#general").params[1] == "after"
+    _flush(a, b)
+    for reader in (alice, bob):
+        found = _batch(reader, "CHATHISTORY LATEST #general * 10")
+        assert [m.params[1] for m in found] == ["before", "after"]
+
+
+def test_messages_sent_in_a_row_are_stored_in_the_order_the_network_gave(
+    make_node, client_of, postgres_url, tmp_path
+) -> None:
+    a, b = _shared(make_node, postgres_url, tmp_path)
+    alice, bob = client_of(a, "alice", FULL), client_of(b, "bob", FULL)
+    texts = [f"line {n}" for n in range(40)]
+    # One write: the node reads them together and numbers them in one pipeline.
+    alice.send(*(f"PRIVMSG #general :{text}" for text in texts))
+    live = [bob.expect("PRIVMSG", "#general") for _ in texts]
+    assert [m.params[1] for m in live] == texts
+    # Node a shows its users' messages (the echoes too) once their rows are stored.
+    echoed = [alice.expect("PRIVMSG", "#general") for _ in texts]
+    assert _shown(echoed) == _shown(live)
+    _flush(a, b)
+    found = _batch(bob, "CHATHISTORY LATEST #general * 50")
+    assert _shown(found) == _shown(live)
+    ids = [msgids.row_id(m.tags["msgid"]) for m in found]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
