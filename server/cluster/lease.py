@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from . import rooms
+from .rooms import leave as leave_channel
 
 if TYPE_CHECKING:
     from .keys import Keys
@@ -113,7 +113,7 @@ def clear_node(link: Link, keys: Keys, nicks: Nicks, node: str) -> None:
         for text in users.values():
             state = json.loads(text)
             for channel in state.get("channels", {}):
-                rooms.leave(pipe, keys.members(channel), keys.rooms, channel, state["token"])
+                leave_channel(pipe, keys.members(channel), keys.rooms, channel, state["token"])
         pipe.delete(keys.users(node))
         pipe.hdel(keys.nodes, node)
         pipe.execute()

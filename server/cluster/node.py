@@ -21,7 +21,6 @@ from ..admin import kill_user
 from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..protocol.names import casefold
 from ..sendq import Outgoing
-from . import rooms
 from .events import SPLIT_REASON, Events
 from .fanout import Echo, Fanout, NoEcho
 from .keys import Keys
@@ -29,6 +28,7 @@ from .lease import Lease, clear_node
 from .link import Link
 from .nicks import Nicks
 from .remote import RemoteSession, user_state
+from .rooms import leave as leave_channel
 
 if TYPE_CHECKING:
     from ..channel import Channel
@@ -298,7 +298,7 @@ class Node:
         try:
             with self.link.redis.pipeline(transaction=False) as pipe:
                 for key in keys:
-                    rooms.leave(pipe, self.keys.members(key), self.keys.rooms, key, token)
+                    leave_channel(pipe, self.keys.members(key), self.keys.rooms, key, token)
                 pipe.execute()
         except redis.RedisError:
             pass  # the lease's end, or the resync, puts it right
