@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
-from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from . import msgids
 from .dbpool import Offload, SQLitePool
@@ -45,6 +45,9 @@ from .history_schema import (
     used_ids,
 )
 from .history_schema import SCHEMA_VERSION as SCHEMA_VERSION
+from .history_targets import Conversation as Conversation
+from .history_targets import dm_target as dm_target
+from .history_targets import newest_private
 from .protocol.codec import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -183,25 +186,6 @@ def record_row(r: Record) -> Row:
         r.party_a,
         r.party_b,
     )
-
-
-class Conversation(NamedTuple):
-    """One TARGETS row: where, its newest message's time, and that message's parties,
-    source and first parameter (whom it was addressed to)."""
-
-    target: str
-    newest_ms: int
-    sender: str | None
-    recipient: str | None
-    source: str
-    addressed: str
-
-
-def dm_target(a: str, b: str) -> tuple[str, str, str]:
-    """The storage key of a conversation between two parties (a casefolded account name,
-    or ``~`` and a connection's own random name), and the parties sorted."""
-    first, second = sorted((a, b))
-    return f"dm:{first}:{second}", first, second
 
 
 P = ParamSpec("P")
@@ -646,18 +630,15 @@ class HistoryStore:
                     found[channel] = Conversation(channel, row[0], None, None, "", "")
             for column in ("party_a", "party_b"):
                 # The bare columns come from the row holding MAX (SQLite's rule).
-                for row in db.execute(
-                    "SELECT target, MAX(time_ms), party_a, party_b, source, params FROM"
-                    f" messages WHERE {column} = ? AND time_ms > ? AND time_ms < ?"
-                    " AND target LIKE 'dm:%' GROUP BY target",
-                    (party, low, high),
-                ):
-                    params = json.loads(row[5])
-                    addressed = params[0] if params else ""
-                    if row[0] not in found or found[row[0]].newest_ms < row[1]:
-                        found[row[0]] = Conversation(
-                            row[0], row[1], row[2], row[3], row[4], addressed
-                        )
+                newest_private(
+                    found,
+                    db.execute(
+                        "SELECT target, MAX(time_ms), party_a, party_b, source, params FROM"
+                        f" messages WHERE {column} = ? AND time_ms > ? AND time_ms < ?"
+                        " AND target LIKE 'dm:%' GROUP BY target",
+                        (party, low, high),
+                    ),
+                )
         return sorted(found.values(), key=lambda entry: entry.newest_ms)[:limit]
 
     @_offloaded

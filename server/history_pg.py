@@ -41,8 +41,17 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from . import msgids
 from .database import Component, DatabaseError, Unreachable, ensure_schema
 from .dbpool import Offload
-from .history import Conversation, Group, HistoryError, Record, Row, record_row, row_group
+from .history import (
+    Conversation,
+    Group,
+    HistoryError,
+    Record,
+    Row,
+    record_row,
+    row_group,
+)
 from .history_api import HistoryUnavailable
+from .history_targets import newest_private
 from .postgres import PostgresDatabase
 from .protocol.codec import parse_timestamp
 from .search_pg import tsvector
@@ -525,18 +534,15 @@ class PostgresHistory:
                 if row:
                     found[channel] = Conversation(channel, row[0], None, None, "", "")
             for column in ("party_a", "party_b"):
-                for row in tx.execute(
-                    "SELECT DISTINCT ON (target) target, time_ms, party_a, party_b, source,"
-                    f" params FROM {_TABLE} WHERE {column} = ? AND time_ms > ? AND time_ms < ?"
-                    " AND target LIKE 'dm:%' ORDER BY target, time_ms DESC, id DESC",
-                    (party, low, high),
-                ):
-                    params = json.loads(row[5])
-                    addressed = params[0] if params else ""
-                    if row[0] not in found or found[row[0]].newest_ms < row[1]:
-                        found[row[0]] = Conversation(
-                            row[0], row[1], row[2], row[3], row[4], addressed
-                        )
+                newest_private(
+                    found,
+                    tx.execute(
+                        "SELECT DISTINCT ON (target) target, time_ms, party_a, party_b, source,"
+                        f" params FROM {_TABLE} WHERE {column} = ? AND time_ms > ? AND time_ms < ?"
+                        " AND target LIKE 'dm:%' ORDER BY target, time_ms DESC, id DESC",
+                        (party, low, high),
+                    ),
+                )
         return sorted(found.values(), key=lambda entry: entry.newest_ms)[:limit]
 
     @_offloaded
