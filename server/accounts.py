@@ -6,8 +6,10 @@ form), a password kept only as a memory-hard hash (scrypt), the SCRAM-SHA-256
 credentials RFC 5802/7677 need (salt, iterations, StoredKey, ServerKey — never the
 password), and any number of TLS client-certificate fingerprints (SASL EXTERNAL).
 
-Every call reads the database afresh, so the admin command (``python -m server.accounts``)
-may change accounts while a server runs and the server sees the change at once. The
+Every call reads the database afresh (whether a name is taken, asked at every
+registration, is answered from memory checked against the file at each question: see
+:mod:`server.account_names`), so the admin command (``python -m server.accounts``) may
+change accounts while a server runs and the server sees the change at once. The
 SQL is the same on both engines, and the ``schema_version`` row ``accounts`` records it.
 
 The admin command (``--database URL`` instead of ``--data-dir DIR`` for PostgreSQL)::
@@ -27,17 +29,21 @@ import contextlib
 import functools
 import getpass
 import os
+import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .account_names import AccountNames
 from .database import (
     Component,
     Database,
     DatabaseError,
+    SQLiteDatabase,
     Transaction,
     Unreachable,
     check_url,
@@ -240,6 +246,9 @@ class AccountStore:
         #: Where the accounts are: the SQLite file, or the URL without its password.
         self.where = self._pool.where
         self._lookups = Offload("kibitz-accounts")
+        # Made at the first question (the admin command never asks): see ``taken``.
+        self._names: AccountNames | None = None
+        self._names_lock = threading.Lock()
 
     def _db(self) -> AbstractContextManager[Transaction]:
         """A pooled connection, in a transaction committed on success."""
@@ -248,6 +257,8 @@ class AccountStore:
     def close(self) -> None:
         """Close the store's connections (a shared database is closed by its owner)."""
         self._lookups.close()
+        if self._names is not None:
+            self._names.close()
         if self._owned:
             self._pool.close()
 
@@ -285,6 +296,30 @@ class AccountStore:
         """The account called ``name`` (any case), if there is one (asked on the lookup
         thread: every registration asks, see :class:`Offload`)."""
         return self._lookups.run(self._find, name)
+
+    def taken(self, name: str) -> bool:
+        """Whether ``name`` (any case) is an account's name, as :meth:`find` would say.
+
+        Every registration asks. An SQLite store answers from memory, checked against
+        the file at every question (see :mod:`server.account_names`); PostgreSQL, shared
+        by servers that keep no such check, answers from the database.
+        """
+        if not isinstance(self._pool, SQLiteDatabase):
+            return self.find(name) is not None
+        with self._names_lock:
+            if self._names is None:
+                self._names = AccountNames(
+                    self._pool.path, lambda: self._lookups.run(self._all_names)
+                )
+            names = self._names
+        try:
+            return name in names
+        except sqlite3.Error:
+            return self.find(name) is not None  # the check failed: ask the table
+
+    def _all_names(self) -> set[str]:
+        with self._db() as db:
+            return {row[0] for row in db.execute("SELECT name FROM accounts")}
 
     def _find(self, name: str) -> Account | None:
         with self._db() as db:

@@ -55,7 +55,7 @@ def reserved(server: Context, client: Session, nick: str) -> bool:
     if client.account is not None and client.account.name == key:
         return False
     try:
-        return server.accounts.find(nick) is not None
+        return server.accounts.taken(nick)
     except StoreUnavailable:
         raise  # cannot tell: refused (server.py), never handed to someone else
     except AccountError:

@@ -133,6 +133,29 @@ def test_two_stores_on_one_database_see_each_others_changes(store_place):
         admin_side.close()
 
 
+def test_whether_a_name_is_taken_follows_every_change_at_once(store_place):
+    # Registration asks ``taken`` for every nick; an SQLite store answers from memory,
+    # so every way a name comes or goes must be seen by the very next question.
+    server_side, other = AccountStore(store_place), AccountStore(store_place)
+    try:
+        assert not server_side.taken("Carol")
+        other.create("carol", "pw")  # another connection (as another server's)
+        assert server_side.taken("CAROL") and server_side.taken("carol")
+        assert _admin(store_place, "add", "Dave", "--password", "pw").returncode == 0
+        assert server_side.taken("dave")  # another process: the admin command
+        server_side.create("erin", "pw")  # the store's own change
+        assert server_side.taken("Erin")
+        other.set_password("carol", "pw2")  # a change that renames nothing
+        assert server_side.taken("carol") and not server_side.taken("frank")
+        assert _admin(store_place, "remove", "dave").returncode == 0
+        other.remove("carol")
+        assert not server_side.taken("dave") and not server_side.taken("carol")
+        assert server_side.taken("erin")
+    finally:
+        server_side.close()
+        other.close()
+
+
 def _admin(place: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     where = "--database" if place.startswith("postgresql://") else "--data-dir"
     return subprocess.run(

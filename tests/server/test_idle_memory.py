@@ -67,21 +67,26 @@ def test_an_idle_registered_connection_costs_under_4_kib_of_python_objects(
     assert per_connection < 4096, per_connection
 
 
-def test_registrations_look_up_accounts_on_one_thread_not_their_own(
+def test_registrations_read_the_accounts_table_on_one_thread_and_only_after_a_change(
     make_server, sockets, tmp_path, monkeypatch
 ) -> None:
-    # SQLite's deep C stack would leave every reader thread's stack a page larger.
+    # SQLite's deep C stack would leave every reader thread's stack a page larger, and
+    # a query per registration made a burst of connections queue on the lookup thread.
     from server.accounts import AccountStore
 
     asked_on: list[int] = []
-    find = AccountStore._find
+    read = AccountStore._all_names
 
-    def recording(self: AccountStore, name: str) -> object:
+    def recording(self: AccountStore) -> set[str]:
         asked_on.append(threading.get_ident())
-        return find(self, name)
+        return read(self)
 
-    monkeypatch.setattr(AccountStore, "_find", recording)
+    monkeypatch.setattr(AccountStore, "_all_names", recording)
     server = make_server(autojoin="", flood_rate=0, data_dir=str(tmp_path))
     sockets.extend(_register(server.port, f"idle{i}") for i in range(5))
-    assert len(asked_on) >= 5
+    assert len(asked_on) == 1  # read once; ten questions since, nothing changed
+    AccountStore(tmp_path).create("carol", "pw")
+    sockets.extend(_register(server.port, f"late{i}") for i in range(3))
+    assert len(asked_on) == 2  # read again once, after the change
+    # Asked by two connections' threads, read by the same one: the store's.
     assert len(set(asked_on)) == 1

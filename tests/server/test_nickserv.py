@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,6 +86,27 @@ def test_an_account_made_by_the_admin_command_is_reserved_at_once(server, connec
     AccountStore(server.config.data_dir).create("carol", "pw")
     guest.send("NICK carol")
     assert guest.expect("433").params[-1] == "Nickname is reserved by a different account"
+
+
+def test_an_account_removed_by_the_admin_command_frees_its_name_at_once(server, connect):
+    guest = connect("guest")
+    guest.send("NICK alice")
+    assert guest.expect("433").params[-1] == "Nickname is reserved by a different account"
+    admin = [sys.executable, "-m", "server.accounts", "--data-dir", server.config.data_dir]
+    subprocess.run([*admin, "remove", "alice"], check=True, capture_output=True, timeout=60)
+    guest.send("NICK alice")
+    assert guest.expect("NICK").params == ["alice"]
+    subprocess.run(
+        [*admin, "add", "Guest2", "--password", "pw"], check=True, capture_output=True, timeout=60
+    )
+    late = unregistered(server, "guest2")  # reserved for the very next registration
+    try:
+        assert late.expect("433").params[1:] == [
+            "guest2",
+            "Nickname is reserved by a different account",
+        ]
+    finally:
+        late.close()
 
 
 def test_signing_in_with_sasl_before_registering_keeps_ones_own_nick(server):
