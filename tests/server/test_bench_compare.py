@@ -48,6 +48,9 @@ def test_the_median_run_is_chosen_by_its_main_figure() -> None:
     held = [_held(10, 500), _held(10, 100), _held(10, 300)]
     assert median_report(held)["server"]["peak_rss_kib"] == 300
     assert median_report(runs[:2])["deliveries_per_second"] == 100.0  # the lower of two
+    # At a fixed rate every run delivers alike: the latency decides.
+    paced = [_messages(40.0, p99) | {"options": {"rate": 20.0}} for p99 in (30.0, 10.0, 20.0)]
+    assert median_report(paced)["latency_ms"]["p99"] == 20.0
 
 
 def test_the_table_has_each_server_the_ratio_and_the_generator_cpu() -> None:
