@@ -156,6 +156,25 @@ def test_whether_a_name_is_taken_follows_every_change_at_once(store_place):
         other.close()
 
 
+def test_a_failed_check_of_the_file_asks_the_table_instead(tmp_path, mocker):
+    # The check of the SQLite file cannot be made to fail for real without breaking
+    # the store as well: its error is injected, and the answer must still be right.
+    import server.account_names
+
+    store = AccountStore(tmp_path)
+    try:
+        store.create("carol", "pw")
+        assert store.taken("carol")
+        mocker.patch.object(
+            server.account_names.AccountNames,
+            "__contains__",
+            side_effect=sqlite3.OperationalError("disk I/O error"),
+        )
+        assert store.taken("Carol") and not store.taken("dave")
+    finally:
+        store.close()
+
+
 def _admin(place: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     where = "--database" if place.startswith("postgresql://") else "--data-dir"
     return subprocess.run(
