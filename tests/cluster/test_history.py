@@ -18,16 +18,7 @@ FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-messa
 
 
 def _batch(client: IRCClient, line: str) -> list:
-    client.send(line)
-    ref = client.expect("BATCH").params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return lines
-        if message.tags.get("batch") == ref:
-            lines.append(message)
+    return client.batch(line)[1]
 
 
 def _shown(messages: list) -> list[tuple[str, str, str, str]]:

@@ -25,16 +25,7 @@ def _joined(clients: list[IRCClient], channel: str) -> None:
 
 
 def _history(client: IRCClient, channel: str, limit: int) -> list:
-    client.send(f"CHATHISTORY LATEST {channel} * {limit}")
-    ref = client.expect("BATCH").params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return lines
-        if message.tags.get("batch") == ref:
-            lines.append(message)
+    return client.batch(f"CHATHISTORY LATEST {channel} * {limit}")[1]
 
 
 def test_one_read_to_a_channel_is_published_once_and_shown_alike_everywhere(

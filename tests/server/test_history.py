@@ -125,18 +125,8 @@ def _client(server, nick: str, caps=FULL) -> IRCClient:
 
 
 def _batch(client: IRCClient, subcommand_line: str) -> list:
-    client.send(subcommand_line)
-    start = client.expect("BATCH")
-    assert start.params[0].startswith("+")
-    ref = start.params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return [start, *lines]
-        if message.tags.get("batch") == ref:
-            lines.append(message)  # anything else is live traffic arriving meanwhile
+    start, lines = client.batch(subcommand_line)
+    return [start, *lines]
 
 
 def test_isupport_and_caps_advertise_history(hserver) -> None:

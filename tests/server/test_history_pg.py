@@ -40,17 +40,7 @@ def _client(server, nick: str, caps=FULL) -> IRCClient:
 
 def _batch(client: IRCClient, line: str) -> list:
     """The messages of the batch answering ``line`` (its BATCH lines left out)."""
-    client.send(line)
-    start = client.expect("BATCH")
-    ref = start.params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return lines
-        if message.tags.get("batch") == ref:
-            lines.append(message)
+    return client.batch(line)[1]
 
 
 def _texts(client: IRCClient, line: str) -> list[str]:

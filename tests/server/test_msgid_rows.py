@@ -77,16 +77,7 @@ def _client(server, nick: str) -> IRCClient:
 
 def _batch(client: IRCClient, line: str) -> list[str]:
     """The texts of a CHATHISTORY batch."""
-    client.send(line)
-    ref = client.expect("BATCH").params[0][1:]
-    texts = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return texts
-        if message.tags.get("batch") == ref:
-            texts.append(message.params[1])
+    return [message.params[1] for message in client.batch(line)[1]]
 
 
 def _say(client: IRCClient, *texts: str) -> list[str]:

@@ -50,17 +50,8 @@ def sign_in(server: ChatServer, client: IRCClient, account: str) -> None:
 
 def _batch(client: IRCClient, line: str) -> list:
     """The lines of the batch answering ``line`` (its BATCH + first)."""
-    client.send(line)
-    start = client.expect("BATCH")
-    ref = start.params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return [start, *lines]
-        if message.tags.get("batch") == ref:
-            lines.append(message)
+    start, lines = client.batch(line)
+    return [start, *lines]
 
 
 def _texts(batch: list) -> list[str]:

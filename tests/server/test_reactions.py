@@ -23,17 +23,7 @@ def _client(server, nick: str, caps=FULL) -> IRCClient:
 
 def _history(client: IRCClient, line: str) -> list:
     """The lines of the chathistory batch that answers ``line``."""
-    client.send(line)
-    start = client.expect("BATCH")
-    ref = start.params[0][1:]
-    lines = []
-    while True:
-        message = client.next()
-        assert message is not None
-        if message.command == "BATCH" and message.params[0] == "-" + ref:
-            return lines
-        if message.tags.get("batch") == ref:
-            lines.append(message)
+    return client.batch(line)[1]
 
 
 def _said(client: IRCClient, text: str, target: str = "#general") -> str:

@@ -103,6 +103,23 @@ class IRCClient:
         self.expect(command, *params, timeout=timeout)
         return self.consumed[mark:]
 
+    def batch(self, line: str) -> tuple[Message, list[Message]]:
+        """Send ``line`` and read the batch that answers it: its ``BATCH +ref`` line and
+        the messages tagged with that batch, up to ``BATCH -ref`` (other traffic arriving
+        meanwhile is passed over)."""
+        self.send(line)
+        start = self.expect("BATCH")
+        assert start.params[0].startswith("+"), start.format()
+        ref = start.params[0][1:]
+        lines: list[Message] = []
+        while True:
+            message = self.next()
+            assert message is not None, f"batch {ref} did not end"
+            if message.command == "BATCH" and message.params[0] == "-" + ref:
+                return start, lines
+            if message.tags.get("batch") == ref:
+                lines.append(message)
+
     def sync(self) -> list[Message]:
         """Round-trip a PING; return every message received before its PONG."""
         self._sync += 1
