@@ -5,9 +5,8 @@ sent at once from several nodes reach every member in one order."""
 from __future__ import annotations
 
 import signal
-import threading
 
-from tests.support.ircclient import IRCClient
+from tests.support.ircclient import IRCClient, send_together
 from tests.support.processes import start_server
 
 
@@ -55,18 +54,7 @@ def test_concurrent_senders_on_two_nodes_give_every_member_one_order(make_node, 
     for client in everyone:  # everyone has seen everyone's JOIN
         client.sync()
     count = 50
-    start = threading.Barrier(len(senders))
-
-    def send(client: IRCClient) -> None:
-        start.wait()
-        for n in range(count):
-            client.send(f"PRIVMSG #race :{client.nick} {n}")
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    send_together(senders, lambda c: ([f"PRIVMSG #race :{c.nick} {n}"] for n in range(count)))
     orders = []
     for client in everyone:
         seen = []

@@ -6,12 +6,10 @@ the same rows."""
 
 from __future__ import annotations
 
-import threading
-
 import redis
 
 from server import msgids
-from tests.support.ircclient import IRCClient
+from tests.support.ircclient import IRCClient, send_together
 from tests.support.waiting import wait_for
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
@@ -68,18 +66,7 @@ def test_concurrent_senders_on_two_nodes_are_stored_once_in_the_order_members_sa
     readers = [client_of(a, "ra", FULL), client_of(b, "rb", FULL)]
     for client in senders + readers:
         client.sync()  # everyone is in #general, and has seen everyone's JOIN
-    start = threading.Barrier(len(senders))
-
-    def send(client: IRCClient) -> None:
-        start.wait()
-        for n in range(count):
-            client.send(f"PRIVMSG #general :{client.nick} {n}")
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    send_together(senders, lambda c: ([f"PRIVMSG #general :{c.nick} {n}"] for n in range(count)))
     received = []
     for reader in readers:
         seen = [reader.expect("PRIVMSG", "#general", timeout=10) for _ in range(2 * count)]

@@ -5,11 +5,10 @@ order for every member and for history, one msgid and time everywhere, the echoe
 from __future__ import annotations
 
 import json
-import threading
 
 import redis
 
-from tests.support.ircclient import IRCClient
+from tests.support.ircclient import IRCClient, send_together
 from tests.support.services import private_redis
 from tests.support.waiting import wait_for
 
@@ -74,18 +73,12 @@ def test_bursts_from_both_nodes_keep_one_order_for_members_and_history(
     everyone = senders + readers
     _joined(everyone, "#burst")
     bursts, size = 5, 5  # 100 messages: what one CHATHISTORY request gives
-    start = threading.Barrier(len(senders))
-
-    def send(client: IRCClient) -> None:
-        start.wait()
-        for n in range(bursts):
-            client.send(*(f"PRIVMSG #burst :{client.nick} {n}.{k}" for k in range(size)))
-
-    threads = [threading.Thread(target=send, args=(c,)) for c in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
+    send_together(
+        senders,
+        lambda c: (
+            [f"PRIVMSG #burst :{c.nick} {n}.{k}" for k in range(size)] for n in range(bursts)
+        ),
+    )
     total = bursts * size * len(senders)
     orders = []
     for client in everyone:

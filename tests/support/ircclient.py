@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from server.protocol.codec import LineReader, Message, Overlong, parse
 
@@ -167,3 +168,23 @@ class IRCClient:
             self.sock.close()
         finally:
             self.closed = True
+
+
+def send_together(
+    clients: Sequence[IRCClient], sends: Callable[[IRCClient], Iterable[Sequence[str]]]
+) -> None:
+    """Each client, on a thread of its own, all starting at once, makes the writes
+    ``sends(client)`` gives (each a group of lines sent in one write); returns when all
+    are done (or after 20 s)."""
+    start = threading.Barrier(len(clients))
+
+    def run(client: IRCClient) -> None:
+        start.wait()
+        for lines in sends(client):
+            client.send(*lines)
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
