@@ -336,13 +336,8 @@ class Fanout:
         message = {
             "t": "msg",
             "n": self.node,
-            "verb": out.command,
             "status": status,
-            "params": list(out.params),
-            "src": out.source,
-            "acct": out.account,
-            "tags": out.tags,
-            "ms": out.millis,
+            **_published(out),
         }
         if not self.sequenced:
             self._queue(channel, message, waiter)
@@ -394,12 +389,7 @@ class Fanout:
         message = {
             "t": "line",
             "n": self.node,
-            "verb": out.command,
-            "params": list(out.params),
-            "src": out.source,
-            "acct": out.account,
-            "tags": out.tags,
-            "ms": out.millis,
+            **_published(out),
             "cap": cap,
         }
         self.outbox.put(self.keys.channel(casefold(channel.name)), message, None)
@@ -578,12 +568,7 @@ class Fanout:
             "n": self.node,
             "to": peer.key,
             "tok": peer.token,
-            "verb": out.command,
-            "params": list(out.params),
-            "src": out.source,
-            "acct": out.account,
-            "tags": out.tags,
-            "ms": out.millis,
+            **_published(out),
         }
         return self.send_inbox(peer, message)
 
@@ -634,6 +619,18 @@ class Entry(NamedTuple):
     lowest: int | None
     #: Its sender's wait, when the sender is a user of this node.
     waiter: Echo | None
+
+
+def _published(out: Outgoing) -> dict[str, Any]:
+    """The fields that carry ``out`` in a published message (read by ``_outgoing``)."""
+    return {
+        "verb": out.command,
+        "params": list(out.params),
+        "src": out.source,
+        "acct": out.account,
+        "tags": out.tags,
+        "ms": out.millis,
+    }
 
 
 def _outgoing(
