@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .protocol.codec import build, encode, format_time
 from .sendq import Outgoing, Recipient, new_batch_id
@@ -117,7 +117,7 @@ class Delivery:
         account: str | None,
     ) -> None:
         #: What makes it, JSON-ready: the same message on another node of a network.
-        self.fields = {
+        self.fields: dict[str, Any] = {
             "source": source,
             "target": target,
             "lines": lines,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ..clustering import SPLIT_TEXT
 from ..multiline import (
@@ -210,16 +210,7 @@ def _deliver(server: Context, client: Session, reply: ResponseBuffer, batch: Ope
             return  # the network cannot be reached: refused (FAIL), nobody got it
         if sequenced:
             # The fields (and ``tags``) hold the network's msgid and time now.
-            millis = cast(int, message.fields["millis"])
-            message = Delivery(
-                client.source,
-                channel.name,
-                batch.lines,
-                batch.concat,
-                tags,
-                millis,
-                client.account_name,
-            )
+            message = Delivery(**message.fields)
         _echo(reply, client, message, batch, echo)
         return
     peer = registry.find_nick(name)
@@ -280,9 +271,7 @@ def _keeper(
     msgid and time the network gave it."""
 
     def keep() -> None:
-        fields = message.fields
-        kept["msgid"] = cast(dict[str, str], fields["tags"])["msgid"]
-        millis = cast(int, fields["millis"])
-        store(server, client, "PRIVMSG", params, kept, millis=millis, given=True)
+        kept["msgid"] = message.fields["tags"]["msgid"]
+        store(server, client, "PRIVMSG", params, kept, millis=message.fields["millis"], given=True)
 
     return keep
