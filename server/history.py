@@ -15,35 +15,48 @@ the order of a target's history, so paging by msgid is exact even when two messa
 share a time. A msgid is looked up through the primary key (:func:`find_message`);
 there is no index of msgids for every insert to pay for, only a partial one over the
 rows of databases written before msgids held their row's id.
+
+Runs: the messages one read relays to a channel from one sender (``store_many``) share
+all but their msgid and text, and at full rate a run holds a hundred messages or more;
+with consecutive ids and no tags it is one row of ``batches`` (see :data:`Group`), its
+shared values stored once and its texts together, instead of one row (and a B-tree step
+in every index) a message. Every read asks both tables and merges them by id.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
+import itertools
 import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as quote_json
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from . import msgids
 from .dbpool import Offload, SQLitePool
-from .history_schema import LEGACY_DM_PREFIX as LEGACY_DM_PREFIX
 from .history_schema import (
+    BATCH_COLUMNS,
     SCHEMA,
+    BatchRow,
+    batch_at,
+    batch_msgid,
     delete_message,
     find_message,
+    keep_batch,
     keep_taken,
     legacy_bound,
     migrate,
     used_ids,
 )
+from .history_schema import LEGACY_DM_PREFIX as LEGACY_DM_PREFIX
 from .history_schema import SCHEMA_VERSION as SCHEMA_VERSION
 from .history_targets import Conversation as Conversation
 from .history_targets import dm_target as dm_target
@@ -122,10 +135,13 @@ Row = tuple[int, str, str, int, str, "str | None", str, str, str, "str | None", 
 #: tags, party_a, party_b.
 Shared = tuple[str, int, str, "str | None", str, str, "str | None", "str | None"]
 #: Rows that differ only in id, msgid and parameters (one read's messages to a channel):
-#: the shared values, then each row's id, msgid and parameters' JSON, in turn. SQLite
-#: binds a value at a cost near a column's whole insert, so a group binds its shared ones
-#: once.
-Group = tuple[Shared, "list[int | str]"]
+#: the shared values, then each row's id, msgid and parameters' JSON, in turn, and None.
+#: SQLite binds a value at a cost near a column's whole insert, so a group binds its
+#: shared ones once. A group of messages whose parameters are one channel and a text
+#: (``store_many``'s) names that channel last instead, and each row holds its text as a
+#: JSON string (``quote_json``): with consecutive ids (and msgids that hold them) and no
+#: tags, it is stored as one row of ``batches`` (see :data:`SCHEMA`).
+Group = tuple[Shared, "list[int | str]", "str | None"]
 #: The stored tags of most messages (nothing but their msgid, kept in its own column).
 NO_TAGS = "{}"
 
@@ -169,7 +185,7 @@ def row(
 
 def row_group(r: Row) -> Group:
     """One row as a group of its own."""
-    return (r[2], r[3], r[4], r[5], r[6], r[8], r[9], r[10]), [r[0], r[1], r[7]]
+    return (r[2], r[3], r[4], r[5], r[6], r[8], r[9], r[10]), [r[0], r[1], r[7]], None
 
 
 def record_row(r: Record) -> Row:
@@ -283,12 +299,12 @@ class HistoryStore:
     def add_groups(self, groups: list[Group], number: bool = False) -> None:
         """Queue messages as groups of rows (see :data:`Group`), in order, in one step;
         with ``number``, each row gets its id and msgid here (read them back from it)."""
-        count = sum([len(rows) for _, rows in groups]) // 3
+        count = sum([len(rows) for _, rows, _ in groups]) // 3
         with self._written:
             if number:
                 # Taken under the queue's lock, so the queue is in id order: rows reach
                 # the table in the order of their ids (the search index relies on it).
-                for _, rows in groups:
+                for _, rows, _ in groups:
                     for i in range(0, len(rows), 3):
                         rows[i], rows[i + 1] = msgids.new_numbered()
             self._added += count
@@ -374,13 +390,22 @@ class HistoryStore:
                 return
 
     def _insert(self, batch: list[Group]) -> None:
-        count = sum([len(rows) for _, rows in batch]) // 3
+        count = sum([len(rows) for _, rows, _ in batch]) // 3
         try:
             db = self._writer_db
             # Many rows per statement: SQLite gives the interpreter lock back and takes it
             # again around every statement it runs, and the relay threads want it too.
             loose: list[str | int | None] = []  # rows of small groups, value after value
-            for shared, rows in batch:
+            runs: list[tuple[str | int | None, ...]] = []  # rows of ``batches``
+            for shared, rows, channel in batch:
+                if channel is not None:
+                    run = _run(shared, rows, channel)
+                    if run is not None:
+                        runs.append(run)
+                        continue
+                    head = "[" + quote_json(channel) + ", "
+                    rows = rows[:]
+                    rows[2::3] = [head + str(text) + "]" for text in rows[2::3]]
                 if len(rows) < 3 * _GROUP_MIN:
                     target, millis, source, account, verb, tags, party_a, party_b = shared
                     for i in range(0, len(rows), 3):
@@ -396,6 +421,8 @@ class HistoryStore:
                     db.execute(_group_sql(len(part) // 3), [*shared, *part])
             if loose:
                 _insert_values(db, loose)
+            if runs:
+                db.executemany(_RUN_SQL, runs)
             keep_taken(db)
             db.commit()
         except sqlite3.Error:
@@ -430,14 +457,11 @@ class HistoryStore:
         db = self._writer_db
         try:
             if self.max_days:
-                _prune_by_age(db, int((time.time() - self.max_days * 86400) * 1000))
+                cutoff = int((time.time() - self.max_days * 86400) * 1000)
+                for table in ("messages", "batches"):
+                    _prune_by_age(db, table, cutoff)
             if self.max_per_target:
-                db.execute(
-                    "DELETE FROM messages WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER()"
-                    " OVER (PARTITION BY target ORDER BY id DESC) AS n FROM messages)"
-                    " WHERE n > ?)",
-                    (self.max_per_target,),
-                )
+                _prune_by_count(db, self.max_per_target)
             db.commit()
             if self.max_mb:
                 self._prune_to_budget(db, int(self.max_mb * 1024 * 1024))
@@ -458,14 +482,18 @@ class HistoryStore:
             used = (pages - free) * page
             if used <= budget:
                 break
+            # (Each table may be empty, and MIN or MAX of a NULL is NULL.)
             low, high = db.execute(
-                "SELECT (SELECT MIN(id) FROM messages), (SELECT MAX(id) FROM messages)"
+                "SELECT MIN(COALESCE(a, b), COALESCE(b, a)), MAX(COALESCE(c, d), COALESCE(d, c))"
+                " FROM (SELECT (SELECT MIN(id) FROM messages) AS a, (SELECT MIN(id) FROM batches)"
+                " AS b, (SELECT MAX(id) FROM messages) AS c, (SELECT MAX(last) FROM batches) AS d)"
             ).fetchone()
             if low is None:
                 break
             share = min(1.0, (used - budget * _BUDGET_SLACK) / used)
             cut = low + max(1, int((high - low + 1) * share))
             removed += db.execute("DELETE FROM messages WHERE id < ?", (cut,)).rowcount
+            removed += _remove_runs_before(db, cut)
             db.commit()
         if removed:
             log.warning(
@@ -475,28 +503,51 @@ class HistoryStore:
             )
 
     # --- reading --------------------------------------------------------------------
+    # A target's messages are rows of ``messages`` and runs of ``batches``; a read asks
+    # both (in one snapshot, so that nothing the writer commits meanwhile shows in one
+    # and not the other) and merges them by id, each bounded by an index.
     def _rows(self, sql: str, args: tuple) -> list[Record]:
         with self._reading() as db:
-            rows = db.execute(
-                "SELECT msgid, target, time_ms, source, command, params, tags, account,"
-                " party_a, party_b FROM messages WHERE " + sql,
-                args,
-            ).fetchall()
-        return [
-            Record(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                tuple(json.loads(row[5])),
-                json.loads(row[6]),
-                row[7],
-                row[8],
-                row[9],
+            return [record for _, record in _row_records(db, sql, args)]
+
+    def _window(
+        self,
+        target: str,
+        low: int,
+        high: int,
+        limit: int,
+        descending: bool,
+        without: str = "TOPIC",
+    ) -> list[Record]:
+        """Up to ``limit`` messages of ``target`` with ``low < id < high``, never a topic
+        change nor a row of ``without``: the ones nearest ``high`` when ``descending``,
+        else nearest ``low``; oldest first."""
+        order = "DESC" if descending else "ASC"
+        with self._reading() as db, _snapshot(db):
+            rows = _row_records(
+                db,
+                "target = ? AND id > ? AND id < ? AND command NOT IN ('TOPIC', ?)"
+                f" ORDER BY id {order} LIMIT ?",
+                (target, low, high, without, limit),
             )
-            for row in rows
-        ]
+            if descending:
+                found = db.execute(
+                    f"SELECT {BATCH_COLUMNS} FROM batches WHERE target = ? AND id < ?"
+                    " AND last > ? AND command != ? ORDER BY id DESC",
+                    (target, high, low, without),
+                )
+            else:
+                # From the run holding ``low + 1``, if one does (it starts at or below it).
+                found = db.execute(
+                    f"SELECT {BATCH_COLUMNS} FROM batches WHERE target = ?1 AND id >= COALESCE("
+                    "(SELECT MAX(id) FROM batches WHERE target = ?1 AND id <= ?2), ?2)"
+                    " AND id < ?3 AND last > ?2 AND command != ?4 ORDER BY id",
+                    (target, low, high, without),
+                )
+            runs = _batch_records(found, low, high, limit, descending)
+        merged = heapq.merge(rows, runs, key=lambda entry: entry[0], reverse=descending)
+        records = [record for _, record in itertools.islice(merged, limit)]
+        return records[::-1] if descending else records
 
     @_offloaded
     def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
@@ -506,7 +557,11 @@ class HistoryStore:
         if found is None or found <= floor:
             return None
         rows = self._rows("id = ?", (found,))
-        return rows[0] if rows else None
+        if rows:
+            return rows[0]
+        with self._reading() as db:
+            batch = batch_at(db, found)
+        return _batch_record(batch, found, json.loads(batch[9])) if batch else None
 
     def last_id(self) -> int:
         """An id above that of every message relayed so far, stored yet or not, and below
@@ -524,9 +579,9 @@ class HistoryStore:
         came before belongs to an earlier life of the channel, and a msgid from it is as
         unknown as any other.
 
-        A timestamp is found through the (target, time) index: the first message at or
-        after it and the last at or before it. A target's messages are stamped as they
-        are relayed, in order, so time order is id order.
+        A timestamp is found through the (target, time) indexes: the first message at or
+        after it and the last at or before it, a row's or a run's. A target's messages
+        are stamped as they are relayed, in order, so time order is id order.
         """
         kind, _, value = ref.partition("=")
         if kind == "msgid":
@@ -538,35 +593,32 @@ class HistoryStore:
         millis = parse_timestamp(value)
         if millis is None:
             return None
-        with self._reading() as db:
-            first = db.execute(
-                "SELECT id FROM messages WHERE target = ? AND time_ms >= ? AND id > ?"
-                " ORDER BY time_ms, id LIMIT 1",
+        with self._reading() as db, _snapshot(db):
+            firsts = db.execute(
+                "SELECT * FROM (SELECT time_ms, id FROM messages WHERE target = ?1"
+                " AND time_ms >= ?2 AND id > ?3 ORDER BY time_ms, id LIMIT 1) UNION ALL"
+                " SELECT * FROM (SELECT time_ms, MAX(id, ?3 + 1) FROM batches WHERE target = ?1"
+                " AND time_ms >= ?2 AND last > ?3 ORDER BY time_ms, id LIMIT 1)",
                 (target, millis, floor),
-            ).fetchone()
-            last = db.execute(
-                "SELECT id FROM messages WHERE target = ? AND time_ms <= ? AND id > ?"
-                " ORDER BY time_ms DESC, id DESC LIMIT 1",
+            ).fetchall()
+            lasts = db.execute(
+                "SELECT * FROM (SELECT time_ms, id FROM messages WHERE target = ?1"
+                " AND time_ms <= ?2 AND id > ?3 ORDER BY time_ms DESC, id DESC LIMIT 1)"
+                " UNION ALL SELECT * FROM (SELECT time_ms, last FROM batches WHERE target = ?1"
+                " AND time_ms <= ?2 AND last > ?3 ORDER BY time_ms DESC, id DESC LIMIT 1)",
                 (target, millis, floor),
-            ).fetchone()
-        return (first[0] if first else 1 << 62, last[0] if last else floor)
+            ).fetchall()
+        return (min(firsts)[1] if firsts else 1 << 62, max(lasts)[1] if lasts else floor)
 
     @_offloaded
     def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages before ``position`` (after ``floor``), oldest first."""
-        rows = self._rows(
-            "target = ? AND id < ? AND id > ? AND command != 'TOPIC' ORDER BY id DESC LIMIT ?",
-            (target, position, floor, limit),
-        )
-        return rows[::-1]
+        return self._window(target, floor, position, limit, descending=True)
 
     @_offloaded
     def after(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages after ``position`` (and ``floor``), oldest first."""
-        return self._rows(
-            "target = ? AND id > ? AND command != 'TOPIC' ORDER BY id LIMIT ?",
-            (target, max(position, floor), limit),
-        )
+        return self._window(target, max(position, floor), _NO_END, limit, descending=False)
 
     @_offloaded
     def between(
@@ -575,13 +627,7 @@ class HistoryStore:
         """Up to ``limit`` messages with ``low < id < high`` (and after ``floor``), oldest
         first; taken from the ``high`` end when ``from_high`` (a query that runs
         backwards in time)."""
-        rows = self._rows(
-            "target = ? AND id > ? AND id < ? AND command != 'TOPIC' ORDER BY id "
-            + ("DESC" if from_high else "ASC")
-            + " LIMIT ?",
-            (target, max(low, floor), high, limit),
-        )
-        return rows[::-1] if from_high else rows
+        return self._window(target, max(low, floor), high, limit, descending=from_high)
 
     @_offloaded
     def latest(
@@ -594,11 +640,8 @@ class HistoryStore:
     ) -> list[Record]:
         """The ``limit`` newest messages (newer than ``after`` and ``floor``), oldest first;
         never a topic change, nor (``without``) the rows of another command."""
-        rows = self._rows(
-            "target = ? AND id > ? AND command NOT IN ('TOPIC', ?) ORDER BY id DESC LIMIT ?",
-            (target, max(after or 0, floor), without, limit),
-        )
-        return rows[::-1]
+        low = max(after or 0, floor)
+        return self._window(target, low, _NO_END, limit, descending=True, without=without)
 
     @_offloaded
     def targets(
@@ -621,13 +664,21 @@ class HistoryStore:
             # whose OR makes SQLite read every message in the time range.
             for channel in dict.fromkeys(channels):
                 floor = floors.get(channel, 0) if floors else 0
-                row = db.execute(
-                    "SELECT time_ms FROM messages WHERE target = ? AND time_ms > ?"
-                    " AND time_ms < ? AND id > ? ORDER BY time_ms DESC LIMIT 1",
-                    (channel, low, high, floor),
-                ).fetchone()
-                if row:
-                    found[channel] = Conversation(channel, row[0], None, None, "", "")
+                newest = [
+                    row[0]
+                    for row in db.execute(
+                        "SELECT time_ms FROM messages WHERE target = ?1 AND time_ms > ?2"
+                        " AND time_ms < ?3 AND id > ?4 ORDER BY time_ms DESC LIMIT 1",
+                        (channel, low, high, floor),
+                    ).fetchall()
+                    + db.execute(
+                        "SELECT time_ms FROM batches WHERE target = ?1 AND time_ms > ?2"
+                        " AND time_ms < ?3 AND last > ?4 ORDER BY time_ms DESC LIMIT 1",
+                        (channel, low, high, floor),
+                    ).fetchall()
+                ]
+                if newest:
+                    found[channel] = Conversation(channel, max(newest), None, None, "", "")
             for column in ("party_a", "party_b"):
                 # The bare columns come from the row holding MAX (SQLite's rule).
                 newest_private(
@@ -651,8 +702,81 @@ class HistoryStore:
         return rows[0] if rows else None
 
 
-def _prune_by_age(db: sqlite3.Connection, cutoff: int) -> None:
-    """Remove the messages older than ``cutoff`` (ms), one target at a time.
+#: An id above every message's.
+_NO_END = 1 << 62
+#: A ``messages`` row's columns, as :func:`_row_records` reads them.
+_ROW_COLUMNS = (
+    "id, msgid, target, time_ms, source, command, params, tags, account, party_a, party_b"
+)
+
+
+@contextlib.contextmanager
+def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction around several queries: they all see the same commits."""
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.rollback()
+
+
+def _row_records(db: sqlite3.Connection, sql: str, args: tuple) -> list[tuple[int, Record]]:
+    """The ``messages`` rows matching ``sql`` (what follows WHERE), with their ids."""
+    return [
+        (
+            row[0],
+            Record(
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                tuple(json.loads(row[6])),
+                json.loads(row[7]),
+                row[8],
+                row[9],
+                row[10],
+            ),
+        )
+        for row in db.execute(f"SELECT {_ROW_COLUMNS} FROM messages WHERE {sql}", args)
+    ]
+
+
+def _batch_record(batch: BatchRow, number: int, texts: list[str]) -> Record:
+    """The message with id ``number`` of ``batch`` (whose texts are ``texts``)."""
+    return Record(
+        batch_msgid(batch, number),
+        batch[3],
+        batch[4],
+        batch[5],
+        batch[7],
+        (batch[8], texts[number - batch[0]]),
+        {},
+        batch[6],
+    )
+
+
+def _batch_records(
+    batches: Iterable[BatchRow], low: int, high: int, limit: int, descending: bool
+) -> list[tuple[int, Record]]:
+    """Up to ``limit`` messages with ``low < id < high`` of ``batches`` (in id order,
+    descending or not), with their ids, in that order: it reads only as many batches
+    as it needs."""
+    out: list[tuple[int, Record]] = []
+    for batch in batches:
+        first, last = max(batch[0], low + 1), min(batch[1], high - 1)
+        texts = json.loads(batch[9])
+        numbers = range(last, first - 1, -1) if descending else range(first, last + 1)
+        for number in numbers:
+            out.append((number, _batch_record(batch, number, texts)))
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def _prune_by_age(db: sqlite3.Connection, table: str, cutoff: int) -> None:
+    """Remove the messages older than ``cutoff`` (ms) from ``table`` (``messages`` or
+    ``batches``, whose runs share one time), one target at a time.
 
     An index of time alone would cost every insert; this steps from target to target
     through the (target, time) index instead (each step a search for the next name), and
@@ -660,12 +784,88 @@ def _prune_by_age(db: sqlite3.Connection, cutoff: int) -> None:
     searches per target plus what it removes, never a scan of the table.
     """
     db.execute(
-        "WITH RECURSIVE targets(name) AS (SELECT MIN(target) FROM messages UNION ALL"
-        " SELECT (SELECT MIN(target) FROM messages WHERE target > name) FROM targets"
+        f"WITH RECURSIVE targets(name) AS (SELECT MIN(target) FROM {table} UNION ALL"
+        f" SELECT (SELECT MIN(target) FROM {table} WHERE target > name) FROM targets"
         " WHERE name IS NOT NULL)"
-        " DELETE FROM messages WHERE target IN (SELECT name FROM targets) AND time_ms < ?",
+        f" DELETE FROM {table} WHERE target IN (SELECT name FROM targets) AND time_ms < ?",
         (cutoff,),
     )
+
+
+#: Every target's messages and runs, each with how many messages it and the newer ones
+#: of its target hold (``upto``) and how many it holds itself (``n``).
+_RANKED = (
+    "WITH items(id, last, target) AS (SELECT id, id, target FROM messages"
+    " UNION ALL SELECT id, last, target FROM batches),"
+    " ranked AS (SELECT id, last, last - id + 1 AS n,"
+    " SUM(last - id + 1) OVER (PARTITION BY target ORDER BY id DESC) AS upto FROM items) "
+)
+
+
+def _prune_by_count(db: sqlite3.Connection, keep: int) -> None:
+    """Keep only each target's ``keep`` newest messages (not committed): the rows and
+    runs past them go, and a run holding the boundary keeps its newest messages."""
+    # Read before anything is deleted: a deletion changes the ranks.
+    runs = [
+        row[0]
+        for row in db.execute(
+            _RANKED + "SELECT id FROM ranked WHERE n > 1 AND upto - n >= ?", (keep,)
+        )
+    ]
+    straddling = db.execute(
+        _RANKED + "SELECT id, upto - n FROM ranked WHERE upto > ?1 AND upto - n < ?1 AND n > 1",
+        (keep,),
+    ).fetchall()
+    db.execute(
+        _RANKED + "DELETE FROM messages WHERE id IN (SELECT id FROM ranked WHERE upto - n >= ?)",
+        (keep,),
+    )
+    db.executemany("DELETE FROM batches WHERE id = ?", [(run,) for run in runs])
+    for first, newer in straddling:
+        batch = batch_at(db, first)
+        if batch is not None:
+            kept = keep - newer
+            keep_batch(db, batch, [(batch[1] - kept + 1, batch[1])])
+
+
+def _remove_runs_before(db: sqlite3.Connection, cut: int) -> int:
+    """Remove the messages of runs with ids below ``cut`` (not committed): runs wholly
+    below it, and the older part of the one holding it; how many messages went."""
+    removed = 0
+    batch = batch_at(db, cut)
+    if batch is not None and batch[0] < cut:
+        keep_batch(db, batch, [(cut, batch[1])])
+        removed += cut - batch[0]
+    gone = db.execute(
+        "SELECT COALESCE(SUM(last - id + 1), 0) FROM batches WHERE id < ?", (cut,)
+    ).fetchone()[0]
+    db.execute("DELETE FROM batches WHERE id < ?", (cut,))
+    return removed + gone
+
+
+#: Inserts a row of ``batches`` (see :func:`_run`).
+_RUN_SQL = f"INSERT OR IGNORE INTO batches ({BATCH_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
+
+
+def _run(shared: Shared, rows: list[int | str], channel: str) -> tuple | None:
+    """The ``batches`` row of a group of texts to ``channel`` (see :data:`Group`), or None
+    when it is not one: fewer than :data:`_GROUP_MIN` messages, tags, or ids that are not
+    consecutive (a msgid taken by a message history does not keep came between) or not
+    held by the msgids. Its ids increase, so the ends tell whether they are consecutive."""
+    count = len(rows) // 3
+    if count < _GROUP_MIN or shared[5] != NO_TAGS:
+        return None
+    first, last = int(rows[0]), int(rows[-3])
+    prefix = str(rows[1])[: msgids.PREFIX_LENGTH]
+    if (
+        last - first != count - 1
+        or rows[1] != f"{prefix}{first:x}"
+        or rows[-2] != f"{prefix}{last:x}"
+    ):
+        return None
+    target, millis, source, account, verb = shared[:5]
+    texts = "[" + ",".join(cast("list[str]", rows[2::3])) + "]"
+    return (first, last, prefix, target, millis, source, account, verb, channel, texts)
 
 
 def _insert_values(db: sqlite3.Connection, values: list[str | int | None]) -> None:

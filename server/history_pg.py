@@ -47,6 +47,7 @@ from .history import (
     HistoryError,
     Record,
     Row,
+    quote_json,
     record_row,
     row_group,
 )
@@ -220,11 +221,11 @@ class PostgresHistory:
     def add_groups(self, groups: list[Group], number: bool = False) -> None:
         """Queue groups of rows (see :data:`server.history.Group`), in order; with
         ``number``, each row gets its id and msgid here (read them back from it)."""
-        count = sum([len(rows) for _, rows in groups]) // 3
+        count = sum([len(rows) for _, rows, _ in groups]) // 3
         with self._written:
             if number:
                 take = self._numbers.take
-                for shared, rows in groups:
+                for shared, rows, _ in groups:
                     for i in range(0, len(rows), 3):
                         rows[i] = n = take(shared[1])
                         rows[i + 1] = msgids.numbered(n)
@@ -570,10 +571,12 @@ def _find(tx: Any, target: str, msgid: str) -> int | None:
 def _values(groups: list[Group]) -> list[tuple[object, ...]]:
     """The queued groups as rows of the INSERT's values, the search words included."""
     rows: list[tuple[object, ...]] = []
-    for shared, values in groups:
+    for shared, values, channel in groups:
         target, millis, source, account, verb, tags, party_a, party_b = shared
+        # A group of texts to one channel holds each text as a JSON string.
+        head = "" if channel is None else "[" + quote_json(channel) + ", "
         for i in range(0, len(values), 3):
-            params = values[i + 2]
+            params = values[i + 2] if channel is None else f"{head}{values[i + 2]}]"
             rows.append(
                 (
                     values[i],

@@ -3,6 +3,7 @@ of a message by its msgid, which depends on the schema a row was written under."
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 
@@ -38,6 +39,27 @@ CREATE INDEX IF NOT EXISTS messages_by_party_b ON messages (party_b, time_ms)
 CREATE INDEX IF NOT EXISTS messages_topics ON messages (target, id) WHERE command = 'TOPIC';
 -- The reactions to a message that is deleted are found among a target's TAGMSGs only.
 CREATE INDEX IF NOT EXISTS messages_tagmsgs ON messages (target, id) WHERE command = 'TAGMSG';
+-- A run of a read's messages to a channel (one sender, one command, one time, no tags
+-- but their msgids, consecutive ids) is one row here instead of one row a message: at
+-- full rate such a run holds a hundred messages or more, and every row costs a B-tree
+-- step in the table and in each index. ``id`` is the first message's id, ``last`` the
+-- last one's; every id between is one of its messages, whose msgid is ``prefix`` and
+-- its id in hex, whose parameters are ``channel`` and its text (``texts``: a JSON array,
+-- the first message's text first). Its ids are those no row of ``messages`` has.
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
+    prefix TEXT NOT NULL,
+    target TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    account TEXT,
+    command TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    texts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_target ON batches (target, id);
+CREATE INDEX IF NOT EXISTS batches_by_target_time ON batches (target, time_ms);
 -- Replaced by the two party indexes above; no query used it.
 DROP INDEX IF EXISTS messages_by_party;
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -50,8 +72,9 @@ CREATE TABLE IF NOT EXISTS schema_version (
 #: its parties' accounts (or their connections), its rows name sender and recipient;
 #: 3: no index of time alone (pruning by age goes target by target); 4: a row's id is the
 #: number in its msgid, and msgids are no longer unique by index (the rows written before
-#: have a partial index of their msgids, :data:`LEGACY_MSGIDS`).
-SCHEMA_VERSION = 4
+#: have a partial index of their msgids, :data:`LEGACY_MSGIDS`); 5: runs of a channel's
+#: messages are rows of ``batches``.
+SCHEMA_VERSION = 5
 #: The index of the msgids of rows written before schema 4, whose msgids do not hold
 #: their ids: ``WHERE id <= N``, N the largest id when the database was brought to 4.
 LEGACY_MSGIDS = "messages_legacy_msgids"
@@ -71,10 +94,31 @@ def keep_taken(db: sqlite3.Connection) -> None:
     )
 
 
+#: A ``batches`` row's columns, in the order :func:`batch_at` and the readers take them.
+BATCH_COLUMNS = "id, last, prefix, target, time_ms, source, account, command, channel, texts"
+#: A ``batches`` row (:data:`BATCH_COLUMNS`).
+BatchRow = tuple[int, int, str, str, int, str, "str | None", str, str, str]
+
+
+def batch_at(db: sqlite3.Connection, number: int) -> BatchRow | None:
+    """The batch holding the message with id ``number``, if one does (the primary key's
+    last entry at or below it)."""
+    row = db.execute(
+        f"SELECT {BATCH_COLUMNS} FROM batches WHERE id <= ? ORDER BY id DESC LIMIT 1", (number,)
+    ).fetchone()
+    return row if row is not None and row[1] >= number else None
+
+
+def batch_msgid(row: BatchRow, number: int) -> str:
+    """The msgid of the message of batch ``row`` with id ``number``."""
+    return f"{row[2]}{number:x}"
+
+
 def find_message(db: sqlite3.Connection, legacy: int, msgid: str, target: str) -> int | None:
     """The id of ``target``'s message ``msgid``, or None: the row its number names
-    (the primary key), else, for a database written before schema 4, a row up to
-    ``legacy`` found by the partial index of their msgids. Every lookup by msgid."""
+    (the primary key) or the batch holding it, else, for a database written before
+    schema 4, a row up to ``legacy`` found by the partial index of their msgids. Every
+    lookup by msgid."""
     number = msgids.row_id(msgid)
     if number is not None and number > legacy:
         row = db.execute(
@@ -83,6 +127,9 @@ def find_message(db: sqlite3.Connection, legacy: int, msgid: str, target: str) -
         ).fetchone()
         if row:
             return int(row[0])
+        batch = batch_at(db, number)
+        if batch is not None and batch[3] == target and batch_msgid(batch, number) == msgid:
+            return number
     if not legacy:
         return None
     # An old msgid may read as any number, one above ``legacy`` included.
@@ -108,7 +155,10 @@ def legacy_bound(db: sqlite3.Connection) -> int:
 def used_ids(db: sqlite3.Connection) -> int:
     """The largest id the table has ever used or handed out (its newest rows may be
     gone), making sure the table has its ``sqlite_sequence`` row (see ``keep_taken``)."""
-    newest = db.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
+    newest = db.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0),"
+        " COALESCE((SELECT MAX(last) FROM batches), 0))"
+    ).fetchone()[0]
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
     if row is None:
         db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', ?)", (newest,))
@@ -201,6 +251,30 @@ def delete_message(db: sqlite3.Connection, legacy: int, target: str, msgid: str)
     if found is None:
         return 0
     removed = db.execute("DELETE FROM messages WHERE id = ?", (found,)).rowcount
+    if not removed:
+        batch = batch_at(db, found)
+        if batch is not None:
+            keep_batch(db, batch, [(batch[0], found - 1), (found + 1, batch[1])])
+            removed = 1
     # A reaction (a TAGMSG replying with +draft/react, or taking one back) means nothing
     # without its message; replies stay: they are someone else's words.
     return removed + db.execute(REACTIONS_DELETE, (target, found, msgid)).rowcount
+
+
+def keep_batch(db: sqlite3.Connection, batch: BatchRow, parts: list[tuple[int, int]]) -> None:
+    """Replace ``batch`` by the runs of its messages ``parts`` names (first and last id
+    of each; an empty run is left out): what a deletion or pruning keeps of it. Its row
+    is deleted and the runs inserted as rows of their own (the search index's triggers
+    take the deleted row's words out and index the new rows it had indexed)."""
+    first = batch[0]
+    texts = json.loads(batch[9])
+    db.execute("DELETE FROM batches WHERE id = ?", (first,))
+    for low, high in parts:
+        low, high = max(low, first), min(high, batch[1])
+        if low > high:
+            continue
+        kept = json.dumps(texts[low - first : high - first + 1])
+        db.execute(
+            f"INSERT INTO batches ({BATCH_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (low, high, *batch[2:9], kept),
+        )

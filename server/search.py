@@ -2,29 +2,33 @@
 beside the messages, fed in the background and caught up before each query.
 
 The relay never waits for the index: the history writer stores rows exactly as before,
-and a thread of this module's own copies the text of new PRIVMSG and NOTICE rows into
-the index while the writer is idle, a few hundred
-rows per transaction, in one ``INSERT ... SELECT`` that SQLite runs without Python.
-A query first indexes what is still missing, so a search sees every committed message.
+and a thread of this module's own copies the text of new PRIVMSG and NOTICE messages
+into the index while the writer is idle, a few hundred per transaction, in
+``INSERT ... SELECT`` statements that SQLite runs without Python (a run of ``batches``
+taken apart by ``json_each``, each of its messages indexed under its own id). A query
+first indexes what is still missing, so a search sees every committed message.
 
 The index is an external-content FTS5 table: it holds the words, not a copy of the
-text (that stays in ``messages``). ``search_progress`` holds the last message id
-indexed, written in the same transaction as the rows it covers, so a restart resumes
-where it stopped. Triggers on ``messages`` take a deleted or changed row out of the
-index in the statement that deletes or changes it (retention, and anything that
-removes a message), so no later query can find it; a query joins ``messages`` as well,
-so only what is stored now is ever returned.
+text (that stays in ``messages`` and ``batches``). ``search_progress`` holds the last
+message id indexed, written in the same transaction as the rows it covers, so a restart
+resumes where it stopped. Triggers on both tables take a deleted or changed message out
+of the index in the statement that deletes or changes it (retention, and anything that
+removes a message; a run stored again without a message is indexed again by trigger
+too), so no later query can find it; a query joins its table as well, so only what is
+stored now is ever returned.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .dbpool import Offload, SQLitePool
@@ -39,7 +43,9 @@ BATCH_TYPE = "soju.im/search"
 #: The ``schema_version`` row of the index (its own component: the history's row is not
 #: this module's to change). A database with another version is indexed again.
 COMPONENT = "search"
-SCHEMA_VERSION = 1
+#: 1: rows of ``messages``; 2: the messages of ``batches`` too (an index of version 1
+#: is kept: it is brought to 2 by its view and triggers alone).
+SCHEMA_VERSION = 2
 #: Rows indexed per transaction: short, so the history writer never waits long for
 #: the database's one write lock.
 CHUNK = 500
@@ -53,8 +59,16 @@ _PROGRESS_STEPS = 1_000
 #: The searchable text of a row: its last parameter, a CTCP ACTION's marker taken out
 #: (or every /me would match "action"). Deterministic: the triggers compute it again
 #: for the row they take out, which must give the words it was indexed with.
-_TEXT = "replace(replace(json_extract({p}params, '$[1]'), char(1) || 'ACTION ', ''), char(1), ' ')"
+_WORDS = "replace(replace({text}, char(1) || 'ACTION ', ''), char(1), ' ')"
+#: A row's searchable text (``{p}``: its table's name or ``old.``, ``new.``).
+_TEXT = _WORDS.format(text="json_extract({p}params, '$[1]')")
+#: The searchable text of a message of a batch, ``j`` the ``json_each`` of its texts.
+_RUN_TEXT = _WORDS.format(text="j.value")
 _KINDS = "('PRIVMSG', 'NOTICE')"
+_INDEXED = "(SELECT indexed_through FROM search_progress)"
+#: The messages of the batches with ids from ``?1`` (exclusive) to ``?2``: from the
+#: batch holding ``?1 + 1``, if one does, through the primary key.
+_RUNS_FROM = "b.id >= COALESCE((SELECT MAX(id) FROM batches WHERE id <= ?1), ?1)"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS search_progress (
@@ -65,8 +79,10 @@ INSERT OR IGNORE INTO search_progress (only, indexed_through) VALUES (1, 0);
 -- What the index holds, as FTS5 reads it back (for 'rebuild' and 'integrity-check').
 CREATE VIEW IF NOT EXISTS search_text AS
     SELECT id, {_TEXT.format(p="")} AS text FROM messages
-    WHERE command IN {_KINDS}
-    AND id <= (SELECT indexed_through FROM search_progress);
+    WHERE command IN {_KINDS} AND id <= {_INDEXED}
+    UNION ALL
+    SELECT b.id + j.key AS id, {_RUN_TEXT} AS text FROM batches b, json_each(b.texts) j
+    WHERE b.command IN {_KINDS} AND b.id + j.key <= {_INDEXED};
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
     text, content='search_text', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
@@ -87,20 +103,48 @@ BEGIN
     INSERT INTO search_index (rowid, text)
     SELECT new.id, {_TEXT.format(p="new.")} WHERE new.command IN {_KINDS};
 END;
+-- A batch is deleted when a message of it or its older part goes, and what is kept of
+-- it comes back as new batches: the words of those the index covered go with the
+-- deleted one and come back with the new ones.
+CREATE TRIGGER IF NOT EXISTS search_forget_run AFTER DELETE ON batches
+WHEN old.command IN {_KINDS} AND old.id <= {_INDEXED}
+BEGIN
+    INSERT INTO search_index (search_index, rowid, text)
+    SELECT 'delete', old.id + j.key, {_RUN_TEXT} FROM json_each(old.texts) j
+    WHERE old.id + j.key <= {_INDEXED};
+END;
+CREATE TRIGGER IF NOT EXISTS search_keep_run AFTER INSERT ON batches
+WHEN new.command IN {_KINDS} AND new.id <= {_INDEXED}
+BEGIN
+    INSERT INTO search_index (rowid, text)
+    SELECT new.id + j.key, {_RUN_TEXT} FROM json_each(new.texts) j
+    WHERE new.id + j.key <= {_INDEXED};
+END;
 """
+#: What version 1 had that version 2 makes again (the view of what is indexed).
+_UPGRADE_1 = "DROP VIEW IF EXISTS search_text;"
 _DROP = """
 DROP TRIGGER IF EXISTS search_forget;
 DROP TRIGGER IF EXISTS search_change;
+DROP TRIGGER IF EXISTS search_forget_run;
+DROP TRIGGER IF EXISTS search_keep_run;
 DROP TABLE IF EXISTS search_index;
 DROP VIEW IF EXISTS search_text;
 DROP TABLE IF EXISTS search_progress;
 """
 _INDEX_SQL = (
     f"INSERT INTO search_index (rowid, text) SELECT id, {_TEXT.format(p='')} FROM messages"
-    f" WHERE id > ? AND id <= ? AND command IN {_KINDS}"
+    f" WHERE id > ?1 AND id <= ?2 AND command IN {_KINDS}"
 )
-#: Columns of a result, in the order ``Hit`` takes them.
-_COLUMNS = "m.msgid, m.target, m.time_ms, m.source, m.command, m.params, m.tags, m.account"
+_INDEX_RUNS_SQL = (
+    f"INSERT INTO search_index (rowid, text) SELECT b.id + j.key, {_RUN_TEXT}"
+    f" FROM batches b, json_each(b.texts) j WHERE {_RUNS_FROM} AND b.id <= ?2"
+    f" AND b.command IN {_KINDS} AND b.id + j.key > ?1 AND b.id + j.key <= ?2"
+)
+#: Batches a chunk of indexing reaches into at most (besides :data:`CHUNK` rows).
+_CHUNK_RUNS = 8
+#: Columns of a result row, its id first.
+_COLUMNS = "m.id, m.msgid, m.target, m.time_ms, m.source, m.command, m.params, m.tags, m.account"
 
 
 class SearchTimeout(Exception):
@@ -172,7 +216,9 @@ class SearchIndex:
         row = db.execute(
             "SELECT version FROM schema_version WHERE component = ?", (COMPONENT,)
         ).fetchone()
-        if row is not None and row[0] != SCHEMA_VERSION:
+        if row is not None and row[0] == 1:
+            db.executescript(_UPGRADE_1)
+        elif row is not None and row[0] != SCHEMA_VERSION:
             db.executescript(_DROP)  # an index of another shape: build it again
         db.executescript(_SCHEMA)
         db.execute(
@@ -209,10 +255,7 @@ class SearchIndex:
         db = self._db
         try:
             start = self._progress()
-            end = db.execute(
-                "SELECT MAX(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
-                (start, size),
-            ).fetchone()[0]
+            end = _chunk_end(db, start, size)
             if end is None:
                 return 0
             db.execute("BEGIN IMMEDIATE")
@@ -220,6 +263,7 @@ class SearchIndex:
             start = self._progress()
             if end > start:
                 db.execute(_INDEX_SQL, (start, end))
+                db.execute(_INDEX_RUNS_SQL, (start, end))
                 db.execute("UPDATE search_progress SET indexed_through = ?", (end,))
             db.commit()
             return end - start
@@ -243,7 +287,10 @@ class SearchIndex:
 
     def _lag(self) -> int:
         with self._lock:
-            newest = self._db.execute("SELECT MAX(id) FROM messages").fetchone()[0] or 0
+            newest = self._db.execute(
+                "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0),"
+                " COALESCE((SELECT MAX(last) FROM batches), 0))"
+            ).fetchone()[0]
             return newest - self._progress()
 
     def close(self) -> None:
@@ -270,41 +317,27 @@ class SearchIndex:
         """The messages matching ``query``, oldest first: the oldest matches after
         ``after_ms`` when it is given, the newest ones otherwise. Raises
         :class:`SearchTimeout` when the query takes longer than ``timeout``."""
-        where, args = conditions(query)
-        if not where:
-            return []  # nowhere this client may read
-        sql = f"SELECT {_COLUMNS} FROM "
-        if query.words:
-            # CROSS JOIN keeps the index the outer loop: it yields matches in id order, so
-            # the LIMIT stops the walk, instead of every message of a channel being
-            # looked up in the index.
-            sql += (
-                "search_index s CROSS JOIN messages m ON m.id = s.rowid WHERE search_index MATCH ?"
-            )
-            args = [fts_query(query.words), *args]
-            order = "s.rowid"
-        else:
-            sql += "messages m WHERE 1"
-            order = "m.id"
-        sql += " AND " + " AND ".join(where)
         forwards = query.after_ms is not None
-        sql += f" ORDER BY {order} {'ASC' if forwards else 'DESC'} LIMIT ?"
-        args.append(query.limit)
         deadline = time.monotonic() + self.timeout
         with self._pool.connection() as db:
             db.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
             try:
-                rows = db.execute(sql, args).fetchall()
+                # One snapshot for both tables (the writer may commit between them).
+                db.execute("BEGIN")
+                found = heapq.merge(
+                    _rows(db, query, forwards),
+                    _runs(db, query, forwards),
+                    key=lambda hit: hit[0],
+                    reverse=not forwards,
+                )
+                records = [record for _, record in itertools.islice(found, query.limit)]
             except sqlite3.OperationalError as exc:
                 if "interrupted" in str(exc):
                     raise SearchTimeout from exc
                 raise
             finally:
+                db.rollback()
                 db.set_progress_handler(None, 0)
-        records = [
-            Record(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), json.loads(r[6]), r[7])
-            for r in rows
-        ]
         if not forwards:
             records.reverse()
         # Ids follow the order messages reached the writer, which across channels can be
@@ -313,13 +346,118 @@ class SearchIndex:
         return records
 
 
-def conditions(query: Query) -> tuple[list[str], list[object]]:
+def _rows(db: sqlite3.Connection, query: Query, forwards: bool) -> list[tuple[int, Record]]:
+    """The rows of ``messages`` matching ``query``, with their ids, in id order (from the
+    oldest when ``forwards``, else the newest), at most ``query.limit`` of them."""
+    where, args = conditions(query)
+    if not where:
+        return []  # nowhere this client may read
+    sql = f"SELECT {_COLUMNS} FROM "
+    if query.words:
+        # CROSS JOIN keeps the index the outer loop: it yields matches in id order, so
+        # the LIMIT stops the walk, instead of every message of a channel being looked
+        # up in the index.
+        sql += "search_index s CROSS JOIN messages m ON m.id = s.rowid WHERE search_index MATCH ?"
+        args = [fts_query(query.words), *args]
+        order = "s.rowid"
+    else:
+        sql += "messages m WHERE 1"
+        order = "m.id"
+    sql += " AND " + " AND ".join(where)
+    sql += f" ORDER BY {order} {'ASC' if forwards else 'DESC'} LIMIT ?"
+    args.append(query.limit)
+    return [
+        (
+            r[0],
+            Record(r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])), json.loads(r[7]), r[8]),
+        )
+        for r in db.execute(sql, args).fetchall()
+    ]
+
+
+def _runs(db: sqlite3.Connection, query: Query, forwards: bool) -> list[tuple[int, Record]]:
+    """What :func:`_rows` gives, from the messages of ``batches`` (channel messages
+    only: a direct conversation's are rows)."""
+    channels = replace(query, party=None, conversation=None)
+    direction = "ASC" if forwards else "DESC"
+    if query.words:
+        # The batch holding each match, through the primary key; the floor of a channel
+        # compares the match's own id.
+        where, args = conditions(channels, ids="s.rowid")
+        if not where:
+            return []
+        sql = (
+            f"SELECT s.rowid, {_RUN_COLUMNS}, json_extract(m.texts, '$[' || (s.rowid - m.id)"
+            " || ']') FROM search_index s CROSS JOIN batches m"
+            " ON m.id = (SELECT MAX(id) FROM batches WHERE id <= s.rowid)"
+            " WHERE search_index MATCH ? AND s.rowid <= m.last AND " + " AND ".join(where)
+        )
+        sql += f" ORDER BY s.rowid {direction} LIMIT ?"
+        rows = db.execute(sql, [fts_query(query.words), *args, query.limit]).fetchall()
+        return [(r[0], _run_record(r, r[0], r[-1])) for r in rows]
+    # Every message of a batch that matches does (they share all that is matched) but
+    # a floor, which each message's id is compared with.
+    where, args = conditions(channels, ids="m.last")
+    if not where:
+        return []
+    sql = (
+        f"SELECT m.id, {_RUN_COLUMNS}, m.texts FROM batches m WHERE "
+        + " AND ".join(where)
+        + f" ORDER BY m.id {direction}"
+    )
+    out: list[tuple[int, Record]] = []
+    for r in db.execute(sql, args):
+        first, last, target = r[1], r[2], r[4]
+        floor = channels.channels.get(target, 0)
+        texts = json.loads(r[-1])
+        numbers = range(first, last + 1) if forwards else range(last, first - 1, -1)
+        for number in numbers:
+            if number > floor:
+                out.append((number, _run_record(r, number, texts[number - first])))
+                if len(out) >= query.limit:
+                    return out
+    return out
+
+
+#: A batch's columns a result is made of (after the id it is sorted by).
+_RUN_COLUMNS = (
+    "m.id, m.last, m.prefix, m.target, m.time_ms, m.source, m.command, m.channel, m.account"
+)
+
+
+def _run_record(r: Sequence, number: int, text: str) -> Record:
+    """The message ``number`` (its text ``text``) of the batch in result row ``r``: the id
+    it is sorted by, then :data:`_RUN_COLUMNS`."""
+    return Record(f"{r[3]}{number:x}", r[4], r[5], r[6], r[7], (r[8], text), {}, r[9])
+
+
+def _chunk_end(db: sqlite3.Connection, start: int, size: int) -> int | None:
+    """The last id of the next chunk to index after ``start``: up to ``size`` rows and
+    :data:`_CHUNK_RUNS` batches (None: nothing to index)."""
+    rows = db.execute(
+        "SELECT COUNT(*), MAX(id) FROM (SELECT id FROM messages WHERE id > ? ORDER BY id LIMIT ?)",
+        (start, size),
+    ).fetchone()
+    runs = db.execute(
+        f"SELECT COUNT(*), MAX(last) FROM (SELECT last FROM batches b WHERE {_RUNS_FROM}"
+        " AND last > ?1 ORDER BY id LIMIT ?2)",
+        (start, _CHUNK_RUNS),
+    ).fetchone()
+    full = [end for (count, end), most in ((rows, size), (runs, _CHUNK_RUNS)) if count >= most]
+    ends = [end for count, end in (rows, runs) if count]
+    if not ends:
+        return None
+    return min(full) if full else max(ends)
+
+
+def conditions(query: Query, ids: str = "m.id") -> tuple[list[str], list[object]]:
     """The WHERE terms of ``query`` over ``messages m`` (empty when it may read nowhere)
-    and their arguments, in the SQL both backends speak (``?`` placeholders)."""
+    and their arguments, in the SQL both backends speak (``?`` placeholders); ``ids``:
+    what is compared with a channel's floor (a batch's last id, or a match's)."""
     places: list[str] = []
     args: list[object] = []
     for key, floor in query.channels.items():
-        places.append("(m.target = ? AND m.id > ?)")
+        places.append(f"(m.target = ? AND {ids} > ?)")
         args += [key, floor]
     if query.conversation is not None:
         places.append("m.target = ?")

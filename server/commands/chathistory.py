@@ -181,10 +181,8 @@ def store_many(
     source = client.source
     account = client.account
     shown = account.display if account is not None else None
-    # Groups of rows that share all but msgid and parameters (see ``Group``), the
-    # parameters' JSON (channel, text) built from a prefix shared by the batch: this runs
-    # on the relay's path, once a message.
-    head = "[" + quote_json(channel) + ", "
+    # Groups of texts to the channel that share all but msgid and text (see ``Group``),
+    # each text as a JSON string: this runs on the relay's path, once a message.
     plain: Shared = (target, millis, source, shown, "PRIVMSG", NO_TAGS, None, None)
     groups: list[Group] = []
     rows: list[int | str] = []
@@ -195,15 +193,15 @@ def store_many(
         if len(tags) == 1:  # most messages carry nothing but their msgid
             if out.command != verb:
                 if rows:
-                    groups.append((plain, rows))
+                    groups.append((plain, rows, channel))
                     rows = []
                 verb = out.command
                 plain = (target, millis, source, shown, verb, NO_TAGS, None, None)
             places.append((rows, len(rows) + 1))
-            rows += (0, "", head + quote_json(text) + "]")
+            rows += (0, "", quote_json(text))
         else:
             if rows:
-                groups.append((plain, rows))
+                groups.append((plain, rows, channel))
                 rows = []
             kept = stored_tags(tags)
             params = (channel, text)
@@ -213,7 +211,7 @@ def store_many(
             places.append((one[1], 1))
             groups.append(one)
     if rows:
-        groups.append((plain, rows))
+        groups.append((plain, rows, channel))
     history.add_groups(groups, number=True)
     sent: list[str] = []
     for (_, tags, _, _), (numbered, at) in zip(items, places, strict=True):

@@ -290,6 +290,7 @@ def test_two_stores_of_one_database_number_apart(postgres_url: str) -> None:
             group = (
                 ("#c", int(time.time() * 1000), "n!u@h", None, "PRIVMSG", "{}", None, None),
                 list(row),
+                None,
             )
             store.add_groups([group], number=True)
             groups.append(group)

@@ -17,6 +17,7 @@ from server.history import (
     HistoryStore,
     dm_target,
     params_json,
+    quote_json,
 )
 from tests.support.ircclient import IRCClient
 from tests.support.sqltrace import SQLTrace
@@ -38,11 +39,16 @@ def _msgid(number: int) -> str:
     return f"feedc0de{number:x}"
 
 
-def _group(target: str, millis: int, verb: str, texts: list[str], first: int) -> Group:
+def _group(
+    target: str, millis: int, verb: str, texts: list[str], first: int, as_texts: bool = False
+) -> Group:
+    """A group of rows with parameters as JSON, or (``as_texts``) of texts to ``target``
+    (``store_many``'s, stored as one batch from four messages on)."""
     rows: list[int | str] = []
     for i, text in enumerate(texts, first):
-        rows += (i, _msgid(i), params_json((target, text)))
-    return (target, millis, "n!u@h", "Acc", verb, NO_TAGS, None, None), rows
+        rows += (i, _msgid(i), quote_json(text) if as_texts else params_json((target, text)))
+    shared = (target, millis, "n!u@h", "Acc", verb, NO_TAGS, None, None)
+    return shared, rows, target if as_texts else None
 
 
 def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
@@ -50,42 +56,54 @@ def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
 ) -> None:
     store = HistoryStore(tmp_path / "h.sqlite3")
     sizes = [1, 3, 4, 250, 2, 99, 100]  # alone, among whole rows, one and several statements
+    # Each size as rows with their parameters' JSON, then as texts (a batch from 4 on).
     groups = [
         _group(
             "#c",
             NOW + n,
             "NOTICE" if n % 2 else "PRIVMSG",
-            [f"{n}.{i}" for i in range(k)],
-            1000 * (n + 1),
+            [f"{n}.{kind}.{i}" for i in range(k)],
+            1000 * (n + 1) + 500 * kind,
+            as_texts=bool(kind),
         )
         for n, k in enumerate(sizes)
+        for kind in (0, 1)
     ]
-    store.add_groups(groups[:3])
+    store.add_groups(groups[:5])
     store.add_rows(
         [
             history_module.row(
-                _msgid(3500), "#c", NOW + 50, "m!u@h", None, "PRIVMSG", ("#c", "row"), {"+x": "1"}
+                _msgid(3900), "#c", NOW + 50, "m!u@h", None, "PRIVMSG", ("#c", "row"), {"+x": "1"}
             )
         ]
     )
-    store.add_groups(groups[3:])
+    store.add_groups(groups[5:])
     assert store.flush()
-    got = store.latest("#c", 1000)
+    got = store.latest("#c", 2000)
     want: list[tuple] = []
     for n, k in enumerate(sizes):
         verb = "NOTICE" if n % 2 else "PRIVMSG"
-        want += [
-            (_msgid(1000 * (n + 1) + i), NOW + n, "n!u@h", verb, ("#c", f"{n}.{i}"), {}, "Acc")
-            for i in range(k)
-        ]
+        for kind in (0, 1):
+            first = 1000 * (n + 1) + 500 * kind
+            want += [
+                (_msgid(first + i), NOW + n, "n!u@h", verb, ("#c", f"{n}.{kind}.{i}"), {}, "Acc")
+                for i in range(k)
+            ]
         if n == 2:
             want.append(
-                (_msgid(3500), NOW + 50, "m!u@h", "PRIVMSG", ("#c", "row"), {"+x": "1"}, None)
+                (_msgid(3900), NOW + 50, "m!u@h", "PRIVMSG", ("#c", "row"), {"+x": "1"}, None)
             )
     assert [
         (r.msgid, r.time_ms, r.source, r.command, r.params, r.tags, r.account) for r in got
     ] == want
     store.close()
+    db = sqlite3.connect(tmp_path / "h.sqlite3")
+    runs = db.execute("SELECT id, last FROM batches ORDER BY id").fetchall()
+    db.close()
+    # The groups of texts of four messages or more, one row each.
+    assert runs == [
+        (1000 * (n + 1) + 500, 1000 * (n + 1) + 500 + k - 1) for n, k in enumerate(sizes) if k >= 4
+    ]
 
 
 def _version_2_database(path: Path) -> None:
@@ -137,7 +155,7 @@ def test_a_version_2_database_loses_its_index_of_time_and_keeps_its_messages(
     assert {"messages_by_target", "messages_by_target_time"} <= _indexes(path)
     db = sqlite3.connect(path)
     version = db.execute("SELECT version FROM schema_version WHERE component = 'history'")
-    assert version.fetchone()[0] == SCHEMA_VERSION == 4
+    assert version.fetchone()[0] == SCHEMA_VERSION == 5
     db.close()
     assert [r.msgid for r in store.latest("#a", 10)] == ["a-old", "a-new"]
     assert [r.msgid for r in store.latest("#b", 10)] == ["b-new", "b-old"]
@@ -159,11 +177,17 @@ def test_pruning_by_age_reaches_every_target_through_an_index(
     store.close()
     plans = sqlite3.connect(path)
     pruning = [s for s in trace.statements if "DELETE" in s and "time_ms <" in s]
-    assert len(pruning) == 1
-    plan = [row[3] for row in plans.execute("EXPLAIN QUERY PLAN " + pruning[0])]
+    assert len(pruning) == 2  # the rows, and the batches
+    for statement, table, index in zip(
+        pruning,
+        ("messages", "batches"),
+        ("messages_by_target_time", "batches_by_target_time"),
+        strict=True,
+    ):
+        plan = [row[3] for row in plans.execute("EXPLAIN QUERY PLAN " + statement)]
+        assert not [step for step in plan if step.startswith(f"SCAN {table}")], plan
+        assert f"SEARCH {table} USING INDEX {index} (target=? AND time_ms<?)" in plan
     plans.close()
-    assert not [step for step in plan if step.startswith("SCAN messages")], plan
-    assert "SEARCH messages USING INDEX messages_by_target_time (target=? AND time_ms<?)" in plan
 
 
 def test_one_read_of_mixed_messages_is_stored_as_it_was_echoed(make_server, tmp_path: Path) -> None:

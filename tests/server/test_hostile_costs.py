@@ -434,11 +434,12 @@ def test_the_size_budget_removes_the_oldest_messages(make_server, tmp_path: Path
         db.execute(f"PRAGMA {name}").fetchone()[0]
         for name in ("page_count", "freelist_count", "page_size")
     )
-    kept = [row[0] for row in db.execute("SELECT params FROM messages ORDER BY id")]
     db.close()
+    kept = [record.params[1] for record in server.history.latest("#general", 1000)]
     assert (pages - free) * size <= 0.25 * 1024 * 1024
     assert 100 < len(kept) < 1000
-    assert '"0 ' not in kept[0]  # the oldest went first...
+    assert [int(text.split()[0]) for text in kept] == list(range(1000 - len(kept), 1000))
+    assert not kept[0].startswith("0 ")  # the oldest went first...
     sender.send("CHATHISTORY LATEST #general * 1")
     newest = sender.expect("PRIVMSG", where=lambda m: "batch" in m.tags)
     assert newest.params[1].startswith("999 ")  # ...and the newest stayed

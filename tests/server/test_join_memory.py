@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from server.commands import channels
 from server.commands.channels import names_lines
@@ -20,13 +21,13 @@ def test_join_replays_are_read_on_the_stores_threads_not_each_joiners(
     from server.history import HistoryStore
 
     read_on: list[str] = []
-    rows = HistoryStore._rows
+    window = HistoryStore._window  # what every page of a target's messages reads
 
-    def recording(self: HistoryStore, sql: str, args: tuple) -> list:
+    def recording(self: HistoryStore, *args: Any, **options: Any) -> list:
         read_on.append(threading.current_thread().name)
-        return rows(self, sql, args)
+        return window(self, *args, **options)
 
-    monkeypatch.setattr(HistoryStore, "_rows", recording)
+    monkeypatch.setattr(HistoryStore, "_window", recording)
     server = make_server(data_dir=str(tmp_path), flood_rate=0)
     clients = [IRCClient(server.port) for _ in range(4)]
     try:

@@ -15,6 +15,7 @@ from server.history import HistoryStore, Record
 from server.msgids import row_id
 from server.search import Query, SearchIndex
 from tests.support.ircclient import IRCClient
+from tests.support.search_v1 import index_version_1
 from tests.support.sqltrace import SQLTrace
 
 FULL = ("batch", "server-time", "message-tags", "draft/chathistory", "echo-message")
@@ -222,9 +223,7 @@ def test_a_schema_3_database_with_a_search_index_keeps_it_through_the_rebuild(
 ) -> None:
     path = tmp_path / "h.sqlite3"
     _schema_3_database(path)
-    first = SearchIndex(path, lambda: False)  # its view and triggers read ``messages``
-    first.catch_up()
-    first.close()
+    index_version_1(path)  # its view and triggers read ``messages``
     store = HistoryStore(path)
     index = SearchIndex(path, store.busy)
     try:

@@ -15,6 +15,7 @@ from server.accounts import AccountStore
 from server.history import QUIET, HistoryStore, Record, row
 from server.history import SCHEMA_VERSION as HISTORY_VERSION
 from server.protocol.codec import format_time
+from server.search import SCHEMA_VERSION as SEARCH_VERSION
 from server.search import Query, SearchIndex
 from server.server import ChatServer
 from tests.support.histories import open_history, open_search
@@ -421,7 +422,7 @@ def test_an_index_of_another_version_is_built_again(tmp_path: Path) -> None:
         assert [r.msgid for r in index.search(Query({"#c": 0}, words=["kept"]))] == [_msgid(1)]
         with sqlite3.connect(path) as db:
             versions = dict(db.execute("SELECT component, version FROM schema_version"))
-        assert versions["search"] == 1 and versions["history"] == HISTORY_VERSION
+        assert versions["search"] == SEARCH_VERSION and versions["history"] == HISTORY_VERSION
     finally:
         index.close()
         history.close()
