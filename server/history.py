@@ -399,9 +399,9 @@ class HistoryStore:
             runs: list[tuple[str | int | None, ...]] = []  # rows of ``batches``
             for shared, rows, channel in batch:
                 if channel is not None:
-                    run = _run(shared, rows, channel)
-                    if run is not None:
-                        runs.append(run)
+                    made = _runs(shared, rows, channel)
+                    if made:
+                        runs += made
                         continue
                     head = "[" + quote_json(channel) + ", "
                     rows = rows[:]
@@ -843,18 +843,24 @@ def _remove_runs_before(db: sqlite3.Connection, cut: int) -> int:
     return removed + gone
 
 
-#: Inserts a row of ``batches`` (see :func:`_run`).
+#: Inserts a row of ``batches`` (see :func:`_runs`).
 _RUN_SQL = f"INSERT OR IGNORE INTO batches ({BATCH_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)"
 
 
-def _run(shared: Shared, rows: list[int | str], channel: str) -> tuple | None:
-    """The ``batches`` row of a group of texts to ``channel`` (see :data:`Group`), or None
-    when it is not one: fewer than :data:`_GROUP_MIN` messages, tags, or ids that are not
-    consecutive (a msgid taken by a message history does not keep came between) or not
-    held by the msgids. Its ids increase, so the ends tell whether they are consecutive."""
+#: The most messages one row of ``batches`` holds: reading one message of a run reads
+#: all its texts, so a longer run (a paste of thousands of lines) is cut in pieces.
+RUN_MOST = 256
+
+
+def _runs(shared: Shared, rows: list[int | str], channel: str) -> list[tuple]:
+    """The ``batches`` rows of a group of texts to ``channel`` (see :data:`Group`): one,
+    or pieces of :data:`RUN_MOST` messages; none when it is not a run: fewer than
+    :data:`_GROUP_MIN` messages, tags, or ids that are not consecutive (a msgid taken by
+    a message history does not keep came between) or not held by the msgids. Its ids
+    increase, so the ends tell whether they are consecutive."""
     count = len(rows) // 3
     if count < _GROUP_MIN or shared[5] != NO_TAGS:
-        return None
+        return []
     first, last = int(rows[0]), int(rows[-3])
     prefix = str(rows[1])[: msgids.PREFIX_LENGTH]
     if (
@@ -862,10 +868,24 @@ def _run(shared: Shared, rows: list[int | str], channel: str) -> tuple | None:
         or rows[1] != f"{prefix}{first:x}"
         or rows[-2] != f"{prefix}{last:x}"
     ):
-        return None
+        return []
     target, millis, source, account, verb = shared[:5]
-    texts = "[" + ",".join(cast("list[str]", rows[2::3])) + "]"
-    return (first, last, prefix, target, millis, source, account, verb, channel, texts)
+    texts = cast("list[str]", rows[2::3])
+    return [
+        (
+            start,
+            min(start + RUN_MOST, last + 1) - 1,
+            prefix,
+            target,
+            millis,
+            source,
+            account,
+            verb,
+            channel,
+            "[" + ",".join(texts[start - first : start - first + RUN_MOST]) + "]",
+        )
+        for start in range(first, last + 1, RUN_MOST)
+    ]
 
 
 def _insert_values(db: sqlite3.Connection, values: list[str | int | None]) -> None:

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from server.history import NO_TAGS, Group, HistoryStore, params_json, quote_json, row_group
+from server.history import (
+    NO_TAGS,
+    RUN_MOST,
+    Group,
+    HistoryStore,
+    params_json,
+    quote_json,
+    row_group,
+)
 from server.history import row as history_row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
@@ -333,3 +341,24 @@ def test_a_burst_over_the_wire_is_one_run_and_reads_back_as_it_was_echoed(
     assert page("SEARCH in=#burst;text=10") == []
     assert page("SEARCH in=#burst;text=11") == [msgids[11]]
     alice.close()
+
+
+def test_a_long_run_is_stored_in_pieces_read_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = HistoryStore(path)
+    store.add_groups([_texts("#c", NOW, "PRIVMSG", 1, 2 * RUN_MOST + 10, True)])
+    assert store.flush()
+    db = sqlite3.connect(path)
+    pieces = db.execute("SELECT id, last FROM batches ORDER BY id").fetchall()
+    db.close()
+    assert pieces == [
+        (1, RUN_MOST),
+        (RUN_MOST + 1, 2 * RUN_MOST),
+        (2 * RUN_MOST + 1, 2 * RUN_MOST + 10),
+    ]
+    got = store.latest("#c", 1000)
+    assert [r.msgid for r in got] == [_msgid(n) for n in range(1, 2 * RUN_MOST + 11)]
+    assert [r.params[1] for r in store.between("#c", RUN_MOST - 2, RUN_MOST + 3, 10, False)] == [
+        f"#c privmsg {n}" for n in range(RUN_MOST - 1, RUN_MOST + 3)
+    ]
+    store.close()
