@@ -270,11 +270,21 @@ class SendQueue:
                 except OSError:  # ssl.SSLError
                     self._dead = True
                     return
-            self._out.append(data)
             self._out_size += len(data)
             if self._out_size > self._sendq:
                 self._overflow()
-        if corked is None:
+                return
+            # Nothing queued and no write in flight (a message for many recipients, each
+            # pushed in turn): this thread writes it at once, without queueing it first.
+            now = corked is None and not self._writing and not self._out
+            if now:
+                self._writing = True
+            else:
+                self._out.append(data)
+        if now:
+            if self._sent(data):
+                self._write()  # what others queued while it was being written
+        elif corked is None:
             self._write()
         else:
             corked.add(self)
@@ -316,36 +326,56 @@ class SendQueue:
                 self._writing = True
                 data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
                 self._out.clear()  # in flight: still counted in _out_size
-            try:
-                sent = self.sock.send(data, _DONTWAIT)
-                failed = False
-            except BlockingIOError:
-                sent, failed = 0, False
-            except OSError:
-                sent, failed = 0, True
-            with self._lock:
-                self._writing = False
-                if self._idle is not None:
-                    self._idle.notify_all()
-                if self._farewell_due:  # a SendQ overflow waited for this write to end
-                    self._farewell_due = False
-                    self._say_farewell()
-                if self._dead:
-                    return
-                if failed:
-                    self._dead = True
-                    self._out.clear()
-                    self._out_size = 0
-                    self._set_watched(False)
-                    return
+            if not self._sent(data):
+                return
+
+    def _sent(self, data: bytes) -> bool:
+        """Write ``data``, taken from the queue by this thread (``_writing`` set), as far
+        as the socket takes it; whether more was queued meanwhile for it to write."""
+        try:
+            sent = self.sock.send(data, _DONTWAIT)
+            failed = False
+        except BlockingIOError:
+            sent, failed = 0, False
+        except OSError:
+            sent, failed = 0, True
+        with self._lock:
+            self._writing = False
+            if (
+                self._idle is None
+                and not self._farewell_due
+                and not self._dead
+                and not failed
+                and sent == len(data)
+            ):  # what nearly every write comes to: all of it taken
                 self._out_size -= sent
-                if sent < len(data):
-                    self._out.insert(0, data[sent:])  # ahead of what was queued meanwhile
-                    self._set_watched(True)  # the flusher writes it when the socket drains
-                    return
-                if not self._out:
+                if self._out:
+                    return True
+                if self._watched:
                     self._set_watched(False)
-                    return
+                return False
+            if self._idle is not None:
+                self._idle.notify_all()
+            if self._farewell_due:  # a SendQ overflow waited for this write to end
+                self._farewell_due = False
+                self._say_farewell()
+            if self._dead:
+                return False
+            if failed:
+                self._dead = True
+                self._out.clear()
+                self._out_size = 0
+                self._set_watched(False)
+                return False
+            self._out_size -= sent
+            if sent < len(data):
+                self._out.insert(0, data[sent:])  # ahead of what was queued meanwhile
+                self._set_watched(True)  # the flusher writes it when the socket drains
+                return False
+            if not self._out:
+                self._set_watched(False)
+                return False
+            return True
 
     def _waiting(self) -> threading.Condition:
         # With _lock held: the condition a thread waits on for the write in flight.
