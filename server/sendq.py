@@ -158,7 +158,7 @@ def uncork() -> None:
             del _corks[me]
     if queues:
         for queue in queues:
-            queue.write_out()
+            queue._write()
 
 
 class Flusher:
@@ -282,8 +282,7 @@ class SendQueue:
             else:
                 self._out.append(data)
         if now:
-            if self._sent(data):
-                self._write()  # what others queued while it was being written
+            self._write(taken=data)
         elif corked is None:
             self._write()
         else:
@@ -311,71 +310,69 @@ class SendQueue:
         self._write()
         return plain
 
-    def _write(self, wait: bool = False) -> None:
-        """Write the queue as far as the socket takes it, the rest when it can take more.
+    def _write(self, wait: bool = False, taken: bytes | None = None) -> None:
+        """Write the queue as far as the socket takes it, the rest when it can take more;
+        ``taken``: bytes this thread already holds to write first (``_writing`` set).
 
         One thread writes at a time; the others only queue behind it, and the writer
         picks up what they queued when its system call returns.
         """
+        data = taken
         while True:
+            if data is None:
+                with self._lock:
+                    while wait and self._writing and not self._dead:
+                        self._waiting().wait(1.0)
+                    if self._writing or self._dead or not self._out:
+                        return
+                    self._writing = True
+                    data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+                    self._out.clear()  # in flight: still counted in _out_size
+            try:
+                sent = self.sock.send(data, _DONTWAIT)
+                failed = False
+            except BlockingIOError:
+                sent, failed = 0, False
+            except OSError:
+                sent, failed = 0, True
             with self._lock:
-                while wait and self._writing and not self._dead:
-                    self._waiting().wait(1.0)
-                if self._writing or self._dead or not self._out:
+                self._writing = False
+                if (
+                    self._idle is None
+                    and not self._farewell_due
+                    and not self._dead
+                    and not failed
+                    and sent == len(data)
+                ):  # what nearly every write comes to: all of it taken
+                    self._out_size -= sent
+                    if self._out:
+                        data = None  # queued meanwhile: written next
+                        continue
+                    if self._watched:
+                        self._set_watched(False)
                     return
-                self._writing = True
-                data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
-                self._out.clear()  # in flight: still counted in _out_size
-            if not self._sent(data):
-                return
-
-    def _sent(self, data: bytes) -> bool:
-        """Write ``data``, taken from the queue by this thread (``_writing`` set), as far
-        as the socket takes it; whether more was queued meanwhile for it to write."""
-        try:
-            sent = self.sock.send(data, _DONTWAIT)
-            failed = False
-        except BlockingIOError:
-            sent, failed = 0, False
-        except OSError:
-            sent, failed = 0, True
-        with self._lock:
-            self._writing = False
-            if (
-                self._idle is None
-                and not self._farewell_due
-                and not self._dead
-                and not failed
-                and sent == len(data)
-            ):  # what nearly every write comes to: all of it taken
-                self._out_size -= sent
-                if self._out:
-                    return True
-                if self._watched:
+                if self._idle is not None:
+                    self._idle.notify_all()
+                if self._farewell_due:  # a SendQ overflow waited for this write to end
+                    self._farewell_due = False
+                    self._say_farewell()
+                if self._dead:
+                    return
+                if failed:
+                    self._dead = True
+                    self._out.clear()
+                    self._out_size = 0
                     self._set_watched(False)
-                return False
-            if self._idle is not None:
-                self._idle.notify_all()
-            if self._farewell_due:  # a SendQ overflow waited for this write to end
-                self._farewell_due = False
-                self._say_farewell()
-            if self._dead:
-                return False
-            if failed:
-                self._dead = True
-                self._out.clear()
-                self._out_size = 0
-                self._set_watched(False)
-                return False
-            self._out_size -= sent
-            if sent < len(data):
-                self._out.insert(0, data[sent:])  # ahead of what was queued meanwhile
-                self._set_watched(True)  # the flusher writes it when the socket drains
-                return False
-            if not self._out:
-                self._set_watched(False)
-                return False
-            return True
+                    return
+                self._out_size -= sent
+                if sent < len(data):
+                    self._out.insert(0, data[sent:])  # ahead of what was queued meanwhile
+                    self._set_watched(True)  # the flusher writes it when the socket drains
+                    return
+                if not self._out:
+                    self._set_watched(False)
+                    return
+                data = None
 
     def _waiting(self) -> threading.Condition:
         # With _lock held: the condition a thread waits on for the write in flight.
