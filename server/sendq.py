@@ -226,6 +226,23 @@ class Flusher:
 class SendQueue:
     """One connection's outbound bytes: buffer, TLS records, SendQ limit, the socket."""
 
+    # Slots: every connection has one (no instance dictionary to hold, or to look in).
+    __slots__ = (
+        "_dead",
+        "_farewell_due",
+        "_flusher",
+        "_idle",
+        "_lock",
+        "_on_overflow",
+        "_out",
+        "_out_size",
+        "_sendq",
+        "_watched",
+        "_writing",
+        "sock",
+        "tls",
+    )
+
     def __init__(
         self,
         sock: socket.socket,
