@@ -20,37 +20,34 @@ Runs: the messages one read relays to a channel from one sender (``store_many``)
 all but their msgid and text, and at full rate a run holds a hundred messages or more;
 with consecutive ids and no tags it is one row of ``batches`` (see :data:`Group`), its
 shared values stored once and its texts together, instead of one row (and a B-tree step
-in every index) a message. Every read asks both tables and merges them by id.
+in every index) a message. Every read asks both tables and merges them by id
+(:mod:`server.history_reads`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
-import itertools
 import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from json.encoder import encode_basestring_ascii as quote_json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from . import msgids
 from .dbpool import Offload, SQLitePool
+from .history_prune import prune_by_age, prune_by_count, prune_to_budget
+from .history_reads import NO_END, batch_record, row_records, snapshot, window
+from .history_records import NO_TAGS, Group, Record, Row, Shared, quote_json, record_row, row_group
 from .history_schema import (
     BATCH_COLUMNS,
     SCHEMA,
-    BatchRow,
     batch_at,
-    batch_msgid,
     delete_message,
     find_message,
-    keep_batch,
     keep_taken,
     legacy_bound,
     migrate,
@@ -73,9 +70,6 @@ _PRUNE_EVERY = 60.0
 #: 2 MB of page cache; the reading thread borrows one per query (so one is open while
 #: it runs; handler threads borrow their own only once it has stopped).
 READERS = 4
-#: A budget prune removes messages until the file is this far under its budget, so the
-#: next prunes do not each remove a few rows.
-_BUDGET_SLACK = 0.9
 
 
 #: Rows inserted by one statement (11 values each: under SQLite's oldest limit of 999).
@@ -109,99 +103,6 @@ def _group_sql(rows: int) -> str:
 
 class HistoryError(Exception):
     """The history database cannot be used (corrupt, unwritable, wrong format)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One stored message, as it was relayed."""
-
-    msgid: str
-    target: str
-    time_ms: int
-    source: str
-    command: str
-    params: tuple[str, ...]
-    tags: dict[str, str]
-    #: The sender's account (as displayed), when it was signed in.
-    account: str | None = None
-    #: A direct message's parties: its sender's and its recipient's (see ``dm_target``).
-    party_a: str | None = None
-    party_b: str | None = None
-
-
-#: One ``messages`` row as the writer inserts it (its columns, in order).
-Row = tuple[int, str, str, int, str, "str | None", str, str, str, "str | None", "str | None"]
-#: What the rows of a :data:`Group` share: target, time_ms, source, account, command,
-#: tags, party_a, party_b.
-Shared = tuple[str, int, str, "str | None", str, str, "str | None", "str | None"]
-#: Rows that differ only in id, msgid and parameters (one read's messages to a channel):
-#: the shared values, then each row's id, msgid and parameters' JSON, in turn, and None.
-#: SQLite binds a value at a cost near a column's whole insert, so a group binds its
-#: shared ones once. A group of messages whose parameters are one channel and a text
-#: (``store_many``'s) names that channel last instead, and each row holds its text as a
-#: JSON string (``quote_json``): with consecutive ids (and msgids that hold them) and no
-#: tags, it is stored as one row of ``batches`` (see :data:`SCHEMA`).
-Group = tuple[Shared, "list[int | str]", "str | None"]
-#: The stored tags of most messages (nothing but their msgid, kept in its own column).
-NO_TAGS = "{}"
-
-
-def params_json(params: tuple[str, ...]) -> str:
-    """``json.dumps(list(params))``, without the encoder's per-call setup."""
-    return "[" + ", ".join([quote_json(p) for p in params]) + "]"
-
-
-def row(
-    msgid: str,
-    target: str,
-    time_ms: int,
-    source: str,
-    account: str | None,
-    command: str,
-    params: tuple[str, ...],
-    tags: dict[str, str],
-    party_a: str | None = None,
-    party_b: str | None = None,
-) -> Row:
-    """A message as a table row: its parameters and tags as JSON, its id the number in
-    its msgid (a msgid without one gets a new number, and is found by no lookup; an
-    empty one is 0, for ``add_groups`` to number)."""
-    encoded = json.dumps(tags) if tags else NO_TAGS
-    number = msgids.row_id(msgid) if msgid else 0
-    return (
-        msgids.last_taken() if number is None else number,
-        msgid,
-        target,
-        time_ms,
-        source,
-        account,
-        command,
-        params_json(params),
-        encoded,
-        party_a,
-        party_b,
-    )
-
-
-def row_group(r: Row) -> Group:
-    """One row as a group of its own."""
-    return (r[2], r[3], r[4], r[5], r[6], r[8], r[9], r[10]), [r[0], r[1], r[7]], None
-
-
-def record_row(r: Record) -> Row:
-    """A :class:`Record` as a table row."""
-    return row(
-        r.msgid,
-        r.target,
-        r.time_ms,
-        r.source,
-        r.account,
-        r.command,
-        r.params,
-        r.tags,
-        r.party_a,
-        r.party_b,
-    )
 
 
 P = ParamSpec("P")
@@ -293,7 +194,8 @@ class HistoryStore:
         self.add_rows([record_row(record)])
 
     def add_rows(self, rows: list[Row]) -> None:
-        """Queue messages as table rows (see :func:`row`), in order, in one step."""
+        """Queue messages as table rows (see :func:`~server.history_records.row`), in
+        order, in one step."""
         self.add_groups([row_group(r) for r in rows])
 
     def add_groups(self, groups: list[Group], number: bool = False) -> None:
@@ -459,48 +361,19 @@ class HistoryStore:
             if self.max_days:
                 cutoff = int((time.time() - self.max_days * 86400) * 1000)
                 for table in ("messages", "batches"):
-                    _prune_by_age(db, table, cutoff)
+                    prune_by_age(db, table, cutoff)
             if self.max_per_target:
-                _prune_by_count(db, self.max_per_target)
+                prune_by_count(db, self.max_per_target)
             db.commit()
-            if self.max_mb:
-                self._prune_to_budget(db, int(self.max_mb * 1024 * 1024))
+            removed = prune_to_budget(db, int(self.max_mb * 1024 * 1024)) if self.max_mb else 0
+            if removed:
+                log.warning(
+                    "history passed its budget of %g MB: removed the %d oldest messages",
+                    self.max_mb,
+                    removed,
+                )
         except sqlite3.Error:
             log.exception("could not prune the history")
-
-    def _prune_to_budget(self, db: sqlite3.Connection, budget: int) -> None:
-        """Remove the oldest messages until the pages in use fit ``budget`` bytes.
-
-        Freed pages stay in the file and are reused, so the file stops growing at about
-        the budget instead of shrinking; the oldest go first, whatever their target.
-        """
-        page = db.execute("PRAGMA page_size").fetchone()[0]
-        removed = 0
-        for _ in range(16):  # each round removes a share; rows and pages are not exact
-            pages = db.execute("PRAGMA page_count").fetchone()[0]
-            free = db.execute("PRAGMA freelist_count").fetchone()[0]
-            used = (pages - free) * page
-            if used <= budget:
-                break
-            # (Each table may be empty, and MIN or MAX of a NULL is NULL.)
-            low, high = db.execute(
-                "SELECT MIN(COALESCE(a, b), COALESCE(b, a)), MAX(COALESCE(c, d), COALESCE(d, c))"
-                " FROM (SELECT (SELECT MIN(id) FROM messages) AS a, (SELECT MIN(id) FROM batches)"
-                " AS b, (SELECT MAX(id) FROM messages) AS c, (SELECT MAX(last) FROM batches) AS d)"
-            ).fetchone()
-            if low is None:
-                break
-            share = min(1.0, (used - budget * _BUDGET_SLACK) / used)
-            cut = low + max(1, int((high - low + 1) * share))
-            removed += db.execute("DELETE FROM messages WHERE id < ?", (cut,)).rowcount
-            removed += _remove_runs_before(db, cut)
-            db.commit()
-        if removed:
-            log.warning(
-                "history passed its budget of %g MB: removed the %d oldest messages",
-                self.max_mb,
-                removed,
-            )
 
     # --- reading --------------------------------------------------------------------
     # A target's messages are rows of ``messages`` and runs of ``batches``; a read asks
@@ -508,46 +381,7 @@ class HistoryStore:
     # and not the other) and merges them by id, each bounded by an index.
     def _rows(self, sql: str, args: tuple) -> list[Record]:
         with self._reading() as db:
-            return [record for _, record in _row_records(db, sql, args)]
-
-    def _window(
-        self,
-        target: str,
-        low: int,
-        high: int,
-        limit: int,
-        descending: bool,
-        without: str = "TOPIC",
-    ) -> list[Record]:
-        """Up to ``limit`` messages of ``target`` with ``low < id < high``, never a topic
-        change nor a row of ``without``: the ones nearest ``high`` when ``descending``,
-        else nearest ``low``; oldest first."""
-        order = "DESC" if descending else "ASC"
-        with self._reading() as db, _snapshot(db):
-            rows = _row_records(
-                db,
-                "target = ? AND id > ? AND id < ? AND command NOT IN ('TOPIC', ?)"
-                f" ORDER BY id {order} LIMIT ?",
-                (target, low, high, without, limit),
-            )
-            if descending:
-                found = db.execute(
-                    f"SELECT {BATCH_COLUMNS} FROM batches WHERE target = ? AND id < ?"
-                    " AND last > ? AND command != ? ORDER BY id DESC",
-                    (target, high, low, without),
-                )
-            else:
-                # From the run holding ``low + 1``, if one does (it starts at or below it).
-                found = db.execute(
-                    f"SELECT {BATCH_COLUMNS} FROM batches WHERE target = ?1 AND id >= COALESCE("
-                    "(SELECT MAX(id) FROM batches WHERE target = ?1 AND id <= ?2), ?2)"
-                    " AND id < ?3 AND last > ?2 AND command != ?4 ORDER BY id",
-                    (target, low, high, without),
-                )
-            runs = _batch_records(found, low, high, limit, descending)
-        merged = heapq.merge(rows, runs, key=lambda entry: entry[0], reverse=descending)
-        records = [record for _, record in itertools.islice(merged, limit)]
-        return records[::-1] if descending else records
+            return [record for _, record in row_records(db, sql, args)]
 
     @_offloaded
     def find(self, target: str, msgid: str, floor: int = 0) -> Record | None:
@@ -561,7 +395,7 @@ class HistoryStore:
             return rows[0]
         with self._reading() as db:
             batch = batch_at(db, found)
-        return _batch_record(batch, found, json.loads(batch[9])) if batch else None
+        return batch_record(batch, found, json.loads(batch[9])) if batch else None
 
     def last_id(self) -> int:
         """An id above that of every message relayed so far, stored yet or not, and below
@@ -593,7 +427,7 @@ class HistoryStore:
         millis = parse_timestamp(value)
         if millis is None:
             return None
-        with self._reading() as db, _snapshot(db):
+        with self._reading() as db, snapshot(db):
             firsts = db.execute(
                 "SELECT * FROM (SELECT time_ms, id FROM messages WHERE target = ?1"
                 " AND time_ms >= ?2 AND id > ?3 ORDER BY time_ms, id LIMIT 1) UNION ALL"
@@ -613,12 +447,14 @@ class HistoryStore:
     @_offloaded
     def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages before ``position`` (after ``floor``), oldest first."""
-        return self._window(target, floor, position, limit, descending=True)
+        with self._reading() as db:
+            return window(db, target, floor, position, limit, descending=True)
 
     @_offloaded
     def after(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:
         """Up to ``limit`` messages after ``position`` (and ``floor``), oldest first."""
-        return self._window(target, max(position, floor), _NO_END, limit, descending=False)
+        with self._reading() as db:
+            return window(db, target, max(position, floor), NO_END, limit, descending=False)
 
     @_offloaded
     def between(
@@ -627,7 +463,8 @@ class HistoryStore:
         """Up to ``limit`` messages with ``low < id < high`` (and after ``floor``), oldest
         first; taken from the ``high`` end when ``from_high`` (a query that runs
         backwards in time)."""
-        return self._window(target, max(low, floor), high, limit, descending=from_high)
+        with self._reading() as db:
+            return window(db, target, max(low, floor), high, limit, descending=from_high)
 
     @_offloaded
     def latest(
@@ -641,7 +478,8 @@ class HistoryStore:
         """The ``limit`` newest messages (newer than ``after`` and ``floor``), oldest first;
         never a topic change, nor (``without``) the rows of another command."""
         low = max(after or 0, floor)
-        return self._window(target, low, _NO_END, limit, descending=True, without=without)
+        with self._reading() as db:
+            return window(db, target, low, NO_END, limit, descending=True, without=without)
 
     @_offloaded
     def targets(
@@ -700,147 +538,6 @@ class HistoryStore:
             (target, floor),
         )
         return rows[0] if rows else None
-
-
-#: An id above every message's.
-_NO_END = 1 << 62
-#: A ``messages`` row's columns, as :func:`_row_records` reads them.
-_ROW_COLUMNS = (
-    "id, msgid, target, time_ms, source, command, params, tags, account, party_a, party_b"
-)
-
-
-@contextlib.contextmanager
-def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
-    """One read transaction around several queries: they all see the same commits."""
-    db.execute("BEGIN")
-    try:
-        yield
-    finally:
-        db.rollback()
-
-
-def _row_records(db: sqlite3.Connection, sql: str, args: tuple) -> list[tuple[int, Record]]:
-    """The ``messages`` rows matching ``sql`` (what follows WHERE), with their ids."""
-    return [
-        (
-            row[0],
-            Record(
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                tuple(json.loads(row[6])),
-                json.loads(row[7]),
-                row[8],
-                row[9],
-                row[10],
-            ),
-        )
-        for row in db.execute(f"SELECT {_ROW_COLUMNS} FROM messages WHERE {sql}", args)
-    ]
-
-
-def _batch_record(batch: BatchRow, number: int, texts: list[str]) -> Record:
-    """The message with id ``number`` of ``batch`` (whose texts are ``texts``)."""
-    return Record(
-        batch_msgid(batch, number),
-        batch[3],
-        batch[4],
-        batch[5],
-        batch[7],
-        (batch[8], texts[number - batch[0]]),
-        {},
-        batch[6],
-    )
-
-
-def _batch_records(
-    batches: Iterable[BatchRow], low: int, high: int, limit: int, descending: bool
-) -> list[tuple[int, Record]]:
-    """Up to ``limit`` messages with ``low < id < high`` of ``batches`` (in id order,
-    descending or not), with their ids, in that order: it reads only as many batches
-    as it needs."""
-    out: list[tuple[int, Record]] = []
-    for batch in batches:
-        first, last = max(batch[0], low + 1), min(batch[1], high - 1)
-        texts = json.loads(batch[9])
-        numbers = range(last, first - 1, -1) if descending else range(first, last + 1)
-        for number in numbers:
-            out.append((number, _batch_record(batch, number, texts)))
-            if len(out) >= limit:
-                return out
-    return out
-
-
-def _prune_by_age(db: sqlite3.Connection, table: str, cutoff: int) -> None:
-    """Remove the messages older than ``cutoff`` (ms) from ``table`` (``messages`` or
-    ``batches``, whose runs share one time), one target at a time.
-
-    An index of time alone would cost every insert; this steps from target to target
-    through the (target, time) index instead (each step a search for the next name), and
-    removes each target's old messages by a search of the same index: two bounded
-    searches per target plus what it removes, never a scan of the table.
-    """
-    db.execute(
-        f"WITH RECURSIVE targets(name) AS (SELECT MIN(target) FROM {table} UNION ALL"
-        f" SELECT (SELECT MIN(target) FROM {table} WHERE target > name) FROM targets"
-        " WHERE name IS NOT NULL)"
-        f" DELETE FROM {table} WHERE target IN (SELECT name FROM targets) AND time_ms < ?",
-        (cutoff,),
-    )
-
-
-#: Every target's messages and runs, each with how many messages it and the newer ones
-#: of its target hold (``upto``) and how many it holds itself (``n``).
-_RANKED = (
-    "WITH items(id, last, target) AS (SELECT id, id, target FROM messages"
-    " UNION ALL SELECT id, last, target FROM batches),"
-    " ranked AS (SELECT id, last, last - id + 1 AS n,"
-    " SUM(last - id + 1) OVER (PARTITION BY target ORDER BY id DESC) AS upto FROM items) "
-)
-
-
-def _prune_by_count(db: sqlite3.Connection, keep: int) -> None:
-    """Keep only each target's ``keep`` newest messages (not committed): the rows and
-    runs past them go, and a run holding the boundary keeps its newest messages."""
-    # Read before anything is deleted: a deletion changes the ranks.
-    runs = [
-        row[0]
-        for row in db.execute(
-            _RANKED + "SELECT id FROM ranked WHERE n > 1 AND upto - n >= ?", (keep,)
-        )
-    ]
-    straddling = db.execute(
-        _RANKED + "SELECT id, upto - n FROM ranked WHERE upto > ?1 AND upto - n < ?1 AND n > 1",
-        (keep,),
-    ).fetchall()
-    db.execute(
-        _RANKED + "DELETE FROM messages WHERE id IN (SELECT id FROM ranked WHERE upto - n >= ?)",
-        (keep,),
-    )
-    db.executemany("DELETE FROM batches WHERE id = ?", [(run,) for run in runs])
-    for first, newer in straddling:
-        batch = batch_at(db, first)
-        if batch is not None:
-            kept = keep - newer
-            keep_batch(db, batch, [(batch[1] - kept + 1, batch[1])])
-
-
-def _remove_runs_before(db: sqlite3.Connection, cut: int) -> int:
-    """Remove the messages of runs with ids below ``cut`` (not committed): runs wholly
-    below it, and the older part of the one holding it; how many messages went."""
-    removed = 0
-    batch = batch_at(db, cut)
-    if batch is not None and batch[0] < cut:
-        keep_batch(db, batch, [(cut, batch[1])])
-        removed += cut - batch[0]
-    gone = db.execute(
-        "SELECT COALESCE(SUM(last - id + 1), 0) FROM batches WHERE id < ?", (cut,)
-    ).fetchone()[0]
-    db.execute("DELETE FROM batches WHERE id < ?", (cut,))
-    return removed + gone
 
 
 #: Inserts a row of ``batches`` (see :func:`_runs`).

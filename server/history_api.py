@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from .accounts import StoreUnavailable
-from .history import Conversation, Group, Record, Row
+from .history import Conversation
+from .history_records import Group, Record, Row
 from .search import Query
 
 

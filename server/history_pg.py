@@ -41,17 +41,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from . import msgids
 from .database import Component, DatabaseError, Unreachable, ensure_schema
 from .dbpool import Offload
-from .history import (
-    Conversation,
-    Group,
-    HistoryError,
-    Record,
-    Row,
-    quote_json,
-    record_row,
-    row_group,
-)
+from .history import Conversation, HistoryError
 from .history_api import HistoryUnavailable
+from .history_records import Group, Record, Row, quote_json, record_row, row_group
 from .history_targets import newest_private
 from .postgres import PostgresDatabase
 from .protocol.codec import parse_timestamp
@@ -215,11 +207,11 @@ class PostgresHistory:
         self.add_rows([record_row(record)])
 
     def add_rows(self, rows: list[Row]) -> None:
-        """Queue messages as table rows (see :func:`server.history.row`), in order."""
+        """Queue messages as table rows (see :func:`server.history_records.row`), in order."""
         self.add_groups([row_group(r) for r in rows])
 
     def add_groups(self, groups: list[Group], number: bool = False) -> None:
-        """Queue groups of rows (see :data:`server.history.Group`), in order; with
+        """Queue groups of rows (see :data:`server.history_records.Group`), in order; with
         ``number``, each row gets its id and msgid here (read them back from it)."""
         count = sum([len(rows) for _, rows, _ in groups]) // 3
         with self._written:

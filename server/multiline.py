@@ -21,7 +21,7 @@ from .protocol.codec import build, encode, format_time
 from .sendq import Outgoing, Recipient, new_batch_id
 
 if TYPE_CHECKING:
-    from .history import Record
+    from .history_records import Record
 
 CAP = "draft/multiline"
 BATCH_TYPE = "draft/multiline"

@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .dbpool import Offload, SQLitePool
-from .history import HistoryError, Record
+from .history import HistoryError
+from .history_records import Record
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import psycopg
 
 from .database import Unreachable
 from .dbpool import Offload
-from .history import Record
 from .history_api import HistoryUnavailable, SearchFailed
+from .history_records import Record
 from .search import Query, SearchTimeout, conditions
 
 #: Letters and digits (``\w`` without the underscore, which FTS5 splits on too).

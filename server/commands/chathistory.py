@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..history import NO_TAGS, Conversation, Group, Record, Shared, dm_target, quote_json, row_group
-from ..history import row as history_row
+from ..history import Conversation, dm_target
 from ..history_api import HistoryUnavailable
+from ..history_records import NO_TAGS, Group, Record, Shared, quote_json, row_group
+from ..history_records import row as history_row
 from ..msgids import new_msgid
 from ..multiline import STORED_TAG
 from ..multiline import replay as replay_multiline

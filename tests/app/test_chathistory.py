@@ -12,7 +12,8 @@ from app.session import Session
 from app.text import day_label
 from app.view import CHATHISTORY_SEPARATOR
 from server.accounts import AccountStore
-from server.history import Record, dm_target
+from server.history import dm_target
+from server.history_records import Record
 from server.msgids import new_msgid
 from tests.app.fakeserver import FakeServer
 from tests.app.helpers import Fed, pump, wait_for

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app.reacting import GAP_LINE
-from server.history import Record
+from server.history_records import Record
 from server.msgids import new_msgid
 from tests.app.helpers import press_return, pump
 from tests.support.ircclient import IRCClient

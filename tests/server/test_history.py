@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.history import Record, dm_target, params_json
+from server.history import dm_target
 from server.history_api import History
+from server.history_records import Record, params_json
 from server.protocol.codec import format_time, parse_timestamp
 from tests.support.histories import open_history
 from tests.support.ircclient import IRCClient

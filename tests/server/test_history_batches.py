@@ -10,16 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from server.history import (
-    NO_TAGS,
-    RUN_MOST,
-    Group,
-    HistoryStore,
-    params_json,
-    quote_json,
-    row_group,
-)
-from server.history import row as history_row
+from server.history import RUN_MOST, HistoryStore
+from server.history_records import NO_TAGS, Group, params_json, quote_json, row_group
+from server.history_records import row as history_row
 from server.protocol.codec import format_time
 from server.search import Query, SearchIndex
 from tests.support.ircclient import IRCClient

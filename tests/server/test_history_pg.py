@@ -16,9 +16,10 @@ import pytest
 
 from server import history_pg
 from server.accounts import AccountStore
-from server.history import HistoryError, Record, record_row
+from server.history import HistoryError
 from server.history_api import HistoryUnavailable
 from server.history_pg import NODE_BITS, Numbers, PostgresHistory
+from server.history_records import Record, record_row
 from server.msgids import NETWORK_NODE, row_id
 from tests.conftest import ServerFactory
 from tests.support.histories import open_history

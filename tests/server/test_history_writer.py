@@ -9,16 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server import history as history_module
-from server.history import (
-    NO_TAGS,
-    SCHEMA_VERSION,
-    Group,
-    HistoryStore,
-    dm_target,
-    params_json,
-    quote_json,
-)
+from server import history_records
+from server.history import SCHEMA_VERSION, HistoryStore, dm_target
+from server.history_records import NO_TAGS, Group, params_json, quote_json
 from tests.support.ircclient import IRCClient
 from tests.support.sqltrace import SQLTrace
 
@@ -72,7 +65,7 @@ def test_groups_of_every_size_are_stored_in_order_with_their_shared_values(
     store.add_groups(groups[:5])
     store.add_rows(
         [
-            history_module.row(
+            history_records.row(
                 _msgid(3900), "#c", NOW + 50, "m!u@h", None, "PRIVMSG", ("#c", "row"), {"+x": "1"}
             )
         ]

@@ -16,7 +16,8 @@ import pytest
 
 from server import history as history_module
 from server.__main__ import config_from_args, parse_args
-from server.history import HistoryStore, Record, dm_target
+from server.history import HistoryStore, dm_target
+from server.history_records import Record
 from server.protocol.codec import format_time
 from server.redaction import REACTIONS_DELETE
 from tests.support.fake_time import FakeTime

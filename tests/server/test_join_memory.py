@@ -18,16 +18,16 @@ def test_join_replays_are_read_on_the_stores_threads_not_each_joiners(
     make_server, tmp_path: Path, monkeypatch
 ) -> None:
     # SQLite's deep C stack would leave every reader thread's stack a page larger.
-    from server.history import HistoryStore
+    from server import history
 
     read_on: list[str] = []
-    window = HistoryStore._window  # what every page of a target's messages reads
+    window = history.window  # what every page of a target's messages reads
 
-    def recording(self: HistoryStore, *args: Any, **options: Any) -> list:
+    def recording(*args: Any, **options: Any) -> list:
         read_on.append(threading.current_thread().name)
-        return window(self, *args, **options)
+        return window(*args, **options)
 
-    monkeypatch.setattr(HistoryStore, "_window", recording)
+    monkeypatch.setattr(history, "window", recording)
     server = make_server(data_dir=str(tmp_path), flood_rate=0)
     clients = [IRCClient(server.port) for _ in range(4)]
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from server.history import HistoryStore, Record
+from server.history import HistoryStore
+from server.history_records import Record
 from server.msgids import row_id
 from server.search import Query, SearchIndex
 from tests.support.ircclient import IRCClient

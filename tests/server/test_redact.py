@@ -15,7 +15,7 @@ import pytest
 
 from server.__main__ import parse_args
 from server.accounts import AccountStore
-from server.history import Record, row, row_group
+from server.history_records import Record, row, row_group
 from server.msgids import new_msgid
 from server.redaction import KEPT
 from server.server import ChatServer

@@ -17,7 +17,7 @@ from server.__main__ import main
 from server.accounts import AccountStore
 from server.configfile import load
 from server.gui_model import config_from_form
-from server.history import Record
+from server.history_records import Record
 from server.msgids import new_msgid
 from server.server import ChatServer
 from tests.server.test_server_gui import free_port

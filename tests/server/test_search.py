@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from server.accounts import AccountStore
-from server.history import QUIET, HistoryStore, Record, row
+from server.history import QUIET, HistoryStore
 from server.history import SCHEMA_VERSION as HISTORY_VERSION
+from server.history_records import Record, row
 from server.protocol.codec import format_time
 from server.search import SCHEMA_VERSION as SEARCH_VERSION
 from server.search import Query, SearchIndex
