@@ -74,13 +74,17 @@ def numeric_line(server_name: str, nick: str, numeric: Numeric, params: tuple[st
     """
     if numeric.text is not None:
         params = (*params, numeric.text)
+    code = numeric.code
     try:
-        build(numeric.code, *params, source=server_name)
+        line = encode(build(code, nick, *params, source=server_name))
     except LineError:
         params = (*(_middle(p) for p in params[:-1]), *params[-1:])
+        line = encode(build(code, nick, *params, source=server_name))
+    if len(line) <= MAX_LINE:
+        return line  # nearly every reply: built once
     # What the client sent comes back cut at a character boundary, never overlong.
-    fitted = fit_params(numeric.code, (nick, *params), server_name, keep=1)
-    return encode(build(numeric.code, *fitted, source=server_name))
+    fitted = fit_params(code, (nick, *params), server_name, keep=1)
+    return encode(build(code, *fitted, source=server_name))
 
 
 def message_line(
