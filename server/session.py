@@ -6,6 +6,7 @@ where it is (its channels, invitations and MONITOR list) the registry keeps itse
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -41,6 +42,19 @@ if TYPE_CHECKING:
 _NONE: frozenset[str] = frozenset()
 #: Makes a session's ``wakeup`` once, whichever thread asks first.
 _WAKEUP_LOCK = threading.Lock()
+
+
+#: This process's part of every connection token: random, so that no token of an
+#: earlier run (kept in the history as a party) is ever made again.
+_TOKEN_PREFIX = os.urandom(8).hex()
+_token_numbers = itertools.count(1)
+
+
+def _new_token() -> str:
+    """A name no other connection of this or any other run has: the process's random
+    prefix and a count. Without a system call: each one on a new connection's thread
+    gave the interpreter lock away, and a burst of registrations queued on it."""
+    return f"{_TOKEN_PREFIX}{next(_token_numbers):x}"
 
 
 class Session:
@@ -124,9 +138,10 @@ class Session:
         self.modes: frozenset[str] = _NONE
         #: The draft/multiline batch this client is sending, if one is open.
         self.multiline: OpenBatch | None = None
-        #: This connection's own random name: the party of its direct conversations
-        #: while it is not signed in, so nobody who takes its nick later reads them.
-        self.token = os.urandom(8).hex()
+        #: This connection's own name, never another's (see :func:`_new_token`): the
+        #: party of its direct conversations while it is not signed in, so nobody who
+        #: takes its nick later reads them.
+        self.token = _new_token()
         #: The account this connection is signed in to; only ``Context.sign_in`` and
         #: ``sign_out`` change it (the registry lock guards it).
         self.account: Account | None = None
