@@ -322,23 +322,28 @@ def table(results: list[Result]) -> str:
 
 def _history_share(results: list[Result]) -> str:
     """A row saying what share of the relay's CPU history costs, when both runs exist:
-    the medians of Kibitz's CPU per delivery with and without history."""
+    run by run, Kibitz's CPU per delivery without history against that of the run with
+    it made in the same turn (so a change in the machine's load falls on both), the
+    median of those shares and their spread (each run's figure moves with the batches
+    its throughput made, by several per cent)."""
     by_key = {r.scenario.key: r for r in results}
     if "fanout" not in by_key or "fanout-nohistory" not in by_key:
         return ""
-    a = _median_cpu(next(iter(by_key["fanout"].reports.values())))
-    b = _median_cpu(next(iter(by_key["fanout-nohistory"].reports.values())))
-    if not a:
-        return ""
-    return (
-        f"| History's share of the relay's CPU (fan-out) | CPU per delivery | {1 - b / a:.0%} | | |"
+    with_history = next(iter(by_key["fanout"].reports.values()))
+    without = next(iter(by_key["fanout-nohistory"].reports.values()))
+    shares = sorted(
+        1 - cpu_per_million(b) / cpu_per_million(a)
+        for a, b in zip(with_history, without, strict=False)
+        if cpu_per_million(a)
     )
-
-
-def _median_cpu(reports: list[dict]) -> float:
-    """The median of the runs' server CPU per million deliveries."""
-    figures = sorted(cpu_per_million(r) for r in reports)
-    return figures[(len(figures) - 1) // 2] if figures else 0.0
+    if not shares:
+        return ""
+    median = shares[(len(shares) - 1) // 2]
+    spread = f" (runs: {shares[0]:.0%} to {shares[-1]:.0%})" if len(shares) > 1 else ""
+    return (
+        "| History's share of the relay's CPU (fan-out) | CPU per delivery |"
+        f" {median:.0%}{spread} | | |"
+    )
 
 
 def _progress(line: str) -> None:
