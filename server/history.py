@@ -40,8 +40,18 @@ from typing import Concatenate, ParamSpec, TypeVar, cast
 from . import msgids
 from .dbpool import Offload, SQLitePool
 from .history_prune import prune_by_age, prune_by_count, prune_to_budget
-from .history_reads import NO_END, batch_record, row_records, snapshot, window
-from .history_records import NO_TAGS, Group, Record, Row, Shared, quote_json, record_row, row_group
+from .history_reads import batch_record, row_records, snapshot, window
+from .history_records import (
+    NO_END,
+    NO_TAGS,
+    Group,
+    Record,
+    Row,
+    Shared,
+    quote_json,
+    record_row,
+    row_group,
+)
 from .history_schema import (
     BATCH_COLUMNS,
     SCHEMA,
@@ -442,7 +452,7 @@ class HistoryStore:
                 " AND time_ms <= ?2 AND last > ?3 ORDER BY time_ms DESC, id DESC LIMIT 1)",
                 (target, millis, floor),
             ).fetchall()
-        return (min(firsts)[1] if firsts else 1 << 62, max(lasts)[1] if lasts else floor)
+        return (min(firsts)[1] if firsts else NO_END, max(lasts)[1] if lasts else floor)
 
     @_offloaded
     def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:

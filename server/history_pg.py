@@ -43,7 +43,7 @@ from .database import Component, DatabaseError, Unreachable, ensure_schema
 from .dbpool import Offload
 from .history import Conversation, HistoryError
 from .history_api import HistoryUnavailable
-from .history_records import Group, Record, Row, quote_json, record_row, row_group
+from .history_records import NO_END, Group, Record, Row, quote_json, record_row, row_group
 from .history_targets import newest_private
 from .postgres import PostgresDatabase
 from .protocol.codec import parse_timestamp
@@ -452,7 +452,7 @@ class PostgresHistory:
                 " ORDER BY time_ms DESC, id DESC LIMIT 1",
                 (target, millis, floor),
             ).fetchone()
-        return (first[0] if first else 1 << 62, last[0] if last else floor)
+        return (first[0] if first else NO_END, last[0] if last else floor)
 
     @_offloaded
     def before(self, target: str, position: int, limit: int, floor: int = 0) -> list[Record]:

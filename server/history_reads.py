@@ -15,8 +15,6 @@ from collections.abc import Iterable, Iterator
 from .history_records import Record
 from .history_schema import BATCH_COLUMNS, BatchRow, batch_msgid
 
-#: An id above every message's.
-NO_END = 1 << 62
 #: A ``messages`` row's columns, as :func:`row_records` reads them.
 _ROW_COLUMNS = (
     "id, msgid, target, time_ms, source, command, params, tags, account, party_a, party_b"

@@ -11,6 +11,7 @@ from json.encoder import encode_basestring_ascii as quote_json
 from . import msgids
 
 __all__ = [
+    "NO_END",
     "NO_TAGS",
     "Group",
     "Record",
@@ -55,6 +56,8 @@ Shared = tuple[str, int, str, "str | None", str, str, "str | None", "str | None"
 #: JSON string (``quote_json``): with consecutive ids (and msgids that hold them) and no
 #: tags, it is stored as one row of ``batches`` (see :data:`SCHEMA`).
 Group = tuple[Shared, "list[int | str]", "str | None"]
+#: An id above every message's.
+NO_END = 1 << 62
 #: The stored tags of most messages (nothing but their msgid, kept in its own column).
 NO_TAGS = "{}"
 
