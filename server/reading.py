@@ -4,8 +4,12 @@ when channel messages it holds back (``sendq.Cork.batch``) must go out."""
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
-from .sendq import settle
+from .sendq import release
+
+if TYPE_CHECKING:
+    from .sendq import SendQueue
 
 #: The most one read takes: about a hundred 100-byte messages, each read's messages to a
 #: channel relayed as one batch. Larger reads make larger batches, and the relay then
@@ -43,8 +47,9 @@ def read_some(sock: socket.socket) -> bytes:
     return b"".join(parts)
 
 
-def settle_before(command: str) -> None:
-    """Before ``command`` runs, send the channel messages this thread holds back, unless
-    it is one more message that may join them."""
+def settle_before(command: str, own: SendQueue) -> None:
+    """Before ``command`` runs, send the channel messages this thread holds back and
+    what it holds for others (``sendq.release``; ``own``: its connection's queue),
+    unless it is one more message that may join them."""
     if command not in _BATCHED:
-        settle()
+        release(own)

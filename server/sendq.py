@@ -151,6 +151,26 @@ def settle() -> None:
         corked.settle()
 
 
+def release(own: SendQueue) -> None:
+    """Write out now what this thread holds for every queue but ``own`` (its own
+    connection's), and stay corked.
+
+    A queue in a thread's cork is *claimed*: bytes other threads queue for it meanwhile
+    wait for this thread's write rather than being written by them too (one write, and
+    no contention, for two messages to the same member). A reader therefore releases
+    before a command that may take time (anything but a message: a password to check,
+    a history query), so no one else's bytes wait behind it.
+    """
+    corked = _corks.get(_thread_id())
+    if corked is None:
+        return
+    corked.settle()
+    if len(corked) > (own in corked):
+        for queue in [queue for queue in corked if queue is not own]:
+            corked.discard(queue)
+            queue._write()
+
+
 def uncork() -> None:
     """Write out everything this thread queued since :func:`cork`."""
     me = _thread_id()
@@ -232,6 +252,7 @@ class SendQueue:
 
     # Slots: every connection has one (no instance dictionary to hold, or to look in).
     __slots__ = (
+        "_claimed",
         "_dead",
         "_farewell_due",
         "_flusher",
@@ -272,6 +293,9 @@ class SendQueue:
         self._out: list[bytes] = []
         self._out_size = 0  # bytes queued or being written
         self._writing = False
+        #: Whether a thread's cork holds this queue (see :func:`cork`): bytes other
+        #: threads queue meanwhile wait for that thread's write instead of their own.
+        self._claimed = False
         self._farewell_due = False
         self._dead = False
         #: Whether the flusher is waiting for this socket to become writable.
@@ -302,6 +326,12 @@ class SendQueue:
                 self._writing = True
             else:
                 self._out.append(data)
+                if corked is not None:
+                    if self._claimed or self._writing:
+                        # Another thread writes it: the one whose cork holds this queue,
+                        # or the write in flight, which takes what was queued meanwhile.
+                        return
+                    self._claimed = True
         if now:
             self._write(taken=data)
         elif corked is None:
@@ -344,6 +374,7 @@ class SendQueue:
                 with self._lock:
                     while wait and self._writing and not self._dead:
                         self._waiting().wait(1.0)
+                    self._claimed = False  # what others queue from now on, they write
                     if self._writing or self._dead or not self._out:
                         return
                     self._writing = True

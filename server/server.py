@@ -564,7 +564,7 @@ class ChatServer(Listener):
                 self._fail(client.direct, "*", "INVALID_UTF8", _NOT_UTF8)
             return
         message.command = message.command.upper()
-        settle_before(message.command)  # held channel messages go out before others
+        settle_before(message.command, client.queue)  # held messages go out first
         entry = COMMANDS.get(message.command)
         label = message.tags.get("label")
         if "labeled-response" not in client.caps or (entry is not None and entry.own_label):

@@ -20,7 +20,7 @@ from ..protocol.numerics import (
     ERR_TOOMANYTARGETS,
     RPL_AWAY,
 )
-from ..sendq import Outgoing, ResponseBuffer, current_cork
+from ..sendq import Outgoing, ResponseBuffer, current_cork, release
 from .channel_batch import ChannelBatch
 from .chathistory import keeps_reaction, store
 from .multiline import batch_line
@@ -183,6 +183,7 @@ def relay(
                     if echo:
                         out = Outgoing(verb, found[0], text, source=client.source, tags=tags)
                         reply.send(out.for_client(client))
+                    release(client.queue)  # a password check may take time
                     found[1](server, client, text, reply)
                 continue
             peer = registry.find_nick(target)
