@@ -8,12 +8,12 @@ the registry reads or changes a channel's members, modes, lists or topic.
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from .delivery import SendLock
 from .protocol.names import casefold, match_folded
 from .protocol.numerics import (
     ERR_BADCHANNELKEY,
@@ -109,7 +109,7 @@ class Channel:
     #: In a network of nodes: the version of the modes, lists and topic held here, as
     #: Redis numbered it (each change there makes the next one; the highest wins).
     version: int = 0
-    send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    send_lock: SendLock = field(default_factory=SendLock, repr=False)
 
     def in_list(self, letter: str, source: str) -> bool:
         """Whether ``source`` (nick!user@host) matches an entry of list mode ``letter``."""

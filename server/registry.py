@@ -30,7 +30,8 @@ Rules (the whole server keeps them):
    (``Handover``), announced once the step is done.
 5. ``Channel.send_lock`` orders deliveries within one channel so every member sees its
    messages in the same order. It is taken *before* the registry lock, never inside it:
-   callers hold it around a mutation and the sends that announce it.
+   callers hold it around a mutation and the sends that announce it. Taking it waits
+   for the channel's delivery in progress, if any (``server/delivery.py``).
 6. Who may see a channel or a user is written once, in ``server/channel.py``
    (``sees_channel``, ``sees_member``, ``sees_user``), and applied here.
 """

@@ -224,10 +224,12 @@ class ChannelTables:
         with self.lock:
             if not channel.can_speak(client):
                 return None
+            if lowest is None:
+                return list(channel.members)
             return [
                 m
                 for m, letters in channel.members.items()
-                if lowest is None or (letters and PREFIX_RANK_OF[letters[0]] <= lowest)
+                if letters and PREFIX_RANK_OF[letters[0]] <= lowest
             ]
 
     def invitations(self, client: Session) -> list[str]:

@@ -7,12 +7,14 @@ when the batch is sent, each member gets the messages joined into one buffer, on
 ``push`` for all of them, and the channel's send lock, its member list and the clock are
 taken once for the batch.
 
-The relay order is kept: the batch is sent under the channel's ``send_lock``, and its
-messages are stamped, given their msgids, delivered to every member (the sender's echo
-included) and stored in history there, in the order they were read. Nothing else this
-thread sends can overtake it: any other send from this thread sends the batch first
-(``SendQueue.push``), and so does every command that is not a message (``settle`` in the
-dispatcher).
+The relay order is kept: the batch is stamped, given its msgids and stored in history
+under the channel's ``send_lock``, in the order it was read, and handed to the
+channel's delivery (``server/delivery.py``): a new one this thread writes out once
+the lock is free, or the one in progress, which gives it to every member after what
+came before (the sender's echo included, when asked for). Nothing else this thread
+sends can overtake it: any other send from this thread sends the batch first
+(``SendQueue.push``), and so does every command that is not a message
+(``settle_before`` in the dispatcher).
 
 In a network (``--cluster``) the batch is stamped, numbered and stored the same way, then
 published as one message through the network's order; every node, this one included,
@@ -27,15 +29,17 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..delivery import Part
 from ..protocol.codec import format_time
 from ..protocol.numerics import ERR_CANNOTSENDTOCHAN
-from ..sendq import Outgoing, current_cork
+from ..sendq import Outgoing
 from .chathistory import store_many, store_numbered
 
 if TYPE_CHECKING:
     from ..channel import Channel
     from ..clustering import Echo
     from ..context import Context
+    from ..delivery import Delivery
     from ..session import Session
 
 
@@ -60,7 +64,12 @@ class ChannelBatch:
     def flush(self) -> None:
         """Relay every held message: stamp, deliver, echo and store, in order."""
         server, client, channel, items = self.server, self.client, self.channel, self.items
-        with channel.send_lock:
+        lock = channel.send_lock
+        delivery: Delivery | None = None
+        sent: Echo | None = None
+        # The plain lock: a delivery in progress to the same members is joined, not
+        # waited for (see ``delivery``).
+        with lock.raw:
             recipients = server.registry.audience(client, channel)
             if recipients is None:
                 for *_, errors in items:
@@ -78,8 +87,8 @@ class ChannelBatch:
                 # Stored first: that gives each message its msgid (its number is the
                 # row's id, taken here in relay order), which the lines below carry.
                 store_many(server, client, channel.name, items, millis)
-            sent: Echo | None = None
             if cluster is not None:
+                lock.settle()
                 # One publish for the batch; every node, this one too, delivers it as it
                 # comes back (the network's order), after the send lock is released.
                 sent = cluster.channel_batch(client, channel, outs, self.echo)
@@ -87,23 +96,8 @@ class ChannelBatch:
                     name = channel.name
                     sent.keep(lambda: store_numbered(server, client, name, items))
             else:
-                self._deliver(recipients, outs)
+                delivery = lock.deliver(recipients, Part(client, self.echo, outs))
+        if delivery is not None:
+            delivery.run()  # the lock is free: others' messages join it meanwhile
         if sent is not None:
             sent.finish(client.direct)
-
-    def _deliver(self, recipients: list[Session], outs: list[Outgoing]) -> None:
-        """Hand the batch to every local member (the send lock held)."""
-        client = self.client
-        corked = current_cork()
-        # One buffer per distinct set of tags, shared by everyone who gets that set.
-        joined: dict[int, bytes] = {}
-        for recipient in recipients:
-            if recipient is client:
-                continue
-            key = recipient.tag_key
-            data = joined.get(key)
-            if data is None:
-                data = joined[key] = b"".join([out.for_client(recipient) for out in outs])
-            recipient.queue.push(data, corked)
-        if self.echo:
-            client.queue.push(b"".join([out.for_client(client) for out in outs]), corked)

@@ -22,8 +22,26 @@ def xdotool(*args: str) -> str:
     return done.stdout.strip()
 
 
+def _wait_until_keys_arrive(watcher) -> None:
+    """Type a key until the app says zoe is typing (its +typing notice reaches
+    ``watcher``), then empty the message box: keys typed before the window has taken
+    the focus are lost, and the focus arrives a moment after the window manager's."""
+
+    def typing_seen() -> bool:
+        xdotool("type", "x")
+        try:
+            watcher.expect("TAGMSG", where=lambda m: m.nick == "zoe", timeout=1)
+        except AssertionError:
+            return False
+        return True
+
+    wait_for(typing_seen, timeout=15, what="zoe's typing notice")
+    xdotool("key", "ctrl+slash", "BackSpace")  # select all, delete
+
+
 def test_python_m_app_typed_with_xdotool(server, connect, tmp_path):
     bob = connect("bob")
+    watcher = connect("watcher", ("message-tags",))
     env = dict(os.environ, KIBITZ_CONFIG_DIR=str(tmp_path))
     command = [sys.executable, "-m", "app", "--host", "127.0.0.1", "--port", str(server.port)]
     command += ["--nick", "zoe", "--theme", "dark"]
@@ -36,6 +54,7 @@ def test_python_m_app_typed_with_xdotool(server, connect, tmp_path):
             lambda: xdotool("search", "--name", "Kibitz").split(), timeout=10, what="the window"
         )[0]
         xdotool("windowfocus", "--sync", window)
+        _wait_until_keys_arrive(watcher)
         xdotool("type", "--delay", "50", "hello from zoe, café")
         xdotool("key", "Return")
         message = bob.expect("PRIVMSG", "#general", timeout=20)
