@@ -77,8 +77,20 @@ def test_make_demo_ends_when_both_windows_are_closed(tmp_path):
     assert not chat_windows()
 
 
+@pytest.fixture
+def terminal_interrupts():
+    """SIGINT handled, as in a terminal: a test run started as a background job of a
+    script inherits it ignored, and make, its shell and the server would too."""
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.timeout(120)
-def test_ctrl_c_stops_the_whole_demo(tmp_path):
+def test_ctrl_c_stops_the_whole_demo(tmp_path, terminal_interrupts):
     demo, port = start_demo(tmp_path)
     os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
     status, output = finish(demo)
