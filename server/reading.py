@@ -1,12 +1,12 @@
 """What the reader loop does around its commands: how a connection's bytes are read, and
-when channel messages it holds back (``sendq.Cork.batch``) must go out."""
+when channel messages it holds back (``cork.Cork.batch``) must go out."""
 
 from __future__ import annotations
 
 import socket
 from typing import TYPE_CHECKING
 
-from .sendq import release
+from .cork import release
 
 if TYPE_CHECKING:
     from .sendq import SendQueue
@@ -49,7 +49,7 @@ def read_some(sock: socket.socket) -> bytes:
 
 def settle_before(command: str, own: SendQueue) -> None:
     """Before ``command`` runs, send the channel messages this thread holds back and
-    what it holds for others (``sendq.release``; ``own``: its connection's queue),
+    what it holds for others (``cork.release``; ``own``: its connection's queue),
     unless it is one more message that may join them."""
     if command not in _BATCHED:
         release(own)

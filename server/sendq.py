@@ -1,5 +1,6 @@
-"""The outbound path: one connection's send queue, the shared flusher, the cork, one
-message for many recipients, and the response buffer a command's replies go through.
+"""The outbound path: one connection's send queue, the shared flusher, one message for
+many recipients, and the response buffer a command's replies go through (a reader's
+cork is in :mod:`server.cork`).
 
 Sending never blocks the caller. ``SendQueue.push`` first tries a non-blocking send
 straight from the calling thread (most of the time the kernel takes everything);
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
+from .cork import current_cork
 from .protocol.codec import (
     MAX_LINE,
     LineError,
@@ -36,6 +38,7 @@ from .protocol.numerics import Numeric
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from .cork import Cork
     from .protocol.tls import TLSSession
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
@@ -93,96 +96,6 @@ def message_line(
     """One message, encoded, its longest parameter cut if it would not fit."""
     params = fit_params(command, params, source)
     return encode(build(command, *params, source=source, tags=tags))
-
-
-#: Each corked thread's cork, by thread id: a ``threading.local`` would keep a
-#: dictionary for every reader thread that ever corked, idle ones included.
-_corks: dict[int, Cork] = {}
-_thread_id = threading.get_ident
-
-
-class Batch(Protocol):
-    """Messages a reader holds back to send as one (see ``Cork.batch``)."""
-
-    def flush(self) -> None:
-        """Send what is held, in order."""
-        ...
-
-
-class Cork(set["SendQueue"]):
-    """A reader's cork: the queues holding bytes until :func:`uncork`, and the batch of
-    consecutive channel messages it is gathering (``batch``), if any."""
-
-    __slots__ = ("batch",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        #: Channel messages not handed to anyone yet: they go out, all at once, before
-        #: anything else this thread sends (see ``SendQueue.push``) and at uncork.
-        self.batch: Batch | None = None
-
-    def settle(self) -> None:
-        """Send the held batch now (before anything that must come after it)."""
-        batch = self.batch
-        if batch is not None:
-            self.batch = None
-            batch.flush()
-
-
-def cork() -> None:
-    """Until :func:`uncork`, sends made by this thread only queue their bytes.
-
-    A reader corks while it handles one read's worth of lines, so a recipient of many
-    of them gets one write instead of one per line. Order is kept: the bytes wait in
-    the recipient's own buffer, behind whatever other threads queued first.
-    """
-    _corks[_thread_id()] = Cork()
-
-
-def current_cork() -> Cork | None:
-    """This thread's cork (queues with bytes held until :func:`uncork`), or None."""
-    return _corks.get(_thread_id())
-
-
-def settle() -> None:
-    """Send this thread's held batch of channel messages now, if it has one."""
-    corked = _corks.get(_thread_id())
-    if corked is not None and corked.batch is not None:
-        corked.settle()
-
-
-def release(own: SendQueue) -> None:
-    """Write out now what this thread holds for every queue but ``own`` (its own
-    connection's), and stay corked.
-
-    A queue in a thread's cork is *claimed*: bytes other threads queue for it meanwhile
-    wait for this thread's write rather than being written by them too (one write, and
-    no contention, for two messages to the same member). A reader therefore releases
-    before a command that may take time (anything but a message: a password to check,
-    a history query), so no one else's bytes wait behind it.
-    """
-    corked = _corks.get(_thread_id())
-    if corked is None:
-        return
-    corked.settle()
-    if len(corked) > (own in corked):
-        for queue in [queue for queue in corked if queue is not own]:
-            corked.discard(queue)
-            queue._write()
-
-
-def uncork() -> None:
-    """Write out everything this thread queued since :func:`cork`."""
-    me = _thread_id()
-    queues = _corks.get(me)
-    if queues is not None:
-        try:
-            queues.settle()
-        finally:
-            del _corks[me]
-    if queues:
-        for queue in queues:
-            queue._write()
 
 
 class Flusher:

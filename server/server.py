@@ -22,6 +22,7 @@ from .commands import COMMANDS, signin
 from .commands.outage import unavailable
 from .commands.table import REPLY_BYTES_PER_TOKEN, line_cost, safe_command
 from .config import Config
+from .cork import cork, current_cork, uncork
 from .datalock import DataDirInUse
 from .descriptors import Spare, fit_clients, raise_limit
 from .handover import announce_handovers
@@ -50,10 +51,7 @@ from .sendq import (
     Flusher,
     Outgoing,
     ResponseBuffer,
-    cork,
-    current_cork,
     send_labeled,
-    uncork,
 )
 from .session import Session
 from .stores import open_stores

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from .cork import current_cork
 from .flood import TokenBucket
 from .protocol.numerics import Numeric
 from .sendq import (
@@ -23,7 +24,6 @@ from .sendq import (
     Flusher,
     ResponseBuffer,
     SendQueue,
-    current_cork,
     message_line,
     numeric_line,
 )

@@ -1,6 +1,6 @@
 """Consecutive messages from one read to one channel, relayed as one hand-off.
 
-A reader corks while it handles one read's worth of lines (``sendq.cork``). When
+A reader corks while it handles one read's worth of lines (``cork.cork``). When
 several of those lines are PRIVMSGs or NOTICEs to the same channel, the relay gathers
 them in a :class:`ChannelBatch` on the cork instead of handing each one to every member:
 when the batch is sent, each member gets the messages joined into one buffer, one

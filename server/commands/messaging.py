@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..channel import PREFIXES
 from ..clustering import SPLIT_TEXT
+from ..cork import current_cork, release
 from ..msgids import new_msgid
 from ..protocol.codec import MAX_LINE, Message
 from ..protocol.numerics import (
@@ -20,7 +21,7 @@ from ..protocol.numerics import (
     ERR_TOOMANYTARGETS,
     RPL_AWAY,
 )
-from ..sendq import Outgoing, ResponseBuffer, current_cork, release
+from ..sendq import Outgoing, ResponseBuffer
 from .channel_batch import ChannelBatch
 from .chathistory import keeps_reaction, store
 from .multiline import batch_line

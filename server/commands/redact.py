@@ -14,12 +14,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from ..cork import settle
 from ..history import dm_target
 from ..msgids import new_msgid
 from ..protocol.codec import fit_params
 from ..protocol.names import casefold, valid_channel, valid_nick
 from ..redaction import sent_here
-from ..sendq import Outgoing, settle
+from ..sendq import Outgoing
 from .chathistory import party_named, party_of
 from .table import command
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from server import sendq
+from server import cork
 from server.commands.table import COMMANDS
 from server.sendq import Flusher, SendQueue
 from tests.support.ircclient import IRCClient
@@ -38,6 +38,19 @@ def _in_thread(step) -> None:
     assert not thread.is_alive()
 
 
+def _queue_from_another_reader(queue: SendQueue, line: bytes) -> None:
+    """What a reader on another thread does: cork, queue ``line`` for ``queue``, uncork."""
+
+    def other_reader() -> None:
+        cork.cork()
+        try:
+            queue.push(line, cork.current_cork())
+        finally:
+            cork.uncork()
+
+    _in_thread(other_reader)
+
+
 def _nothing_waiting(peer: socket.socket) -> bool:
     # Every write in question was made before this (by a thread already joined).
     readable, _, _ = select.select([peer], [], [], 0)
@@ -46,69 +59,48 @@ def _nothing_waiting(peer: socket.socket) -> bool:
 
 def test_bytes_for_a_claimed_queue_go_out_in_the_claimants_write(flusher) -> None:
     queue, peer = _queue(flusher)
-    sendq.cork()
+    cork.cork()
     try:
-        queue.push(b"first\r\n", sendq.current_cork())
+        queue.push(b"first\r\n", cork.current_cork())
 
-        def other_reader() -> None:
-            sendq.cork()
-            try:
-                queue.push(b"second\r\n", sendq.current_cork())
-            finally:
-                sendq.uncork()
-
-        _in_thread(other_reader)
+        _queue_from_another_reader(queue, b"second\r\n")
         # The other reader has uncorked; its line waits behind the first, for one write.
         assert _nothing_waiting(peer)
     finally:
-        sendq.uncork()
+        cork.uncork()
     assert peer.recv(4096) == b"first\r\nsecond\r\n"
 
 
 def test_a_queue_written_out_is_no_longer_claimed(flusher) -> None:
     queue, peer = _queue(flusher)
-    sendq.cork()
+    cork.cork()
     try:
-        queue.push(b"first\r\n", sendq.current_cork())
+        queue.push(b"first\r\n", cork.current_cork())
     finally:
-        sendq.uncork()
+        cork.uncork()
     assert peer.recv(4096) == b"first\r\n"
 
-    def other_reader() -> None:
-        sendq.cork()
-        try:
-            queue.push(b"second\r\n", sendq.current_cork())
-        finally:
-            sendq.uncork()
-
-    _in_thread(other_reader)
+    _queue_from_another_reader(queue, b"second\r\n")
     assert peer.recv(4096) == b"second\r\n"
 
 
 def test_release_writes_what_is_held_for_others_but_not_the_own_queue(flusher) -> None:
     own, own_peer = _queue(flusher)
     other, other_peer = _queue(flusher)
-    sendq.cork()
+    cork.cork()
     try:
-        own.push(b"reply\r\n", sendq.current_cork())
-        other.push(b"mine\r\n", sendq.current_cork())
+        own.push(b"reply\r\n", cork.current_cork())
+        other.push(b"mine\r\n", cork.current_cork())
 
-        def other_reader() -> None:
-            sendq.cork()
-            try:
-                other.push(b"theirs\r\n", sendq.current_cork())
-            finally:
-                sendq.uncork()
-
-        _in_thread(other_reader)
-        sendq.release(own)
+        _queue_from_another_reader(other, b"theirs\r\n")
+        cork.release(own)
         assert other_peer.recv(4096) == b"mine\r\ntheirs\r\n"
         assert _nothing_waiting(own_peer)
         # Released, the queue is no one's: a later line is written by whoever queues it.
-        _in_thread(other_reader)
+        _queue_from_another_reader(other, b"theirs\r\n")
         assert other_peer.recv(4096) == b"theirs\r\n"
     finally:
-        sendq.uncork()
+        cork.uncork()
     assert own_peer.recv(4096) == b"reply\r\n"
 
 
