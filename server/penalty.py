@@ -7,6 +7,7 @@ entry is forgotten first (an attacker with many addresses can only push itself o
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 import weakref
@@ -40,13 +41,22 @@ def in_networks(ip: str, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Ne
     """Whether ``ip`` lies in one of ``networks`` (an IPv4-mapped IPv6 address counts as IPv4)."""
     if not networks:
         return False
+    address = _address(ip)
+    return address is not None and any(address in network for network in networks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """``ip`` parsed (an IPv4-mapped IPv6 address as IPv4), None if it is no address;
+    kept for the addresses seen last: every accepted connection asks, and parsing is
+    most of the question."""
     try:
         address = ipaddress.ip_address(ip.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in networks)
+        return address.ipv4_mapped
+    return address
 
 
 class Throttle:

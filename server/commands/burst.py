@@ -31,13 +31,16 @@ def split_lines(
 
 
 def send_fixed(reply: ResponseBuffer, nicklen: int, replies: tuple[Reply, ...]) -> None:
-    """Send ``replies`` to the client of ``reply``, each built once per configuration."""
+    """Send ``replies`` to the client of ``reply``, each built once per configuration
+    (and all of them handed to its queue at once)."""
     nick = reply.client.nick
     encoded = nick.encode()
+    lines: list[bytes] = []
     for (numeric, params), parts in zip(
         replies, split_lines(reply.server_name, replies, nicklen), strict=True
     ):
         if parts is None or len(encoded) > nicklen:
-            reply.numeric(numeric, *params)
+            lines.append(numeric_line(reply.server_name, nick, numeric, params))
         else:
-            reply.send(parts[0] + encoded + parts[1])
+            lines.append(parts[0] + encoded + parts[1])
+    reply.send_lines(b"".join(lines))
