@@ -145,6 +145,7 @@ def scenarios(scale: float = 1.0, runs: int = 3) -> list[Scenario]:
                 connect_only=True,
                 duration=3.0 * scale,
             ),
+            runs,  # one run's registration time moves with the load the one before left
         ),
         Scenario(
             "held",
@@ -359,7 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this scenario (repeatable); cluster: two nodes against one",
     )
     p.add_argument(
-        "--runs", type=int, default=3, help="runs of each fan-out and 1,000-receiver scenario"
+        "--runs",
+        type=int,
+        default=3,
+        help="runs of each fan-out, 1,000-receiver and 5,000-idle scenario",
     )
     p.add_argument("--scale", type=float, default=1.0, help="shorter, smaller runs (< 1)")
     p.add_argument(

@@ -84,7 +84,7 @@ def test_the_scenarios_are_the_issues() -> None:
     assert "--no-history" in keys["fanout-nohistory"].kibitz_args
     assert keys["many"].options.receivers == 1000 and keys["many"].options.rate == 20.0
     assert keys["idle"].options.connect_only and keys["idle"].options.receivers == 5000
-    assert keys["idle"].kibitz_args == ("--autojoin", "")
+    assert keys["idle"].kibitz_args == ("--autojoin", "") and keys["idle"].runs == 3
     assert keys["default"].options.receivers == 2000 and keys["default"].kibitz_args == ()
     held = keys["held"].options
     assert held.connect_only and held.bystander_pings > 0
