@@ -8,7 +8,7 @@ connections' threads want it too: a burst of clients connecting at once queued o
 them. The names are few and change rarely, so they are kept here.
 
 Nothing is ever stale: before each answer the cache asks SQLite whether anything was
-committed to the file since the names were read (its ``data_version``, on a
+committed to the file since the names were read (``PRAGMA data_version``, on a
 connection of the cache's own that never writes, so that every commit, this server's
 included, counts as another connection's). That costs no query of a table and runs
 on the asking thread without deepening its C stack (a table query would leave a page
@@ -26,13 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .protocol.names import casefold
-
-#: The file's version, only when it is not the one the names were read at: executed,
-#: it gives the interpreter lock away and takes it back 5 times, where
-#: ``PRAGMA data_version`` and fetching its row take 8 (counted with a probe on
-#: CPython's ``take_gil``). In a burst of registrations another thread always waits
-#: for the lock, so each of those is a wake-up and a thread switch.
-_CHANGED = "SELECT data_version FROM pragma_data_version WHERE data_version IS NOT ?"
 
 
 class AccountNames:
@@ -52,12 +45,12 @@ class AccountNames:
             return False
         key = casefold(name)
         with self._lock:
-            changed = self._db.execute(_CHANGED, (self._version,)).fetchone()
-            if changed is not None:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
                 # Read after the version: a commit in between is read now and seen as a
                 # change next time (one read too many, never one too few).
                 self._names = self._load()
-                self._version = changed[0]
+                self._version = version
             return key in self._names
 
     def close(self) -> None:
