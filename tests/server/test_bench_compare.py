@@ -81,7 +81,9 @@ def test_the_table_has_each_server_the_ratio_and_the_generator_cpu() -> None:
 def test_the_scenarios_are_the_issues() -> None:
     keys = {s.key: s for s in bench_compare.scenarios()}
     assert keys["fanout"].options.receivers == 100 and keys["fanout"].options.senders == 4
-    assert keys["fanout"].runs == 3 and not keys["fanout"].options.caps
+    assert keys["fanout"].runs == 5 and not keys["fanout"].options.caps
+    assert keys["fanout-caps"].runs == keys["fanout-nohistory"].runs == 5
+    assert keys["many"].runs == 3
     assert keys["fanout-caps"].options.caps
     assert "--no-history" in keys["fanout-nohistory"].kibitz_args
     assert keys["many"].options.receivers == 1000 and keys["many"].options.rate == 20.0
