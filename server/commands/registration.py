@@ -7,6 +7,7 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
+from ..accounts import StoreUnavailable
 from ..clustering import SPLIT_TEXT, ClusterUnavailable
 from ..multiline import CAP as MULTILINE_CAP
 from ..multiline import CAP_VALUE as MULTILINE_CAP_VALUE
@@ -52,6 +53,7 @@ from .identity import (
     reserved,
 )
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
+from .outage import unavailable
 from .redact import CAP as REDACT_CAP
 from .services import find_service
 from .signin import abort_unfinished, sasl_offered
@@ -341,7 +343,14 @@ def try_register(server: Context, client: Session, reply: ResponseBuffer) -> Non
         server.end(client, text)
         return
     nick = client.nick
-    if nick_refusal(server, client, nick) is not None:
+    try:
+        refusal = nick_refusal(server, client, nick)
+    except StoreUnavailable as exc:
+        # The nick cannot be checked against the accounts: refused (and the connection
+        # ended) as the NICK it is, never handed out.
+        unavailable(server, client, "NICK", reply, exc.text)
+        return
+    if refusal is not None:
         # An account's name, and the client has not signed in to it: choose another.
         server.registry.drop_held_nick(client)
         reply.numeric(ERR_NICKRESERVED, nick)

@@ -62,14 +62,25 @@ def test_an_outage_is_answered_and_survived(
         alice.sync()
         postgres.stop()
 
-        # Registering: the nick cannot be checked against the accounts, so it is refused
-        # with a standard reply and ERROR (clients reconnect), never handed out.
+        # Registering: a nick in use is refused as ever (433: that needs no database)...
         thief = IRCClient(server.port)
         clients.append(thief)
         thief.send("NICK alice", "USER x 0 * :x")
+        assert thief.expect("433").params[1:] == ["alice", "Nickname is already in use"]
+        # ...and a free one cannot be checked against the accounts, so it is refused with
+        # a standard reply and ERROR (clients reconnect), never handed out.
+        thief.send("NICK dora")
         fail = thief.expect("FAIL")
         assert fail.params == ["NICK", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
         assert thief.wait_closed()[-1].command == "ERROR"
+        # The same when USER is what completes the registration: it is the nick that
+        # could not be checked.
+        late = IRCClient(server.port)
+        clients.append(late)
+        late.send("NICK erin", "USER e 0 * :e")
+        fail = late.expect("FAIL")
+        assert fail.params == ["NICK", "TEMPORARILY_UNAVAILABLE", UNAVAILABLE]
+        assert late.wait_closed()[-1].command == "ERROR"
 
         # SASL: 904, with the reason in a FAIL first; the connection stays.
         signer = IRCClient(server.port)
