@@ -221,10 +221,14 @@ def test_reply_is_quoted_sent_with_its_tag_and_drawn_under_its_quote(chat, conne
     assert not view.reply_bar.winfo_ismapped()
     press_return(view, "after cancelling")
     assert "+draft/reply" not in bob.expect("PRIVMSG", "#general", "after cancelling").tags
-    # A peer's reply to us is drawn under its quote too.
-    ours = view.conversations["#general"].lines[-1]
-    pump(view, lambda: view.conversations["#general"].lines[-1].msgid, what="our msgid")
-    ours = view.conversations["#general"].lines[-1]
+
+    # A peer's reply to us is drawn under its quote too (once our line is the echo, with
+    # its msgid: the line before it already has one).
+    def last():
+        return view.conversations["#general"].lines[-1]
+
+    pump(view, lambda: last().text == "after cancelling" and last().msgid, what="the echo")
+    ours = last()
     bob.send(f"@+draft/reply={ours.msgid} PRIVMSG #general :noted")
     _shown(view, "\t\t↪ alice: after cancelling\n")
 

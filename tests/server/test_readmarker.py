@@ -244,6 +244,7 @@ def test_not_signed_in_a_marker_belongs_to_the_connection(server, connect) -> No
     assert second.sync() == []  # nobody else is told
     assert _markread(second, "MARKREAD #test") == ["MARKREAD", "#test", "*"]
     first.close()
+    assert second.expect("QUIT").source.startswith("alice!")  # the nick is free again
     third = connect("alice", (CAP,))  # the nick again, a new connection: nothing kept
     assert _markread(third, "MARKREAD #test") == ["MARKREAD", "#test", "*"]
 
