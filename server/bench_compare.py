@@ -104,7 +104,7 @@ def scenarios(scale: float = 1.0, runs: int = 3, fanout_runs: int = 5) -> list[S
 
     The three at max rate run ``fanout_runs`` times: they move most from run to run,
     and history's share is the difference of two of them, turn by turn (in three turns
-    it was 8 % one day and 16 % in the next run; five turns after the second gave 8 %).
+    it read 8 % in one full run and 16 % in the next; five turns after those, 8 %).
     """
 
     def opts(**how: object) -> bench.Options:

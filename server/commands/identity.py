@@ -62,11 +62,13 @@ def reserved(server: Context, client: Session, nick: str) -> bool:
         return False  # the store is unreadable: nicks stay usable, as with no accounts
 
 
-def nick_refusal(server: Context, client: Session, nick: str) -> str | None:
-    """Why ``client`` may not use ``nick`` (``"service"`` or ``"account"``), or None."""
+def nick_refusal(server: Context, client: Session, nick: str, accounts: bool = True) -> str | None:
+    """Why ``client`` may not use ``nick`` (``"service"`` or ``"account"``), or None;
+    the accounts are asked only when ``accounts`` (each question hands the interpreter
+    lock to and fro: see ``server.account_names``)."""
     if find_service(nick) is not None:
         return "service"
-    if reserved(server, client, nick):
+    if accounts and reserved(server, client, nick):
         return "account"
     return None
 

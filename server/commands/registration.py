@@ -45,17 +45,10 @@ from ..search import CAP as SEARCH_CAP
 from ..sendq import Outgoing, ResponseBuffer
 from .burst import Reply, send_fixed
 from .channels import join_channel
-from .identity import (
-    REGISTRATION_CAP,
-    nick_refusal,
-    registration_cap_value,
-    registration_open,
-    reserved,
-)
+from .identity import REGISTRATION_CAP, nick_refusal, registration_cap_value, registration_open
 from .modes import CHANMODES, CHANNEL_MODE_LETTERS, MAX_LIST, MODES_PER_COMMAND, USER_MODES
 from .outage import unavailable
 from .redact import CAP as REDACT_CAP
-from .services import find_service
 from .signin import abort_unfinished, sasl_offered
 from .table import command
 from .users import MONITOR_LIMIT
@@ -266,12 +259,13 @@ def nick(server: Context, client: Session, msg: Message, reply: ResponseBuffer) 
         return
     if new == client.nick:
         return
-    if find_service(new) is not None:
-        reply.numeric(ERR_NICKNAMEINUSE, new)
-        return
     # Before registration the client may still sign in (SASL): an account's name is
     # checked when registration completes (``try_register``), not asked here as well.
-    if client.registered and reserved(server, client, new):
+    refusal = nick_refusal(server, client, new, accounts=client.registered)
+    if refusal == "service":
+        reply.numeric(ERR_NICKNAMEINUSE, new)
+        return
+    if refusal == "account":
         reply.numeric(ERR_NICKRESERVED, new)
         return
     if not client.registered:
