@@ -54,11 +54,17 @@ class FakeServer:
                 if not data:
                     conn.close()
                     break
-                for raw in reader.feed(data):
-                    msg = parse(raw.decode())
-                    with self._cond:
-                        self.lines.append(msg)
-                    self._answer(msg)
+                try:
+                    for raw in reader.feed(data):
+                        msg = parse(raw.decode())
+                        with self._cond:
+                            self.lines.append(msg)
+                        self._answer(msg)
+                except OSError:
+                    # The client (or ``close``) dropped the connection while it was
+                    # being answered: the next one is served.
+                    conn.close()
+                    break
 
     def _answer(self, msg: Message) -> None:
         rule = self.rules.get(msg.command)
